@@ -1,0 +1,57 @@
+"""ember: a deep learning framework you can read end to end, speaking PyTorch's API.
+
+``import ember as torch`` runs PyTorch scripts that use what ember implements.
+"""
+
+from ember._tensor import Size, Tensor  # noqa: I001  (Tensor first: ops import it)
+from ember import autograd, cuda, ops
+from ember._backend import get_num_threads, set_num_threads
+from ember._device import device
+from ember._dtype import (
+    bool_ as bool,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    result_type as _result_type,
+    set_default_dtype,
+    uint8,
+)
+from ember._tensor_str import set_printoptions
+from ember.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from ember.ops import *  # noqa: F401,F403
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "bool":
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> "int":
+    return input.numel()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype PyTorch's promotion gives an operation on these two operands."""
+    return _result_type(tensor1, tensor2)

@@ -1,0 +1,91 @@
+"""The one module that knows which array library runs ember.
+
+Everything else reaches arrays through ``xp`` (NumPy today, CuPy later), so that
+swapping the library is a change to this file alone. It also holds the random
+state and the BLAS thread control.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy
+
+xp = numpy
+ndarray = numpy.ndarray
+generic = numpy.generic
+errstate = numpy.errstate
+float_info = numpy.finfo
+int_info = numpy.iinfo
+
+
+def asarray(value, dtype=None):
+    """An ``xp`` array from anything array-like (0-d results of ``xp`` ops included)."""
+    return numpy.asarray(value, dtype=dtype)
+
+
+def is_array(value) -> bool:
+    return isinstance(value, (numpy.ndarray, numpy.generic))
+
+
+def add_at(target, index, values) -> None:
+    """Accumulating scatter: repeated indices add up instead of overwriting."""
+    numpy.add.at(target, index, values)
+
+
+# ---------------------------------------------------------------- random state
+
+
+class BitStream:
+    """A seeded stream of random numbers (the state behind ``ember.Generator``)."""
+
+    def __init__(self, seed: int = 67280421310721):
+        self.seed(seed)
+
+    def seed(self, seed: int) -> None:
+        self.initial_seed = int(seed)
+        self.random = numpy.random.Generator(numpy.random.PCG64(self.initial_seed))
+
+    def get_state(self) -> bytes:
+        state = dict(self.random.bit_generator.state, initial_seed=self.initial_seed)
+        return json.dumps(state).encode()
+
+    def set_state(self, blob: bytes) -> None:
+        state = json.loads(bytes(blob).decode())
+        self.initial_seed = state.pop("initial_seed")
+        self.random = numpy.random.Generator(numpy.random.PCG64())
+        self.random.bit_generator.state = state
+
+
+def fresh_seed() -> int:
+    """A non-deterministic seed drawn from the operating system."""
+    return int(numpy.random.SeedSequence().entropy) % (2**63)
+
+
+def seed_numpy_global(seed: int) -> None:
+    """Seed NumPy's legacy global generator (data-loader workers do this)."""
+    numpy.random.seed(seed % 2**32)
+
+
+# ---------------------------------------------------------------- threads
+
+
+def set_num_threads(count: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    global _thread_limit
+    _thread_limit = threadpool_limits(limits=int(count), user_api="blas")
+    _thread_limit_value[0] = int(count)
+
+
+def get_num_threads() -> int:
+    if _thread_limit_value[0] is not None:
+        return _thread_limit_value[0]
+    from threadpoolctl import threadpool_info
+
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return max(counts) if counts else 1
+
+
+_thread_limit = None
+_thread_limit_value: list = [None]

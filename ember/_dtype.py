@@ -1,0 +1,152 @@
+"""dtypes as PyTorch names them, and PyTorch's type-promotion rules."""
+
+from __future__ import annotations
+
+from ember._backend import xp
+
+
+class dtype:
+    """A tensor element type: ``ember.float32``, ``ember.int64``, ``ember.bool`` ..."""
+
+    __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize", "_category")
+
+    def __init__(self, name: str, numpy_type, category: int):
+        self.name = name
+        self.numpy = xp.dtype(numpy_type)
+        self.is_floating_point = category == 2
+        self.is_signed = name != "uint8" and name != "bool"
+        self.itemsize = self.numpy.itemsize
+        self._category = category  # 0 bool, 1 integer, 2 floating
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def to_real(self) -> "dtype":
+        return self
+
+    def __repr__(self) -> str:
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return (_from_name, (self.name,))
+
+
+bool_ = dtype("bool", xp.bool_, 0)
+uint8 = dtype("uint8", xp.uint8, 1)
+int8 = dtype("int8", xp.int8, 1)
+int16 = dtype("int16", xp.int16, 1)
+int32 = dtype("int32", xp.int32, 1)
+int64 = dtype("int64", xp.int64, 1)
+float16 = dtype("float16", xp.float16, 2)
+float32 = dtype("float32", xp.float32, 2)
+float64 = dtype("float64", xp.float64, 2)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+_BY_NUMPY = {d.numpy: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update(
+    float=float32, double=float64, half=float16, long=int64, int=int32, short=int16
+)
+
+_default_float = [float32]
+
+
+def _from_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def get_default_dtype() -> dtype:
+    return _default_float[0]
+
+
+def set_default_dtype(d: dtype) -> None:
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float[0] = d
+
+
+def from_numpy_dtype(numpy_dtype) -> dtype:
+    """The ember dtype of a NumPy dtype; a clear TypeError for types ember lacks."""
+    found = _BY_NUMPY.get(xp.dtype(numpy_dtype))
+    if found is None:
+        raise TypeError(
+            f"can't convert array of dtype {numpy_dtype}: ember supports bool, uint8, "
+            "int8, int16, int32, int64, float16, float32 and float64"
+        )
+    return found
+
+
+def to_dtype(value) -> dtype:
+    """Accept an ember dtype, a Python type (float, int, bool) or a dtype name."""
+    if isinstance(value, dtype):
+        return value
+    if value is float:
+        return get_default_dtype()
+    if value is int:
+        return int64
+    if value is bool:
+        return bool_
+    if isinstance(value, str):
+        name = value.removeprefix("torch.").removeprefix("ember.")
+        if name in _BY_NAME:
+            return _BY_NAME[name]
+        raise TypeError(f"invalid dtype string {value!r}; expected one of {sorted(_BY_NAME)}")
+    try:
+        return from_numpy_dtype(value)
+    except TypeError:
+        raise TypeError(f"expected an ember dtype, got {value!r}") from None
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to, as ``torch.promote_types``."""
+    if a is b:
+        return a
+    if a._category != b._category:
+        high, low = (a, b) if a._category > b._category else (b, a)
+        if high._category == 2 or low._category == 0:
+            return high
+    return _BY_NUMPY[xp.promote_types(a.numpy, b.numpy)]
+
+
+def _scalar_dtype(value) -> dtype:
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return get_default_dtype()
+    raise TypeError(f"unsupported scalar type {type(value).__name__}")
+
+
+def _combine(higher, lower):
+    """PyTorch's combine_categories: a higher-priority operand wins unless outranked in kind."""
+    if higher is None:
+        return lower
+    if lower is None or higher.is_floating_point:
+        return higher
+    if higher is bool_ or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> dtype:
+    """PyTorch's result type: dimensioned tensors outrank 0-d tensors outrank Python scalars.
+
+    A lower-priority operand changes the result only when it is of a higher kind
+    (bool < integer < floating), so ``float32 tensor + 0-d float64 tensor`` is float32.
+    """
+    dimensioned = zero_dim = scalar = None
+    for operand in operands:
+        operand_dtype = getattr(operand, "dtype", None)
+        if operand_dtype is not None and not isinstance(operand_dtype, dtype):
+            operand_dtype = from_numpy_dtype(operand_dtype)  # an array inside a forward
+        if operand_dtype is not None:
+            if operand.ndim:
+                dimensioned = operand_dtype if dimensioned is None else promote_types(dimensioned, operand_dtype)
+            else:
+                zero_dim = operand_dtype if zero_dim is None else promote_types(zero_dim, operand_dtype)
+        else:
+            found = _scalar_dtype(operand)
+            scalar = found if scalar is None else promote_types(scalar, found)
+    return _combine(dimensioned, _combine(zero_dim, scalar))

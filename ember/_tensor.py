@@ -1,0 +1,528 @@
+"""``Tensor``: an array, and the record of how it was made.
+
+A tensor holds an ``xp`` array (``_data``), whether it ``requires_grad``, and, when an
+operation made it while grad mode was on, that operation's node (``grad_fn``).
+Almost every method is a one-line call into ``ember.ops``; what lives here is the
+tensor's own state: attributes, conversions, autograd bookkeeping and printing.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from ember import _backend
+from ember._backend import xp
+from ember._device import device as _device_cls, cpu as _cpu, check_device
+from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, to_dtype
+from ember.autograd import grad_mode
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints that also knows its ``numel``."""
+
+    def numel(self) -> int:
+        count = 1
+        for size in self:
+            count *= size
+        return count
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def __getitem__(self, index):
+        result = tuple.__getitem__(self, index)
+        return Size(result) if isinstance(index, slice) else result
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Example::
+
+        >>> x = ember.tensor([[1., 2.]], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([[2., 4.]])
+    """
+
+    __slots__ = (
+        "_data",
+        "_requires_grad",
+        "grad",
+        "grad_fn",
+        "_output_nr",
+        "_version_counter",
+        "_base",
+        "_hooks",
+        "_accumulator",
+        "_post_accumulate_hooks",
+        "__weakref__",
+        "__dict__",
+    )
+    __array_priority__ = 1000  # NumPy defers to ember's reflected operators
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, device=None, dtype=None):
+        """Legacy constructor: ``Tensor(data)`` or ``Tensor(*sizes)``, float32 by default."""
+        from ember._backend import asarray
+
+        check_device(device)
+        if len(args) == 1 and not isinstance(args[0], int):
+            source = args[0]
+            array = source._data.copy() if isinstance(source, Tensor) else asarray(source)
+            if not isinstance(source, Tensor):
+                array = array.astype(to_dtype(dtype or "float32").numpy)
+        else:
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            array = xp.empty(tuple(sizes), dtype=to_dtype(dtype or "float32").numpy)
+        _init(self, array, False)
+
+    @classmethod
+    def _make(cls, array, requires_grad: bool = False) -> "Tensor":
+        tensor = object.__new__(cls)
+        _init(tensor, array, requires_grad)
+        return tensor
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+
+    @property
+    def dtype(self) -> _dtype_cls:
+        return from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> _device_cls:
+        return _cpu
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, "stride")]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter[0]
+
+    # ------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach()."
+                )
+            return
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients "
+                f"(got {self.dtype})"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage, detached from the graph (assigning replaces the storage)."""
+        tensor = Tensor._make(self._data)
+        tensor._version_counter = self._version_counter
+        return tensor
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data if isinstance(value, Tensor) else _backend.asarray(value)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retained and self._output_nr in node._retained)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        node = self.grad_fn
+        if node is None:
+            return
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from ember.autograd.function import RemovableHandle
+
+        if self.grad_fn is not None:
+            return self.grad_fn._add_tensor_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on a leaf after its ``.grad`` has been accumulated."""
+        from ember.autograd.function import RemovableHandle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
+        return handle
+
+    def _grad_accumulator(self):
+        node = self._accumulator() if self._accumulator is not None else None
+        if node is None:
+            from ember.autograd.function import AccumulateGrad
+
+            node = AccumulateGrad(self)
+            self._accumulator = weakref.ref(node)
+        return node
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on."""
+        from ember.autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A new tensor on the same storage, outside the graph."""
+        tensor = Tensor._make(self._data)
+        tensor._version_counter = self._version_counter
+        return tensor
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _alias(self) -> "Tensor":
+        """A new tensor object over the same array, sharing the version counter."""
+        tensor = Tensor._make(self._data)
+        tensor._version_counter = self._version_counter
+        tensor._base = self
+        return tensor
+
+    # ------------------------------------------------------------ conversions
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False):
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is None:
+            return self._data
+        return self._data.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+                if self._data.size
+                else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ember._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        # Lets multiprocessing hand tensors between processes; ember.save never pickles.
+        return (_rebuild, (self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        copied = type(self).__new__(type(self))
+        _init(copied, self._data.copy(), self._requires_grad)
+        if self.grad is not None:
+            copied.grad = self.grad.__deepcopy__(memo)
+        for key, value in self.__dict__.items():
+            copied.__dict__[key] = value
+        memo[id(self)] = copied
+        return copied
+
+    # ------------------------------------------------------------ dtype and device
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        target_dtype = kwargs.pop("dtype", None)
+        target_device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target_dtype = arg.dtype
+            elif isinstance(arg, _dtype_cls):
+                target_dtype = arg
+            elif isinstance(arg, (str, _device_cls, int)) and not (
+                isinstance(arg, str) and arg.removeprefix("torch.").removeprefix("ember.")
+                in ("float32", "float64", "float16", "int64", "int32", "bool")
+            ):
+                target_device = arg
+            elif arg is not None:
+                target_dtype = to_dtype(arg)
+        check_device(target_device)
+        if target_dtype is None or to_dtype(target_dtype) is self.dtype:
+            return self.clone() if copy else self
+        return _ops.to_dtype(self, to_dtype(target_dtype))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{_LEGACY_TYPE_NAMES.get(self.dtype.name, 'FloatTensor')}"
+        return self.to(to_dtype(dtype))
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        check_device("cuda")
+        return self
+
+    def float(self) -> "Tensor":
+        return self.to(_dtypes.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dtypes.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dtypes.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dtypes.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dtypes.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(_dtypes.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(_dtypes.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(_dtypes.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dtypes.bool_)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    # ------------------------------------------------------------ views with varargs
+    def view(self, *shape) -> "Tensor":
+        if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
+            raise NotImplementedError("view(dtype) is not supported by ember; use .to(dtype)")
+        return _ops.view(self, _sizes(shape))
+
+    def reshape(self, *shape) -> "Tensor":
+        return _ops.reshape(self, _sizes(shape))
+
+    def permute(self, *dims) -> "Tensor":
+        return _ops.permute(self, _sizes(dims))
+
+    def expand(self, *sizes) -> "Tensor":
+        return _ops.expand(self, _sizes(sizes))
+
+    def repeat(self, *sizes) -> "Tensor":
+        return _ops.repeat(self, _sizes(sizes))
+
+    def tile(self, *dims) -> "Tensor":
+        return _ops.tile(self, _sizes(dims))
+
+    def flip(self, *dims) -> "Tensor":
+        return _ops.flip(self, _sizes(dims))
+
+    @property
+    def T(self) -> "Tensor":
+        return _ops.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        if self._data.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
+        return _ops.transpose(self, -2, -1)
+
+    # ------------------------------------------------------------ new tensors like this one
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return _ops.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return _ops.zeros(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return _ops.ones(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return _ops.empty(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return _ops.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _init(tensor: Tensor, array, requires_grad: bool) -> None:
+    tensor._data = array
+    tensor._requires_grad = requires_grad
+    tensor.grad = None
+    tensor.grad_fn = None
+    tensor._output_nr = 0
+    tensor._version_counter = [0]
+    tensor._base = None
+    tensor._hooks = None
+    tensor._accumulator = None
+    tensor._post_accumulate_hooks = None
+
+
+def _rebuild(array, requires_grad):
+    return Tensor._make(array, requires_grad)
+
+
+def _sizes(args) -> tuple:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))`` (and a Size or list)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    low, high = -max(ndim, 1), max(ndim, 1) - 1
+    if not low <= dim <= high:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
+
+_LEGACY_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+from ember import _dtype as _dtypes  # noqa: E402
+from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
+from ember._tensor_methods import install as _install_methods  # noqa: E402
+
+_install_methods(Tensor)

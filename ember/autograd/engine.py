@@ -1,0 +1,230 @@
+"""The backward walk: from the outputs' nodes to the leaves, without recursion.
+
+1. Count, for every node reachable from the roots, how many edges lead into it.
+2. Start from the roots with their seed gradients. A node runs once every node
+   that feeds it has run; among the ready ones, the most recently created runs
+   first (as in PyTorch), which keeps hooks in a predictable order.
+3. A node's ``backward`` returns one gradient per input; the engine sums each back
+   to its input's shape and dtype (broadcasting is undone here, once, not in each
+   op) and adds it into the buffer of the node that made that input.
+4. ``AccumulateGrad`` nodes add their gradient into the leaf's ``.grad``.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state, user_frame
+
+
+def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
+    """Backpropagate ``seeds`` from ``roots`` (pairs of node and output number).
+
+    ``targets`` (pairs of node and output number) restricts the walk to the part of the
+    graph that leads to them; their incoming gradients are returned in order.
+    With ``accumulate`` False, no leaf's ``.grad`` is touched.
+    """
+    dependencies = _count_dependencies([node for node, _ in roots])
+    needed = _needed_nodes(roots, dependencies, targets) if targets is not None else None
+    captured = {}
+    capture_at = {}
+    for index, target in enumerate(targets or ()):
+        capture_at.setdefault(target[0], []).append((index, target[1]))
+
+    buffers = {}
+    for (node, output_nr), seed in zip(roots, seeds):
+        _add_to_buffer(buffers, node, output_nr, seed)
+    ready = []
+    for node, _ in roots:
+        if dependencies.get(node, 0) == 0 and node in buffers:
+            heapq.heappush(ready, (-node._sequence_nr, id(node), node))
+            dependencies[node] = -1  # queued
+
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = buffers.pop(node, None)
+            if grads is not None and (needed is None or node in needed):
+                grads = _apply_pre_hooks(node, grads, create_graph)
+                for index, output_nr in capture_at.get(node, ()):
+                    captured[index] = grads[output_nr]
+                if node._is_accumulator:
+                    if accumulate and (targets is None or node in capture_at):
+                        _accumulate(node, grads[0], create_graph)
+                elif needed is None or _feeds_needed(node, needed, capture_at):
+                    _run_node(node, grads, buffers, create_graph)
+                    if not retain_graph:
+                        node._release()
+            for next_node, _ in node.next_functions:
+                if next_node is None:
+                    continue
+                left = dependencies[next_node] - 1
+                dependencies[next_node] = left
+                if left == 0:
+                    heapq.heappush(ready, (-next_node._sequence_nr, id(next_node), next_node))
+    return [captured.get(index) for index in range(len(targets or ()))]
+
+
+def _count_dependencies(start_nodes) -> dict:
+    dependencies = {}
+    seen = set(start_nodes)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        for next_node, _ in node.next_functions:
+            if next_node is None:
+                continue
+            dependencies[next_node] = dependencies.get(next_node, 0) + 1
+            if next_node not in seen:
+                seen.add(next_node)
+                stack.append(next_node)
+    for node in seen:
+        dependencies.setdefault(node, 0)
+    return dependencies
+
+
+def _needed_nodes(roots, dependencies, targets) -> set:
+    """Nodes from which some target can be reached (the rest of the graph is skipped)."""
+    order, remaining = [], dict(dependencies)
+    stack = [node for node, _ in roots if remaining[node] == 0]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for next_node, _ in node.next_functions:
+            if next_node is None:
+                continue
+            remaining[next_node] -= 1
+            if remaining[next_node] == 0 and next_node not in seen:
+                seen.add(next_node)
+                stack.append(next_node)
+    needed = {node for node, _ in targets}
+    for node in reversed(order):
+        if any(n in needed for n, _ in node.next_functions if n is not None):
+            needed.add(node)
+    return needed
+
+
+def _feeds_needed(node, needed, capture_at) -> bool:
+    return any(n in needed for n, _ in node.next_functions if n is not None)
+
+
+def _add_to_buffer(buffers, node, output_nr, grad) -> None:
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * max(1, len(node._output_meta))
+    slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+
+
+def _apply_pre_hooks(node, grads, create_graph):
+    if node._pre_hooks:
+        for output_nr, hooks in node._pre_hooks.items():
+            grad = grads[output_nr]
+            if grad is None:
+                continue
+            for hook in list(hooks.values()):
+                result = hook(grad)
+                if result is not None:
+                    grad = result
+            grads[output_nr] = grad
+    if node._retained:
+        for output_nr, reference in node._retained.items():
+            tensor, grad = reference(), grads[output_nr]
+            if tensor is None or grad is None:
+                continue
+            grad = grad if create_graph else grad.detach()
+            tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
+    if node._prehooks:
+        for hook in list(node._prehooks.values()):
+            result = hook(tuple(grads))
+            if result is not None:
+                grads = list(result)
+    if node._is_accumulator and node.variable._hooks:
+        grad = grads[0]
+        for hook in list(node.variable._hooks.values()):
+            result = hook(grad)
+            if result is not None:
+                grad = result
+        grads[0] = grad
+    return grads
+
+
+def _accumulate(node, grad, create_graph) -> None:
+    variable = node.variable
+    if grad is None:
+        return
+    if variable.grad is None:
+        variable.grad = grad if create_graph else grad.detach().clone()
+    elif create_graph or variable.grad.requires_grad:
+        variable.grad = variable.grad + grad
+    else:
+        variable.grad._data += grad._data
+    if variable._post_accumulate_hooks:
+        for hook in list(variable._post_accumulate_hooks.values()):
+            hook(variable)
+
+
+def _run_node(node, grads, buffers, create_graph) -> None:
+    from ember._tensor import Tensor
+    from ember.ops.creation import zeros
+
+    if any(g is None for g in grads):
+        grads = [
+            zeros(meta[0], dtype=meta[1]) if g is None and meta is not None else g
+            for g, meta in zip(grads, node._output_meta)
+        ]
+    results = node._run_backward(tuple(grads))
+    if not isinstance(results, tuple):
+        results = (results,)
+    expected = node._num_args
+    if len(results) < expected or any(r is not None for r in results[expected:]):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {expected}, got {len(results)})"
+        )
+    if node._hooks:
+        for hook in list(node._hooks.values()):
+            hook(results, tuple(grads))
+    for (position, shape, dtype), (next_node, output_nr) in zip(node._input_meta, node.next_functions):
+        grad = results[position]
+        if grad is None or next_node is None:
+            continue
+        if not isinstance(grad, Tensor):
+            grad = Tensor._make(grad)
+        if grad.shape != shape:
+            grad = _sum_to_shape(grad, shape, node, position)
+        if grad.dtype is not dtype:
+            grad = grad.to(dtype)
+        if anomaly_state.enabled and anomaly_state.check_nan:
+            _check_anomaly(node, grad, position)
+        _add_to_buffer(buffers, next_node, output_nr, grad)
+
+
+def _sum_to_shape(grad, shape, node, position):
+    """Undo broadcasting: sum ``grad`` over the dimensions that ``shape`` broadcast along."""
+    lead = grad.ndim - len(shape)
+    if lead < 0 or any(
+        size != 1 and size != grad.shape[lead + i] for i, size in enumerate(shape)
+    ):
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {position} - got "
+            f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
+        )
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
+    )
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    return grad.reshape(shape) if lead else grad
+
+
+def _check_anomaly(node, grad, position) -> None:
+    from ember.ops.comparison import isfinite
+
+    if not bool(isfinite(grad).all()):
+        where = user_frame(node._trace) if node._trace else "<enable anomaly detection before forward>"
+        raise RuntimeError(
+            f"Function '{node.name()}' returned nan values in its {position}th output. "
+            f"The forward call that created it was:\n{where}"
+        )

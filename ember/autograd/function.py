@@ -1,0 +1,326 @@
+"""``Function``: one recorded operation, its forward beside its backward.
+
+Calling ``SomeFunction.apply(*args)`` runs ``forward`` and, when grad mode is on
+and an input requires grad, leaves a node on each output: an instance of
+``SomeFunctionBackward`` that is also the ``ctx`` both methods receive. The node
+remembers its inputs' nodes (``next_functions``), what ``forward`` saved, and the
+shapes and dtypes the engine needs to hand each input a gradient of its own shape.
+
+ember's own operations subclass ``Function`` too, through ``ember.ops._function.Op``,
+whose ``forward`` sees arrays rather than tensors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+import weakref
+
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state
+
+_sequence = itertools.count()
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
+
+    _ids = itertools.count()
+
+    def __init__(self, registry: dict):
+        self._registry = weakref.ref(registry) if hasattr(registry, "__weakref__") else None
+        self._strong = registry if self._registry is None else None
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        registry = self._strong if self._registry is None else self._registry()
+        if registry is not None:
+            registry.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+class SavedTensor:
+    """A tensor kept for backward, with the version it had when saved."""
+
+    __slots__ = ("tensor", "data", "node", "output_nr", "counter", "version")
+
+    def __init__(self, tensor, node=None):
+        self.counter = tensor._version_counter
+        self.version = self.counter[0]
+        if node is not None and tensor.grad_fn is node:
+            # A saved output would make a cycle with its own node: keep the array and
+            # rebuild an equivalent tensor on unpacking.
+            self.tensor, self.data, self.node = None, tensor._data, weakref.ref(node)
+            self.output_nr = tensor._output_nr
+        else:
+            self.tensor, self.data, self.node, self.output_nr = tensor, None, None, 0
+
+    def unpack(self, owner):
+        from ember._tensor import Tensor
+
+        if self.counter[0] != self.version:
+            tensor = self.tensor
+            shape = list(tensor.shape) if tensor is not None else list(self.data.shape)
+            dtype = (tensor.dtype if tensor is not None else None) or ""
+            if tensor is not None and tensor.grad_fn is not None:
+                where = f", which is output {tensor._output_nr} of {tensor.grad_fn.name()},"
+            elif tensor is None:
+                where = f", which is output {self.output_nr} of {owner.name()},"
+            else:
+                where = ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{dtype} {shape}]{where} is at version {self.counter[0]}; "
+                f"expected version {self.version} instead. Hint: the backtrace further above "
+                "shows the operation that failed to compute its gradient. The variable in "
+                "question was changed in there or anywhere later. Good luck!"
+            )
+        if self.tensor is not None:
+            return self.tensor
+        tensor = Tensor._make(self.data, True)
+        tensor.grad_fn, tensor._output_nr = owner, self.output_nr
+        tensor._version_counter = self.counter
+        return tensor
+
+
+class BackwardNode:
+    """A node of the graph: PyTorch's ``grad_fn``, and the ``ctx`` of its ``Function``."""
+
+    _forward_cls: type = None
+    _is_accumulator = False
+
+    def __init__(self):
+        self._sequence_nr = next(_sequence)
+        self.next_functions = ()
+        self.needs_input_grad = ()
+        self._saved = ()
+        self._released = False
+        self._pre_hooks = None  # output_nr -> {handle id: hook} of tensor hooks
+        self._retained = None  # output_nr -> weakref of a tensor that retains its grad
+        self._hooks = {}
+        self._prehooks = {}
+        self._input_meta = ()  # (position in args, shape, dtype) of each tensor input
+        self._num_args = 0
+        self._output_meta = ()  # (shape, dtype) of each output
+        self._non_differentiable = ()
+        self._dirty = ()
+        self.materialize_grads = True
+        self._trace = None
+        self.metadata = {}
+
+    # -- the ctx contract
+    def save_for_backward(self, *tensors) -> None:
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(FREED_MESSAGE)
+        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    # -- what a person sees
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """``hook(grad_inputs, grad_outputs)`` runs after this node computes its gradients."""
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
+
+    def register_prehook(self, hook) -> RemovableHandle:
+        """``hook(grad_outputs)`` runs before this node; it may return replacement gradients."""
+        handle = RemovableHandle(self._prehooks)
+        self._prehooks[handle.id] = hook
+        return handle
+
+    def _add_tensor_hook(self, output_nr: int, hook) -> RemovableHandle:
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        registry = self._pre_hooks.setdefault(output_nr, {})
+        handle = RemovableHandle(registry)
+        registry[handle.id] = hook
+        return handle
+
+    def _release(self) -> None:
+        if self._saved:
+            self._saved = ()
+            self._released = True
+
+    def _run_backward(self, grads: tuple) -> tuple:
+        return self._forward_cls.backward(self, *grads)
+
+
+class AccumulateGrad(BackwardNode):
+    """The node at a leaf that requires grad: it adds incoming gradients into ``.grad``."""
+
+    _is_accumulator = True
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+        self._output_meta = ((variable.shape, variable.dtype),)
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class FunctionMeta(type):
+    """Gives each ``Function`` its node class, named ``<Name>Backward`` as in PyTorch."""
+
+    def __init__(cls, name, bases, attributes):
+        super().__init__(name, bases, attributes)
+        node_name = attributes.get("node_name") or f"{name}Backward{cls._node_suffix}"
+        cls._backward_cls = type(node_name, (BackwardNode,), {"_forward_cls": cls})
+
+
+class Function(metaclass=FunctionMeta):
+    """Base class of differentiable operations, with PyTorch's contract.
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``
+    as static methods and are called through ``apply``. ``backward`` returns one
+    gradient per argument of ``forward`` (``None`` for arguments that need none);
+    it runs under ``no_grad`` unless the backward pass was asked to
+    ``create_graph``, so writing it with ember operations makes it differentiable.
+
+    Example::
+
+        class Exp(ember.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad):
+                (y,) = ctx.saved_tensors
+                return grad * y
+
+        y = Exp.apply(x)
+    """
+
+    _node_suffix = ""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ember._tensor import Tensor
+
+        node = cls._backward_cls()
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        node.needs_input_grad = needs
+        record = grad_mode.state.enabled and any(needs)
+        with grad_mode.no_grad():
+            if "setup_context" in _overridden(cls):
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(node, args, output)
+            else:
+                output = cls.forward(node, *args, **kwargs)
+        to_save = node.__dict__.pop("to_save", ())
+        if not record:
+            return output
+        outputs = output if isinstance(output, tuple) else (output,)
+        inputs = [a for a in args if isinstance(a, Tensor)]
+        wrapped = []
+        for item in outputs:
+            if isinstance(item, Tensor) and any(item is i for i in inputs) and not any(item is d for d in node._dirty):
+                item = item._alias()
+            wrapped.append(item)
+        connect(node, args, wrapped)
+        node._saved = tuple(None if t is None else SavedTensor(t, node) for t in to_save)
+        return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
+
+
+def _overridden(cls) -> set:
+    return {name for klass in cls.__mro__ if klass is not Function for name in vars(klass)}
+
+
+def connect(node: BackwardNode, args, outputs) -> None:
+    """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
+    from ember._tensor import Tensor
+
+    next_functions, input_meta = [], []
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tensor):
+            next_functions.append(_edge(arg))
+            input_meta.append((position, arg.shape, arg.dtype))
+    node.next_functions = tuple(next_functions)
+    node._input_meta = tuple(input_meta)
+    node._num_args = len(args)
+    non_differentiable = node._non_differentiable
+    meta = []
+    for output_nr, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            meta.append(None)
+            continue
+        meta.append((out.shape, out.dtype))
+        if not out.dtype.is_floating_point or any(out is t for t in non_differentiable):
+            continue
+        if any(out is d for d in node._dirty) and out.is_leaf and out.requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        out._requires_grad = True
+        out.grad_fn = node
+        out._output_nr = output_nr
+    node._output_meta = tuple(meta)
+    if anomaly_state.enabled:
+        node._trace = traceback.format_stack()[:-3]
+
+
+def _edge(tensor) -> tuple:
+    """The (node, output_nr) a gradient for ``tensor`` flows into, or (None, 0)."""
+    if not tensor._requires_grad:
+        return (None, 0)
+    if tensor.grad_fn is not None:
+        return (tensor.grad_fn, tensor._output_nr)
+    return (tensor._grad_accumulator(), 0)
+
+
+class once_differentiable:
+    """Decorator for a ``backward`` that cannot itself be differentiated (accepted for parity)."""
+
+    def __new__(cls, function):
+        return function

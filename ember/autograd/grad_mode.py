@@ -1,0 +1,138 @@
+"""Whether operations record the graph: ``no_grad``, ``enable_grad`` and friends."""
+
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    __slots__ = ("enabled", "inference")
+
+    def __init__(self):
+        self.enabled = True
+        self.inference = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    return state.inference
+
+
+class _GradModeContext:
+    """A context manager that is also a decorator, restoring the previous mode on exit."""
+
+    _mode = True
+
+    def __new__(cls, function=None):
+        # ``@no_grad`` without parentheses decorates the function directly.
+        instance = super().__new__(cls)
+        if callable(function):
+            return instance.__call__(function)
+        return instance
+
+    def __enter__(self):
+        self._previous = state.enabled
+        state.enabled = self._mode
+        return self
+
+    def __exit__(self, *exc_info):
+        state.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+
+        return decorated
+
+    def clone(self):
+        return self.__class__()
+
+
+class no_grad(_GradModeContext):
+    """Operations inside record no graph; results never require grad.
+
+    Example::
+
+        with ember.no_grad():
+            y = model(x)          # y.requires_grad is False
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Turn recording back on inside a ``no_grad`` block."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set recording on or off; works as a function, a context manager or a decorator."""
+
+    def __new__(cls, mode: bool):
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool):
+        self._previous = state.enabled
+        self._mode = bool(mode)
+        state.enabled = self._mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, function):
+        state.enabled = self._previous
+        mode = self._mode
+
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return function(*args, **kwargs)
+
+        return decorated
+
+    def clone(self):
+        return set_grad_enabled(self._mode)
+
+
+class inference_mode(_GradModeContext):
+    """Like ``no_grad``; ember keeps no extra bookkeeping that inference mode could skip."""
+
+    def __new__(cls, mode=True):
+        instance = object.__new__(cls)
+        if callable(mode):
+            instance.__init__(True)
+            return instance.__call__(mode)
+        return instance
+
+    def __init__(self, mode: bool = True):
+        self._mode = not mode
+        self._inference = mode
+
+    def __enter__(self):
+        self._previous_inference = state.inference
+        state.inference = self._inference
+        return super().__enter__()
+
+    def __exit__(self, *exc_info):
+        state.inference = self._previous_inference
+        return super().__exit__(*exc_info)
+
+    def __call__(self, function):
+        mode = self._inference
+
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            with inference_mode(mode):
+                return function(*args, **kwargs)
+
+        return decorated

@@ -1,0 +1,16 @@
+"""ember's differentiable operations, one module per family.
+
+Each module's ``__all__`` is its public surface; ``ember`` re-exports them all.
+"""
+
+from ember.ops.copy import *  # noqa: F401,F403
+from ember.ops.creation import *  # noqa: F401,F403
+from ember.ops.random import *  # noqa: F401,F403
+from ember.ops.elementwise import *  # noqa: F401,F403
+from ember.ops.comparison import *  # noqa: F401,F403
+from ember.ops.reduction import *  # noqa: F401,F403
+from ember.ops.shape import *  # noqa: F401,F403
+from ember.ops.indexing import *  # noqa: F401,F403
+from ember.ops.matmul import *  # noqa: F401,F403
+from ember.ops.sorting import *  # noqa: F401,F403
+from ember.ops.linalg import *  # noqa: F401,F403

@@ -1,0 +1,248 @@
+"""``Op``: the base of ember's own differentiable primitives, and the helpers they share.
+
+An ``Op`` is an ``autograd.Function`` whose ``forward`` receives arrays (tensor
+arguments are unwrapped) and returns arrays; ``backward`` receives and returns
+tensors, so that it is written with ember's operations and can be differentiated
+again. ``ctx.save_for_backward`` takes arrays: those that are an input's or an
+output's array come back from ``ctx.saved_tensors`` as that input or output, so the
+saved values stay connected to the graph.
+"""
+
+from __future__ import annotations
+
+from ember._backend import asarray, errstate, ndarray, xp
+from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, result_type
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state, user_frame
+from ember.autograd.function import Function, SavedTensor, connect
+
+
+class _Scratch:
+    """A throwaway ctx for a forward that records nothing."""
+
+    def save_for_backward(self, *arrays) -> None:
+        pass
+
+
+class Op(Function):
+    """A primitive whose forward works on raw arrays; its node is named ``<Name>Backward0``."""
+
+    _node_suffix = "0"
+    view_of: int | None = None  # output 0 shares memory with this argument
+
+    @classmethod
+    def apply(cls, *args):
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        record = grad_mode.state.enabled and any(
+            isinstance(a, Tensor) and a._requires_grad for a in args
+        )
+        ctx = cls._backward_cls() if record else _Scratch()
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        with errstate(all="ignore"):
+            result = cls.forward(ctx, *arrays)
+        if isinstance(result, tuple):
+            outputs = tuple(Tensor._make(_as_array(r)) for r in result)
+        else:
+            outputs = (Tensor._make(_as_array(result)),)
+        if cls.view_of is not None:
+            source = args[cls.view_of]
+            if xp.shares_memory(outputs[0]._data, source._data):
+                outputs[0]._version_counter = source._version_counter
+                outputs[0]._base = source if source._base is None else source._base
+        if anomaly_state.enabled:
+            _check_forward(cls, outputs)
+        if record:
+            connect(ctx, args, outputs)
+            saved = ctx.__dict__.pop("to_save", ())
+            if saved:
+                ctx._saved = tuple(_saved_slot(item, args, outputs, ctx) for item in saved)
+        return outputs if isinstance(result, tuple) else outputs[0]
+
+
+def _as_array(value):
+    return value if type(value) is ndarray else asarray(value)
+
+
+def _saved_slot(item, args, outputs, ctx):
+    if item is None:
+        return None
+    for output in outputs:
+        if output._data is item:
+            return SavedTensor(output, ctx)
+    for arg in args:
+        if isinstance(arg, Tensor) and arg._data is item:
+            return SavedTensor(arg, ctx)
+    return SavedTensor(Tensor._make(_as_array(item)))
+
+
+def _check_forward(cls, outputs) -> None:
+    import traceback
+
+    for output in outputs:
+        data = output._data
+        if data.dtype.kind == "f" and not xp.isfinite(data).all():
+            where = user_frame(traceback.format_stack()[:-2])
+            raise RuntimeError(
+                f"Function '{cls._backward_cls.__name__}' produced nan or inf values in its "
+                f"forward output. It was called from:\n{where}"
+            )
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+    """A dimension index in ``[0, ndim)``, or PyTorch's IndexError for an out-of-range one."""
+    bound = max(ndim, 1)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__}")
+    if not -bound <= dim < bound:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+            f"but got {dim})"
+        )
+    return dim % bound
+
+
+def wrap_dims(dims, ndim: int, op: str = "") -> tuple:
+    """Normalize ``None``, an int, or a sequence of dims; repeated dims are an error."""
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int):
+        dims = (dims,)
+    wrapped = tuple(wrap_dim(d, ndim, op) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"{op}(): dim {list(dims)} appears multiple times in the list of dims")
+    return wrapped
+
+
+def as_tensor_operand(value, op: str):
+    """A tensor argument stays; a Python or NumPy scalar is returned as a Python number."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    if isinstance(value, (list, tuple, ndarray)):
+        from ember.ops.creation import tensor
+
+        return tensor(value)
+    raise TypeError(
+        f"{op}(): expected Tensor or Number as argument, but got {type(value).__name__}"
+    )
+
+
+def promote(*values) -> list:
+    """Inside a forward: cast arrays and scalars to their PyTorch result dtype.
+
+    Dimensioned arrays outrank 0-d arrays outrank Python scalars (``result_type``);
+    every value comes back as an array of the result dtype.
+    """
+    target = result_type(*values).numpy
+    return [
+        value if type(value) is ndarray and value.dtype == target else asarray(value, target)
+        for value in values
+    ]
+
+
+def float_input(array):
+    """Integer and bool inputs of floating-point math become the default float dtype."""
+    if array.dtype.kind == "f":
+        return array
+    from ember._dtype import get_default_dtype
+
+    return array.astype(get_default_dtype().numpy)
+
+
+def broadcast_shape(op: str, *shapes) -> tuple:
+    """The broadcast of ``shapes``, or PyTorch's RuntimeError naming the sizes that clash."""
+    width = max((len(shape) for shape in shapes), default=0)
+    padded = [(1,) * (width - len(shape)) + tuple(shape) for shape in shapes]
+    result = []
+    for dim in range(width):
+        sizes = [shape[dim] for shape in padded]
+        distinct = list(dict.fromkeys(size for size in sizes if size != 1))
+        if len(distinct) > 1:
+            raise RuntimeError(
+                f"{op}: The size of tensor a ({distinct[0]}) must match the size of tensor b "
+                f"({distinct[1]}) at non-singleton dimension {dim}"
+            )
+        result.append(distinct[0] if distinct else 1)
+    return tuple(result)
+
+
+def check_float(op: str, tensor: Tensor) -> None:
+    if not tensor.dtype.is_floating_point:
+        raise RuntimeError(f"{op}(): expected a floating point tensor, got {tensor.dtype}")
+
+
+def dtype_of(array) -> _dtype_cls:
+    return from_numpy_dtype(array.dtype)
+
+
+def inplace(target: Tensor, result: Tensor, op: str) -> Tensor:
+    """Write ``result`` into ``target``'s storage and make ``target`` its graph position.
+
+    ``result`` must have been computed from ``snapshot(target)`` so that nothing in its
+    graph refers to the storage being overwritten.
+    """
+    check_leaf_inplace(target)
+    data = result._data
+    if data.dtype != target._data.dtype:
+        target_dtype, result_dtype = target.dtype, result.dtype
+        if result_dtype._category > target_dtype._category:
+            raise RuntimeError(
+                f"{op}: result type {_legacy(result_dtype)} can't be cast to the desired output "
+                f"type {_legacy(target_dtype)}"
+            )
+    if data.shape != target._data.shape:
+        if broadcast_shape(op, data.shape, target._data.shape) != target._data.shape:
+            raise RuntimeError(
+                f"{op}: output with shape {list(target.shape)} doesn't match the broadcast "
+                f"shape {list(data.shape)}"
+            )
+    if not target._data.flags.writeable:
+        raise RuntimeError(
+            f"{op}: unsupported operation: the tensor is a broadcast (expanded) view whose "
+            "elements share memory; call .clone() before writing to it."
+        )
+    xp.copyto(target._data, data, casting="unsafe")
+    target._version_counter[0] += 1
+    if result.grad_fn is not None:
+        if target._base is not None and target._base._requires_grad:
+            raise RuntimeError(
+                f"{op}: ember does not support in-place operations that need gradients on a "
+                "view of a tensor that requires grad; use the out-of-place form."
+            )
+        target.grad_fn = result.grad_fn
+        target._output_nr = result._output_nr
+        target._requires_grad = True
+    elif target.grad_fn is not None and grad_mode.state.enabled:
+        target.grad_fn, target._requires_grad = None, False  # overwritten by a constant
+    return target
+
+
+def snapshot(target: Tensor) -> Tensor:
+    """The value of ``target`` before an in-place change, at the same place in the graph."""
+    if not grad_mode.state.enabled:
+        return target
+    check_leaf_inplace(target)
+    copy = Tensor._make(target._data.copy(), target._requires_grad)
+    copy.grad_fn, copy._output_nr = target.grad_fn, target._output_nr
+    return copy
+
+
+def check_leaf_inplace(target: Tensor) -> None:
+    if grad_mode.state.enabled and target._requires_grad and target.grad_fn is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+
+
+def _legacy(d: _dtype_cls) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}[d.name]

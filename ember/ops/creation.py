@@ -1,0 +1,265 @@
+"""Making tensors: from data, filled with a constant, or as ranges.
+
+Random creation and sampling live in ``ember.ops.random``.
+"""
+
+from __future__ import annotations
+
+from ember._backend import asarray as _array, is_array, ndarray, xp
+from ember._device import check_device
+from ember._dtype import bool_, from_numpy_dtype, get_default_dtype, int64, to_dtype
+from ember._tensor import Tensor
+
+__all__ = [
+    "tensor",
+    "as_tensor",
+    "asarray",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "arange",
+    "range",
+    "linspace",
+    "logspace",
+    "eye",
+    "scalar_tensor",
+]
+
+_range = range
+
+
+def _finish(array, dtype, requires_grad, device) -> Tensor:
+    check_device(device)
+    if dtype is not None:
+        array = array.astype(to_dtype(dtype).numpy, copy=False)
+    result = Tensor._make(array)
+    if requires_grad:
+        result.requires_grad_(True)
+    return result
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, int) and not hasattr(s, "__index__"):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+        if int(s) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {int(s)}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _ragged_message(data, depth: int = 0) -> str | None:
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lengths = {len(item) if isinstance(item, (list, tuple)) else -1 for item in data}
+    if len(lengths) > 1:
+        sequence = [item for item in data if isinstance(item, (list, tuple))]
+        if len(sequence) < len(data) and sequence:
+            return f"expected sequence of length {len(sequence[0])} at dim {depth + 1} (got scalar)"
+        first = len(data[0])
+        other = next(len(item) for item in data if len(item) != first)
+        return f"expected sequence of length {first} at dim {depth + 1} (got {other})"
+    for item in data:
+        message = _ragged_message(item, depth + 1)
+        if message:
+            return message
+    return None
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(item) for item in data]
+    return data
+
+
+def _from_data(data):
+    """An array from nested data, with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data
+    if is_array(data):
+        array = _array(data)
+        from_numpy_dtype(array.dtype)
+        return array
+    if isinstance(data, (list, tuple)):
+        message = _ragged_message(data)
+        if message:
+            raise ValueError(message)
+        data = _unwrap(data)
+    try:
+        array = _array(data)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"tensor(): could not convert data of type {type(data).__name__}: {error}") from None
+    if array.dtype.kind == "f":
+        return array.astype(get_default_dtype().numpy)
+    if array.dtype.kind in "iu" and not is_array(data):
+        return array.astype(int64.numpy)
+    if array.dtype.kind == "O" or array.dtype.kind in "USc":
+        raise TypeError(f"tensor(): could not infer a dtype for {type(data).__name__} data")
+    return array
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors).
+
+    Python floats become the default dtype (float32), ints become int64, bools bool;
+    NumPy arrays keep their dtype.
+
+    Example::
+
+        >>> ember.tensor([[0., 0.]], requires_grad=True)
+        tensor([[0., 0.]], requires_grad=True)
+    """
+    array = _from_data(data)
+    array = array.copy() if dtype is None else array.astype(to_dtype(dtype).numpy)
+    return _finish(array, None, requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a tensor or array of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or to_dtype(dtype) is data.dtype else data.to(dtype)
+    if isinstance(data, ndarray):
+        return _finish(data, dtype, False, device)
+    return _finish(_from_data(data), dtype, False, device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False) -> Tensor:
+    result = tensor(obj, dtype=dtype) if copy else as_tensor(obj, dtype=dtype, device=device)
+    return result.requires_grad_(requires_grad) if requires_grad else result
+
+
+def from_numpy(array) -> Tensor:
+    """A tensor that shares memory with the NumPy array ``array``."""
+    if not isinstance(array, ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
+    target = to_dtype(dtype) if dtype is not None else (default or get_default_dtype())
+    return _finish(xp.full(_size(size), fill, dtype=target.numpy), None, requires_grad, device)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given size (float32 unless ``dtype`` says otherwise)."""
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given size."""
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          memory_format=None, pin_memory: bool = False) -> Tensor:
+    """An uninitialized tensor (ember fills it with zeros, so it is never garbage)."""
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype is inferred from the value as PyTorch does."""
+    if dtype is None:
+        fill_value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+        default = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else None
+        return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), None, device, requires_grad, default)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad)
+
+
+def _like(input: Tensor, fill, dtype, device, requires_grad) -> Tensor:
+    return _filled(fill, input.shape, dtype or input.dtype, device, requires_grad)
+
+
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    return _like(input, 1, dtype, device, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _like(input, fill_value, dtype, device, requires_grad)
+
+
+def scalar_tensor(value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(value, (), dtype, device, requires_grad)
+
+
+def _number(value):
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless any is a float."""
+    start, end, step = _number(start), _number(end), _number(step)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            "arange(): upper bound and larger bound inconsistent with step sign"
+        )
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = get_default_dtype() if is_float else int64
+    target = to_dtype(dtype)
+    count = max(0, int(xp.ceil((end - start) / step)))
+    array = (start + step * xp.arange(count, dtype=xp.float64)).astype(target.numpy)
+    if target.numpy.kind in "iu" and all(isinstance(v, int) for v in (start, end, step)):
+        array = xp.arange(start, start + count * step, step, dtype=target.numpy)[:count]
+    return _finish(array, None, requires_grad, device)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Deprecated in PyTorch: like ``arange`` but includes ``end``; float by default."""
+    if end is None:
+        start, end = 0, start
+    count = int((end - start) // step) + 1
+    array = start + step * xp.arange(count, dtype=xp.float64)
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
+
+
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    array = xp.linspace(_number(start), _number(end), int(steps))
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+             device=None, requires_grad: bool = False) -> Tensor:
+    """``base`` raised to ``steps`` values evenly spaced from ``start`` to ``end``."""
+    array = xp.logspace(_number(start), _number(end), int(steps), base=base)
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
+
+
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """A 2-D tensor with ones on the diagonal."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
+    array = xp.eye(n, n if m is None else m)
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)

@@ -1,0 +1,30 @@
+"""Every op case of ``tests/cases/*.py`` against PyTorch (see ``tests/oracle.py``)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+from tests import cases
+from tests.oracle import check_case, check_error
+
+_modules = [importlib.import_module(f"tests.cases.{m.name}") for m in pkgutil.iter_modules(cases.__path__)]
+CASES = [case for module in _modules for case in getattr(module, "CASES", [])]
+ERRORS = [case for module in _modules for case in getattr(module, "ERRORS", [])]
+
+
+def test_case_names_are_unique():
+    names = [case.name for case in CASES + ERRORS]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_op_matches_torch(case):
+    check_case(case)
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.name)
+def test_bad_input_raises_like_torch(case):
+    check_error(case)
