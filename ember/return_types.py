@@ -1,0 +1,36 @@
+"""The named tuples that ops with several results return, as ``torch.return_types`` has them."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ember._tensor import Tensor
+
+
+def _pair(name: str, first: str = "values", second: str = "indices"):
+    return NamedTuple(name, [(first, Tensor), (second, Tensor)])
+
+
+max = _pair("max")
+min = _pair("min")
+sort = _pair("sort")
+topk = _pair("topk")
+kthvalue = _pair("kthvalue")
+median = _pair("median")
+nanmedian = _pair("nanmedian")
+mode = _pair("mode")
+cummax = _pair("cummax")
+cummin = _pair("cummin")
+aminmax = _pair("aminmax", "min", "max")
+var_mean = _pair("var_mean", "var", "mean")  # PyTorch returns a plain tuple; fields are a courtesy
+std_mean = _pair("std_mean", "std", "mean")
+slogdet = _pair("slogdet", "sign", "logabsdet")
+qr = _pair("qr", "Q", "R")
+eigh = _pair("eigh", "eigenvalues", "eigenvectors")
+geqrf = _pair("geqrf", "a", "tau")
+svd = NamedTuple("svd", [("U", Tensor), ("S", Tensor), ("V", Tensor)])
+linalg_svd = NamedTuple("linalg_svd", [("U", Tensor), ("S", Tensor), ("Vh", Tensor)])
+lstsq = NamedTuple(
+    "lstsq",
+    [("solution", Tensor), ("residuals", Tensor), ("rank", Tensor), ("singular_values", Tensor)],
+)
