@@ -225,6 +225,6 @@ def _check_anomaly(node, grad, position) -> None:
     if not bool(isfinite(grad).all()):
         where = user_frame(node._trace) if node._trace else "<enable anomaly detection before forward>"
         raise RuntimeError(
-            f"Function '{node.name()}' returned nan values in its {position}th output. "
+            f"Function '{node.name()}' returned nan or inf values in its {position}th output. "
             f"The forward call that created it was:\n{where}"
         )

@@ -1,0 +1,1 @@
+"""Private implementation files of ``ember.nn.functional``, one per family."""

@@ -1,0 +1,81 @@
+"""``linear`` and ``bilinear``."""
+
+from __future__ import annotations
+
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.ops._function import Op, promote
+
+__all__ = ["linear", "bilinear"]
+
+
+class Addmm(Op):
+    """x Wᵀ + b in one step, for inputs of any leading shape (PyTorch's node is AddmmBackward0)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        x, weight, bias = promote(x, weight, bias)
+        ctx.save_for_backward(x, weight)
+        return x @ weight.T + bias
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad.matmul(weight) if needs[0] else None
+        grad_weight = grad_bias = None
+        if needs[1]:
+            grad_weight = grad.reshape(-1, grad.shape[-1]).T.matmul(x.reshape(-1, x.shape[-1]))
+        if needs[2]:
+            grad_bias = grad.reshape(-1, grad.shape[-1]).sum(0)
+        return grad_x, grad_weight, grad_bias
+
+
+def _check(input: Tensor, weight: Tensor) -> None:
+    if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
+        rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1}"
+            f" and {weight.shape[-1]}x{weight.shape[0]}): linear expected input of shape "
+            f"(*, {weight.shape[-1]}), got {list(input.shape)}"
+        )
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b.
+
+    Shape:
+        input (*, in_features), weight (out_features, in_features), bias (out_features,)
+        → (*, out_features).
+    """
+    _check(input, weight)
+    if bias is None or weight.ndim != 2:
+        output = input.matmul(weight.t())
+        return output if bias is None else output + bias
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
+        )
+    return Addmm.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x₁ᵀ A_k x₂ + b_k.
+
+    Shape:
+        input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,) → (*, out).
+    """
+    from ember.ops.matmul import einsum
+
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} "
+            f"and {list(input2.shape[:-1])}"
+        )
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(
+            f"bilinear(): input sizes {input1.shape[-1]} and {input2.shape[-1]} do not match "
+            f"weight of shape {list(weight.shape)}"
+        )
+    output = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return output if bias is None else output + bias

@@ -1,0 +1,573 @@
+"""``Module``: the base of every layer and model.
+
+A module registers what is assigned to it: a ``Parameter`` into ``_parameters``, a
+``Module`` into ``_modules``, a registered buffer into ``_buffers``. Everything else
+(``parameters()``, ``state_dict()``, ``to()``, ``train()``) walks those three dicts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator, NamedTuple
+
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.function import RemovableHandle
+from ember.nn.parameter import Buffer, Parameter
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list
+    unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+_calling: list = []  # the modules whose __call__ is running, outermost first
+
+
+class Module:
+    """Base class for all neural network modules.
+
+    Subclasses assign parameters and submodules in ``__init__`` and define ``forward``::
+
+        class SimpleNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layer1 = nn.Linear(2, 3)
+                self.layer2 = nn.Linear(3, 1)
+
+            def forward(self, x):
+                return ember.sigmoid(self.layer2(ember.sigmoid(self.layer1(x))))
+    """
+
+    training: bool
+    _version = 1
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments: Module.__init__ "
+                "takes none"
+            )
+        setter = object.__setattr__
+        setter(self, "training", True)
+        setter(self, "_parameters", OrderedDict())
+        setter(self, "_buffers", OrderedDict())
+        setter(self, "_non_persistent_buffers_set", set())
+        setter(self, "_modules", OrderedDict())
+        setter(self, "_forward_pre_hooks", OrderedDict())
+        setter(self, "_forward_hooks", OrderedDict())
+        setter(self, "_forward_hooks_with_kwargs", set())
+        setter(self, "_forward_pre_hooks_with_kwargs", set())
+        setter(self, "_backward_hooks", OrderedDict())
+        setter(self, "_state_dict_hooks", OrderedDict())
+        setter(self, "_load_state_dict_pre_hooks", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name: str, value) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(torch.nn.Parameter or None expected)"
+                )
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            if params is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name)
+            self._modules[name] = value
+        elif self.__dict__.get("_modules") is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(torch.nn.Module or None expected)"
+                )
+            self._modules[name] = value
+        elif isinstance(value, Buffer):
+            self._forget(name)
+            self.register_buffer(name, value, value.persistent)
+        elif self.__dict__.get("_buffers") is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                    "(torch.Tensor or None expected)"
+                )
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[registry].pop(name, None)
+        self.__dict__.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def __getattr__(self, name: str):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            values = self.__dict__.get(registry)
+            if values is not None and name in values:
+                return values[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(registry, ()):
+                del self.__dict__[registry][name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def _check_name(self, name, kind: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (``None`` registers an absent parameter)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name(name, "parameter")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(torch.nn.Parameter or None required)"
+            )
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                "created explicitly. To express '"
+                f"{name}' as a function of another Tensor, compute the value in the forward() method."
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not a parameter (e.g. running statistics)."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name(name, "buffer")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(torch Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Register ``module`` as a child called ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ------------------------------------------------------------ traversal
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in get_members(module):
+                if value is None or (remove_duplicate and id(value) in memo):
+                    continue
+                if remove_duplicate:
+                    memo.add(id(value))
+                yield (module_prefix + ("." if module_prefix else "") + name, value)
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """Parameters with dotted names (``layer1.weight``); shared ones are listed once."""
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, parameter in self.named_parameters(recurse=recurse):
+            yield parameter
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator["Module"]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """This module and all below it, depth first, with dotted names."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield name, module
+            children = [
+                (name + ("." if name else "") + child_name, child)
+                for child_name, child in module._modules.items()
+                if child is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator["Module"]:
+        for _, module in self.named_modules():
+            yield module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path ``target`` (``""`` is this module)."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._parameters:
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    # ------------------------------------------------------------ modes and gradients
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and every submodule (dropout, batch norm...)."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for parameter in self.parameters():
+            parameter.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters (to ``None`` by default, as PyTorch 2)."""
+        for parameter in self.parameters():
+            if parameter.grad is None:
+                continue
+            if set_to_none:
+                parameter.grad = None
+            else:
+                parameter.grad = parameter.grad.detach()
+                parameter.grad._data[...] = 0
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn`` on every submodule (children first) and on this module."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------ dtype and device
+    def _apply(self, convert) -> "Module":
+        for module in self.modules():
+            for name, parameter in module._parameters.items():
+                if parameter is None:
+                    continue
+                with grad_mode.no_grad():
+                    converted = convert(parameter)
+                parameter._data = converted._data
+                if parameter.grad is not None:
+                    parameter.grad = convert(parameter.grad)
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    module._buffers[name] = convert(buffer)
+        return self
+
+    def to(self, *args, **kwargs) -> "Module":
+        """Convert floating-point parameters and buffers: ``to(dtype)``, ``to(device)``."""
+        probe = Tensor._make(_empty_float())
+        target = probe.to(*args, **kwargs).dtype
+
+        def convert(tensor):
+            if tensor.is_floating_point() and tensor.dtype is not target:
+                return tensor.to(target)
+            return tensor
+
+        return self._apply(convert)
+
+    def float(self) -> "Module":
+        from ember._dtype import float32
+
+        return self.to(float32)
+
+    def double(self) -> "Module":
+        from ember._dtype import float64
+
+        return self.to(float64)
+
+    def half(self) -> "Module":
+        from ember._dtype import float16
+
+        return self.to(float16)
+
+    def type(self, dst_type) -> "Module":
+        return self.to(dst_type)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, device=None) -> "Module":
+        from ember._device import check_device
+
+        check_device("cuda")
+        return self
+
+    def share_memory(self) -> "Module":
+        return self
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        _calling.append(self)
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception as error:
+            _annotate(error, self)
+            raise
+        finally:
+            _calling.pop()
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` runs before ``forward``; it may return replacement args."""
+        return _register(self._forward_pre_hooks, hook, prepend, with_kwargs,
+                         self._forward_pre_hooks_with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after ``forward``; it may return a new output."""
+        return _register(self._forward_hooks, hook, prepend, with_kwargs,
+                         self._forward_hooks_with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients of the inputs exist.
+
+        ember calls it with the gradient of the module's output as ``grad_output`` and of its
+        tensor inputs as ``grad_input`` (a tuple, ``None`` where an input needs no grad).
+        """
+        from ember.nn.modules._backward_hooks import attach
+
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if not getattr(self, "_backward_hook_installed", False):
+            object.__setattr__(self, "_backward_hook_installed", True)
+            attach(self)
+        return handle
+
+    register_backward_hook = register_full_backward_hook
+
+    # ------------------------------------------------------------ state
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        """An ordered dict of every parameter and persistent buffer, by dotted name."""
+        if args:
+            destination = args[0]
+        destination = OrderedDict() if destination is None else destination
+        for name, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            base = name + "." if name else ""
+            for key, parameter in module._parameters.items():
+                if parameter is not None:
+                    destination[base + key] = parameter if keep_vars else parameter.detach()
+            for key, buffer in module._buffers.items():
+                if buffer is not None and key not in module._non_persistent_buffers_set:
+                    destination[base + key] = buffer if keep_vars else buffer.detach()
+            extra = getattr(type(module), "get_extra_state", None)
+            if extra is not None:
+                destination[base + "_extra_state"] = module.get_extra_state()
+        return destination
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy parameters and buffers from ``state_dict`` into this module.
+
+        Returns ``(missing_keys, unexpected_keys)``; with ``strict`` any of them, or a
+        shape mismatch, raises a RuntimeError listing every problem.
+        """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        expected = self.state_dict(keep_vars=True)
+        missing = [key for key in expected if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in expected]
+        errors = []
+        for key, target in expected.items():
+            if key not in state_dict:
+                continue
+            source = state_dict[key]
+            if key.endswith("_extra_state"):
+                module = self.get_submodule(key.rpartition(".")[0] if "." in key else "")
+                module.set_extra_state(source)
+                continue
+            if not isinstance(source, Tensor):
+                errors.append(
+                    f'While copying the parameter named "{key}", expected torch.Tensor or '
+                    f"Tensor-like object from checkpoint but received {type(source)}"
+                )
+                continue
+            if tuple(source.shape) != tuple(target.shape):
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {_size(source)} from "
+                    f"checkpoint, the shape in current model is {_size(target)}."
+                )
+                continue
+            with grad_mode.no_grad():
+                if assign:
+                    self._assign(key, source)
+                else:
+                    target.copy_(source)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+            )
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, key: str, source: Tensor) -> None:
+        module_path, _, name = key.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name in module._parameters:
+            old = module._parameters[name]
+            module._parameters[name] = Parameter(source, old.requires_grad)
+        else:
+            module._buffers[name] = source
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in ``repr`` (override in layers)."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not self._modules and len(lines) <= 1:
+            return f"{self._get_name()}({lines[0] if lines else ''})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        names = list(object.__dir__(self))
+        for registry in ("_parameters", "_buffers", "_modules"):
+            names.extend(self.__dict__.get(registry, {}))
+        return sorted(set(names))
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+
+
+def _register(registry, hook, prepend, with_kwargs, kwargs_set) -> RemovableHandle:
+    handle = RemovableHandle(registry)
+    registry[handle.id] = hook
+    if prepend:
+        registry.move_to_end(handle.id, last=False)
+    if with_kwargs:
+        kwargs_set.add(handle.id)
+    return handle
+
+
+def _size(tensor) -> str:
+    return f"torch.Size({list(tensor.shape)})"
+
+
+def _empty_float():
+    from ember.ops.creation import zeros
+
+    return zeros(0)._data
+
+
+def _annotate(error: Exception, module: Module) -> None:
+    """Name the failing layer's path (``SimpleNet.layer2 (Linear)``) in the error, once."""
+    if getattr(error, "_ember_path", None) is None:
+        try:
+            error._ember_path = [module]
+        except AttributeError:
+            return
+    else:
+        error._ember_path.append(module)
+    if len(_calling) > 1:
+        return  # an enclosing module adds the rest of the path
+    chain = list(reversed(error._ember_path))
+    names = [type(chain[0]).__name__]
+    for parent, child in zip(chain, chain[1:]):
+        names.append(next((n for n, m in parent._modules.items() if m is child), type(child).__name__))
+    if len(chain) > 1 and error.args and isinstance(error.args[0], str):
+        where = ".".join(names)
+        error.args = (f"{error.args[0]}\n(raised in module {where} ({type(chain[-1]).__name__}))",) + error.args[1:]

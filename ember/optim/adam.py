@@ -1,0 +1,135 @@
+"""Adam: adaptive moment estimation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcdiv_,
+    _addcmul_,
+    _increment,
+    _lerp_,
+    _step_tensor,
+    _to_float,
+    _zeros_like,
+)
+
+__all__ = ["Adam"]
+
+
+def _check_adam_arguments(lr, betas, eps, weight_decay) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    r"""Adam: steps scaled by running estimates of the gradient's first and second moments.
+
+    Per parameter, with :math:`g_t = \nabla f(\theta_{t-1})` (negated under ``maximize``)::
+
+        g_t = g_t + lambda * theta_{t-1}        (weight decay, unless decoupled)
+        theta_{t-1} = theta_{t-1} (1 - lr lambda) (decoupled weight decay: AdamW)
+        m_t = beta1 m_{t-1} + (1 - beta1) g_t
+        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+        vmax_t = max(vmax_{t-1}, v_t)  and use it for v_t (amsgrad)
+        theta_t = theta_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(v_t / (1 - beta2^t)) + eps)
+
+    Args:
+        params: the parameters (or parameter groups) to optimize.
+        lr: learning rate (default: 1e-3).
+        betas: coefficients of the running averages of the gradient and its square
+            (default: (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default: 1e-8).
+        weight_decay: weight decay :math:`\lambda` (default: 0).
+        amsgrad: use the AMSGrad variant (default: False).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        decoupled_weight_decay: decay the weights directly, as AdamW (default: False).
+        foreach, capturable, differentiable, fused: accepted for PyTorch compatibility;
+            ignored.
+
+    State: ``step`` (0-d tensor), ``exp_avg``, ``exp_avg_sq``, and ``max_exp_avg_sq``
+    under ``amsgrad``.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        _check_adam_arguments(lr, betas, eps, weight_decay)
+        if not (
+            (isinstance(betas[0], float) and isinstance(betas[1], float))
+            or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
+        ):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for index, beta in enumerate(betas):
+            if isinstance(beta, Tensor) and beta.numel() != 1:
+                raise ValueError(f"Tensor betas[{index}] must be 1-element")
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _init_state(self, param, group):
+        state = dict(step=_step_tensor(), exp_avg=_zeros_like(param), exp_avg_sq=_zeros_like(param))
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(param)
+        return state
+
+    def _update(self, param, grad, state, group) -> None:
+        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = (_to_float(beta) for beta in group["betas"])
+        step = _increment(state["step"])
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                param *= 1 - lr * weight_decay
+            else:
+                grad = grad + weight_decay * param
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        _lerp_(exp_avg, grad, 1 - beta1)
+        exp_avg_sq *= beta2
+        _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        if group["amsgrad"]:
+            max_exp_avg_sq = state["max_exp_avg_sq"]._data
+            xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            denominator = xp.sqrt(max_exp_avg_sq) / bias_correction2_sqrt + eps
+        else:
+            denominator = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
+        _addcdiv_(param, exp_avg, denominator, -step_size)

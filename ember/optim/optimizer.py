@@ -1,0 +1,341 @@
+"""``Optimizer``: parameter groups, per-parameter state, and the loop that updates them.
+
+An algorithm subclass only says how one parameter moves: ``_init_state`` builds its state
+(ember tensors under PyTorch's keys) and ``_update`` applies one step to the parameter's array.
+The base class walks the groups, skips parameters without a gradient, negates the gradient
+for ``maximize``, and keeps PyTorch's ``state_dict`` format.
+
+The update is arithmetic on the arrays (``param._data``, ``param.grad._data`` and the state
+tensors' ``_data``) done in place under ``no_grad``: an optimizer step is never differentiated,
+so it builds no graph. Each step bumps the parameter's version counter once, as PyTorch's
+in-place update does, so a graph that saved the old value refuses to backward.
+
+``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted and stored in the
+groups (so ``state_dict`` and ``repr`` read as PyTorch's) but change nothing: ember has one
+implementation, the single-tensor one PyTorch runs on CPU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from itertools import chain
+from typing import Any
+
+from ember._backend import xp
+from ember._dtype import float64, get_default_dtype
+from ember._tensor import Tensor
+from ember.autograd.grad_mode import enable_grad, no_grad
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """The default of a hyperparameter that every group must set."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _typename(value) -> str:
+    """``torch.typename``: ``torch.FloatTensor`` for a tensor, the qualified type otherwise."""
+    if isinstance(value, Tensor):
+        return value.type()
+    module = type(value).__module__
+    name = type(value).__qualname__
+    return name if module in ("", "builtins") else f"{module}.{name}"
+
+
+def _to_float(value):
+    """A hyperparameter given as a one-element tensor, as a Python number."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def _scalar_dtype():
+    """The dtype of ``state['step']``: float64 under a float64 default, else float32."""
+    return float64.numpy if get_default_dtype() is float64 else xp.float32
+
+
+def _step_tensor(value: float = 0.0) -> Tensor:
+    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype()))
+
+
+def _zeros_like(param: Tensor) -> Tensor:
+    return Tensor._make(xp.zeros_like(param._data))
+
+
+def _increment(step: Tensor) -> float:
+    """``step += 1`` on the state tensor; returns the new count as a float."""
+    step._data += 1
+    return step._data.item()
+
+
+def _lerp_(target, end, weight: float) -> None:
+    """``target.lerp_(end, weight)`` with PyTorch's two-sided formula (exact at both ends)."""
+    if abs(weight) < 0.5:
+        target += weight * (end - target)
+    else:
+        xp.copyto(target, end - (end - target) * (1 - weight))
+
+
+def _addcmul_(target, tensor1, tensor2, value: float = 1.0) -> None:
+    """``target += value * tensor1 * tensor2``, in PyTorch's order of operations."""
+    target += value * tensor1 * tensor2
+
+
+def _addcdiv_(target, tensor1, tensor2, value: float = 1.0) -> None:
+    """``target += value * tensor1 / tensor2``, in PyTorch's order of operations."""
+    target += value * tensor1 / tensor2
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter
+            groups: a ``"params"`` entry plus hyperparameters that override ``defaults``).
+        defaults: the hyperparameters of a group that does not set them.
+
+    Example::
+
+        >>> optimizer = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> optimizer.zero_grad()
+        >>> loss_fn(model(input), target).backward()
+        >>> optimizer.step()
+    """
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                "dicts, but got " + _typename(params)
+            )
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # ------------------------------------------------------------ the algorithm's part
+    def _init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
+        """The state of a parameter before its first step (built lazily, as in PyTorch)."""
+        return {}
+
+    def _update(self, param, grad, state: dict[str, Tensor], group: dict[str, Any]) -> None:
+        """Apply one step to the array ``param`` given the array ``grad``, in place."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ stepping
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one optimization step; returns ``closure()``'s loss when given.
+
+        Args:
+            closure: re-evaluates the model and returns the loss (run with grad enabled).
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                options = {key: _to_float(value) for key, value in group.items() if key != "params"}
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    state = self.state.get(param, {})
+                    if not state:
+                        state.update(self._init_state(param, options))
+                    grad = param.grad._data
+                    if options.get("maximize", False):
+                        grad = -grad
+                    self._update(param._data, grad, state, options)
+                    param._version_counter[0] += 1
+                    if state:
+                        self.state[param] = state
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                    continue
+                if grad.grad_fn is not None:
+                    grad.detach_()
+                else:
+                    grad.requires_grad_(False)
+                if grad._data.flags.writeable:
+                    grad._data.fill(0)
+                else:
+                    grad._data = xp.zeros_like(grad._data)
+                grad._version_counter[0] += 1
+
+    # ------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with its own hyperparameters, to ``param_groups``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        params = list(params)
+        names = [param[0] for param in params if isinstance(param, tuple)]
+        param_group["params"] = [param[1] if isinstance(param, tuple) else param for param in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            param_group["param_names"] = names
+
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    + _typename(param)
+                )
+            if not self.defaults.get("differentiable", None) and not (
+                param.is_leaf or param.retains_grad
+            ):
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    "parameter group didn't specify a value of required optimization parameter "
+                    + name
+                )
+            param_group.setdefault(name, default)
+
+        params = param_group["params"]
+        if len(params) != len(set(params)):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this "
+                "will cause an error; see github.com/pytorch/pytorch/issues/40967 for more "
+                "information",
+                stacklevel=3,
+            )
+        existing = set()
+        for group in self.param_groups:
+            existing.update(group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                kind = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add param "
+                    f"group {kind} to the optimizer"
+                )
+        if not existing.isdisjoint(params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # ------------------------------------------------------------ saving and loading
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state: ``{"state": {id: {...}}, "param_groups": [...]}``.
+
+        Parameters are replaced by integer ids (their position across the groups); the
+        state tensors are the live ones, as in PyTorch (deep-copy to keep a snapshot).
+        """
+        mapping: dict[int, int] = {}
+        start = 0
+
+        def pack(group):
+            nonlocal start
+            packed = {key: value for key, value in group.items() if key != "params"}
+            for index, param in enumerate(group["params"], start):
+                mapping.setdefault(id(param), index)
+            packed["params"] = [mapping[id(param)] for param in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        param_groups = [pack(group) for group in self.param_groups]
+        state = {
+            (mapping[id(key)] if isinstance(key, Tensor) else key): value
+            for key, value in self.state.items()
+        }
+        return {"state": state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a ``state_dict()``: hyperparameters and per-parameter state, matched by id."""
+        state_dict = state_dict.copy()
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of "
+                "optimizer's group"
+            )
+        id_map = dict(
+            zip(
+                chain.from_iterable(group["params"] for group in saved_groups),
+                chain.from_iterable(group["params"] for group in groups),
+            )
+        )
+        state: defaultdict = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                state[id_map[key]] = _cast(id_map[key], value)
+            else:
+                state[key] = value
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+        self.__setstate__({"state": state, "param_groups": saved_groups})
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # Groups saved by an older version miss newer options: fill in the defaults.
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                if default is not required:
+                    group.setdefault(name, default)
+        for param_state in self.state.values():
+            if "step" in param_state and not isinstance(param_state["step"], Tensor):
+                param_state["step"] = _step_tensor(float(param_state["step"]))
+
+    def __repr__(self) -> str:
+        text = self.__class__.__name__ + " ("
+        for index, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {index}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+
+def _cast(param: Tensor, value, key=None):
+    """A loaded state value: floating tensors take the parameter's dtype; ``step`` is kept."""
+    if isinstance(value, Tensor):
+        if key == "step" or not param.is_floating_point():
+            return value
+        return value.to(dtype=param.dtype)
+    if isinstance(value, dict):
+        return {k: _cast(param, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(param, item) for item in value)
+    return value
