@@ -1,93 +1,226 @@
-"""Comparisons and tests: results are bool tensors and carry no gradient."""
+"""Comparisons and tests: results are bool tensors (or Python bools) and carry no gradient.
+
+Binary comparisons promote both operands to PyTorch's result dtype first, so
+``int_tensor < 2.5`` compares in floating point, and broadcast as arithmetic does.
+"""
 
 from __future__ import annotations
 
-from ember._backend import xp
+from ember._backend import asarray, xp
+from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
-from ember.ops._function import Op, as_tensor_operand, promote
+from ember.ops._function import Op, as_tensor_operand, broadcast_shape, promote, wrap_dims
 
-__all__ = ["eq", "ne", "lt", "le", "gt", "ge", "isfinite", "isnan", "isinf"]
+__all__ = [
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "allclose",
+    "isclose",
+    "equal",
+    "isfinite",
+    "isnan",
+    "isinf",
+    "isposinf",
+    "isneginf",
+    "isreal",
+    "isin",
+    "count_nonzero",
+]
 
 
 class _Compare(Op):
     """A comparison of two promoted operands; never differentiable."""
 
     compare = None
+    name = ""
 
     @classmethod
     def forward(cls, ctx, a, b):
+        broadcast_shape(cls.name, xp.shape(a), xp.shape(b))
         a, b = promote(a, b)
         return cls.compare(a, b)
 
 
 class Eq(_Compare):
-    compare = staticmethod(xp.equal)
+    compare, name = staticmethod(xp.equal), "eq"
 
 
 class Ne(_Compare):
-    compare = staticmethod(xp.not_equal)
+    compare, name = staticmethod(xp.not_equal), "ne"
 
 
 class Lt(_Compare):
-    compare = staticmethod(xp.less)
+    compare, name = staticmethod(xp.less), "lt"
 
 
 class Le(_Compare):
-    compare = staticmethod(xp.less_equal)
+    compare, name = staticmethod(xp.less_equal), "le"
 
 
 class Gt(_Compare):
-    compare = staticmethod(xp.greater)
+    compare, name = staticmethod(xp.greater), "gt"
 
 
 class Ge(_Compare):
-    compare = staticmethod(xp.greater_equal)
+    compare, name = staticmethod(xp.greater_equal), "ge"
 
 
-def _compare(cls, input, other, name):
-    return cls.apply(as_tensor_operand(input, name), as_tensor_operand(other, name))
+def _compare(cls, input, other) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{cls.name}() received an invalid combination of arguments - got "
+            f"({type(input).__name__}, {type(other).__name__}), but expected (Tensor input, "
+            "Tensor other) or (Tensor input, Number other)"
+        )
+    return cls.apply(input, as_tensor_operand(other, cls.name))
 
 
-def eq(input, other) -> Tensor:
-    """``input == other`` elementwise."""
-    return _compare(Eq, input, other, "eq")
+def eq(input: Tensor, other, *, out=None) -> Tensor:
+    """``input == other`` elementwise, broadcasting; NaN equals nothing."""
+    return _compare(Eq, input, other)
 
 
-def ne(input, other) -> Tensor:
-    """``input != other`` elementwise."""
-    return _compare(Ne, input, other, "ne")
+def ne(input: Tensor, other, *, out=None) -> Tensor:
+    """``input != other`` elementwise, broadcasting; NaN differs from everything."""
+    return _compare(Ne, input, other)
 
 
-def lt(input, other) -> Tensor:
-    """``input < other`` elementwise."""
-    return _compare(Lt, input, other, "lt")
+def lt(input: Tensor, other, *, out=None) -> Tensor:
+    """``input < other`` elementwise, broadcasting."""
+    return _compare(Lt, input, other)
 
 
-def le(input, other) -> Tensor:
-    """``input <= other`` elementwise."""
-    return _compare(Le, input, other, "le")
+def le(input: Tensor, other, *, out=None) -> Tensor:
+    """``input <= other`` elementwise, broadcasting."""
+    return _compare(Le, input, other)
 
 
-def gt(input, other) -> Tensor:
-    """``input > other`` elementwise."""
-    return _compare(Gt, input, other, "gt")
+def gt(input: Tensor, other, *, out=None) -> Tensor:
+    """``input > other`` elementwise, broadcasting."""
+    return _compare(Gt, input, other)
 
 
-def ge(input, other) -> Tensor:
-    """``input >= other`` elementwise."""
-    return _compare(Ge, input, other, "ge")
+def ge(input: Tensor, other, *, out=None) -> Tensor:
+    """``input >= other`` elementwise, broadcasting."""
+    return _compare(Ge, input, other)
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise, or exactly equal.
+
+    Infinities are close only to themselves; NaN is close to NaN only with ``equal_nan``.
+    Both tensors must have the same dtype; integers compare in the default float dtype.
+    """
+    if input.dtype != other.dtype:
+        raise RuntimeError(
+            f"isclose(): expected both inputs to have the same dtype, but got {input.dtype} "
+            f"and {other.dtype}"
+        )
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    broadcast_shape("isclose", input.shape, other.shape)
+    a, b = input._data, other._data
+    close = a == b
+    if equal_nan and a.dtype.kind == "f":
+        close |= xp.isnan(a) & xp.isnan(b)
+    if a.dtype.kind != "f":
+        a = a.astype(get_default_dtype().numpy)
+        b = b.astype(a.dtype)
+    with xp.errstate(all="ignore"):
+        error = xp.abs(a - b)
+        # The bound is rounded in the inputs' dtype, as PyTorch computes it.
+        allowed = a.dtype.type(atol) + xp.abs(a.dtype.type(rtol) * b)
+        close = close | (xp.isfinite(error) & (error <= allowed))
+    return Tensor._make(asarray(close))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True when every element of ``isclose(input, other, ...)`` is."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape and equal elements (NaN never equal)."""
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    a, b = promote(input._data, other._data)
+    return bool(xp.array_equal(a, b))
+
+
+def _test(function, input: Tensor, name: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    data = input._data
+    if data.dtype.kind != "f":
+        return Tensor._make(xp.full(data.shape, function is xp.isfinite))
+    return Tensor._make(asarray(function(data)))
 
 
 def isfinite(input: Tensor) -> Tensor:
-    """True where ``input`` is neither NaN nor infinite."""
-    return Tensor._make(xp.asarray(xp.isfinite(input._data)))
+    """True where ``input`` is neither NaN nor infinite (always, for integers)."""
+    return _test(xp.isfinite, input, "isfinite")
 
 
 def isnan(input: Tensor) -> Tensor:
     """True where ``input`` is NaN."""
-    return Tensor._make(xp.asarray(xp.isnan(input._data)))
+    return _test(xp.isnan, input, "isnan")
 
 
 def isinf(input: Tensor) -> Tensor:
     """True where ``input`` is plus or minus infinity."""
-    return Tensor._make(xp.asarray(xp.isinf(input._data)))
+    return _test(xp.isinf, input, "isinf")
+
+
+def isposinf(input: Tensor, *, out=None) -> Tensor:
+    """True where ``input`` is plus infinity."""
+    return _test(xp.isposinf, input, "isposinf")
+
+
+def isneginf(input: Tensor, *, out=None) -> Tensor:
+    """True where ``input`` is minus infinity."""
+    return _test(xp.isneginf, input, "isneginf")
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True where ``input`` has no imaginary part: everywhere, for ember's real dtypes."""
+    return Tensor._make(xp.ones(input.shape, dtype=bool))
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` occurs in ``test_elements`` (NaN never does).
+
+    Either argument (not both) may be a Python number; the result has ``elements``' shape.
+    """
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin(): expected at least one of elements and test_elements to be a Tensor")
+    a, b = promote(_raw(elements), _raw(test_elements))
+    return Tensor._make(asarray(xp.isin(a, b, invert=invert)))
+
+
+def _raw(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """The number of non-zero elements over ``dim`` (an int, a tuple, or all dims), int64."""
+    dims = wrap_dims(tuple(dim) if isinstance(dim, list) else dim, input.ndim, "count_nonzero")
+    data = input._data
+    if data.ndim == 0:
+        return Tensor._make(asarray(data != 0, xp.int64))
+    return Tensor._make(asarray(xp.count_nonzero(data, axis=dims), xp.int64))

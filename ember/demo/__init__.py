@@ -1,0 +1,1 @@
+"""``python -m ember.demo``: small end-to-end programs that show ember at work."""
