@@ -24,6 +24,7 @@ from ember._dtype import (
     uint8,
 )
 from ember._tensor_str import set_printoptions
+from ember.serialization import load, save
 from ember.autograd import (
     enable_grad,
     inference_mode,

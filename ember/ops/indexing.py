@@ -1,3 +1,1063 @@
-"""(to be written)"""
+"""Indexing: ``x[index]``, ``x[index] = value``, gathers, scatters, masks and diagonals.
 
-__all__ = []
+Every read is one ``Index`` op over a *key* and every write one ``IndexPut`` op over the
+same key; each is the other's backward, so gradients of any order flow through them.
+A key is ``(basic, advanced)``: ``basic`` (ints, slices, None, then Ellipsis) is applied
+first and gives a view, ``advanced`` (slices and int arrays, or None) then indexes that
+view as NumPy does. Splitting the two reproduces PyTorch's placement of advanced result
+dims: ints select before the tensor indices are looked at.
+"""
+
+from __future__ import annotations
+
+from ember._backend import add_at, xp
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.ops._function import (
+    Op,
+    _legacy,
+    as_tensor_operand,
+    broadcast_shape,
+    inplace,
+    snapshot,
+    wrap_dim,
+)
+
+__all__ = [
+    "getitem",
+    "setitem",
+    "index_select",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_put",
+    "masked_fill",
+    "masked_select",
+    "masked_scatter",
+    "take",
+    "take_along_dim",
+    "nonzero",
+    "argwhere",
+    "tril",
+    "triu",
+    "diag",
+    "diagonal",
+    "diag_embed",
+    "trace",
+]
+
+_INDEX_KINDS = "iub"
+
+
+# ---------------------------------------------------------------- keys
+
+
+def _read(array, key):
+    basic, advanced = key
+    view = array[basic]
+    return view if advanced is None else view[advanced]
+
+
+def _write(array, key, value, accumulate: bool) -> None:
+    basic, advanced = key
+    view = array[basic]
+    if advanced is None:
+        if accumulate:
+            view += value
+        else:
+            view[...] = value
+    elif accumulate:
+        add_at(view, advanced, value)
+    else:
+        view[advanced] = value
+
+
+def _target_shape(shape, key) -> tuple:
+    """The shape ``_read`` gives for an array of ``shape``, without touching data."""
+    return _read(xp.broadcast_to(xp.zeros((), xp.int8), shape), key).shape
+
+
+def _treat_as_tuple(index: list) -> bool:
+    # PyTorch's legacy rule: a short list holding sequences, slices, None, ... or
+    # tensors is a tuple of indices, not one index.
+    if len(index) >= 32:
+        return False
+    return any(
+        isinstance(item, (Tensor, list, tuple, slice)) or item is None or item is Ellipsis
+        for item in index
+    )
+
+
+def _index_array(item):
+    """An int or bool array (or a Python int) from a tensor, list or array index."""
+    if isinstance(item, Tensor):
+        array = item._data
+    else:
+        array = xp.asarray(item)
+        if array.size == 0 and array.dtype.kind == "f":
+            array = array.astype(xp.int64)
+        elif array.dtype.kind == "f":
+            array = array.astype(xp.int64)  # PyTorch truncates float lists too
+    if array.dtype.kind not in _INDEX_KINDS:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if array.ndim == 0 and array.dtype.kind in "iu" and array.dtype != xp.uint8:
+        return int(array)
+    return array
+
+
+def _normalize(item):
+    if isinstance(item, (Tensor, list)) or hasattr(item, "__array__"):
+        return _index_array(item)
+    if item is None or item is Ellipsis or isinstance(item, (slice, bool)):
+        return item
+    if hasattr(item, "__index__"):
+        return int(item.__index__())
+    raise IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+        f"valid indices (got {type(item).__name__})"
+    )
+
+
+def _consumed(item) -> int:
+    if isinstance(item, (int, slice)) and not isinstance(item, bool):
+        return 1
+    if hasattr(item, "dtype"):
+        return item.ndim if item.dtype.kind == "b" or item.dtype == xp.uint8 else 1
+    return 0
+
+
+def _checked(array, size: int, dim: int):
+    array = array.astype(xp.int64, copy=False)
+    if array.size:
+        bad = array[(array < -size) | (array >= size)]
+        if bad.size:
+            raise IndexError(
+                f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {dim} "
+                f"with size {size}"
+            )
+    return xp.where(array < 0, array + size, array)
+
+
+def _parse_index(shape, index) -> tuple:
+    """PyTorch's reading of ``index`` for a tensor of ``shape``, as a ``(basic, advanced)`` key."""
+    if isinstance(index, list) and _treat_as_tuple(index):
+        index = tuple(index)
+    elif not isinstance(index, tuple):
+        index = (index,)
+    items = [_normalize(item) for item in index]
+    if sum(item is Ellipsis for item in items) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    ndim = len(shape)
+    consumed = sum(_consumed(item) for item in items)
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, advanced = [], {}
+    dim = view_dim = 0  # position in the input, position in the basic view
+    for item in items:
+        if item is Ellipsis:
+            skipped = ndim - consumed
+            basic.extend([slice(None)] * skipped)
+            dim, view_dim = dim + skipped, view_dim + skipped
+        elif item is None:
+            basic.append(None)
+            view_dim += 1
+        elif isinstance(item, bool) or (hasattr(item, "dtype") and item.ndim == 0):
+            basic.append(None)  # a scalar mask adds a dim of size 1 or 0
+            advanced[view_dim] = xp.zeros(1 if bool(item) else 0, xp.int64)
+            view_dim += 1
+        elif isinstance(item, int):
+            size = shape[dim]
+            if not -size <= item < size:
+                raise IndexError(
+                    f"index {item} is out of bounds for dimension {dim} with size {size}"
+                )
+            basic.append(item)
+            dim += 1
+        elif isinstance(item, slice):
+            if item.step is not None and int(item.step) <= 0:
+                raise ValueError("step must be greater than zero")
+            basic.append(item)
+            dim, view_dim = dim + 1, view_dim + 1
+        elif item.dtype.kind == "b" or item.dtype == xp.uint8:
+            span = item.ndim
+            if tuple(item.shape) != tuple(shape[dim : dim + span]):
+                for offset in range(span):
+                    if item.shape[offset] != shape[dim + offset]:
+                        raise IndexError(
+                            f"The shape of the mask {list(item.shape)} at index {offset} does "
+                            f"not match the shape of the indexed tensor {list(shape)} at index "
+                            f"{dim + offset}"
+                        )
+            for offset, coordinates in enumerate(xp.nonzero(item)):
+                advanced[view_dim + offset] = coordinates.astype(xp.int64)
+            basic.extend([slice(None)] * span)
+            dim, view_dim = dim + span, view_dim + span
+        else:
+            advanced[view_dim] = _checked(item, shape[dim], dim)
+            basic.append(slice(None))
+            dim, view_dim = dim + 1, view_dim + 1
+    basic.append(Ellipsis)  # keeps a full integer selection a 0-d view, not a scalar
+    if not advanced:
+        return tuple(basic), None
+    arrays = list(advanced.values())
+    try:
+        xp.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(str(list(a.shape)) for a in arrays)
+        raise IndexError(
+            f"shape mismatch: indexing tensors could not be broadcast together with shapes "
+            f"{shapes}"
+        ) from None
+    last = max(advanced)
+    return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
+
+
+def _dim_key(ndim: int, dim: int, index_array) -> tuple:
+    """The key of ``x.index_select(dim, index)``."""
+    return (Ellipsis,), (slice(None),) * dim + (index_array,)
+
+
+def _along_key(index_array, dim: int) -> tuple:
+    """The key of ``x.gather(dim, index)``: ``index`` along ``dim``, positions elsewhere."""
+    ndim = index_array.ndim
+    parts = []
+    for d, size in enumerate(index_array.shape):
+        if d == dim:
+            parts.append(index_array)
+        else:
+            parts.append(xp.arange(size).reshape([size if i == d else 1 for i in range(ndim)]))
+    return (Ellipsis,), tuple(parts)
+
+
+# ---------------------------------------------------------------- the two primitives
+
+
+class Index(Op):
+    """``x[key]``; a view when the key is basic. Backward scatters ``grad`` into zeros."""
+
+    view_of = 0
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.shape, ctx.key = x.shape, key
+        return _read(x, key)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = Tensor._make(xp.zeros(ctx.shape, grad._data.dtype))
+        return IndexPut.apply(zeros, grad, ctx.key, True), None
+
+
+class IndexPut(Op):
+    """A copy of ``x`` with ``x[key] = value`` (or ``+= value`` with ``accumulate``)."""
+
+    @staticmethod
+    def forward(ctx, x, value, key, accumulate):
+        ctx.key, ctx.accumulate = key, accumulate
+        out = x.copy()
+        _write(out, key, value, accumulate)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = grad_value = None
+        if needs[0]:
+            grad_x = grad if ctx.accumulate else IndexPut.apply(grad, 0, ctx.key, False)
+        if needs[1]:
+            grad_value = Index.apply(grad, ctx.key)  # the engine sums over broadcast dims
+        return grad_x, grad_value, None, None
+
+
+# PyTorch's node names for the same two primitives.
+class Select(Index):
+    pass
+
+
+class Slice(Index):
+    pass
+
+
+class Unsqueeze(Index):
+    pass
+
+
+class Alias(Index):
+    pass
+
+
+class IndexSelect(Index):
+    pass
+
+
+class Gather(Index):
+    pass
+
+
+class Take(Index):
+    pass
+
+
+class MaskedSelect(Index):
+    pass
+
+
+class IndexAdd(IndexPut):
+    pass
+
+
+class IndexCopy(IndexPut):
+    pass
+
+
+class IndexFill(IndexPut):
+    pass
+
+
+class Scatter(IndexPut):
+    pass
+
+
+class ScatterAdd(IndexPut):
+    pass
+
+
+class MaskedFill(IndexPut):
+    pass
+
+
+class MaskedScatter(IndexPut):
+    pass
+
+
+def _reader(key):
+    basic, advanced = key
+    if advanced is not None:
+        return Index
+    if any(isinstance(item, slice) and item != slice(None) for item in basic):
+        return Slice
+    if any(isinstance(item, int) for item in basic):
+        return Select
+    return Unsqueeze if any(item is None for item in basic) else Alias
+
+
+# ---------------------------------------------------------------- x[index], x[index] = v
+
+
+def getitem(input: Tensor, index) -> Tensor:
+    """``input[index]`` with PyTorch's rules: ints, slices, None, ``...``, int/bool tensors.
+
+    Basic indexing (ints, slices, None, ``...``) returns a view sharing ``input``'s
+    storage; tensor, list and mask indices gather a copy. Repeated indices accumulate
+    their gradients.
+
+    Example::
+
+        >>> x = ember.arange(6.).reshape(2, 3)
+        >>> x[:, [2, 0]]
+        tensor([[2., 0.],
+                [5., 3.]])
+    """
+    key = _parse_index(input.shape, index)
+    return _reader(key).apply(input, key)
+
+
+def _setitem_value(input: Tensor, key, value):
+    """``value`` ready to be written at ``key``: checked, cast, leading 1-dims dropped."""
+    target = _target_shape(input.shape, key)
+    if not isinstance(value, Tensor):
+        value = as_tensor_operand(value, "setitem")
+        if not isinstance(value, Tensor):
+            return value
+    if value.dtype is not input.dtype:
+        if key[1] is not None:
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{_legacy(input.dtype)} for the destination and {_legacy(value.dtype)} for "
+                "the source."
+            )
+        value = value.to(input.dtype)
+    shape = tuple(value.shape)
+    while len(shape) > len(target) and shape[0] == 1:
+        shape = shape[1:]
+    if shape != tuple(value.shape):
+        value = value.reshape(shape)
+    try:
+        if broadcast_shape("setitem", shape, target) != tuple(target):
+            raise RuntimeError
+    except RuntimeError:
+        if key[1] is not None:
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast "
+                f"to indexing result of shape {list(target)}"
+            ) from None
+        raise RuntimeError(_expand_message(shape, target)) from None
+    return value
+
+
+def _expand_message(shape, target) -> str:
+    padded = (1,) * (len(target) - len(shape)) + tuple(shape)
+    dim = next(
+        (i for i in range(len(target)) if padded[i] not in (1, target[i])), len(target) - 1
+    )
+    return (
+        f"The expanded size of the tensor ({target[dim] if target else 1}) must match the "
+        f"existing size ({padded[dim] if padded else 1}) at non-singleton dimension {dim}.  "
+        f"Target sizes: {list(target)}.  Tensor sizes: {list(shape)}"
+    )
+
+
+def setitem(input: Tensor, index, value) -> None:
+    """``input[index] = value`` in place; ``value`` is a number or a broadcastable tensor.
+
+    Gradients flow to ``value`` (summed over broadcast and repeated positions) and to
+    the untouched positions of ``input``; overwritten positions receive zero.
+    """
+    key = _parse_index(input.shape, index)
+    value = _setitem_value(input, key, value)
+    recording = grad_mode.state.enabled and (
+        input._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
+    )
+    if recording:
+        inplace(input, IndexPut.apply(snapshot(input), value, key, False), "setitem")
+        return None
+    if not input._data.flags.writeable:
+        raise RuntimeError(
+            "setitem: unsupported operation: the tensor is a broadcast (expanded) view whose "
+            "elements share memory; call .clone() before writing to it."
+        )
+    _write(input._data, key, value._data if isinstance(value, Tensor) else value, False)
+    input._version_counter[0] += 1
+    return None
+
+
+# ---------------------------------------------------------------- dim-wise gathers and writes
+
+
+def _check_index_dtype(index: Tensor, op: str, allow_int32: bool = True) -> None:
+    kinds = ("int64", "int32") if allow_int32 else ("int64",)
+    if index.dtype.name not in kinds:
+        expected = "int32 or int64" if allow_int32 else "int64"
+        raise RuntimeError(f"{op}(): Expected dtype {expected} for index")
+
+
+def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
+    """The checked int64 array of a 0-d or 1-d ``index`` into ``input``'s ``dim``."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    _check_index_dtype(index, op)
+    if index.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    array = index._data.reshape(-1).astype(xp.int64)
+    size = input.shape[dim] if input.ndim else 1
+    if array.size and ((array < -size) | (array >= size)).any():
+        raise IndexError("index out of range in self")
+    return xp.where(array < 0, array + size, array)
+
+
+def _as_1d(input: Tensor):
+    from ember.ops.shape import reshape
+
+    return reshape(input, (1,)) if input.ndim == 0 else input
+
+
+def _restore(result: Tensor, like: Tensor) -> Tensor:
+    from ember.ops.shape import reshape
+
+    return reshape(result, ()) if like.ndim == 0 and result.ndim == 1 else result
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+    """The entries of ``input`` at positions ``index`` along ``dim``.
+
+    Shape: ``index`` is 1-D of length ``n``; the result is ``input``'s shape with ``dim``
+    replaced by ``n``.
+    """
+    dim = wrap_dim(dim, input.ndim, "index_select")
+    array = _vector_index(input, dim, index, "index_select")
+    if input.ndim == 0:
+        return _restore(IndexSelect.apply(_as_1d(input), _dim_key(1, 0, array)), input)
+    return IndexSelect.apply(input, _dim_key(input.ndim, dim, array))
+
+
+def _dim_source(input: Tensor, dim: int, array, source: Tensor, op: str) -> None:
+    if source.dtype is not input.dtype:
+        raise RuntimeError(
+            f"{op}_(): self ({_legacy(input.dtype)}) and source ({_legacy(source.dtype)}) must "
+            "have the same scalar type"
+        )
+    expected = list(input.shape)
+    if expected:
+        expected[dim] = array.size
+    if source.ndim and list(source.shape) != expected or (not source.ndim and array.size != 1):
+        raise RuntimeError(
+            f"{op}_(): Source/destination tensor must have same slice shapes. Destination "
+            f"slice shape: {list(input.shape)} at dimension {dim} and source slice shape: "
+            f"{list(source.shape)} at dimension {dim}."
+        )
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1, out=None) -> Tensor:
+    """``input`` with ``alpha * source`` added at positions ``index`` along ``dim`` (repeats add)."""
+    dim = wrap_dim(dim, input.ndim, "index_add")
+    array = _vector_index(input, dim, index, "index_add")
+    _dim_source(input, dim, array, source, "index_add")
+    value = source if alpha == 1 else source * alpha
+    if input.ndim == 0:
+        return _restore(IndexAdd.apply(_as_1d(input), _as_1d(value), _dim_key(1, 0, array), True), input)
+    return IndexAdd.apply(input, value, _dim_key(input.ndim, dim, array), True)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out=None) -> Tensor:
+    """``input`` with the slices ``source`` written at positions ``index`` along ``dim``."""
+    dim = wrap_dim(dim, input.ndim, "index_copy")
+    array = _vector_index(input, dim, index, "index_copy")
+    _dim_source(input, dim, array, source, "index_copy")
+    if input.ndim == 0:
+        return _restore(IndexCopy.apply(_as_1d(input), _as_1d(source), _dim_key(1, 0, array), False), input)
+    return IndexCopy.apply(input, source, _dim_key(input.ndim, dim, array), False)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """``input`` with the scalar ``value`` written at positions ``index`` along ``dim``."""
+    dim = wrap_dim(dim, input.ndim, "index_fill")
+    array = _vector_index(input, dim, index, "index_fill")
+    value = _scalar_value(value, "index_fill_")
+    if input.ndim == 0:
+        return _restore(IndexFill.apply(_as_1d(input), value, _dim_key(1, 0, array), False), input)
+    return IndexFill.apply(input, value, _dim_key(input.ndim, dim, array), False)
+
+
+def _scalar_value(value, op: str):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                f"{op} only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        return value
+    return as_tensor_operand(value, op)
+
+
+def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``, repeats add)."""
+    for position, item in enumerate(indices):
+        if not isinstance(item, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {position} in argument 1, but got "
+                f"{type(item).__name__}"
+            )
+    if values.dtype is not input.dtype:
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{_legacy(input.dtype)} for the destination and {_legacy(values.dtype)} for the "
+            "source."
+        )
+    key = _parse_index(input.shape, tuple(indices))
+    values = _setitem_value(input, key, values)
+    return IndexPut.apply(input, values, key, bool(accumulate))
+
+
+def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None) -> None:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    _check_index_dtype(index, op, allow_int32=op == "gather")
+    if index.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > input.shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"no larger than self {list(input.shape)} apart from dimension {dim}"
+            )
+        if source is not None and index.shape[d] > source.shape[d]:
+            raise RuntimeError(
+                f"Expected index {list(index.shape)} to be no larger than self "
+                f"{list(input.shape)} apart from dimension {dim} and to be no larger size than "
+                f"src {list(source.shape)}"
+            )
+    array = index._data
+    size = input.shape[dim] if input.ndim else 1
+    if array.size:
+        bad = array[(array < 0) | (array >= size)]
+        if bad.size:
+            raise RuntimeError(
+                f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {dim} with "
+                f"size {size}"
+            )
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None) -> Tensor:
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` for ``dim == 1`` (and likewise).
+
+    Shape: ``index`` has ``input``'s number of dims; ``out`` has ``index``'s shape.
+    """
+    dim = wrap_dim(dim, input.ndim, "gather")
+    _check_along(input, dim, index, "gather")
+    if input.ndim == 0:
+        return _restore(Gather.apply(_as_1d(input), _along_key(_as_1d(index)._data, 0)), input)
+    return Gather.apply(input, _along_key(index._data.astype(xp.int64), dim))
+
+
+def _scatter_source(src: Tensor, index: Tensor):
+    """``src`` trimmed to ``index``'s shape (only that corner of it is scattered)."""
+    if tuple(src.shape) == tuple(index.shape):
+        return src
+    return getitem(src, tuple(slice(0, size) for size in index.shape))
+
+
+def _scatter_args(input, dim, index, src, op):
+    dim = wrap_dim(dim, input.ndim, op)
+    source = src if isinstance(src, Tensor) else None
+    _check_along(input, dim, index, op, source)
+    if source is not None and source.dtype is not input.dtype:
+        raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
+    return dim
+
+
+class ScatterWithReduce(Op):
+    """The deprecated ``scatter(..., reduce=)``: PyTorch gives it no derivative."""
+
+    node_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, value, key, reduce):
+        out = x.copy()
+        view = out[key[0]]
+        (xp.add if reduce == "add" else xp.multiply).at(view, key[1], value)
+        return out
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None, out=None) -> Tensor:
+    """``input`` with ``src`` (or the scalar ``value``) written at ``index`` along ``dim``.
+
+    ``out[i][index[i][j]] = src[i][j]`` for ``dim == 1``. ``reduce='add'`` or
+    ``'multiply'`` combines instead of overwriting (not differentiable, as in PyTorch).
+    """
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing required argument 'src' or 'value'")
+    dim = _scatter_args(input, dim, index, src, "scatter")
+    src = _scatter_source(src, index) if isinstance(src, Tensor) else as_tensor_operand(src, "scatter")
+    if input.ndim == 0:
+        src = _as_1d(src) if isinstance(src, Tensor) else src
+        return _restore(_scatter(_as_1d(input), 0, _as_1d(index), src, reduce), input)
+    return _scatter(input, dim, index, src, reduce)
+
+
+def _scatter(input, dim, index, src, reduce):
+    key = _along_key(index._data.astype(xp.int64), dim)
+    if reduce is None:
+        return Scatter.apply(input, src, key, False)
+    if reduce not in ("add", "multiply"):
+        raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+    return ScatterWithReduce.apply(input, src, key, reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``input`` with ``src`` added at ``index`` along ``dim``; repeated positions add up."""
+    dim = _scatter_args(input, dim, index, src, "scatter_add")
+    src = _scatter_source(src, index)
+    if input.ndim == 0:
+        key = _along_key(_as_1d(index)._data, 0)
+        return _restore(ScatterAdd.apply(_as_1d(input), _as_1d(src), key, True), input)
+    return ScatterAdd.apply(input, src, _along_key(index._data.astype(xp.int64), dim), True)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity(reduce: str, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -xp.inf if reduce == "amax" else xp.inf
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = xp.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+class ScatterReduce(Op):
+    @staticmethod
+    def forward(ctx, x, src, key, reduce, include_self):
+        ctx.key, ctx.reduce, ctx.include_self = key, reduce, include_self
+        hit = xp.zeros(x.shape, bool)
+        hit[key[1]] = True
+        out = x.copy()
+        if not include_self:
+            out[hit] = _identity(reduce, x.dtype)
+        ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply,
+                 "amax": xp.maximum, "amin": xp.minimum}[reduce]
+        ufunc.at(out, key[1], src)
+        ctx.hit = hit
+        if reduce == "mean":
+            count = (xp.ones if include_self else xp.zeros)(x.shape, x.dtype)
+            add_at(count, key[1], 1)
+            count[count == 0] = 1
+            out = out // count if x.dtype.kind in "iub" else out / count
+            ctx.count = count
+        ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, src, out = ctx.saved_tensors
+        key, reduce, hit = ctx.key, ctx.reduce, Tensor._make(ctx.hit)
+        if reduce == "mean":
+            grad = grad / Tensor._make(ctx.count)
+        if reduce in ("sum", "mean"):
+            grad_x = grad if ctx.include_self else masked_fill(grad, hit, 0)
+            return grad_x, Index.apply(grad, key), None, None, None
+        if reduce == "prod":
+            return _prod_backward(ctx, grad, x, src, out) + (None, None, None)
+        x_is, src_is = x._data == out._data, src._data == _read(out._data, key)
+        if not ctx.include_self:
+            x_is = x_is & ~ctx.hit
+        count = x_is.astype(grad._data.dtype)
+        add_at(count, key[1], src_is)
+        share = grad / Tensor._make(count)  # ties share the gradient equally
+        grad_x = share * Tensor._make(x_is.astype(share._data.dtype))
+        grad_src = Index.apply(share, key) * Tensor._make(src_is.astype(share._data.dtype))
+        return grad_x, grad_src, None, None, None
+
+
+def _prod_backward(ctx, grad, x, src, out):
+    from ember.ops.elementwise import where
+
+    key, include_self = ctx.key, ctx.include_self
+    x_zero = Tensor._make(x._data == 0)
+    safe_x = where(x_zero, 1.0, x)
+    grad_x = grad * ScatterReduce.apply(safe_x, src, key, "prod", include_self) / safe_x
+    if not include_self:
+        grad_x = masked_fill(grad_x, Tensor._make(ctx.hit), 0)
+    src_zero = src._data == 0
+    zeros_per_slot = xp.zeros(x.shape, xp.int64)
+    add_at(zeros_per_slot, key[1], src_zero)
+    single = Tensor._make(src_zero & (_read(zeros_per_slot, key) == 1))
+    # A lone zero in a product: its gradient is the product of the others, not out / 0.
+    without = ScatterReduce.apply(x, where(single, 1.0, src), key, "prod", include_self)
+    grad_src = where(
+        single,
+        Index.apply(grad * without, key),
+        Index.apply(grad * out, key) / where(Tensor._make(src_zero), 1.0, src),
+    )
+    return grad_x, grad_src
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True, out=None) -> Tensor:
+    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with ``sum``, ``prod``,
+    ``mean``, ``amax`` or ``amin``; ``include_self=False`` ignores ``input``'s own values
+    at the positions that receive something.
+    """
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    dim = _scatter_args(input, dim, index, src, "scatter_reduce")
+    src = _scatter_source(src, index)
+    if input.ndim == 0:
+        key = _along_key(_as_1d(index)._data, 0)
+        result = ScatterReduce.apply(_as_1d(input), _as_1d(src), key, reduce, include_self)
+        return _restore(result, input)
+    key = _along_key(index._data.astype(xp.int64), dim)
+    return ScatterReduce.apply(input, src, key, reduce, include_self)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input`` read as 1-D at positions ``index``; the result has ``index``'s shape."""
+    from ember.ops.shape import reshape
+
+    if index.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
+    count = input.numel()
+    array = index._data.astype(xp.int64)
+    bad = array[(array < -count) | (array >= count)]
+    if bad.size:
+        raise IndexError(
+            f"out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of "
+            f"{count} elements."
+        )
+    array = xp.where(array < 0, array + count, array)
+    return Take.apply(reshape(input, (-1,)), ((Ellipsis,), (array,)))
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:
+    """``gather`` along ``dim`` after broadcasting ``input`` and ``indices`` over the other dims;
+    with ``dim=None`` both are flattened first."""
+    from ember.ops.shape import expand, reshape
+
+    if dim is None:
+        return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
+            "dimensions for indices"
+        )
+    dim = wrap_dim(dim, input.ndim, "take_along_dim")
+    shape_input, shape_indices = list(input.shape), list(indices.shape)
+    shape_input[dim] = shape_indices[dim] = 1
+    common = list(broadcast_shape("take_along_dim", shape_input, shape_indices))
+    common_input, common_indices = common.copy(), common.copy()
+    common_input[dim], common_indices[dim] = input.shape[dim], indices.shape[dim]
+    indices = Tensor._make(xp.broadcast_to(indices._data, common_indices))
+    return gather(expand(input, tuple(common_input)), dim, indices)
+
+
+# ---------------------------------------------------------------- masks
+
+
+def _mask_key(mask_array) -> tuple:
+    return (Ellipsis,), tuple(c.astype(xp.int64) for c in xp.nonzero(mask_array))
+
+
+def _check_mask(mask, op: str) -> None:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.dtype.name != "bool":
+        raise RuntimeError(
+            f"{op} only supports boolean masks, but got mask with dtype {_mask_name(mask)}"
+        )
+
+
+def _mask_name(mask: Tensor) -> str:
+    return {"int64": "long int", "int32": "int", "uint8": "unsigned char"}.get(
+        mask.dtype.name, mask.dtype.name
+    )
+
+
+def _broadcast_input(input: Tensor, mask: Tensor, op: str):
+    from ember.ops.shape import expand
+
+    shape = broadcast_shape(op, input.shape, mask.shape)
+    if tuple(input.shape) != shape:
+        input = expand(input, shape)
+    return input, xp.broadcast_to(mask._data, shape)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where ``mask`` is True (``mask`` broadcasts).
+
+    ``value`` is a number or a 0-d tensor; a 0-d tensor receives the sum of the
+    gradient over the filled positions.
+    """
+    _check_mask(mask, "masked_fill_")
+    value = _scalar_value(value, "masked_fill_")
+    input, mask_array = _broadcast_input(input, mask, "masked_fill")
+    return MaskedFill.apply(input, value, _mask_key(mask_array), False)
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+    """The 1-D tensor of ``input``'s entries where ``mask`` is True (both broadcast)."""
+    _check_mask(mask, "masked_select")
+    from ember.ops.shape import expand
+
+    shape = broadcast_shape("masked_select", input.shape, mask.shape)
+    if tuple(input.shape) != shape:
+        input = expand(input, shape)
+    return MaskedSelect.apply(input, _mask_key(xp.broadcast_to(mask._data, shape)))
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with consecutive entries of ``source`` written where ``mask`` is True."""
+    from ember.ops.shape import reshape
+
+    _check_mask(mask, "masked_scatter_")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(
+            f"masked_scatter_: expected self and source to have same dtypes but got "
+            f"{_legacy(input.dtype)} and {_legacy(source.dtype)}"
+        )
+    input, mask_array = _broadcast_input(input, mask, "masked_scatter")
+    count = int(mask_array.sum())
+    if source.numel() < count:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    values = getitem(reshape(source, (-1,)), slice(0, count))
+    return MaskedScatter.apply(input, values, _mask_key(mask_array), False)
+
+
+def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+    """The int64 coordinates of ``input``'s nonzero entries, one row per entry.
+
+    With ``as_tuple=True``, one 1-D tensor per dim (a 0-d input counts as 1-D).
+    """
+    data = input._data
+    if as_tuple:
+        coordinates = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
+        return tuple(Tensor._make(c.astype(xp.int64)) for c in coordinates)
+    if data.ndim == 0:
+        return Tensor._make(xp.zeros((int(bool(data)), 0), xp.int64))
+    return Tensor._make(xp.argwhere(data).astype(xp.int64))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: one row of coordinates per nonzero entry."""
+    return nonzero(input)
+
+
+# ---------------------------------------------------------------- triangles and diagonals
+
+
+class Tril(Op):
+    @staticmethod
+    def forward(ctx, x, diagonal):
+        ctx.diagonal = diagonal
+        return xp.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Tril.apply(grad, ctx.diagonal), None
+
+
+class Triu(Op):
+    @staticmethod
+    def forward(ctx, x, diagonal):
+        ctx.diagonal = diagonal
+        return xp.triu(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Triu.apply(grad, ctx.diagonal), None
+
+
+def _check_matrix(input: Tensor, op: str) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+
+
+def tril(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The lower triangle of the last two dims: entries with ``col - row <= diagonal``."""
+    _check_matrix(input, "tril")
+    return Tril.apply(input, int(diagonal))
+
+
+def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """The upper triangle of the last two dims: entries with ``col - row >= diagonal``."""
+    _check_matrix(input, "triu")
+    return Triu.apply(input, int(diagonal))
+
+
+def _diagonal_view(array, offset: int, dim1: int, dim2: int):
+    """A writable view of the diagonal, moved to the last dim (NumPy's own is read-only)."""
+    shape, strides = array.shape, array.strides
+    if offset >= 0:
+        length = max(0, min(shape[dim1], shape[dim2] - offset))
+        start = [slice(None)] * array.ndim
+        start[dim2] = slice(min(offset, shape[dim2]), None)
+    else:
+        length = max(0, min(shape[dim1] + offset, shape[dim2]))
+        start = [slice(None)] * array.ndim
+        start[dim1] = slice(min(-offset, shape[dim1]), None)
+    corner = array[tuple(start)]
+    rest = [d for d in range(array.ndim) if d not in (dim1, dim2)]
+    new_shape = [shape[d] for d in rest] + [length]
+    new_strides = [strides[d] for d in rest] + [strides[dim1] + strides[dim2]]
+    return xp.lib.stride_tricks.as_strided(corner, new_shape, new_strides)
+
+
+class Diagonal(Op):
+    view_of = 0
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.shape, ctx.args = x.shape, (offset, dim1, dim2)
+        return _diagonal_view(x, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return DiagEmbed.apply(grad, ctx.shape, *ctx.args), None, None, None
+
+
+class DiagEmbed(Op):
+    """Zeros of ``shape`` with ``x`` on the diagonal ``(offset, dim1, dim2)``."""
+
+    @staticmethod
+    def forward(ctx, x, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        out = xp.zeros(shape, x.dtype)
+        _diagonal_view(out, offset, dim1, dim2)[...] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Diagonal.apply(grad, *ctx.args), None, None, None, None
+
+
+class DiagonalCopy(Diagonal):
+    node_name = "DiagonalBackward0_copy"
+    view_of = None
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        return Diagonal.forward(ctx, x, offset, dim1, dim2).copy()
+
+
+def _diagonal_dims(ndim: int, dim1: int, dim2: int, op: str) -> tuple:
+    dim1, dim2 = wrap_dim(dim1, ndim, op), wrap_dim(dim2, ndim, op)
+    if dim1 == dim2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return dim1, dim2
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``input[..., i, i + offset]`` of dims ``(dim1, dim2)``, as the last dim.
+
+    A view: writing to it writes into ``input``.
+    """
+    dim1, dim2 = _diagonal_dims(input.ndim, dim1, dim2, "diagonal")
+    return Diagonal.apply(input, int(offset), dim1, dim2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """A tensor whose ``(dim1, dim2)`` diagonal ``offset`` holds ``input``'s last dim, zeros
+    elsewhere; the result has one more dim than ``input``."""
+    ndim = input.ndim + 1
+    dim1, dim2 = _diagonal_dims(ndim, dim1, dim2, "diag_embed")
+    size = (input.shape[-1] if input.ndim else 1) + abs(int(offset))
+    rest = iter(input.shape[:-1])
+    shape = tuple(size if d in (dim1, dim2) else next(rest) for d in range(ndim))
+    return DiagEmbed.apply(input, shape, int(offset), dim1, dim2)
+
+
+def diag(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
+    """A 1-D ``input`` placed on diagonal ``diagonal`` of a square matrix, or the diagonal
+    of a 2-D ``input`` as a new 1-D tensor."""
+    if input.ndim == 1:
+        size = input.shape[0] + abs(int(diagonal))
+        return DiagEmbed.apply(input, (size, size), int(diagonal), 0, 1)
+    if input.ndim == 2:
+        return DiagonalCopy.apply(input, int(diagonal), 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+class Trace(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        dtype = xp.int64 if x.dtype.kind in "iub" else x.dtype
+        return xp.asarray(xp.trace(x, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        length = min(ctx.shape)
+        return (DiagEmbed.apply(grad.expand(length), ctx.shape, 0, 0, 1),)
+
+
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a 2-D ``input``; integers sum to int64."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return Trace.apply(input)

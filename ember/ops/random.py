@@ -1,3 +1,857 @@
-"""(to be written)"""
+"""Random numbers: generators, random tensors and in-place random fills.
 
-__all__ = []
+Every draw comes from a ``Generator``, whose state is a ``BitStream`` (NumPy's PCG64,
+in ``ember._backend``): the numbers differ from PyTorch's bit for bit, while the API,
+dtypes, shapes, argument checks and distributions match. A sample is not a smooth
+function of its parameters, so, as in PyTorch, gradients through a draw are zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+
+from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info, xp
+from ember._device import check_device, device as _device_cls
+from ember._dtype import bool_, get_default_dtype, int64, to_dtype
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.ops._function import Op, _legacy, broadcast_shape, check_leaf_inplace, inplace, snapshot
+
+__all__ = [
+    "Generator",
+    "default_generator",
+    "manual_seed",
+    "seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "fork_rng",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "multinomial",
+    "bernoulli",
+    "poisson",
+    "uniform_",
+    "normal_",
+    "random_",
+    "bernoulli_",
+    "exponential_",
+    "geometric_",
+    "cauchy_",
+    "log_normal_",
+    "fill_",
+    "zero_",
+]
+
+
+# ---------------------------------------------------------------- generators
+
+
+class Generator:
+    """A source of random numbers with its own state, as ``torch.Generator``.
+
+    Example::
+
+        >>> g = ember.Generator().manual_seed(0)
+        >>> a = ember.rand(3, generator=g)
+        >>> ember.equal(a, ember.rand(3, generator=g.manual_seed(0)))
+        True
+    """
+
+    def __init__(self, device="cpu"):
+        check_device(device)
+        self.device = _device_cls("cpu")
+        self._stream = BitStream()
+
+    def manual_seed(self, seed) -> "Generator":
+        """Reset the state from ``seed`` (an int in [-2**63, 2**64)); returns this generator."""
+        self._stream.seed(_check_seed(seed))
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy and return the new seed."""
+        value = fresh_seed()
+        self._stream.seed(value)
+        return value
+
+    def initial_seed(self) -> int:
+        return self._stream.initial_seed
+
+    def get_state(self) -> Tensor:
+        """The state as a ``uint8`` tensor, to hand back to ``set_state``."""
+        return Tensor._make(xp.frombuffer(self._stream.get_state(), dtype=xp.uint8).copy())
+
+    def set_state(self, new_state: Tensor) -> "Generator":
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype is not to_dtype("uint8"):
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        try:
+            self._stream.set_state(new_state._data.tobytes())
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            raise RuntimeError(
+                f"set_state: the {new_state.numel()} bytes given are not a state that "
+                "ember.Generator.get_state() produced"
+            ) from None
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ember.Generator object at {hex(id(self))}>"
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, Tensor):
+        seed = seed.item()
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise RuntimeError(
+            f"manual_seed expected a long, but got {type(seed).__name__}"
+        ) from None
+    if not -(2**63) <= value < 2**64:
+        raise ValueError(f"Overflow when unpacking long long: seed {value} is outside [-2**63, 2**64)")
+    return value % 2**64
+
+
+default_generator = Generator()
+default_generator.seed()  # PyTorch too starts each process from a fresh seed
+
+
+def manual_seed(seed) -> Generator:
+    """Seed the default generator (the global stream); returns it."""
+    return default_generator.manual_seed(int(seed) if isinstance(seed, float) else seed)
+
+
+def seed() -> int:
+    """Seed the default generator non-deterministically and return the seed."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state as a ``uint8`` tensor."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
+             _devices_kw: str = "devices", device_type: str = "cuda"):
+    """Restore the default generator's state on exit: draws inside leave no trace outside."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
+
+
+def _stream(generator, op: str):
+    if generator is None:
+        return default_generator._stream.random
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"{op}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}"
+        )
+    return generator._stream.random
+
+
+# ---------------------------------------------------------------- shared checks
+
+
+def _shape(size, op: str) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for item in size:
+        if isinstance(item, Tensor) and item.numel() == 1 and not item.is_floating_point():
+            continue
+        if isinstance(item, bool) or not hasattr(item, "__index__"):
+            raise TypeError(
+                f"{op}(): argument 'size' must be tuple of ints, not {type(item).__name__}"
+            )
+    shape = tuple(operator.index(item) for item in size)
+    for item in shape:
+        if item < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {item}: {list(shape)}"
+            )
+    return shape
+
+
+def _size_argument(size, op: str) -> tuple:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return _shape((tuple(size),), op)
+
+
+def _integer(value, name: str, op: str) -> int:
+    if isinstance(value, Tensor) and not value.is_floating_point() and value.numel() == 1:
+        return int(value.item())
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
+    return operator.index(value)
+
+
+def _number(value):
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def _text(value) -> str:
+    """A number the way PyTorch's messages print it (2, not 2.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _require_float(dtype, kernel: str) -> None:
+    if not dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(dtype)}\'')
+
+
+def _finish(array, dtype, device, requires_grad, out=None) -> Tensor:
+    check_device(device)
+    result = Tensor._make(array.astype(dtype.numpy, copy=False))
+    if requires_grad:
+        result.requires_grad_(True)
+    if out is not None:
+        out._data = result._data
+        out._version_counter[0] += 1
+        return out
+    return result
+
+
+def _creation_dtype(dtype, out=None):
+    if dtype is not None:
+        return to_dtype(dtype)
+    return out.dtype if out is not None else get_default_dtype()
+
+
+# ---------------------------------------------------------------- raw draws (arrays)
+
+
+def _uniform(stream, shape, numpy_dtype, low=0.0, high=1.0):
+    """Uniform on [low, high), drawn at the precision of ``numpy_dtype``."""
+    precision = xp.float64 if numpy_dtype == xp.float64 else xp.float32
+    unit = stream.random(shape, dtype=precision)
+    if numpy_dtype == xp.float16:
+        # float32 values just under 1 round up to 1.0 in half precision.
+        unit = xp.minimum(unit, xp.float32(xp.nextafter(xp.float16(1), xp.float16(0))))
+    if low == 0.0 and high == 1.0:
+        return unit.astype(numpy_dtype)
+    return (low + (high - low) * unit.astype(xp.float64)).astype(numpy_dtype)
+
+
+def _standard_normal(stream, shape, numpy_dtype):
+    precision = xp.float64 if numpy_dtype == xp.float64 else xp.float32
+    return stream.standard_normal(shape, dtype=precision)
+
+
+_C_TYPE_NAMES = {
+    "bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short",
+    "int32": "int", "int64": "long int", "float16": "c10::Half", "float32": "float",
+    "float64": "double",
+}
+_MANTISSA_BITS = {"float16": 11, "float32": 24, "float64": 53}
+
+
+def _integer_bounds(dtype) -> tuple:
+    """The inclusive range of integers ``dtype`` holds exactly."""
+    if dtype is bool_:
+        return 0, 1
+    if dtype.is_floating_point:
+        digits = _MANTISSA_BITS[dtype.name]
+        return -(2**digits), 2**digits
+    info = int_info(dtype.numpy)
+    return int(info.min), int(info.max)
+
+
+def _integers(stream, shape, dtype, low: int, high: int | None, op: str):
+    """Integers uniform on [low, high) (``high`` None: up to the dtype's largest), as ``dtype``."""
+    if high is not None and low >= high:
+        raise RuntimeError(
+            f"{op} expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    smallest, largest = _integer_bounds(dtype)
+    if not dtype.is_floating_point:
+        if not smallest <= low <= largest:
+            raise RuntimeError(f"from is out of bounds for {_C_TYPE_NAMES[dtype.name]}")
+        if high is not None and not smallest <= high - 1 <= largest:
+            raise RuntimeError(f"to - 1 is out of bounds for {_C_TYPE_NAMES[dtype.name]}")
+    last = largest if high is None else high - 1
+    values = stream.integers(low, last, size=shape, dtype=xp.int64, endpoint=True)
+    return values.astype(dtype.numpy)
+
+
+# ---------------------------------------------------------------- gradients through draws
+
+
+class _Draw(Op):
+    """``forward(values, *parameters)`` returns the drawn ``values``; parameters get zeros."""
+
+    @staticmethod
+    def forward(ctx, values, *parameters):
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ember.ops.creation import zeros_like
+
+        needs = ctx.needs_input_grad[1:]
+        return (None,) + tuple(zeros_like(grad) if need else None for need in needs)
+
+
+class Normal1(_Draw):
+    node_name = "NormalBackward1"
+
+
+class Normal2(_Draw):
+    node_name = "NormalBackward2"
+
+
+class Normal3(_Draw):
+    node_name = "NormalBackward3"
+
+
+class Bernoulli(_Draw):
+    pass
+
+
+class Poisson(_Draw):
+    pass
+
+
+class BernoulliProbability(_Draw):
+    node_name = "NotImplemented"
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::bernoulli is not implemented")
+
+
+class Uniform(_Draw):
+    pass
+
+
+class Normal(_Draw):
+    pass
+
+
+class Random(_Draw):
+    node_name = "RandomBackward2"
+
+
+class BernoulliFill(_Draw):
+    node_name = "BernoulliBackward2"
+
+
+class Exponential(_Draw):
+    pass
+
+
+class Geometric(_Draw):
+    pass
+
+
+class Cauchy(_Draw):
+    pass
+
+
+class LogNormal(_Draw):
+    pass
+
+
+class Zero(_Draw):
+    pass
+
+
+class Fill(_Draw):
+    node_name = "FillBackward2"
+
+
+class FillTensor(Op):
+    """``fill_`` with a 0-d tensor: the old values get zeros, the value the sum of the gradient."""
+
+    node_name = "FillBackward3"
+
+    @staticmethod
+    def forward(ctx, values, old, value):
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ember.ops.creation import zeros_like
+        from ember.ops.reduction import sum
+
+        needs = ctx.needs_input_grad
+        return None, zeros_like(grad) if needs[1] else None, sum(grad) if needs[2] else None
+
+
+def _drawn(node, values, *parameters) -> Tensor:
+    """Wrap ``values``; record ``node`` when a parameter tensor requires grad."""
+    if grad_mode.state.enabled and any(
+        isinstance(p, Tensor) and p._requires_grad for p in parameters
+    ):
+        return node.apply(values, *parameters)
+    return Tensor._make(values)
+
+
+def _overwrite(input: Tensor, values, node, op: str, *parameters) -> Tensor:
+    """Write ``values`` into ``input``'s storage (views see it); the old values get zero grad."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    check_leaf_inplace(input)
+    values = asarray(values, input._data.dtype)
+    tracked = grad_mode.state.enabled and (
+        input._requires_grad or any(isinstance(p, Tensor) and p._requires_grad for p in parameters)
+    )
+    result = node.apply(values, snapshot(input), *parameters) if tracked else Tensor._make(values)
+    return inplace(input, result, op)
+
+
+# ---------------------------------------------------------------- creation
+
+
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor of samples from the uniform distribution on [0, 1).
+
+    Example::
+
+        >>> ember.rand(2, 3).shape
+        ember.Size([2, 3])
+    """
+    shape = _sizes(sizes, size, "rand")
+    target = _creation_dtype(dtype, out)
+    _require_float(target, "check_uniform_bounds")
+    values = _uniform(_stream(generator, "rand"), shape, target.numpy)
+    return _finish(values, target, device, requires_grad, out)
+
+
+def _sizes(sizes: tuple, size, op: str) -> tuple:
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{op}() got multiple values for argument 'size'")
+        sizes = (size,)
+    if not sizes:
+        raise TypeError(f"{op}() missing 1 required positional argument: 'size'")
+    return _shape(sizes, op)
+
+
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor of samples from the standard normal distribution N(0, 1)."""
+    shape = _sizes(sizes, size, "randn")
+    target = _creation_dtype(dtype, out)
+    _require_float(target, "normal_kernel_cpu")
+    values = _standard_normal(_stream(generator, "randn"), shape, target.numpy)
+    return _finish(values, target, device, requires_grad, out)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
+    ``randint(low, high, size)``; int64 unless ``dtype`` says otherwise.
+
+    Example::
+
+        >>> ember.randint(3, 10, (2, 2)).dtype
+        ember.int64
+    """
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    if size is None:
+        raise TypeError("randint() missing required argument 'size' (a tuple of ints)")
+    shape = _size_argument(size, "randint")
+    low, high = _integer(low, "low", "randint"), _integer(high, "high", "randint")
+    target = to_dtype(dtype) if dtype is not None else (out.dtype if out is not None else int64)
+    values = _integers(_stream(generator, "randint"), shape, target, low, high, "random_")
+    return _finish(values, target, device, requires_grad, out)
+
+
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of the integers 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    n = _integer(n, "n", "randperm")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    target = to_dtype(dtype) if dtype is not None else int64
+    smallest, largest = _integer_bounds(target)
+    if target.is_floating_point and n > largest + 1:
+        raise RuntimeError(f"n cannot be greater than {largest + 1} for {_legacy(target)} type.")
+    if not target.is_floating_point and n - 1 > largest:
+        raise RuntimeError(
+            f"value cannot be converted to type {target.name}_t without overflow"
+        )
+    values = _stream(generator, "randperm").permutation(n)
+    return _finish(values, target, device, requires_grad, out)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """Samples from N(mean, std**2), in PyTorch's four forms.
+
+    ``normal(mean_tensor, std_tensor)`` broadcasts the two; ``normal(mean_tensor, std=1.0)``
+    and ``normal(mean, std_tensor)`` take the tensor's shape; ``normal(mean, std, size)``
+    with two numbers needs ``size``. Gradients to ``mean`` and ``std`` are zero, as in
+    PyTorch (use ``mean + std * randn(...)`` for a reparameterized sample).
+
+    Example::
+
+        >>> ember.normal(ember.zeros(2, 1), ember.ones(3)).shape
+        ember.Size([2, 3])
+    """
+    stream = _stream(generator, "normal")
+    mean_is_tensor, std_is_tensor = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not (mean_is_tensor or std_is_tensor):
+        if size is None:
+            raise TypeError("normal() with a float mean and std needs a 'size' (tuple of ints)")
+        shape = _size_argument(size, "normal")
+        std = float(std)
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
+        target = _creation_dtype(dtype, out)
+        _require_float(target, "normal_kernel_cpu")
+        values = float(mean) + std * _standard_normal(stream, shape, target.numpy)
+        return _finish(values, target, device, requires_grad, out)
+    if size is not None:
+        raise TypeError("normal(): 'size' is only accepted when mean and std are both numbers")
+    reference = mean if mean_is_tensor else std
+    _require_float(reference.dtype, "normal_kernel_cpu")
+    if std_is_tensor:
+        if std.numel() and bool((std._data < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
+    if mean_is_tensor and std_is_tensor:
+        shape = broadcast_shape("normal", mean.shape, std.shape)
+    else:
+        shape = reference.shape
+    numpy_dtype = reference._data.dtype
+    mean_values = mean._data if mean_is_tensor else mean
+    std_values = std._data if std_is_tensor else std
+    values = (mean_values + std_values * _standard_normal(stream, shape, numpy_dtype))
+    values = asarray(values, numpy_dtype)
+    if mean_is_tensor and std_is_tensor:
+        result = _drawn(Normal3, values, mean, std)
+    elif mean_is_tensor:
+        result = _drawn(Normal1, values, mean)
+    else:
+        result = _drawn(Normal2, values, std)
+    if out is not None:
+        return _finish(result._data, out.dtype, None, False, out)
+    return result
+
+
+def rand_like(input: Tensor, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Uniform [0, 1) samples with the shape (and by default the dtype) of ``input``."""
+    return rand(tuple(input.shape), dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """N(0, 1) samples with the shape (and by default the dtype) of ``input``."""
+    return randn(tuple(input.shape), dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Integers uniform on [low, high) with the shape and dtype of ``input``;
+    ``randint_like(input, high)`` starts at 0."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device,
+                   requires_grad=requires_grad)
+
+
+# ---------------------------------------------------------------- sampling from tensors
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
+                out=None) -> Tensor:
+    """Category indices drawn with probabilities proportional to the rows of ``input``.
+
+    Args:
+        input: weights of shape (categories,) or (rows, categories); non-negative,
+            finite, with a positive sum per row.
+        num_samples: draws per row; at most ``categories`` without replacement.
+        replacement: whether a category may be drawn more than once.
+
+    Shape:
+        Output: (num_samples,) or (rows, num_samples), int64.
+    """
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool):
+        raise TypeError(
+            f"multinomial(): argument 'num_samples' (position 2) must be int, not "
+            f"{type(num_samples).__name__}"
+        )
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"multinomial only supports floating-point dtypes for input, got: {_legacy(input.dtype)}"
+        )
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = input.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    weights = input._data.reshape(-1, categories).astype(xp.float64)
+    if weights.size and not (xp.isfinite(weights) & (weights >= 0)).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = weights.sum(axis=1)
+    if (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    stream = _stream(generator, "multinomial")
+    rows = weights.shape[0]
+    if replacement:
+        cumulative = xp.cumsum(weights / totals[:, None], axis=1)
+        draws = stream.random((rows, num_samples))
+        indices = xp.zeros((rows, num_samples), dtype=xp.int64)
+        for row in range(rows):
+            indices[row] = xp.searchsorted(cumulative[row], draws[row], side="right")
+        # A draw past the rounded total belongs to the last category of positive weight.
+        last_positive = categories - 1 - xp.argmax(weights[:, ::-1] > 0, axis=1)
+        indices = xp.minimum(indices, last_positive[:, None])
+    else:
+        # Exponential race (PyTorch's method): the k smallest E_i / w_i are a draw of k
+        # categories without replacement; zero weights come last.
+        with xp.errstate(divide="ignore"):
+            keys = stream.exponential(size=weights.shape) / weights
+        indices = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    indices = indices.astype(xp.int64).reshape(input.shape[:-1] + (num_samples,))
+    return _finish(indices, int64, None, False, out)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 draws: each element is 1 with probability ``input`` (or ``p`` where given).
+
+    The result has ``input``'s dtype and shape; its gradient to ``input`` is zero.
+    """
+    stream = _stream(generator, "bernoulli")
+    if p is not None:
+        p = float(_number(p))
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_text(p)}")
+        values = asarray(stream.random(input.shape) < p, input._data.dtype)
+        return _drawn(BernoulliProbability, values, input)
+    _require_float(input.dtype, "bernoulli_tensor_cpu_p_")
+    probabilities = input._data
+    if not ((probabilities >= 0) & (probabilities <= 1)).all():
+        raise RuntimeError(
+            "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli: every "
+            "probability must lie in [0, 1])"
+        )
+    values = asarray(stream.random(input.shape) < probabilities, probabilities.dtype)
+    result = _drawn(Bernoulli, values, input)
+    if out is not None:
+        return _finish(result._data, out.dtype, None, False, out)
+    return result
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Counts drawn from Poisson(rate) for each rate in ``input`` (same dtype and shape)."""
+    _require_float(input.dtype, "poisson_cpu")
+    rates = input._data
+    if (rates < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    values = asarray(_stream(generator, "poisson").poisson(rates.astype(xp.float64)), rates.dtype)
+    return _drawn(Poisson, values, input)
+
+
+# ---------------------------------------------------------------- in-place fills
+
+
+def _from_keyword(value, keywords: dict, op: str):
+    """``from`` is a Python keyword: accept ``**{'from': x}`` as PyTorch's bindings do."""
+    if "from" in keywords:
+        value = keywords.pop("from")
+    if keywords:
+        raise TypeError(f"{op}() got an unexpected keyword argument '{next(iter(keywords))}'")
+    return value
+
+
+def uniform_(input: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None,
+             **keywords) -> Tensor:
+    """Fill ``input`` in place with samples from the uniform distribution on [from, to)."""
+    low = float(_number(_from_keyword(from_, keywords, "uniform_")))
+    high = float(_number(to))
+    _require_float(input.dtype, "check_uniform_bounds")
+    largest = float(float_info(input._data.dtype).max)
+    name = _C_TYPE_NAMES[input.dtype.name]
+    if abs(low) > largest:
+        raise RuntimeError(f"from is out of bounds for {name}")
+    if abs(high) > largest:
+        raise RuntimeError(f"to is out of bounds for {name}")
+    if low > high:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={_text(low)} > "
+            f"to={_text(high)}"
+        )
+    if high - low > largest:
+        raise RuntimeError(
+            f"uniform_ expects to-from <= std::numeric_limits<{_legacy(input.dtype)}>::max(), "
+            f"but found to={high:g} and from={low:g} which result in to-from to exceed the limit"
+        )
+    values = _uniform(_stream(generator, "uniform_"), input.shape, input._data.dtype, low, high)
+    return _overwrite(input, values, Uniform, "uniform_")
+
+
+def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with samples from N(mean, std**2)."""
+    mean, std = float(_number(mean)), float(_number(std))
+    _require_float(input.dtype, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
+    draws = _standard_normal(_stream(generator, "normal_"), input.shape, input._data.dtype)
+    return _overwrite(input, mean + std * draws, Normal, "normal_")
+
+
+_UNSET = object()
+
+
+def random_(input: Tensor, from_=_UNSET, to=_UNSET, *, generator=None, **keywords) -> Tensor:
+    """Fill ``input`` in place with integers uniform on [from, to).
+
+    ``random_(to)`` draws from [0, to); ``random_(from, None)`` up to the dtype's largest
+    value; ``random_()`` from [0, largest], where a float's largest is 2**mantissa bits.
+    """
+    from_ = _from_keyword(from_, keywords, "random_")
+    if from_ is _UNSET:
+        low, high = 0, None
+    elif to is _UNSET:
+        low, high = 0, from_
+    else:
+        low, high = from_, to
+    low = _integer(low, "from", "random_")
+    high = None if high is None else _integer(high, "to", "random_")
+    values = _integers(_stream(generator, "random_"), input.shape, input.dtype, low, high,
+                       "random_")
+    return _overwrite(input, values, Random, "random_")
+
+
+def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with 0/1 draws that are 1 with probability ``p``
+    (a number, or a tensor broadcastable to ``input``)."""
+    stream = _stream(generator, "bernoulli_")
+    if isinstance(p, Tensor):
+        if p.ndim > input.ndim or broadcast_shape("bernoulli_", p.shape, input.shape) != input.shape:
+            raise RuntimeError(
+                f"bernoulli_: probabilities of shape {list(p.shape)} can't be expanded to the "
+                f"tensor's shape {list(input.shape)}"
+            )
+        probabilities = p._data
+        if not ((probabilities >= 0) & (probabilities <= 1)).all():
+            raise RuntimeError(
+                "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli_: "
+                "every probability must lie in [0, 1])"
+            )
+    else:
+        probabilities = float(p)
+        if not 0 <= probabilities <= 1:
+            raise RuntimeError(
+                f"bernoulli_ expects p to be in [0, 1], but got p={_text(probabilities)}"
+            )
+    values = stream.random(input.shape) < probabilities
+    return _overwrite(input, values, BernoulliFill, "bernoulli_")
+
+
+def exponential_(input: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with samples of density ``lambd * exp(-lambd * x)``."""
+    lambd = float(_number(lambd))
+    _require_continuous(input, "Exponential")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_text(lambd)}")
+    draws = _stream(generator, "exponential_").exponential(1.0 / lambd, size=input.shape)
+    return _overwrite(input, draws, Exponential, "exponential_")
+
+
+def geometric_(input: Tensor, p: float, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with the number of Bernoulli(p) trials up to the first success
+    (values 1, 2, ...: P(k) = (1 - p)**(k - 1) * p)."""
+    p = float(_number(p))
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_text(p)}")
+    draws = _stream(generator, "geometric_").geometric(p, size=input.shape)
+    return _overwrite(input, draws, Geometric, "geometric_")
+
+
+def cauchy_(input: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with Cauchy samples: density 1 / (pi sigma (1 + ((x - median)
+    / sigma)**2))."""
+    median, sigma = float(_number(median)), float(_number(sigma))
+    _require_continuous(input, "Cauchy")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_text(sigma)}")
+    draws = _stream(generator, "cauchy_").standard_cauchy(size=input.shape)
+    return _overwrite(input, median + sigma * draws, Cauchy, "cauchy_")
+
+
+def log_normal_(input: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+    """Fill ``input`` in place with exp(N(mean, std**2)) samples."""
+    mean, std = float(_number(mean)), float(_number(std))
+    _require_float(input.dtype, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_text(std)}")
+    draws = _stream(generator, "log_normal_").lognormal(mean, std, size=input.shape)
+    return _overwrite(input, draws, LogNormal, "log_normal_")
+
+
+def _require_continuous(input: Tensor, distribution: str) -> None:
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"{distribution} distribution is a continuous probability distribution. dtype must "
+            f"be a floating point but you specified {_legacy(input.dtype)}"
+        )
+
+
+def fill_(input: Tensor, value) -> Tensor:
+    """Set every element of ``input`` to ``value`` (a number or a 0-d tensor), in place.
+
+    The old values get a zero gradient; a 0-d ``value`` that requires grad gets the sum
+    of the gradient.
+    """
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+        values = xp.full(input.shape, value._data, dtype=input._data.dtype)
+        if grad_mode.state.enabled and value._requires_grad:
+            return _overwrite(input, values, FillTensor, "fill_", value)
+        return _overwrite(input, values, Fill, "fill_")
+    is_number = isinstance(value, (bool, int, float))
+    if not is_number and not (hasattr(value, "dtype") and getattr(value, "ndim", None) == 0):
+        raise TypeError(
+            f"fill_(): argument 'value' must be a Number or a 0-d Tensor, not "
+            f"{type(value).__name__}"
+        )
+    return _overwrite(input, xp.full(input.shape, value, dtype=input._data.dtype), Fill, "fill_")
+
+
+def zero_(input: Tensor) -> Tensor:
+    """Set every element of ``input`` to zero, in place."""
+    return _overwrite(input, xp.zeros(input.shape, dtype=input._data.dtype), Zero, "zero_")

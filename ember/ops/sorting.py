@@ -384,7 +384,8 @@ def _rows(data, dim, op: str):
             f"{op}: There are 0 sized dimensions, and they aren't selected, so unique cannot "
             f"be applied (shape {list(data.shape)}, dim {dim})"
         )
-    return xp.moveaxis(data, dim, 0).reshape(data.shape[dim], -1)
+    moved = xp.moveaxis(data, dim, 0)
+    return moved.reshape(moved.shape[0], int(xp.prod(moved.shape[1:])))
 
 
 def _runs(rows):

@@ -1,0 +1,33 @@
+"""``ember.optim``: optimizers (one algorithm per file) and learning-rate schedulers.
+
+Every optimizer is an ``Optimizer`` subclass that only defines how one parameter is
+updated; see ``optimizer.py`` for the shared loop, parameter groups and ``state_dict``.
+"""
+
+from ember.optim import lr_scheduler
+from ember.optim.adadelta import Adadelta
+from ember.optim.adagrad import Adagrad
+from ember.optim.adam import Adam
+from ember.optim.adamax import Adamax
+from ember.optim.adamw import AdamW
+from ember.optim.lbfgs import LBFGS
+from ember.optim.nadam import NAdam
+from ember.optim.optimizer import Optimizer
+from ember.optim.radam import RAdam
+from ember.optim.rmsprop import RMSprop
+from ember.optim.sgd import SGD
+
+__all__ = [
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "Adamax",
+    "AdamW",
+    "LBFGS",
+    "lr_scheduler",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "SGD",
+]

@@ -1,0 +1,1 @@
+"""Helpers of the data loader: collation and worker processes."""
