@@ -34,11 +34,22 @@ from ember.autograd import (
     set_grad_enabled,
 )
 from ember.ops import *  # noqa: F401,F403
+from ember import linalg, nn, optim, return_types, utils  # noqa: E402,F401
+import ember.utils.data  # noqa: E402,F401
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ember.viz pulls in plotting helpers; load it on first use, not at import.
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("ember.viz")
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
 def is_tensor(obj) -> "bool":

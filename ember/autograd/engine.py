@@ -16,6 +16,11 @@ import heapq
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
+from ember.autograd.function import optimizer_steps
+
+# When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
+# gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
+record_gradient_norms = False
 
 
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
@@ -47,6 +52,8 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
             grads = buffers.pop(node, None)
             if grads is not None and (needed is None or node in needed):
                 grads = _apply_pre_hooks(node, grads, create_graph)
+                if record_gradient_norms:
+                    _record_norm(node, grads)
                 for index, output_nr in capture_at.get(node, ()):
                     captured[index] = grads[output_nr]
                 if node._is_accumulator:
@@ -54,6 +61,7 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
                         _accumulate(node, grads[0], create_graph)
                 elif needed is None or _feeds_needed(node, needed, capture_at):
                     _run_node(node, grads, buffers, create_graph)
+                    node._executed_at = optimizer_steps[0]
                     if not retain_graph:
                         node._release()
             for next_node, _ in node.next_functions:
@@ -148,6 +156,13 @@ def _apply_pre_hooks(node, grads, create_graph):
                 grad = result
         grads[0] = grad
     return grads
+
+
+def _record_norm(node, grads) -> None:
+    from ember._backend import xp
+
+    total = sum(float(xp.sum(xp.square(g._data, dtype=xp.float64))) for g in grads if g is not None)
+    node.metadata["grad_norm"] = total**0.5
 
 
 def _accumulate(node, grad, create_graph) -> None:

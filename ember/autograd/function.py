@@ -21,6 +21,16 @@ from ember.autograd.anomaly_mode import anomaly_state
 
 _sequence = itertools.count()
 
+# Optimizer steps taken so far; with the step at which a node last ran backward, it tells
+# when a graph that was already used is kept alive into a later step (a memory leak).
+optimizer_steps = [0]
+_leak_warned = [False]
+LEAK_MESSAGE = (
+    "A tensor that still carries its autograd graph from an earlier optimizer step is being "
+    "used again (for example `total_loss += loss`). Its graph, and the memory it holds, grows "
+    "with every step. Use `loss.item()` for a number, or `loss.detach()` for a tensor."
+)
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -101,6 +111,7 @@ class BackwardNode:
 
     _forward_cls: type = None
     _is_accumulator = False
+    _executed_at = -1  # the optimizer step count when backward last ran through this node
 
     def __init__(self):
         self._sequence_nr = next(_sequence)
@@ -286,6 +297,8 @@ def connect(node: BackwardNode, args, outputs) -> None:
         if isinstance(arg, Tensor):
             next_functions.append(_edge(arg))
             input_meta.append((position, arg.shape, arg.dtype))
+            if arg.grad_fn is not None and 0 <= arg.grad_fn._executed_at < optimizer_steps[0]:
+                _warn_leak()
     node.next_functions = tuple(next_functions)
     node._input_meta = tuple(input_meta)
     node._num_args = len(args)
@@ -308,6 +321,22 @@ def connect(node: BackwardNode, args, outputs) -> None:
     node._output_meta = tuple(meta)
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
+
+
+def _warn_leak() -> None:
+    if _leak_warned[0]:
+        return
+    import os
+    import sys
+    import warnings
+
+    _leak_warned[0] = True
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame = sys._getframe(1)
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+    warnings.warn_explicit(LEAK_MESSAGE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"), registry={})
 
 
 def _edge(tensor) -> tuple:

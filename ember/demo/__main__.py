@@ -1,30 +1,49 @@
-"""Command line: ``python -m ember.demo nand [--epochs N] [--lr LR] [--seed S] ...``."""
+"""``python -m ember.demo NAME``: small end-to-end programs that show ember at work.
+
+Run ``python -m ember.demo --list`` to see them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# name -> (module, one-line description)
+DEMOS = {
+    "nand": ("ember.demo.nand", "the blog's 2-3-1 sigmoid network learning the NAND gate"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ember-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("demo", nargs="?", choices=sorted(DEMOS), help="which demo to run")
+    parser.add_argument("--list", action="store_true", help="list the demos and exit")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    parser.add_argument("--out", default=".", help="folder for the pictures (default: here)")
+    parser.add_argument("--log-scale", action="store_true", help="logarithmic loss axis")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+DEFAULTS = {"nand": {"epochs": 4000, "lr": 0.5}}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="ember-demo", description=__doc__)
-    parser.add_argument("demo", nargs="?", choices=["nand"], help="which demo to run")
-    parser.add_argument("--list", action="store_true", help="list the demos")
-    parser.add_argument("--epochs", type=int, default=4000)
-    parser.add_argument("--lr", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    parser.add_argument("--quiet", action="store_true")
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.list or args.demo is None:
-        print("nand    the blog's 2-3-1 sigmoid network learning the NAND gate")
+        for name, (_, description) in DEMOS.items():
+            print(f"{name:<12} {description}")
         return 0
-    from ember.demo import nand
-
-    model, losses = nand.train(args.epochs, args.lr, args.seed, args.optimizer)
-    print(f"final loss after {args.epochs} epochs: {losses[-1]:.6f}")
-    print(nand.truth_table(model))
-    return 0
+    for key, value in DEFAULTS.get(args.demo, {}).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    module = importlib.import_module(DEMOS[args.demo][0])
+    return module.run(args)
 
 
 if __name__ == "__main__":

@@ -14,3 +14,12 @@ from ember.ops.indexing import *  # noqa: F401,F403
 from ember.ops.matmul import *  # noqa: F401,F403
 from ember.ops.sorting import *  # noqa: F401,F403
 from ember.ops.linalg import *  # noqa: F401,F403
+
+import importlib as _importlib  # noqa: E402
+
+_FAMILIES = ("comparison", "copy", "creation", "elementwise", "indexing", "linalg", "matmul",
+             "random", "reduction", "shape", "sorting")
+__all__ = sorted(
+    {name for family in _FAMILIES
+     for name in _importlib.import_module(f"ember.ops.{family}").__all__}
+)

@@ -12,28 +12,28 @@ from ember._tensor import Tensor
 from ember.ops._function import Op, as_tensor_operand, broadcast_shape, promote, wrap_dims
 
 __all__ = [
+    "allclose",
+    "count_nonzero",
     "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
+    "equal",
     "ge",
     "greater",
     "greater_equal",
+    "gt",
+    "isclose",
+    "isfinite",
+    "isin",
+    "isinf",
+    "isnan",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "le",
     "less",
     "less_equal",
+    "lt",
+    "ne",
     "not_equal",
-    "allclose",
-    "isclose",
-    "equal",
-    "isfinite",
-    "isnan",
-    "isinf",
-    "isposinf",
-    "isneginf",
-    "isreal",
-    "isin",
-    "count_nonzero",
 ]
 
 
@@ -117,8 +117,9 @@ def ge(input: Tensor, other, *, out=None) -> Tensor:
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
-            equal_nan: bool = False) -> Tensor:
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """``|input - other| <= atol + rtol * |other|`` elementwise, or exactly equal.
 
     Infinities are close only to themselves; NaN is close to NaN only with ``equal_nan``.
@@ -149,8 +150,9 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     return Tensor._make(asarray(close))
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """True when every element of ``isclose(input, other, ...)`` is."""
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
@@ -208,7 +210,9 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     Either argument (not both) may be a Python number; the result has ``elements``' shape.
     """
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
-        raise TypeError("isin(): expected at least one of elements and test_elements to be a Tensor")
+        raise TypeError(
+            "isin(): expected at least one of elements and test_elements to be a Tensor"
+        )
     a, b = promote(_raw(elements), _raw(test_elements))
     return Tensor._make(asarray(xp.isin(a, b, invert=invert)))
 

@@ -1027,6 +1027,11 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
     if low is None and high is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     tensor_bound = isinstance(low, Tensor) or isinstance(high, Tensor)
+    if tensor_bound and not all(isinstance(b, Tensor) for b in (low, high) if b is not None):
+        raise TypeError(
+            "clamp(): min and max must both be Tensors or both be Numbers, got "
+            f"{type(min).__name__} and {type(max).__name__}"
+        )
     if low is None:
         op = ClampMaxTensor if tensor_bound else ClampMax
     elif high is None:

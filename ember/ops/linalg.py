@@ -57,7 +57,7 @@ def _check_matrix(op: str, A: Tensor, square: bool = True, floating: bool = True
 
 
 def _constant(array) -> Tensor:
-    return Tensor._make(xp.ascontiguousarray(array))
+    return Tensor._make(xp.array(array, copy=True))
 
 
 def _eye(size: int, like: Tensor) -> Tensor:
@@ -209,7 +209,11 @@ def _linalg_matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = Fals
                         dtype=None, out=None) -> Tensor:
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
-    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if not isinstance(dim, (tuple, list)):
+        raise TypeError(
+            f"linalg_matrix_norm(): argument 'dim' must be tuple of ints, not {type(dim).__name__}"
+        )
+    dims = tuple(dim)
     if len(dims) != 2:
         raise RuntimeError(
             f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(str(d) for d in dims)}"
@@ -369,7 +373,7 @@ class LinalgSolveEx(Op):
     @staticmethod
     def backward(ctx, grad):
         A, solution = ctx.saved_tensors
-        grad_B = _linalg_solve(A.mT, grad)
+        grad_B = _solve_matrices(A.mT, grad)
         grad_A = -matmul(grad_B, solution.mT) if ctx.needs_input_grad[0] else None
         return grad_A, grad_B if ctx.needs_input_grad[1] else None
 
@@ -405,7 +409,12 @@ def _linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tenso
             )
         return _linalg_solve(A.mT, B.mT).mT
     if vector:
-        B = _unsqueeze(B, -1)
+        return _squeeze(_solve_matrices(A, _unsqueeze(B, -1)), -1)
+    return _solve_matrices(A, B)
+
+
+def _solve_matrices(A: Tensor, B: Tensor) -> Tensor:
+    """``A^-1 B`` for a batch of matrices ``B`` (never read as vectors); batches broadcast."""
     if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
         columns = B.shape[-1] if B.ndim >= 2 else 1
         rows = B.shape[-2] if B.ndim >= 2 else B.shape[-1]
@@ -416,20 +425,25 @@ def _linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tenso
     batch = broadcast_shape("linalg.solve", tuple(A.shape[:-2]), tuple(B.shape[:-2]))
     A = A.expand(batch + tuple(A.shape[-2:]))
     B = B.expand(batch + tuple(B.shape[-2:]))
-    solution = LinalgSolveEx.apply(A, B)
-    return _squeeze(solution, -1) if vector else solution
+    return LinalgSolveEx.apply(A, B)
 
 
 def _linalg_solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                              unitriangular: bool = False, out=None) -> Tensor:
     """Solve with the triangle of ``A`` only; the gradient of ``A`` is triangular too."""
     _check_matrix("linalg.solve_triangular", A)
+    if B.ndim < 2:
+        raise RuntimeError(
+            "linalg.solve_triangular: The input tensor B must have at least 2 dimensions."
+        )
     size = A.shape[-1]
     keep = 1 if unitriangular else 0
     triangle = _triu(A, keep) if upper else _tril(A, -keep)
     if unitriangular:
         triangle = triangle + _eye(size, A)
-    return _linalg_solve(triangle, B, left=left)
+    if not left:
+        return _solve_matrices(triangle.mT, B.mT).mT
+    return _solve_matrices(triangle, B)
 
 
 def det(input: Tensor) -> Tensor:
@@ -479,8 +493,8 @@ class LinalgCholeskyEx(Op):
         # gA = L^-H Phi(L^H gL) L^-1 with Phi(X) = (tril(X) + tril(X, -1)^H) / 2
         product = _tril(matmul(lower.mT, grad))
         symmetric = 0.5 * (product + _tril(product, -1).mT)
-        left = _linalg_solve(lower.mT, symmetric)
-        return _linalg_solve(lower.mT, left.mT).mT, None, None
+        left = _solve_matrices(lower.mT, symmetric)
+        return _solve_matrices(lower.mT, left.mT).mT, None, None
 
 
 def _linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
@@ -526,11 +540,11 @@ class LinalgQr(Op):
             upper = _triu(M)
             b = matmul(Q, upper + upper.mT - _diag_embed((upper * _eye(columns, M)).sum(-1)))
             b = b + grad_Q
-            return _linalg_solve(R, b.mT).mT, None
+            return _solve_matrices(R, b.mT).mT, None
         # Wide: gA = [Q trilImInvAdjSkew(-M) R1^-H, 0] + Q gR, with R1 the leading square.
         skew = _tril(M.mT - M)
         leading = matmul(R, _columns(rows, columns, R))
-        result = _linalg_solve(leading, matmul(Q, skew).mT).mT
+        result = _solve_matrices(leading, matmul(Q, skew).mT).mT
         return matmul(result, _columns(rows, columns, R).mT) + matmul(Q, grad_R), None
 
 
@@ -557,9 +571,9 @@ def qr(input: Tensor, some: bool = True, *, out=None):
 
 class LinalgSvd(Op):
     @staticmethod
-    def forward(ctx, A, full_matrices, values_only):
+    def forward(ctx, A, full_matrices):
         U, S, Vh = xp.linalg.svd(A, full_matrices=full_matrices)
-        ctx.full_matrices, ctx.values_only = full_matrices, values_only
+        ctx.full_matrices = full_matrices
         ctx.save_for_backward(U, S, Vh)
         return U, S, Vh
 
@@ -571,10 +585,9 @@ class LinalgSvd(Op):
             # Only the first k singular vectors are determined by A.
             U, grad_U = (matmul(t, _columns(k, rows, t)) for t in (U, grad_U))
             Vh, grad_Vh = (matmul(_columns(k, columns, t).mT, t) for t in (Vh, grad_Vh))
-        has_U = not ctx.values_only and not _is_absent(grad_U)
-        has_V = not ctx.values_only and not _is_absent(grad_Vh)
+        has_U, has_V = not _is_absent(grad_U), not _is_absent(grad_Vh)
         if not has_U and not has_V:
-            return matmul(U * _unsqueeze(grad_S, -2), Vh), None, None
+            return matmul(U * _unsqueeze(grad_S, -2), Vh), None
         S_row, S_column = _unsqueeze(S, -2), _unsqueeze(S, -1)
         squares = S * S
         E = _unsqueeze(squares, -2) - _unsqueeze(squares, -1) + _eye(k, S)
@@ -591,13 +604,13 @@ class LinalgSvd(Op):
             gA = matmul(U, gA)
             gU_Sinv = grad_U / S_row
             gA = gA + gU_Sinv - matmul(U, matmul(U.mT, gU_Sinv))
-            return matmul(gA, Vh), None, None
+            return matmul(gA, Vh), None
         if rows < columns and has_V:
             gA = matmul(gA, Vh)
             Sinv_gVh = grad_Vh / S_column
             gA = gA + Sinv_gVh - matmul(matmul(Sinv_gVh, Vh.mT), Vh)
-            return matmul(U, gA), None, None
-        return matmul(U, matmul(gA, Vh)), None, None
+            return matmul(U, gA), None
+        return matmul(U, matmul(gA, Vh)), None
 
 
 def _check_decomposable(op: str, A: Tensor) -> None:
@@ -611,12 +624,12 @@ def _check_decomposable(op: str, A: Tensor) -> None:
 
 def _linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     _check_decomposable("linalg.svd", A)
-    return return_types.linalg_svd(*LinalgSvd.apply(A, full_matrices, False))
+    return return_types.linalg_svd(*LinalgSvd.apply(A, full_matrices))
 
 
 def _linalg_svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     _check_decomposable("linalg.svd", A)
-    return LinalgSvd.apply(A, False, True)[1]
+    return LinalgSvd.apply(A, False)[1]
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
@@ -632,29 +645,28 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
         U = _constant(xp.zeros(batch + (rows, rows), dtype=input._data.dtype))
         V = _constant(xp.zeros(batch + (columns, columns), dtype=input._data.dtype))
         return return_types.svd(U, values, V)
-    U, S, Vh = LinalgSvd.apply(input, not some, False)
+    U, S, Vh = LinalgSvd.apply(input, not some)
     return return_types.svd(U, S, Vh.mT)
 
 
 class LinalgEigh(Op):
     @staticmethod
-    def forward(ctx, A, UPLO, values_only):
+    def forward(ctx, A, UPLO):
         values, vectors = xp.linalg.eigh(A, UPLO=UPLO)
-        ctx.values_only = values_only
         ctx.save_for_backward(values, vectors)
         return values, vectors
 
     @staticmethod
     def backward(ctx, grad_values, grad_vectors):
         values, vectors = ctx.saved_tensors
-        if ctx.values_only or _is_absent(grad_vectors):
-            return matmul(vectors * _unsqueeze(grad_values, -2), vectors.mT), None, None
+        if _is_absent(grad_vectors):
+            return matmul(vectors * _unsqueeze(grad_values, -2), vectors.mT), None
         size = values.shape[-1]
         VhgV = matmul(vectors.mT, grad_vectors)
         skew = 0.5 * (VhgV - VhgV.mT)
         E = _unsqueeze(values, -2) - _unsqueeze(values, -1) + _eye(size, values)
         inner = skew / E + _diag_embed(grad_values)
-        return matmul(vectors, matmul(inner, vectors.mT)), None, None
+        return matmul(vectors, matmul(inner, vectors.mT)), None
 
 
 def _check_uplo(UPLO: str) -> None:
@@ -671,13 +683,13 @@ def _check_eigh(A: Tensor) -> None:
 def _linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None):
     _check_uplo(UPLO)
     _check_eigh(A)
-    return return_types.eigh(*LinalgEigh.apply(A, UPLO, False))
+    return return_types.eigh(*LinalgEigh.apply(A, UPLO))
 
 
 def _linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     _check_uplo(UPLO)
     _check_eigh(A)
-    return LinalgEigh.apply(A, UPLO, True)[0]
+    return LinalgEigh.apply(A, UPLO)[0]
 
 
 # ---------------------------------------------------------------- pseudo-inverse and friends

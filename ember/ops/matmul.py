@@ -611,22 +611,20 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
 
 def _linalg_cross(input: Tensor, other: Tensor, dim: int = -1) -> Tensor:
     if input.ndim != other.ndim:
-        raise RuntimeError(
-            f"linalg.cross: inputs must have the same number of dimensions. Got {input.ndim} "
-            f"and {other.ndim}"
-        )
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     if input.dtype is not other.dtype:
         raise RuntimeError(
             f"expected scalar type {_scalar_name(input)} but found {_scalar_name(other)}"
         )
     shape = broadcast_shape("linalg.cross", tuple(input.shape), tuple(other.shape))
-    dim = wrap_dim(dim, len(shape), "linalg.cross")
-    if input.shape[dim] != 3 or other.shape[dim] != 3:
+    position = wrap_dim(dim, len(shape), "linalg.cross")
+    sizes = [input.shape[position], other.shape[position]]
+    if sizes != [3, 3]:
         raise RuntimeError(
-            f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} "
-            f"and {other.shape[dim]}"
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {sizes[0]} and "
+            f"{sizes[1]}"
         )
-    return LinalgCross.apply(input.expand(shape), other.expand(shape), dim)
+    return LinalgCross.apply(input.expand(shape), other.expand(shape), position)
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
@@ -636,7 +634,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     Shape: ``x1 (B, P, M)``, ``x2 (B, R, M)`` -> ``(B, P, R)``; batch dims broadcast.
     The gradient is 0 at coincident points, as in PyTorch.
     """
-    from ember.ops.linalg import vector_norm
+    from ember.ops.linalg import _linalg_vector_norm
 
     for name, tensor in (("X1", x1), ("X2", x2)):
         if tensor.ndim < 2:
@@ -655,7 +653,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
             )
     broadcast_shape("cdist", tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
     difference = _unsqueeze(x1, -2) - _unsqueeze(x2, -3)
-    return vector_norm(difference, p, dim=-1)
+    return _linalg_vector_norm(difference, p, dim=-1)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:

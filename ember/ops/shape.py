@@ -46,7 +46,7 @@ def _along(dim: int, index) -> tuple:
 
 
 def _strict_dim(dim: int, ndim: int, op: str) -> int:
-    """Like ``wrap_dim``, but a 0-d tensor has no dim 0 to name (PyTorch's ``wrap_scalar=False``)."""
+    """``wrap_dim``, except that a 0-d tensor has no dim 0 (PyTorch's ``wrap_scalar=False``)."""
     if ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     return wrap_dim(dim, ndim, op)
@@ -83,13 +83,6 @@ def _infer_shape(shape, numel: int) -> tuple:
     elif known == numel:
         return shape
     raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-
-
-def _check_tensor(value, op: str, position: str = "input") -> None:
-    if not isinstance(value, Tensor):
-        raise TypeError(
-            f"{op}(): argument '{position}' must be Tensor, not {type(value).__name__}"
-        )
 
 
 # ---------------------------------------------------------------- views
@@ -176,7 +169,12 @@ def ravel(input: Tensor) -> Tensor:
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one of them may be -1), the inverse of ``flatten``."""
-    dim = _strict_dim(dim, input.ndim, "unflatten")
+    if input.ndim == 0:
+        raise RuntimeError(
+            "unflatten got an unexpected error:\nDimension specified as 0 but tensor has no "
+            "dimensions"
+        )
+    dim = wrap_dim(dim, input.ndim, "unflatten")
     sizes = _sizes((sizes,))
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
@@ -412,9 +410,7 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     shape = input.shape
     lead = input.ndim - len(size)
     if lead < 0 or any(s != 1 and s != shape[lead + i] for i, s in enumerate(size)):
-        raise RuntimeError(
-            f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}."
-        )
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
     dims = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1
     )
@@ -473,9 +469,10 @@ def tile(input: Tensor, dims) -> Tensor:
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
-                      output_size: int | None = None) -> Tensor:
-    """Each element (or slice along ``dim``) repeated ``repeats`` times, in place.
+def repeat_interleave(
+    input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times consecutively.
 
     ``repeats`` is an int or a tensor of one count per slice. Without ``dim`` the input is
     flattened first. ``repeat_interleave(counts)`` alone gives the index each slot came from.
@@ -504,7 +501,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
         if counts.dtype.kind not in "iu":
             raise NotImplementedError(
-                f'"repeat_interleave_cpu" not implemented for \'{repeats.dtype}\''
+                f"\"repeat_interleave_cpu\" not implemented for '{repeats.dtype}'"
             )
         _check_counts(counts)
         if counts.ndim == 0 or counts.shape[0] == 1:
@@ -540,7 +537,8 @@ class Flip(Op):
 
 def flip(input: Tensor, dims) -> Tensor:
     """``input`` reversed along each of ``dims`` (a copy)."""
-    return Flip.apply(input, _dim_list(dims, input.ndim, "flip"))
+    dims = _dim_list(dims, input.ndim, "flip")
+    return Flip.apply(input, dims if input.ndim else ())
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -565,7 +563,9 @@ class Roll(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return Roll.apply(grad, tuple(-s for s in ctx.shifts), ctx.dims), None, None
+        shifts = ctx.shifts
+        back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+        return Roll.apply(grad, back, ctx.dims), None, None
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -580,7 +580,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
-        return reshape(Roll.apply(flatten(input), shifts, (0,)), input.shape)
+        return Roll.apply(input, shifts[0], None)  # NumPy rolls the flattened array too
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(
@@ -667,7 +667,7 @@ class Select(Op):
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
-    """The view ``input[..., start:start + length, ...]`` along ``dim``; ``start`` may be negative."""
+    """The view ``input[start:start + length]`` along ``dim``; ``start`` may be negative."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, input.ndim, "narrow")
@@ -680,9 +680,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
         )
     start = start + size if start < 0 else start
     if start + length > size:
-        raise RuntimeError(
-            f"start ({start}) + length ({length}) exceeds dimension size ({size})."
-        )
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return Slice.apply(input, dim, start, start + length)
 
 
@@ -734,8 +732,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
     if step == 0 and size != 0:
         raise RuntimeError(
-            "split_size can only be 0 if dimension size is 0, but got dimension size of "
-            f"{size}"
+            f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}"
         )
     count = max(-(-size // step), 1) if step else 1
     return _pieces(tensor, dim, [step] * (count - 1) + [size - step * (count - 1)])
@@ -918,8 +915,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     for position, item in kept:
         if item.ndim != len(reference):
             raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {len(reference)} and "
-                f"{item.ndim}"
+                f"Tensors must have same number of dimensions: got {len(reference)} and {item.ndim}"
             )
         for d, (want, got) in enumerate(zip(reference, item.shape)):
             if d != dim and want != got:
@@ -1183,8 +1179,9 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     Shape: ``[..., n, ...]`` becomes ``[..., (n - size) // step + 1, ..., size]``.
     """
     if input.ndim == 0:
+        # A 0-d input acts as one element along dim 0; the result is one window, shape [size].
         wrap_dim(dimension, 0, "unfold")
-        input = reshape(input, (1,))
+        return select(unfold(reshape(input, (1,)), 0, size, step), 0, 0)
     dim = wrap_dim(dimension, input.ndim, "unfold")
     length = input.shape[dim]
     if size > length:
@@ -1202,7 +1199,8 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     """Coordinate grids: output ``i`` repeats ``tensors[i]`` along every other dim.
 
     With ``indexing='ij'`` output dim ``i`` follows ``tensors[i]``; with ``'xy'`` the first
-    two dims are swapped (Cartesian, as NumPy's default). The outputs are views.
+    two output dims follow ``tensors[1]`` then ``tensors[0]`` (Cartesian, NumPy's default).
+    The outputs are views.
 
     Example::
 
@@ -1242,8 +1240,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     for i, item in enumerate(tensors):
         column = [1] * len(tensors)
         column[i] = -1
-        grid = expand(view(item, column), shape)
-        grids.append(transpose(grid, 0, 1) if swap else grid)
+        grids.append(expand(view(item, column), shape))
     if swap:
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
@@ -1265,9 +1262,7 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
     dim = wrap_dim(dim, input.ndim, "diff")
     for extra in (prepend, append):
         if extra is not None and extra.ndim != input.ndim:
-            raise RuntimeError(
-                "diff expects prepend or append to be the same dimension as input"
-            )
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
     parts = [x for x in (prepend, input, append) if x is not None]
     x = cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):

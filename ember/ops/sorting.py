@@ -19,22 +19,22 @@ from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, wrap_dim
 
 __all__ = [
-    "sort",
     "argsort",
-    "msort",
-    "topk",
-    "kthvalue",
-    "median",
-    "nanmedian",
-    "mode",
+    "bincount",
+    "bucketize",
     "cummax",
     "cummin",
+    "histc",
+    "kthvalue",
+    "median",
+    "mode",
+    "msort",
+    "nanmedian",
+    "searchsorted",
+    "sort",
+    "topk",
     "unique",
     "unique_consecutive",
-    "bincount",
-    "searchsorted",
-    "bucketize",
-    "histc",
 ]
 
 
@@ -107,6 +107,10 @@ class Sort(_Select):
     pass
 
 
+class StableSort(_Select):
+    node_name = "SortBackward1"
+
+
 class Topk(_Select):
     pass
 
@@ -168,11 +172,10 @@ def _check_nonempty(op: str, input: Tensor, dim: int) -> None:
 
 def _check_not_bool(op: str, input: Tensor) -> None:
     if input.dtype.name == "bool":
-        raise NotImplementedError(f'"{op}_cpu" not implemented for \'Bool\'')
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for 'Bool'")
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
-         out=None):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None):
     """The values of ``input`` sorted along ``dim``, and their original indices.
 
     Sorting is stable (ties keep their input order) whatever ``stable`` says, as PyTorch's
@@ -183,12 +186,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
     Example::
 
-        >>> ember.sort(ember.tensor([3., 1., 2.]))
-        ember.return_types.sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+        >>> values, indices = ember.sort(ember.tensor([3., 1., 2.]))
+        >>> values, indices
+        (tensor([1., 2., 3.]), tensor([1, 2, 0]))
     """
     dim = wrap_dim(dim, input.ndim, "sort")
     indices = _order(input._data, dim, descending)
-    values = Sort.apply(input, indices, dim, True)
+    values = (StableSort if stable else Sort).apply(input, indices, dim, True)
     return return_types.sort(values, Tensor._make(indices))
 
 
@@ -203,8 +207,9 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
-         out=None):
+def topk(
+    input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None
+):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices.
 
     NaN counts as larger than every number. The values always come back sorted; with
@@ -270,7 +275,7 @@ class Median(Op):
         if flat.size == 0:
             return xp.full((), xp.nan, dtype=x.dtype)
         value = flat[_median_indices(flat, 0, ignore_nan)[0]]
-        ctx.mask = _isnan(x) if value != value else x == value
+        ctx.mask = _isnan(x) if _isnan(asarray(value)) else x == value
         return asarray(value)
 
     @staticmethod
@@ -292,8 +297,9 @@ def _median(input, dim, keepdim, ignore_nan):
     _check_nonempty(name, input, dim)
     indices = _median_indices(input._data, dim, ignore_nan)
     result_type = return_types.nanmedian if ignore_nan else return_types.median
-    return _selection(result_type, NanmedianDim if ignore_nan else MedianDim, input, indices,
-                      dim, keepdim)
+    return _selection(
+        result_type, NanmedianDim if ignore_nan else MedianDim, input, indices, dim, keepdim
+    )
 
 
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out=None):
@@ -326,7 +332,7 @@ def _mode_indices(data, dim: int):
         chosen[number] = order[ends[xp.argmax(ends - starts)] - 1]
     shape = list(data.shape)
     shape[dim] = 1
-    return xp.moveaxis(chosen.reshape(shape[:dim] + shape[dim + 1:] + [1]), -1, dim)
+    return xp.moveaxis(chosen.reshape(shape[:dim] + shape[dim + 1 :] + [1]), -1, dim)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
@@ -418,8 +424,13 @@ def _unique_result(data, dim, rows, order, return_inverse, return_counts):
     return result[0] if len(result) == 1 else tuple(result)
 
 
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
-           return_counts: bool = False, dim: int | None = None):
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+):
     """The distinct elements (or slices along ``dim``) of ``input``, in ascending order.
 
     Args:
@@ -432,13 +443,19 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     """
     data = input._data
     rows = _rows(data, dim, "unique")
-    # lexsort takes its primary key last: column 0 of each row decides first.
-    order = xp.lexsort(rows.T[::-1]) if rows.shape[1] else xp.arange(rows.shape[0])
+    if rows.shape[1] == 1:
+        order = xp.argsort(rows[:, 0], kind="stable")
+    elif rows.shape[1] == 0:
+        order = xp.arange(rows.shape[0])
+    else:
+        # lexsort takes its primary key last: column 0 of each row decides first.
+        order = xp.lexsort(rows.T[::-1])
     return _unique_result(data, dim, rows, order, return_inverse, return_counts)
 
 
-def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
-                       dim: int | None = None):
+def unique_consecutive(
+    input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+):
     """``input`` with each run of equal consecutive elements (slices) collapsed to one."""
     data = input._data
     rows = _rows(data, dim, "unique_consecutive")
@@ -494,8 +511,16 @@ def _side(right: bool, side: str | None) -> str:
     return side
 
 
-def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
-                 right: bool = False, side: str | None = None, out=None, sorter=None) -> Tensor:
+def searchsorted(
+    sorted_sequence: Tensor,
+    input,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    out=None,
+    sorter=None,
+) -> Tensor:
     """Where each value of ``input`` would be inserted to keep ``sorted_sequence`` sorted.
 
     ``side='left'`` gives the first such position (``sequence[i-1] < v <= sequence[i]``),
@@ -537,8 +562,9 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
     return Tensor._make(result.reshape(values.shape))
 
 
-def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
-              out=None) -> Tensor:
+def bucketize(
+    input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False, out=None
+) -> Tensor:
     """The bucket of each value of ``input`` among the 1-d sorted ``boundaries``.
 
     ``right=False``: ``boundaries[i-1] < v <= boundaries[i]``; ``right=True``:
@@ -577,4 +603,3 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *, out
     position = xp.minimum(position, bins - 1)
     counts = xp.bincount(position, minlength=bins)
     return Tensor._make(counts.astype(data.dtype))
-
