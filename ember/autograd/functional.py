@@ -10,7 +10,7 @@ gives a tuple of results, a single tensor a single tensor.
 
 from __future__ import annotations
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 # ---------------------------------------------------------------- structure helpers
@@ -48,12 +48,10 @@ def _prepare(inputs: tuple, create_graph: bool, need_graph: bool) -> tuple:
     With ``create_graph`` an input that requires grad stays connected (through a view), so
     the result can be differentiated with respect to the caller's tensors.
     """
-    from ember.ops.shape import view
-
     prepared = []
     for tensor in inputs:
         if create_graph and tensor.requires_grad:
-            prepared.append(view(tensor, tuple(tensor.shape)))
+            prepared.append(tensor.view_as(tensor))
         else:
             prepared.append(tensor.detach().requires_grad_(need_graph))
     return tuple(prepared)
@@ -83,8 +81,9 @@ def _check_v(v: tuple, reference: tuple, is_reference_tuple: bool) -> None:
             )
 
 
-def _vector(v, reference: tuple, is_reference_tuple: bool, create_graph: bool, function: str,
-            what: str) -> tuple:
+def _vector(
+    v, reference: tuple, is_reference_tuple: bool, create_graph: bool, function: str, what: str
+) -> tuple:
     """``v`` as a checked tuple; ``None`` only where ``reference`` is one single-element tensor."""
     if v is None:
         if len(reference) != 1 or reference[0].numel() != 1:
@@ -113,41 +112,48 @@ def _check_outputs_require_grad(outputs: tuple, strict: bool) -> None:
             )
 
 
-def _grad(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool,
-          retain_graph=None) -> tuple:
+def _grad(
+    outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool, retain_graph=None
+) -> tuple:
     """``autograd.grad`` that skips outputs outside the graph and returns None for unused inputs."""
     from ember.autograd import grad
 
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     pairs = [
-        (output, seed) for output, seed in zip(outputs, grad_outputs)
+        (output, seed)
+        for output, seed in zip(outputs, grad_outputs)
         if output is not None and output.requires_grad
     ]
     if not pairs:
         return (None,) * len(inputs)
     return grad(
-        [output for output, _ in pairs], inputs, [seed for _, seed in pairs],
-        retain_graph=retain_graph, create_graph=create_graph, allow_unused=True,
+        [output for output, _ in pairs],
+        inputs,
+        [seed for _, seed in pairs],
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=True,
     )
 
 
 _STRICT_MESSAGES = {
     "back": "The output of the user-provided function is independent of input {i}. This is not "
-            "allowed in strict mode.",
+    "allowed in strict mode.",
     "back_trick": "The gradient with respect to the input is independent of entry {i} in the "
-                  "grad_outputs when using the double backward trick to compute forward mode "
-                  "gradients. This is not allowed in strict mode.",
+    "grad_outputs when using the double backward trick to compute forward mode "
+    "gradients. This is not allowed in strict mode.",
     "double_back": "The jacobian of the user-provided function is independent of input {i}. This "
-                   "is not allowed in strict mode.",
+    "is not allowed in strict mode.",
     "double_back_trick": "The hessian of the user-provided function is independent of entry {i} "
-                         "in the grad_jacobian. This is not allowed in strict mode as it prevents "
-                         "from using the double backward trick to replace forward mode AD.",
+    "in the grad_jacobian. This is not allowed in strict mode as it prevents "
+    "from using the double backward trick to replace forward mode AD.",
 }
 
 
-def _zeros_for_unused(grads: tuple, references: tuple, strict: bool, create_graph: bool,
-                      stage: str) -> tuple:
+def _zeros_for_unused(
+    grads: tuple, references: tuple, strict: bool, create_graph: bool, stage: str
+) -> tuple:
     """Replace missing gradients by zeros (their true value), or raise in strict mode."""
     from ember.ops.creation import zeros_like
 
@@ -199,8 +205,9 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             outputs, "outputs of the user-provided function", "vjp"
         )
         _check_outputs_require_grad(outputs, strict)
-        v = _vector(v, outputs, is_outputs_tuple, create_graph, "vjp",
-                    "user-provided function returns")
+        v = _vector(
+            v, outputs, is_outputs_tuple, create_graph, "vjp", "user-provided function returns"
+        )
     with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
         grads = _grad(outputs, inputs, v, create_graph)
         result = _zeros_for_unused(grads, inputs, strict, create_graph, "back")
@@ -231,8 +238,9 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _vector(v, inputs, is_inputs_tuple, create_graph, "jvp",
-                    "input to the user-provided function")
+        v = _vector(
+            v, inputs, is_inputs_tuple, create_graph, "jvp", "input to the user-provided function"
+        )
         outputs = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(
             outputs, "outputs of the user-provided function", "jvp"
@@ -262,24 +270,9 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def _stack_rows(rows: list, shape: tuple):
     """The rows (each shaped like the input) stacked and reshaped to ``shape``, differentiably."""
-    if len(rows) == 1:
-        return rows[0].reshape(shape)
-    from ember import ops
+    from ember.ops.shape import stack
 
-    if hasattr(ops, "stack"):
-        return ops.stack(rows).reshape(shape)
-    # Until the shape family provides ``stack``: sum of one-hot columns times rows.
-    from ember._backend import xp
-    from ember._tensor import Tensor
-
-    count = len(rows)
-    identity = xp.eye(count, dtype=rows[0]._data.dtype)
-    total = None
-    for index, row in enumerate(rows):
-        column = Tensor._make(identity[index].reshape((count,) + (1,) * row.ndim))
-        term = column * row.reshape((1,) + tuple(row.shape))
-        total = term if total is None else total + term
-    return total.reshape(shape)
+    return stack(rows).reshape(shape)
 
 
 def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: bool) -> None:
@@ -299,7 +292,7 @@ def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: 
         if strict:
             raise RuntimeError(
                 'torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"` '
-                'are not supported together (yet). Please either set `strict=False` or '
+                "are not supported together (yet). Please either set `strict=False` or "
                 '`strategy="reverse-mode"`.'
             )
         if not vectorize:
@@ -314,8 +307,14 @@ def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: 
         )
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
-             vectorize: bool = False, strategy: str = "reverse-mode"):
+def jacobian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
     """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` has shape ``out_i.shape + in_j.shape``.
 
     A single input and output give one tensor; a tuple on either side gives a tuple; tuples
@@ -370,16 +369,25 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
                             "create_graph=True."
                         )
                     rows[input_index].append(value)
-            blocks.append(tuple(
-                _stack_rows(rows[j], tuple(output.shape) + tuple(tensor.shape))
-                if count else zeros(tuple(output.shape) + tuple(tensor.shape), dtype=tensor.dtype)
-                for j, tensor in enumerate(inputs)
-            ))
+            blocks.append(
+                tuple(
+                    _stack_rows(rows[j], tuple(output.shape) + tuple(tensor.shape))
+                    if count
+                    else zeros(tuple(output.shape) + tuple(tensor.shape), dtype=tensor.dtype)
+                    for j, tensor in enumerate(inputs)
+                )
+            )
     return _unpack(_finish(tuple(blocks), create_graph), (is_outputs_tuple, is_inputs_tuple))
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
-            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
+def hessian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
     """The Hessian of a scalar ``func`` at ``inputs``: ``H[i][j]`` has shape
     ``in_i.shape + in_j.shape``; a single input gives one tensor.
 
@@ -424,8 +432,9 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
 
     if outer_jacobian_strategy == "forward-mode":
         _check_strategy("forward-mode", create_graph, strict, vectorize)
-    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
-                      vectorize=vectorize)
+    result = jacobian(
+        gradient, inputs, create_graph=create_graph, strict=strict, vectorize=vectorize
+    )
     return _unpack(result, (is_inputs_tuple, is_inputs_tuple))
 
 
@@ -475,8 +484,9 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
         inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _vector(v, inputs, is_inputs_tuple, create_graph, "vhp",
-                    "input to the user-provided function")
+        v = _vector(
+            v, inputs, is_inputs_tuple, create_graph, "vhp", "input to the user-provided function"
+        )
         outputs = _scalar_output(func, inputs, strict, "vhp")
         gradient = _grad(outputs, inputs, None, create_graph=True)
         _check_jacobian(gradient, strict)
@@ -502,8 +512,9 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
         inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _vector(v, inputs, is_inputs_tuple, create_graph, "hvp",
-                    "input to the user-provided function")
+        v = _vector(
+            v, inputs, is_inputs_tuple, create_graph, "hvp", "input to the user-provided function"
+        )
         outputs = _scalar_output(func, inputs, strict, "hvp")
         gradient = _grad(outputs, inputs, None, create_graph=True)
         _check_jacobian(gradient, strict)

@@ -116,6 +116,8 @@ def _normalize(item):
         return item
     if hasattr(item, "__index__"):
         return int(item.__index__())
+    if isinstance(item, str):
+        raise TypeError(f"string indices are not supported (got {item!r})")
     raise IndexError(
         "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
         f"valid indices (got {type(item).__name__})"
@@ -149,8 +151,6 @@ def _parse_index(shape, index) -> tuple:
     elif not isinstance(index, tuple):
         index = (index,)
     items = [_normalize(item) for item in index]
-    if sum(item is Ellipsis for item in items) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
     ndim = len(shape)
     consumed = sum(_consumed(item) for item in items)
     if consumed > ndim:
@@ -159,7 +159,8 @@ def _parse_index(shape, index) -> tuple:
     dim = view_dim = 0  # position in the input, position in the basic view
     for item in items:
         if item is Ellipsis:
-            skipped = ndim - consumed
+            # PyTorch lets a second ellipsis through; it can only cover what is left.
+            skipped = min(ndim - consumed, ndim - dim)
             basic.extend([slice(None)] * skipped)
             dim, view_dim = dim + skipped, view_dim + skipped
         elif item is None:
@@ -423,6 +424,12 @@ def setitem(input: Tensor, index, value) -> None:
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
     )
     if recording:
+        if key[1] is None and input._requires_grad and input.grad_fn is None:
+            # PyTorch writes a basic index through a view of the leaf, and says so.
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
         inplace(input, IndexPut.apply(snapshot(input), value, key, False), "setitem")
         return None
     if not input._data.flags.writeable:
@@ -446,16 +453,31 @@ def _check_index_dtype(index: Tensor, op: str, allow_int32: bool = True) -> None
 
 
 def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
-    """The checked int64 array of a 0-d or 1-d ``index`` into ``input``'s ``dim``."""
+    """The checked int64 array of a 0-d or 1-d ``index`` into ``input``'s ``dim``.
+
+    As in PyTorch, only ``index_fill`` accepts negative indices.
+    """
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    _check_index_dtype(index, op)
+    if index.dtype.name not in ("int64", "int32"):
+        if op == "index_select":
+            raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+        raise RuntimeError(
+            f"{op}_(): Expected dtype int32/int64 for index but got: {_legacy(index.dtype)}"
+        )
     if index.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     array = index._data.reshape(-1).astype(xp.int64)
     size = input.shape[dim] if input.ndim else 1
-    if array.size and ((array < -size) | (array >= size)).any():
-        raise IndexError("index out of range in self")
+    low = -size if op == "index_fill" else 0
+    bad = array[(array < low) | (array >= size)]
+    if bad.size:
+        if op in ("index_select", "index_add"):
+            raise IndexError("index out of range in self")
+        prefix = "index_copy_(): " if op == "index_copy" else ""
+        raise IndexError(
+            f"{prefix}index {int(bad[0])} is out of bounds for dimension {dim} with size {size}"
+        )
     return xp.where(array < 0, array + size, array)
 
 
@@ -489,6 +511,12 @@ def _dim_source(input: Tensor, dim: int, array, source: Tensor, op: str) -> None
         raise RuntimeError(
             f"{op}_(): self ({_legacy(input.dtype)}) and source ({_legacy(source.dtype)}) must "
             "have the same scalar type"
+        )
+    source_count = source.shape[dim] if source.ndim else 1
+    if op == "index_copy" and source_count != array.size:
+        raise IndexError(
+            f"index_copy_(): Number of indices ({array.size}) should be equal to "
+            f"source.size(dim) ({source_count})"
         )
     expected = list(input.shape)
     if expected:
@@ -762,6 +790,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     ``mean``, ``amax`` or ``amin``; ``include_self=False`` ignores ``input``'s own values
     at the positions that receive something.
     """
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch accepts both
     if reduce not in _REDUCTIONS:
         raise RuntimeError(
             f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
@@ -780,8 +809,10 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """``input`` read as 1-D at positions ``index``; the result has ``index``'s shape."""
     from ember.ops.shape import reshape
 
-    if index.dtype.name not in ("int64", "int32"):
-        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
+    if index.dtype.name != "int64":
+        raise RuntimeError(
+            f"take(): Expected a long tensor for index, but got {_legacy(index.dtype)}"
+        )
     count = input.numel()
     array = index._data.astype(xp.int64)
     bad = array[(array < -count) | (array >= count)]

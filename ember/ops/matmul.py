@@ -12,33 +12,50 @@ from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim
 
 __all__ = [
-    "matmul",
-    "mm",
-    "bmm",
-    "mv",
-    "dot",
-    "vdot",
-    "outer",
-    "ger",
-    "inner",
+    "addbmm",
     "addmm",
     "addmv",
-    "addbmm",
-    "baddbmm",
     "addr",
-    "einsum",
-    "tensordot",
-    "kron",
-    "cross",
+    "baddbmm",
+    "bmm",
     "cdist",
     "chain_matmul",
+    "cross",
+    "dot",
+    "einsum",
+    "ger",
+    "inner",
+    "kron",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+    "tensordot",
+    "vdot",
 ]
 
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_C_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+_SCALAR_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def _scalar_name(tensor: Tensor) -> str:
@@ -48,7 +65,7 @@ def _scalar_name(tensor: Tensor) -> str:
 def _check_numeric(op: str, *tensors) -> None:
     for tensor in tensors:
         if tensor.dtype.name == "bool":
-            raise NotImplementedError(f'"{op}" not implemented for \'Bool\'')
+            raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
 
 
 def _check_same_dtype(op: str, first: Tensor, second: Tensor) -> None:
@@ -221,8 +238,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     a_dims, b_dims = input.ndim, other.ndim
     if a_dims == 0 or b_dims == 0:
         raise RuntimeError(
-            f"both arguments to matmul need to be at least 1D, but they are {a_dims}D and "
-            f"{b_dims}D"
+            f"both arguments to matmul need to be at least 1D, but they are {a_dims}D and {b_dims}D"
         )
     if a_dims == 1 and b_dims == 1:
         return dot(input, other)
@@ -287,9 +303,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     """Matrix-vector product: ``(n, m) @ (m,) -> (n,)``."""
     if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(
-            f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}"
-        )
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     _check_numeric("addmv_impl_cpu", input, vec)
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(
@@ -400,14 +414,12 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-            out=None) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-           out=None) -> Tensor:
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
 
@@ -470,8 +482,10 @@ def _parse_einsum(equation: str, operands) -> tuple:
         raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     for character in equation.replace("...", "").replace("->", "").replace(",", ""):
         if character not in _LETTERS:
-            raise RuntimeError(f"einsum(): invalid subscript given at index {equation.index(character)} "
-                               "in the equation string, subscripts must be in [a-zA-Z]")
+            raise RuntimeError(
+                f"einsum(): invalid subscript given at index {equation.index(character)} "
+                "in the equation string, subscripts must be in [a-zA-Z]"
+            )
     spare = [letter for letter in _LETTERS if letter not in equation]
     ellipsis_dims = []
     for index, (term, operand) in enumerate(zip(terms, operands)):
@@ -495,7 +509,9 @@ def _parse_einsum(equation: str, operands) -> tuple:
             ellipsis_dims.append(0)
     width = max(ellipsis_dims, default=0)
     batch = "".join(spare[:width])
-    terms = [term.replace("...", batch[width - count:]) for term, count in zip(terms, ellipsis_dims)]
+    terms = [
+        term.replace("...", batch[width - count :]) for term, count in zip(terms, ellipsis_dims)
+    ]
     if arrow:
         output = output.replace("...", batch)
         for letter in output:
@@ -627,8 +643,12 @@ def _linalg_cross(input: Tensor, other: Tensor, dim: int = -1) -> Tensor:
     return LinalgCross.apply(input.expand(shape), other.expand(shape), position)
 
 
-def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
-          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+def cdist(
+    x1: Tensor,
+    x2: Tensor,
+    p: float = 2.0,
+    compute_mode: str = "use_mm_for_euclid_dist_if_necessary",
+) -> Tensor:
     """Pairwise p-norm distances between the rows of ``x1`` and of ``x2``.
 
     Shape: ``x1 (B, P, M)``, ``x2 (B, R, M)`` -> ``(B, P, R)``; batch dims broadcast.
@@ -638,7 +658,9 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
 
     for name, tensor in (("X1", x1), ("X2", x2)):
         if tensor.ndim < 2:
-            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {tensor.ndim}D")
+            raise RuntimeError(
+                f"cdist only supports at least 2D tensors, {name} got: {tensor.ndim}D"
+            )
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
@@ -664,9 +686,7 @@ def chain_matmul(*matrices, out=None) -> Tensor:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     for index, matrix in enumerate(matrices):
         if matrix.ndim != 2:
-            raise RuntimeError(
-                f"Tensor dimension is {matrix.ndim}, expected 2 instead."
-            )
+            raise RuntimeError(f"Tensor dimension is {matrix.ndim}, expected 2 instead.")
     if len(matrices) == 1:
         return matrices[0] * 1
     result = matrices[0]
@@ -688,9 +708,7 @@ def _multi_dot(tensors, *, out=None) -> Tensor:
                     f"multi_dot(): the {'first' if index == 0 else 'last'} tensor must be 1D or "
                     f"2D but got {tensor.ndim}D"
                 )
-            raise RuntimeError(
-                f"multi_dot(): tensor {index} must be 2D but got {tensor.ndim}D"
-            )
+            raise RuntimeError(f"multi_dot(): tensor {index} must be 2D but got {tensor.ndim}D")
         if tensor.dtype is not tensors[0].dtype:
             raise RuntimeError(
                 "multi_dot(): all tensors must have be the same dtype but tensor 0 is "

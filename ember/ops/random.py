@@ -12,7 +12,8 @@ import contextlib
 import operator
 
 from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info, xp
-from ember._device import check_device, device as _device_cls
+from ember._device import check_device
+from ember._device import device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -20,33 +21,33 @@ from ember.ops._function import Op, _legacy, broadcast_shape, check_leaf_inplace
 
 __all__ = [
     "Generator",
-    "default_generator",
-    "manual_seed",
-    "seed",
-    "initial_seed",
-    "get_rng_state",
-    "set_rng_state",
-    "fork_rng",
-    "rand",
-    "randn",
-    "randint",
-    "randperm",
-    "normal",
-    "rand_like",
-    "randn_like",
-    "randint_like",
-    "multinomial",
     "bernoulli",
-    "poisson",
-    "uniform_",
-    "normal_",
-    "random_",
     "bernoulli_",
-    "exponential_",
-    "geometric_",
     "cauchy_",
-    "log_normal_",
+    "default_generator",
+    "exponential_",
     "fill_",
+    "fork_rng",
+    "geometric_",
+    "get_rng_state",
+    "initial_seed",
+    "log_normal_",
+    "manual_seed",
+    "multinomial",
+    "normal",
+    "normal_",
+    "poisson",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "random_",
+    "randperm",
+    "seed",
+    "set_rng_state",
+    "uniform_",
     "zero_",
 ]
 
@@ -70,7 +71,7 @@ class Generator:
         self.device = _device_cls("cpu")
         self._stream = BitStream()
 
-    def manual_seed(self, seed) -> "Generator":
+    def manual_seed(self, seed) -> Generator:
         """Reset the state from ``seed`` (an int in [-2**63, 2**64)); returns this generator."""
         self._stream.seed(_check_seed(seed))
         return self
@@ -88,7 +89,7 @@ class Generator:
         """The state as a ``uint8`` tensor, to hand back to ``set_state``."""
         return Tensor._make(xp.frombuffer(self._stream.get_state(), dtype=xp.uint8).copy())
 
-    def set_state(self, new_state: Tensor) -> "Generator":
+    def set_state(self, new_state: Tensor) -> Generator:
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state.dtype is not to_dtype("uint8"):
@@ -112,11 +113,11 @@ def _check_seed(seed) -> int:
     try:
         value = operator.index(seed)
     except TypeError:
-        raise RuntimeError(
-            f"manual_seed expected a long, but got {type(seed).__name__}"
-        ) from None
+        raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}") from None
     if not -(2**63) <= value < 2**64:
-        raise ValueError(f"Overflow when unpacking long long: seed {value} is outside [-2**63, 2**64)")
+        raise ValueError(
+            f"Overflow when unpacking long long: seed {value} is outside [-2**63, 2**64)"
+        )
     return value % 2**64
 
 
@@ -148,8 +149,13 @@ def set_rng_state(new_state: Tensor) -> None:
 
 
 @contextlib.contextmanager
-def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
-             _devices_kw: str = "devices", device_type: str = "cuda"):
+def fork_rng(
+    devices=None,
+    enabled: bool = True,
+    _caller: str = "fork_rng",
+    _devices_kw: str = "devices",
+    device_type: str = "cuda",
+):
     """Restore the default generator's state on exit: draws inside leave no trace outside."""
     if not enabled:
         yield
@@ -221,7 +227,7 @@ def _text(value) -> str:
 
 def _require_float(dtype, kernel: str) -> None:
     if not dtype.is_floating_point:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(dtype)}\'')
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(dtype)}'")
 
 
 def _finish(array, dtype, device, requires_grad, out=None) -> Tensor:
@@ -263,8 +269,14 @@ def _standard_normal(stream, shape, numpy_dtype):
 
 
 _C_TYPE_NAMES = {
-    "bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short",
-    "int32": "int", "int64": "long int", "float16": "c10::Half", "float32": "float",
+    "bool": "bool",
+    "uint8": "unsigned char",
+    "int8": "signed char",
+    "int16": "short",
+    "int32": "int",
+    "int64": "long int",
+    "float16": "c10::Half",
+    "float32": "float",
     "float64": "double",
 }
 _MANTISSA_BITS = {"float16": 11, "float32": 24, "float64": 53}
@@ -427,8 +439,17 @@ def _overwrite(input: Tensor, values, node, op: str, *parameters) -> Tensor:
 # ---------------------------------------------------------------- creation
 
 
-def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def rand(
+    *sizes,
+    size=None,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A tensor of samples from the uniform distribution on [0, 1).
 
     Example::
@@ -453,8 +474,17 @@ def _sizes(sizes: tuple, size, op: str) -> tuple:
     return _shape(sizes, op)
 
 
-def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randn(
+    *sizes,
+    size=None,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A tensor of samples from the standard normal distribution N(0, 1)."""
     shape = _sizes(sizes, size, "randn")
     target = _creation_dtype(dtype, out)
@@ -463,8 +493,19 @@ def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, 
     return _finish(values, target, device, requires_grad, out)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
-            device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randint(
+    low=0,
+    high=None,
+    size=None,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or
     ``randint(low, high, size)``; int64 unless ``dtype`` says otherwise.
 
@@ -486,26 +527,44 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _finish(values, target, device, requires_grad, out)
 
 
-def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
     """A random permutation of the integers 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     n = _integer(n, "n", "randperm")
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     target = to_dtype(dtype) if dtype is not None else int64
-    smallest, largest = _integer_bounds(target)
+    largest = _integer_bounds(target)[1]
     if target.is_floating_point and n > largest + 1:
         raise RuntimeError(f"n cannot be greater than {largest + 1} for {_legacy(target)} type.")
     if not target.is_floating_point and n - 1 > largest:
-        raise RuntimeError(
-            f"value cannot be converted to type {target.name}_t without overflow"
-        )
+        raise RuntimeError(f"value cannot be converted to type {target.name}_t without overflow")
     values = _stream(generator, "randperm").permutation(n)
     return _finish(values, target, device, requires_grad, out)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
-           device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    out=None,
+    dtype=None,
+    layout=None,
+    device=None,
+    pin_memory: bool = False,
+    requires_grad: bool = False,
+) -> Tensor:
     """Samples from N(mean, std**2), in PyTorch's four forms.
 
     ``normal(mean_tensor, std_tensor)`` broadcasts the two; ``normal(mean_tensor, std=1.0)``
@@ -547,7 +606,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     numpy_dtype = reference._data.dtype
     mean_values = mean._data if mean_is_tensor else mean
     std_values = std._data if std_is_tensor else std
-    values = (mean_values + std_values * _standard_normal(stream, shape, numpy_dtype))
+    values = mean_values + std_values * _standard_normal(stream, shape, numpy_dtype)
     values = asarray(values, numpy_dtype)
     if mean_is_tensor and std_is_tensor:
         result = _drawn(Normal3, values, mean, std)
@@ -560,35 +619,67 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     return result
 
 
-def rand_like(input: Tensor, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def rand_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Uniform [0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    return rand(tuple(input.shape), dtype=dtype or input.dtype, device=device,
-                requires_grad=requires_grad)
+    return rand(
+        tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad
+    )
 
 
-def randn_like(input: Tensor, *, dtype=None, layout=None, device=None,
-               requires_grad: bool = False, memory_format=None) -> Tensor:
+def randn_like(
+    input: Tensor,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """N(0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    return randn(tuple(input.shape), dtype=dtype or input.dtype, device=device,
-                 requires_grad=requires_grad)
+    return randn(
+        tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad
+    )
 
 
-def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, device=None,
-                 requires_grad: bool = False, memory_format=None) -> Tensor:
+def randint_like(
+    input: Tensor,
+    low=0,
+    high=None,
+    *,
+    dtype=None,
+    layout=None,
+    device=None,
+    requires_grad: bool = False,
+    memory_format=None,
+) -> Tensor:
     """Integers uniform on [low, high) with the shape and dtype of ``input``;
     ``randint_like(input, high)`` starts at 0."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device,
-                   requires_grad=requires_grad)
+    return randint(
+        low,
+        high,
+        tuple(input.shape),
+        dtype=dtype or input.dtype,
+        device=device,
+        requires_grad=requires_grad,
+    )
 
 
 # ---------------------------------------------------------------- sampling from tensors
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
-                out=None) -> Tensor:
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None
+) -> Tensor:
     """Category indices drawn with probabilities proportional to the rows of ``input``.
 
     Args:
@@ -693,8 +784,9 @@ def _from_keyword(value, keywords: dict, op: str):
     return value
 
 
-def uniform_(input: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None,
-             **keywords) -> Tensor:
+def uniform_(
+    input: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None, **keywords
+) -> Tensor:
     """Fill ``input`` in place with samples from the uniform distribution on [from, to)."""
     low = float(_number(_from_keyword(from_, keywords, "uniform_")))
     high = float(_number(to))
@@ -747,8 +839,9 @@ def random_(input: Tensor, from_=_UNSET, to=_UNSET, *, generator=None, **keyword
         low, high = from_, to
     low = _integer(low, "from", "random_")
     high = None if high is None else _integer(high, "to", "random_")
-    values = _integers(_stream(generator, "random_"), input.shape, input.dtype, low, high,
-                       "random_")
+    values = _integers(
+        _stream(generator, "random_"), input.shape, input.dtype, low, high, "random_"
+    )
     return _overwrite(input, values, Random, "random_")
 
 
@@ -757,7 +850,10 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
     (a number, or a tensor broadcastable to ``input``)."""
     stream = _stream(generator, "bernoulli_")
     if isinstance(p, Tensor):
-        if p.ndim > input.ndim or broadcast_shape("bernoulli_", p.shape, input.shape) != input.shape:
+        if (
+            p.ndim > input.ndim
+            or broadcast_shape("bernoulli_", p.shape, input.shape) != input.shape
+        ):
             raise RuntimeError(
                 f"bernoulli_: probabilities of shape {list(p.shape)} can't be expanded to the "
                 f"tensor's shape {list(input.shape)}"

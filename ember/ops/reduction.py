@@ -118,9 +118,15 @@ def _check_nonempty(x, dims, op: str, whole: bool) -> None:
             raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
 
 
-def _tie_share(x, value, dims):
-    """Each element's share of the gradient of a max/min: 1/count on ties (NaN counts as one)."""
-    mask = (x == value) | (xp.isnan(x) & xp.isnan(value))
+def _tie_share(x, value, dims, nan_wins: bool):
+    """Each element's share of the gradient of a max/min: 1/count on ties.
+
+    ``max()`` and ``min()`` count NaN elements as the ties of a NaN result (``nan_wins``);
+    ``amax``/``amin``/``aminmax`` do not, so a NaN result spreads NaN, as in PyTorch.
+    """
+    mask = x == value
+    if nan_wins:
+        mask |= xp.isnan(x) & xp.isnan(value)
     return mask / mask.sum(axis=dims, keepdims=True)
 
 
@@ -221,7 +227,7 @@ class Prod(Op):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if dtype is None and x.dtype.kind in "biu":
             dtype = int64.numpy
-        y = xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        y = xp.asarray(xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype))
         ctx.has_zero = bool((x == 0).any())
         ctx.save_for_backward(x, y)
         return y
@@ -288,12 +294,13 @@ class _Extreme(Op):
     """The whole-tensor max/min; ties share the gradient evenly, as in PyTorch."""
 
     pick = None
+    nan_wins = True
 
     @classmethod
     def forward(cls, ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         y = cls.pick(x, axis=dims, keepdims=keepdim)
-        ctx.share = _tie_share(x, cls.pick(x, axis=dims, keepdims=True), dims)
+        ctx.share = _tie_share(x, cls.pick(x, axis=dims, keepdims=True), dims, cls.nan_wins)
         return y
 
     @staticmethod
@@ -313,10 +320,12 @@ class Min(_Extreme):
 
 class Amax(_Extreme):
     pick = staticmethod(xp.max)
+    nan_wins = False
 
 
 class Amin(_Extreme):
     pick = staticmethod(xp.min)
+    nan_wins = False
 
 
 class _ExtremeDim(Op):
@@ -326,14 +335,15 @@ class _ExtremeDim(Op):
 
     @classmethod
     def forward(cls, ctx, x, dim, keepdim):
+        if x.ndim == 0:
+            ctx.shape, ctx.dims, ctx.keepdim, ctx.chosen = x.shape, (), keepdim, None
+            return x.copy(), xp.zeros((), dtype=int64.numpy)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, (dim,), keepdim
         indices = cls.choose(x, axis=dim, keepdims=True)
         values = xp.take_along_axis(x, indices, axis=dim)
-        ctx.chosen = None
-        if x.ndim:
-            line = [1] * x.ndim
-            line[dim] = x.shape[dim]
-            ctx.chosen = xp.arange(x.shape[dim]).reshape(line) == indices
+        line = [1] * x.ndim
+        line[dim] = x.shape[dim]
+        ctx.chosen = xp.arange(x.shape[dim]).reshape(line) == indices
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
         return values, indices.astype(int64.numpy)
@@ -342,27 +352,21 @@ class _ExtremeDim(Op):
     def backward(ctx, grad, grad_indices):
         from ember.ops.elementwise import where
 
-        grad = _expand_back(grad, ctx)
-        if ctx.chosen is not None:
-            grad = where(Tensor._make(ctx.chosen), grad, 0.0)
-        return grad, None, None
+        if ctx.chosen is None:
+            return grad, None, None
+        return where(Tensor._make(ctx.chosen), _expand_back(grad, ctx), 0.0), None, None
 
 
 class MaxDim(_ExtremeDim):
     node_name = "MaxBackward0"
-    choose = staticmethod(lambda x, axis, keepdims: _arg_extreme(x, axis, keepdims, xp.argmax))
+    choose = staticmethod(xp.argmax)
 
 
 class MinDim(_ExtremeDim):
     node_name = "MinBackward0"
-    choose = staticmethod(lambda x, axis, keepdims: _arg_extreme(x, axis, keepdims, xp.argmin))
+    choose = staticmethod(xp.argmin)
 
 
-def _arg_extreme(x, axis, keepdims, numpy_arg):
-    """``argmax``/``argmin`` of NumPy, 0-d aware (a 0-d input has index 0)."""
-    if x.ndim == 0:
-        return xp.zeros((), dtype=xp.int64)
-    return numpy_arg(x, axis=axis, keepdims=keepdims)
 
 
 def _max_or_min(name, whole_op, dim_op, tuple_type, input, dim, keepdim, other):
@@ -453,7 +457,7 @@ class Aminmax(Op):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         low = xp.min(x, axis=dims, keepdims=True)
         high = xp.max(x, axis=dims, keepdims=True)
-        ctx.shares = (_tie_share(x, low, dims), _tie_share(x, high, dims))
+        ctx.shares = (_tie_share(x, low, dims, False), _tie_share(x, high, dims, False))
         if not keepdim:
             shape = xp.min(x, axis=dims).shape
             low, high = low.reshape(shape), high.reshape(shape)
@@ -519,7 +523,7 @@ class Std(Op):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.dof = _degrees_of_freedom(x.shape, dims, correction)
         centered = x - xp.mean(x, axis=dims, keepdims=True)
-        y = xp.sqrt(xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof)
+        y = xp.asarray(xp.sqrt(xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof))
         ctx.save_for_backward(x, y)
         return y
 
@@ -597,6 +601,7 @@ class LinalgVectorNorm(Op):
             y = xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
         else:
             y = xp.sum(magnitude**order, axis=dims, keepdims=keepdim) ** (1.0 / order)
+        y = xp.asarray(y)  # NumPy returns a scalar for a full reduction; backward needs y
         ctx.save_for_backward(x, y)
         return y
 
@@ -610,7 +615,7 @@ class LinalgVectorNorm(Op):
         y = _unreduce(y, ctx.shape, ctx.dims, ctx.keepdim)
         sign = _constant(xp.sign(x._data), x._data)
         if order == 0:
-            return grad.expand(ctx.shape) * 0.0, None, None, None
+            return None, None, None, None  # PyTorch leaves it undefined: no gradient
         if order == 1:
             return sign * grad, None, None, None
         if order in (_inf, -_inf):
@@ -812,6 +817,8 @@ class Quantile(Op):
         nan_count = xp.isnan(flat).sum(axis=-1)
         valid = n - nan_count if ignore_nan else xp.full(nan_count.shape, n)
         rank = q.reshape((-1,) + (1,) * nan_count.ndim) * (valid - 1)
+        if not ignore_nan:  # a NaN slice reads its last sorted element, a NaN (as PyTorch)
+            rank = xp.where(nan_count > 0, n - 1, rank)
         below, above, weight = _ranks(rank, interpolation)
         below = xp.clip(below, 0, n - 1).astype(xp.int64)
         above = xp.clip(above, 0, n - 1).astype(xp.int64)

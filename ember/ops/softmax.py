@@ -104,7 +104,7 @@ class Logsumexp(Op):
         else:
             peak = xp.zeros(_kept(x.shape, dims), dtype=x.dtype)
         y = xp.log(xp.sum(xp.exp(x - peak), axis=dims, keepdims=True)) + peak
-        y = y if keepdim else y.reshape(xp.sum(x, axis=dims).shape)
+        y = xp.asarray(y if keepdim else y.reshape(xp.sum(x, axis=dims).shape))
         ctx.save_for_backward(x, y)
         return y
 

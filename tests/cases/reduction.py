@@ -25,7 +25,7 @@ def _row_ties(rng):
     x = rng.uniform(-1.0, 1.0, size=(3, 4))
     x[0, 0] = x[0, 2] = 2.0
     x[1, 3] = x[1, 1] = -2.0
-    x[2, :] = 0.5
+    x[2] = [-1.5, 1.9, 1.9, -1.5]
     return [x]
 
 
@@ -95,17 +95,17 @@ CASES = [
     Case("reduce_sum_list_dims", lambda lib, a: lib.sum(a, [-1, 0]), [(2, 3, 4)]),
     Case("reduce_sum_0d", lambda lib, a: a.sum(), [()]),
     Case("reduce_sum_0d_dim", lambda lib, a: a.sum(0, keepdim=True), [()]),
-    Case("reduce_sum_empty", lambda lib, a: a.sum(0), [(0, 3)]),
-    Case("reduce_sum_empty_all", lambda lib, a: a.sum(), [(2, 0)]),
+    Case("reduce_sum_empty", lambda lib, a: a.sum(0), [(0, 3)], grad=False),
+    Case("reduce_sum_empty_all", lambda lib, a: a.sum(), [(2, 0)], grad=False),
     Case("reduce_sum_int", lambda lib, a: a.sum(1), inputs=_ints),
     Case("reduce_sum_bool", lambda lib, a: a.sum(), inputs=_bools),
     Case("reduce_sum_dtype", lambda lib, a: lib.sum(a, 0, dtype=lib.float32), [(3, 4)],
-         atol=1e-6, rtol=1e-6),
+         atol=1e-6, rtol=1e-6, grad=False),
     Case("reduce_sum_int_dtype", lambda lib, a: lib.sum(a, dtype=lib.float64), inputs=_ints),
     Case("reduce_mean_tuple", lambda lib, a: a.mean((0, -1), keepdim=True), [(2, 3, 4)]),
     Case("reduce_mean_all", lambda lib, a: lib.mean(a), [(3, 4)]),
     Case("reduce_mean_0d", lambda lib, a: a.mean(), [()]),
-    Case("reduce_mean_empty", lambda lib, a: a.mean(1), [(3, 0)]),
+    Case("reduce_mean_empty", lambda lib, a: a.mean(1), [(3, 0)], grad=False),
     Case("reduce_mean_int_dtype", lambda lib, a: a.mean(0, dtype=lib.float64), inputs=_ints),
     Case("reduce_nansum", lambda lib, a: lib.nansum(a, 1), inputs=_with_nan),
     Case("reduce_nansum_all", lambda lib, a: a.nansum(), inputs=_with_nan),
@@ -119,7 +119,7 @@ CASES = [
     Case("reduce_prod_dim_keepdim", lambda lib, a: lib.prod(a, -3, keepdim=True), [(2, 3, 4)]),
     Case("reduce_prod_0d", lambda lib, a: a.prod(), [()]),
     Case("reduce_prod_0d_dim", lambda lib, a: a.prod(0), [()]),
-    Case("reduce_prod_empty", lambda lib, a: a.prod(1), [(3, 0)]),
+    Case("reduce_prod_empty", lambda lib, a: a.prod(1), [(3, 0)], grad=False),
     Case("reduce_prod_one_zero_all", lambda lib, a: a.prod(), inputs=lambda rng: [
         np.array([[1.5, 0.0, -0.7], [0.8, 1.2, 0.9]])]),
     Case("reduce_prod_zeros_all", lambda lib, a: a.prod(), inputs=_one_zero),
@@ -146,7 +146,7 @@ CASES = [
     Case("reduce_max_dim_expanded_ties", lambda lib, a: a.reshape(1, 4).expand(3, 4).max(0),
          inputs=_distinct((4,))),
     Case("reduce_max_dim_0d", lambda lib, a: lib.max(a, 0), [()]),
-    Case("reduce_max_dim_empty_other", lambda lib, a: lib.max(a, 1), [(0, 3)]),
+    Case("reduce_max_dim_empty_other", lambda lib, a: lib.max(a, 1), [(0, 3)], grad=False),
     Case("reduce_max_values_field", lambda lib, a: lib.max(a, 1).values * 2,
          inputs=_distinct((3, 4))),
     Case("reduce_min_indices_field", lambda lib, a: lib.min(a, dim=1).indices, [(3, 4)],
@@ -168,7 +168,7 @@ CASES = [
     Case("reduce_amax_expanded_ties", lambda lib, a: a.expand(2, 3, 4).amax((0, 2)),
          inputs=_distinct((3, 4))),
     Case("reduce_amax_0d", lambda lib, a: lib.amax(a, 0), [()]),
-    Case("reduce_amax_empty_other", lambda lib, a: lib.amax(a, 1), [(0, 3)]),
+    Case("reduce_amax_empty_other", lambda lib, a: lib.amax(a, 1), [(0, 3)], grad=False),
     Case("reduce_amin_int", lambda lib, a: a.amin(0), inputs=_ints),
     Case("reduce_aminmax_all", lambda lib, a: lib.aminmax(a), inputs=_distinct((3, 4))),
     Case("reduce_aminmax_dim", lambda lib, a: lib.aminmax(a, dim=1), inputs=_distinct((2, 3, 4))),
@@ -226,9 +226,10 @@ CASES = [
          gradgrad=False),
     Case("reduce_norm_zero_row_p3", lambda lib, a: lib.norm(a, 3, 1), inputs=_zero_row,
          gradgrad=False),
-    Case("reduce_norm_zero_row_p1", lambda lib, a: lib.norm(a, 1, 1), inputs=_zero_row),
+    Case("reduce_norm_zero_row_p1", lambda lib, a: lib.norm(a, 1, 1), inputs=_zero_row,
+         gradgrad=False),
     Case("reduce_norm_0d", lambda lib, a: lib.norm(a), [()], domain=(0.5, 2.0)),
-    Case("reduce_norm_empty", lambda lib, a: lib.norm(a), [(0, 3)]),
+    Case("reduce_norm_empty", lambda lib, a: lib.norm(a), [(0, 3)], grad=False),
     Case("reduce_norm_dtype", lambda lib, a: lib.norm(a, dtype=lib.float64), [(3, 4)]),
     Case("reduce_dist", lambda lib, a, b: lib.dist(a, b), [(3, 4), (4,)]),
     Case("reduce_dist_p1", lambda lib, a, b: a.dist(b, 1), [(3, 4), (3, 4)]),
@@ -237,7 +238,7 @@ CASES = [
     Case("reduce_cumsum", lambda lib, a: a.cumsum(1), [(2, 3, 4)]),
     Case("reduce_cumsum_negative", lambda lib, a: lib.cumsum(a, -3), [(2, 3, 4)]),
     Case("reduce_cumsum_0d", lambda lib, a: lib.cumsum(a, 0), [()]),
-    Case("reduce_cumsum_empty", lambda lib, a: lib.cumsum(a, 1), [(0, 3)]),
+    Case("reduce_cumsum_empty", lambda lib, a: lib.cumsum(a, 1), [(0, 3)], grad=False),
     Case("reduce_cumsum_int", lambda lib, a: lib.cumsum(a, 0), inputs=_ints),
     Case("reduce_cumsum_bool", lambda lib, a: lib.cumsum(a, 1), inputs=_bools),
     Case("reduce_cumsum_dtype", lambda lib, a: lib.cumsum(a, 1, dtype=lib.float64), inputs=_ints),
@@ -271,7 +272,7 @@ CASES = [
     Case("reduce_softmax_large", lambda lib, a: lib.softmax(a, -1), inputs=_logits),
     Case("reduce_softmax_large_dim0", lambda lib, a: lib.softmax(a, 0), inputs=_logits),
     Case("reduce_softmax_0d", lambda lib, a: lib.softmax(a, 0), [()]),
-    Case("reduce_softmax_empty", lambda lib, a: lib.softmax(a, 1), [(0, 3)]),
+    Case("reduce_softmax_empty", lambda lib, a: lib.softmax(a, 1), [(0, 3)], grad=False),
     Case("reduce_softmax_dtype", lambda lib, a: lib.softmax(a, 1, dtype=lib.float64), [(3, 4)]),
     Case("reduce_softmax_int_dtype", lambda lib, a: lib.softmax(a, 0, dtype=lib.float64),
          inputs=_ints),
@@ -289,23 +290,23 @@ CASES = [
     Case("reduce_logsumexp_minus_inf", lambda lib, a: lib.logsumexp(a, 1), inputs=_minus_inf_row,
          grad=False),
     Case("reduce_logsumexp_0d", lambda lib, a: lib.logsumexp(a, 0), [()]),
-    Case("reduce_logsumexp_empty", lambda lib, a: lib.logsumexp(a, 0), [(0, 3)]),
+    Case("reduce_logsumexp_empty", lambda lib, a: lib.logsumexp(a, 0), [(0, 3)], grad=False),
     Case("reduce_logsumexp_int", lambda lib, a: lib.logsumexp(a, 1), inputs=_ints),
     # ---------------------------------------------------------------- quantile
     Case("reduce_quantile_all", lambda lib, a: lib.quantile(a, 0.3), inputs=_distinct((3, 4))),
     Case("reduce_quantile_dim", lambda lib, a: lib.quantile(a, 0.75, 1),
          inputs=_distinct((2, 3, 4))),
     Case("reduce_quantile_q_tensor", lambda lib, a: lib.quantile(
-        a, lib.tensor([0.0, 0.25, 0.9, 1.0], dtype=a.dtype), -1, keepdim=True),
+        a, lib.tensor([0.0, 0.25, 0.875, 1.0], dtype=a.dtype), -1, keepdim=True),
         inputs=_distinct((3, 5))),
     Case("reduce_quantile_q_tensor_flat", lambda lib, a: a.quantile(
-        lib.tensor([0.1, 0.5], dtype=a.dtype), keepdim=True), inputs=_distinct((3, 4))),
+        lib.tensor([0.125, 0.5], dtype=a.dtype), keepdim=True), inputs=_distinct((3, 4))),
     Case("reduce_quantile_lower", lambda lib, a: lib.quantile(a, 0.4, 0, interpolation="lower"),
          inputs=_distinct((5, 3))),
     Case("reduce_quantile_higher", lambda lib, a: lib.quantile(
         a, 0.4, 0, interpolation="higher"), inputs=_distinct((5, 3))),
     Case("reduce_quantile_midpoint", lambda lib, a: lib.quantile(
-        a, lib.tensor([0.3, 0.5], dtype=a.dtype), 1, interpolation="midpoint"),
+        a, lib.tensor([0.375, 0.5], dtype=a.dtype), 1, interpolation="midpoint"),
         inputs=_distinct((3, 4))),
     Case("reduce_quantile_nearest", lambda lib, a: lib.quantile(
         a, lib.tensor([0.125, 0.375, 0.5, 0.625], dtype=a.dtype), 1, interpolation="nearest"),

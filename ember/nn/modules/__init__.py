@@ -1,6 +1,7 @@
 """The layers of ``ember.nn``, one file per family."""
 
 from ember.nn.modules.activation import *  # noqa: F401,F403
+from ember.nn.modules.batchnorm import *  # noqa: F401,F403
 from ember.nn.modules.container import (  # noqa: F401
     ModuleDict,
     ModuleList,
@@ -8,6 +9,15 @@ from ember.nn.modules.container import (  # noqa: F401
     ParameterList,
     Sequential,
 )
+from ember.nn.modules.conv import *  # noqa: F401,F403
+from ember.nn.modules.distance import *  # noqa: F401,F403
+from ember.nn.modules.dropout import *  # noqa: F401,F403
+from ember.nn.modules.flatten import Flatten, Unflatten  # noqa: F401
 from ember.nn.modules.linear import Bilinear, Identity, Linear  # noqa: F401
 from ember.nn.modules.loss import *  # noqa: F401,F403
 from ember.nn.modules.module import Module  # noqa: F401
+from ember.nn.modules.normalization import *  # noqa: F401,F403
+from ember.nn.modules.pooling import *  # noqa: F401,F403
+from ember.nn.modules.rnn import *  # noqa: F401,F403
+from ember.nn.modules.sparse import *  # noqa: F401,F403
+from ember.nn.modules.transformer import *  # noqa: F401,F403

@@ -1,0 +1,35 @@
+"""The demo command end to end, in a temporary folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ember.demo.__main__ import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_nand_demo_writes_its_pictures(tmp_path, capsys):
+    assert main(["nand", "--epochs", "300", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "a  b | target | output" in out
+    for name in ("nand-loss.png", "nand-predictions.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+    dot = (tmp_path / "nand-graph.dot").read_text()
+    assert "MseLossBackward0" in dot and "layer2.weight" in dot
+    assert "<svg" in (tmp_path / "nand-graph.svg").read_text()
+
+
+def test_nand_demo_converges_at_blog_settings():
+    from ember.demo.nand import predictions, train
+
+    model, losses = train()
+    assert losses[-1] < 5e-3
+    assert [round(p) for p in predictions(model)] == [1, 1, 1, 0]
+
+
+def test_list_and_module_entry_point(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ember.demo", "--list"], capture_output=True,
+                            text=True, check=True, cwd=tmp_path)
+    assert "nand" in result.stdout
