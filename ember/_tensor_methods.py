@@ -14,7 +14,7 @@ FORWARDED = """
 abs absolute acos arccos acosh arccosh add addcdiv addcmul addmm all allclose amax amin aminmax
 angle any argmax argmin argsort argwhere asin arcsin asinh arcsinh atan arctan atan2 arctan2 atanh
 arctanh baddbmm bernoulli bincount bitwise_and bitwise_not bitwise_or bitwise_xor bmm
-broadcast_to bucketize ceil cholesky chunk clamp clamp_max clamp_min clip clone contiguous copysign
+broadcast_to ceil cholesky chunk clamp clamp_max clamp_min clip clone contiguous copysign
 cos cosh count_nonzero cross cummax cummin cumprod cumsum deg2rad diag diag_embed diagonal diff
 digamma dist div divide dot dsplit eq equal erf erfc erfinv exp exp2 expand_as expm1 fix flatten
 fliplr flipud float_power floor floor_divide fmax fmin fmod frac gather gcd ge greater
@@ -38,7 +38,7 @@ INPLACE = """
 abs acos acosh add addcdiv addcmul asin asinh atan atan2 atanh bitwise_and bitwise_not bitwise_or
 bitwise_xor ceil clamp clamp_max clamp_min clip copysign cos cosh cumsum cumprod deg2rad digamma
 div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmod frac ge gt
-hypot index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
+greater greater_equal less less_equal not_equal hypot index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
 logical_not logical_or logical_xor logit lt masked_fill masked_scatter mul multiply nan_to_num ne
 neg negative pow rad2deg reciprocal relu remainder renorm round rsqrt scatter scatter_add
 scatter_reduce sigmoid sign sin sinc sinh sqrt square squeeze sub subtract t tan tanh transpose
@@ -56,7 +56,7 @@ COMPARISONS = [("eq", "eq"), ("ne", "ne"), ("lt", "lt"), ("le", "le"), ("gt", "g
 UNARY = [("neg", "neg"), ("abs", "abs"), ("invert", "bitwise_not"), ("pos", "positive")]
 # Methods whose in-place form is not built from the out-of-place op.
 SPECIAL_INPLACE = ["fill_", "zero_", "copy_", "uniform_", "normal_", "random_", "bernoulli_",
-                   "exponential_", "geometric_", "cauchy_", "log_normal_", "set_", "resize_"]
+                   "exponential_", "geometric_", "cauchy_", "log_normal_"]
 
 
 def _missing(name: str):

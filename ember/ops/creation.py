@@ -81,8 +81,8 @@ def _unwrap(data):
     return data
 
 
-def _from_data(data):
-    """An array from nested data, with PyTorch's dtype inference."""
+def _from_data(data, dtype=None):
+    """An array from nested data, with PyTorch's dtype inference (or ``dtype`` when given)."""
     if isinstance(data, Tensor):
         return data._data
     if is_array(data):
@@ -98,6 +98,8 @@ def _from_data(data):
         array = _array(data)
     except (ValueError, TypeError) as error:
         raise TypeError(f"tensor(): could not convert data of type {type(data).__name__}: {error}") from None
+    if dtype is not None and array.dtype.kind in "biuf":
+        return array
     if array.dtype.kind == "f":
         return array.astype(get_default_dtype().numpy)
     if array.dtype.kind in "iu" and not is_array(data):
@@ -118,7 +120,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         >>> ember.tensor([[0., 0.]], requires_grad=True)
         tensor([[0., 0.]], requires_grad=True)
     """
-    array = _from_data(data)
+    array = _from_data(data, dtype)
     array = array.copy() if dtype is None else array.astype(to_dtype(dtype).numpy)
     return _finish(array, None, requires_grad, device)
 
@@ -129,7 +131,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         return data if dtype is None or to_dtype(dtype) is data.dtype else data.to(dtype)
     if isinstance(data, ndarray):
         return _finish(data, dtype, False, device)
-    return _finish(_from_data(data), dtype, False, device)
+    return _finish(_from_data(data, dtype), dtype, False, device)
 
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = False) -> Tensor:

@@ -24,30 +24,30 @@ from ember.ops._function import (
 )
 
 __all__ = [
-    "getitem",
-    "setitem",
-    "index_select",
+    "argwhere",
+    "diag",
+    "diag_embed",
+    "diagonal",
     "gather",
-    "scatter",
-    "scatter_add",
-    "scatter_reduce",
+    "getitem",
     "index_add",
     "index_copy",
     "index_fill",
     "index_put",
+    "index_select",
     "masked_fill",
-    "masked_select",
     "masked_scatter",
+    "masked_select",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "setitem",
     "take",
     "take_along_dim",
-    "nonzero",
-    "argwhere",
+    "trace",
     "tril",
     "triu",
-    "diag",
-    "diagonal",
-    "diag_embed",
-    "trace",
 ]
 
 _INDEX_KINDS = "iub"
@@ -210,8 +210,7 @@ def _parse_index(shape, index) -> tuple:
     except ValueError:
         shapes = ", ".join(str(list(a.shape)) for a in arrays)
         raise IndexError(
-            f"shape mismatch: indexing tensors could not be broadcast together with shapes "
-            f"{shapes}"
+            f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}"
         ) from None
     last = max(advanced)
     return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
@@ -402,9 +401,7 @@ def _setitem_value(input: Tensor, key, value):
 
 def _expand_message(shape, target) -> str:
     padded = (1,) * (len(target) - len(shape)) + tuple(shape)
-    dim = next(
-        (i for i in range(len(target)) if padded[i] not in (1, target[i])), len(target) - 1
-    )
+    dim = next((i for i in range(len(target)) if padded[i] not in (1, target[i])), len(target) - 1)
     return (
         f"The expanded size of the tensor ({target[dim] if target else 1}) must match the "
         f"existing size ({padded[dim] if padded else 1}) at non-singleton dimension {dim}.  "
@@ -431,7 +428,7 @@ def setitem(input: Tensor, index, value) -> None:
                 "operation."
             )
         inplace(input, IndexPut.apply(snapshot(input), value, key, False), "setitem")
-        return None
+        return
     if not input._data.flags.writeable:
         raise RuntimeError(
             "setitem: unsupported operation: the tensor is a broadcast (expanded) view whose "
@@ -439,7 +436,7 @@ def setitem(input: Tensor, index, value) -> None:
         )
     _write(input._data, key, value._data if isinstance(value, Tensor) else value, False)
     input._version_counter[0] += 1
-    return None
+    return
 
 
 # ---------------------------------------------------------------- dim-wise gathers and writes
@@ -529,14 +526,18 @@ def _dim_source(input: Tensor, dim: int, array, source: Tensor, op: str) -> None
         )
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1, out=None) -> Tensor:
-    """``input`` with ``alpha * source`` added at positions ``index`` along ``dim`` (repeats add)."""
+def index_add(
+    input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1, out=None
+) -> Tensor:
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim``; repeats add up."""
     dim = wrap_dim(dim, input.ndim, "index_add")
     array = _vector_index(input, dim, index, "index_add")
     _dim_source(input, dim, array, source, "index_add")
     value = source if alpha == 1 else source * alpha
     if input.ndim == 0:
-        return _restore(IndexAdd.apply(_as_1d(input), _as_1d(value), _dim_key(1, 0, array), True), input)
+        return _restore(
+            IndexAdd.apply(_as_1d(input), _as_1d(value), _dim_key(1, 0, array), True), input
+        )
     return IndexAdd.apply(input, value, _dim_key(input.ndim, dim, array), True)
 
 
@@ -546,7 +547,9 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out=No
     array = _vector_index(input, dim, index, "index_copy")
     _dim_source(input, dim, array, source, "index_copy")
     if input.ndim == 0:
-        return _restore(IndexCopy.apply(_as_1d(input), _as_1d(source), _dim_key(1, 0, array), False), input)
+        return _restore(
+            IndexCopy.apply(_as_1d(input), _as_1d(source), _dim_key(1, 0, array), False), input
+        )
     return IndexCopy.apply(input, source, _dim_key(input.ndim, dim, array), False)
 
 
@@ -619,7 +622,9 @@ def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None) -
             )
 
 
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None) -> Tensor:
+def gather(
+    input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out=None
+) -> Tensor:
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` for ``dim == 1`` (and likewise).
 
     Shape: ``index`` has ``input``'s number of dims; ``out`` has ``index``'s shape.
@@ -664,7 +669,9 @@ class ScatterWithReduce(Op):
         raise RuntimeError("derivative for aten::scatter is not implemented")
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None, out=None) -> Tensor:
+def scatter(
+    input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None, out=None
+) -> Tensor:
     """``input`` with ``src`` (or the scalar ``value``) written at ``index`` along ``dim``.
 
     ``out[i][index[i][j]] = src[i][j]`` for ``dim == 1``. ``reduce='add'`` or
@@ -675,7 +682,11 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     dim = _scatter_args(input, dim, index, src, "scatter")
-    src = _scatter_source(src, index) if isinstance(src, Tensor) else as_tensor_operand(src, "scatter")
+    src = (
+        _scatter_source(src, index)
+        if isinstance(src, Tensor)
+        else as_tensor_operand(src, "scatter")
+    )
     if input.ndim == 0:
         src = _as_1d(src) if isinstance(src, Tensor) else src
         return _restore(_scatter(_as_1d(input), 0, _as_1d(index), src, reduce), input)
@@ -726,8 +737,13 @@ class ScatterReduce(Op):
         out = x.copy()
         if not include_self:
             out[hit] = _identity(reduce, x.dtype)
-        ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply,
-                 "amax": xp.maximum, "amin": xp.minimum}[reduce]
+        ufunc = {
+            "sum": xp.add,
+            "mean": xp.add,
+            "prod": xp.multiply,
+            "amax": xp.maximum,
+            "amin": xp.minimum,
+        }[reduce]
         ufunc.at(out, key[1], src)
         ctx.hit = hit
         if reduce == "mean":
@@ -784,8 +800,16 @@ def _prod_backward(ctx, grad, x, src, out):
     return grad_x, grad_src
 
 
-def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
-                   include_self: bool = True, out=None) -> Tensor:
+def scatter_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+    out=None,
+) -> Tensor:
     """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with ``sum``, ``prod``,
     ``mean``, ``amax`` or ``amin``; ``include_self=False`` ignores ``input``'s own values
     at the positions that receive something.

@@ -9,6 +9,7 @@ The softmax family (softmax, log_softmax, logsumexp, logcumsumexp) is in ``softm
 from __future__ import annotations
 
 import builtins
+import warnings
 
 from ember import return_types
 from ember._backend import xp
@@ -174,10 +175,9 @@ class Mean(Op):
                 f"point or complex dtype. Got: {_legacy_name(x.dtype)}"
             )
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        ctx.count = 1
-        for d in dims:
-            ctx.count *= x.shape[d]
-        return xp.mean(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        ctx.count = _count(x.shape, dims)
+        total = xp.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        return xp.true_divide(total, ctx.count, dtype=total.dtype)  # NaN when empty, silently
 
     @staticmethod
     def backward(ctx, grad):
@@ -490,11 +490,27 @@ def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
 # ---------------------------------------------------------------- variance
 
 
-def _degrees_of_freedom(shape, dims, correction) -> float:
+def _count(shape, dims) -> int:
     count = 1
     for d in dims:
         count *= shape[d]
-    return builtins.max(0, count - correction)
+    return count
+
+
+def _degrees_of_freedom(shape, dims, correction) -> float:
+    dof = _count(shape, dims) - correction
+    if dof <= 0:
+        warnings.warn(
+            "var(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=4,
+        )
+    return builtins.max(0, dof)
+
+
+def _centered(x, dims):
+    return x - xp.sum(x, axis=dims, keepdims=True) / builtins.max(1, _count(x.shape, dims))
 
 
 class Var(Op):
@@ -502,7 +518,7 @@ class Var(Op):
     def forward(ctx, x, dims, correction, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.dof = _degrees_of_freedom(x.shape, dims, correction)
-        centered = x - xp.mean(x, axis=dims, keepdims=True)
+        centered = _centered(x, dims)
         ctx.save_for_backward(x)
         return xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof
 
@@ -522,8 +538,9 @@ class Std(Op):
     def forward(ctx, x, dims, correction, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.dof = _degrees_of_freedom(x.shape, dims, correction)
-        centered = x - xp.mean(x, axis=dims, keepdims=True)
-        y = xp.asarray(xp.sqrt(xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof))
+        centered = _centered(x, dims)
+        variance = xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof
+        y = xp.asarray(xp.sqrt(variance))
         ctx.save_for_backward(x, y)
         return y
 

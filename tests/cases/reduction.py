@@ -230,6 +230,8 @@ CASES = [
          gradgrad=False),
     Case("reduce_norm_0d", lambda lib, a: lib.norm(a), [()], domain=(0.5, 2.0)),
     Case("reduce_norm_empty", lambda lib, a: lib.norm(a), [(0, 3)], grad=False),
+    Case("reduce_norm_nuc", lambda lib, a: lib.norm(a, "nuc"), [(3, 4)]),
+    Case("reduce_norm_fro_keepdim", lambda lib, a: a.norm("fro", (0, 1), keepdim=True), [(3, 4)]),
     Case("reduce_norm_dtype", lambda lib, a: lib.norm(a, dtype=lib.float64), [(3, 4)]),
     Case("reduce_dist", lambda lib, a, b: lib.dist(a, b), [(3, 4), (4,)]),
     Case("reduce_dist_p1", lambda lib, a, b: a.dist(b, 1), [(3, 4), (3, 4)]),
