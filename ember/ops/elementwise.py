@@ -35,7 +35,7 @@ __all__ = [
     "square", "pow", "float_power", "addcmul", "addcdiv", "lerp", "where",
     # signs and rounding
     "abs", "absolute", "sign", "sgn", "signbit", "copysign", "floor", "ceil", "round",
-    "trunc", "fix", "frac", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum",
+    "trunc", "fix", "frac", "angle", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum",
     "fmax", "fmin", "heaviside", "nan_to_num",
     # exponentials and logarithms
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "logaddexp", "logaddexp2",
@@ -45,7 +45,8 @@ __all__ = [
     "arctan2", "sinh", "cosh", "tanh", "asinh", "arcsinh", "acosh", "arccosh", "atanh",
     "arctanh", "sinc", "deg2rad", "rad2deg",
     # special functions
-    "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
+    "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0",
+    "nextafter", "gcd", "lcm",
     # bitwise and logical
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
     "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not",
@@ -616,6 +617,7 @@ Ceil = _unary("Ceil", lambda x: xp.ceil(x) if x.dtype.kind == "f" else x, refuse
               kernel="ceil_vml_cpu")
 Trunc = _unary("Trunc", lambda x: xp.trunc(x) if x.dtype.kind == "f" else x, refuses="b",
                kernel="trunc_vml_cpu")
+Angle = _unary("Angle", lambda x: xp.where(x < 0, math.pi, 0.0 * x), float_math=True)
 Round = _unary("Round", lambda x: xp.rint(x) if x.dtype.kind == "f" else x, refuses="b",
                kernel="round_cpu")
 
@@ -690,6 +692,21 @@ class NanToNum(Op):
 
         (x,) = ctx.saved_tensors
         return grad * isfinite(x), None, None, None
+
+
+class Mvlgamma(Op):
+    @staticmethod
+    def forward(ctx, x, p):
+        x = float_input(x)
+        ctx.p = p
+        ctx.save_for_backward(x)
+        total = sum(_lgamma_array(x - i / 2) for i in range(p))
+        return (total + p * (p - 1) / 4 * math.log(math.pi)).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * sum(digamma(x - i / 2) for i in range(ctx.p)), None
 
 
 class Polygamma(Op):
@@ -894,6 +911,18 @@ def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
     if n == 0:
         return digamma(input)
     return Polygamma.apply(n, input)
+
+
+def mvlgamma(input: Tensor, p: int, *, out=None) -> Tensor:
+    """The multivariate log-gamma ``p(p-1)/4 log(pi) + sum_i lgamma(input - i/2)``, i < p."""
+    if p < 1:
+        raise RuntimeError(f"mvlgamma: p has to be greater than or equal to 1, got {p}")
+    return Mvlgamma.apply(input, int(p))
+
+
+def angle(input: Tensor, *, out=None) -> Tensor:
+    """The complex argument of a real tensor: ``pi`` where negative, else 0; zero gradient."""
+    return Angle.apply(input)
 
 
 def i0(input: Tensor, *, out=None) -> Tensor:
@@ -1355,6 +1384,27 @@ class RightShift(_Bitwise):
         return xp.right_shift(a, shift.astype(a.dtype)).astype(a.dtype, copy=False)
 
 
+class Gcd(_Bitwise):
+    kernel = "gcd_cpu"
+    compute = staticmethod(xp.gcd)
+
+
+class Lcm(_Bitwise):
+    kernel = "lcm_cpu"
+    compute = staticmethod(xp.lcm)
+
+
+class Nextafter(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _promoted("nextafter", a, b)
+        if a.dtype.kind != "f":
+            raise _unsupported("nextafter_cpu", a)
+        return xp.nextafter(a, b)
+
+    backward = _not_implemented_backward("nextafter")
+
+
 class _Logical(Op):
     @classmethod
     def forward(cls, ctx, *values):
@@ -1410,6 +1460,21 @@ def bitwise_left_shift(input, other, *, out=None) -> Tensor:
 def bitwise_right_shift(input, other, *, out=None) -> Tensor:
     """``input >> other`` (arithmetic shift)."""
     return RightShift.apply(*_integer_operands("bitwise_right_shift", input, other))
+
+
+def gcd(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The greatest common divisor of integer tensors (non-negative)."""
+    return Gcd.apply(input, other)
+
+
+def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The least common multiple of integer tensors (non-negative)."""
+    return Lcm.apply(input, other)
+
+
+def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The next representable float after ``input`` in the direction of ``other``."""
+    return Nextafter.apply(input, other)
 
 
 def logical_and(input: Tensor, other: Tensor, *, out=None) -> Tensor:

@@ -402,8 +402,7 @@ def _linalg_det(A: Tensor, *, out=None) -> Tensor:
 
 def _linalg_slogdet(A: Tensor, *, out=None):
     _check_matrix("linalg.slogdet", A)
-    sign, logabsdet = LinalgSlogdet.apply(A)
-    return return_types.slogdet(sign.detach(), logabsdet)  # the sign has no gradient
+    return return_types.slogdet(*LinalgSlogdet.apply(A))
 
 
 def _linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:

@@ -18,34 +18,34 @@ from ember._tensor import Tensor
 from ember.ops._function import Op, wrap_dim, wrap_dims
 
 __all__ = [
-    "sum",
-    "mean",
-    "nansum",
-    "nanmean",
-    "prod",
-    "max",
-    "min",
+    "all",
     "amax",
     "amin",
+    "aminmax",
+    "any",
     "argmax",
     "argmin",
-    "aminmax",
-    "var",
-    "std",
-    "var_mean",
-    "std_mean",
-    "norm",
-    "dist",
-    "cumsum",
     "cumprod",
-    "all",
-    "any",
-    "quantile",
-    "nanquantile",
-    "softmax",
+    "cumsum",
+    "dist",
     "log_softmax",
-    "logsumexp",
     "logcumsumexp",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "nanmean",
+    "nanquantile",
+    "nansum",
+    "norm",
+    "prod",
+    "quantile",
+    "softmax",
+    "std",
+    "std_mean",
+    "sum",
+    "var",
+    "var_mean",
 ]
 
 _inf = float("inf")
@@ -102,8 +102,17 @@ def _cast(input: Tensor, dtype) -> Tensor:
 
 
 def _legacy_name(numpy_dtype) -> str:
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+    names = {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }
     return names.get(str(numpy_dtype), str(numpy_dtype))
 
 
@@ -279,9 +288,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         dims = tuple(range(input.ndim))
     else:
         if not isinstance(dim, int) or isinstance(dim, bool):
-            raise TypeError(
-                f"prod(): argument 'dim' must be int, not {type(dim).__name__}"
-            )
+            raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
         one = _one_dim(input, dim, "prod")
         dims = () if one is None else (one,)
     return Prod.apply(input, dims, keepdim, _numpy_dtype(dtype))
@@ -367,8 +374,6 @@ class MinDim(_ExtremeDim):
     choose = staticmethod(xp.argmin)
 
 
-
-
 def _max_or_min(name, whole_op, dim_op, tuple_type, input, dim, keepdim, other):
     if isinstance(dim, Tensor) or other is not None:
         from ember.ops import elementwise
@@ -377,8 +382,9 @@ def _max_or_min(name, whole_op, dim_op, tuple_type, input, dim, keepdim, other):
         return getattr(elementwise, {"max": "maximum", "min": "minimum"}[name])(input, second)
     if dim is None:
         if keepdim:
-            raise TypeError(f"{name}() received an invalid combination of arguments: keepdim "
-                            "needs dim")
+            raise TypeError(
+                f"{name}() received an invalid combination of arguments: keepdim needs dim"
+            )
         _check_nonempty(input._data, (), name, whole=True)
         return whole_op.apply(input, tuple(range(input.ndim)), False)
     one = _one_dim(input, dim, name)
@@ -504,7 +510,7 @@ def _degrees_of_freedom(shape, dims, correction) -> float:
             "var(): degrees of freedom is <= 0. Correction should be strictly less than the "
             "reduction factor (input numel divided by output numel).",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return builtins.max(0, dof)
 
@@ -639,8 +645,12 @@ class LinalgVectorNorm(Op):
             magnitude = xp.abs(x._data)
             mask = (magnitude == y._data) | xp.isnan(magnitude)
             count = mask.sum(axis=ctx.dims, keepdims=True)
-            return sign * (grad / _constant(count, x._data)) * _constant(mask, x._data), \
-                None, None, None
+            return (
+                sign * (grad / _constant(count, x._data)) * _constant(mask, x._data),
+                None,
+                None,
+                None,
+            )
         is_zero = y == 0
         safe_norm = where(is_zero, 1.0, y)
         if order == 2:
@@ -668,8 +678,10 @@ def _vector_norm(input: Tensor, order, dim, keepdim, dtype=None) -> Tensor:
     dims = _reduction_args(input, dim, "linalg.vector_norm")
     order = float(order)
     if order < 0 or order == _inf:
-        empty = input.numel() == 0 if len(dims) == input.ndim else builtins.any(
-            input.shape[d] == 0 for d in dims
+        empty = (
+            input.numel() == 0
+            if len(dims) == input.ndim
+            else builtins.any(input.shape[d] == 0 for d in dims)
         )
         if empty:
             raise RuntimeError(
@@ -929,5 +941,4 @@ def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolat
 
 
 # The softmax family shares the helpers above; it imports them from here.
-from ember.ops.softmax import log_softmax, logcumsumexp, logsumexp, softmax  # noqa: E402
-
+from ember.ops.softmax import log_softmax, logcumsumexp, logsumexp, softmax

@@ -19,7 +19,7 @@ from ember.ops.reduction import (
     sum,
 )
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "logcumsumexp"]
+__all__ = ["log_softmax", "logcumsumexp", "logsumexp", "softmax"]
 
 
 def _shifted(x, dim):

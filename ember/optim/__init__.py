@@ -18,16 +18,16 @@ from ember.optim.rmsprop import RMSprop
 from ember.optim.sgd import SGD
 
 __all__ = [
+    "LBFGS",
+    "SGD",
     "Adadelta",
     "Adagrad",
     "Adam",
-    "Adamax",
     "AdamW",
-    "LBFGS",
-    "lr_scheduler",
+    "Adamax",
     "NAdam",
     "Optimizer",
     "RAdam",
     "RMSprop",
-    "SGD",
+    "lr_scheduler",
 ]

@@ -56,20 +56,24 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(
-            lr=lr,
-            rho=rho,
-            eps=eps,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            capturable=capturable,
-            foreach=foreach,
-            differentiable=differentiable,
-        )
+        defaults = {
+            "lr": lr,
+            "rho": rho,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "capturable": capturable,
+            "foreach": foreach,
+            "differentiable": differentiable,
+        }
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return dict(step=_step_tensor(), square_avg=_zeros_like(param), acc_delta=_zeros_like(param))
+        return {
+            "step": _step_tensor(),
+            "square_avg": _zeros_like(param),
+            "acc_delta": _zeros_like(param),
+        }
 
     def _update(self, param, grad, state, group) -> None:
         rho, eps = group["rho"], group["eps"]

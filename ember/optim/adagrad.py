@@ -61,17 +61,17 @@ class Adagrad(Optimizer):
             )
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        defaults = dict(
-            lr=lr,
-            lr_decay=lr_decay,
-            eps=eps,
-            weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value,
-            foreach=foreach,
-            maximize=maximize,
-            differentiable=differentiable,
-            fused=fused,
-        )
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:
             for param in group["params"]:
@@ -80,7 +80,7 @@ class Adagrad(Optimizer):
     def _init_state(self, param, group):
         # Always the constructor's value, even for a group that sets its own (as PyTorch).
         initial = self.defaults["initial_accumulator_value"]
-        return dict(step=_step_tensor(), sum=Tensor._make(xp.full_like(param._data, initial)))
+        return {"step": _step_tensor(), "sum": Tensor._make(xp.full_like(param._data, initial))}
 
     def _update(self, param, grad, state, group) -> None:
         step = _increment(state["step"])

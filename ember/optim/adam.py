@@ -85,27 +85,33 @@ class Adam(Optimizer):
             (isinstance(betas[0], float) and isinstance(betas[1], float))
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))
         ):
-            raise ValueError("betas must be either both floats or both Tensors")
+            raise ValueError(  # noqa: TRY004  (PyTorch raises ValueError)
+                "betas must be either both floats or both Tensors"
+            )
         for index, beta in enumerate(betas):
             if isinstance(beta, Tensor) and beta.numel() != 1:
                 raise ValueError(f"Tensor betas[{index}] must be 1-element")
-        defaults = dict(
-            lr=lr,
-            betas=tuple(betas),
-            eps=eps,
-            weight_decay=weight_decay,
-            amsgrad=amsgrad,
-            maximize=maximize,
-            foreach=foreach,
-            capturable=capturable,
-            differentiable=differentiable,
-            fused=fused,
-            decoupled_weight_decay=decoupled_weight_decay,
-        )
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+            "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        state = dict(step=_step_tensor(), exp_avg=_zeros_like(param), exp_avg_sq=_zeros_like(param))
+        state = {
+            "step": _step_tensor(),
+            "exp_avg": _zeros_like(param),
+            "exp_avg_sq": _zeros_like(param),
+        }
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = _zeros_like(param)
         return state

@@ -54,20 +54,24 @@ class Adamax(Optimizer):
         capturable: bool = False,
     ) -> None:
         _check_adam_arguments(lr, betas, eps, weight_decay)
-        defaults = dict(
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            foreach=foreach,
-            maximize=maximize,
-            differentiable=differentiable,
-            capturable=capturable,
-        )
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return dict(step=_step_tensor(), exp_avg=_zeros_like(param), exp_inf=_zeros_like(param))
+        return {
+            "step": _step_tensor(),
+            "exp_avg": _zeros_like(param),
+            "exp_inf": _zeros_like(param),
+        }
 
     def _update(self, param, grad, state, group) -> None:
         beta1, beta2 = group["betas"]

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from ember._backend import is_array, xp
 from ember._tensor import Tensor
+from ember.autograd.function import optimizer_steps
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.optim.optimizer import Optimizer, _to_float
 
@@ -30,9 +31,7 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return (xmin_bound + xmax_bound) / 2.0
 
 
-def _strong_wolfe(
-    obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25
-):
+def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
     """Line search for a step satisfying the strong Wolfe conditions (minFunc's algorithm).
 
     Returns ``(f_new, g_new, t, evaluations)``. A line-by-line port of PyTorch's version on
@@ -179,15 +178,15 @@ class LBFGS(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(
-            lr=lr,
-            max_iter=max_iter,
-            max_eval=max_eval,
-            tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change,
-            history_size=history_size,
-            line_search_fn=line_search_fn,
-        )
+        defaults = {
+            "lr": lr,
+            "max_iter": max_iter,
+            "max_eval": max_eval,
+            "tolerance_grad": tolerance_grad,
+            "tolerance_change": tolerance_change,
+            "history_size": history_size,
+            "line_search_fn": line_search_fn,
+        }
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
@@ -240,7 +239,9 @@ class LBFGS(Optimizer):
                 return closure()
 
         with no_grad():
-            return self._step(evaluate)
+            loss = self._step(evaluate)
+        optimizer_steps[0] += 1
+        return loss
 
     def _step(self, closure):
         group = self.param_groups[0]

@@ -22,22 +22,22 @@ from ember._tensor import Tensor
 from ember.optim.optimizer import Optimizer
 
 __all__ = [
-    "LambdaLR",
-    "MultiplicativeLR",
-    "StepLR",
-    "MultiStepLR",
-    "ConstantLR",
-    "LinearLR",
-    "ExponentialLR",
-    "SequentialLR",
-    "CosineAnnealingLR",
     "ChainedScheduler",
-    "ReduceLROnPlateau",
-    "CyclicLR",
+    "ConstantLR",
+    "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
-    "LRScheduler",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
 ]
 
 EPOCH_DEPRECATION_WARNING = (
@@ -471,7 +471,7 @@ def _check_scheduler_list(owner: str, optimizer, schedulers) -> None:
         if not hasattr(scheduler, "optimizer"):
             raise TypeError(f"{owner} at index {index} should have `optimizer` as its attribute.")
         if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004  (PyTorch raises ValueError)
                 f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires "
                 "additional kwargs to be specified when calling `step`, but got one at index "
                 f"{index} in the given schedulers sequence."
@@ -990,7 +990,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if T_mult < 1 or not isinstance(T_mult, int):
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004  (PyTorch raises ValueError)
                 f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}"
             )
         self.T_0 = T_0
@@ -1106,9 +1106,14 @@ class OneCycleLR(LRScheduler):
                 _phase(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 _phase(
                     float(2 * pct_start * self.total_steps) - 2,
-                    "max_lr", "initial_lr", "base_momentum", "max_momentum",
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
                 ),
-                _phase(self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+                _phase(
+                    self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"
+                ),
             ]
         else:
             self._schedule_phases = [
@@ -1119,8 +1124,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ["cos", "linear"]:
             raise ValueError(
-                "anneal_strategy must be one of 'cos' or 'linear', instead got "
-                f"{anneal_strategy}"
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         self._anneal_func_type = anneal_strategy
         max_lrs = _format_param("max_lr", self.optimizer, max_lr)
@@ -1178,10 +1182,10 @@ class OneCycleLR(LRScheduler):
 
 
 def _phase(end_step, start_lr, end_lr, start_momentum, end_momentum) -> dict:
-    return dict(
-        end_step=end_step,
-        start_lr=start_lr,
-        end_lr=end_lr,
-        start_momentum=start_momentum,
-        end_momentum=end_momentum,
-    )
+    return {
+        "end_step": end_step,
+        "start_lr": start_lr,
+        "end_lr": end_lr,
+        "start_momentum": start_momentum,
+        "end_momentum": end_momentum,
+    }

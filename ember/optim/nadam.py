@@ -65,30 +65,34 @@ class NAdam(Optimizer):
         _check_adam_arguments(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = dict(
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum_decay=momentum_decay,
-            decoupled_weight_decay=decoupled_weight_decay,
-            maximize=maximize,
-            foreach=foreach,
-            capturable=capturable,
-            differentiable=differentiable,
-        )
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "differentiable": differentiable,
+        }
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return dict(
-            step=_step_tensor(),
-            mu_product=_step_tensor(1.0),
-            exp_avg=_zeros_like(param),
-            exp_avg_sq=_zeros_like(param),
-        )
+        return {
+            "step": _step_tensor(),
+            "mu_product": _step_tensor(1.0),
+            "exp_avg": _zeros_like(param),
+            "exp_avg_sq": _zeros_like(param),
+        }
 
     def _update(self, param, grad, state, group) -> None:
-        lr, weight_decay, momentum_decay = group["lr"], group["weight_decay"], group["momentum_decay"]
+        lr, weight_decay, momentum_decay = (
+            group["lr"],
+            group["weight_decay"],
+            group["momentum_decay"],
+        )
         beta1, beta2 = group["betas"]
         step = _increment(state["step"])
         bias_correction2 = 1 - beta2**step

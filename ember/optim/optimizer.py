@@ -8,7 +8,9 @@ for ``maximize``, and keeps PyTorch's ``state_dict`` format.
 The update is arithmetic on the arrays (``param._data``, ``param.grad._data`` and the state
 tensors' ``_data``) done in place under ``no_grad``: an optimizer step is never differentiated,
 so it builds no graph. Each step bumps the parameter's version counter once, as PyTorch's
-in-place update does, so a graph that saved the old value refuses to backward.
+in-place update does, so a graph that saved the old value refuses to backward; and it counts
+itself in ``ember.autograd.function.optimizer_steps``, which lets autograd warn when a graph
+from an earlier step is kept alive (``total_loss += loss``).
 
 ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted and stored in the
 groups (so ``state_dict`` and ``repr`` read as PyTorch's) but change nothing: ember has one
@@ -27,6 +29,7 @@ from typing import Any
 from ember._backend import xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
+from ember.autograd.function import optimizer_steps
 from ember.autograd.grad_mode import enable_grad, no_grad
 
 __all__ = ["Optimizer", "required"]
@@ -162,6 +165,7 @@ class Optimizer:
                     param._version_counter[0] += 1
                     if state:
                         self.state[param] = state
+        optimizer_steps[0] += 1
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -199,7 +203,9 @@ class Optimizer:
             )
         params = list(params)
         names = [param[0] for param in params if isinstance(param, tuple)]
-        param_group["params"] = [param[1] if isinstance(param, tuple) else param for param in params]
+        param_group["params"] = [
+            param[1] if isinstance(param, tuple) else param for param in params
+        ]
         if names:
             if len(names) != len(params):
                 raise ValueError(

@@ -63,21 +63,25 @@ class RAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_adam_arguments(lr, betas, eps, weight_decay)
-        defaults = dict(
-            lr=lr,
-            betas=betas,
-            eps=eps,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            foreach=foreach,
-            capturable=capturable,
-            decoupled_weight_decay=decoupled_weight_decay,
-            differentiable=differentiable,
-        )
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "foreach": foreach,
+            "capturable": capturable,
+            "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return dict(step=_step_tensor(), exp_avg=_zeros_like(param), exp_avg_sq=_zeros_like(param))
+        return {
+            "step": _step_tensor(),
+            "exp_avg": _zeros_like(param),
+            "exp_avg_sq": _zeros_like(param),
+        }
 
     def _update(self, param, grad, state, group) -> None:
         lr, weight_decay = group["lr"], group["weight_decay"]

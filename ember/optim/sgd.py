@@ -60,17 +60,17 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            weight_decay=weight_decay,
-            nesterov=nesterov,
-            maximize=maximize,
-            foreach=foreach,
-            differentiable=differentiable,
-            fused=fused,
-        )
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+            "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
@@ -80,9 +80,9 @@ class SGD(Optimizer):
             grad = grad + group["weight_decay"] * param
         momentum = group["momentum"]
         if momentum != 0:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = Tensor._make(grad.copy())
-                buffer = state["momentum_buffer"]._data
+            if state.get("momentum_buffer") is None:
+                buffer = grad.copy()
+                state["momentum_buffer"] = Tensor._make(buffer)
             else:
                 buffer = state["momentum_buffer"]._data
                 buffer *= momentum

@@ -99,8 +99,14 @@ CASES = [
     Case("reduce_sum_empty_all", lambda lib, a: a.sum(), [(2, 0)], grad=False),
     Case("reduce_sum_int", lambda lib, a: a.sum(1), inputs=_ints),
     Case("reduce_sum_bool", lambda lib, a: a.sum(), inputs=_bools),
-    Case("reduce_sum_dtype", lambda lib, a: lib.sum(a, 0, dtype=lib.float32), [(3, 4)],
-         atol=1e-6, rtol=1e-6, grad=False),
+    Case(
+        "reduce_sum_dtype",
+        lambda lib, a: lib.sum(a, 0, dtype=lib.float32),
+        [(3, 4)],
+        atol=1e-6,
+        rtol=1e-6,
+        grad=False,
+    ),
     Case("reduce_sum_int_dtype", lambda lib, a: lib.sum(a, dtype=lib.float64), inputs=_ints),
     Case("reduce_mean_tuple", lambda lib, a: a.mean((0, -1), keepdim=True), [(2, 3, 4)]),
     Case("reduce_mean_all", lambda lib, a: lib.mean(a), [(3, 4)]),
@@ -120,8 +126,11 @@ CASES = [
     Case("reduce_prod_0d", lambda lib, a: a.prod(), [()]),
     Case("reduce_prod_0d_dim", lambda lib, a: a.prod(0), [()]),
     Case("reduce_prod_empty", lambda lib, a: a.prod(1), [(3, 0)], grad=False),
-    Case("reduce_prod_one_zero_all", lambda lib, a: a.prod(), inputs=lambda rng: [
-        np.array([[1.5, 0.0, -0.7], [0.8, 1.2, 0.9]])]),
+    Case(
+        "reduce_prod_one_zero_all",
+        lambda lib, a: a.prod(),
+        inputs=lambda rng: [np.array([[1.5, 0.0, -0.7], [0.8, 1.2, 0.9]])],
+    ),
     Case("reduce_prod_zeros_all", lambda lib, a: a.prod(), inputs=_one_zero),
     Case("reduce_prod_one_zero_dim", lambda lib, a: a.prod(1), inputs=_one_zero),
     Case("reduce_prod_two_zeros_dim", lambda lib, a: a.prod(-1), inputs=_two_zeros),
@@ -137,20 +146,28 @@ CASES = [
     Case("reduce_max_expanded_ties", lambda lib, a: a.expand(3, 4).max(), inputs=_distinct((4,))),
     Case("reduce_max_0d", lambda lib, a: a.max(), [()]),
     Case("reduce_max_dim", lambda lib, a: lib.max(a, 1), inputs=_distinct((2, 3, 4))),
-    Case("reduce_max_dim_keepdim", lambda lib, a: a.max(dim=-1, keepdim=True),
-         inputs=_distinct((3, 4))),
+    Case(
+        "reduce_max_dim_keepdim",
+        lambda lib, a: a.max(dim=-1, keepdim=True),
+        inputs=_distinct((3, 4)),
+    ),
     Case("reduce_min_dim", lambda lib, a: lib.min(a, 0), inputs=_distinct((3, 4))),
     Case("reduce_min_dim_keepdim", lambda lib, a: lib.min(a, -2, True), inputs=_distinct((3, 4))),
     Case("reduce_max_dim_ties", lambda lib, a: lib.max(a, 1), inputs=_row_ties, grad=False),
     Case("reduce_min_dim_ties", lambda lib, a: lib.min(a, 1), inputs=_row_ties, grad=False),
-    Case("reduce_max_dim_expanded_ties", lambda lib, a: a.reshape(1, 4).expand(3, 4).max(0),
-         inputs=_distinct((4,))),
+    Case(
+        "reduce_max_dim_expanded_ties",
+        lambda lib, a: a.reshape(1, 4).expand(3, 4).max(0),
+        inputs=_distinct((4,)),
+    ),
     Case("reduce_max_dim_0d", lambda lib, a: lib.max(a, 0), [()]),
     Case("reduce_max_dim_empty_other", lambda lib, a: lib.max(a, 1), [(0, 3)], grad=False),
-    Case("reduce_max_values_field", lambda lib, a: lib.max(a, 1).values * 2,
-         inputs=_distinct((3, 4))),
-    Case("reduce_min_indices_field", lambda lib, a: lib.min(a, dim=1).indices, [(3, 4)],
-         grad=False),
+    Case(
+        "reduce_max_values_field", lambda lib, a: lib.max(a, 1).values * 2, inputs=_distinct((3, 4))
+    ),
+    Case(
+        "reduce_min_indices_field", lambda lib, a: lib.min(a, dim=1).indices, [(3, 4)], grad=False
+    ),
     Case("reduce_max_int", lambda lib, a: lib.max(a, 1), inputs=_ints),
     Case("reduce_max_bool", lambda lib, a: a.max(), inputs=_bools),
     Case("reduce_max_nan", lambda lib, a: lib.max(a, 1), inputs=_with_nan, grad=False),
@@ -159,31 +176,52 @@ CASES = [
     Case("reduce_min_other", lambda lib, a, b: lib.min(a, other=b), [(3, 4), (3, 1)]),
     Case("reduce_amax_all", lambda lib, a: lib.amax(a), inputs=_distinct((3, 4))),
     Case("reduce_amax_dim", lambda lib, a: lib.amax(a, 1), inputs=_distinct((2, 3, 4))),
-    Case("reduce_amax_tuple_keepdim", lambda lib, a: a.amax((0, -1), keepdim=True),
-         inputs=_distinct((2, 3, 4))),
+    Case(
+        "reduce_amax_tuple_keepdim",
+        lambda lib, a: a.amax((0, -1), keepdim=True),
+        inputs=_distinct((2, 3, 4)),
+    ),
     Case("reduce_amin_tuple", lambda lib, a: lib.amin(a, (1, 2)), inputs=_distinct((2, 3, 4))),
     Case("reduce_amax_ties", lambda lib, a: lib.amax(a, 1), inputs=_row_ties, gradgrad=False),
     Case("reduce_amin_ties", lambda lib, a: a.amin(-1, True), inputs=_row_ties, gradgrad=False),
     Case("reduce_amax_all_ties", lambda lib, a: lib.amax(a), inputs=_ties, gradgrad=False),
-    Case("reduce_amax_expanded_ties", lambda lib, a: a.expand(2, 3, 4).amax((0, 2)),
-         inputs=_distinct((3, 4))),
+    Case(
+        "reduce_amax_expanded_ties",
+        lambda lib, a: a.expand(2, 3, 4).amax((0, 2)),
+        inputs=_distinct((3, 4)),
+    ),
     Case("reduce_amax_0d", lambda lib, a: lib.amax(a, 0), [()]),
     Case("reduce_amax_empty_other", lambda lib, a: lib.amax(a, 1), [(0, 3)], grad=False),
     Case("reduce_amin_int", lambda lib, a: a.amin(0), inputs=_ints),
     Case("reduce_aminmax_all", lambda lib, a: lib.aminmax(a), inputs=_distinct((3, 4))),
     Case("reduce_aminmax_dim", lambda lib, a: lib.aminmax(a, dim=1), inputs=_distinct((2, 3, 4))),
-    Case("reduce_aminmax_dim_keepdim", lambda lib, a: a.aminmax(dim=-1, keepdim=True),
-         inputs=_distinct((3, 4))),
-    Case("reduce_aminmax_ties", lambda lib, a: lib.aminmax(a, dim=1), inputs=_row_ties,
-         gradgrad=False),
+    Case(
+        "reduce_aminmax_dim_keepdim",
+        lambda lib, a: a.aminmax(dim=-1, keepdim=True),
+        inputs=_distinct((3, 4)),
+    ),
+    Case(
+        "reduce_aminmax_ties",
+        lambda lib, a: lib.aminmax(a, dim=1),
+        inputs=_row_ties,
+        gradgrad=False,
+    ),
     Case("reduce_aminmax_int", lambda lib, a: lib.aminmax(a), inputs=_ints),
     # ---------------------------------------------------------------- argmax, argmin
     Case("reduce_argmax_flat", lambda lib, a: lib.argmax(a), [(3, 4)], grad=False),
-    Case("reduce_argmax_flat_keepdim", lambda lib, a: lib.argmax(a, keepdim=True), [(3, 4)],
-         grad=False),
+    Case(
+        "reduce_argmax_flat_keepdim",
+        lambda lib, a: lib.argmax(a, keepdim=True),
+        [(3, 4)],
+        grad=False,
+    ),
     Case("reduce_argmax_dim", lambda lib, a: a.argmax(1), [(2, 3, 4)], grad=False),
-    Case("reduce_argmin_dim_keepdim", lambda lib, a: lib.argmin(a, -1, keepdim=True),
-         [(3, 4)], grad=False),
+    Case(
+        "reduce_argmin_dim_keepdim",
+        lambda lib, a: lib.argmin(a, -1, keepdim=True),
+        [(3, 4)],
+        grad=False,
+    ),
     Case("reduce_argmax_ties", lambda lib, a: lib.argmax(a, 1), inputs=_row_ties, grad=False),
     Case("reduce_argmin_ties_flat", lambda lib, a: lib.argmin(a), inputs=_ties, grad=False),
     Case("reduce_argmax_0d", lambda lib, a: lib.argmax(a, 0), [()], grad=False),
@@ -192,8 +230,11 @@ CASES = [
     # ---------------------------------------------------------------- var, std
     Case("reduce_var_all", lambda lib, a: a.var(), [(3, 4)]),
     Case("reduce_var_dim", lambda lib, a: lib.var(a, 1), [(2, 3, 4)]),
-    Case("reduce_var_correction", lambda lib, a: lib.var(a, (0, 2), correction=0, keepdim=True),
-         [(2, 3, 4)]),
+    Case(
+        "reduce_var_correction",
+        lambda lib, a: lib.var(a, (0, 2), correction=0, keepdim=True),
+        [(2, 3, 4)],
+    ),
     Case("reduce_var_correction_2", lambda lib, a: lib.var(a, -1, correction=2), [(3, 4)]),
     Case("reduce_var_unbiased_false", lambda lib, a: lib.var(a, 0, False), [(3, 4)]),
     Case("reduce_var_unbiased_positional", lambda lib, a: lib.var(a, False), [(3, 4)]),
@@ -203,8 +244,9 @@ CASES = [
     Case("reduce_std_all", lambda lib, a: a.std(), [(3, 4)]),
     Case("reduce_std_dim_keepdim", lambda lib, a: lib.std(a, 1, keepdim=True), [(2, 3, 4)]),
     Case("reduce_std_correction", lambda lib, a: lib.std(a, (0, 1), correction=0), [(2, 3, 4)]),
-    Case("reduce_std_constant_row", lambda lib, a: lib.std(a.expand(2, 3), 0), [(3,)],
-         gradgrad=False),
+    Case(
+        "reduce_std_constant_row", lambda lib, a: lib.std(a.expand(2, 3), 0), [(3,)], gradgrad=False
+    ),
     Case("reduce_var_mean", lambda lib, a: lib.var_mean(a, 1), [(3, 4)]),
     Case("reduce_var_mean_all", lambda lib, a: lib.var_mean(a, correction=0), [(3, 4)]),
     Case("reduce_std_mean", lambda lib, a: lib.std_mean(a, -1, keepdim=True), [(3, 4)]),
@@ -219,15 +261,28 @@ CASES = [
     Case("reduce_norm_p2_tuple", lambda lib, a: lib.norm(a, 2, (0, 1, 2)), [(2, 3, 4)]),
     Case("reduce_norm_inf", lambda lib, a: lib.norm(a, INF, 1), inputs=_distinct((3, 4))),
     Case("reduce_norm_neg_inf", lambda lib, a: lib.norm(a, -INF), inputs=_distinct((3, 4))),
-    Case("reduce_norm_inf_ties", lambda lib, a: lib.norm(a, INF, 1), inputs=_row_ties,
-         gradgrad=False),
+    Case(
+        "reduce_norm_inf_ties", lambda lib, a: lib.norm(a, INF, 1), inputs=_row_ties, gradgrad=False
+    ),
     Case("reduce_norm_p0", lambda lib, a: lib.norm(a, 0, 1), [(3, 4)]),
-    Case("reduce_norm_zero_row_p2", lambda lib, a: lib.norm(a, dim=1), inputs=_zero_row,
-         gradgrad=False),
-    Case("reduce_norm_zero_row_p3", lambda lib, a: lib.norm(a, 3, 1), inputs=_zero_row,
-         gradgrad=False),
-    Case("reduce_norm_zero_row_p1", lambda lib, a: lib.norm(a, 1, 1), inputs=_zero_row,
-         gradgrad=False),
+    Case(
+        "reduce_norm_zero_row_p2",
+        lambda lib, a: lib.norm(a, dim=1),
+        inputs=_zero_row,
+        gradgrad=False,
+    ),
+    Case(
+        "reduce_norm_zero_row_p3",
+        lambda lib, a: lib.norm(a, 3, 1),
+        inputs=_zero_row,
+        gradgrad=False,
+    ),
+    Case(
+        "reduce_norm_zero_row_p1",
+        lambda lib, a: lib.norm(a, 1, 1),
+        inputs=_zero_row,
+        gradgrad=False,
+    ),
     Case("reduce_norm_0d", lambda lib, a: lib.norm(a), [()], domain=(0.5, 2.0)),
     Case("reduce_norm_empty", lambda lib, a: lib.norm(a), [(0, 3)], grad=False),
     Case("reduce_norm_nuc", lambda lib, a: lib.norm(a, "nuc"), [(3, 4)]),
@@ -253,19 +308,31 @@ CASES = [
     Case("reduce_cumprod_int", lambda lib, a: lib.cumprod(a, 1), inputs=_ints),
     Case("reduce_logcumsumexp", lambda lib, a: lib.logcumsumexp(a, 1), [(2, 3, 4)]),
     Case("reduce_logcumsumexp_dim0", lambda lib, a: a.logcumsumexp(-2), [(4, 3)]),
-    Case("reduce_logcumsumexp_large", lambda lib, a: lib.logcumsumexp(a, 1), inputs=_logits,
-         gradgrad=False),
+    Case(
+        "reduce_logcumsumexp_large",
+        lambda lib, a: lib.logcumsumexp(a, 1),
+        inputs=_logits,
+        gradgrad=False,
+    ),
     Case("reduce_logcumsumexp_0d", lambda lib, a: lib.logcumsumexp(a, 0), [()]),
     # ---------------------------------------------------------------- all, any
     Case("reduce_all", lambda lib, a: lib.all(a), inputs=_bools, grad=False),
     Case("reduce_all_dim", lambda lib, a: a.all(1), inputs=_bools, grad=False),
-    Case("reduce_any_tuple_keepdim", lambda lib, a: lib.any(a, (0, 1), keepdim=True),
-         inputs=_bools, grad=False),
+    Case(
+        "reduce_any_tuple_keepdim",
+        lambda lib, a: lib.any(a, (0, 1), keepdim=True),
+        inputs=_bools,
+        grad=False,
+    ),
     Case("reduce_any_float", lambda lib, a: lib.any(a > 1.0, 0), [(3, 4)], grad=False),
     Case("reduce_all_int", lambda lib, a: lib.all(a, -1), inputs=_ints, grad=False),
     Case("reduce_all_float", lambda lib, a: a.all(), [(3, 4)], grad=False),
-    Case("reduce_any_uint8", lambda lib, a: lib.any(a, 1),
-         inputs=lambda rng: [rng.integers(0, 3, size=(3, 4)).astype(np.uint8)], grad=False),
+    Case(
+        "reduce_any_uint8",
+        lambda lib, a: lib.any(a, 1),
+        inputs=lambda rng: [rng.integers(0, 3, size=(3, 4)).astype(np.uint8)],
+        grad=False,
+    ),
     Case("reduce_all_empty", lambda lib, a: lib.all(a, 0), [(0, 3)], grad=False),
     Case("reduce_any_0d", lambda lib, a: lib.any(a), [()], grad=False),
     # ---------------------------------------------------------------- softmax family
@@ -276,51 +343,94 @@ CASES = [
     Case("reduce_softmax_0d", lambda lib, a: lib.softmax(a, 0), [()]),
     Case("reduce_softmax_empty", lambda lib, a: lib.softmax(a, 1), [(0, 3)], grad=False),
     Case("reduce_softmax_dtype", lambda lib, a: lib.softmax(a, 1, dtype=lib.float64), [(3, 4)]),
-    Case("reduce_softmax_int_dtype", lambda lib, a: lib.softmax(a, 0, dtype=lib.float64),
-         inputs=_ints),
+    Case(
+        "reduce_softmax_int_dtype",
+        lambda lib, a: lib.softmax(a, 0, dtype=lib.float64),
+        inputs=_ints,
+    ),
     Case("reduce_log_softmax", lambda lib, a: lib.log_softmax(a, 1), [(2, 3, 4)]),
     Case("reduce_log_softmax_large", lambda lib, a: lib.log_softmax(a, -1), inputs=_logits),
     Case("reduce_log_softmax_large_dim0", lambda lib, a: a.log_softmax(0), inputs=_logits),
     Case("reduce_log_softmax_0d", lambda lib, a: lib.log_softmax(a, -1), [()]),
-    Case("reduce_log_softmax_dtype", lambda lib, a: lib.log_softmax(a, 0, lib.float64),
-         [(3, 4)]),
+    Case("reduce_log_softmax_dtype", lambda lib, a: lib.log_softmax(a, 0, lib.float64), [(3, 4)]),
     Case("reduce_logsumexp", lambda lib, a: lib.logsumexp(a, 1), [(2, 3, 4)]),
-    Case("reduce_logsumexp_tuple_keepdim", lambda lib, a: a.logsumexp((0, -1), keepdim=True),
-         [(2, 3, 4)]),
+    Case(
+        "reduce_logsumexp_tuple_keepdim",
+        lambda lib, a: a.logsumexp((0, -1), keepdim=True),
+        [(2, 3, 4)],
+    ),
     Case("reduce_logsumexp_large", lambda lib, a: lib.logsumexp(a, 1), inputs=_logits),
     Case("reduce_logsumexp_large_dim0", lambda lib, a: lib.logsumexp(a, 0), inputs=_logits),
-    Case("reduce_logsumexp_minus_inf", lambda lib, a: lib.logsumexp(a, 1), inputs=_minus_inf_row,
-         grad=False),
+    Case(
+        "reduce_logsumexp_minus_inf",
+        lambda lib, a: lib.logsumexp(a, 1),
+        inputs=_minus_inf_row,
+        grad=False,
+    ),
     Case("reduce_logsumexp_0d", lambda lib, a: lib.logsumexp(a, 0), [()]),
     Case("reduce_logsumexp_empty", lambda lib, a: lib.logsumexp(a, 0), [(0, 3)], grad=False),
     Case("reduce_logsumexp_int", lambda lib, a: lib.logsumexp(a, 1), inputs=_ints),
     # ---------------------------------------------------------------- quantile
     Case("reduce_quantile_all", lambda lib, a: lib.quantile(a, 0.3), inputs=_distinct((3, 4))),
-    Case("reduce_quantile_dim", lambda lib, a: lib.quantile(a, 0.75, 1),
-         inputs=_distinct((2, 3, 4))),
-    Case("reduce_quantile_q_tensor", lambda lib, a: lib.quantile(
-        a, lib.tensor([0.0, 0.25, 0.875, 1.0], dtype=a.dtype), -1, keepdim=True),
-        inputs=_distinct((3, 5))),
-    Case("reduce_quantile_q_tensor_flat", lambda lib, a: a.quantile(
-        lib.tensor([0.125, 0.5], dtype=a.dtype), keepdim=True), inputs=_distinct((3, 4))),
-    Case("reduce_quantile_lower", lambda lib, a: lib.quantile(a, 0.4, 0, interpolation="lower"),
-         inputs=_distinct((5, 3))),
-    Case("reduce_quantile_higher", lambda lib, a: lib.quantile(
-        a, 0.4, 0, interpolation="higher"), inputs=_distinct((5, 3))),
-    Case("reduce_quantile_midpoint", lambda lib, a: lib.quantile(
-        a, lib.tensor([0.375, 0.5], dtype=a.dtype), 1, interpolation="midpoint"),
-        inputs=_distinct((3, 4))),
-    Case("reduce_quantile_nearest", lambda lib, a: lib.quantile(
-        a, lib.tensor([0.125, 0.375, 0.5, 0.625], dtype=a.dtype), 1, interpolation="nearest"),
-        inputs=_distinct((2, 5))),
-    Case("reduce_quantile_nan", lambda lib, a: lib.quantile(a, 0.5, 1), inputs=_with_nan,
-         grad=False),
-    Case("reduce_nanquantile", lambda lib, a: lib.nanquantile(a, 0.5, 1), inputs=_with_nan,
-         grad=False),
-    Case("reduce_nanquantile_grad", lambda lib, a: lib.nanquantile(a, 0.6, 0),
-         inputs=_distinct((4, 3))),
-    Case("reduce_nanquantile_all_nan", lambda lib, a: lib.nanquantile(a, 0.5, 1),
-         inputs=lambda rng: [np.array([[np.nan, np.nan], [1.0, 2.0]])], grad=False),
+    Case(
+        "reduce_quantile_dim", lambda lib, a: lib.quantile(a, 0.75, 1), inputs=_distinct((2, 3, 4))
+    ),
+    Case(
+        "reduce_quantile_q_tensor",
+        lambda lib, a: lib.quantile(
+            a, lib.tensor([0.0, 0.25, 0.875, 1.0], dtype=a.dtype), -1, keepdim=True
+        ),
+        inputs=_distinct((3, 5)),
+    ),
+    Case(
+        "reduce_quantile_q_tensor_flat",
+        lambda lib, a: a.quantile(lib.tensor([0.125, 0.5], dtype=a.dtype), keepdim=True),
+        inputs=_distinct((3, 4)),
+    ),
+    Case(
+        "reduce_quantile_lower",
+        lambda lib, a: lib.quantile(a, 0.4, 0, interpolation="lower"),
+        inputs=_distinct((5, 3)),
+    ),
+    Case(
+        "reduce_quantile_higher",
+        lambda lib, a: lib.quantile(a, 0.4, 0, interpolation="higher"),
+        inputs=_distinct((5, 3)),
+    ),
+    Case(
+        "reduce_quantile_midpoint",
+        lambda lib, a: lib.quantile(
+            a, lib.tensor([0.375, 0.5], dtype=a.dtype), 1, interpolation="midpoint"
+        ),
+        inputs=_distinct((3, 4)),
+    ),
+    Case(
+        "reduce_quantile_nearest",
+        lambda lib, a: lib.quantile(
+            a, lib.tensor([0.125, 0.375, 0.5, 0.625], dtype=a.dtype), 1, interpolation="nearest"
+        ),
+        inputs=_distinct((2, 5)),
+    ),
+    Case(
+        "reduce_quantile_nan", lambda lib, a: lib.quantile(a, 0.5, 1), inputs=_with_nan, grad=False
+    ),
+    Case(
+        "reduce_nanquantile",
+        lambda lib, a: lib.nanquantile(a, 0.5, 1),
+        inputs=_with_nan,
+        grad=False,
+    ),
+    Case(
+        "reduce_nanquantile_grad",
+        lambda lib, a: lib.nanquantile(a, 0.6, 0),
+        inputs=_distinct((4, 3)),
+    ),
+    Case(
+        "reduce_nanquantile_all_nan",
+        lambda lib, a: lib.nanquantile(a, 0.5, 1),
+        inputs=lambda rng: [np.array([[np.nan, np.nan], [1.0, 2.0]])],
+        grad=False,
+    ),
     Case("reduce_quantile_0d", lambda lib, a: lib.quantile(a, 0.5), [()]),
 ]
 
@@ -356,12 +466,17 @@ ERRORS = [
     ErrorCase("reduce_logcumsumexp_int", lambda lib: lib.logcumsumexp(lib.tensor([1, 2]), 0)),
     ErrorCase("reduce_cumsum_no_dim", lambda lib: lib.cumsum(lib.ones(3))),
     ErrorCase("reduce_quantile_q_range", lambda lib: lib.quantile(lib.ones(3), 1.5)),
-    ErrorCase("reduce_quantile_q_negative", lambda lib: lib.quantile(
-        lib.ones(3), lib.tensor([0.5, -0.1]))),
+    ErrorCase(
+        "reduce_quantile_q_negative", lambda lib: lib.quantile(lib.ones(3), lib.tensor([0.5, -0.1]))
+    ),
     ErrorCase("reduce_quantile_int", lambda lib: lib.quantile(lib.tensor([1, 2, 3]), 0.5)),
     ErrorCase("reduce_quantile_empty", lambda lib: lib.quantile(lib.zeros(0), 0.5)),
-    ErrorCase("reduce_quantile_q_dtype", lambda lib: lib.quantile(
-        lib.ones(3), lib.tensor([0.5], dtype=lib.float64))),
-    ErrorCase("reduce_quantile_bad_mode", lambda lib: lib.quantile(
-        lib.ones(3), 0.5, interpolation="cubic")),
+    ErrorCase(
+        "reduce_quantile_q_dtype",
+        lambda lib: lib.quantile(lib.ones(3), lib.tensor([0.5], dtype=lib.float64)),
+    ),
+    ErrorCase(
+        "reduce_quantile_bad_mode",
+        lambda lib: lib.quantile(lib.ones(3), 0.5, interpolation="cubic"),
+    ),
 ]

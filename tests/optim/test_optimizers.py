@@ -58,37 +58,42 @@ def _train(lib, optimizer, params, steps, maximize=False) -> list:
 
 # (optimizer name, keyword arguments); lr values are chosen so that 100 steps move far.
 CONFIGS = [
-    ("SGD", dict(lr=0.05)),
-    ("SGD", dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)),
-    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05)),
-    ("SGD", dict(lr=0.05, momentum=0.5, maximize=True)),
-    ("Adam", dict(lr=0.05)),
-    ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("Adam", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1, maximize=True)),
-    ("Adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True)),
-    ("AdamW", dict(lr=0.05)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.1, amsgrad=True, maximize=True)),
-    ("Adamax", dict(lr=0.05)),
-    ("Adamax", dict(lr=0.05, weight_decay=0.1, maximize=True)),
-    ("NAdam", dict(lr=0.02)),
-    ("NAdam", dict(lr=0.02, weight_decay=0.1, momentum_decay=0.01)),
-    ("NAdam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
-    ("RAdam", dict(lr=0.05)),
-    ("RAdam", dict(lr=0.05, weight_decay=0.1)),
-    ("RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
-    ("RMSprop", dict()),
-    ("RMSprop", dict(lr=0.01, centered=True)),
-    ("RMSprop", dict(lr=0.01, momentum=0.5, weight_decay=0.05)),
-    ("RMSprop", dict(lr=0.005, alpha=0.9, centered=True, momentum=0.5, maximize=True)),
-    ("Adagrad", dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
-    ("Adagrad", dict(lr=0.1, eps=1e-6, maximize=True)),
-    ("Adadelta", dict()),
-    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.01)),
-    ("Adadelta", dict(lr=2.0, maximize=True)),
+    ("SGD", {"lr": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.5, "maximize": True}),
+    ("Adam", {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1, "maximize": True}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    ("Adamax", {"lr": 0.05}),
+    ("Adamax", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    ("NAdam", {"lr": 0.02}),
+    ("NAdam", {"lr": 0.02, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("RAdam", {"lr": 0.05}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}),
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.05}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.9, "centered": True, "momentum": 0.5, "maximize": True}),
+    ("Adagrad", {"lr": 0.1}),
+    (
+        "Adagrad",
+        {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "weight_decay": 0.01},
+    ),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-6, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "weight_decay": 0.01}),
+    ("Adadelta", {"lr": 2.0, "maximize": True}),
 ]
-CONFIG_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for name, kw in CONFIGS]
+CONFIG_IDS = [
+    f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for name, kw in CONFIGS
+]
 
 
 def _pair(name, kwargs, arrays=None):
@@ -255,6 +260,17 @@ def test_step_bumps_the_parameter_version_and_records_no_graph():
     assert optimizer.state[params[0]]["exp_avg"].grad_fn is None
 
 
+def test_every_step_is_counted_for_the_leak_warning():
+    from ember.autograd.function import optimizer_steps
+
+    params = _make_params(ember, _initial_arrays())
+    before = optimizer_steps[0]
+    _train(ember, ember.optim.SGD(params, lr=0.01), params, 3)
+    assert optimizer_steps[0] == before + 3
+    _train_lbfgs(ember, ember.optim.LBFGS(params, max_iter=3), params, 2)
+    assert optimizer_steps[0] == before + 5
+
+
 def test_tensor_learning_rate():
     arrays = _initial_arrays()
     runs = []
@@ -268,9 +284,9 @@ def test_tensor_learning_rate():
 # ---------------------------------------------------------------- L-BFGS
 
 LBFGS_CONFIGS = [
-    dict(lr=0.5, max_iter=5, history_size=3),
-    dict(lr=1, max_iter=4, history_size=10, line_search_fn="strong_wolfe"),
-    dict(lr=1, max_iter=20, tolerance_grad=1e-5, tolerance_change=1e-7),
+    {"lr": 0.5, "max_iter": 5, "history_size": 3},
+    {"lr": 1, "max_iter": 4, "history_size": 10, "line_search_fn": "strong_wolfe"},
+    {"lr": 1, "max_iter": 20, "tolerance_grad": 1e-5, "tolerance_change": 1e-7},
 ]
 
 
@@ -358,9 +374,13 @@ ERRORS = {
     "adagrad_lr_decay": lambda lib: lib.optim.Adagrad([_leaf(lib)], lr_decay=-0.1),
     "adagrad_initial": lambda lib: lib.optim.Adagrad([_leaf(lib)], initial_accumulator_value=-1),
     "adadelta_rho": lambda lib: lib.optim.Adadelta([_leaf(lib)], rho=1.5),
-    "lbfgs_groups": lambda lib: lib.optim.LBFGS([{"params": [_leaf(lib)]}, {"params": [_leaf(lib)]}]),
+    "lbfgs_groups": lambda lib: lib.optim.LBFGS(
+        [{"params": [_leaf(lib)]}, {"params": [_leaf(lib)]}]
+    ),
     "lbfgs_line_search": lambda lib: _lbfgs_bad_line_search(lib),
-    "load_group_count": lambda lib: _load(lib, lambda sd: sd["param_groups"].append(dict(params=[]))),
+    "load_group_count": lambda lib: _load(
+        lib, lambda sd: sd["param_groups"].append({"params": []})
+    ),
     "load_group_size": lambda lib: _load(lib, lambda sd: sd["param_groups"][0]["params"].append(9)),
 }
 
@@ -406,3 +426,16 @@ def test_duplicate_parameters_warn():
         warnings.simplefilter("always")
         ember.optim.SGD([param, param], lr=0.1)
     assert any("duplicate parameters" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("name", ["Adam", "NAdam", "RMSprop"])
+def test_float32_parameters_stay_float32(name):
+    arrays = [array.astype(np.float32) for array in _initial_arrays(5)]
+    (torch_optimizer, torch_params), (ember_optimizer, ember_params) = _pair(
+        name, {"lr": 0.01}, arrays
+    )
+    expected = _train(torch, torch_optimizer, torch_params, 20)
+    actual = _train(ember, ember_optimizer, ember_params, 20)
+    assert all(p.dtype == ember.float32 for p in ember_params)
+    np.testing.assert_allclose(np.array(actual), np.array(expected), rtol=0, atol=1e-5)
+    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())

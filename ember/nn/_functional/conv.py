@@ -1,3 +1,449 @@
-"""(to be written)"""
+"""Convolutions: ``conv1d/2d/3d`` and ``conv_transpose1d/2d/3d``, one fused primitive.
 
-__all__ = []
+The forward is im2col and one matmul: a strided view of the zero-padded input holds every
+window (``(N, C, *out, *kernel)``, no copy), which is laid out as a matrix once and
+multiplied by the weight for the whole batch and every group at once. Three array kernels
+close the algebra of a bilinear map ``y = conv(x, w)``:
+
+- ``_convolve(x, w)``: the convolution (cross-correlation, as PyTorch);
+- ``_convolve_transpose(g, w)``: its adjoint in ``x`` (col2im: a strided accumulation over
+  kernel offsets), which is also the transposed convolution;
+- ``_convolve_weight(x, g)``: its adjoint in ``w`` (one matmul of the windows and ``g``).
+
+``Convolution`` (node ``ConvolutionBackward0``) runs the first two; ``ConvolutionBackward``
+(node ``ConvolutionBackwardBackward0``) runs the third. Each one's backward is written with
+the other two, so gradients of any order exist.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.ops._function import Op, _legacy
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+]  # fmt: skip
+
+
+class Geometry(NamedTuple):
+    """How windows sit on the input: per spatial dim stride, dilation and zero padding."""
+
+    stride: tuple
+    dilation: tuple
+    before: tuple
+    after: tuple
+    groups: int = 1
+
+
+# ---------------------------------------------------------------- array kernels
+
+
+def output_size(size, kernel, geometry: Geometry) -> tuple:
+    """The number of windows along each spatial dim."""
+    return tuple(
+        (length + lead + trail - dilation * (k - 1) - 1) // stride + 1
+        for length, k, stride, dilation, lead, trail in zip(
+            size, kernel, geometry.stride, geometry.dilation, geometry.before, geometry.after
+        )
+    )
+
+
+def padded(x, geometry: Geometry, value=0):
+    """``x`` (N, C, *L) with its spatial dims padded by ``value``."""
+    if not any(geometry.before) and not any(geometry.after):
+        return x
+    widths = [(0, 0), (0, 0)] + list(zip(geometry.before, geometry.after))
+    return xp.pad(x, widths, constant_values=value)
+
+
+def windows(x_padded, kernel, out, geometry: Geometry):
+    """A read-only strided view ``(N, C, *out, *kernel)`` of every window (no copy)."""
+    spatial = x_padded.strides[2:]
+    strides = (
+        x_padded.strides[:2]
+        + tuple(step * s for step, s in zip(spatial, geometry.stride))
+        + tuple(step * d for step, d in zip(spatial, geometry.dilation))
+    )
+    shape = x_padded.shape[:2] + tuple(out) + tuple(kernel)
+    return xp.lib.stride_tricks.as_strided(x_padded, shape, strides, writeable=False)
+
+
+def accumulate(cols, size, kernel, geometry: Geometry):
+    """The adjoint of ``windows(padded(x))``: ``cols`` (N, C, *out, *kernel) summed into
+    (N, C, *size); overlapping windows add up."""
+    count = len(kernel)
+    out = cols.shape[2 : 2 + count]
+    full = tuple(
+        length + lead + trail
+        for length, lead, trail in zip(size, geometry.before, geometry.after)
+    )
+    result = xp.zeros(cols.shape[:2] + full, cols.dtype)
+    if 0 not in out:
+        for offset in xp.ndindex(*kernel):
+            region = tuple(
+                slice(k * d, k * d + s * (o - 1) + 1, s)
+                for k, d, s, o in zip(offset, geometry.dilation, geometry.stride, out)
+            )
+            result[(Ellipsis, *region)] += cols[(Ellipsis, *offset)]
+    crop = tuple(slice(lead, lead + length) for lead, length in zip(geometry.before, size))
+    return result[(Ellipsis, *crop)]
+
+
+def _columns(x, kernel, out, geometry: Geometry):
+    """im2col: the windows as a matrix per group, ``(groups, N * prod(out), C_g * prod(k))``."""
+    batch, channels, count = x.shape[0], x.shape[1], len(kernel)
+    groups = geometry.groups
+    view = windows(padded(x, geometry), kernel, out, geometry)
+    view = view.reshape((batch, groups, channels // groups) + tuple(out) + tuple(kernel))
+    order = (1, 0, *range(3, 3 + count), 2, *range(3 + count, 3 + 2 * count))
+    return view.transpose(order).reshape(groups, batch * math.prod(out), -1)
+
+
+def _grad_matrix(grad, groups: int):
+    """``grad`` (N, C_out, *out) as ``(groups, N * prod(out), C_out / groups)``."""
+    batch, channels, out = grad.shape[0], grad.shape[1], grad.shape[2:]
+    grouped = grad.reshape((batch, groups, channels // groups) + out)
+    order = (1, 0, *range(3, 3 + len(out)), 2)
+    return grouped.transpose(order).reshape(groups, batch * math.prod(out), channels // groups)
+
+
+def _convolve(x, weight, geometry: Geometry):
+    """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d]."""
+    kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
+    out = output_size(x.shape[2:], kernel, geometry)
+    columns = _columns(x, kernel, out, geometry)
+    matrix = weight.reshape(groups, weight.shape[0] // groups, -1)
+    product = columns @ matrix.transpose(0, 2, 1)
+    product = product.reshape((groups, x.shape[0]) + out + (weight.shape[0] // groups,))
+    order = (1, 0, 2 + count, *range(2, 2 + count))
+    return xp.ascontiguousarray(product.transpose(order)).reshape(
+        (x.shape[0], weight.shape[0]) + out
+    )
+
+
+def _convolve_transpose(grad, weight, size, geometry: Geometry):
+    """The adjoint of ``_convolve`` in ``x``: ``grad`` (N, C_out, *out) → (N, C_in, *size)."""
+    kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
+    batch, out = grad.shape[0], grad.shape[2:]
+    per_group = weight.shape[1]
+    matrix = weight.reshape(groups, weight.shape[0] // groups, -1)
+    columns = _grad_matrix(grad, groups) @ matrix
+    columns = columns.reshape((groups, batch) + out + (per_group,) + kernel)
+    order = (1, 0, 2 + count, *range(2, 2 + count), *range(3 + count, 3 + 2 * count))
+    columns = columns.transpose(order).reshape((batch, groups * per_group) + out + kernel)
+    return accumulate(columns, size, kernel, geometry)
+
+
+def _convolve_weight(x, grad, kernel, geometry: Geometry):
+    """The adjoint of ``_convolve`` in ``w``: windows of ``x`` times ``grad``, one matmul."""
+    groups = geometry.groups
+    columns = _columns(x, kernel, grad.shape[2:], geometry)
+    product = _grad_matrix(grad, groups).transpose(0, 2, 1) @ columns
+    return product.reshape((grad.shape[1], x.shape[1] // groups) + tuple(kernel))
+
+
+# ---------------------------------------------------------------- the primitives
+
+
+class Convolution(Op):
+    """``conv`` (``transposed=False``) or ``conv_transpose`` with an optional bias: PyTorch's
+    ``aten.convolution``. ``size`` is the spatial size of a transposed output."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry, transposed, size):
+        ctx.geometry, ctx.transposed, ctx.size = geometry, transposed, x.shape[2:]
+        ctx.save_for_backward(x, weight)
+        if transposed:
+            y = _convolve_transpose(x, weight, size, geometry)
+        else:
+            y = _convolve(x, weight, geometry)
+        if bias is not None:
+            y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs, geometry = ctx.needs_input_grad, ctx.geometry
+        kernel = tuple(weight.shape[2:])
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            grad_x = Convolution.apply(
+                grad, weight, None, geometry, not ctx.transposed, ctx.size
+            )
+        if needs[1]:
+            pair = (grad, x) if ctx.transposed else (x, grad)
+            grad_weight = ConvolutionBackward.apply(*pair, geometry, kernel)
+        if needs[2]:
+            grad_bias = grad.sum([0, *range(2, grad.ndim)])
+        return grad_x, grad_weight, grad_bias, None, None, None
+
+
+class ConvolutionBackward(Op):
+    """The weight gradient of ``conv(x, ·)`` pulled back from ``grad`` (bilinear in both)."""
+
+    @staticmethod
+    def forward(ctx, x, grad, geometry, kernel):
+        ctx.geometry, ctx.size = geometry, x.shape[2:]
+        ctx.save_for_backward(x, grad)
+        return _convolve_weight(x, grad, kernel, geometry)
+
+    @staticmethod
+    def backward(ctx, grad_weight):
+        x, grad = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad_grad = None
+        if needs[0]:
+            grad_x = Convolution.apply(grad, grad_weight, None, ctx.geometry, True, ctx.size)
+        if needs[1]:
+            grad_grad = Convolution.apply(x, grad_weight, None, ctx.geometry, False, None)
+        return grad_x, grad_grad, None, None
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def expand_param(value, count: int, name: str, op: str = "convolution") -> tuple:
+    """An int or a sequence of ``count`` ints, as a tuple (PyTorch's error otherwise)."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        values = tuple(int(v) for v in value)
+        if len(values) == 1:
+            return values * count
+        if len(values) != count:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of {count} values to "
+                f"match the convolution dimensions, but got {name}={list(values)}"
+            )
+        return values
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"{op}(): argument '{name}' must be tuple of ints, not {type(value).__name__}"
+        )
+    return (value,) * count
+
+
+def _join(values) -> str:
+    return " x ".join(str(v) for v in values)
+
+
+def _batched(input: Tensor, count: int, op: str) -> tuple:
+    """``input`` with a batch dim, and whether one was added (unbatched input)."""
+    if input.ndim not in (count + 1, count + 2):
+        raise RuntimeError(
+            f"Expected {count + 1}D (unbatched) or {count + 2}D (batched) input to {op}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    if input.ndim == count + 1:
+        return input.unsqueeze(0), True
+    return input, False
+
+
+def _check_common(input, weight, bias, count, stride, dilation, groups, transposed):
+    if weight.ndim != count + 2:
+        raise RuntimeError(
+            f"Expected {count + 2}-dimensional weight for {count + 2}-dimensional input "
+            f"{list(input.shape)}, but got {weight.ndim}-dimensional weight of size "
+            f"{list(weight.shape)} instead"
+        )
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(weight.shape)}] instead"
+        )
+    if transposed:
+        expected, out_channels, prefix = weight.shape[0], weight.shape[1] * groups, "transposed=1"
+    else:
+        expected, out_channels, prefix = weight.shape[1] * groups, weight.shape[0], f"groups={groups}"
+    if input.shape[1] != expected:
+        raise RuntimeError(
+            f"Given {prefix}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {expected} channels, but got {input.shape[1]} "
+            "channels instead"
+        )
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_channels):
+        raise RuntimeError(
+            f"Given {'transposed=1, ' if transposed else ''}weight of size {list(weight.shape)}, "
+            f"expected bias to be 1-dimensional with {out_channels} elements, but got bias of "
+            f"size {list(bias.shape)} instead"
+        )
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_legacy(weight.dtype)} but found {_legacy(input.dtype)}"
+        )
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(
+            f"Input type ({_c_name(input.dtype)}) and bias type ({_c_name(bias.dtype)}) should "
+            "be the same"
+        )
+
+
+def _c_name(dtype) -> str:
+    names = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int"}
+    return names.get(dtype.name, dtype.name)
+
+
+def same_padding(kernel, dilation) -> tuple:
+    """PyTorch's 'same' padding: the total d·(k - 1), the odd one out on the right."""
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+
+
+def _convolution(op, count, input, weight, bias, stride, padding, dilation, groups):
+    stride = expand_param(stride, count, "stride", op)
+    dilation = expand_param(dilation, count, "dilation", op)
+    input, unbatched = _batched(input, count, op)
+    _check_common(input, weight, bias, count, stride, dilation, groups, False)
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            before = after = (0,) * count
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            before, after = same_padding(kernel, dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        before = after = expand_param(padding, count, "padding", op)
+        if any(p < 0 for p in before):
+            raise RuntimeError("negative padding is not supported")
+    full = [length + lead + trail for length, lead, trail in zip(input.shape[2:], before, after)]
+    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(f < e for f, e in zip(full, effective)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({_join(full)}). Kernel size: "
+            f"({_join(effective)}). Kernel size can't be greater than actual input size"
+        )
+    geometry = Geometry(stride, dilation, before, after, groups)
+    output = Convolution.apply(input, weight, bias, geometry, False, None)
+    return output.squeeze(0) if unbatched else output
+
+
+def transposed_size(size, kernel, stride, padding, output_padding, dilation) -> tuple:
+    """The output size of a transposed convolution."""
+    return tuple(
+        (length - 1) * s - 2 * p + d * (k - 1) + extra + 1
+        for length, k, s, p, extra, d in zip(size, kernel, stride, padding, output_padding, dilation)
+    )
+
+
+_AXES = ("depth", "height", "width")
+
+
+def _convolution_transpose(op, count, input, weight, bias, stride, padding, output_padding,
+                           groups, dilation):
+    stride = expand_param(stride, count, "stride", op)
+    dilation = expand_param(dilation, count, "dilation", op)
+    padding = expand_param(padding, count, "padding", op)
+    output_padding = expand_param(output_padding, count, "output_padding", op)
+    input, unbatched = _batched(input, count, op)
+    _check_common(input, weight, bias, count, stride, dilation, groups, True)
+    if any(p < 0 for p in padding) or any(p < 0 for p in output_padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(e >= s and e >= d for e, s, d in zip(output_padding, stride, dilation)):
+        axes = _AXES[3 - count :] if count > 1 else ("width",)
+        details = " ".join(
+            f"output_padding_{a}: {e}" for a, e in zip(axes, output_padding)
+        ) + " " + " ".join(f"stride_{a}: {s}" for a, s in zip(axes, stride))
+        details += " " + " ".join(f"dilation_{a}: {d}" for a, d in zip(axes, dilation))
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got {details}"
+        )
+    kernel = tuple(weight.shape[2:])
+    size = transposed_size(input.shape[2:], kernel, stride, padding, output_padding, dilation)
+    if any(s <= 0 for s in size):
+        raise RuntimeError(
+            f"{op}: the calculated output size {list(size)} is too small (input "
+            f"{list(input.shape)}, weight {list(weight.shape)}, padding {list(padding)})"
+        )
+    geometry = Geometry(stride, dilation, padding, padding, groups)
+    output = Convolution.apply(input, weight, bias, geometry, True, size)
+    return output.squeeze(0) if unbatched else output
+
+
+# ---------------------------------------------------------------- public functions
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation: y[n, o, t] = b[o] + Σ_{c,k} w[o, c, k] · x[n, c, t·s + k·d - p].
+
+    Args:
+        padding: an int, a 1-tuple, ``'valid'`` (none) or ``'same'`` (output length equals
+            input length; stride must be 1).
+
+    Shape:
+        input (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, k), bias (C_out,)
+        → (N, C_out, L_out) with L_out = ⌊(L + 2p - d·(k - 1) - 1) / s⌋ + 1.
+    """
+    return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation: y[n, o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · x[n, c, ...].
+
+    Args:
+        stride, padding, dilation: ints or pairs; ``padding`` may be ``'valid'`` or
+            ``'same'``.
+        groups: split input and output channels into this many independent convolutions.
+
+    Shape:
+        input (N, C_in, H, W) or (C_in, H, W), weight (C_out, C_in / groups, kH, kW)
+        → (N, C_out, H_out, W_out), H_out = ⌊(H + 2p - d·(kH - 1) - 1) / s⌋ + 1.
+
+    Example::
+
+        >>> F.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2)).shape
+        ember.Size([1, 1, 2, 2])
+    """
+    return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation; input (N, C_in, D, H, W), weight (C_out, C_in / groups, kD, kH, kW)."""
+    return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The adjoint of ``conv1d`` in its input (a "deconvolution"), plus ``bias``.
+
+    Shape:
+        input (N, C_in, L) or (C_in, L), weight (C_in, C_out / groups, k) → (N, C_out, L_out)
+        with L_out = (L - 1)·s - 2p + d·(k - 1) + output_padding + 1.
+    """
+    return _convolution_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                                  output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The adjoint of ``conv2d`` in its input, plus ``bias``.
+
+    Shape:
+        input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out / groups, kH, kW)
+        → (N, C_out, H_out, W_out), H_out = (H - 1)·s - 2p + d·(kH - 1) + output_padding + 1.
+    """
+    return _convolution_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                                  output_padding, groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The adjoint of ``conv3d`` in its input, plus ``bias``."""
+    return _convolution_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                                  output_padding, groups, dilation)

@@ -1,14 +1,61 @@
-"""Loss functions (the modules in ``nn.modules.loss`` are thin shells over these)."""
+"""Loss functions (the modules in ``nn.modules.loss`` are thin shells over these).
+
+Three losses are fused ops with a hand-written backward: ``mse_loss`` (one node instead of
+three), ``nll_loss`` (a gather whose gradient is a constant scatter; ``cross_entropy`` is
+``log_softmax`` + ``nll_loss``, both stable) and ``binary_cross_entropy`` (its logs are
+clamped at -100, where a composed gradient would be infinite). Every other loss is
+composed from ember ops, as PyTorch composes it, and so is differentiable twice.
+
+``reduction`` is 'mean' (the default), 'sum' or 'none'; the deprecated ``size_average``
+and ``reduce`` flags still choose it when given, with PyTorch's warning.
+"""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.ops._function import Op, broadcast_shape, promote
+from ember.autograd.grad_mode import no_grad
+from ember.nn._functional.activation import logsigmoid
+from ember.ops._function import Op, _legacy, broadcast_shape, promote
+from ember.ops.elementwise import clamp_min, exp, log, minimum, where, xlogy
+from ember.ops.softmax import log_softmax
 
-__all__ = ["mse_loss"]
+__all__ = [
+    "l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div",
+    "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss", "margin_ranking_loss",
+    "hinge_embedding_loss", "triplet_margin_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss",
+]  # fmt: skip
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------- reduction helpers
+
+
+def _legacy_reduction(size_average, reduce) -> str:
+    """The reduction named by the deprecated flags (both default to True), with the warning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+        "instead.",
+        stacklevel=3,
+    )
+    return reduction
+
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -21,22 +68,58 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-             reduction: str = "mean", weight=None) -> Tensor:
-    """mean((input - target)²).
-
-    Warns, as PyTorch does, when the shapes differ and broadcasting decides the result.
-    """
+def _warn_broadcast(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
             "Please ensure they have the same size.",
-            stacklevel=2,
+            stacklevel=3,
         )
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean) -> Tensor:
+    """PyTorch 2.13's elementwise ``weight`` option of l1/mse/huber; ``mean`` is the mean rule."""
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return mean(loss)
+
+
+# ---------------------------------------------------------------- regression
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """mean(|input - target|) (or sum, or elementwise with ``reduction='none'``).
+
+    ``weight`` (same shape as input) scales each term; 'mean' then divides by its sum.
+    """
+    _warn_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = (input - target).abs()
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction, lambda w: w.sum() / weight.sum())
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """mean((input - target)²).
+
+    Warns, as PyTorch does, when the shapes differ and broadcasting decides the result.
+    ``weight`` (same shape as input) scales each term; 'mean' then divides by its sum.
+    """
+    _warn_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
     broadcast_shape("mse_loss", input.shape, target.shape)
+    if weight is not None:
+        loss = (input - target) ** 2
+        return _weighted(loss, weight, input, reduction, lambda w: w.sum() / weight.sum())
     return MseLoss.apply(input, target, reduction)
 
 
@@ -62,3 +145,506 @@ class MseLoss(Op):
         grad_input = (input - target) * (grad * scale)
         needs = ctx.needs_input_grad
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta, for d = input - target.
+
+    ``beta=0`` is the L1 loss.
+    """
+    _warn_broadcast(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    difference = input - target
+    distance = difference.abs()
+    if beta == 0:
+        return _reduce(distance, reduction)
+    loss = where(distance < beta, (0.5 / beta) * difference * difference, distance - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta), for d = input - target.
+
+    ``weight`` (same shape as input) scales each term before the plain mean or sum.
+    """
+    _warn_broadcast(input, target)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    difference = input - target
+    distance = difference.abs()
+    loss = where(distance < delta, 0.5 * difference * difference,
+                 delta * (distance - 0.5 * delta))
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction, lambda w: w.mean())
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- classification
+
+
+class BinaryCrossEntropy(Op):
+    """-w [t log x + (1 - t) log(1 - x)], each log clamped at -100 as in PyTorch.
+
+    Hand-written because the composed gradient would be infinite at x = 0 or 1; PyTorch's
+    is (x - t) / max(x (1 - x), 1e-12). The target gets -logit(x) (unclamped, as PyTorch).
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, weight, reduction):
+        if x.size and ((x < 0) | (x > 1)).any():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        x, t = promote(x, t)
+        loss = (t - 1) * xp.maximum(xp.log1p(-x), -100) - t * xp.maximum(xp.log(x), -100)
+        if weight is not None:
+            loss = loss * weight.astype(loss.dtype, copy=False)
+        ctx.reduction, ctx.count = reduction, loss.size
+        ctx.save_for_backward(x, t, weight)
+        if reduction == "mean":
+            return xp.asarray(xp.mean(loss) if loss.size else xp.nan, dtype=loss.dtype)
+        return xp.sum(loss) if reduction == "sum" else loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, weight = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            grad = grad / ctx.count
+        if weight is not None:
+            grad = grad * weight
+        needs = ctx.needs_input_grad
+        grad_x = grad_t = None
+        if needs[0]:
+            grad_x = grad * (x - t) / clamp_min(x * (1 - x), 1e-12)
+        if needs[1]:
+            grad_t = grad * (log(1 - x) - log(x))
+        return grad_x, grad_t, None, None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """-w [t log x + (1 - t) log(1 - x)] for probabilities x in [0, 1] (logs clamped at -100).
+
+    Shape: input (*), target (*) of the same shape, weight broadcastable to it.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    if target.dtype is not input.dtype:
+        raise RuntimeError(
+            f"Found dtype {_legacy(target.dtype)} but expected {_legacy(input.dtype)}"
+        )
+    if weight is not None:
+        weight = weight.expand(broadcast_shape("binary_cross_entropy", target.shape,
+                                               weight.shape))
+    return BinaryCrossEntropy.apply(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """binary_cross_entropy(σ(x), t) computed stably: (1 - t) x - (1 + (p - 1) t) log σ(x).
+
+    ``pos_weight`` (p, broadcast along the last dim) weighs the positive term; ``weight``
+    scales each element.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    log_weight = 1 if pos_weight is None else (pos_weight - 1) * target + 1
+    loss = (1 - target) * input - log_weight * logsigmoid(input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class NllLoss(Op):
+    """-w[t] x[n, t[n], ...] per element: a gather, whose gradient is a constant scatter.
+
+    The gradient ``grad * coefficient`` (coefficient = -w[t] / total at the target class)
+    is linear in ``grad``, so it is differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, ignore_index):
+        batched = x.ndim > 1
+        x2 = x if batched else x[None]
+        target2 = target if batched else target.reshape(1)
+        classes = x2.shape[1]
+        ignored = target2 == ignore_index
+        out_of_range = ~ignored & ((target2 < 0) | (target2 >= classes))
+        if out_of_range.any():
+            raise IndexError(f"Target {int(target2[out_of_range][0])} is out of bounds.")
+        safe = xp.where(ignored, 0, target2).astype(xp.int64)
+        weights = weight[safe] if weight is not None else xp.ones(safe.shape, x.dtype)
+        weights = xp.where(ignored, 0, weights).astype(x.dtype)
+        picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
+        losses = -picked * weights
+        scale = weights
+        if reduction == "none":
+            result = losses if batched else losses.reshape(())
+        elif reduction == "sum":
+            result = xp.sum(losses)
+        else:
+            total = xp.sum(weights)
+            result = xp.sum(losses) / total
+            scale = weights / total
+        ctx.reduction, ctx.batched = reduction, batched
+        coefficient = xp.zeros_like(x2)
+        xp.put_along_axis(coefficient, safe[:, None], -scale[:, None], axis=1)
+        ctx.save_for_backward(coefficient.reshape(x.shape))
+        return xp.asarray(result, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (coefficient,) = ctx.saved_tensors
+        if ctx.reduction == "none" and ctx.batched:
+            grad = grad.unsqueeze(1)
+        return grad * coefficient, None, None, None, None
+
+
+class NllLoss2D(NllLoss):
+    pass
+
+
+def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
+    if input.ndim < 1:
+        raise RuntimeError(f"Expected 1 or more dimensions (got {input.ndim})")
+    target_batch = target.shape[0] if target.ndim else 0
+    if input.ndim != 1 and input.shape[0] != target_batch:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target_batch})."
+        )
+    if input.ndim <= 2 and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.ndim > 2:
+        expected = [input.shape[0], *input.shape[2:]]
+        if list(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+    if target.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_legacy(target.dtype)}"
+        )
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"nll_loss_out_frame\" not implemented for '{_legacy(input.dtype)}'"
+        )
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
+        )
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """-weight[t] · input[n, t] for class indices t: the negative log likelihood.
+
+    Args:
+        input: log-probabilities, (N, C), (C,) or (N, C, d1, d2, ...).
+        target: class indices (int64), (N,), () or (N, d1, d2, ...).
+        weight: a weight per class, (C,).
+        ignore_index: targets with this value contribute nothing (not to the mean's
+            denominator either).
+        reduction: 'mean' divides by the sum of the weights of the non-ignored targets.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_nll(input, target, weight)
+    op = NllLoss2D if input.ndim == 4 else NllLoss
+    return op.apply(input, target, weight, reduction, ignore_index)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """nll_loss(log_softmax(input, class dim), target): softmax cross entropy from logits.
+
+    ``target`` holds class indices (int64, input's shape without the class dim) or class
+    probabilities (float, input's shape). ``label_smoothing`` ε mixes the target with the
+    uniform distribution: (1 - ε) · loss + ε · mean over classes of -log p.
+
+    Shape: input (N, C), (C,) or (N, C, d1, ...); class dim is 1 (0 for 1-D input).
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if input.shape == target.shape:
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_legacy(target.dtype)}"
+            )
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
+        )
+    class_dim = 0 if input.ndim == 1 else 1
+    _check_nll(input, target, weight)
+    log_probabilities = log_softmax(input, class_dim)
+    loss = nll_loss(log_probabilities, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return loss
+    return (1 - label_smoothing) * loss + _smoothing_term(
+        log_probabilities, target, weight, reduction, ignore_index, class_dim
+    ) * (label_smoothing / input.shape[class_dim])
+
+
+def _class_view(weight: Tensor, ndim: int) -> Tensor:
+    """A (C,) weight shaped to broadcast along dim 1 of an ``ndim``-dim input."""
+    if ndim <= 1:
+        return weight
+    return weight.reshape([1, weight.shape[0]] + [1] * (ndim - 2))
+
+
+def _smoothing_term(log_probabilities, target, weight, reduction, ignore_index, class_dim):
+    """Σ over classes of -w_c log p_c per element, zero where ignored, reduced as PyTorch."""
+    terms = log_probabilities if weight is None else log_probabilities * _class_view(
+        weight, log_probabilities.ndim
+    )
+    ignored = target == ignore_index
+    smooth = (-terms.sum(class_dim)).masked_fill(ignored, 0.0)
+    if reduction == "none":
+        return smooth
+    if reduction == "sum":
+        return smooth.sum()
+    kept = target._data[~ignored._data]
+    if weight is None:
+        return smooth.sum() / float(kept.size)
+    return smooth.sum() / weight[Tensor._make(kept)].sum()
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing):
+    class_dim = 0 if input.ndim == 1 else 1
+    classes = input.shape[class_dim]
+    if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
+        raise RuntimeError(
+            f"cross_entropy: weight tensor should be defined either for all {classes} classes "
+            f"or no classes but got weight tensor of shape: {list(weight.shape)}"
+        )
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
+        )
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    products = log_softmax(input, class_dim) * target
+    if weight is not None:
+        products = products * _class_view(weight, input.ndim)
+    if reduction == "none":
+        return -products.sum(class_dim)
+    total = -products.sum()
+    if reduction == "sum":
+        return total
+    if input.numel() == 0:
+        return total * math.nan
+    return total / (input.numel() // classes)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """target · (log target - input), pointwise; ``input`` holds log-probabilities.
+
+    ``log_target=True`` takes ``target`` as log-probabilities too. 'batchmean' divides the
+    sum by the batch size (the KL divergence's definition); 'mean' divides by every
+    element and warns, as PyTorch does.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        loss = xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
+                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """exp(input) - target · input (log_input), or input - target · log(input + eps).
+
+    ``full`` adds the Stirling term t log t - t + 0.5 log(2π t) where target > 1.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = exp(input) - target * input
+    else:
+        loss = input - target * log(input + eps)
+    if full:
+        stirling = target * log(target) - target + 0.5 * log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """0.5 (log var + (input - target)² / var) (+ 0.5 log 2π if ``full``).
+
+    ``var`` is the input's shape, or one dim short of it, or 1 in a single dim (one variance
+    shared along it), or a float. It is clamped below at ``eps`` without stopping its
+    gradient, as PyTorch does.
+    """
+    from ember.ops.creation import ones_like
+    from ember.ops.reduction import any as any_
+
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * ones_like(input)
+    elif any_(var < 0):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.ndim == var.ndim and sum(
+            v for i, v in zip(input.shape, var.shape) if i != v
+        ) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- margins and embeddings
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1.
+
+    Shape: input1, input2 (N, D) with target (N,), or (D,) with a 0-d target.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    target_dim = target.ndim
+    if target_dim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    expected = 2 if target_dim == 1 else 1
+    if input1.ndim != expected or input2.ndim != expected:
+        raise RuntimeError(
+            f"{target_dim}D target tensor expects {expected}D input tensors, but found inputs "
+            f"with sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
+    product = (input1 * input2).sum(target_dim)
+    square1 = (input1 * input1).sum(target_dim) + 1e-12
+    square2 = (input2 * input2).sum(target_dim) + 1e-12
+    cosine = product / (square1 * square2).sqrt()
+    loss = where(target == 1, 1 - cosine, 0.0) + where(
+        target == -1, clamp_min(cosine - margin, 0), 0.0
+    )
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -y (x1 - x2) + margin)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} "
+        )
+    return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1 (summed where y is neither)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    margin_term = where(target != 1, clamp_min(margin - input, 0), 0.0)
+    self_term = where(target != -1, input, 0.0)
+    return _reduce(margin_term + self_term, reduction)
+
+
+def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
+    return (x1 - x2 + eps).norm(p, dim=-1)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)), d the p-norm distance of (x1 - x2 + eps) on dim -1.
+
+    ``swap`` uses min(d(a, n), d(p, n)) as the negative distance.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs"
+        )
+    distance_positive = _pairwise_distance(anchor, positive, p, eps)
+    distance_negative = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        distance_negative = minimum(
+            distance_negative, _pairwise_distance(positive, negative, p, eps)
+        )
+    return _reduce(clamp_min(margin + distance_positive - distance_negative, 0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)), computed as -log σ(y x)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    shape = broadcast_shape("soft_margin_loss", input.shape, target.shape)
+    if shape != tuple(input.shape):
+        raise RuntimeError(
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape "
+            f"{list(shape)}"
+        )
+    return _reduce(-logsigmoid(input * target), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """-mean over classes of [y log σ(x) + (1 - y) log σ(-x)] (times ``weight``).
+
+    Shape: input (N, C) or (C,), target the same → (N,) for 'none'.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    loss = loss.sum(class_dim) / input.shape[class_dim]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)

@@ -1,3 +1,496 @@
-"""(to be written)"""
+"""Pooling: max, average, adaptive and power-average, over 1-D and 2-D windows.
 
-__all__ = []
+Max pooling finds each window's argmax on a strided view of the ``-inf``-padded input
+(ties go to the first, NaN wins, as in PyTorch), then gathers; its gradient is a
+scatter-add to those positions, so overlapping windows accumulate. Average pooling sums the
+same strided view; its gradient spreads ``grad / divisor`` back over each window (col2im),
+and that in turn pulls back to average pooling, so both differentiate twice. The 1-D forms
+run the 2-D ones on a height of 1, as PyTorch does. Adaptive average pooling is composed: a
+fixed averaging matrix on each side.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.nn._functional.conv import Geometry, accumulate, padded, windows
+from ember.ops._function import Op, _legacy
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d",
+    "lp_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------- the primitives
+
+
+class MaxPool2DWithIndices(Op):
+    """The entries of ``x`` (N, C, *L) at flat spatial ``indices`` (N, C, *out)."""
+
+    @staticmethod
+    def forward(ctx, x, indices):
+        ctx.indices, ctx.shape = indices, x.shape
+        flat = x.reshape(x.shape[:2] + (math.prod(x.shape[2:]),))
+        where = indices.reshape(indices.shape[:2] + (math.prod(indices.shape[2:]),))
+        chosen = xp.take_along_axis(flat, where, axis=2)
+        return chosen.reshape(indices.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ember.ops.creation import zeros
+        from ember.ops.indexing import scatter_add
+
+        batch, channels = ctx.shape[:2]
+        count = math.prod(ctx.indices.shape[2:])
+        index = Tensor._make(ctx.indices.reshape(batch, channels, count))
+        target = zeros(batch, channels, math.prod(ctx.shape[2:]), dtype=grad.dtype)
+        return scatter_add(target, 2, index, grad.reshape(batch, channels, count)).reshape(
+            ctx.shape
+        ), None
+
+
+class AdaptiveMaxPool2D(MaxPool2DWithIndices):
+    pass
+
+
+class AvgPool2D(Op):
+    """Window sums of the zero-padded ``x`` divided by ``divisor`` (one per output position)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, geometry, divisor):
+        ctx.kernel, ctx.geometry, ctx.divisor, ctx.size = kernel, geometry, divisor, x.shape[2:]
+        out = divisor.shape
+        view = windows(padded(x, geometry), kernel, out, geometry)
+        sums = view.sum(axis=tuple(range(-len(kernel), 0)))
+        if x.dtype.kind != "f":
+            return xp.trunc(sums / divisor).astype(x.dtype)
+        return (sums / divisor).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPool2DBackward.apply(
+            grad, ctx.size, ctx.kernel, ctx.geometry, ctx.divisor
+        ), None, None, None
+
+
+class AvgPool2DBackward(Op):
+    """The adjoint of ``AvgPool2D``: ``grad / divisor`` spread over each window."""
+
+    @staticmethod
+    def forward(ctx, grad, size, kernel, geometry, divisor):
+        ctx.kernel, ctx.geometry, ctx.divisor = kernel, geometry, divisor
+        share = (grad / divisor).astype(grad.dtype)
+        spread = xp.broadcast_to(share[(...,) + (None,) * len(kernel)], share.shape + kernel)
+        return accumulate(spread, size, kernel, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPool2D.apply(grad, ctx.kernel, ctx.geometry, ctx.divisor), None, None, None, None
+
+
+# ---------------------------------------------------------------- arguments and shapes
+
+
+def _tuple(value, count: int, message: str) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return (int(value[0]),) * count
+        if len(value) != count:
+            raise RuntimeError(message)
+        return tuple(int(v) for v in value)
+    return (int(value),) * count
+
+
+def _pool_params(op, kernel_size, stride, padding, dilation=1) -> tuple:
+    kernel = _tuple(kernel_size, 2, f"{op}: kernel_size must either be a single int, or a tuple "
+                    "of two ints")
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        stride = kernel
+    stride = _tuple(stride, 2, f"{op}: stride must either be omitted, a single int, or a tuple "
+                    "of two ints")
+    padding = _tuple(padding, 2, f"{op}: padding must either be a single int, or a tuple of "
+                     "two ints")
+    dilation = _tuple(dilation, 2, f"{op}: dilation must be either a single int, or a tuple of "
+                      "two ints")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}"
+        )
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(
+            f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
+            f"dilationW: {dilation[1]}"
+        )
+    for p in padding:
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p > k // 2:
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+    return kernel, stride, padding, dilation
+
+
+def _pooled_size(length, k, s, p, d, ceil_mode) -> int:
+    span = length + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    return out
+
+
+def _windows_geometry(input, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+    """Output size and a geometry whose right padding makes room for ceil-mode windows."""
+    size = input.shape[2:]
+    out = tuple(_pooled_size(*args, ceil_mode) for args in zip(size, kernel, stride, padding,
+                                                                  dilation))
+    if any(o <= 0 for o in out):
+        given = "x".join(str(v) for v in input.shape[1:])
+        calculated = "x".join(str(v) for v in (input.shape[1],) + out)
+        raise RuntimeError(
+            f"Given input size: ({given}). Calculated output size: ({calculated}). Output size "
+            "is too small"
+        )
+    after = tuple(
+        max(p, (o - 1) * s + d * (k - 1) + 1 - length - p)
+        for length, o, k, s, p, d in zip(size, out, kernel, stride, padding, dilation)
+    )
+    return out, Geometry(stride, dilation, padding, after)
+
+
+def _batch4(input: Tensor, message: str, exception=RuntimeError) -> tuple:
+    if input.ndim not in (3, 4):
+        raise exception(message)
+    return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+
+
+def _as_2d(input: Tensor, op: str, what: str) -> Tensor:
+    """A 1-D pooling input (C, L) or (N, C, L) with a height of 1 inserted."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(input.shape)}"
+                           if what == "max" else
+                           f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {op})")
+    return input.unsqueeze(-2)
+
+
+def _first(value):
+    return value[0] if isinstance(value, (list, tuple)) else value
+
+
+# ---------------------------------------------------------------- max pooling
+
+
+def _window_argmax(flat):
+    """Position of each row's maximum along the last axis: first of ties, last NaN wins."""
+    choice = flat.argmax(-1)
+    if flat.dtype.kind == "f":
+        nan = xp.isnan(flat)
+        if nan.any():
+            last_nan = flat.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
+            choice = xp.where(nan.any(-1), last_nan, choice)
+    return choice
+
+
+def _max_indices(x, kernel, out, geometry: Geometry):
+    """Flat spatial index in ``x`` of each window's maximum."""
+    low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    view = windows(padded(x, geometry, low), kernel, out, geometry)
+    choice = _window_argmax(view.reshape(view.shape[: 2 + len(out)] + (math.prod(kernel),)))
+    offsets = xp.unravel_index(choice, kernel)
+    index = 0
+    for dim, (offset, length) in enumerate(zip(offsets, x.shape[2:])):
+        stride, dilation = geometry.stride[dim], geometry.dilation[dim]
+        starts = xp.arange(out[dim]) * stride - geometry.before[dim]
+        starts = starts.reshape([-1 if i == dim else 1 for i in range(len(out))])
+        position = starts + offset * dilation
+        # A window of only padding and -inf picks its first in-bounds element, as PyTorch.
+        position = xp.where(position < 0, position - (position // dilation) * dilation, position)
+        index = index * length + position
+    return xp.asarray(index, dtype=xp.int64)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool2d`` returning ``(values, indices)``."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """y[n, c, i, j] = max over the window at (i·s - p, j·s - p) of the ``-inf``-padded input.
+
+    Args:
+        kernel_size, stride (default ``kernel_size``), padding, dilation: ints or pairs.
+        ceil_mode: round the output size up (a last, partial window).
+        return_indices: also return each maximum's flat index into its input plane.
+
+    Shape:
+        (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out),
+        H_out = ⌊(H + 2p - d·(k - 1) - 1) / s⌋ + 1 (⌈·⌉ with ``ceil_mode``).
+    """
+    kernel, stride, padding, dilation = _pool_params("max_pool2d", kernel_size, stride, padding,
+                                                     dilation)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if input.dtype.name == "bool":
+        raise NotImplementedError('"max_pool2d" not implemented for \'Bool\'')
+    x, unbatched = _batch4(input, "")
+    out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
+    indices = _max_indices(x._data, kernel, out, geometry)
+    values = MaxPool2DWithIndices.apply(x, indices)
+    indices = Tensor._make(indices)
+    if unbatched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool1d`` returning ``(values, indices)``."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """y[n, c, t] = max over the window at t·s - p of the ``-inf``-padded input.
+
+    Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - d·(k - 1) - 1) / s⌋ + 1).
+    """
+    x = _as_2d(input, "max_pool1d", "max")
+    stride = None if stride is None or stride in ((), []) else (1, _first(stride))
+    result = max_pool2d(x, (1, _first(kernel_size)), stride, (0, _first(padding)),
+                        (1, _first(dilation)), ceil_mode, True)
+    values, indices = result[0].squeeze(-2), result[1].squeeze(-2)
+    return (values, indices) if return_indices else values
+
+
+# ---------------------------------------------------------------- average pooling
+
+
+def _divisor(size, out, kernel, stride, padding, count_include_pad, divisor_override, dtype):
+    """The divisor of each output position (separable over dims), as PyTorch counts it."""
+    if divisor_override is not None:
+        return xp.full(out, float(divisor_override), dtype)
+    result = xp.ones((), dtype)
+    for dim, (length, o, k, s, p) in enumerate(zip(size, out, kernel, stride, padding)):
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, length + p)
+        if count_include_pad:
+            count = end - start
+        else:
+            count = xp.minimum(end, length) - xp.maximum(start, 0)
+        result = result[..., None] * count.astype(dtype)
+    return result
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """y[n, c, i, j] = (1 / divisor) Σ over the window at (i·s - p, j·s - p) of the zero-padded
+    input; the divisor counts the window's elements (padding included unless
+    ``count_include_pad=False``), or is ``divisor_override``.
+
+    Shape: (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out), H_out = ⌊(H + 2p - k) / s⌋ + 1.
+    """
+    kernel, stride, padding, _ = _pool_params("avg_pool2d", kernel_size, stride, padding)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    if input.ndim < 3:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.ndim, 1)}, "
+            f"{max(input.ndim, 1) - 1}], but got -3)"
+        )
+    if input.ndim > 4 or 0 in input.shape[-3:]:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+            f"got:{list(input.shape)}"
+        )
+    x, unbatched = _batch4(input, "")
+    out, geometry = _windows_geometry(x, kernel, stride, padding, (1, 1), ceil_mode)
+    dtype = x._data.dtype if x._data.dtype.kind == "f" else xp.float64
+    divisor = _divisor(x.shape[2:], out, kernel, stride, padding, count_include_pad,
+                       divisor_override, dtype)
+    output = AvgPool2D.apply(x, kernel, geometry, divisor)
+    return output.squeeze(0) if unbatched else output
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """y[n, c, t] = mean of the window at t·s - p of the zero-padded input.
+
+    Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - k) / s⌋ + 1).
+    """
+    x = _as_2d(input, "avg_pool1d", "avg")
+    stride = None if stride is None or stride in ((), []) else (1, _first(stride))
+    return avg_pool2d(x, (1, _first(kernel_size)), stride, (0, _first(padding)), ceil_mode,
+                      count_include_pad).squeeze(-2)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """y = (Σ_window x^p)^(1/p), composed from ``avg_pool2d`` as PyTorch does."""
+    from ember.nn._functional.activation import relu
+
+    kernel_height, kernel_width = _tuple(kernel_size, 2, "lp_pool2d: kernel_size must be an int "
+                                         "or a pair")
+    if stride is not None:
+        out = avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    else:
+        out = avg_pool2d(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(kernel_height * kernel_width).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """y = (Σ_window x^p)^(1/p) over 1-D windows."""
+    from ember.nn._functional.activation import relu
+
+    if stride is not None:
+        out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    else:
+        out = avg_pool1d(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(_first(kernel_size)).pow(1.0 / norm_type)
+
+
+# ---------------------------------------------------------------- adaptive pooling
+
+
+def _adaptive_sizes(output_size, input: Tensor, count: int, op: str) -> tuple:
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != count:
+            raise RuntimeError(
+                f"{op}: internal error: output_size.size() must be {count}, got "
+                f"{len(output_size)}"
+            )
+        sizes = output_size
+    else:
+        sizes = (output_size,) * count
+    spatial = input.shape[-count:]
+    sizes = tuple(length if size is None else int(size) for size, length in zip(sizes, spatial))
+    if any(size < 0 for size in sizes):
+        raise RuntimeError(
+            f"{op}: elements of output_size must be greater than or equal to 0 but received "
+            "{" + ", ".join(str(s) for s in sizes) + "}"
+        )
+    return sizes
+
+
+def _bounds(length: int, out: int) -> tuple:
+    """PyTorch's adaptive windows: [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉)."""
+    index = xp.arange(out)
+    return (index * length) // out, -((-(index + 1) * length) // out)
+
+
+def _averaging_matrix(length: int, out: int, dtype):
+    start, end = _bounds(length, out)
+    positions = xp.arange(length)
+    inside = (positions >= start[:, None]) & (positions < end[:, None])
+    return Tensor._make((inside / (end - start)[:, None]).astype(dtype))
+
+
+def _check_adaptive(input: Tensor, count: int, op: str) -> None:
+    if input.ndim not in (count + 1, count + 2):
+        if count == 1:
+            raise RuntimeError(
+                f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for "
+                f"argument #1 'self' (while checking arguments for {op})"
+            )
+        raise RuntimeError(f"{op}(): Expected 3D or 4D tensor, but got {list(input.shape)}")
+    first = 1 if input.ndim == count + 2 else 0
+    for dim in range(first, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {dim} being empty"
+            )
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for \'{_legacy(input.dtype)}\'')
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average over windows [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) so that the output is ``output_size``.
+
+    Composed as A_H · x · A_Wᵀ with fixed averaging matrices (each row averages one window).
+
+    Shape: (N, C, H, W) or (C, H, W) → (N, C, *output_size); ``None`` keeps that size.
+    """
+    _check_adaptive(input, 2, "adaptive_avg_pool2d")
+    out_height, out_width = _adaptive_sizes(output_size, input, 2, "adaptive_avg_pool2d")
+    height, width = input.shape[-2:]
+    if (out_height, out_width) == (1, 1):
+        return input.mean((-2, -1), keepdim=True)
+    dtype = input._data.dtype
+    rows = _averaging_matrix(height, out_height, dtype)
+    columns = _averaging_matrix(width, out_width, dtype)
+    return rows.matmul(input.matmul(columns.t()))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) or (C, L) → (..., O)."""
+    _check_adaptive(input, 1, "adaptive_avg_pool1d")
+    (out,) = _adaptive_sizes(output_size, input, 1, "adaptive_avg_pool1d")
+    return input.matmul(_averaging_matrix(input.shape[-1], out, input._data.dtype).t())
+
+
+def _adaptive_max_indices(x, out):
+    """Flat spatial index of the maximum of each adaptive window of ``x`` (N, C, H, W)."""
+    tables = []
+    for length, size in zip(x.shape[2:], out):
+        start, end = _bounds(length, size)
+        widest = int((end - start).max()) if size else 1
+        # Short windows repeat their last element: a later duplicate never wins a tie.
+        tables.append(xp.minimum(start[:, None] + xp.arange(widest), end[:, None] - 1))
+    rows, columns = tables
+    gathered = x[:, :, rows[:, :, None, None], columns[None, None, :, :]]
+    gathered = gathered.transpose(0, 1, 2, 4, 3, 5)
+    shape = gathered.shape
+    choice = _window_argmax(gathered.reshape(shape[:4] + (shape[4] * shape[5],)))
+    row_offset, column_offset = xp.unravel_index(choice, shape[4:])
+    row = rows[xp.arange(shape[2])[:, None], row_offset]
+    column = columns[xp.arange(shape[3]), column_offset]
+    return (row * x.shape[3] + column).astype(xp.int64)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d`` returning ``(values, indices)``."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over windows [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) × [⌊j·W/O⌋, ⌈(j + 1)·W/O⌉).
+
+    Shape: (N, C, H, W) or (C, H, W) → (N, C, *output_size); ``None`` keeps that size.
+    """
+    _check_adaptive(input, 2, "adaptive_max_pool2d")
+    out = _adaptive_sizes(output_size, input, 2, "adaptive_max_pool2d")
+    x, unbatched = (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+    indices = _adaptive_max_indices(x._data, out)
+    values = AdaptiveMaxPool2D.apply(x, indices)
+    indices = Tensor._make(indices)
+    if unbatched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d`` returning ``(values, indices)``."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) or (C, L) → (..., O)."""
+    _check_adaptive(input, 1, "adaptive_max_pool1d")
+    (out,) = _adaptive_sizes(output_size, input, 1, "adaptive_max_pool1d")
+    values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, out), True)
+    values, indices = values.squeeze(-2), indices.squeeze(-2)
+    return (values, indices) if return_indices else values
