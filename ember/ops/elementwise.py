@@ -29,27 +29,112 @@ from ember.ops._function import (
 )
 
 __all__ = [
-    # arithmetic
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-    "floor_divide", "remainder", "fmod", "neg", "negative", "positive", "reciprocal",
-    "square", "pow", "float_power", "addcmul", "addcdiv", "lerp", "where",
-    # signs and rounding
-    "abs", "absolute", "sign", "sgn", "signbit", "copysign", "floor", "ceil", "round",
-    "trunc", "fix", "frac", "angle", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum",
-    "fmax", "fmin", "heaviside", "nan_to_num",
-    # exponentials and logarithms
-    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "logaddexp", "logaddexp2",
-    "xlogy", "logit", "ldexp", "sqrt", "rsqrt", "hypot", "sigmoid", "relu",
-    # trigonometric and hyperbolic
-    "sin", "cos", "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2",
-    "arctan2", "sinh", "cosh", "tanh", "asinh", "arcsinh", "acosh", "arccosh", "atanh",
-    "arctanh", "sinc", "deg2rad", "rad2deg",
-    # special functions
-    "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0",
-    "nextafter", "gcd", "lcm",
-    # bitwise and logical
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-    "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "abs",
+    "absolute",
+    "acos",
+    "acosh",
+    "add",
+    "addcdiv",
+    "addcmul",
+    "angle",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "ceil",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "clip",
+    "copysign",
+    "cos",
+    "cosh",
+    "deg2rad",
+    "digamma",
+    "div",
+    "divide",
+    "erf",
+    "erfc",
+    "erfinv",
+    "exp",
+    "exp2",
+    "expm1",
+    "fix",
+    "float_power",
+    "floor",
+    "floor_divide",
+    "fmax",
+    "fmin",
+    "fmod",
+    "frac",
+    "gcd",
+    "heaviside",
+    "hypot",
+    "i0",
+    "lcm",
+    "ldexp",
+    "lerp",
+    "lgamma",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "logaddexp",
+    "logaddexp2",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "logit",
+    "maximum",
+    "minimum",
+    "mul",
+    "multiply",
+    "mvlgamma",
+    "nan_to_num",
+    "neg",
+    "negative",
+    "nextafter",
+    "polygamma",
+    "positive",
+    "pow",
+    "rad2deg",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "round",
+    "rsqrt",
+    "sgn",
+    "sigmoid",
+    "sign",
+    "signbit",
+    "sin",
+    "sinc",
+    "sinh",
+    "sqrt",
+    "square",
+    "sub",
+    "subtract",
+    "tan",
+    "tanh",
+    "true_divide",
+    "trunc",
+    "where",
+    "xlogy",
 ]
 
 
@@ -65,7 +150,7 @@ def _promoted(op: str, *values, float_math: bool = False) -> list:
 
 
 def _unsupported(kernel: str, array) -> NotImplementedError:
-    return NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(dtype_of(array))}\'')
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(dtype_of(array))}'")
 
 
 def _zeros(grad: Tensor) -> Tensor:
@@ -325,8 +410,10 @@ class Lerp(Op):
         if start.dtype.kind != "f":
             raise _unsupported("lerp_kernel_scalar", start)
         for name, other in (("end", end), ("weight", weight)):
-            if type(other) is ndarray and other.dtype != start.dtype and (
-                name == "end" or other.ndim
+            if (
+                type(other) is ndarray
+                and other.dtype != start.dtype
+                and (name == "end" or other.ndim)
             ):
                 raise RuntimeError(
                     f"expected dtype {_legacy(dtype_of(start)).lower()} for `{name}` but got "
@@ -606,20 +693,34 @@ Relu = _unary(
     kernel="clamp_min_scalar_cpu",
 )
 Frac = _unary(
-    "Frac", lambda x: x - xp.trunc(x), lambda x, y: 1.0, float_math=False, refuses="bi",
+    "Frac",
+    lambda x: x - xp.trunc(x),
+    lambda x, y: 1.0,
+    float_math=False,
+    refuses="bi",
     kernel="frac_cpu",
 )
 Sign = _unary("Sign", lambda x: _sign_array(x))
 Sgn = _unary("Sgn", lambda x: _sign_array(x))
-Floor = _unary("Floor", lambda x: xp.floor(x) if x.dtype.kind == "f" else x, refuses="b",
-               kernel="floor_vml_cpu")
-Ceil = _unary("Ceil", lambda x: xp.ceil(x) if x.dtype.kind == "f" else x, refuses="b",
-              kernel="ceil_vml_cpu")
-Trunc = _unary("Trunc", lambda x: xp.trunc(x) if x.dtype.kind == "f" else x, refuses="b",
-               kernel="trunc_vml_cpu")
+Floor = _unary(
+    "Floor",
+    lambda x: xp.floor(x) if x.dtype.kind == "f" else x,
+    refuses="b",
+    kernel="floor_vml_cpu",
+)
+Ceil = _unary(
+    "Ceil", lambda x: xp.ceil(x) if x.dtype.kind == "f" else x, refuses="b", kernel="ceil_vml_cpu"
+)
+Trunc = _unary(
+    "Trunc",
+    lambda x: xp.trunc(x) if x.dtype.kind == "f" else x,
+    refuses="b",
+    kernel="trunc_vml_cpu",
+)
 Angle = _unary("Angle", lambda x: xp.where(x < 0, math.pi, 0.0 * x), float_math=True)
-Round = _unary("Round", lambda x: xp.rint(x) if x.dtype.kind == "f" else x, refuses="b",
-               kernel="round_cpu")
+Round = _unary(
+    "Round", lambda x: xp.rint(x) if x.dtype.kind == "f" else x, refuses="b", kernel="round_cpu"
+)
 
 
 def _i1_derivative(x, y):
@@ -962,8 +1063,14 @@ def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
     return Logit.apply(input, eps)
 
 
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None, *, out=None) -> Tensor:
+def nan_to_num(
+    input: Tensor,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+    *,
+    out=None,
+) -> Tensor:
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf``.
 
     The infinities default to the dtype's largest and smallest finite values.
@@ -1509,35 +1616,79 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 # erf and erfc: the rational approximations of Sun's FDLIBM s_erf.c (error < 1 ulp),
 # on |x| < 0.84375, [0.84375, 1.25), [1.25, 1/0.35) and [1/0.35, 28).
 _ERX = 8.45062911510467529297e-01
-_ERF_PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01,
-           -2.84817495755985104766e-02, -5.77027029648944159157e-03,
-           -2.37630166566501626084e-05)
-_ERF_QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02,
-           5.08130628187576562776e-03, 1.32494738004321644526e-04,
-           -3.96022827877536812320e-06)
-_ERF_PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01,
-           -3.72207876035701323847e-01, 3.18346619901161753674e-01,
-           -1.10894694282396677476e-01, 3.54783043256182359371e-02,
-           -2.16637559486879084300e-03)
-_ERF_QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01,
-           7.18286544141962662868e-02, 1.26171219808761642112e-01,
-           1.36370839120290507362e-02, 1.19844998467991074170e-02)
-_ERF_RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01,
-           -1.05586262253232909814e+01, -6.23753324503260060396e+01,
-           -1.62396669462573470355e+02, -1.84605092906711035994e+02,
-           -8.12874355063065934246e+01, -9.81432934416914548592e+00)
-_ERF_SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02,
-           4.34565877475229228821e+02, 6.45387271733267880336e+02,
-           4.29008140027567833386e+02, 1.08635005541779435134e+02,
-           6.57024977031928170135e+00, -6.04244152148580987438e-02)
-_ERF_RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01,
-           -1.77579549177547519889e+01, -1.60636384855821916062e+02,
-           -6.37566443368389627722e+02, -1.02509513161107724954e+03,
-           -4.83519191608651397019e+02)
-_ERF_SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02,
-           1.53672958608443695994e+03, 3.19985821950859553908e+03,
-           2.55305040643316442583e+03, 4.74528541206955367215e+02,
-           -2.24409524465858183362e+01)
+_ERF_PP = (
+    1.28379167095512558561e-01,
+    -3.25042107247001499370e-01,
+    -2.84817495755985104766e-02,
+    -5.77027029648944159157e-03,
+    -2.37630166566501626084e-05,
+)
+_ERF_QQ = (
+    1.0,
+    3.97917223959155352819e-01,
+    6.50222499887672944485e-02,
+    5.08130628187576562776e-03,
+    1.32494738004321644526e-04,
+    -3.96022827877536812320e-06,
+)
+_ERF_PA = (
+    -2.36211856075265944077e-03,
+    4.14856118683748331666e-01,
+    -3.72207876035701323847e-01,
+    3.18346619901161753674e-01,
+    -1.10894694282396677476e-01,
+    3.54783043256182359371e-02,
+    -2.16637559486879084300e-03,
+)
+_ERF_QA = (
+    1.0,
+    1.06420880400844228286e-01,
+    5.40397917702171048937e-01,
+    7.18286544141962662868e-02,
+    1.26171219808761642112e-01,
+    1.36370839120290507362e-02,
+    1.19844998467991074170e-02,
+)
+_ERF_RA = (
+    -9.86494403484714822705e-03,
+    -6.93858572707181764372e-01,
+    -1.05586262253232909814e01,
+    -6.23753324503260060396e01,
+    -1.62396669462573470355e02,
+    -1.84605092906711035994e02,
+    -8.12874355063065934246e01,
+    -9.81432934416914548592e00,
+)
+_ERF_SA = (
+    1.0,
+    1.96512716674392571292e01,
+    1.37657754143519042600e02,
+    4.34565877475229228821e02,
+    6.45387271733267880336e02,
+    4.29008140027567833386e02,
+    1.08635005541779435134e02,
+    6.57024977031928170135e00,
+    -6.04244152148580987438e-02,
+)
+_ERF_RB = (
+    -9.86494292470009928597e-03,
+    -7.99283237680523006574e-01,
+    -1.77579549177547519889e01,
+    -1.60636384855821916062e02,
+    -6.37566443368389627722e02,
+    -1.02509513161107724954e03,
+    -4.83519191608651397019e02,
+)
+_ERF_SB = (
+    1.0,
+    3.03380607434824582924e01,
+    3.25792512996573918826e02,
+    1.53672958608443695994e03,
+    3.19985821950859553908e03,
+    2.55305040643316442583e03,
+    4.74528541206955367215e02,
+    -2.24409524465858183362e01,
+)
 
 
 def _polynomial(coefficients, x):
@@ -1581,9 +1732,7 @@ def _erfc_array(x):
     x = xp.asarray(x, xp.float64)
     with xp.errstate(all="ignore"):
         a, small, middle, tail = _erf_parts(x)
-        positive = xp.where(
-            a < 0.84375, 1 - small, xp.where(a < 1.25, (1 - _ERX) - middle, tail)
-        )
+        positive = xp.where(a < 0.84375, 1 - small, xp.where(a < 1.25, (1 - _ERX) - middle, tail))
         negative = xp.where(a < 0.84375, 1 + small, xp.where(a < 1.25, 1 + _ERX + middle, 2 - tail))
     return xp.where(xp.isnan(x), x, xp.where(x < 0, negative, positive))
 
@@ -1595,13 +1744,35 @@ def _erfinv_array(y):
     with xp.errstate(all="ignore"):
         w = -xp.log((1 - a) * (1 + a))
         central = w - 2.5
-        p_central = _polynomial((1.50140941, 0.246640727, -0.00417768164, -0.00125372503,
-                                 0.00021858087, -4.39150654e-06, -3.5233877e-06,
-                                 3.43273939e-07, 2.81022636e-08), central)
+        p_central = _polynomial(
+            (
+                1.50140941,
+                0.246640727,
+                -0.00417768164,
+                -0.00125372503,
+                0.00021858087,
+                -4.39150654e-06,
+                -3.5233877e-06,
+                3.43273939e-07,
+                2.81022636e-08,
+            ),
+            central,
+        )
         tail = xp.sqrt(w) - 3
-        p_tail = _polynomial((2.83297682, 1.00167406, 0.00943887047, -0.0076224613,
-                              0.00573950773, -0.00367342844, 0.00134934322,
-                              0.000100950558, -0.000200214257), tail)
+        p_tail = _polynomial(
+            (
+                2.83297682,
+                1.00167406,
+                0.00943887047,
+                -0.0076224613,
+                0.00573950773,
+                -0.00367342844,
+                0.00134934322,
+                0.000100950558,
+                -0.000200214257,
+            ),
+            tail,
+        )
         t = xp.where(w < 5, p_central, p_tail) * a
         for _ in range(2):
             # residual erf(t) - a, through erfc where a is near 1 to keep its digits
@@ -1613,9 +1784,17 @@ def _erfinv_array(y):
 
 
 # lgamma: Lanczos' approximation (g = 7, 9 terms), relative error about 1e-15.
-_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028,
-            771.32342877765313, -176.61502916214059, 12.507343278686905,
-            -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7)
+_LANCZOS = (
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+)
 
 
 def _sin_pi(x):
@@ -1650,8 +1829,18 @@ def _lgamma_array(x):
 
 
 # Bernoulli numbers B2, B4, ... B20 for the asymptotic series of the polygamma functions.
-_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
-              43867 / 798, -174611 / 330)
+_BERNOULLI = (
+    1 / 6,
+    -1 / 30,
+    1 / 42,
+    -1 / 30,
+    5 / 66,
+    -691 / 2730,
+    7 / 6,
+    -3617 / 510,
+    43867 / 798,
+    -174611 / 330,
+)
 _ASYMPTOTIC_FROM = 20.0
 
 
@@ -1698,7 +1887,9 @@ def _polygamma_array(n, x):
             mirrored = _polygamma_positive(0, xp.where(negative, 1 - safe, 1.0)) - math.pi / xp.tan(
                 math.pi * reduced
             )
-            result = xp.where(negative, mirrored, _polygamma_positive(0, xp.where(negative, 1.0, safe)))
+            result = xp.where(
+                negative, mirrored, _polygamma_positive(0, xp.where(negative, 1.0, safe))
+            )
             edge = xp.where(x == 0, xp.where(xp.signbit(x), xp.inf, -xp.inf), xp.nan)
             result = xp.where(pole, edge, result)
             return xp.where(x == xp.inf, xp.inf, xp.where(x == -xp.inf, xp.nan, result))
@@ -1708,7 +1899,9 @@ def _polygamma_array(n, x):
             mirrored = (math.pi / _sin_pi(safe)) ** 2 - _polygamma_positive(
                 1, xp.where(negative, 1 - safe, 1.0)
             )
-            result = xp.where(negative, mirrored, _polygamma_positive(1, xp.where(negative, 1.0, safe)))
+            result = xp.where(
+                negative, mirrored, _polygamma_positive(1, xp.where(negative, 1.0, safe))
+            )
         else:
             result = _polygamma_positive(n, safe)
         pole_value = xp.inf if n % 2 else -xp.inf

@@ -100,7 +100,8 @@ def _columns(x, kernel, out, geometry: Geometry):
     view = windows(padded(x, geometry), kernel, out, geometry)
     view = view.reshape((batch, groups, channels // groups) + tuple(out) + tuple(kernel))
     order = (1, 0, *range(3, 3 + count), 2, *range(3 + count, 3 + 2 * count))
-    return view.transpose(order).reshape(groups, batch * math.prod(out), -1)
+    rows, width = batch * math.prod(out), channels // groups * math.prod(kernel)
+    return view.transpose(order).reshape(groups, rows, width)
 
 
 def _grad_matrix(grad, groups: int):
@@ -111,12 +112,21 @@ def _grad_matrix(grad, groups: int):
     return grouped.transpose(order).reshape(groups, batch * math.prod(out), channels // groups)
 
 
-def _convolve(x, weight, geometry: Geometry):
-    """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d]."""
+def _weight_matrix(weight, groups: int):
+    """``weight`` (C_out, C_g, *k) as ``(groups, C_out / groups, C_g * prod(k))``."""
+    return weight.reshape(groups, weight.shape[0] // groups, math.prod(weight.shape[1:]))
+
+
+def _convolve(x, weight, geometry: Geometry, out=None):
+    """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d].
+
+    ``out`` keeps only the first windows: the adjoint of a transposed convolution whose
+    output padding left room for more of them than its input had.
+    """
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
-    out = output_size(x.shape[2:], kernel, geometry)
+    out = tuple(out or output_size(x.shape[2:], kernel, geometry))
     columns = _columns(x, kernel, out, geometry)
-    matrix = weight.reshape(groups, weight.shape[0] // groups, -1)
+    matrix = _weight_matrix(weight, groups)
     product = columns @ matrix.transpose(0, 2, 1)
     product = product.reshape((groups, x.shape[0]) + out + (weight.shape[0] // groups,))
     order = (1, 0, 2 + count, *range(2, 2 + count))
@@ -130,7 +140,7 @@ def _convolve_transpose(grad, weight, size, geometry: Geometry):
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     batch, out = grad.shape[0], grad.shape[2:]
     per_group = weight.shape[1]
-    matrix = weight.reshape(groups, weight.shape[0] // groups, -1)
+    matrix = _weight_matrix(weight, groups)
     columns = _grad_matrix(grad, groups) @ matrix
     columns = columns.reshape((groups, batch) + out + (per_group,) + kernel)
     order = (1, 0, 2 + count, *range(2, 2 + count), *range(3 + count, 3 + 2 * count))
@@ -151,7 +161,7 @@ def _convolve_weight(x, grad, kernel, geometry: Geometry):
 
 class Convolution(Op):
     """``conv`` (``transposed=False``) or ``conv_transpose`` with an optional bias: PyTorch's
-    ``aten.convolution``. ``size`` is the spatial size of a transposed output."""
+    ``aten.convolution``. ``size`` is the output's spatial size (``None``: all windows)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, geometry, transposed, size):
@@ -160,7 +170,7 @@ class Convolution(Op):
         if transposed:
             y = _convolve_transpose(x, weight, size, geometry)
         else:
-            y = _convolve(x, weight, geometry)
+            y = _convolve(x, weight, geometry, size)
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
         return y
@@ -188,7 +198,7 @@ class ConvolutionBackward(Op):
 
     @staticmethod
     def forward(ctx, x, grad, geometry, kernel):
-        ctx.geometry, ctx.size = geometry, x.shape[2:]
+        ctx.geometry, ctx.size, ctx.out = geometry, x.shape[2:], grad.shape[2:]
         ctx.save_for_backward(x, grad)
         return _convolve_weight(x, grad, kernel, geometry)
 
@@ -200,7 +210,7 @@ class ConvolutionBackward(Op):
         if needs[0]:
             grad_x = Convolution.apply(grad, grad_weight, None, ctx.geometry, True, ctx.size)
         if needs[1]:
-            grad_grad = Convolution.apply(x, grad_weight, None, ctx.geometry, False, None)
+            grad_grad = Convolution.apply(x, grad_weight, None, ctx.geometry, False, ctx.out)
         return grad_x, grad_grad, None, None
 
 

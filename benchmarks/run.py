@@ -1,0 +1,138 @@
+"""Run the workloads on PyTorch and on ember, side by side, and print the ratios.
+
+    python -m benchmarks.run [WORKLOAD ...] [--rounds 3] [--repeats 3] [--write docs/benchmarks.md]
+
+Each measurement is a fresh process (``benchmarks.worker``), so import state and memory
+are per framework. Rounds alternate between the frameworks; PyTorch is timed at 1 and at
+2 threads and the faster is the anchor, and so is ember. The table reports medians with
+the min–max over every repetition, the ratio ember / PyTorch, import time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+from benchmarks.workloads import WORKLOADS
+
+THREADS = (1, 2)
+
+
+def measure(library: str, workload: str, threads: int, repeats: int) -> dict:
+    command = [sys.executable, "-m", "benchmarks.worker", library, workload, str(threads), str(repeats)]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(command, capture_output=True, text=True, cwd=root)
+    if result.returncode != 0:
+        return {"error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _best(samples: dict) -> tuple:
+    """The thread count with the lowest median, and its samples."""
+    usable = {t: s for t, s in samples.items() if s["times"]}
+    threads = min(usable, key=lambda t: statistics.median(usable[t]["times"]))
+    return threads, usable[threads]
+
+
+def run_workload(workload: str, rounds: int, repeats: int) -> dict:
+    libraries = ["torch", "ember"] + (["numpy"] if workload == "nand" else [])
+    collected = {lib: {t: {"times": [], "import": [], "peak_mib": []} for t in THREADS} for lib in libraries}
+    errors = {}
+    units = ""
+    for _ in range(rounds):
+        for library in libraries:
+            for threads in THREADS if library != "numpy" else (1,):
+                sample = measure(library, workload, threads, repeats)
+                if "error" in sample:
+                    errors[library] = sample["error"]
+                    continue
+                units = sample["units"]
+                slot = collected[library][threads]
+                slot["times"] += sample["times"]
+                slot["import"].append(sample["import"])
+                slot["peak_mib"].append(sample["peak_mib"])
+    row = {"workload": workload, "units": units, "errors": errors}
+    for library in libraries:
+        if library in errors and not any(collected[library][t]["times"] for t in THREADS):
+            continue
+        threads, samples = _best(collected[library])
+        row[library] = {
+            "threads": threads,
+            "median": statistics.median(samples["times"]),
+            "min": min(samples["times"]),
+            "max": max(samples["times"]),
+            "import": statistics.median(samples["import"]),
+            "peak_mib": max(samples["peak_mib"]),
+        }
+    if "torch" in row and "ember" in row:
+        row["ratio"] = row["ember"]["median"] / row["torch"]["median"]
+        row["memory_ratio"] = row["ember"]["peak_mib"] / row["torch"]["peak_mib"]
+    if "numpy" in row and "ember" in row:
+        row["numpy_ratio"] = row["ember"]["median"] / row["numpy"]["median"]
+    return row
+
+
+def _cell(stats: dict | None) -> str:
+    if not stats:
+        return "failed"
+    return f"{stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f}), {stats['threads']}t"
+
+
+def table(rows: list) -> str:
+    lines = [
+        "| workload | what one run is | PyTorch | ember | ember / PyTorch | peak RSS ember / PyTorch |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        ratio = f"{row['ratio']:.2f}" if "ratio" in row else "—"
+        memory = "—"
+        if "memory_ratio" in row:
+            memory = f"{row['ember']['peak_mib']:.0f} / {row['torch']['peak_mib']:.0f} MiB ({row['memory_ratio']:.2f})"
+        lines.append(f"| {row['workload']} | {row['units']} | {_cell(row.get('torch'))} | "
+                     f"{_cell(row.get('ember'))} | {ratio} | {memory} |")
+    notes = []
+    for row in rows:
+        if "numpy_ratio" in row:
+            notes.append(f"- nand: hand-written NumPy takes {row['numpy']['median']:.3f} s; "
+                         f"ember is {row['numpy_ratio']:.2f}× that.")
+        for library, error in row["errors"].items():
+            notes.append(f"- {row['workload']} on {library} failed: {error}")
+    imports = [row for row in rows if "torch" in row and "ember" in row]
+    if imports:
+        ember_import = statistics.median(r["ember"]["import"] for r in imports)
+        torch_import = statistics.median(r["torch"]["import"] for r in imports)
+        notes.append(f"- `import ember` (with ember.nn): {ember_import:.3f} s; `import torch`: "
+                     f"{torch_import:.3f} s; ratio {ember_import / torch_import:.2f}.")
+    return "\n".join(lines + [""] + notes)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", help="also write the table into this markdown file")
+    args = parser.parse_args(argv)
+    rows = []
+    for workload in args.workloads:
+        rows.append(run_workload(workload, args.rounds, args.repeats))
+        print(f"done: {workload}", file=sys.stderr)
+    text = table(rows)
+    print(text)
+    if args.write:
+        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+        with open(args.write, "w") as handle:
+            handle.write(f"# Benchmarks\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n"
+                         "Medians over every repetition of every round (min–max in parentheses); "
+                         "each framework at its faster thread count (1 or 2).\n\n" + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
