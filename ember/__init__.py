@@ -34,7 +34,7 @@ from ember.autograd import (
     set_grad_enabled,
 )
 from ember.ops import *  # noqa: F401,F403
-from ember import linalg, nn, optim, random, return_types, utils  # noqa: E402,F401
+from ember import distributed, linalg, nn, optim, random, return_types, utils  # noqa: E402,F401
 import ember.utils.data  # noqa: E402,F401
 
 half, float, double = float16, float32, float64

@@ -23,7 +23,31 @@ from ember.autograd.function import optimizer_steps
 record_gradient_norms = False
 
 
+_callbacks: list = []  # functions to call when the current backward pass ends
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` once the backward pass that is running now has finished.
+
+    Hooks use this to act on the complete set of gradients (DistributedDataParallel's
+    final gradient reduction does).
+    """
+    _callbacks.append(callback)
+
+
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
+    global _callbacks
+    outer, _callbacks = _callbacks, []
+    try:
+        result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
+        while _callbacks:
+            _callbacks.pop(0)()
+        return result
+    finally:
+        _callbacks = outer
+
+
+def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
     """Backpropagate ``seeds`` from ``roots`` (pairs of node and output number).
 
     ``targets`` (pairs of node and output number) restricts the walk to the part of the

@@ -1,6 +1,6 @@
 """``ember.nn``: modules, layers, losses, ``functional`` and ``init``."""
 
-from ember.nn import functional, init, utils  # noqa: F401
+from ember.nn import functional, init, parallel, utils  # noqa: F401
 from ember.nn.modules import *  # noqa: F401,F403
 from ember.nn.modules import Module  # noqa: F401
 from ember.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -1,0 +1,343 @@
+"""``ember.distributed``: collectives across processes, on MPI (Open MPI through mpi4py).
+
+Launch the processes with ``mpirun -np N python train.py``; each calls
+``init_process_group(backend="mpi")`` and learns its rank and the world size from the
+launcher. Collectives work in place on tensors, as PyTorch's do.
+
+Every collective first checks, with a small metadata exchange, that all ranks passed
+tensors of the same shape and dtype (a mismatch raises on every rank instead of
+producing a silently wrong result), and waits for at most the group's ``timeout``
+(default 30 minutes, as PyTorch) before raising, so a rank that died cannot hang the
+others forever. The collective itself hands the tensor's own array to MPI: no copies.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from enum import Enum
+
+from ember._backend import xp
+from ember._tensor import Tensor
+
+__all__ = [
+    "ReduceOp", "is_available", "init_process_group", "is_initialized", "is_mpi_available",
+    "get_rank", "get_world_size", "get_backend", "barrier", "destroy_process_group",
+    "all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter",
+    "reduce_scatter_tensor", "gather", "scatter", "reduce", "all_gather_object",
+    "broadcast_object_list", "save_on_rank", "new_group", "GroupMember",
+]
+
+
+class ReduceOp(Enum):
+    """How ``all_reduce`` and friends combine the ranks' values."""
+
+    SUM = "sum"
+    AVG = "avg"
+    PRODUCT = "product"
+    MIN = "min"
+    MAX = "max"
+
+
+class _State:
+    comm = None
+    backend = None
+    timeout = 1800.0
+
+
+_state = _State()
+
+
+class GroupMember:
+    """``WORLD`` stands for the default group (the only group ember has)."""
+
+    WORLD = None
+
+
+def is_available() -> bool:
+    """True when mpi4py (and so an MPI library) can be imported."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+is_mpi_available = is_available
+
+
+def init_process_group(backend: str | None = "mpi", init_method=None, timeout=None,
+                       world_size: int = -1, rank: int = -1, store=None, group_name: str = "",
+                       pg_options=None, device_id=None) -> None:
+    """Join the processes started by ``mpirun`` into the default group.
+
+    Args:
+        backend: ``"mpi"``. (``"gloo"`` is accepted too and runs on MPI, so that CPU
+            scripts written for PyTorch run unchanged; ``"nccl"`` needs a GPU ember lacks.)
+        timeout: a ``datetime.timedelta`` after which a stuck collective raises.
+        world_size, rank: if given, must agree with what the MPI launcher says.
+    """
+    if _state.comm is not None:
+        raise RuntimeError("trying to initialize the default process group twice!")
+    if backend not in (None, "mpi", "gloo", "cpu:gloo", "cpu:mpi"):
+        raise ValueError(
+            f"ember.distributed supports the 'mpi' backend (and 'gloo', which runs on MPI); got {backend!r}"
+        )
+    if not is_available():
+        raise RuntimeError(
+            "ember.distributed needs mpi4py and an MPI library: pip install 'ember[distributed]' "
+            "(and Open MPI, e.g. apt-get install openmpi-bin libopenmpi-dev)"
+        )
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    if world_size not in (-1, comm.Get_size()) or rank not in (-1, comm.Get_rank()):
+        raise ValueError(
+            f"init_process_group: world_size={world_size}, rank={rank} disagree with the MPI "
+            f"launcher (world size {comm.Get_size()}, rank {comm.Get_rank()})"
+        )
+    _state.comm, _state.backend = comm, "mpi"
+    if timeout is not None:
+        _state.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+
+
+def is_initialized() -> bool:
+    return _state.comm is not None
+
+
+def _comm():
+    if _state.comm is None:
+        raise ValueError(
+            "Default process group has not been initialized, please make sure to call "
+            "init_process_group."
+        )
+    return _state.comm
+
+
+def get_rank(group=None) -> int:
+    return _comm().Get_rank()
+
+
+def get_world_size(group=None) -> int:
+    return _comm().Get_size()
+
+
+def get_backend(group=None) -> str:
+    _comm()
+    return _state.backend
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None):
+    """Only the whole world is supported as a group; returns ``GroupMember.WORLD``."""
+    if ranks is not None and sorted(ranks) != list(range(get_world_size())):
+        raise NotImplementedError("ember.distributed supports only the default (world) group")
+    return GroupMember.WORLD
+
+
+def destroy_process_group(group=None) -> None:
+    _state.comm = None
+    _state.backend = None
+
+
+def _wait(request, name: str) -> None:
+    """Wait for a non-blocking MPI request, raising after the group's timeout."""
+    deadline = time.monotonic() + _state.timeout
+    while not request.Test():
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"ember.distributed.{name} timed out after {_state.timeout:.0f} s: a rank may have "
+                "died or never reached this collective"
+            )
+
+
+def _check_same(name: str, *tensors) -> None:
+    """Every rank must pass tensors of the same shapes and dtypes (checked with one allgather)."""
+    comm = _comm()
+    mine = [(tuple(t.shape), t.dtype.name) for t in tensors]
+    request = comm.Ibarrier()
+    _wait(request, name)
+    everyone = comm.allgather(mine)
+    for rank, theirs in enumerate(everyone):
+        if theirs != mine:
+            raise RuntimeError(
+                f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors {mine} but rank "
+                f"{rank} has {theirs}; every rank must pass the same shapes and dtypes"
+            )
+
+
+def _mpi_op(op: ReduceOp):
+    from mpi4py import MPI
+
+    return {
+        ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+        ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX,
+    }[op]
+
+
+def _buffer(tensor: Tensor):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"expected an ember Tensor, got {type(tensor).__name__}")
+    array = tensor._data
+    if not array.flags.c_contiguous:
+        raise ValueError("ember.distributed collectives need contiguous tensors; call .contiguous()")
+    return array
+
+
+class _Work:
+    """What ``async_op=True`` returns: the collective already finished, ``wait()`` is free."""
+
+    def wait(self, timeout=None) -> bool:
+        return True
+
+    def is_completed(self) -> bool:
+        return True
+
+
+def _done(async_op: bool):
+    return _Work() if async_op else None
+
+
+def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
+    """Combine ``tensor`` across all ranks with ``op``; every rank gets the result in place."""
+    from mpi4py import MPI
+
+    _check_same("all_reduce", tensor)
+    array = _buffer(tensor)
+    if op is ReduceOp.AVG and array.dtype.kind != "f":
+        raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
+    _wait(_comm().Iallreduce(MPI.IN_PLACE, array, op=_mpi_op(op)), "all_reduce")
+    if op is ReduceOp.AVG:
+        array /= get_world_size()
+    tensor._version_counter[0] += 1
+    return _done(async_op)
+
+
+def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
+    """Combine ``tensor`` across ranks into rank ``dst``'s tensor."""
+    from mpi4py import MPI
+
+    _check_same("reduce", tensor)
+    array = _buffer(tensor)
+    comm = _comm()
+    send = MPI.IN_PLACE if comm.Get_rank() == dst else array
+    _wait(comm.Ireduce(send, array if comm.Get_rank() == dst else None, op=_mpi_op(op), root=dst), "reduce")
+    if op is ReduceOp.AVG and comm.Get_rank() == dst:
+        array /= get_world_size()
+    return _done(async_op)
+
+
+def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
+    """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``."""
+    _check_same("broadcast", tensor)
+    _wait(_comm().Ibcast(_buffer(tensor), root=src), "broadcast")
+    tensor._version_counter[0] += 1
+    return _done(async_op)
+
+
+def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None, async_op: bool = False):
+    """Concatenate every rank's ``input_tensor`` along dim 0 into ``output_tensor``."""
+    _check_same("all_gather_into_tensor", input_tensor)
+    world = get_world_size()
+    if output_tensor.numel() != input_tensor.numel() * world:
+        raise ValueError(
+            f"all_gather_into_tensor: output has {output_tensor.numel()} elements, expected "
+            f"{input_tensor.numel()} x {world}"
+        )
+    _wait(_comm().Iallgather(_buffer(input_tensor), _buffer(output_tensor)), "all_gather_into_tensor")
+    return _done(async_op)
+
+
+def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
+    """Fill ``tensor_list[i]`` with rank ``i``'s ``tensor``."""
+    world = get_world_size()
+    if len(tensor_list) != world:
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries, world size is {world}")
+    _check_same("all_gather", tensor)
+    gathered = xp.empty((world,) + tuple(tensor.shape), dtype=tensor._data.dtype)
+    _wait(_comm().Iallgather(_buffer(tensor), gathered), "all_gather")
+    for index, target in enumerate(tensor_list):
+        target._data[...] = gathered[index]
+    return _done(async_op)
+
+
+def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM, group=None,
+                          async_op: bool = False):
+    """Reduce ``input`` across ranks, then give rank ``i`` the ``i``-th slice along dim 0."""
+    _check_same("reduce_scatter_tensor", input)
+    world = get_world_size()
+    if input.numel() != output.numel() * world:
+        raise ValueError(f"reduce_scatter_tensor: input must have world_size x output's {output.numel()} elements")
+    _wait(_comm().Ireduce_scatter_block(_buffer(input), _buffer(output), op=_mpi_op(op)), "reduce_scatter_tensor")
+    if op is ReduceOp.AVG:
+        output._data /= world
+    return _done(async_op)
+
+
+def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM, group=None,
+                   async_op: bool = False):
+    """Reduce ``input_list[i]`` across ranks into rank ``i``'s ``output``."""
+    world = get_world_size()
+    if len(input_list) != world:
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries, world size is {world}")
+    stacked = Tensor._make(xp.ascontiguousarray(xp.stack([t._data for t in input_list])))
+    return reduce_scatter_tensor(output, stacked, op, group, async_op)
+
+
+def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
+    """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
+    comm = _comm()
+    _check_same("gather", tensor)
+    is_root = comm.Get_rank() == dst
+    if is_root and (gather_list is None or len(gather_list) != comm.Get_size()):
+        raise ValueError("gather: on the destination rank, gather_list needs world_size tensors")
+    received = xp.empty((comm.Get_size(),) + tuple(tensor.shape), dtype=tensor._data.dtype) if is_root else None
+    _wait(comm.Igather(_buffer(tensor), received, root=dst), "gather")
+    if is_root:
+        for index, target in enumerate(gather_list):
+            target._data[...] = received[index]
+    return _done(async_op)
+
+
+def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
+    """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src``."""
+    comm = _comm()
+    _check_same("scatter", tensor)
+    is_root = comm.Get_rank() == src
+    if is_root and (scatter_list is None or len(scatter_list) != comm.Get_size()):
+        raise ValueError("scatter: on the source rank, scatter_list needs world_size tensors")
+    sent = xp.ascontiguousarray(xp.stack([t._data for t in scatter_list])) if is_root else None
+    _wait(comm.Iscatter(sent, _buffer(tensor), root=src), "scatter")
+    tensor._version_counter[0] += 1
+    return _done(async_op)
+
+
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every rank has reached this call."""
+    _wait(_comm().Ibarrier(), "barrier")
+    return _done(async_op)
+
+
+def all_gather_object(object_list: list, obj, group=None) -> None:
+    """Fill ``object_list[i]`` with rank ``i``'s ``obj`` (plain data: numbers, strings, lists...)."""
+    for index, value in enumerate(_comm().allgather(obj)):
+        object_list[index] = value
+
+
+def broadcast_object_list(object_list: list, src: int = 0, group=None, device=None) -> None:
+    """Replace ``object_list``'s items with those of rank ``src``."""
+    values = _comm().bcast(list(object_list), root=src)
+    object_list[:] = values
+
+
+def save_on_rank(obj, f, rank: int = 0) -> None:
+    """Checkpoint from one rank only: rank ``rank`` calls ``ember.save``, the others wait.
+
+    Example::
+
+        dist.save_on_rank({"model": ddp.module.state_dict(), "epoch": epoch}, "ckpt.safetensors")
+    """
+    from ember.serialization import save
+
+    if get_rank() == rank:
+        save(obj, f)
+    barrier()

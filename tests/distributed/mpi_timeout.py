@@ -1,0 +1,24 @@
+"""Run under mpirun -np 2: rank 1 never joins the collective; rank 0 must time out, not hang."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+
+import ember
+import ember.distributed as dist
+
+dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=2))
+if dist.get_rank() == 0:
+    start = time.monotonic()
+    try:
+        dist.all_reduce(ember.ones(3))
+    except RuntimeError as error:
+        assert "timed out" in str(error), error
+        print(f"rank 0: timed out after {time.monotonic() - start:.1f} s OK", flush=True)
+        os._exit(0)
+    print("rank 0: no timeout", flush=True)
+    os._exit(1)
+time.sleep(4)
+os._exit(0)
