@@ -425,6 +425,9 @@ class Tensor:
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
 
+    def reshape_as(self, other: "Tensor") -> "Tensor":
+        return _ops.reshape(self, other.shape)
+
     # ------------------------------------------------------------ views with varargs
     def view(self, *shape) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], _dtype_cls):

@@ -41,8 +41,8 @@ div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor floor_divide 
 greater greater_equal less less_equal not_equal hypot index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
 logical_not logical_or logical_xor logit lt masked_fill masked_scatter mul multiply nan_to_num ne
 neg negative pow rad2deg reciprocal relu remainder renorm round rsqrt scatter scatter_add
-scatter_reduce sigmoid sign sin sinc sinh sqrt square squeeze sub subtract t tan tanh transpose
-tril triu true_divide trunc unsqueeze xlogy
+scatter_reduce sigmoid sign sin sinc sinh sqrt square sub subtract tan tanh
+tril triu true_divide trunc xlogy
 """.split()
 
 # Operators: (dunder, ops function, operand order); "r" reflects, "i" is in place.
@@ -107,6 +107,10 @@ def install(cls) -> None:
     for name in INPLACE:
         function = find(name)
         setattr(cls, name + "_", _inplace(function, name + "_") if function else _missing(name + "_"))
+    for name in INPLACE_VIEWS:
+        function = find(name)
+        if function:
+            setattr(cls, name + "_", _inplace_view(function, name + "_"))
     for name in SPECIAL_INPLACE:
         function = find(name)
         setattr(cls, name, _forwarded(function) if function else _missing(name))
@@ -128,6 +132,23 @@ def install(cls) -> None:
     for dunder, name in (("getitem", "getitem"), ("setitem", "setitem")):
         function = find(name)
         setattr(cls, f"__{dunder}__", _forwarded(function) if function else _missing(dunder))
+
+
+def _inplace_view(function, name):
+    """``squeeze_``, ``t_`` ...: self becomes the reshaped view (PyTorch changes metadata)."""
+
+    def method(self, *args, **kwargs):
+        result = function(self, *args, **kwargs)
+        self._data = result._data
+        if result.grad_fn is not None:
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        return self
+
+    method.__name__ = name
+    return method
+
+
+INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "as_strided"]
 
 
 def missing_methods(cls) -> list:

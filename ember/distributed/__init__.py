@@ -4,11 +4,12 @@ Launch the processes with ``mpirun -np N python train.py``; each calls
 ``init_process_group(backend="mpi")`` and learns its rank and the world size from the
 launcher. Collectives work in place on tensors, as PyTorch's do.
 
-Every collective first checks, with a small metadata exchange, that all ranks passed
-tensors of the same shape and dtype (a mismatch raises on every rank instead of
-producing a silently wrong result), and waits for at most the group's ``timeout``
-(default 30 minutes, as PyTorch) before raising, so a rank that died cannot hang the
-others forever. The collective itself hands the tensor's own array to MPI: no copies.
+Every collective first exchanges a few integers describing each rank's tensor (one
+small non-blocking all-gather): a mismatch in shape or dtype raises on every rank
+instead of producing a silently wrong result, and a rank that never arrives makes the
+others raise after the group's ``timeout`` (default 30 minutes, as PyTorch) instead of
+hanging forever. The data then moves in one blocking MPI call on the tensor's own
+array: no copies.
 """
 
 from __future__ import annotations
@@ -141,27 +142,51 @@ def destroy_process_group(group=None) -> None:
 
 def _wait(request, name: str) -> None:
     """Wait for a non-blocking MPI request, raising after the group's timeout."""
-    deadline = time.monotonic() + _state.timeout
+    start = time.monotonic()
+    deadline = start + _state.timeout
+    pause = 1e-5
     while not request.Test():
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - start < 2e-4:
+            continue  # the other ranks are usually a few microseconds away: spin first
+        if now > deadline:
             raise RuntimeError(
                 f"ember.distributed.{name} timed out after {_state.timeout:.0f} s: a rank may have "
                 "died or never reached this collective"
             )
+        time.sleep(pause)  # yields the core: ranks often outnumber cores
+        pause = min(pause * 2, 1e-3)
+
+
+_DTYPE_CODES = {"bool": 0, "uint8": 1, "int8": 2, "int16": 3, "int32": 4, "int64": 5,
+                "float16": 6, "float32": 7, "float64": 8}
+
+
+def _describe(tensors) -> list:
+    import zlib
+
+    words = []
+    for tensor in tensors:
+        shape = tuple(tensor.shape)
+        words += [_DTYPE_CODES[tensor.dtype.name], len(shape), tensor.numel(),
+                  zlib.crc32(repr(shape).encode())]
+    return words
 
 
 def _check_same(name: str, *tensors) -> None:
-    """Every rank must pass tensors of the same shapes and dtypes (checked with one allgather)."""
+    """Every rank must pass tensors of the same shapes and dtypes (one small all-gather)."""
     comm = _comm()
-    mine = [(tuple(t.shape), t.dtype.name) for t in tensors]
-    request = comm.Ibarrier()
-    _wait(request, name)
-    everyone = comm.allgather(mine)
+    mine = xp.asarray(_describe(tensors), dtype=xp.int64)
+    everyone = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
+    _wait(comm.Iallgather(mine, everyone), name)
     for rank, theirs in enumerate(everyone):
-        if theirs != mine:
+        if not (theirs == mine).all():
+            names = {code: dtype for dtype, code in _DTYPE_CODES.items()}
+            described = [(f"{t[1]}-d", f"{t[2]} elements", names[int(t[0])]) for t in theirs.reshape(-1, 4)]
             raise RuntimeError(
-                f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors {mine} but rank "
-                f"{rank} has {theirs}; every rank must pass the same shapes and dtypes"
+                f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors "
+                f"{[(tuple(t.shape), t.dtype.name) for t in tensors]} but rank {rank} has "
+                f"{described}; every rank must pass the same shapes and dtypes"
             )
 
 
@@ -205,7 +230,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     array = _buffer(tensor)
     if op is ReduceOp.AVG and array.dtype.kind != "f":
         raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
-    _wait(_comm().Iallreduce(MPI.IN_PLACE, array, op=_mpi_op(op)), "all_reduce")
+    _comm().Allreduce(MPI.IN_PLACE, array, op=_mpi_op(op))
     if op is ReduceOp.AVG:
         array /= get_world_size()
     tensor._version_counter[0] += 1
@@ -220,7 +245,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
     array = _buffer(tensor)
     comm = _comm()
     send = MPI.IN_PLACE if comm.Get_rank() == dst else array
-    _wait(comm.Ireduce(send, array if comm.Get_rank() == dst else None, op=_mpi_op(op), root=dst), "reduce")
+    comm.Reduce(send, array if comm.Get_rank() == dst else None, op=_mpi_op(op), root=dst)
     if op is ReduceOp.AVG and comm.Get_rank() == dst:
         array /= get_world_size()
     return _done(async_op)
@@ -229,7 +254,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``."""
     _check_same("broadcast", tensor)
-    _wait(_comm().Ibcast(_buffer(tensor), root=src), "broadcast")
+    _comm().Bcast(_buffer(tensor), root=src)
     tensor._version_counter[0] += 1
     return _done(async_op)
 
@@ -243,7 +268,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
             f"all_gather_into_tensor: output has {output_tensor.numel()} elements, expected "
             f"{input_tensor.numel()} x {world}"
         )
-    _wait(_comm().Iallgather(_buffer(input_tensor), _buffer(output_tensor)), "all_gather_into_tensor")
+    _comm().Allgather(_buffer(input_tensor), _buffer(output_tensor))
     return _done(async_op)
 
 
@@ -254,7 +279,7 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries, world size is {world}")
     _check_same("all_gather", tensor)
     gathered = xp.empty((world,) + tuple(tensor.shape), dtype=tensor._data.dtype)
-    _wait(_comm().Iallgather(_buffer(tensor), gathered), "all_gather")
+    _comm().Allgather(_buffer(tensor), gathered)
     for index, target in enumerate(tensor_list):
         target._data[...] = gathered[index]
     return _done(async_op)
@@ -267,7 +292,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     world = get_world_size()
     if input.numel() != output.numel() * world:
         raise ValueError(f"reduce_scatter_tensor: input must have world_size x output's {output.numel()} elements")
-    _wait(_comm().Ireduce_scatter_block(_buffer(input), _buffer(output), op=_mpi_op(op)), "reduce_scatter_tensor")
+    _comm().Reduce_scatter_block(_buffer(input), _buffer(output), op=_mpi_op(op))
     if op is ReduceOp.AVG:
         output._data /= world
     return _done(async_op)
@@ -291,7 +316,7 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=
     if is_root and (gather_list is None or len(gather_list) != comm.Get_size()):
         raise ValueError("gather: on the destination rank, gather_list needs world_size tensors")
     received = xp.empty((comm.Get_size(),) + tuple(tensor.shape), dtype=tensor._data.dtype) if is_root else None
-    _wait(comm.Igather(_buffer(tensor), received, root=dst), "gather")
+    comm.Gather(_buffer(tensor), received, root=dst)
     if is_root:
         for index, target in enumerate(gather_list):
             target._data[...] = received[index]
@@ -306,7 +331,7 @@ def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, grou
     if is_root and (scatter_list is None or len(scatter_list) != comm.Get_size()):
         raise ValueError("scatter: on the source rank, scatter_list needs world_size tensors")
     sent = xp.ascontiguousarray(xp.stack([t._data for t in scatter_list])) if is_root else None
-    _wait(comm.Iscatter(sent, _buffer(tensor), root=src), "scatter")
+    comm.Scatter(sent, _buffer(tensor), root=src)
     tensor._version_counter[0] += 1
     return _done(async_op)
 

@@ -50,8 +50,7 @@ def test_inplace_layer_matches_torch(name, args):
         assert result is y
         return result
 
-    check_layer(lambda lib: getattr(lib.nn, name)(*args, inplace=True), [X], call=run,
-                train=False)
+    check_layer(lambda lib: getattr(lib.nn, name)(*args, inplace=True), [X], call=run, train=False)
 
 
 def test_inplace_bumps_version_and_records_node():
@@ -96,12 +95,15 @@ def test_leaky_relu_repr_text():
     assert repr(ember.nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
 
 
-@pytest.mark.parametrize("shape, dim", [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0),
-                                        ((2, 3, 4, 5), 1), ((), 0)])
+@pytest.mark.parametrize(
+    "shape, dim", [((4,), 0), ((2, 3), 1), ((2, 3, 4), 0), ((2, 3, 4, 5), 1), ((), 0)]
+)
 def test_softmax_implicit_dim(shape, dim):
     x = ember.randn(shape)
-    for module, function in ((ember.nn.Softmax(), ember.softmax),
-                             (ember.nn.LogSoftmax(), ember.log_softmax)):
+    for module, function in (
+        (ember.nn.Softmax(), ember.softmax),
+        (ember.nn.LogSoftmax(), ember.log_softmax),
+    ):
         with pytest.warns(UserWarning, match="Implicit dimension choice"):
             result = module(x)
         np.testing.assert_allclose(result.numpy(), function(x, dim).numpy())

@@ -233,7 +233,14 @@ def test_conv2d_speed_against_torch(capsys):
     def run_ember():
         mine(ex).sum().backward()
 
-    torch_time, ember_time = _best_of(run_torch), _best_of(run_ember)
+    # One BLAS thread on both sides: torch runs single-threaded in these tests, and a
+    # threaded BLAS on a busy machine times the scheduler rather than the convolution.
+    threads = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        torch_time, ember_time = _best_of(run_torch), _best_of(run_ember)
+    finally:
+        ember.set_num_threads(threads)
     with capsys.disabled():
         print(f"\nconv2d 64x1x8x8 1->16 3x3 fwd+bwd: ember {ember_time * 1e3:.3f} ms, "
               f"torch {torch_time * 1e3:.3f} ms, ratio {ember_time / torch_time:.2f}x")

@@ -35,17 +35,32 @@ LOSSES = [
     ("SmoothL1Loss", lambda lib: lib.nn.SmoothL1Loss(beta=0.5), [A, B]),
     ("HuberLoss", lambda lib: lib.nn.HuberLoss(delta=0.8), [A, B]),
     ("BCELoss", lambda lib: lib.nn.BCELoss(), [PROBABILITIES, BINARY]),
-    ("BCELoss_weight", lambda lib: lib.nn.BCELoss(weight=lib.tensor([1.0, 2.0, 0.5])),
-     [PROBABILITIES, BINARY]),
-    ("BCEWithLogitsLoss", lambda lib: lib.nn.BCEWithLogitsLoss(
-        pos_weight=lib.tensor([2.0, 0.5, 1.0])), [A, BINARY]),
+    (
+        "BCELoss_weight",
+        lambda lib: lib.nn.BCELoss(weight=lib.tensor([1.0, 2.0, 0.5])),
+        [PROBABILITIES, BINARY],
+    ),
+    (
+        "BCEWithLogitsLoss",
+        lambda lib: lib.nn.BCEWithLogitsLoss(pos_weight=lib.tensor([2.0, 0.5, 1.0])),
+        [A, BINARY],
+    ),
     ("CrossEntropyLoss", lambda lib: lib.nn.CrossEntropyLoss(), [LOGITS, CLASSES]),
-    ("CrossEntropyLoss_weight", lambda lib: lib.nn.CrossEntropyLoss(
-        weight=_weight(lib), label_smoothing=0.1), [LOGITS, CLASSES]),
-    ("CrossEntropyLoss_spatial", lambda lib: lib.nn.CrossEntropyLoss(ignore_index=1),
-     [SPATIAL_LOGITS, SPATIAL_CLASSES]),
-    ("NLLLoss", lambda lib: lib.nn.NLLLoss(weight=_weight(lib), reduction="sum"),
-     [LOGITS, CLASSES]),
+    (
+        "CrossEntropyLoss_weight",
+        lambda lib: lib.nn.CrossEntropyLoss(weight=_weight(lib), label_smoothing=0.1),
+        [LOGITS, CLASSES],
+    ),
+    (
+        "CrossEntropyLoss_spatial",
+        lambda lib: lib.nn.CrossEntropyLoss(ignore_index=1),
+        [SPATIAL_LOGITS, SPATIAL_CLASSES],
+    ),
+    (
+        "NLLLoss",
+        lambda lib: lib.nn.NLLLoss(weight=_weight(lib), reduction="sum"),
+        [LOGITS, CLASSES],
+    ),
     ("KLDivLoss", lambda lib: lib.nn.KLDivLoss(reduction="batchmean"), [A, PROBABILITIES]),
     ("KLDivLoss_log", lambda lib: lib.nn.KLDivLoss(reduction="sum", log_target=True), [A, B]),
     ("PoissonNLLLoss", lambda lib: lib.nn.PoissonNLLLoss(), [A, PROBABILITIES * 3]),
@@ -55,8 +70,11 @@ LOSSES = [
     ("HingeEmbeddingLoss", lambda lib: lib.nn.HingeEmbeddingLoss(), [A[:, 0], SIGNS]),
     ("TripletMarginLoss", lambda lib: lib.nn.TripletMarginLoss(swap=True), [A, B, B[::-1]]),
     ("SoftMarginLoss", lambda lib: lib.nn.SoftMarginLoss(), [A[:, 0], SIGNS]),
-    ("MultiLabelSoftMarginLoss", lambda lib: lib.nn.MultiLabelSoftMarginLoss(
-        weight=lib.tensor([1.0, 0.5, 2.0])), [A, BINARY]),
+    (
+        "MultiLabelSoftMarginLoss",
+        lambda lib: lib.nn.MultiLabelSoftMarginLoss(weight=lib.tensor([1.0, 0.5, 2.0])),
+        [A, BINARY],
+    ),
 ]
 
 
@@ -121,8 +139,10 @@ def test_error_message_matches_torch(call):
 def test_cross_entropy_ignored_targets_and_empty_batches_give_nan():
     F = ember.nn.functional
     assert np.isnan(F.cross_entropy(ember.zeros(2, 3), ember.tensor([-100, -100])).item())
-    assert F.cross_entropy(ember.zeros(2, 3), ember.tensor([-100, -100]),
-                           reduction="sum").item() == 0.0
+    assert (
+        F.cross_entropy(ember.zeros(2, 3), ember.tensor([-100, -100]), reduction="sum").item()
+        == 0.0
+    )
     assert np.isnan(F.cross_entropy(ember.zeros(0, 3), ember.zeros(0, dtype=ember.int64)).item())
 
 
@@ -139,8 +159,9 @@ def test_cross_entropy_graph_is_two_nodes():
     loss = ember.nn.functional.cross_entropy(logits, ember.tensor([0, 1, 2, 1]))
     assert type(loss.grad_fn).__name__ == "NllLossBackward0"
     assert type(loss.grad_fn.next_functions[0][0]).__name__ == "LogSoftmaxBackward0"
-    spatial = ember.nn.functional.cross_entropy(ember.randn(2, 3, 2, 2, requires_grad=True),
-                                                ember.zeros(2, 2, 2, dtype=ember.int64))
+    spatial = ember.nn.functional.cross_entropy(
+        ember.randn(2, 3, 2, 2, requires_grad=True), ember.zeros(2, 2, 2, dtype=ember.int64)
+    )
     assert type(spatial.grad_fn).__name__ == "NllLoss2DBackward0"
 
 
@@ -156,8 +177,9 @@ def test_bce_gradient_at_the_edges_is_finite_like_torch():
     grads = []
     for lib in (torch, ember):
         x = lib.tensor([0.0, 1.0, 0.0], dtype=lib.float64, requires_grad=True)
-        loss = lib.nn.functional.binary_cross_entropy(x, lib.tensor([1.0, 0.0, 0.0],
-                                                                    dtype=lib.float64))
+        loss = lib.nn.functional.binary_cross_entropy(
+            x, lib.tensor([1.0, 0.0, 0.0], dtype=lib.float64)
+        )
         loss.backward()
         grads.append(x.grad.numpy())
         assert loss.item() == pytest.approx(200.0 / 3)

@@ -19,19 +19,56 @@ from ember.ops.elementwise import (
     _erf_array,
     erf,
     exp,
-    relu as _relu,
-    sigmoid as _sigmoid,
-    tanh as _tanh,
     where,
 )
-from ember.ops.softmax import log_softmax as _log_softmax, softmax as _softmax
+from ember.ops.elementwise import (
+    relu as _relu,
+)
+from ember.ops.elementwise import (
+    sigmoid as _sigmoid,
+)
+from ember.ops.elementwise import (
+    tanh as _tanh,
+)
+from ember.ops.softmax import log_softmax as _log_softmax
+from ember.ops.softmax import softmax as _softmax
 
 __all__ = [
-    "threshold", "threshold_", "relu", "relu_", "relu6", "hardtanh", "hardtanh_",
-    "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu", "elu_", "selu", "selu_",
-    "celu", "celu_", "gelu", "silu", "mish", "sigmoid", "tanh", "softplus", "softsign",
-    "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softshrink", "hardshrink",
-    "glu", "softmax", "log_softmax", "softmin",
+    "celu",
+    "celu_",
+    "elu",
+    "elu_",
+    "gelu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
+    "leaky_relu",
+    "leaky_relu_",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu",
+    "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanh",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
 ]  # fmt: skip
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -279,13 +316,15 @@ def relu_(input: Tensor) -> Tensor:
     return relu(input, inplace=True)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """min(max(x, min_val), max_val); the gradient is zero outside (min_val, max_val)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return _maybe_inplace(input, lambda x: Hardtanh.apply(x, min_val, max_val), inplace,
-                          "hardtanh_")
+    return _maybe_inplace(
+        input, lambda x: Hardtanh.apply(x, min_val, max_val), inplace, "hardtanh_"
+    )
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -300,8 +339,9 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
-    return _maybe_inplace(input, lambda x: LeakyRelu.apply(x, negative_slope), inplace,
-                          "leaky_relu_")
+    return _maybe_inplace(
+        input, lambda x: LeakyRelu.apply(x, negative_slope), inplace, "leaky_relu_"
+    )
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -341,8 +381,13 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return where(input > 0, input, weight * input)
 
 
-def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-          training: bool = False, inplace: bool = False) -> Tensor:
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
     """x if x >= 0 else a * x, a ~ U(lower, upper) per element in training, else (l + u) / 2."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
@@ -356,12 +401,15 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
         return where(x >= 0, x, x * slopes)
 
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"leaky_relu_cpu\" not implemented for '{_legacy(input.dtype)}'")
+        raise NotImplementedError(
+            f"\"leaky_relu_cpu\" not implemented for '{_legacy(input.dtype)}'"
+        )
     return _maybe_inplace(input, compute, inplace, "rrelu_")
 
 
-def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
-           training: bool = False) -> Tensor:
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
     """In-place ``rrelu``."""
     return rrelu(input, lower, upper, training, inplace=True)
 
@@ -395,9 +443,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _maybe_inplace(
-        input, lambda x: Celu.apply(x, alpha, 1.0, 1.0 / alpha), inplace, "celu_"
-    )
+    return _maybe_inplace(input, lambda x: Celu.apply(x, alpha, 1.0, 1.0 / alpha), inplace, "celu_")
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -496,9 +542,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     dim = wrap_dim(dim, input.ndim, "glu")
     size = input.shape[dim]
     if size % 2:
-        raise RuntimeError(
-            f"Halving dimension must be even, but dimension {dim} is size {size}"
-        )
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     half = size // 2
     return input.narrow(dim, 0, half) * _sigmoid(input.narrow(dim, half, half))
 
@@ -515,8 +559,7 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x_i) / Σ_j exp(x_j) along ``dim`` (stable); ``dtype`` casts the input first.
 
     ``dim=None`` is PyTorch's deprecated implicit choice (0 for 0-D, 1-D and 3-D inputs,
@@ -527,16 +570,14 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return _softmax(input, dim, dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-                dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x_i - log Σ_j exp(x_j) along ``dim`` (stable)."""
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim, _stacklevel)
     return _log_softmax(input, dim, dtype)
 
 
-def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
-            dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along ``dim``."""
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim, _stacklevel)

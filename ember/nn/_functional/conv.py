@@ -56,8 +56,14 @@ def padded(x, geometry: Geometry, value=0):
     """``x`` (N, C, *L) with its spatial dims padded by ``value``."""
     if not any(geometry.before) and not any(geometry.after):
         return x
-    widths = [(0, 0), (0, 0)] + list(zip(geometry.before, geometry.after))
-    return xp.pad(x, widths, constant_values=value)
+    shape = x.shape[:2] + tuple(
+        length + lead + trail
+        for length, lead, trail in zip(x.shape[2:], geometry.before, geometry.after)
+    )
+    result = xp.full(shape, value, x.dtype)
+    inner = tuple(slice(lead, lead + length) for lead, length in zip(geometry.before, x.shape[2:]))
+    result[(Ellipsis, *inner)] = x
+    return result
 
 
 def windows(x_padded, kernel, out, geometry: Geometry):
@@ -117,6 +123,13 @@ def _weight_matrix(weight, groups: int):
     return weight.reshape(groups, weight.shape[0] // groups, math.prod(weight.shape[1:]))
 
 
+def _grouped_matmul(a, b):
+    """``a[g] @ b[g]`` for each group; one group takes the plain 2-D BLAS product."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return a @ b
+
+
 def _convolve(x, weight, geometry: Geometry, out=None):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d].
 
@@ -127,7 +140,7 @@ def _convolve(x, weight, geometry: Geometry, out=None):
     out = tuple(out or output_size(x.shape[2:], kernel, geometry))
     columns = _columns(x, kernel, out, geometry)
     matrix = _weight_matrix(weight, groups)
-    product = columns @ matrix.transpose(0, 2, 1)
+    product = _grouped_matmul(columns, matrix.transpose(0, 2, 1))
     product = product.reshape((groups, x.shape[0]) + out + (weight.shape[0] // groups,))
     order = (1, 0, 2 + count, *range(2, 2 + count))
     return xp.ascontiguousarray(product.transpose(order)).reshape(
@@ -141,7 +154,7 @@ def _convolve_transpose(grad, weight, size, geometry: Geometry):
     batch, out = grad.shape[0], grad.shape[2:]
     per_group = weight.shape[1]
     matrix = _weight_matrix(weight, groups)
-    columns = _grad_matrix(grad, groups) @ matrix
+    columns = _grouped_matmul(_grad_matrix(grad, groups), matrix)
     columns = columns.reshape((groups, batch) + out + (per_group,) + kernel)
     order = (1, 0, 2 + count, *range(2, 2 + count), *range(3 + count, 3 + 2 * count))
     columns = columns.transpose(order).reshape((batch, groups * per_group) + out + kernel)
@@ -152,7 +165,7 @@ def _convolve_weight(x, grad, kernel, geometry: Geometry):
     """The adjoint of ``_convolve`` in ``w``: windows of ``x`` times ``grad``, one matmul."""
     groups = geometry.groups
     columns = _columns(x, kernel, grad.shape[2:], geometry)
-    product = _grad_matrix(grad, groups).transpose(0, 2, 1) @ columns
+    product = _grouped_matmul(_grad_matrix(grad, groups).transpose(0, 2, 1), columns)
     return product.reshape((grad.shape[1], x.shape[1] // groups) + tuple(kernel))
 
 

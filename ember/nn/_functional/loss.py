@@ -24,11 +24,23 @@ from ember.ops.elementwise import clamp_min, exp, log, minimum, where, xlogy
 from ember.ops.softmax import log_softmax
 
 __all__ = [
-    "l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "kl_div",
-    "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss", "margin_ranking_loss",
-    "hinge_embedding_loss", "triplet_margin_loss", "soft_margin_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
     "multilabel_soft_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
 ]  # fmt: skip
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -93,8 +105,14 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean)
 # ---------------------------------------------------------------- regression
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """mean(|input - target|) (or sum, or elementwise with ``reduction='none'``).
 
     ``weight`` (same shape as input) scales each term; 'mean' then divides by its sum.
@@ -107,8 +125,14 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """mean((input - target)²).
 
     Warns, as PyTorch does, when the shapes differ and broadcasting decides the result.
@@ -147,8 +171,14 @@ class MseLoss(Op):
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta, for d = input - target.
 
     ``beta=0`` is the L1 loss.
@@ -165,8 +195,13 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce(loss, reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
-               weight: Tensor | None = None) -> Tensor:
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
     """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta), for d = input - target.
 
     ``weight`` (same shape as input) scales each term before the plain mean or sum.
@@ -178,8 +213,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     difference = input - target
     distance = difference.abs()
-    loss = where(distance < delta, 0.5 * difference * difference,
-                 delta * (distance - 0.5 * delta))
+    loss = where(distance < delta, 0.5 * difference * difference, delta * (distance - 0.5 * delta))
     if weight is not None:
         return _weighted(loss, weight, input, reduction, lambda w: w.mean())
     return _reduce(loss, reduction)
@@ -225,8 +259,14 @@ class BinaryCrossEntropy(Op):
         return grad_x, grad_t, None, None
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """-w [t log x + (1 - t) log(1 - x)] for probabilities x in [0, 1] (logs clamped at -100).
 
     Shape: input (*), target (*) of the same shape, weight broadcastable to it.
@@ -242,15 +282,19 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"Found dtype {_legacy(target.dtype)} but expected {_legacy(input.dtype)}"
         )
     if weight is not None:
-        weight = weight.expand(broadcast_shape("binary_cross_entropy", target.shape,
-                                               weight.shape))
+        weight = weight.expand(broadcast_shape("binary_cross_entropy", target.shape, weight.shape))
     return BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, size_average=None,
-                                     reduce=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """binary_cross_entropy(σ(x), t) computed stably: (1 - t) x - (1 + (p - 1) t) log σ(x).
 
     ``pos_weight`` (p, broadcast along the last dim) weighs the positive term; ``weight``
@@ -348,8 +392,15 @@ def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
         )
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """-weight[t] · input[n, t] for class indices t: the negative log likelihood.
 
     Args:
@@ -366,9 +417,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return op.apply(input, target, weight, reduction, ignore_index)
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  size_average=None, ignore_index: int = -100, reduce=None,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """nll_loss(log_softmax(input, class dim), target): softmax cross entropy from logits.
 
     ``target`` holds class indices (int64, input's shape without the class dim) or class
@@ -388,9 +446,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
-        )
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
     class_dim = 0 if input.ndim == 1 else 1
     _check_nll(input, target, weight)
     log_probabilities = log_softmax(input, class_dim)
@@ -411,8 +467,10 @@ def _class_view(weight: Tensor, ndim: int) -> Tensor:
 
 def _smoothing_term(log_probabilities, target, weight, reduction, ignore_index, class_dim):
     """Σ over classes of -w_c log p_c per element, zero where ignored, reduced as PyTorch."""
-    terms = log_probabilities if weight is None else log_probabilities * _class_view(
-        weight, log_probabilities.ndim
+    terms = (
+        log_probabilities
+        if weight is None
+        else log_probabilities * _class_view(weight, log_probabilities.ndim)
     )
     ignored = target == ignore_index
     smooth = (-terms.sum(class_dim)).masked_fill(ignored, 0.0)
@@ -435,9 +493,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
             f"or no classes but got weight tensor of shape: {list(weight.shape)}"
         )
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}"
-        )
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
     if label_smoothing > 0:
         target = target * (1 - label_smoothing) + label_smoothing / classes
     products = log_softmax(input, class_dim) * target
@@ -453,8 +509,14 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return total / (input.numel() // classes)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
-           reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """target · (log target - input), pointwise; ``input`` holds log-probabilities.
 
     ``log_target=True`` takes ``target`` as log-probabilities too. 'batchmean' divides the
@@ -483,9 +545,16 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _reduce(loss, reduction)
 
 
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
-                     full: bool = False, size_average=None, eps: float = 1e-8, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """exp(input) - target · input (log_input), or input - target · log(input + eps).
 
     ``full`` adds the Stirling term t log t - t + 0.5 log(2π t) where target > 1.
@@ -501,8 +570,14 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
-                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
     """0.5 (log var + (input - target)² / var) (+ 0.5 log 2π if ``full``).
 
     ``var`` is the input's shape, or one dim short of it, or 1 in a single dim (one variance
@@ -521,9 +596,9 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
     if var.shape != input.shape:
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
-        elif input.ndim == var.ndim and sum(
-            v for i, v in zip(input.shape, var.shape) if i != v
-        ) == 1:
+        elif (
+            input.ndim == var.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1
+        ):
             pass
         else:
             raise ValueError("var is of incorrect size")
@@ -541,8 +616,15 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
 # ---------------------------------------------------------------- margins and embeddings
 
 
-def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1.
 
     Shape: input1, input2 (N, D) with target (N,), or (D,) with a 0-d target.
@@ -567,8 +649,15 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(loss, reduction)
 
 
-def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
-                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, -y (x1 - x2) + margin)."""
     reduction = _reduction(size_average, reduce, reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
@@ -579,8 +668,14 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (summed where y is neither)."""
     reduction = _reduction(size_average, reduce, reduction)
     margin_term = where(target != 1, clamp_min(margin - input, 0), 0.0)
@@ -592,10 +687,18 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return (x1 - x2 + eps).norm(p, dim=-1)
 
 
-def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
-                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
-                        swap: bool = False, size_average=None, reduce=None,
-                        reduction: str = "mean") -> Tensor:
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)), d the p-norm distance of (x1 - x2 + eps) on dim -1.
 
     ``swap`` uses min(d(a, n), d(p, n)) as the negative distance.
@@ -618,22 +721,27 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     return _reduce(clamp_min(margin + distance_positive - distance_negative, 0), reduction)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
-                     reduction: str = "mean") -> Tensor:
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """log(1 + exp(-y x)), computed as -log σ(y x)."""
     reduction = _reduction(size_average, reduce, reduction)
     shape = broadcast_shape("soft_margin_loss", input.shape, target.shape)
     if shape != tuple(input.shape):
         raise RuntimeError(
-            f"output with shape {list(input.shape)} doesn't match the broadcast shape "
-            f"{list(shape)}"
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape {list(shape)}"
         )
     return _reduce(-logsigmoid(input * target), reduction)
 
 
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                size_average=None, reduce=None,
-                                reduction: str = "mean") -> Tensor:
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """-mean over classes of [y log σ(x) + (1 - y) log σ(-x)] (times ``weight``).
 
     Shape: input (N, C) or (C,), target the same → (N,) for 'none'.

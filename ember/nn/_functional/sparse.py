@@ -1,3 +1,239 @@
-"""(to be written)"""
+"""Lookup tables: ``embedding``, ``embedding_bag`` and ``one_hot``.
 
-__all__ = []
+``embedding`` is one primitive (``EmbeddingBackward0``): the forward gathers rows, the
+backward scatter-adds the gradient rows into a zero table (repeated indices accumulate),
+skipping ``padding_idx`` and dividing by the index counts with ``scale_grad_by_freq``.
+That scatter is an ember ``index_add``, so the gradient differentiates again. ember has no
+sparse tensors: ``sparse=True`` is accepted and the gradient is dense.
+"""
+
+from __future__ import annotations
+
+from ember._backend import xp
+from ember._dtype import int64
+from ember._tensor import Tensor
+from ember.ops._function import Op, _legacy
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+
+class Embedding(Op):
+    """``weight[indices]``; the gradient is a scatter-add of rows."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.indices, ctx.rows = indices, weight.shape[0]
+        ctx.padding_idx, ctx.scale_grad_by_freq = padding_idx, scale_grad_by_freq
+        return xp.take(weight, indices, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from ember.ops.creation import zeros
+
+        flat = ctx.indices.reshape(-1).astype(xp.int64)
+        rows = grad.reshape(flat.size, grad.shape[-1])
+        factor = xp.ones(flat.size)
+        if ctx.scale_grad_by_freq:
+            factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
+        if ctx.padding_idx is not None:
+            factor = factor * (flat != ctx.padding_idx)
+        if ctx.scale_grad_by_freq or ctx.padding_idx is not None:
+            rows = rows * Tensor._make(factor[:, None].astype(grad._data.dtype))
+        table = zeros(ctx.rows, grad.shape[-1], dtype=grad.dtype)
+        return table.index_add(0, Tensor._make(flat), rows), None, None, None
+
+
+def _check_indices(input: Tensor, op: str) -> None:
+    if input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got torch.{_legacy(input.dtype)}Tensor instead (while "
+            f"checking arguments for {op})"
+        )
+
+
+def _check_range(indices, rows: int) -> None:
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexError("index out of range in self")
+
+
+def _padding_index(padding_idx, rows: int, message: str):
+    if padding_idx is None:
+        return None
+    if padding_idx > 0 and padding_idx >= rows or padding_idx < 0 and padding_idx < -rows:
+        raise AssertionError(message)
+    return padding_idx + rows if padding_idx < 0 else padding_idx
+
+
+def _renorm(weight: Tensor, indices, max_norm: float, norm_type: float) -> None:
+    """Rescale, in place and outside any graph, the used rows whose norm exceeds max_norm."""
+    used = xp.unique(indices.reshape(-1))
+    if not used.size:
+        return
+    rows = weight._data[used]
+    norms = xp.linalg.norm(rows, ord=norm_type, axis=1)
+    large = norms > max_norm
+    if large.any():
+        scale = max_norm / (norms[large] + 1e-7)
+        weight._data[used[large]] = rows[large] * scale[:, None].astype(rows.dtype)
+        weight._version_counter[0] += 1
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` at the integer ``input``: ``weight[input]``.
+
+    Args:
+        padding_idx: this row gets no gradient.
+        max_norm: rows looked up whose ``norm_type``-norm exceeds it are rescaled, in
+            place, to that norm first.
+        scale_grad_by_freq: divide each row's gradient by the count of its index in input.
+        sparse: accepted for compatibility; the gradient is dense.
+
+    Shape:
+        input (*) of int64 or int32, weight (num_embeddings, embedding_dim)
+        → (*, embedding_dim).
+
+    Example::
+
+        >>> F.embedding(ember.tensor([2, 0]), ember.arange(6.).reshape(3, 2))
+        tensor([[4., 5.],
+                [0., 1.]])
+    """
+    rows = weight.shape[0] if weight.ndim else 0
+    padding_idx = _padding_index(padding_idx, rows, "Padding_idx must be within num_embeddings")
+    _check_indices(input, "embedding")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    indices = input._data
+    _check_range(indices, rows)
+    if max_norm is not None:
+        _renorm(weight, indices, max_norm, norm_type)
+    return Embedding.apply(weight, indices, padding_idx, scale_grad_by_freq)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """An int64 tensor of shape ``(*tensor.shape, num_classes)`` with a 1 at each index.
+
+    ``num_classes=-1`` uses ``tensor.max() + 1``.
+
+    Example::
+
+        >>> F.one_hot(ember.tensor([0, 2]))
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    if tensor.dtype is not int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    values = tensor._data
+    if values.size == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return Tensor._make(xp.zeros(values.shape + (num_classes,), dtype=xp.int64))
+    if values.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(values.max()) + 1
+    elif values.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor._make((values[..., None] == xp.arange(num_classes)).astype(xp.int64))
+
+
+# ---------------------------------------------------------------- embedding_bag
+
+
+def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
+    """The flat indices, the bag of each, and the number of bags."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}"
+            )
+        count, length = input.shape
+        return input._data.reshape(-1), xp.repeat(xp.arange(count), length), count
+    if input.ndim != 1:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
+        )
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    starts = offsets._data.astype(xp.int64)
+    if starts.size and starts[0] != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {int(starts[0])}"
+        )
+    count = starts.size - 1 if include_last_offset else starts.size
+    positions = xp.arange(input.shape[0])
+    bag = xp.searchsorted(starts, positions, side="right") - 1
+    return input._data, bag, count
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """The sum, mean or max of the embeddings of each bag of indices, without building
+    the intermediate (N, embedding_dim) result for the user.
+
+    Bags are the rows of a 2-D ``input``, or the slices of a 1-D ``input`` starting at
+    ``offsets``. Entries equal to ``padding_idx`` are left out (and not counted by 'mean');
+    an empty bag gives zeros. ``per_sample_weights`` scales each entry ('sum' only).
+
+    Shape:
+        input (B, L) or (N,) with offsets (B,) → (B, embedding_dim).
+    """
+    from ember.ops.creation import zeros
+    from ember.ops.shape import stack
+
+    if per_sample_weights is not None and input.shape != per_sample_weights.shape:
+        raise ValueError(
+            f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, "
+            f"then it must have the same shape as the input ({input.shape})"
+        )
+    if weight.ndim != 2:
+        raise ValueError(
+            f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}"
+        )
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
+    _check_indices(input, "embedding_bag")
+    indices, bag, count = _bags(input, offsets, include_last_offset)
+    rows = weight.shape[0]
+    padding_idx = _padding_index(padding_idx, rows, "padding_idx must be within num_embeddings")
+    _check_range(indices, rows)
+    if max_norm is not None:
+        _renorm(weight, indices, max_norm, norm_type)
+    keep = (bag < count) & (indices != (-1 if padding_idx is None else padding_idx))
+    indices, bag = indices[keep], bag[keep]
+    vectors = Embedding.apply(weight, indices, None, scale_grad_by_freq)
+    if per_sample_weights is not None:
+        weights = per_sample_weights.reshape(-1)[Tensor._make(xp.flatnonzero(keep))]
+        vectors = vectors * weights.unsqueeze(1)
+    if mode == "max":
+        empty = zeros(weight.shape[1], dtype=weight.dtype)
+        return stack([vectors[Tensor._make(xp.flatnonzero(bag == b))].max(0).values
+                      if (bag == b).any() else empty for b in range(count)])
+    total = zeros(count, weight.shape[1], dtype=weight.dtype).index_add(
+        0, Tensor._make(bag), vectors
+    )
+    if mode == "sum":
+        return total
+    sizes = xp.maximum(xp.bincount(bag, minlength=count), 1).astype(weight._data.dtype)
+    return total / Tensor._make(sizes[:, None])

@@ -7,16 +7,41 @@ except ``GLU`` (halves ``dim``) and the softmax family (same shape, normalized o
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.nn import functional as F, init
+from ember.nn import functional as F
+from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty
 
 __all__ = [
-    "Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh",
-    "SiLU", "Mish", "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU", "Hardshrink",
-    "LeakyReLU", "LogSigmoid", "Softplus", "Softshrink", "PReLU", "Softsign", "Tanhshrink",
-    "Softmin", "Softmax", "Softmax2d", "LogSoftmax",
+    "CELU",
+    "ELU",
+    "GELU",
+    "GLU",
+    "SELU",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LeakyReLU",
+    "LogSigmoid",
+    "LogSoftmax",
+    "Mish",
+    "PReLU",
+    "RReLU",
+    "ReLU",
+    "ReLU6",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softmax2d",
+    "Softmin",
+    "Softplus",
+    "Softshrink",
+    "Softsign",
+    "Tanh",
+    "Tanhshrink",
+    "Threshold",
 ]  # fmt: skip
 
 
@@ -73,8 +98,14 @@ class RReLU(Module):
 class Hardtanh(Module):
     """min(max(x, min_val), max_val)."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
-                 min_value: float | None = None, max_value: float | None = None):
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ):
         super().__init__()
         if min_value is not None or max_value is not None:
             import warnings
@@ -185,7 +216,10 @@ class SELU(_InplaceOnly):
 
 
 class GLU(Module):
-    """a ⊗ σ(b) for the halves a, b of the input along ``dim``. Shape: (*, 2n, *) → (*, n, *)."""
+    """a ⊗ σ(b) for the halves a, b of the input along ``dim``.
+
+    Shape: (*, 2n, *) → (*, n, *).
+    """
 
     def __init__(self, dim: int = -1):
         super().__init__()
@@ -350,7 +384,5 @@ class Softmax2d(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (3, 4):
-            raise ValueError(
-                f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead"
-            )
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
         return F.softmax(input, -3, _stacklevel=5)

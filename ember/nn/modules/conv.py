@@ -64,7 +64,7 @@ class _ConvNd(Module):
                     reversed_padding[2 * i] = total // 2
                     reversed_padding[2 * i + 1] = total - total // 2
         else:
-            reversed_padding = [p for p in reversed(padding) for _ in range(2)]
+            reversed_padding = tuple(p for p in reversed(padding) for _ in range(2))
         self._reversed_padding_repeated_twice = reversed_padding
         if transposed:
             shape = (in_channels, out_channels // groups, *kernel_size)

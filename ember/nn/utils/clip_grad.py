@@ -7,16 +7,20 @@ ember has one (NumPy) implementation, so it changes nothing.
 
 from __future__ import annotations
 
+import math
 import types
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "clip_grads_with_norm_",
+    "get_total_norm",
 ]  # fmt: skip
 
 
@@ -24,8 +28,12 @@ def _as_list(tensors) -> list:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
-def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """‖(‖t₁‖, ‖t₂‖, ...)‖: the p-norm of all the tensors seen as one vector.
 
     Args:
@@ -47,8 +55,7 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     with no_grad():
         norms = [vector_norm(t, norm_type) for t in tensors]
         total = vector_norm(stack(norms), norm_type)
-    value = total.item()
-    if error_if_nonfinite and (value != value or value in (float("inf"), float("-inf"))):
+    if error_if_nonfinite and not math.isfinite(total.item()):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
@@ -57,8 +64,12 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     return total
 
 
-def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                          total_norm: Tensor, foreach: bool | None = None) -> None:
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    total_norm: Tensor,
+    foreach: bool | None = None,
+) -> None:
     """grad ← grad · min(max_norm / (total_norm + 1e-6), 1) for every parameter with a grad."""
     from ember.ops.elementwise import clamp
 
@@ -71,9 +82,13 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
             grad.mul_(coefficient)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach: bool | None = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Scale all gradients by min(1, max_norm / (total_norm + 1e-6)), in place.
 
     The total norm is the ``norm_type``-norm of all the gradients seen as one vector.
@@ -105,9 +120,13 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     return total_norm
 
 
-def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                   norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: bool | None = None) -> Tensor:
+def clip_grad_norm(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Deprecated alias of ``clip_grad_norm_``."""
     warnings.warn(
         "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
@@ -118,8 +137,9 @@ def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float,
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
-                     foreach: bool | None = None) -> None:
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
     """Clamp every gradient elementwise into [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     with no_grad():

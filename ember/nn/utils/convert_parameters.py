@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ember._tensor import Tensor
 
@@ -28,5 +28,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     pointer = 0
     for parameter in parameters:
         count = parameter.numel()
-        parameter.data = vec[pointer:pointer + count].view_as(parameter).data
+        parameter.data = vec[pointer : pointer + count].view_as(parameter).data
         pointer += count
