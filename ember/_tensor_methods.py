@@ -18,7 +18,7 @@ broadcast_to ceil cholesky chunk clamp clamp_max clamp_min clip clone contiguous
 cos cosh count_nonzero cross cummax cummin cumprod cumsum deg2rad diag diag_embed diagonal diff
 digamma dist div divide dot dsplit eq equal erf erfc erfinv exp exp2 expand_as expm1 fix flatten
 fliplr flipud float_power floor floor_divide fmax fmin fmod frac gather gcd ge greater
-greater_equal gt hardshrink heaviside histc hsplit hypot i0 index_add index_copy index_fill
+greater_equal gt heaviside histc hsplit hypot i0 index_add index_copy index_fill
 index_put index_select inner inverse isclose isfinite isinf isnan isneginf isposinf isreal
 kthvalue lcm ldexp le lerp less less_equal lgamma log log10 log1p log2 logaddexp logaddexp2
 logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logsumexp lt masked_fill

@@ -11,7 +11,10 @@ import sys
 
 # name -> (module, one-line description)
 DEMOS = {
-    "nand": ("ember.demo.nand", "the blog's 2-3-1 sigmoid network learning the NAND gate"),
+    "nand": ("ember.demo.nand:run", "the blog's 2-3-1 sigmoid network learning the NAND gate"),
+    "digits-mlp": ("ember.demo.digits:run_mlp", "an MLP on scikit-learn's 8x8 handwritten digits"),
+    "digits-cnn": ("ember.demo.digits:run_cnn", "a small CNN on scikit-learn's 8x8 handwritten digits"),
+    "charlm": ("ember.demo.charlm:run", "a character-level transformer trained on a text shipped with Python"),
 }
 
 
@@ -25,11 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     parser.add_argument("--out", default=".", help="folder for the pictures (default: here)")
     parser.add_argument("--log-scale", action="store_true", help="logarithmic loss axis")
+    parser.add_argument("--batch-size", type=int, default=32, help="(global) batch size")
+    parser.add_argument("--distributed", action="store_true",
+                        help="digits demos: train across the processes of `mpirun -np N`")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
-DEFAULTS = {"nand": {"epochs": 4000, "lr": 0.5}}
+DEFAULTS = {
+    "nand": {"epochs": 4000, "lr": 0.5},
+    "digits-mlp": {"epochs": 30, "lr": 1e-3},
+    "digits-cnn": {"epochs": 15, "lr": 3e-3},
+    "charlm": {"epochs": 300, "lr": 3e-3},
+}
 
 
 def main(argv=None) -> int:
@@ -42,8 +53,8 @@ def main(argv=None) -> int:
     for key, value in DEFAULTS.get(args.demo, {}).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    module = importlib.import_module(DEMOS[args.demo][0])
-    return module.run(args)
+    module_name, function = DEMOS[args.demo][0].split(":")
+    return getattr(importlib.import_module(module_name), function)(args)
 
 
 if __name__ == "__main__":

@@ -1776,7 +1776,11 @@ def _erfinv_array(y):
         t = xp.where(w < 5, p_central, p_tail) * a
         for _ in range(2):
             # residual erf(t) - a, through erfc where a is near 1 to keep its digits
-            residual = xp.where(a > 0.5, (1 - a) - _erfc_array(t), _erf_array(t) - a)
+            _, small, middle, tail = _erf_parts(t)  # t >= 0 here
+            low, mid = t < 0.84375, t < 1.25
+            erf_t = xp.where(low, small, xp.where(mid, _ERX + middle, 1 - tail))
+            erfc_t = xp.where(low, 1 - small, xp.where(mid, (1 - _ERX) - middle, tail))
+            residual = xp.where(a > 0.5, (1 - a) - erfc_t, erf_t - a)
             step = residual / (_TWO_OVER_SQRT_PI * xp.exp(-t * t))
             t = t - step / (1 + t * step)
     t = xp.where(a == 1, xp.inf, xp.where(a > 1, xp.nan, t))

@@ -18,6 +18,7 @@ from ember._tensor import Tensor
 from ember.ops._function import Op, wrap_dim, wrap_dims
 
 __all__ = [
+    "renorm",
     "all",
     "amax",
     "amin",
@@ -689,6 +690,24 @@ def _vector_norm(input: Tensor, order, dim, keepdim, dtype=None) -> Tensor:
                 "because the operation does not have an identity"
             )
     return LinalgVectorNorm.apply(input, order, dims, keepdim)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` is scaled down to it.
+
+    The factor is ``maxnorm / (norm + 1e-7)``, as PyTorch computes it.
+    """
+    from ember.ops.elementwise import where
+
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    dim = wrap_dims(dim, input.ndim, "renorm")[0]
+    others = tuple(d for d in range(input.ndim) if d != dim)
+    norms = norm(input, p, others, keepdim=True)
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return input * factor
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None):

@@ -28,6 +28,8 @@ CASES = [
     Case("expand", lambda lib, a: a.expand(3, 2, 4), [(2, 1)]),
     Case("where", lambda lib, a, b: lib.where(a > 0, a, b), [(3, 4), (4,)]),
     Case("promote_int_float", lambda lib, a: lib.tensor([1, 2, 3]) * a, [(3,)]),
+    Case("renorm_rows", lambda lib, a: lib.renorm(a, 2, 0, 1.5), [(3, 4)]),
+    Case("renorm_p1_dim1", lambda lib, a: a.renorm(1, 1, 2.0), [(3, 4)]),
 ]
 
 ERRORS = [

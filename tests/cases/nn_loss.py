@@ -219,6 +219,19 @@ CASES = [
         inputs=_classes((2, 3, 2), 3, ignore=-100),
     ),
     Case(
+        "nn_loss_ce_unbatched_smoothing_weight",
+        lambda lib, x, t: F(lib).cross_entropy(
+            x, t, weight=_weight(lib, x, [1.0, 2.0, 0.5, 1.0, 3.0]), label_smoothing=0.2
+        ),
+        inputs=_classes((5,), 5),
+    ),
+    Case(
+        "nn_loss_poisson_full_0d",
+        lambda lib, x, t: F(lib).poisson_nll_loss(x, t, full=True),
+        [(), ()],
+        domain=(1.2, 3),
+    ),
+    Case(
         "nn_loss_ce_probabilities",
         lambda lib, x, p: F(lib).cross_entropy(x, p),
         inputs=lambda rng: [rng.standard_normal((3, 4)), _probabilities(rng, (3, 4))],

@@ -22,8 +22,12 @@ def _input(*shape):
 CONV_CONFIGS = [
     ("Conv2d", (3, 4, 3), {}, (2, 3, 6, 5)),
     ("Conv2d", (2, 4, (3, 2)), dict(stride=2, padding=1), (2, 2, 7, 6)),
-    ("Conv2d", (4, 6, 3), dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=2,
-                               bias=False), (1, 4, 7, 8)),
+    (
+        "Conv2d",
+        (4, 6, 3),
+        dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=2, bias=False),
+        (1, 4, 7, 8),
+    ),
     ("Conv2d", (2, 3, 4), dict(padding="same", dilation=2), (2, 2, 7, 5)),
     ("Conv2d", (2, 3, 3), dict(padding="valid"), (2, 5, 4)),  # unbatched
     ("Conv2d", (2, 2, 3), dict(padding=1, groups=2, padding_mode="reflect"), (2, 2, 5, 4)),
@@ -35,18 +39,29 @@ CONV_CONFIGS = [
     ("Conv1d", (2, 3, 3), dict(padding=2, padding_mode="circular"), (1, 2, 6)),
     ("Conv3d", (2, 3, 2), dict(padding=1, stride=(1, 2, 1)), (1, 2, 3, 4, 3)),
     ("ConvTranspose2d", (3, 4, 3), {}, (2, 3, 4, 5)),
-    ("ConvTranspose2d", (4, 2, (3, 2)), dict(stride=2, padding=1, output_padding=1, groups=2),
-     (2, 4, 3, 4)),
-    ("ConvTranspose2d", (2, 3, 2), dict(stride=(1, 3), dilation=(2, 1), output_padding=(1, 2),
-                                        bias=False), (2, 3, 3)),  # unbatched
+    (
+        "ConvTranspose2d",
+        (4, 2, (3, 2)),
+        dict(stride=2, padding=1, output_padding=1, groups=2),
+        (2, 4, 3, 4),
+    ),
+    (
+        "ConvTranspose2d",
+        (2, 3, 2),
+        dict(stride=(1, 3), dilation=(2, 1), output_padding=(1, 2), bias=False),
+        (2, 3, 3),
+    ),  # unbatched
     ("ConvTranspose1d", (3, 2, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
     ("ConvTranspose1d", (2, 4, 2), dict(groups=2, dilation=3, output_padding=2), (2, 4)),
     ("ConvTranspose3d", (2, 2, 2), dict(stride=2), (1, 2, 2, 3, 2)),
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs, shape", CONV_CONFIGS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CONV_CONFIGS)])
+@pytest.mark.parametrize(
+    "name, args, kwargs, shape",
+    CONV_CONFIGS,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CONV_CONFIGS)],
+)
 def test_conv_layer_matches_torch(name, args, kwargs, shape):
     check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [_input(*shape)])
 
@@ -55,8 +70,11 @@ def test_conv_transpose_output_size_matches_torch():
     def call(module, x):
         return module(x, output_size=[x.shape[0], 2, 10, 8])
 
-    check_layer(lambda lib: lib.nn.ConvTranspose2d(3, 2, 3, stride=(3, 2), padding=1),
-                [_input(2, 3, 4, 4)], call=call)
+    check_layer(
+        lambda lib: lib.nn.ConvTranspose2d(3, 2, 3, stride=(3, 2), padding=1),
+        [_input(2, 3, 4, 4)],
+        call=call,
+    )
     layer = ember.nn.ConvTranspose2d(3, 2, 3, stride=2)
     with pytest.raises(ValueError):
         layer(ember.ones(1, 3, 4, 4), output_size=(20, 20))
@@ -66,8 +84,10 @@ def test_conv_transpose_output_size_matches_torch():
 
 REPRS = [
     "Conv2d(1, 8, 3)",
-    "Conv2d(2, 4, (3, 5), stride=2, padding=1, dilation=2, groups=2, bias=False, "
-    "padding_mode='reflect')",
+    (
+        "Conv2d(2, 4, (3, 5), stride=2, padding=1, dilation=2, groups=2, bias=False, "
+        "padding_mode='reflect')"
+    ),
     "Conv1d(1, 2, 3, padding='same')",
     "Conv1d(4, 4, 1, padding='valid', groups=4)",
     "Conv3d(2, 2, 2)",
@@ -89,22 +109,38 @@ def test_conv2d_repr_exact():
 
 
 def test_attributes_match_torch():
-    for text in ("Conv2d(4, 6, 3, padding='same', dilation=2, groups=2)",
-                 "ConvTranspose1d(2, 4, 3, stride=2)", "Conv1d(2, 2, (3,), padding=(1,))"):
+    for text in (
+        "Conv2d(4, 6, 3, padding='same', dilation=2, groups=2)",
+        "ConvTranspose1d(2, 4, 3, stride=2)",
+        "Conv1d(2, 2, (3,), padding=(1,))",
+    ):
         mine, theirs = eval("ember.nn." + text), eval("torch.nn." + text)
-        for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding",
-                     "dilation", "transposed", "output_padding", "groups", "padding_mode",
-                     "_reversed_padding_repeated_twice"):
+        for name in (
+            "in_channels",
+            "out_channels",
+            "kernel_size",
+            "stride",
+            "padding",
+            "dilation",
+            "transposed",
+            "output_padding",
+            "groups",
+            "padding_mode",
+            "_reversed_padding_repeated_twice",
+        ):
             assert getattr(mine, name) == getattr(theirs, name), name
         assert tuple(mine.weight.shape) == tuple(theirs.weight.shape)
         assert [n for n, _ in mine.named_parameters()] == [n for n, _ in theirs.named_parameters()]
 
 
-@pytest.mark.parametrize("make, fan_in", [
-    (lambda: ember.nn.Conv2d(6, 40, (3, 2), groups=2), 3 * 3 * 2),
-    (lambda: ember.nn.Conv1d(5, 30, 4), 5 * 4),
-    (lambda: ember.nn.ConvTranspose2d(8, 12, 3, groups=4), 3 * 3 * 3),
-])
+@pytest.mark.parametrize(
+    "make, fan_in",
+    [
+        (lambda: ember.nn.Conv2d(6, 40, (3, 2), groups=2), 3 * 3 * 2),
+        (lambda: ember.nn.Conv1d(5, 30, 4), 5 * 4),
+        (lambda: ember.nn.ConvTranspose2d(8, 12, 3, groups=4), 3 * 3 * 3),
+    ],
+)
 def test_default_init_follows_torch_bounds(make, fan_in):
     layer = make()
     # kaiming_uniform(a=√5): bound = gain·√(3/fan_in) with gain = √(2/(1+5)), i.e. 1/√fan_in.
@@ -135,15 +171,18 @@ def test_construction_errors_match_torch(text):
     assert str(actual.value) == str(expected.value)
 
 
-@pytest.mark.parametrize("make, shape", [
-    ("Conv2d(3, 8, 3)", (2, 4, 8, 8)),
-    ("Conv2d(3, 8, 3)", (4, 8, 8)),
-    ("Conv2d(3, 8, 3)", (8, 8)),
-    ("Conv2d(3, 8, 3)", (1, 1, 3, 8, 8)),
-    ("Conv1d(3, 8, 3)", (2, 3, 8, 8)),
-    ("Conv2d(3, 8, 5)", (1, 3, 4, 4)),
-    ("ConvTranspose2d(3, 8, 3)", (2, 4, 8, 8)),
-])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        ("Conv2d(3, 8, 3)", (2, 4, 8, 8)),
+        ("Conv2d(3, 8, 3)", (4, 8, 8)),
+        ("Conv2d(3, 8, 3)", (8, 8)),
+        ("Conv2d(3, 8, 3)", (1, 1, 3, 8, 8)),
+        ("Conv1d(3, 8, 3)", (2, 3, 8, 8)),
+        ("Conv2d(3, 8, 5)", (1, 3, 4, 4)),
+        ("ConvTranspose2d(3, 8, 3)", (2, 4, 8, 8)),
+    ],
+)
 def test_input_errors_match_torch_messages(make, shape):
     with pytest.raises(Exception) as expected:
         eval("torch.nn." + make)(torch.ones(shape))
@@ -160,8 +199,9 @@ def test_messages_match_torch():
         lambda lib: lib.nn.functional.conv2d(lib.ones(1, 3, 2, 2), lib.ones(8, 3, 3, 3)),
         lambda lib: lib.nn.functional.conv2d(lib.ones(1, 4, 4, 4), lib.ones(3, 2, 3, 3), groups=2),
         lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 3, 4, 4), lib.ones(4, 4, 3, 3)),
-        lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 3, 4, 4), lib.ones(3, 4, 3, 3),
-                                                       stride=2, output_padding=2),
+        lambda lib: lib.nn.functional.conv_transpose2d(
+            lib.ones(1, 3, 4, 4), lib.ones(3, 4, 3, 3), stride=2, output_padding=2
+        ),
     ]
     for case in cases:
         with pytest.raises(RuntimeError) as expected:
@@ -185,8 +225,9 @@ def test_graph_nodes_and_double_backward():
     # Second order against torch: the gradient of ‖∂L/∂x‖² wrt the weight and the input.
     tx = torch.tensor(x.detach().numpy(), requires_grad=True)
     tlayer = torch.nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
-    tlayer.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in
-                            layer.state_dict().items()})
+    tlayer.load_state_dict(
+        {k: torch.tensor(v.detach().numpy()) for k, v in layer.state_dict().items()}
+    )
     (tgrad_x,) = torch.autograd.grad(tlayer(tx).pow(2).sum(), tx, create_graph=True)
     expected = torch.autograd.grad(tgrad_x.pow(2).sum(), [tx, tlayer.weight])
     actual = ember.autograd.grad(grad_x.pow(2).sum(), [x, layer.weight])
@@ -199,12 +240,14 @@ def test_float32_stays_float32_and_matches():
     torch.manual_seed(0)
     theirs = torch.nn.Conv2d(3, 4, 3, padding=1)
     mine = ember.nn.Conv2d(3, 4, 3, padding=1)
-    mine.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
-                          theirs.state_dict().items()})
+    mine.load_state_dict(
+        {k: ember.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    )
     y = mine(ember.tensor(x))
     assert y.dtype == ember.float32
-    np.testing.assert_allclose(y.detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        y.detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5
+    )
 
 
 def _best_of(function, repeats: int = 7, loops: int = 5) -> float:
@@ -223,8 +266,9 @@ def test_conv2d_speed_against_torch(capsys):
     torch.manual_seed(0)
     theirs = torch.nn.Conv2d(1, 16, 3, padding=1)
     mine = ember.nn.Conv2d(1, 16, 3, padding=1)
-    mine.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in
-                          theirs.state_dict().items()})
+    mine.load_state_dict(
+        {k: ember.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    )
     tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
 
     def run_torch():
@@ -242,5 +286,7 @@ def test_conv2d_speed_against_torch(capsys):
     finally:
         ember.set_num_threads(threads)
     with capsys.disabled():
-        print(f"\nconv2d 64x1x8x8 1->16 3x3 fwd+bwd: ember {ember_time * 1e3:.3f} ms, "
-              f"torch {torch_time * 1e3:.3f} ms, ratio {ember_time / torch_time:.2f}x")
+        print(
+            f"\nconv2d 64x1x8x8 1->16 3x3 fwd+bwd: ember {ember_time * 1e3:.3f} ms, "
+            f"torch {torch_time * 1e3:.3f} ms, ratio {ember_time / torch_time:.2f}x"
+        )

@@ -19,8 +19,12 @@ def _input(*shape):
 POOL_CONFIGS = [
     ("MaxPool2d", (2,), {}, (2, 3, 6, 5)),
     ("MaxPool2d", (3,), dict(stride=1, padding=1), (2, 2, 5, 5)),
-    ("MaxPool2d", ((3, 2),), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2),
-                                  ceil_mode=True), (1, 2, 7, 6)),
+    (
+        "MaxPool2d",
+        ((3, 2),),
+        dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), ceil_mode=True),
+        (1, 2, 7, 6),
+    ),
     ("MaxPool2d", (2,), dict(return_indices=True, ceil_mode=True), (3, 5, 5)),  # unbatched
     ("MaxPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 8)),
     ("MaxPool1d", (2,), dict(dilation=2, return_indices=True), (3, 7)),
@@ -28,8 +32,12 @@ POOL_CONFIGS = [
     ("AvgPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True), (1, 2, 6, 7)),
     ("AvgPool2d", ((3, 2),), dict(stride=1, padding=1, count_include_pad=False), (1, 2, 4, 5)),
     ("AvgPool2d", (2,), dict(stride=1, divisor_override=3), (2, 4, 4)),  # unbatched
-    ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-     (2, 3, 8)),
+    (
+        "AvgPool1d",
+        (3,),
+        dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        (2, 3, 8),
+    ),
     ("AvgPool1d", (4,), {}, (3, 9)),
     ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
     ("AdaptiveAvgPool2d", (1,), {}, (2, 3, 4, 4)),
@@ -44,8 +52,11 @@ POOL_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs, shape", POOL_CONFIGS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(POOL_CONFIGS)])
+@pytest.mark.parametrize(
+    "name, args, kwargs, shape",
+    POOL_CONFIGS,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(POOL_CONFIGS)],
+)
 def test_pool_layer_matches_torch(name, args, kwargs, shape):
     data = _input(*shape)
     if name.startswith("LPPool"):
@@ -66,22 +77,35 @@ def _pool_gradients(function, data):
     return grads
 
 
-TIE_DATA = np.array([[[[1.0, 1.0, 1.0, 0.0],
-                       [1.0, 1.0, 2.0, 2.0],
-                       [0.0, 2.0, 2.0, 1.0],
-                       [-np.inf, -np.inf, 1.0, 1.0]]]])
+TIE_DATA = np.array(
+    [
+        [
+            [
+                [1.0, 1.0, 1.0, 0.0],
+                [1.0, 1.0, 2.0, 2.0],
+                [0.0, 2.0, 2.0, 1.0],
+                [-np.inf, -np.inf, 1.0, 1.0],
+            ]
+        ]
+    ]
+)
 
 
-@pytest.mark.parametrize("function", [
-    lambda lib, x: lib.nn.functional.max_pool2d(x, 2, 1, return_indices=True),
-    lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 1, padding=1, return_indices=True),
-    lambda lib, x: lib.nn.functional.max_pool2d(x, 2, 2, padding=1, dilation=1,
-                                                return_indices=True),
-    lambda lib, x: lib.nn.functional.max_pool2d(x, 2, 1, dilation=2, ceil_mode=True,
-                                                return_indices=True),
-    lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 3, return_indices=True),
-    lambda lib, x: lib.nn.functional.max_pool1d(x[0], 3, 1, padding=1, return_indices=True),
-])
+@pytest.mark.parametrize(
+    "function",
+    [
+        lambda lib, x: lib.nn.functional.max_pool2d(x, 2, 1, return_indices=True),
+        lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 1, padding=1, return_indices=True),
+        lambda lib, x: lib.nn.functional.max_pool2d(
+            x, 2, 2, padding=1, dilation=1, return_indices=True
+        ),
+        lambda lib, x: lib.nn.functional.max_pool2d(
+            x, 2, 1, dilation=2, ceil_mode=True, return_indices=True
+        ),
+        lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 3, return_indices=True),
+        lambda lib, x: lib.nn.functional.max_pool1d(x[0], 3, 1, padding=1, return_indices=True),
+    ],
+)
 def test_max_pool_ties_go_to_the_first_and_overlaps_accumulate(function):
     (t_values, t_indices, t_grad), (e_values, e_indices, e_grad) = _pool_gradients(
         function, TIE_DATA
@@ -93,7 +117,10 @@ def test_max_pool_ties_go_to_the_first_and_overlaps_accumulate(function):
 
 def test_max_pool_nan_propagates_like_torch():
     data = np.array([[[[1.0, np.nan, 2.0, np.nan], [0.0, 1.0, np.nan, 3.0]]]])
-    function = lambda lib, x: lib.nn.functional.max_pool2d(x, (1, 4), return_indices=True)  # noqa: E731
+
+    def function(lib, x):
+        return lib.nn.functional.max_pool2d(x, (1, 4), return_indices=True)
+
     (t_values, t_indices, t_grad), (e_values, e_indices, e_grad) = _pool_gradients(function, data)
     np.testing.assert_array_equal(e_values, t_values)
     np.testing.assert_array_equal(e_indices, t_indices)
@@ -122,10 +149,19 @@ def test_avg_pool_double_backward_matches_torch():
 
 
 REPRS = [
-    "MaxPool2d(3)", "MaxPool2d((3, 2), 1, 1, 2, True, True)", "MaxPool1d(3, stride=2)",
-    "AvgPool2d(3)", "AvgPool2d(3, divisor_override=2)", "AvgPool1d(3)", "AvgPool1d(3, 2, 1)",
-    "AdaptiveAvgPool2d(3)", "AdaptiveAvgPool2d((3, None))", "AdaptiveAvgPool1d(3)",
-    "AdaptiveMaxPool2d((3, None))", "AdaptiveMaxPool1d(2)", "LPPool2d(2, 3)",
+    "MaxPool2d(3)",
+    "MaxPool2d((3, 2), 1, 1, 2, True, True)",
+    "MaxPool1d(3, stride=2)",
+    "AvgPool2d(3)",
+    "AvgPool2d(3, divisor_override=2)",
+    "AvgPool1d(3)",
+    "AvgPool1d(3, 2, 1)",
+    "AdaptiveAvgPool2d(3)",
+    "AdaptiveAvgPool2d((3, None))",
+    "AdaptiveAvgPool1d(3)",
+    "AdaptiveMaxPool2d((3, None))",
+    "AdaptiveMaxPool1d(2)",
+    "LPPool2d(2, 3)",
     "LPPool1d(1.5, 3, stride=2)",
 ]
 
@@ -142,14 +178,17 @@ def test_attributes_match_torch():
             assert getattr(mine, name) == getattr(theirs, name)
 
 
-@pytest.mark.parametrize("make, shape", [
-    ("MaxPool2d(2)", (4, 4)),
-    ("MaxPool2d(3, padding=2)", (1, 1, 6, 6)),
-    ("MaxPool2d(5)", (1, 1, 4, 4)),
-    ("AvgPool2d(5)", (1, 1, 4, 4)),
-    ("AdaptiveAvgPool2d(2)", (4, 4)),
-    ("AdaptiveMaxPool2d(2)", (4, 4)),
-])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        ("MaxPool2d(2)", (4, 4)),
+        ("MaxPool2d(3, padding=2)", (1, 1, 6, 6)),
+        ("MaxPool2d(5)", (1, 1, 4, 4)),
+        ("AvgPool2d(5)", (1, 1, 4, 4)),
+        ("AdaptiveAvgPool2d(2)", (4, 4)),
+        ("AdaptiveMaxPool2d(2)", (4, 4)),
+    ],
+)
 def test_input_errors_match_torch(make, shape):
     with pytest.raises(Exception) as expected:
         eval("torch.nn." + make)(torch.ones(shape))

@@ -12,12 +12,13 @@ import warnings
 from ember import _dtype as dtypes
 from ember._tensor import Tensor
 from ember.nn._functional.activation import softmax
+from ember.nn._functional.dropout import dropout
 from ember.nn._functional.linear import linear
 from ember.ops.creation import ones, zeros
 from ember.ops.matmul import baddbmm, bmm, matmul
 from ember.ops.shape import broadcast_shapes, cat
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
 # ------------------------------------------------------------ scaled dot product attention
@@ -76,7 +77,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None,
+                                 is_causal: bool = False, *, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """softmax(Q Kᵀ · scale + M) V, with scale = 1/√E unless given.
 
@@ -127,8 +128,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = scores + attn_mask.to(scores.dtype)
     weights = _safe_softmax(scores)
     if dropout_p > 0.0:
-        from ember.nn._functional.dropout import dropout
-
         weights = dropout(weights, dropout_p, training=True)
     return matmul(weights, value)
 
@@ -154,7 +153,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name:
         warnings.warn(
             f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same "
             "type for both instead.",
-            stacklevel=3,
+            stacklevel=2,
         )
     if not is_float:
         mask = zeros(mask.shape, dtype=target_type).masked_fill(mask, float("-inf"))
@@ -377,8 +376,6 @@ def multi_head_attention_forward(
             weights = bmm(q_scaled, k.transpose(-2, -1))
         weights = softmax(weights, dim=-1)
         if dropout_p > 0.0:
-            from ember.nn._functional.dropout import dropout
-
             weights = dropout(weights, p=dropout_p)
         output = bmm(weights, v).transpose(0, 1).reshape(target_length * batch, embed_dim)
         output = linear(output, out_proj_weight, out_proj_bias)

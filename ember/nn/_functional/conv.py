@@ -84,10 +84,14 @@ def accumulate(cols, size, kernel, geometry: Geometry):
     count = len(kernel)
     out = cols.shape[2 : 2 + count]
     full = tuple(
-        length + lead + trail
-        for length, lead, trail in zip(size, geometry.before, geometry.after)
+        length + lead + trail for length, lead, trail in zip(size, geometry.before, geometry.after)
     )
-    result = xp.zeros(cols.shape[:2] + full, cols.dtype)
+    if abs(cols.strides[1]) > abs(cols.strides[0]):
+        # Channel-major columns (from a matmul): lay the sum out the same way, so each add
+        # walks both arrays in memory order.
+        result = xp.zeros((cols.shape[1], cols.shape[0]) + full, cols.dtype).swapaxes(0, 1)
+    else:
+        result = xp.zeros(cols.shape[:2] + full, cols.dtype)
     if 0 not in out:
         for offset in xp.ndindex(*kernel):
             region = tuple(
@@ -96,26 +100,28 @@ def accumulate(cols, size, kernel, geometry: Geometry):
             )
             result[(Ellipsis, *region)] += cols[(Ellipsis, *offset)]
     crop = tuple(slice(lead, lead + length) for lead, length in zip(geometry.before, size))
-    return result[(Ellipsis, *crop)]
+    return xp.ascontiguousarray(result[(Ellipsis, *crop)])
 
 
 def _columns(x, kernel, out, geometry: Geometry):
-    """im2col: the windows as a matrix per group, ``(groups, N * prod(out), C_g * prod(k))``."""
+    """im2col: the windows as a matrix per group, ``(groups, C_g * prod(k), N * prod(out))``.
+
+    Output positions run along the rows, so the copy reads the input row by row.
+    """
     batch, channels, count = x.shape[0], x.shape[1], len(kernel)
     groups = geometry.groups
     view = windows(padded(x, geometry), kernel, out, geometry)
     view = view.reshape((batch, groups, channels // groups) + tuple(out) + tuple(kernel))
-    order = (1, 0, *range(3, 3 + count), 2, *range(3 + count, 3 + 2 * count))
-    rows, width = batch * math.prod(out), channels // groups * math.prod(kernel)
-    return view.transpose(order).reshape(groups, rows, width)
+    order = (1, 2, *range(3 + count, 3 + 2 * count), 0, *range(3, 3 + count))
+    depth, width = channels // groups * math.prod(kernel), batch * math.prod(out)
+    return view.transpose(order).reshape(groups, depth, width)
 
 
 def _grad_matrix(grad, groups: int):
-    """``grad`` (N, C_out, *out) as ``(groups, N * prod(out), C_out / groups)``."""
+    """``grad`` (N, C_out, *out) as ``(groups, C_out / groups, N * prod(out))``."""
     batch, channels, out = grad.shape[0], grad.shape[1], grad.shape[2:]
-    grouped = grad.reshape((batch, groups, channels // groups) + out)
-    order = (1, 0, *range(3, 3 + len(out)), 2)
-    return grouped.transpose(order).reshape(groups, batch * math.prod(out), channels // groups)
+    order = (1, 0, *range(2, 2 + len(out)))
+    return grad.transpose(order).reshape(groups, channels // groups, batch * math.prod(out))
 
 
 def _weight_matrix(weight, groups: int):
@@ -139,33 +145,27 @@ def _convolve(x, weight, geometry: Geometry, out=None):
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     out = tuple(out or output_size(x.shape[2:], kernel, geometry))
     columns = _columns(x, kernel, out, geometry)
-    matrix = _weight_matrix(weight, groups)
-    product = _grouped_matmul(columns, matrix.transpose(0, 2, 1))
-    product = product.reshape((groups, x.shape[0]) + out + (weight.shape[0] // groups,))
-    order = (1, 0, 2 + count, *range(2, 2 + count))
-    return xp.ascontiguousarray(product.transpose(order)).reshape(
-        (x.shape[0], weight.shape[0]) + out
-    )
+    product = _grouped_matmul(_weight_matrix(weight, groups), columns)
+    product = product.reshape((weight.shape[0], x.shape[0]) + out)
+    return xp.ascontiguousarray(product.transpose(1, 0, *range(2, 2 + count)))
 
 
 def _convolve_transpose(grad, weight, size, geometry: Geometry):
     """The adjoint of ``_convolve`` in ``x``: ``grad`` (N, C_out, *out) → (N, C_in, *size)."""
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     batch, out = grad.shape[0], grad.shape[2:]
-    per_group = weight.shape[1]
-    matrix = _weight_matrix(weight, groups)
-    columns = _grouped_matmul(_grad_matrix(grad, groups), matrix)
-    columns = columns.reshape((groups, batch) + out + (per_group,) + kernel)
-    order = (1, 0, 2 + count, *range(2, 2 + count), *range(3 + count, 3 + 2 * count))
-    columns = columns.transpose(order).reshape((batch, groups * per_group) + out + kernel)
-    return accumulate(columns, size, kernel, geometry)
+    matrix = _weight_matrix(weight, groups).transpose(0, 2, 1)
+    columns = _grouped_matmul(matrix, _grad_matrix(grad, groups))
+    columns = columns.reshape((groups * weight.shape[1],) + kernel + (batch,) + out)
+    order = (1 + count, 0, *range(2 + count, 2 + 2 * count), *range(1, 1 + count))
+    return accumulate(columns.transpose(order), size, kernel, geometry)
 
 
 def _convolve_weight(x, grad, kernel, geometry: Geometry):
     """The adjoint of ``_convolve`` in ``w``: windows of ``x`` times ``grad``, one matmul."""
     groups = geometry.groups
     columns = _columns(x, kernel, grad.shape[2:], geometry)
-    product = _grouped_matmul(_grad_matrix(grad, groups).transpose(0, 2, 1), columns)
+    product = _grouped_matmul(_grad_matrix(grad, groups), columns.transpose(0, 2, 1))
     return product.reshape((grad.shape[1], x.shape[1] // groups) + tuple(kernel))
 
 
@@ -195,9 +195,7 @@ class Convolution(Op):
         kernel = tuple(weight.shape[2:])
         grad_x = grad_weight = grad_bias = None
         if needs[0]:
-            grad_x = Convolution.apply(
-                grad, weight, None, geometry, not ctx.transposed, ctx.size
-            )
+            grad_x = Convolution.apply(grad, weight, None, geometry, not ctx.transposed, ctx.size)
         if needs[1]:
             pair = (grad, x) if ctx.transposed else (x, grad)
             grad_weight = ConvolutionBackward.apply(*pair, geometry, kernel)
@@ -232,8 +230,6 @@ class ConvolutionBackward(Op):
 
 def expand_param(value, count: int, name: str, op: str = "convolution") -> tuple:
     """An int or a sequence of ``count`` ints, as a tuple (PyTorch's error otherwise)."""
-    if isinstance(value, Tensor):
-        value = value.tolist()
     if isinstance(value, (list, tuple)):
         values = tuple(int(v) for v in value)
         if len(values) == 1:
@@ -286,9 +282,11 @@ def _check_common(input, weight, bias, count, stride, dilation, groups, transpos
             f"but got weight of size [{list(weight.shape)}] instead"
         )
     if transposed:
-        expected, out_channels, prefix = weight.shape[0], weight.shape[1] * groups, "transposed=1"
+        expected, out_channels = weight.shape[0], weight.shape[1] * groups
+        prefix = "transposed=1"
     else:
-        expected, out_channels, prefix = weight.shape[1] * groups, weight.shape[0], f"groups={groups}"
+        expected, out_channels = weight.shape[1] * groups, weight.shape[0]
+        prefix = f"groups={groups}"
     if input.shape[1] != expected:
         raise RuntimeError(
             f"Given {prefix}, weight of size {list(weight.shape)}, expected input"
@@ -358,15 +356,18 @@ def transposed_size(size, kernel, stride, padding, output_padding, dilation) -> 
     """The output size of a transposed convolution."""
     return tuple(
         (length - 1) * s - 2 * p + d * (k - 1) + extra + 1
-        for length, k, s, p, extra, d in zip(size, kernel, stride, padding, output_padding, dilation)
+        for length, k, s, p, extra, d in zip(
+            size, kernel, stride, padding, output_padding, dilation
+        )
     )
 
 
 _AXES = ("depth", "height", "width")
 
 
-def _convolution_transpose(op, count, input, weight, bias, stride, padding, output_padding,
-                           groups, dilation):
+def _convolution_transpose(
+    op, count, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
     stride = expand_param(stride, count, "stride", op)
     dilation = expand_param(dilation, count, "dilation", op)
     padding = expand_param(padding, count, "padding", op)
@@ -377,9 +378,11 @@ def _convolution_transpose(op, count, input, weight, bias, stride, padding, outp
         raise RuntimeError("negative padding is not supported")
     if any(e >= s and e >= d for e, s, d in zip(output_padding, stride, dilation)):
         axes = _AXES[3 - count :] if count > 1 else ("width",)
-        details = " ".join(
-            f"output_padding_{a}: {e}" for a, e in zip(axes, output_padding)
-        ) + " " + " ".join(f"stride_{a}: {s}" for a, s in zip(axes, stride))
+        details = (
+            " ".join(f"output_padding_{a}: {e}" for a, e in zip(axes, output_padding))
+            + " "
+            + " ".join(f"stride_{a}: {s}" for a, s in zip(axes, stride))
+        )
         details += " " + " ".join(f"dilation_{a}: {d}" for a, d in zip(axes, dilation))
         raise RuntimeError(
             f"output padding must be smaller than either stride or dilation, but got {details}"
@@ -399,8 +402,15 @@ def _convolution_transpose(op, count, input, weight, bias, stride, padding, outp
 # ---------------------------------------------------------------- public functions
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-D cross-correlation: y[n, o, t] = b[o] + Σ_{c,k} w[o, c, k] · x[n, c, t·s + k·d - p].
 
     Args:
@@ -414,8 +424,15 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation: y[n, o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · x[n, c, ...].
 
     Args:
@@ -435,38 +452,100 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
-    """3-D cross-correlation; input (N, C_in, D, H, W), weight (C_out, C_in / groups, kD, kH, kW)."""
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D cross-correlation: input (N, C_in, D, H, W), weight (C_out, C_in / groups, kD, kH,
+    kW) → (N, C_out, D_out, H_out, W_out)."""
     return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """The adjoint of ``conv1d`` in its input (a "deconvolution"), plus ``bias``.
 
     Shape:
         input (N, C_in, L) or (C_in, L), weight (C_in, C_out / groups, k) → (N, C_out, L_out)
         with L_out = (L - 1)·s - 2p + d·(k - 1) + output_padding + 1.
     """
-    return _convolution_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                                  output_padding, groups, dilation)
+    return _convolution_transpose(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """The adjoint of ``conv2d`` in its input, plus ``bias``.
 
     Shape:
         input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out / groups, kH, kW)
         → (N, C_out, H_out, W_out), H_out = (H - 1)·s - 2p + d·(kH - 1) + output_padding + 1.
     """
-    return _convolution_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                                  output_padding, groups, dilation)
+    return _convolution_transpose(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """The adjoint of ``conv3d`` in its input, plus ``bias``."""
-    return _convolution_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
-                                  output_padding, groups, dilation)
+    return _convolution_transpose(
+        "conv_transpose3d",
+        3,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )

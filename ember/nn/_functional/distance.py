@@ -75,6 +75,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     Shape:
         input (N, M) → (N (N - 1) / 2,).
     """
+    from ember._dtype import int64
     from ember.ops.creation import tensor
 
     if input.ndim != 2:
@@ -88,7 +89,6 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     rows = input.shape[0]
     first = [i for i in range(rows) for _ in range(i + 1, rows)]
     second = [j for i in range(rows) for j in range(i + 1, rows)]
-    if not first:
-        return input.new_zeros((0,))
-    difference = input.index_select(0, tensor(first)) - input.index_select(0, tensor(second))
+    difference = (input.index_select(0, tensor(first, dtype=int64))
+                  - input.index_select(0, tensor(second, dtype=int64)))
     return difference.norm(p, 1)

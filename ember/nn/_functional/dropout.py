@@ -18,7 +18,7 @@ __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
 ]  # fmt: skip
 
-# -selu_alpha * selu_scale: the value SELU saturates to, which alpha dropout drops to.
+# selu_alpha * selu_scale: SELU saturates at minus this, the value alpha dropout drops to.
 _ALPHA = 1.7580993408473766
 
 

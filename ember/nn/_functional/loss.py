@@ -342,7 +342,8 @@ class NllLoss(Op):
         else:
             total = xp.sum(weights)
             result = xp.sum(losses) / total
-            scale = weights / total
+            # no counted target: the loss is 0/0 = nan, but PyTorch's gradient is zero
+            scale = weights / total if total else weights
         ctx.reduction, ctx.batched = reduction, batched
         coefficient = xp.zeros_like(x2)
         xp.put_along_axis(coefficient, safe[:, None], -scale[:, None], axis=1)
@@ -473,7 +474,7 @@ def _smoothing_term(log_probabilities, target, weight, reduction, ignore_index, 
         else log_probabilities * _class_view(weight, log_probabilities.ndim)
     )
     ignored = target == ignore_index
-    smooth = (-terms.sum(class_dim)).masked_fill(ignored, 0.0)
+    smooth = where(ignored, 0.0, -terms.sum(class_dim))
     if reduction == "none":
         return smooth
     if reduction == "sum":
@@ -566,7 +567,7 @@ def poisson_nll_loss(
         loss = input - target * log(input + eps)
     if full:
         stirling = target * log(target) - target + 0.5 * log(2 * math.pi * target)
-        loss = loss + stirling.masked_fill(target <= 1, 0)
+        loss = loss + where(target <= 1, 0.0, stirling)
     return _reduce(loss, reduction)
 
 

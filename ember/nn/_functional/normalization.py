@@ -176,7 +176,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     Shape:
         input (N, C, *), running_mean/var, weight, bias (C,) → (N, C, *).
     """
-    if momentum is None or isinstance(momentum, bool):
+    if momentum is None:
         raise TypeError(
             f"batch_norm(): argument 'momentum' (position 7) must be float, not "
             f"{type(momentum).__name__}"
@@ -193,8 +193,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     elif eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     channels = input.shape[1] if input.ndim > 1 else 0
-    _check_channels(channels, weight=weight, bias=bias, running_mean=running_mean,
-                    running_var=running_var)
+    _check_channels(channels, running_mean=running_mean, running_var=running_var,
+                    weight=weight, bias=bias)
     _check_float(input, "batch_norm")
     _check_same_dtype(input, weight, bias, running_mean, running_var)
     view = (channels,) + (1,) * (input.ndim - 2)
@@ -232,8 +232,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                 f"Expected more than 1 spatial element when training, got input size {size}"
             )
     channels = input.shape[1] if input.ndim > 1 else 0
-    _check_channels(channels, weight=weight, bias=bias, running_mean=running_mean,
-                    running_var=running_var)
+    _check_channels(channels, running_mean=running_mean, running_var=running_var,
+                    weight=weight, bias=bias)
     _check_float(input, "batch_norm")
     _check_same_dtype(input, weight, bias, running_mean, running_var)
     view = (channels,) + (1,) * (input.ndim - 2)

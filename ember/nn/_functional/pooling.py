@@ -73,9 +73,12 @@ class AvgPool2D(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return AvgPool2DBackward.apply(
-            grad, ctx.size, ctx.kernel, ctx.geometry, ctx.divisor
-        ), None, None, None
+        return (
+            AvgPool2DBackward.apply(grad, ctx.size, ctx.kernel, ctx.geometry, ctx.divisor),
+            None,
+            None,
+            None,
+        )
 
 
 class AvgPool2DBackward(Op):
@@ -107,16 +110,20 @@ def _tuple(value, count: int, message: str) -> tuple:
 
 
 def _pool_params(op, kernel_size, stride, padding, dilation=1) -> tuple:
-    kernel = _tuple(kernel_size, 2, f"{op}: kernel_size must either be a single int, or a tuple "
-                    "of two ints")
+    kernel = _tuple(
+        kernel_size, 2, f"{op}: kernel_size must either be a single int, or a tuple of two ints"
+    )
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         stride = kernel
-    stride = _tuple(stride, 2, f"{op}: stride must either be omitted, a single int, or a tuple "
-                    "of two ints")
-    padding = _tuple(padding, 2, f"{op}: padding must either be a single int, or a tuple of "
-                     "two ints")
-    dilation = _tuple(dilation, 2, f"{op}: dilation must be either a single int, or a tuple of "
-                      "two ints")
+    stride = _tuple(
+        stride, 2, f"{op}: stride must either be omitted, a single int, or a tuple of two ints"
+    )
+    padding = _tuple(
+        padding, 2, f"{op}: padding must either be a single int, or a tuple of two ints"
+    )
+    dilation = _tuple(
+        dilation, 2, f"{op}: dilation must be either a single int, or a tuple of two ints"
+    )
     if any(k <= 0 for k in kernel):
         raise RuntimeError(
             f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}"
@@ -151,8 +158,9 @@ def _pooled_size(length, k, s, p, d, ceil_mode) -> int:
 def _windows_geometry(input, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     """Output size and a geometry whose right padding makes room for ceil-mode windows."""
     size = input.shape[2:]
-    out = tuple(_pooled_size(*args, ceil_mode) for args in zip(size, kernel, stride, padding,
-                                                                  dilation))
+    out = tuple(
+        _pooled_size(*args, ceil_mode) for args in zip(size, kernel, stride, padding, dilation)
+    )
     if any(o <= 0 for o in out):
         given = "x".join(str(v) for v in input.shape[1:])
         calculated = "x".join(str(v) for v in (input.shape[1],) + out)
@@ -167,20 +175,21 @@ def _windows_geometry(input, kernel, stride, padding, dilation, ceil_mode) -> tu
     return out, Geometry(stride, dilation, padding, after)
 
 
-def _batch4(input: Tensor, message: str, exception=RuntimeError) -> tuple:
-    if input.ndim not in (3, 4):
-        raise exception(message)
+def _batched(input: Tensor) -> tuple:
+    """A 3-D (unbatched) input with a batch dim added, and whether it was added."""
     return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
 
 
 def _as_2d(input: Tensor, op: str, what: str) -> Tensor:
     """A 1-D pooling input (C, L) or (N, C, L) with a height of 1 inserted."""
     if input.ndim not in (2, 3):
-        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
-                           f"batch size for input, but got:{list(input.shape)}"
-                           if what == "max" else
-                           f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
-                           f"for argument #1 'self' (while checking arguments for {op})")
+        raise RuntimeError(
+            f"{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+            f"batch size for input, but got:{list(input.shape)}"
+            if what == "max"
+            else f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+            f"for argument #1 'self' (while checking arguments for {op})"
+        )
     return input.unsqueeze(-2)
 
 
@@ -220,14 +229,28 @@ def _max_indices(x, kernel, out, geometry: Geometry):
     return xp.asarray(index, dtype=xp.int64)
 
 
-def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """``max_pool2d`` returning ``(values, indices)``."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """y[n, c, i, j] = max over the window at (i·s - p, j·s - p) of the ``-inf``-padded input.
 
     Args:
@@ -239,13 +262,14 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out),
         H_out = ⌊(H + 2p - d·(k - 1) - 1) / s⌋ + 1 (⌈·⌉ with ``ceil_mode``).
     """
-    kernel, stride, padding, dilation = _pool_params("max_pool2d", kernel_size, stride, padding,
-                                                     dilation)
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool2d", kernel_size, stride, padding, dilation
+    )
     if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     if input.dtype.name == "bool":
-        raise NotImplementedError('"max_pool2d" not implemented for \'Bool\'')
-    x, unbatched = _batch4(input, "")
+        raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
+    x, unbatched = _batched(input)
     out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
     indices = _max_indices(x._data, kernel, out, geometry)
     values = MaxPool2DWithIndices.apply(x, indices)
@@ -255,22 +279,43 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     return (values, indices) if return_indices else values
 
 
-def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """``max_pool1d`` returning ``(values, indices)``."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """y[n, c, t] = max over the window at t·s - p of the ``-inf``-padded input.
 
     Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - d·(k - 1) - 1) / s⌋ + 1).
     """
     x = _as_2d(input, "max_pool1d", "max")
     stride = None if stride is None or stride in ((), []) else (1, _first(stride))
-    result = max_pool2d(x, (1, _first(kernel_size)), stride, (0, _first(padding)),
-                        (1, _first(dilation)), ceil_mode, True)
+    result = max_pool2d(
+        x,
+        (1, _first(kernel_size)),
+        stride,
+        (0, _first(padding)),
+        (1, _first(dilation)),
+        ceil_mode,
+        True,
+    )
     values, indices = result[0].squeeze(-2), result[1].squeeze(-2)
     return (values, indices) if return_indices else values
 
@@ -294,8 +339,15 @@ def _divisor(size, out, kernel, stride, padding, count_include_pad, divisor_over
     return result
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """y[n, c, i, j] = (1 / divisor) Σ over the window at (i·s - p, j·s - p) of the zero-padded
     input; the divisor counts the window's elements (padding included unless
     ``count_include_pad=False``), or is ``divisor_override``.
@@ -315,34 +367,44 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
             "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
             f"got:{list(input.shape)}"
         )
-    x, unbatched = _batch4(input, "")
+    x, unbatched = _batched(input)
     out, geometry = _windows_geometry(x, kernel, stride, padding, (1, 1), ceil_mode)
     dtype = x._data.dtype if x._data.dtype.kind == "f" else xp.float64
-    divisor = _divisor(x.shape[2:], out, kernel, stride, padding, count_include_pad,
-                       divisor_override, dtype)
+    divisor = _divisor(
+        x.shape[2:], out, kernel, stride, padding, count_include_pad, divisor_override, dtype
+    )
     output = AvgPool2D.apply(x, kernel, geometry, divisor)
     return output.squeeze(0) if unbatched else output
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """y[n, c, t] = mean of the window at t·s - p of the zero-padded input.
 
     Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - k) / s⌋ + 1).
     """
     x = _as_2d(input, "avg_pool1d", "avg")
     stride = None if stride is None or stride in ((), []) else (1, _first(stride))
-    return avg_pool2d(x, (1, _first(kernel_size)), stride, (0, _first(padding)), ceil_mode,
-                      count_include_pad).squeeze(-2)
+    return avg_pool2d(
+        x, (1, _first(kernel_size)), stride, (0, _first(padding)), ceil_mode, count_include_pad
+    ).squeeze(-2)
 
 
-def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
-              ceil_mode: bool = False) -> Tensor:
+def lp_pool2d(
+    input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
     """y = (Σ_window x^p)^(1/p), composed from ``avg_pool2d`` as PyTorch does."""
     from ember.nn._functional.activation import relu
 
-    kernel_height, kernel_width = _tuple(kernel_size, 2, "lp_pool2d: kernel_size must be an int "
-                                         "or a pair")
+    kernel_height, kernel_width = _tuple(
+        kernel_size, 2, "lp_pool2d: kernel_size must be an int or a pair"
+    )
     if stride is not None:
         out = avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     else:
@@ -350,8 +412,9 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
     return (out.sign() * relu(out.abs())).mul(kernel_height * kernel_width).pow(1.0 / norm_type)
 
 
-def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
-              ceil_mode: bool = False) -> Tensor:
+def lp_pool1d(
+    input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
     """y = (Σ_window x^p)^(1/p) over 1-D windows."""
     from ember.nn._functional.activation import relu
 
@@ -369,8 +432,7 @@ def _adaptive_sizes(output_size, input: Tensor, count: int, op: str) -> tuple:
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != count:
             raise RuntimeError(
-                f"{op}: internal error: output_size.size() must be {count}, got "
-                f"{len(output_size)}"
+                f"{op}: internal error: output_size.size() must be {count}, got {len(output_size)}"
             )
         sizes = output_size
     else:
@@ -405,7 +467,8 @@ def _check_adaptive(input: Tensor, count: int, op: str) -> None:
                 f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for "
                 f"argument #1 'self' (while checking arguments for {op})"
             )
-        raise RuntimeError(f"{op}(): Expected 3D or 4D tensor, but got {list(input.shape)}")
+        colon = ":" if op.startswith("adaptive_max") else ""
+        raise RuntimeError(f"{op}(): Expected 3D or 4D tensor, but got{colon} {list(input.shape)}")
     first = 1 if input.ndim == count + 2 else 0
     for dim in range(first, input.ndim):
         if input.shape[dim] == 0:
@@ -414,7 +477,7 @@ def _check_adaptive(input: Tensor, count: int, op: str) -> None:
                 f"input has sizes {list(input.shape)} with dimension {dim} being empty"
             )
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"{op}" not implemented for \'{_legacy(input.dtype)}\'')
+        raise NotImplementedError(f"\"{op}\" not implemented for '{_legacy(input.dtype)}'")
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
@@ -473,7 +536,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     """
     _check_adaptive(input, 2, "adaptive_max_pool2d")
     out = _adaptive_sizes(output_size, input, 2, "adaptive_max_pool2d")
-    x, unbatched = (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+    x, unbatched = _batched(input)
     indices = _adaptive_max_indices(x._data, out)
     values = AdaptiveMaxPool2D.apply(x, indices)
     indices = Tensor._make(indices)

@@ -264,9 +264,15 @@ def _interpolate_sizes(input, size, scale_factor, recompute_scale_factor) -> tup
     return sizes, ([None] * count if recompute_scale_factor else scales)
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dims of ``input`` (N, C, *spatial) to ``size`` or by ``scale_factor``.
 
     Args:
@@ -293,8 +299,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise NotImplementedError(
             f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input"
         )
-    if input.ndim not in (3, 4, 5) or mode not in ("nearest", "area", "nearest-exact",
-                                                   *_LINEAR_DIMS):
+    if input.ndim not in (3, 4, 5) or mode not in (
+        "nearest",
+        "area",
+        "nearest-exact",
+        *_LINEAR_DIMS,
+    ):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             f"the modes: {_MODES} (got {mode})"
@@ -302,7 +312,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     sizes, scales = _interpolate_sizes(input, size, scale_factor, recompute_scale_factor)
     spatial = tuple(input.shape[2:])
     if min(sizes) <= 0 or min(spatial) <= 0:
-        letters = ("D", "H", "W")[3 - len(sizes):]
+        letters = ("D", "H", "W")[3 - len(sizes) :]
         given = ", ".join(f"{a}: {s}" for a, s in zip(letters, spatial))
         wanted = ", ".join(f"{a}: {s}" for a, s in zip(letters, sizes))
         raise RuntimeError(
@@ -312,14 +322,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if not input.dtype.is_floating_point:
         kind = "nearest" if mode.startswith("nearest") else "linear"
         raise NotImplementedError(
-            f'"compute_indices_weights_{kind}" not implemented for \'{_legacy(input.dtype)}\''
+            f"\"compute_indices_weights_{kind}\" not implemented for '{_legacy(input.dtype)}'"
         )
     if mode == "area":
         from ember.nn._functional import pooling
 
         pool = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d}.get(len(sizes))
         if pool is None:
-            raise NotImplementedError("ember's interpolate supports mode='area' for 3-D and 4-D input")
+            raise NotImplementedError(
+                "ember's interpolate supports mode='area' for 3-D and 4-D input only"
+            )
         return pool(input, sizes)
     output = input
     for offset, (length, out, scale) in enumerate(zip(spatial, sizes, scales)):
@@ -332,11 +344,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         else:
             matrix = _interpolation_matrix(length, out, scale, align_corners, mode == "bicubic")
             output = _along(output, dim, matrix)
-    return output
+    return output.contiguous()
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Deprecated alias of ``interpolate``."""
     return interpolate(input, size, scale_factor, mode, align_corners)
 

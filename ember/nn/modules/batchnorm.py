@@ -1,4 +1,5 @@
-"""Batch normalization (``BatchNorm1d/2d/3d``) and instance normalization (``InstanceNorm1d/2d/3d``).
+"""Batch normalization (``BatchNorm1d/2d/3d``) and instance normalization
+(``InstanceNorm1d/2d/3d``).
 
 Both keep, when ``track_running_stats``, the buffers ``running_mean`` (zeros),
 ``running_var`` (ones) and ``num_batches_tracked`` (an int64 count), and learn, when

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from ember._tensor import Tensor
-from ember.nn import functional as F, init
+from ember.nn import functional as F
+from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty
@@ -30,9 +31,22 @@ class _ConvNd(Module):
 
     _dims = 2
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
-                 dilation, transposed: bool, output_padding, groups: int, bias: bool,
-                 padding_mode: str, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        transposed: bool,
+        output_padding,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -104,22 +118,44 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         count = self._dims
         padding = padding if isinstance(padding, str) else _ntuple(padding, count)
-        super().__init__(in_channels, out_channels, _ntuple(kernel_size, count),
-                         _ntuple(stride, count), padding, _ntuple(dilation, count), False,
-                         _ntuple(0, count), groups, bias, padding_mode, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            _ntuple(kernel_size, count),
+            _ntuple(stride, count),
+            padding,
+            _ntuple(dilation, count),
+            False,
+            _ntuple(0, count),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         function = getattr(F, f"conv{self._dims}d")
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return function(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
-        return function(input, weight, bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return function(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
@@ -166,16 +202,39 @@ class Conv3d(_Conv):
 
 
 class _ConvTranspose(_ConvNd):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         count = self._dims
-        super().__init__(in_channels, out_channels, _ntuple(kernel_size, count),
-                         _ntuple(stride, count), _ntuple(padding, count),
-                         _ntuple(dilation, count), True, _ntuple(output_padding, count), groups,
-                         bias, padding_mode, device, dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            _ntuple(kernel_size, count),
+            _ntuple(stride, count),
+            _ntuple(padding, count),
+            _ntuple(dilation, count),
+            True,
+            _ntuple(output_padding, count),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """The ``output_padding`` that makes the output ``output_size`` (PyTorch's rule)."""
@@ -192,8 +251,10 @@ class _ConvTranspose(_ConvNd):
                 f"or {batched + count} elements (got {len(output_size)})"
             )
         smallest = [
-            (input.shape[d + batched] - 1) * self.stride[d] - 2 * self.padding[d]
-            + self.dilation[d] * (self.kernel_size[d] - 1) + 1
+            (input.shape[d + batched] - 1) * self.stride[d]
+            - 2 * self.padding[d]
+            + self.dilation[d] * (self.kernel_size[d] - 1)
+            + 1
             for d in range(count)
         ]
         largest = [low + self.stride[d] - 1 for d, low in enumerate(smallest)]
@@ -208,8 +269,16 @@ class _ConvTranspose(_ConvNd):
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         output_padding = self._output_padding(input, output_size)
         function = getattr(F, f"conv_transpose{self._dims}d")
-        return function(input, self.weight, self.bias, self.stride, self.padding,
-                        output_padding, self.groups, self.dilation)
+        return function(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):
@@ -270,8 +339,9 @@ class Fold(Module):
         self.dilation, self.padding, self.stride = dilation, padding, stride
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
-                      self.stride)
+        return F.fold(
+            input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+        )
 
     def extra_repr(self) -> str:
         return (

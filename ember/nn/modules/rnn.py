@@ -15,7 +15,8 @@ import warnings
 from typing import NamedTuple
 
 from ember._tensor import Tensor
-from ember.nn import functional as F, init
+from ember.nn import functional as F
+from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence
@@ -23,7 +24,7 @@ from ember.ops.creation import empty, zeros
 from ember.ops.elementwise import relu, sigmoid, tanh
 from ember.ops.shape import cat, stack
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 
 # ---------------------------------------------------------------- one time step
@@ -60,7 +61,8 @@ def _lstm_step(gates_input, state, weights):
 
 
 def _gru_step(gates_input, state, weights):
-    """r, z, n in PyTorch's order; n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1-z) n + z h."""
+    """Gates r, z, n in PyTorch's order; n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+    h' = (1 - z) n + z h."""
     (hidden,) = state
     hidden_gates = F.linear(hidden, weights.weight_hh, weights.bias_hh)
     input_reset, input_update, input_new = gates_input.chunk(3, -1)
@@ -464,8 +466,8 @@ class LSTM(RNNBase):
 class GRU(RNNBase):
     """Gated recurrent unit, gates in PyTorch's order r, z, n:
 
-    r, z = σ(W_i· xₜ + b_i· + W_h· hₜ₋₁ + b_h·), n = tanh(W_in xₜ + b_in + r ⊙ (W_hn hₜ₋₁ + b_hn)),
-    hₜ = (1 − z) ⊙ n + z ⊙ hₜ₋₁.
+    r, z = σ(W_i· xₜ + b_i· + W_h· hₜ₋₁ + b_h·),
+    n = tanh(W_in xₜ + b_in + r ⊙ (W_hn hₜ₋₁ + b_hn)), hₜ = (1 − z) ⊙ n + z ⊙ hₜ₋₁.
 
     Args and Shape: as ``RNN`` (without ``nonlinearity``).
 

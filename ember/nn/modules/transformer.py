@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from ember._tensor import Tensor
-from ember.nn import functional as F, init
+from ember.nn import functional as F
+from ember.nn import init
 from ember.nn._functional.attention import _canonical_mask, _none_or_dtype
 from ember.nn.modules.activation import GELU, ReLU
 from ember.nn.modules.container import ModuleList
+from ember.nn.modules.dropout import Dropout
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
+from ember.nn.modules.normalization import LayerNorm
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty, full
 
 __all__ = [
     "MultiheadAttention",
     "Transformer",
-    "TransformerEncoder",
     "TransformerDecoder",
-    "TransformerEncoderLayer",
     "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]
 
 
@@ -216,9 +219,6 @@ def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
 def _feed_forward_parts(layer: Module, d_model: int, dim_feedforward: int, dropout: float,
                         layer_norm_eps: float, bias: bool, norms: int, options: dict) -> None:
     """Assign linear1, dropout, linear2, norm_i, dropout_i in PyTorch's order."""
-    from ember.nn.modules.dropout import Dropout
-    from ember.nn.modules.normalization import LayerNorm
-
     layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, **options)
     layer.dropout = Dropout(dropout)
     layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, **options)
@@ -488,8 +488,6 @@ class Transformer(Module):
                  custom_encoder=None, custom_decoder=None, layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None) -> None:
-        from ember.nn.modules.normalization import LayerNorm
-
         super().__init__()
         options = {"device": device, "dtype": dtype}
         layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,

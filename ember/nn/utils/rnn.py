@@ -16,18 +16,19 @@ from typing import NamedTuple
 from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops.creation import full, tensor as _tensor
+from ember.ops.creation import full
+from ember.ops.creation import tensor as _tensor
 from ember.ops.shape import cat, stack
 
 __all__ = [
     "PackedSequence",
     "invert_permutation",
     "pack_padded_sequence",
+    "pack_sequence",
     "pad_packed_sequence",
     "pad_sequence",
-    "unpad_sequence",
-    "pack_sequence",
     "unpack_sequence",
+    "unpad_sequence",
 ]
 
 
@@ -58,32 +59,32 @@ class PackedSequence(_PackedSequenceFields):
             data, batch_sizes = data
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
-    def to(self, *args, **kwargs) -> "PackedSequence":
+    def to(self, *args, **kwargs) -> PackedSequence:
         """A copy with ``data`` converted by ``Tensor.to``; the indices stay int64."""
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
-    def cpu(self) -> "PackedSequence":
+    def cpu(self) -> PackedSequence:
         return self
 
-    def double(self) -> "PackedSequence":
+    def double(self) -> PackedSequence:
         from ember._dtype import float64
 
         return self.to(dtype=float64)
 
-    def float(self) -> "PackedSequence":
+    def float(self) -> PackedSequence:
         from ember._dtype import float32
 
         return self.to(dtype=float32)
 
-    def half(self) -> "PackedSequence":
+    def half(self) -> PackedSequence:
         from ember._dtype import float16
 
         return self.to(dtype=float16)
 
-    def long(self) -> "PackedSequence":
+    def long(self) -> PackedSequence:
         return self.to(dtype=int64)
 
     @property
@@ -230,7 +231,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
                 [1., 0.]])
     """
     if not isinstance(sequences, Iterable):
-        raise RuntimeError(
+        raise RuntimeError(  # noqa: TRY004 (PyTorch's class)
             "pad_sequence: Expected iterable for input sequences, but got arg of type: "
             f"{type(sequences)}"
         )
@@ -243,7 +244,9 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         )
     first = sequences[0]
     if any(sequence.dim() == 0 for sequence in sequences):
-        raise RuntimeError("pad_sequence: expected sequences of at least 1 dimension, got a 0-d one")
+        raise RuntimeError(
+            "pad_sequence: expected sequences of at least 1 dimension, got a 0-d one"
+        )
     trailing = tuple(first.shape[1:])
     for sequence in sequences:
         for dim, (expected, actual) in enumerate(zip(trailing, sequence.shape[1:]), start=1):
