@@ -25,12 +25,13 @@ logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logsume
 masked_scatter masked_select matmul matrix_exp matrix_power max maximum mean median min minimum
 mm mode moveaxis movedim msort mul multinomial multiply mv mvlgamma nan_to_num nanmean nanmedian
 nanquantile nansum narrow ne neg negative nextafter nonzero norm not_equal outer pinverse
-polygamma positive pow prod quantile rad2deg reciprocal relu remainder renorm repeat_interleave
+positive pow prod quantile rad2deg reciprocal relu remainder renorm repeat_interleave
 roll rot90 round rsqrt scatter scatter_add scatter_reduce select sgn sigmoid sign signbit sin
 sinc sinh slogdet softmax log_softmax sort split sqrt square squeeze std sub subtract sum
 sum_to_size swapaxes swapdims t take take_along_dim tan tanh tensor_split topk trace transpose
 tril triu true_divide trunc unbind unflatten unique unique_consecutive unsqueeze var vdot view_as
-vsplit where xlogy logical_xor det slogdet
+vsplit where xlogy det bitwise_left_shift bitwise_right_shift unfold ravel narrow_copy
+split_with_sizes
 """.split()
 
 # Methods ``name_`` that write ``name(self, ...)`` back into self.
@@ -38,7 +39,8 @@ INPLACE = """
 abs acos acosh add addcdiv addcmul asin asinh atan atan2 atanh bitwise_and bitwise_not bitwise_or
 bitwise_xor ceil clamp clamp_max clamp_min clip copysign cos cosh cumsum cumprod deg2rad digamma
 div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmod frac ge gt
-greater greater_equal less less_equal not_equal hypot index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
+greater greater_equal less less_equal not_equal hypot absolute arcsin arccos arctan arctan2 arcsinh arccosh arctanh sgn i0 negative
+bitwise_left_shift bitwise_right_shift gcd lcm nextafter fmax fmin mvlgamma index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
 logical_not logical_or logical_xor logit lt masked_fill masked_scatter mul multiply nan_to_num ne
 neg negative pow rad2deg reciprocal relu remainder renorm round rsqrt scatter scatter_add
 scatter_reduce sigmoid sign sin sinc sinh sqrt square sub subtract tan tanh
@@ -107,6 +109,7 @@ def install(cls) -> None:
     for name in INPLACE:
         function = find(name)
         setattr(cls, name + "_", _inplace(function, name + "_") if function else _missing(name + "_"))
+    cls.polygamma, cls.polygamma_ = _polygamma, _polygamma_
     for name in INPLACE_VIEWS:
         function = find(name)
         if function:
@@ -132,6 +135,19 @@ def install(cls) -> None:
     for dunder, name in (("getitem", "getitem"), ("setitem", "setitem")):
         function = find(name)
         setattr(cls, f"__{dunder}__", _forwarded(function) if function else _missing(dunder))
+
+
+def _polygamma(self, n):
+    """``x.polygamma(n)`` is ``ember.polygamma(n, x)``: the order comes first in the function."""
+    from ember import ops
+
+    return ops.polygamma(n, self)
+
+
+def _polygamma_(self, n):
+    from ember.ops._function import inplace, snapshot
+
+    return inplace(self, _polygamma(snapshot(self), n), "polygamma_")
 
 
 def _inplace_view(function, name):

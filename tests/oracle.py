@@ -86,7 +86,7 @@ def _flatten(result) -> list:
 
 def _to_numpy(value):
     if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+        return value.detach().numpy(force=True)
     if isinstance(value, ember.Tensor):
         return value.detach().numpy()
     return np.asarray(value)

@@ -271,8 +271,8 @@ def test_inplace_ops_on_non_leaves_give_correct_gradients():
         y = x * 1
         y.mul_(w)
         y.add_(w, alpha=2)
-        y.relu_()
         y.clamp_(max=3.0)
+        y.relu_()
         (y * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum().backward()
         results.append((x.grad.tolist(), w.grad.tolist(), y.tolist(), y._version))
     assert results[0] == results[1]

@@ -24,6 +24,7 @@ record_gradient_norms = False
 
 
 _callbacks: list = []  # functions to call when the current backward pass ends
+running = [0]  # how many backward passes are under way (they can nest)
 
 
 def queue_callback(callback) -> None:
@@ -38,12 +39,14 @@ def queue_callback(callback) -> None:
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
     global _callbacks
     outer, _callbacks = _callbacks, []
+    running[0] += 1
     try:
         result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
         while _callbacks:
             _callbacks.pop(0)()
         return result
     finally:
+        running[0] -= 1
         _callbacks = outer
 
 

@@ -1695,46 +1695,71 @@ def _polynomial(coefficients, x):
     """``c0 + c1 x + c2 x^2 + ...`` by Horner's rule."""
     result = xp.full_like(x, coefficients[-1])
     for c in reversed(coefficients[:-1]):
-        result = result * x + c
+        result *= x
+        result += c
     return result
 
 
-def _erf_parts(x):
-    """(small, erf-near-1 region value, erfc tail) for ``a = |x|``, each where it applies."""
-    a = xp.abs(x)
+def _erf_small(a):
+    """erf(a) for 0 <= a < 0.84375."""
     z = a * a
-    small = a * (1 + _polynomial(_ERF_PP, z) / _polynomial(_ERF_QQ, z))  # erf(a), a < 0.84375
+    return a * (1 + _polynomial(_ERF_PP, z) / _polynomial(_ERF_QQ, z))
+
+
+def _erf_middle(a):
+    """erf(a) - erx for 0.84375 <= a < 1.25."""
     s = a - 1
-    middle = _polynomial(_ERF_PA, s) / _polynomial(_ERF_QA, s)  # erf(a) - erx on [0.84375, 1.25)
-    inverse = 1 / xp.where(a == 0, 1, z)
+    return _polynomial(_ERF_PA, s) / _polynomial(_ERF_QA, s)
+
+
+def _erfc_tail(a):
+    """erfc(a) for a >= 1.25 (0 from 28 on)."""
+    inverse = 1 / (a * a)
     near = a < 1 / 0.35
-    ratio = xp.where(
-        near,
-        _polynomial(_ERF_RA, inverse) / _polynomial(_ERF_SA, inverse),
-        _polynomial(_ERF_RB, inverse) / _polynomial(_ERF_SB, inverse),
-    )
+    ratio = xp.empty_like(a)
+    ratio[near] = _polynomial(_ERF_RA, inverse[near]) / _polynomial(_ERF_SA, inverse[near])
+    far = ~near
+    ratio[far] = _polynomial(_ERF_RB, inverse[far]) / _polynomial(_ERF_SB, inverse[far])
     # a rounded to 32 significant bits, so that a_hi**2 is exact
     a_hi = (a.view(xp.uint64) & xp.uint64(0xFFFFFFFF00000000)).view(xp.float64)
     tail = xp.exp(-a_hi * a_hi - 0.5625) * xp.exp((a_hi - a) * (a_hi + a) + ratio) / a
-    tail = xp.where(a >= 28, 0.0, tail)  # erfc(a) for a >= 1.25
-    return a, small, middle, tail
+    tail[a >= 28] = 0.0
+    return tail
+
+
+def _erf_regions(x):
+    """|x| and boolean masks of the three regions, each evaluated only where it applies."""
+    a = xp.abs(x)
+    small = a < 0.84375
+    middle = (a >= 0.84375) & (a < 1.25)
+    large = a >= 1.25  # NaN falls in none of them
+    return a, small, middle, large
 
 
 def _erf_array(x):
-    x = xp.asarray(x, xp.float64)
+    x = xp.array(x, dtype=xp.float64)
     with xp.errstate(all="ignore"):
-        a, small, middle, tail = _erf_parts(x)
-        value = xp.where(a < 0.84375, small, xp.where(a < 1.25, _ERX + middle, 1 - tail))
-    return xp.where(xp.isnan(x), x, xp.copysign(value, x))
+        a, small, middle, large = _erf_regions(x)
+        value = xp.array(a)  # NaN stays NaN
+        value[small] = _erf_small(a[small])
+        value[middle] = _ERX + _erf_middle(a[middle])
+        value[large] = 1 - _erfc_tail(a[large])
+    return xp.copysign(value, x)
 
 
 def _erfc_array(x):
-    x = xp.asarray(x, xp.float64)
+    x = xp.array(x, dtype=xp.float64)
     with xp.errstate(all="ignore"):
-        a, small, middle, tail = _erf_parts(x)
-        positive = xp.where(a < 0.84375, 1 - small, xp.where(a < 1.25, (1 - _ERX) - middle, tail))
-        negative = xp.where(a < 0.84375, 1 + small, xp.where(a < 1.25, 1 + _ERX + middle, 2 - tail))
-    return xp.where(xp.isnan(x), x, xp.where(x < 0, negative, positive))
+        a, small, middle, large = _erf_regions(x)
+        negative = x < 0
+        value = xp.array(x)  # NaN stays NaN
+        erf_small = _erf_small(a[small])
+        value[small] = xp.where(negative[small], 1 + erf_small, 1 - erf_small)
+        erf_middle = _erf_middle(a[middle])
+        value[middle] = xp.where(negative[middle], 1 + _ERX + erf_middle, (1 - _ERX) - erf_middle)
+        tail = _erfc_tail(a[large])
+        value[large] = xp.where(negative[large], 2 - tail, tail)
+    return value
 
 
 def _erfinv_array(y):
@@ -1776,10 +1801,7 @@ def _erfinv_array(y):
         t = xp.where(w < 5, p_central, p_tail) * a
         for _ in range(2):
             # residual erf(t) - a, through erfc where a is near 1 to keep its digits
-            _, small, middle, tail = _erf_parts(t)  # t >= 0 here
-            low, mid = t < 0.84375, t < 1.25
-            erf_t = xp.where(low, small, xp.where(mid, _ERX + middle, 1 - tail))
-            erfc_t = xp.where(low, 1 - small, xp.where(mid, (1 - _ERX) - middle, tail))
+            erf_t, erfc_t = _erf_array(t), _erfc_array(t)  # t >= 0 here
             residual = xp.where(a > 0.5, (1 - a) - erfc_t, erf_t - a)
             step = residual / (_TWO_OVER_SQRT_PI * xp.exp(-t * t))
             t = t - step / (1 + t * step)

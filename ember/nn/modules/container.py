@@ -146,6 +146,24 @@ class ModuleList(Module):
         del self[index]
         return module
 
+    def __repr__(self) -> str:
+        """Runs of identical children print once, as ``(0-5): 6 x Layer(...)`` (PyTorch's form)."""
+        texts = [repr(module) for module in self]
+        if not texts:
+            return self._get_name() + "()"
+        runs = []  # [first index, last index, text]
+        for index, text in enumerate(texts):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index, text])
+        lines = []
+        for first, last, text in runs:
+            label = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            entry = f"{label}: {text}" if first == last else f"{label} {text}"
+            lines.append(entry.replace("\n", "\n  "))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules whose parameters the parent module sees."""
