@@ -46,7 +46,9 @@ def _float_formatter(array):
             return f"{value:.0f}."
         return f"{value:.{precision}f}"
 
-    width = max((len(render(v)) for v in array.reshape(-1)[:_options["threshold"] + 1]), default=0)
+    # PyTorch sizes columns by the nonzero finite values only: nan/inf/0 may stick out.
+    sample = finite[finite != 0][: _options["threshold"] + 1]
+    width = max((len(render(v)) for v in sample), default=1)
     return lambda value: render(value).rjust(width)
 
 

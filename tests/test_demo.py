@@ -32,4 +32,30 @@ def test_nand_demo_converges_at_blog_settings():
 def test_list_and_module_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ember.demo", "--list"], capture_output=True,
                             text=True, check=True, cwd=tmp_path)
-    assert "nand" in result.stdout
+    assert all(name in result.stdout for name in ("nand", "digits-mlp", "digits-cnn", "charlm"))
+
+
+def test_digits_mlp_meets_its_accuracy_at_default_settings(tmp_path, capsys):
+    from ember.demo.digits import train
+
+    _, history = train("mlp")
+    assert history["test accuracy"][-1] >= 0.95
+    assert main(["digits-mlp", "--epochs", "2", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "digits-mlp-accuracy.png").read_bytes().startswith(PNG)
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_digits_cnn_meets_its_accuracy_at_default_settings(tmp_path):
+    from ember.demo.digits import train
+
+    _, history = train("cnn", epochs=15, lr=3e-3)
+    assert history["test accuracy"][-1] >= 0.97
+    assert main(["digits-cnn", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "digits-cnn-loss.png").read_bytes().startswith(PNG)
+
+
+def test_charlm_prints_samples_and_plots(tmp_path, capsys):
+    assert main(["charlm", "--epochs", "5", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "before training:" in out and "after 5 steps" in out and "Beautiful is" in out
+    assert (tmp_path / "charlm-loss.png").read_bytes().startswith(PNG)

@@ -184,6 +184,11 @@ class Mean(Op):
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {_legacy_name(x.dtype)}"
             )
+        if dtype is not None and xp.dtype(dtype).kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a floating "
+                f"point or complex dtype. Got: {_legacy_name(xp.dtype(dtype))}"
+            )
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.count = _count(x.shape, dims)
         total = xp.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
