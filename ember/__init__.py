@@ -35,7 +35,6 @@ from ember.autograd import (
 )
 from ember.ops import *  # noqa: F401,F403
 from ember import distributed, linalg, nn, optim, random, return_types, utils  # noqa: E402,F401
-import ember.utils.data  # noqa: E402,F401
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64

@@ -79,33 +79,37 @@ def summary(model, input_shape=None, input_data=None, dtypes=None, verbose: int 
     else:
         inputs = list(input_data) if isinstance(input_data, (tuple, list)) else [input_data]
 
-    depth_of, index_of, counters = {id(model): 0}, {}, {}
-    for name, module in model.named_modules():
+    depth_of, counters = {id(model): 0}, {}
+    for _, module in model.named_modules():
         for child in module.children():
             depth_of.setdefault(id(child), depth_of[id(module)] + 1)
-    rows, handles = [], []
-    order = {id(m): i for i, (_, m) in enumerate(model.named_modules())}
+    rows, open_rows, handles = [], [], []
 
-    def hook(module, args, output):
+    def enter(module, args):
+        # A row is made when a module starts, so rows come in the order the model runs
+        # them (parents before their children), numbered per depth as torchinfo does.
         depth = depth_of.get(id(module), 0)
         counters[depth] = counters.get(depth, 0) + 1
         own = sum(p.numel() for p in module.parameters(recurse=False))
-        index_of[id(module)] = f"{depth}-{counters[depth]}"
-        rows.append((order.get(id(module), 0), _Row(type(module).__name__, depth, index_of[id(module)],
-                                                    _shape_of(output), own, own > 0)))
+        row = _Row(type(module).__name__, depth, f"{depth}-{counters[depth]}", "--", own, own > 0)
+        rows.append(row)
+        open_rows.append(row)
+
+    def leave(module, args, output):
+        open_rows.pop().shape = _shape_of(output)
 
     for module in model.modules():
-        handles.append(module.register_forward_hook(hook))
+        handles.append(module.register_forward_pre_hook(enter))
+        handles.append(module.register_forward_hook(leave))
     try:
         with no_grad():
             model(*inputs)
     finally:
         for handle in handles:
             handle.remove()
-    rows.sort(key=lambda item: item[0])
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    result = ModelSummary([row for _, row in rows], total, trainable)
+    result = ModelSummary(rows, total, trainable)
     if verbose:
         print(result)
     return result
