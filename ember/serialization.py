@@ -112,7 +112,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
 def _contiguous(array):
     from ember._backend import xp
 
-    return xp.ascontiguousarray(array)
+    # Not ascontiguousarray: it turns a 0-d array (num_batches_tracked, step) into shape (1,).
+    return xp.require(array, requirements="C")
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **kwargs):

@@ -10,7 +10,7 @@ saved values stay connected to the graph.
 
 from __future__ import annotations
 
-from ember._backend import asarray, errstate, ndarray, xp
+from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
 from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, result_type
 from ember._tensor import Tensor
 from ember.autograd import engine, grad_mode
@@ -33,19 +33,35 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        record = grad_mode.state.enabled and any(
-            isinstance(a, Tensor) and a._requires_grad for a in args
-        )
-        ctx = cls._backward_cls() if record else _Scratch()
-        if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        with errstate(all="ignore"):
-            result = cls.forward(ctx, *arrays)
-        if isinstance(result, tuple):
-            outputs = tuple(Tensor._make(_as_array(r)) for r in result)
+        arrays = []
+        record = False
+        for arg in args:
+            if type(arg) is Tensor or isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                if arg._requires_grad:
+                    record = True
+            else:
+                arrays.append(arg)
+        if record and grad_mode.state.enabled:
+            ctx = cls._backward_cls()
+            ctx.needs_input_grad = tuple(
+                [isinstance(arg, Tensor) and arg._requires_grad for arg in args]
+            )
         else:
-            outputs = (Tensor._make(_as_array(result)),)
+            record, ctx = False, _Scratch()
+        if _IGNORE_ERRORS is None:
+            with errstate(all="ignore"):
+                result = cls.forward(ctx, *arrays)
+        else:
+            token = _set_errors(_IGNORE)
+            try:
+                result = cls.forward(ctx, *arrays)
+            finally:
+                _reset_errors(token)
+        if isinstance(result, tuple):
+            outputs = tuple(_make(_as_array(r)) for r in result)
+        else:
+            outputs = (_make(result if type(result) is ndarray else asarray(result)),)
         if cls.view_of is not None:
             source = args[cls.view_of]
             if xp.shares_memory(outputs[0]._data, source._data):
@@ -57,8 +73,13 @@ class Op(Function):
             connect(ctx, args, outputs)
             saved = ctx.__dict__.pop("to_save", ())
             if saved:
-                ctx._saved = tuple(_saved_slot(item, args, outputs, ctx) for item in saved)
+                ctx._saved = tuple([_saved_slot(item, args, outputs, ctx) for item in saved])
         return outputs if isinstance(result, tuple) else outputs[0]
+
+
+_make = Tensor._make
+if _IGNORE_ERRORS is not None:
+    _set_errors, _reset_errors, _IGNORE = _IGNORE_ERRORS
 
 
 def _as_array(value):
@@ -141,11 +162,42 @@ def promote(*values) -> list:
     Dimensioned arrays outrank 0-d arrays outrank Python scalars (``result_type``);
     every value comes back as an array of the result dtype.
     """
+    common = _common_dtype(values)
+    if common is not None:
+        return [
+            value if type(value) is ndarray else asarray(value, common) for value in values
+        ]
     target = result_type(*values).numpy
     return [
         value if type(value) is ndarray and value.dtype == target else asarray(value, target)
         for value in values
     ]
+
+
+def _common_dtype(values):
+    """The NumPy dtype shared by every array when that decides promotion alone, else None.
+
+    Arrays of one dtype keep it; Python numbers beside them keep it too when it is
+    floating (a float tensor outranks any Python scalar), the common case of ``x * 2.0``.
+    """
+    common = None
+    scalars = False
+    for value in values:
+        if type(value) is ndarray:
+            if common is None:
+                common = value.dtype
+            elif value.dtype is not common:
+                return None
+        elif type(value) in _PYTHON_SCALARS:
+            scalars = True
+        else:
+            return None
+    if common is None or (scalars and common.kind != "f"):
+        return None
+    return common
+
+
+_PYTHON_SCALARS = (float, int, bool)
 
 
 def float_input(array):
@@ -159,6 +211,12 @@ def float_input(array):
 
 def broadcast_shape(op: str, *shapes) -> tuple:
     """The broadcast of ``shapes``, or PyTorch's RuntimeError naming the sizes that clash."""
+    first = shapes[0] if shapes else ()
+    for shape in shapes:
+        if shape != first:
+            break
+    else:
+        return tuple(first)
     width = max((len(shape) for shape in shapes), default=0)
     padded = [(1,) * (width - len(shape)) + tuple(shape) for shape in shapes]
     result = []

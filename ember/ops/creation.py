@@ -5,9 +5,18 @@ Random creation and sampling live in ``ember.ops.random``.
 
 from __future__ import annotations
 
+import warnings
+
 from ember._backend import asarray as _array, is_array, ndarray, xp
 from ember._device import check_device
-from ember._dtype import bool_, from_numpy_dtype, get_default_dtype, int64, to_dtype
+from ember._dtype import (
+    bool_,
+    from_numpy_dtype,
+    get_default_dtype,
+    int64,
+    promote_types,
+    to_dtype,
+)
 from ember._tensor import Tensor
 
 __all__ = [
@@ -29,6 +38,17 @@ __all__ = [
     "logspace",
     "eye",
     "scalar_tensor",
+    "tril_indices",
+    "triu_indices",
+    "FloatTensor",
+    "DoubleTensor",
+    "HalfTensor",
+    "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
+    "ByteTensor",
+    "BoolTensor",
 ]
 
 _range = range
@@ -73,12 +93,27 @@ def _ragged_message(data, depth: int = 0) -> str | None:
     return None
 
 
-def _unwrap(data):
-    if isinstance(data, Tensor):
-        return data._data
+def _unwrap(data, leaves: set):
+    """``data`` with tensors replaced by arrays; ``leaves`` collects the dtype of each tensor,
+    array and NumPy scalar met, and the type of each Python scalar."""
     if isinstance(data, (list, tuple)):
-        return [_unwrap(item) for item in data]
+        return [_unwrap(item, leaves) for item in data]
+    if isinstance(data, Tensor):
+        data = data._data
+    leaves.add(data.dtype if isinstance(data, (ndarray, xp.generic)) else type(data))
     return data
+
+
+def _promoted_leaves(leaves: set):
+    """PyTorch's inferred dtype for a sequence holding tensors, arrays or NumPy scalars: their
+    dtypes and the Python scalars' (default float, int64, bool) promoted together."""
+    python = {bool: bool_, int: int64, float: get_default_dtype()}
+    result = None
+    for leaf in leaves:
+        found = python.get(leaf) if isinstance(leaf, type) else from_numpy_dtype(leaf)
+        if found is not None:
+            result = found if result is None else promote_types(result, found)
+    return result
 
 
 def _from_data(data, dtype=None):
@@ -89,15 +124,18 @@ def _from_data(data, dtype=None):
         array = _array(data)
         from_numpy_dtype(array.dtype)
         return array
+    leaves = set()
     if isinstance(data, (list, tuple)):
         message = _ragged_message(data)
         if message:
             raise ValueError(message)
-        data = _unwrap(data)
+        data = _unwrap(data, leaves)
     try:
         array = _array(data)
     except (ValueError, TypeError) as error:
         raise TypeError(f"tensor(): could not convert data of type {type(data).__name__}: {error}") from None
+    if dtype is None and any(not isinstance(leaf, type) for leaf in leaves):
+        return array.astype(_promoted_leaves(leaves).numpy)
     if dtype is not None and array.dtype.kind in "biuf":
         return array
     if array.dtype.kind == "f":
@@ -120,6 +158,15 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
         >>> ember.tensor([[0., 0.]], requires_grad=True)
         tensor([[0., 0.]], requires_grad=True)
     """
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use "
+            "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True), "
+            "rather than "
+            "torch.tensor(sourceTensor).",
+            UserWarning,
+            stacklevel=2,
+        )
     array = _from_data(data, dtype)
     array = array.copy() if dtype is None else array.astype(to_dtype(dtype).numpy)
     return _finish(array, None, requires_grad, device)
@@ -265,3 +312,48 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
     array = xp.eye(n, n if m is None else m)
     return _finish(array, dtype or get_default_dtype(), requires_grad, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """The (2, N) coordinates of the lower triangle (diagonal ``offset`` and below) of a
+    ``row`` x ``col`` matrix, row by row."""
+    array = xp.stack(xp.tril_indices(int(row), int(offset), int(col)))
+    return _finish(array.reshape(2, -1), dtype or int64, False, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """The (2, N) coordinates of the upper triangle (diagonal ``offset`` and above) of a
+    ``row`` x ``col`` matrix, row by row."""
+    array = xp.stack(xp.triu_indices(int(row), int(offset), int(col)))
+    return _finish(array.reshape(2, -1), dtype or int64, False, device)
+
+
+class _LegacyTensorType(type):
+    """``ember.FloatTensor`` and friends: calling one is the legacy constructor
+    ``Tensor(data)`` / ``Tensor(*sizes)`` with its dtype; ``isinstance`` checks the dtype."""
+
+    def __call__(cls, *args, device=None):
+        return Tensor(*args, device=device, dtype=cls.dtype)
+
+    def __instancecheck__(cls, value) -> bool:
+        return isinstance(value, Tensor) and value.dtype.name == cls.dtype
+
+    def __repr__(cls) -> str:
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy_type(name: str, dtype: str):
+    return _LegacyTensorType(name, (), {"dtype": dtype, "__module__": __name__})
+
+
+FloatTensor = _legacy_type("FloatTensor", "float32")
+DoubleTensor = _legacy_type("DoubleTensor", "float64")
+HalfTensor = _legacy_type("HalfTensor", "float16")
+LongTensor = _legacy_type("LongTensor", "int64")
+IntTensor = _legacy_type("IntTensor", "int32")
+ShortTensor = _legacy_type("ShortTensor", "int16")
+CharTensor = _legacy_type("CharTensor", "int8")
+ByteTensor = _legacy_type("ByteTensor", "uint8")
+BoolTensor = _legacy_type("BoolTensor", "bool")

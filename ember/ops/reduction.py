@@ -9,6 +9,7 @@ The softmax family (softmax, log_softmax, logsumexp, logcumsumexp) is in ``softm
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 
 from ember import return_types
@@ -23,6 +24,8 @@ __all__ = [
     "amax",
     "amin",
     "aminmax",
+    "corrcoef",
+    "cov",
     "any",
     "argmax",
     "argmin",
@@ -45,6 +48,8 @@ __all__ = [
     "std",
     "std_mean",
     "sum",
+    "trapezoid",
+    "trapz",
     "var",
     "var_mean",
 ]
@@ -962,6 +967,111 @@ def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation
 def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation="linear"):
     """``quantile`` ignoring NaN elements (NaN only where a slice is all NaN)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, ignore_nan=True)
+
+
+# ---------------------------------------------------------------- covariance, integrals
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in columns):
+    ``Σ w (x - x̄)(x - x̄)ᵀ / (Σw - correction)``, with ``w = fweights * aweights``.
+
+    A 1-D ``input`` is one variable and gives a 0-D variance.
+    """
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    observations = input if input.ndim == 2 else input.reshape(1, -1)
+    weights = fweights
+    if aweights is not None:
+        weights = aweights if weights is None else weights * aweights
+    if weights is None:
+        total = Tensor._make(xp.asarray(observations.shape[1], dtype=xp.int64))
+        average = observations.sum(1) / total
+    else:
+        total = weights.sum()
+        average = (observations * weights).sum(1) / total
+    if weights is not None and aweights is not None and correction != 0:
+        norm = total - correction * (weights * aweights).sum() / total
+    else:
+        norm = total - correction
+    if bool((norm <= 0).item()):
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", UserWarning, stacklevel=2)
+        norm = norm * 0
+    centered = observations - average.unsqueeze(1)
+    weighted = centered if weights is None else centered * weights
+    return (centered @ weighted.t() / norm).squeeze()
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in ``input``'s rows:
+    ``cov[i, j] / sqrt(cov[i, i] cov[j, j])``, clipped to [-1, 1]."""
+    covariance = cov(input)
+    if covariance.ndim == 0:
+        return covariance / covariance
+    deviation = covariance.diagonal().sqrt()
+    correlation = covariance / deviation.reshape(-1, 1) / deviation.reshape(1, -1)
+    return correlation.clip(-1, 1)
+
+
+def trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: ``Σ (x[i+1] - x[i]) (y[i+1] + y[i]) / 2``,
+    with sample points ``x`` (a tensor) or a constant spacing ``dx`` (1 by default)."""
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments: "
+                        "pass either x or dx, not both")
+    dim = wrap_dim(dim, y.ndim, "trapezoid")
+    length = y.shape[dim]
+    if not isinstance(x, Tensor):
+        spacing = 1 if x is None and dx is None else (x if dx is None else dx)
+        if length == 0:
+            return sum(y, dim) * 0.0
+        ends = y.select(dim, 0) + y.select(dim, -1)
+        return (sum(y, dim) - ends * 0.5) * spacing
+    if x.ndim == 1:
+        if x.shape[0] != length:
+            raise RuntimeError(
+                f"trapezoid: There must be one `x` value for each sample point, got x of "
+                f"size {x.shape[0]} and y of size {length} along dim {dim}"
+            )
+        x = x.reshape([length if d == dim else 1 for d in range(y.ndim)])
+    elif x.ndim < y.ndim:
+        x = x.reshape((1,) * (y.ndim - x.ndim) + tuple(x.shape))
+    if length == 0:
+        return sum(y, dim) * 0.0
+    spacing = x.narrow(dim, 1, length - 1) - x.narrow(dim, 0, length - 1)
+    heights = y.narrow(dim, 1, length - 1) + y.narrow(dim, 0, length - 1)
+    return sum(spacing * heights, dim) / 2.0
+
+
+def trapz(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """An alias of ``trapezoid``."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+# ---------------------------------------------------------------- NumPy argument names
+
+
+def _numpy_names(function):
+    """``function`` also taking NumPy's ``axis=`` and ``keepdims=``, as PyTorch's argument
+    parser does for every ``dim``/``keepdim`` (``x.sum(axis=0)``)."""
+
+    @functools.wraps(function)
+    def accepting(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return function(*args, **kwargs)
+
+    return accepting
+
+
+for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "all",
+              "any", "std", "var", "std_mean", "var_mean", "cumsum", "cumprod", "nansum",
+              "nanmean", "norm", "quantile", "nanquantile"):
+    globals()[_name] = _numpy_names(globals()[_name])
 
 
 # The softmax family shares the helpers above; it imports them from here.

@@ -26,7 +26,7 @@ __all__ = [
     "hsplit", "vsplit", "dsplit", "unbind",
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "atleast_3d",
-    "pad", "meshgrid", "sum_to_size", "unfold", "diff",
+    "pad", "meshgrid", "sum_to_size", "unfold", "diff", "block_diag", "cartesian_prod",
 ]  # fmt: skip
 
 
@@ -1272,3 +1272,57 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
         later, earlier = narrow(x, dim, 1, length - 1), narrow(x, dim, 0, length - 1)
         x = ne(later, earlier) if x.dtype.name == "bool" else sub(later, earlier)
     return x
+
+
+def block_diag(*tensors) -> Tensor:
+    """A matrix with ``tensors`` (0-D, 1-D or 2-D, each taken as a block of rows) placed
+    along its diagonal and zeros elsewhere; the result has their promoted dtype.
+
+    Example::
+
+        >>> ember.block_diag(ember.ones(1, 2), ember.tensor([[2.]])).tolist()
+        [[1.0, 1.0, 0.0], [0.0, 0.0, 2.0]]
+    """
+    blocks = []
+    for position, item in enumerate(tensors):
+        if item.ndim > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input "
+                f"{position} has {item.ndim} dimensions"
+            )
+        blocks.append(item.reshape(1, -1) if item.ndim < 2 else item)
+    if not blocks:
+        return Tensor._make(xp.zeros((1, 0), xp.float32))
+    width = sum(block.shape[1] for block in blocks)
+    rows, before = [], 0
+    for block in blocks:
+        after = width - before - block.shape[1]
+        rows.append(pad(block, (before, after)))
+        before += block.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, as rows of a
+    (∏ sizes, len(tensors)) tensor (a 1-D copy when there is one tensor).
+
+    Example::
+
+        >>> ember.cartesian_prod(ember.tensor([1, 2]), ember.tensor([3, 4])).tolist()
+        [[1, 3], [1, 4], [2, 3], [2, 4]]
+    """
+    for item in tensors:
+        if item.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(item.shape)}")
+    if len(tensors) == 1:
+        return tensors[0].clone()
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([grid.reshape(-1) for grid in grids], 1)
+
+
+# PyTorch's argument parser takes NumPy's ``axis=`` for ``dim`` (``torch.cat(xs, axis=1)``).
+from ember.ops.reduction import _numpy_names  # noqa: E402
+
+for _name in ("cat", "concat", "concatenate", "stack", "squeeze", "unsqueeze", "chunk",
+              "unbind", "narrow"):
+    globals()[_name] = _numpy_names(globals()[_name])

@@ -257,10 +257,15 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
+        # PyTorch's own text, two leading spaces included.
         return "\n".join(
-            f"({i}): Parameter containing: [{type(p).__name__} of size {'x'.join(map(str, p.shape))}]"
-            for i, p in enumerate(self)
+            f"  ({i}): {_describe(p, str(p.dtype))}" for i, p in enumerate(self)
         )
+
+
+def _describe(value, kind: str) -> str:
+    name = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    return f"{name} containing: [{kind} of size {'x'.join(map(str, value.shape))}]"
 
 
 class ParameterDict(Module):
@@ -317,3 +322,6 @@ class ParameterDict(Module):
         items = parameters.items() if hasattr(parameters, "items") else parameters
         for key, value in items:
             self[key] = value
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({key}): {_describe(p, p.type())}" for key, p in self.items())
