@@ -20,14 +20,16 @@ import ember.distributed as dist
 SIZES_MB = (1, 4, 16, 64, 256)
 
 
-def median_seconds(function, repeats: int) -> float:
-    times = []
+def median_seconds(functions, repeats: int) -> list:
+    """Median time of each function, their repetitions interleaved so that noise hits all."""
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        MPI.COMM_WORLD.Barrier()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for function, samples in zip(functions, times):
+            MPI.COMM_WORLD.Barrier()
+            start = time.perf_counter()
+            function()
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def main() -> None:
@@ -38,9 +40,11 @@ def main() -> None:
         count = megabytes * 1024 * 1024 // 4
         raw = np.ones(count, dtype=np.float32)
         tensor = ember.ones(count)
-        repeats = 20 if megabytes <= 16 else 6
-        raw_time = median_seconds(lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM), repeats)
-        ember_time = median_seconds(lambda: dist.all_reduce(tensor), repeats)
+        repeats = 40 if megabytes <= 16 else 10
+        raw_time, ember_time = median_seconds(
+            [lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM), lambda: dist.all_reduce(tensor)],
+            repeats,
+        )
         raw_rate, ember_rate = megabytes / raw_time, megabytes / ember_time
         lines.append(f"| {megabytes} MB | {raw_rate:,.0f} MB/s | {ember_rate:,.0f} MB/s | "
                      f"{ember_rate / raw_rate:.2f} |")

@@ -142,6 +142,8 @@ def destroy_process_group(group=None) -> None:
 
 def _wait(request, name: str) -> None:
     """Wait for a non-blocking MPI request, raising after the group's timeout."""
+    if request.Test():
+        return
     start = time.monotonic()
     deadline = start + _state.timeout
     pause = 1e-5
@@ -158,36 +160,33 @@ def _wait(request, name: str) -> None:
         pause = min(pause * 2, 1e-3)
 
 
-_DTYPE_CODES = {"bool": 0, "uint8": 1, "int8": 2, "int16": 3, "int32": 4, "int64": 5,
-                "float16": 6, "float32": 7, "float64": 8}
+def _describe(tensors):
+    """Four integers per tensor: dtype number, rank, element count, hash of the shape.
 
-
-def _describe(tensors) -> list:
-    import zlib
-
+    Integer tuples hash the same in every process (only str hashing is randomised).
+    """
     words = []
     for tensor in tensors:
-        shape = tuple(tensor.shape)
-        words += [_DTYPE_CODES[tensor.dtype.name], len(shape), tensor.numel(),
-                  zlib.crc32(repr(shape).encode())]
-    return words
+        array = tensor._data
+        words += (array.dtype.num, array.ndim, array.size, hash(array.shape))
+    return xp.array(words, dtype=xp.int64)
 
 
 def _check_same(name: str, *tensors) -> None:
     """Every rank must pass tensors of the same shapes and dtypes (one small all-gather)."""
     comm = _comm()
-    mine = xp.asarray(_describe(tensors), dtype=xp.int64)
+    mine = _describe(tensors)
     everyone = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
     _wait(comm.Iallgather(mine, everyone), name)
-    for rank, theirs in enumerate(everyone):
-        if not (theirs == mine).all():
-            names = {code: dtype for dtype, code in _DTYPE_CODES.items()}
-            described = [(f"{t[1]}-d", f"{t[2]} elements", names[int(t[0])]) for t in theirs.reshape(-1, 4)]
-            raise RuntimeError(
-                f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors "
-                f"{[(tuple(t.shape), t.dtype.name) for t in tensors]} but rank {rank} has "
-                f"{described}; every rank must pass the same shapes and dtypes"
-            )
+    if (everyone == mine).all():
+        return
+    rank = int(xp.nonzero((everyone != mine).any(axis=1))[0][0])
+    described = [f"{int(t[1])}-d tensor of {int(t[2])} elements" for t in everyone[rank].reshape(-1, 4)]
+    raise RuntimeError(
+        f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors "
+        f"{[(tuple(t.shape), t.dtype.name) for t in tensors]} but rank {rank} has "
+        f"{described} (or another dtype); every rank must pass the same shapes and dtypes"
+    )
 
 
 def _mpi_op(op: ReduceOp):
