@@ -19,6 +19,24 @@ float_info = numpy.finfo
 int_info = numpy.iinfo
 
 
+def _ignore_errors_context():
+    """Enter/exit functions that silence floating-point warnings, cheaper than ``errstate``.
+
+    NumPy keeps its error state in a context variable; setting it to a prepared
+    "ignore everything" value costs a fraction of building an ``errstate`` each call.
+    """
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar
+    except ImportError:  # another NumPy layout: fall back to the public context manager
+        return None
+    with numpy.errstate(all="ignore"):
+        ignore = _extobj_contextvar.get()
+    return _extobj_contextvar.set, _extobj_contextvar.reset, ignore
+
+
+_IGNORE_ERRORS = _ignore_errors_context()
+
+
 def asarray(value, dtype=None):
     """An ``xp`` array from anything array-like (0-d results of ``xp`` ops included)."""
     return numpy.asarray(value, dtype=dtype)

@@ -13,8 +13,11 @@ import weakref
 from ember import _backend
 from ember._backend import xp
 from ember._device import device as _device_cls, cpu as _cpu, check_device
-from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, to_dtype
+from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 from ember.autograd import grad_mode
+
+
+_new = object.__new__
 
 
 class Size(tuple):
@@ -81,8 +84,17 @@ class Tensor:
 
     @classmethod
     def _make(cls, array, requires_grad: bool = False) -> "Tensor":
-        tensor = object.__new__(cls)
-        _init(tensor, array, requires_grad)
+        tensor = _new(cls)
+        tensor._data = array
+        tensor._requires_grad = requires_grad
+        tensor.grad = None
+        tensor.grad_fn = None
+        tensor._output_nr = 0
+        tensor._version_counter = [0]
+        tensor._base = None
+        tensor._hooks = None
+        tensor._accumulator = None
+        tensor._post_accumulate_hooks = None
         return tensor
 
     # ------------------------------------------------------------ attributes
@@ -97,7 +109,8 @@ class Tensor:
 
     @property
     def dtype(self) -> _dtype_cls:
-        return from_numpy_dtype(self._data.dtype)
+        numpy_dtype = self._data.dtype
+        return _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)
 
     @property
     def device(self) -> _device_cls:

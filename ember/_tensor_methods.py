@@ -8,6 +8,7 @@ tensor's own state.
 from __future__ import annotations
 
 import functools
+import types
 
 # Methods that call the ops function of the same name with self first.
 FORWARDED = """
@@ -70,6 +71,8 @@ def _missing(name: str):
 
 
 def _forwarded(function):
+    if isinstance(function, types.FunctionType):
+        return function  # a plain function binds as a method itself: one call frame fewer
     @functools.wraps(function)
     def method(self, *args, **kwargs):
         return function(self, *args, **kwargs)

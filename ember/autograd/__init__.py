@@ -47,8 +47,9 @@ def _as_tuple(value) -> tuple:
 
 
 def _roots_and_seeds(outputs, grad_outputs, api: str):
+    from ember._backend import xp
     from ember._tensor import Tensor
-    from ember.ops.creation import ones_like, tensor
+    from ember.ops.creation import tensor
 
     grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -66,10 +67,10 @@ def _roots_and_seeds(outputs, grad_outputs, api: str):
         if seed is None:
             if output.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = ones_like(output)
+            seed = Tensor._make(xp.ones(output._data.shape, output._data.dtype))
         elif not isinstance(seed, Tensor):
             seed = tensor(seed, dtype=output.dtype)
-        if seed.shape != output.shape:
+        if seed._data.shape != output._data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{index}] has a shape of {seed.shape} and "
                 f"output[{index}] has a shape of {output.shape}."

@@ -16,7 +16,8 @@ import heapq
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
-from ember.autograd.function import optimizer_steps
+from ember._dtype import _BY_NUMPY
+from ember.autograd.function import _load_tensor_class, _tensor_class, optimizer_steps
 
 # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
 # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
@@ -78,11 +79,15 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
             _, _, node = heapq.heappop(ready)
             grads = buffers.pop(node, None)
             if grads is not None and (needed is None or node in needed):
-                grads = _apply_pre_hooks(node, grads, create_graph)
+                if node._pre_hooks or node._retained or node._prehooks or (
+                    node._is_accumulator and node.variable._hooks
+                ):
+                    grads = _apply_pre_hooks(node, grads, create_graph)
                 if record_gradient_norms:
                     _record_norm(node, grads)
-                for index, output_nr in capture_at.get(node, ()):
-                    captured[index] = grads[output_nr]
+                if capture_at:
+                    for index, output_nr in capture_at.get(node, ()):
+                        captured[index] = grads[output_nr]
                 if node._is_accumulator:
                     if accumulate and (targets is None or node in capture_at):
                         _accumulate(node, grads[0], create_graph)
@@ -197,7 +202,8 @@ def _accumulate(node, grad, create_graph) -> None:
     if grad is None:
         return
     if variable.grad is None:
-        variable.grad = grad if create_graph else grad.detach().clone()
+        # A copy of its own: the gradient may also flow to other inputs or be hooked.
+        variable.grad = grad if create_graph else _make_tensor(grad._data.copy())
     elif create_graph or variable.grad.requires_grad:
         variable.grad = variable.grad + grad
     else:
@@ -207,20 +213,28 @@ def _accumulate(node, grad, create_graph) -> None:
             hook(variable)
 
 
-def _run_node(node, grads, buffers, create_graph) -> None:
-    from ember._tensor import Tensor
-    from ember.ops.creation import zeros
+def _make_tensor(array):
+    return (_tensor_class[0] or _load_tensor_class())._make(array)
 
-    if any(g is None for g in grads):
-        grads = [
-            zeros(meta[0], dtype=meta[1]) if g is None and meta is not None else g
-            for g, meta in zip(grads, node._output_meta)
-        ]
+
+def _run_node(node, grads, buffers, create_graph) -> None:
+    Tensor = _tensor_class[0] or _load_tensor_class()
+    for grad in grads:
+        if grad is None:
+            from ember.ops.creation import zeros
+
+            grads = [
+                zeros(meta[0], dtype=meta[1]) if g is None and meta is not None else g
+                for g, meta in zip(grads, node._output_meta)
+            ]
+            break
     results = node._run_backward(tuple(grads))
     if not isinstance(results, tuple):
         results = (results,)
     expected = node._num_args
-    if len(results) < expected or any(r is not None for r in results[expected:]):
+    if len(results) != expected and (
+        len(results) < expected or any(r is not None for r in results[expected:])
+    ):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {expected}, got {len(results)})"
@@ -234,9 +248,11 @@ def _run_node(node, grads, buffers, create_graph) -> None:
             continue
         if not isinstance(grad, Tensor):
             grad = Tensor._make(grad)
-        if grad.shape != shape:
+        data = grad._data
+        if data.shape != shape:
             grad = _sum_to_shape(grad, shape, node, position)
-        if grad.dtype is not dtype:
+            data = grad._data
+        if _BY_NUMPY.get(data.dtype) is not dtype:
             grad = grad.to(dtype)
         if anomaly_state.enabled and anomaly_state.check_nan:
             _check_anomaly(node, grad, position)

@@ -110,27 +110,41 @@ class BackwardNode:
     """A node of the graph: PyTorch's ``grad_fn``, and the ``ctx`` of its ``Function``."""
 
     _forward_cls: type = None
+    _backward_arrays = None  # the Function's ``backward_arrays``, when it defines one
     _is_accumulator = False
     _executed_at = -1  # the optimizer step count when backward last ran through this node
 
+    # Defaults shared by every node until one sets its own (most nodes never do), so that
+    # making a node costs one attribute, not sixteen.
+    next_functions = ()
+    needs_input_grad = ()
+    _saved = ()
+    _released = False
+    _pre_hooks = None  # output_nr -> {handle id: hook} of tensor hooks
+    _retained = None  # output_nr -> weakref of a tensor that retains its grad
+    _hooks = None  # handle id -> hook, made on the first register_hook
+    _prehooks = None  # handle id -> hook, made on the first register_prehook
+    _input_meta = ()  # (position in args, shape, dtype) of each tensor input
+    _num_args = 0
+    _output_meta = ()  # (shape, dtype) of each output
+    _non_differentiable = ()
+    _dirty = ()
+    materialize_grads = True
+    _trace = None
+
     def __init__(self):
         self._sequence_nr = next(_sequence)
-        self.next_functions = ()
-        self.needs_input_grad = ()
-        self._saved = ()
-        self._released = False
-        self._pre_hooks = None  # output_nr -> {handle id: hook} of tensor hooks
-        self._retained = None  # output_nr -> weakref of a tensor that retains its grad
-        self._hooks = {}
-        self._prehooks = {}
-        self._input_meta = ()  # (position in args, shape, dtype) of each tensor input
-        self._num_args = 0
-        self._output_meta = ()  # (shape, dtype) of each output
-        self._non_differentiable = ()
-        self._dirty = ()
-        self.materialize_grads = True
-        self._trace = None
-        self.metadata = {}
+
+    @property
+    def metadata(self) -> dict:
+        found = self.__dict__.get("_metadata")
+        if found is None:
+            found = self.__dict__["_metadata"] = {}
+        return found
+
+    @metadata.setter
+    def metadata(self, value: dict) -> None:
+        self.__dict__["_metadata"] = value
 
     # -- the ctx contract
     def save_for_backward(self, *tensors) -> None:
@@ -160,12 +174,16 @@ class BackwardNode:
 
     def register_hook(self, hook) -> RemovableHandle:
         """``hook(grad_inputs, grad_outputs)`` runs after this node computes its gradients."""
+        if self._hooks is None:
+            self._hooks = {}
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = hook
         return handle
 
     def register_prehook(self, hook) -> RemovableHandle:
         """``hook(grad_outputs)`` runs before this node; it may return replacement gradients."""
+        if self._prehooks is None:
+            self._prehooks = {}
         handle = RemovableHandle(self._prehooks)
         self._prehooks[handle.id] = hook
         return handle
@@ -184,6 +202,23 @@ class BackwardNode:
             self._released = True
 
     def _run_backward(self, grads: tuple) -> tuple:
+        fast = self._backward_arrays
+        if fast is not None and not grad_mode.state.enabled:
+            # Nothing will differentiate these gradients: compute them on arrays directly.
+            arrays = [None if g is None else g._data for g in grads]
+            if _IGNORE_ERRORS is None:
+                with errstate(all="ignore"):
+                    results = fast(self, *arrays)
+            else:
+                token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
+                try:
+                    results = fast(self, *arrays)
+                finally:
+                    _IGNORE_ERRORS[1](token)
+            make = (_tensor_class[0] or _load_tensor_class())._make
+            if not isinstance(results, tuple):
+                results = (results,)
+            return tuple(None if r is None else make(_as_array(r)) for r in results)
         return self._forward_cls.backward(self, *grads)
 
 
@@ -210,7 +245,10 @@ class FunctionMeta(type):
     def __init__(cls, name, bases, attributes):
         super().__init__(name, bases, attributes)
         node_name = attributes.get("node_name") or f"{name}Backward{cls._node_suffix}"
-        cls._backward_cls = type(node_name, (BackwardNode,), {"_forward_cls": cls})
+        body = {"_forward_cls": cls}
+        if "backward_arrays" in attributes:
+            body["_backward_arrays"] = attributes["backward_arrays"]
+        cls._backward_cls = type(node_name, (BackwardNode,), body)
 
 
 class Function(metaclass=FunctionMeta):
@@ -290,28 +328,46 @@ def _overridden(cls) -> set:
 
 def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
-    from ember._tensor import Tensor
-
+    _Tensor = _tensor_class[0] or _load_tensor_class()
     next_functions, input_meta = [], []
-    for position, arg in enumerate(args):
-        if isinstance(arg, Tensor):
-            next_functions.append(_edge(arg))
-            input_meta.append((position, arg.shape, arg.dtype))
-            if arg.grad_fn is not None and 0 <= arg.grad_fn._executed_at < optimizer_steps[0]:
+    steps = optimizer_steps[0]
+    position = -1
+    for arg in args:
+        position += 1
+        if isinstance(arg, _Tensor):
+            data = arg._data
+            grad_fn = arg.grad_fn
+            if not arg._requires_grad:
+                next_functions.append((None, 0))
+            elif grad_fn is not None:
+                next_functions.append((grad_fn, arg._output_nr))
+                if 0 <= grad_fn._executed_at < steps:
+                    _warn_leak()
+            else:
+                next_functions.append((arg._grad_accumulator(), 0))
+            numpy_dtype = data.dtype
+            dtype = _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)
+            input_meta.append((position, data.shape, dtype))
+            if grad_fn is not None and not arg._requires_grad and 0 <= grad_fn._executed_at < steps:
                 _warn_leak()
     node.next_functions = tuple(next_functions)
     node._input_meta = tuple(input_meta)
     node._num_args = len(args)
     non_differentiable = node._non_differentiable
+    dirty = node._dirty
     meta = []
     for output_nr, out in enumerate(outputs):
-        if not isinstance(out, Tensor):
+        if not isinstance(out, _Tensor):
             meta.append(None)
             continue
-        meta.append((out.shape, out.dtype))
-        if not out.dtype.is_floating_point or any(out is t for t in non_differentiable):
+        data = out._data
+        numpy_dtype = data.dtype
+        meta.append((data.shape, _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)))
+        if numpy_dtype.kind != "f" or (
+            non_differentiable and any(out is t for t in non_differentiable)
+        ):
             continue
-        if any(out is d for d in node._dirty) and out.is_leaf and out.requires_grad:
+        if dirty and any(out is d for d in dirty) and out.is_leaf and out.requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
@@ -321,6 +377,27 @@ def connect(node: BackwardNode, args, outputs) -> None:
     node._output_meta = tuple(meta)
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
+
+
+_tensor_class = [None]  # ember._tensor imports this module, so Tensor is looked up once, late
+
+
+def _load_tensor_class():
+    from ember._tensor import Tensor
+
+    _tensor_class[0] = Tensor
+    return Tensor
+
+
+def _as_array(value):
+    from ember._backend import asarray, ndarray
+
+    return value if type(value) is ndarray else asarray(value)
+
+
+def _dtype_of(array):
+    numpy_dtype = array.dtype
+    return _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)
 
 
 def _warn_leak() -> None:
@@ -346,6 +423,10 @@ def _edge(tensor) -> tuple:
     if tensor.grad_fn is not None:
         return (tensor.grad_fn, tensor._output_nr)
     return (tensor._grad_accumulator(), 0)
+
+
+from ember._backend import _IGNORE_ERRORS, errstate  # noqa: E402
+from ember._dtype import _BY_NUMPY, from_numpy_dtype  # noqa: E402
 
 
 class once_differentiable:

@@ -16,7 +16,11 @@ class Addmm(Op):
     def forward(ctx, x, weight, bias):
         x, weight, bias = promote(x, weight, bias)
         ctx.save_for_backward(x, weight)
-        return x @ weight.T + bias
+        output = x @ weight.T
+        if bias.shape == output.shape[-1:] or bias.ndim == 0:
+            output += bias  # the product is a fresh array: add in place, no second buffer
+            return output
+        return output + bias
 
     @staticmethod
     def backward(ctx, grad):
@@ -30,8 +34,26 @@ class Addmm(Op):
             grad_bias = grad.reshape(-1, grad.shape[-1]).sum(0)
         return grad_x, grad_weight, grad_bias
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        """``backward`` on arrays, used when the gradients need no graph of their own."""
+        x, weight = (saved._data for saved in ctx.saved_tensors)
+        needs = ctx.needs_input_grad
+        grad_x = grad @ weight if needs[0] else None
+        grad_weight = grad_bias = None
+        if needs[1] or needs[2]:
+            rows = grad.reshape(-1, grad.shape[-1])
+            if needs[1]:
+                grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
+            if needs[2]:
+                grad_bias = rows.sum(0)
+        return grad_x, grad_weight, grad_bias
+
 
 def _check(input: Tensor, weight: Tensor) -> None:
+    input_shape, weight_shape = input._data.shape, weight._data.shape
+    if input_shape and len(weight_shape) == 2 and input_shape[-1] == weight_shape[-1]:
+        return
     if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
         rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 1
         raise RuntimeError(
@@ -52,7 +74,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is None or weight.ndim != 2:
         output = input.matmul(weight.t())
         return output if bias is None else output + bias
-    if input.dtype is not weight.dtype:
+    if input._data.dtype != weight._data.dtype:
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
         )

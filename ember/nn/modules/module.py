@@ -26,6 +26,7 @@ class _IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
 _calling: list = []  # the modules whose __call__ is running, outermost first
 
 
@@ -119,8 +120,9 @@ class Module:
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str):
-        for registry in ("_parameters", "_buffers", "_modules"):
-            values = self.__dict__.get(registry)
+        attributes = self.__dict__
+        for registry in _REGISTRIES:
+            values = attributes.get(registry)
             if values is not None and name in values:
                 return values[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
@@ -375,6 +377,15 @@ class Module:
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
+        if not self._forward_pre_hooks and not self._forward_hooks:
+            _calling.append(self)
+            try:
+                return self.forward(*args, **kwargs)
+            except Exception as error:
+                _annotate(error, self)
+                raise
+            finally:
+                _calling.pop()
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
