@@ -389,3 +389,36 @@ def test_grad_dtype_follows_input_under_promotion():
         b = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
         (a * b).sum().backward()
         assert str(a.grad.dtype).endswith("float32") and str(b.grad.dtype).endswith("float64")
+
+
+def _view_scenarios(lib):
+    results = []
+    x = lib.arange(3.0, dtype=lib.float64, requires_grad=True)
+    out = lib.zeros(2, 3, dtype=lib.float64)
+    out[0].copy_(x * 2)  # a view of a tensor that needs no grad takes one in place
+    (out.sum() + x.sum()).backward()
+    results.append((out.requires_grad, x.grad.tolist(), out.tolist()))
+    w = lib.arange(6.0, dtype=lib.float64, requires_grad=True)
+    y = (w * 1).reshape(2, 3)
+    y[:, 1].mul_(3)  # through one view ...
+    y.T[0].zero_()  # ... and another; y itself must see both
+    (y * lib.arange(6.0, dtype=lib.float64).reshape(2, 3)).sum().backward()
+    results.append((w.grad.tolist(), y.tolist()))
+    w = lib.arange(6.0, dtype=lib.float64, requires_grad=True)
+    root = w * 1
+    part = root[1:4]
+    root.mul_(2)  # the base changes: the older view must follow
+    (part * lib.tensor([1.0, 10.0, 100.0], dtype=lib.float64)).sum().backward()
+    results.append((w.grad.tolist(), part.tolist()))
+    return results
+
+
+def test_inplace_on_views_rewrites_the_base_like_torch():
+    assert _view_scenarios(ember) == _view_scenarios(torch)
+
+
+def test_inplace_on_view_of_leaf_requiring_grad_raises():
+    for lib in (torch, ember):
+        leaf = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+            leaf[0].add_(1)

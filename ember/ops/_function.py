@@ -40,6 +40,8 @@ class Op(Function):
                 arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
+                    if arg._base is not None and arg._base.__dict__:
+                        _refresh_view(arg)
             else:
                 arrays.append(arg)
         if record and grad_mode.state.enabled:
@@ -267,20 +269,93 @@ def inplace(target: Tensor, result: Tensor, op: str) -> Tensor:
             f"{op}: unsupported operation: the tensor is a broadcast (expanded) view whose "
             "elements share memory; call .clone() before writing to it."
         )
+    base = target._base
+    if (
+        base is not None
+        and grad_mode.state.enabled
+        and (result.grad_fn is not None or base._requires_grad)
+    ):
+        return _inplace_on_view(target, base, result)
     xp.copyto(target._data, data, casting="unsafe")
     target._version_counter[0] += 1
+    if grad_mode.state.enabled and (result.grad_fn is not None or target.grad_fn is not None):
+        _mark_rebased(target)
     if result.grad_fn is not None:
-        if target._base is not None and target._base._requires_grad:
-            raise RuntimeError(
-                f"{op}: ember does not support in-place operations that need gradients on a "
-                "view of a tensor that requires grad; use the out-of-place form."
-            )
         target.grad_fn = result.grad_fn
         target._output_nr = result._output_nr
         target._requires_grad = True
     elif target.grad_fn is not None and grad_mode.state.enabled:
         target.grad_fn, target._requires_grad = None, False  # overwritten by a constant
     return target
+
+
+def _inplace_on_view(target: Tensor, base: Tensor, result: Tensor) -> Tensor:
+    """An in-place change of a view rewrites its base's place in the graph (PyTorch's CopySlices).
+
+    The view's elements are located in the base (as flat positions); the base becomes
+    ``index_put(old base, positions, result)`` and the view a gather from that, so gradients
+    reach both the overwritten values' source and the untouched part of the base.
+    """
+    from ember.ops.indexing import index_put
+
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    positions = Tensor._make(_positions_in(base._data, target._data).reshape(-1))
+    old_base = snapshot(base)
+    values = result if result.dtype is base.dtype else result.to(base.dtype)
+    values = values.expand(target.shape).reshape(-1)
+    xp.copyto(target._data, result._data, casting="unsafe")
+    target._version_counter[0] += 1
+    new_base = index_put(old_base.reshape(-1), (positions,), values).reshape(base.shape)
+    base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
+    _mark_rebased(base)
+    _view_of(target, base, positions)
+    return target
+
+
+def _mark_rebased(tensor: Tensor) -> None:
+    """``tensor`` has a new place in the graph: its views must re-derive theirs when used."""
+    tensor.__dict__["_rebased"] = tensor.__dict__.get("_rebased", 0) + 1
+
+
+def _view_of(view: Tensor, base: Tensor, positions: Tensor) -> None:
+    from ember.ops.indexing import getitem
+
+    flat = base.reshape(-1)
+    flat.__dict__["_seen_rebased"] = base.__dict__.get("_rebased", 0)  # already current
+    derived = getitem(flat, positions).reshape(view.shape)
+    view.grad_fn, view._output_nr, view._requires_grad = derived.grad_fn, derived._output_nr, True
+    view.__dict__["_seen_rebased"] = base.__dict__.get("_rebased", 0)
+
+
+def _refresh_view(view: Tensor) -> None:
+    """A view whose base changed place in the graph (an in-place op) takes its new place."""
+    base = view._base
+    if not grad_mode.state.enabled or not base.__dict__:
+        return
+    if view.__dict__.get("_seen_rebased", 0) != base.__dict__.get("_rebased", 0):
+        positions = Tensor._make(_positions_in(base._data, view._data).reshape(-1))
+        _view_of(view, base, positions)
+
+
+def _positions_in(base, view):
+    """For each element of ``view`` (an array sharing ``base``'s memory), its flat index in ``base``."""
+    def addresses(array, start):
+        offsets = xp.full(array.shape, start, dtype=xp.int64)
+        for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
+            shape = [1] * array.ndim
+            shape[axis] = size
+            offsets += (xp.arange(size, dtype=xp.int64) * stride).reshape(shape)
+        return offsets
+
+    base_start = base.__array_interface__["data"][0]
+    view_start = view.__array_interface__["data"][0]
+    base_addresses = addresses(base, 0).reshape(-1)
+    order = xp.argsort(base_addresses, kind="stable")
+    found = xp.searchsorted(base_addresses[order], addresses(view, view_start - base_start))
+    return order[found]
 
 
 def snapshot(target: Tensor) -> Tensor:
