@@ -9,6 +9,9 @@ from ember._backend import get_num_threads, set_num_threads
 from ember._device import device
 from ember._dtype import (
     bool_ as bool,
+    can_cast,
+    finfo,
+    iinfo,
     dtype,
     float16,
     float32,
@@ -49,6 +52,30 @@ def __getattr__(name: str):
 
         return importlib.import_module("ember.viz")
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def is_complex(input: Tensor) -> "bool":
+    """Always False: ember has no complex dtypes."""
+    return False
+
+
+_deterministic = [False]
+
+
+def use_deterministic_algorithms(mode: "bool", *, warn_only: "bool" = False) -> None:
+    """Accepted for parity: every ember op is already deterministic on the CPU."""
+    _deterministic[0] = mode
+
+
+def are_deterministic_algorithms_enabled() -> "bool":
+    return _deterministic[0]
+
+
+def compile(model=None, **kwargs):
+    """Returns ``model`` unchanged: ember runs eagerly and has no compiler (a documented difference)."""
+    if model is None:
+        return lambda function: function
+    return model
 
 
 def is_tensor(obj) -> "bool":

@@ -150,3 +150,42 @@ def result_type(*operands) -> dtype:
             found = _scalar_dtype(operand)
             scalar = found if scalar is None else promote_types(scalar, found)
     return _combine(dimensioned, _combine(zero_dim, scalar))
+
+
+class finfo:
+    """Machine limits of a floating dtype, as ``torch.finfo`` (``bits``, ``eps``, ``max``...)."""
+
+    def __init__(self, type=None):
+        type = get_default_dtype() if type is None else to_dtype(type)
+        if not type.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle '{type}'")
+        info = xp.finfo(type.numpy)
+        self.dtype, self.bits = type.name, info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo`` (``bits``, ``min``, ``max``)."""
+
+    def __init__(self, type):
+        type = to_dtype(type)
+        if type.is_floating_point:
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{type}'")
+        info = xp.iinfo(xp.uint8 if type is bool_ else type.numpy)
+        self.dtype, self.bits = type.name, info.bits
+        self.min, self.max = int(info.min), int(info.max)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` → ``to`` (never to a lower kind)."""
+    return from_._category <= to._category

@@ -79,7 +79,8 @@ class Tensor:
                 array = array.astype(to_dtype(dtype or "float32").numpy)
         else:
             sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            array = xp.empty(tuple(sizes), dtype=to_dtype(dtype or "float32").numpy)
+            # Tensor() is an empty 1-D tensor, as in PyTorch; sizes get zeros, never garbage.
+            array = xp.zeros(tuple(sizes) if args else (0,), dtype=to_dtype(dtype or "float32").numpy)
         _init(self, array, False)
 
     @classmethod
@@ -157,6 +158,13 @@ class Tensor:
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, "stride")]
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the storage (the base's data) and this tensor's first."""
+        if self._base is None:
+            return 0
+        start = self._data.__array_interface__["data"][0]
+        return (start - self._base._data.__array_interface__["data"][0]) // self._data.itemsize
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]

@@ -32,6 +32,7 @@ sinc sinh slogdet softmax log_softmax sort split sqrt square squeeze std sub sub
 sum_to_size swapaxes swapdims t take take_along_dim tan tanh tensor_split topk trace transpose
 tril triu true_divide trunc unbind unflatten unique unique_consecutive unsqueeze var vdot view_as
 vsplit where xlogy det bitwise_left_shift bitwise_right_shift unfold ravel narrow_copy
+addmv addr addbmm ger kron cov corrcoef qr svd
 split_with_sizes
 """.split()
 
@@ -41,7 +42,8 @@ abs acos acosh add addcdiv addcmul asin asinh atan atan2 atanh bitwise_and bitwi
 bitwise_xor ceil clamp clamp_max clamp_min clip copysign cos cosh cumsum cumprod deg2rad digamma
 div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmod frac ge gt
 greater greater_equal less less_equal not_equal hypot absolute arcsin arccos arctan arctan2 arcsinh arccosh arctanh sgn i0 negative
-bitwise_left_shift bitwise_right_shift gcd lcm nextafter fmax fmin mvlgamma index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
+bitwise_left_shift bitwise_right_shift gcd lcm nextafter mvlgamma heaviside ldexp addmm addmv
+addbmm baddbmm addr index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
 logical_not logical_or logical_xor logit lt masked_fill masked_scatter mul multiply nan_to_num ne
 neg negative pow rad2deg reciprocal relu remainder renorm round rsqrt scatter scatter_add
 scatter_reduce sigmoid sign sin sinc sinh sqrt square sub subtract tan tanh
