@@ -5,16 +5,20 @@ Launch the processes with ``mpirun -np N python train.py``; each calls
 launcher. Collectives work in place on tensors, as PyTorch's do.
 
 Every collective first exchanges a few integers describing each rank's tensor (one
-small non-blocking all-gather): a mismatch in shape or dtype raises on every rank
-instead of producing a silently wrong result, and a rank that never arrives makes the
-others raise after the group's ``timeout`` (default 30 minutes, as PyTorch) instead of
-hanging forever. The data then moves in one blocking MPI call on the tensor's own
-array: no copies.
+small all-gather): a mismatch in shape or dtype raises on every rank instead of
+producing a silently wrong result. The data then moves in one blocking MPI call on the
+tensor's own array: no copies. A watchdog thread bounds every collective by the
+group's ``timeout`` (default 30 minutes, as PyTorch): a rank that died or never arrives
+makes the waiting ranks print which collective timed out and abort the job, instead of
+hanging forever.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import sys
+import threading
 import time
 from enum import Enum
 
@@ -44,6 +48,9 @@ class _State:
     comm = None
     backend = None
     timeout = 1800.0
+    deadline = None  # when the collective under way times out (None: none under way)
+    current = ""
+    watchdog = None
 
 
 _state = _State()
@@ -100,6 +107,41 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
     _state.comm, _state.backend = comm, "mpi"
     if timeout is not None:
         _state.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+    if _state.watchdog is None:
+        _state.watchdog = threading.Thread(target=_watch, name="ember-distributed-watchdog", daemon=True)
+        _state.watchdog.start()
+
+
+def _watch() -> None:
+    """Abort the job when one collective has waited longer than the group's timeout."""
+    while True:
+        time.sleep(min(1.0, max(_state.timeout / 20, 0.05)))
+        deadline, comm = _state.deadline, _state.comm
+        if deadline is None or comm is None or time.monotonic() < deadline:
+            continue
+        message = (
+            f"ember.distributed.{_state.current} timed out after {_state.timeout:.0f} s on rank "
+            f"{comm.Get_rank()}: a rank may have died or never reached this collective; "
+            "aborting the job"
+        )
+        print(message, file=sys.stderr, flush=True)
+        print(message, flush=True)
+        comm.Abort(1)
+
+
+def _collective(function):
+    """Run ``function`` with the watchdog's deadline set."""
+
+    @functools.wraps(function)
+    def guarded(*args, **kwargs):
+        _state.current = function.__name__
+        _state.deadline = time.monotonic() + _state.timeout
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _state.deadline = None
+
+    return guarded
 
 
 def is_initialized() -> bool:
@@ -177,7 +219,7 @@ def _check_same(name: str, *tensors) -> None:
     comm = _comm()
     mine = _describe(tensors)
     everyone = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
-    _wait(comm.Iallgather(mine, everyone), name)
+    comm.Allgather(mine, everyone)
     if (everyone == mine).all():
         return
     rank = int(xp.nonzero((everyone != mine).any(axis=1))[0][0])
@@ -221,6 +263,7 @@ def _done(async_op: bool):
     return _Work() if async_op else None
 
 
+@_collective
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` across all ranks with ``op``; every rank gets the result in place."""
     from mpi4py import MPI
@@ -236,6 +279,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     return _done(async_op)
 
 
+@_collective
 def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` across ranks into rank ``dst``'s tensor."""
     from mpi4py import MPI
@@ -250,6 +294,7 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
     return _done(async_op)
 
 
+@_collective
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``."""
     _check_same("broadcast", tensor)
@@ -258,6 +303,7 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     return _done(async_op)
 
 
+@_collective
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None, async_op: bool = False):
     """Concatenate every rank's ``input_tensor`` along dim 0 into ``output_tensor``."""
     _check_same("all_gather_into_tensor", input_tensor)
@@ -271,6 +317,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
     return _done(async_op)
 
 
+@_collective
 def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
     """Fill ``tensor_list[i]`` with rank ``i``'s ``tensor``."""
     world = get_world_size()
@@ -284,6 +331,7 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
     return _done(async_op)
 
 
+@_collective
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM, group=None,
                           async_op: bool = False):
     """Reduce ``input`` across ranks, then give rank ``i`` the ``i``-th slice along dim 0."""
@@ -297,6 +345,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     return _done(async_op)
 
 
+@_collective
 def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM, group=None,
                    async_op: bool = False):
     """Reduce ``input_list[i]`` across ranks into rank ``i``'s ``output``."""
@@ -307,6 +356,7 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
     return reduce_scatter_tensor(output, stacked, op, group, async_op)
 
 
+@_collective
 def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
     """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
     comm = _comm()
@@ -322,6 +372,7 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=
     return _done(async_op)
 
 
+@_collective
 def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
     """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src``."""
     comm = _comm()
@@ -335,18 +386,21 @@ def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, grou
     return _done(async_op)
 
 
+@_collective
 def barrier(group=None, async_op: bool = False, device_ids=None):
     """Wait until every rank has reached this call."""
-    _wait(_comm().Ibarrier(), "barrier")
+    _comm().Barrier()
     return _done(async_op)
 
 
+@_collective
 def all_gather_object(object_list: list, obj, group=None) -> None:
     """Fill ``object_list[i]`` with rank ``i``'s ``obj`` (plain data: numbers, strings, lists...)."""
     for index, value in enumerate(_comm().allgather(obj)):
         object_list[index] = value
 
 
+@_collective
 def broadcast_object_list(object_list: list, src: int = 0, group=None, device=None) -> None:
     """Replace ``object_list``'s items with those of rank ``src``."""
     values = _comm().bcast(list(object_list), root=src)
