@@ -16,6 +16,7 @@ import itertools
 import traceback
 import weakref
 
+from ember._backend import asarray as _asarray, ndarray as _ndarray
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 
@@ -155,6 +156,21 @@ class BackwardNode:
         if self._released:
             raise RuntimeError(FREED_MESSAGE)
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """``saved_tensors`` as their arrays, with the same checks, for ``backward_arrays``."""
+        if self._released:
+            raise RuntimeError(FREED_MESSAGE)
+        arrays = []
+        for saved in self._saved:
+            if saved is None:
+                arrays.append(None)
+            elif saved.counter[0] != saved.version:
+                saved.unpack(self)  # raises the in-place modification error
+            else:
+                arrays.append(saved.data if saved.tensor is None else saved.tensor._data)
+        return tuple(arrays)
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable = tensors
@@ -390,9 +406,7 @@ def _load_tensor_class():
 
 
 def _as_array(value):
-    from ember._backend import asarray, ndarray
-
-    return value if type(value) is ndarray else asarray(value)
+    return value if type(value) is _ndarray else _asarray(value)
 
 
 def _dtype_of(array):

@@ -178,6 +178,10 @@ class Add(Op):
     def backward(ctx, grad):
         return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
+
 
 class Sub(Op):
     @staticmethod
@@ -188,6 +192,10 @@ class Sub(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
         return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
 
 
@@ -221,6 +229,12 @@ class Mul(Op):
         needs = ctx.needs_input_grad
         return (grad * b if needs[0] else None, grad * a if needs[1] else None)
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        a, b = ctx.saved_arrays
+        needs = ctx.needs_input_grad
+        return (grad * b if needs[0] else None, grad * a if needs[1] else None)
+
 
 class Div(Op):
     @staticmethod
@@ -232,6 +246,15 @@ class Div(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (
+            grad / b if needs[0] else None,
+            -grad * a / (b * b) if needs[1] else None,
+        )
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        a, b = ctx.saved_arrays
         needs = ctx.needs_input_grad
         return (
             grad / b if needs[0] else None,
@@ -328,6 +351,10 @@ class Neg(Op):
     def backward(ctx, grad):
         return (-grad,)
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return (-grad,)
+
 
 class Pow(Op):
     @staticmethod
@@ -350,6 +377,18 @@ class Pow(Op):
         if needs[1]:
             # d/de b**e = b**e * log(b), taken as 0 where b == 0 and e >= 0
             safe = where((base == 0) & (exponent >= 0), 0.0, y * log(base))
+            grad_exponent = grad * safe
+        return grad_base, grad_exponent
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        base, exponent, y = ctx.saved_arrays
+        needs = ctx.needs_input_grad
+        grad_base = grad_exponent = None
+        if needs[0]:
+            grad_base = grad * xp.where(exponent == 0, 0.0, exponent * base ** (exponent - 1))
+        if needs[1]:
+            safe = xp.where((base == 0) & (exponent >= 0), 0.0, y * xp.log(base))
             grad_exponent = grad * safe
         return grad_base, grad_exponent
 
@@ -462,6 +501,16 @@ class Where(Op):
             None,
             where(mask, grad, zero) if needs[1] else None,
             where(mask, zero, grad) if needs[2] else None,
+        )
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        condition, needs = ctx.condition, ctx.needs_input_grad
+        zero = xp.zeros_like(grad)
+        return (
+            None,
+            xp.where(condition, grad, zero) if needs[1] else None,
+            xp.where(condition, zero, grad) if needs[2] else None,
         )
 
 
@@ -632,45 +681,108 @@ class _Piecewise(_Unary):
         return (_zeros(grad),)
 
 
-def _unary(name: str, compute, derivative=None, **attributes):
-    """A ``_Unary`` subclass named as PyTorch names its node (``Sin`` -> SinBackward0)."""
+def _unary(name: str, compute, derivative=None, array=None, **attributes):
+    """A ``_Unary`` subclass named as PyTorch names its node (``Sin`` -> SinBackward0).
+
+    ``array(x, y)`` is ``derivative`` on NumPy arrays, for the backward that builds no
+    graph; ``array=True`` says ``derivative`` is plain arithmetic that serves arrays too.
+    """
     body = {"compute": staticmethod(compute), **attributes}
     if derivative is not None:
         body["derivative"] = staticmethod(derivative)
+        if array is not None:
+            body["backward_arrays"] = _unary_backward_arrays(derivative if array is True else array)
+    else:
+        body["backward_arrays"] = staticmethod(_piecewise_backward_arrays)
     base = _Unary if derivative is not None else _Piecewise
     return type(name, (base,), body)
+
+
+def _unary_backward_arrays(derivative):
+    def backward_arrays(ctx, grad):
+        x, y = ctx.saved_arrays
+        return (grad * derivative(x, y),)
+
+    return staticmethod(backward_arrays)
+
+
+def _piecewise_backward_arrays(ctx, grad):
+    return (xp.zeros_like(grad),)
+
+
+def _rsqrt_array(x):
+    return 1 / xp.sqrt(x)
 
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
-Abs = _unary("Abs", xp.abs, lambda x, y: sgn(x), float_math=False, refuses="b", kernel="abs_cpu")
-Exp = _unary("Exp", xp.exp, lambda x, y: y)
-Exp2 = _unary("Exp2", xp.exp2, lambda x, y: y * _LN2)
-Expm1 = _unary("Expm1", xp.expm1, lambda x, y: y + 1)
-Log = _unary("Log", xp.log, lambda x, y: reciprocal(x))
-Log2 = _unary("Log2", xp.log2, lambda x, y: reciprocal(x * _LN2))
-Log10 = _unary("Log10", xp.log10, lambda x, y: reciprocal(x * _LN10))
-Log1P = _unary("Log1P", xp.log1p, lambda x, y: reciprocal(x + 1))
-Sqrt = _unary("Sqrt", xp.sqrt, lambda x, y: 0.5 / y)
-Rsqrt = _unary("Rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, y: -0.5 * y * y * y)
-Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, y: -y * y)
-Sin = _unary("Sin", xp.sin, lambda x, y: cos(x))
-Cos = _unary("Cos", xp.cos, lambda x, y: -sin(x))
-Tan = _unary("Tan", xp.tan, lambda x, y: 1 + y * y)
-Asin = _unary("Asin", xp.arcsin, lambda x, y: rsqrt(1 - x * x))
-Acos = _unary("Acos", xp.arccos, lambda x, y: -rsqrt(1 - x * x))
-Atan = _unary("Atan", xp.arctan, lambda x, y: reciprocal(1 + x * x))
-Sinh = _unary("Sinh", xp.sinh, lambda x, y: cosh(x))
-Cosh = _unary("Cosh", xp.cosh, lambda x, y: sinh(x))
-Tanh = _unary("Tanh", xp.tanh, lambda x, y: 1 - y * y)
-Asinh = _unary("Asinh", xp.arcsinh, lambda x, y: rsqrt(x * x + 1))
-Acosh = _unary("Acosh", xp.arccosh, lambda x, y: rsqrt((x - 1) * (x + 1)))
-Atanh = _unary("Atanh", xp.arctanh, lambda x, y: reciprocal(1 - x * x))
-Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda x, y: math.pi / 180)
-Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda x, y: 180 / math.pi)
-Erf = _unary("Erf", lambda x: _erf_array(x), lambda x, y: _TWO_OVER_SQRT_PI * exp(-x * x))
-Erfc = _unary("Erfc", lambda x: _erfc_array(x), lambda x, y: -_TWO_OVER_SQRT_PI * exp(-x * x))
+Abs = _unary(
+    "Abs",
+    xp.abs,
+    lambda x, y: sgn(x),
+    lambda x, y: _sign_array(x),
+    float_math=False,
+    refuses="b",
+    kernel="abs_cpu",
+)
+Exp = _unary("Exp", xp.exp, lambda x, y: y, True)
+Exp2 = _unary("Exp2", xp.exp2, lambda x, y: y * _LN2, True)
+Expm1 = _unary("Expm1", xp.expm1, lambda x, y: y + 1, True)
+Log = _unary("Log", xp.log, lambda x, y: reciprocal(x), lambda x, y: 1 / x)
+Log2 = _unary(
+    "Log2", xp.log2, lambda x, y: reciprocal(x * _LN2), lambda x, y: 1 / (x * _LN2)
+)
+Log10 = _unary(
+    "Log10", xp.log10, lambda x, y: reciprocal(x * _LN10), lambda x, y: 1 / (x * _LN10)
+)
+Log1P = _unary(
+    "Log1P", xp.log1p, lambda x, y: reciprocal(x + 1), lambda x, y: 1 / (x + 1)
+)
+Sqrt = _unary("Sqrt", xp.sqrt, lambda x, y: 0.5 / y, True)
+Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda x, y: -0.5 * y * y * y, True)
+Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, y: -y * y, True)
+Sin = _unary("Sin", xp.sin, lambda x, y: cos(x), lambda x, y: xp.cos(x))
+Cos = _unary("Cos", xp.cos, lambda x, y: -sin(x), lambda x, y: -xp.sin(x))
+Tan = _unary("Tan", xp.tan, lambda x, y: 1 + y * y, True)
+Asin = _unary(
+    "Asin", xp.arcsin, lambda x, y: rsqrt(1 - x * x), lambda x, y: _rsqrt_array(1 - x * x)
+)
+Acos = _unary(
+    "Acos", xp.arccos, lambda x, y: -rsqrt(1 - x * x), lambda x, y: -_rsqrt_array(1 - x * x)
+)
+Atan = _unary(
+    "Atan", xp.arctan, lambda x, y: reciprocal(1 + x * x), lambda x, y: 1 / (1 + x * x)
+)
+Sinh = _unary("Sinh", xp.sinh, lambda x, y: cosh(x), lambda x, y: xp.cosh(x))
+Cosh = _unary("Cosh", xp.cosh, lambda x, y: sinh(x), lambda x, y: xp.sinh(x))
+Tanh = _unary("Tanh", xp.tanh, lambda x, y: 1 - y * y, True)
+Asinh = _unary(
+    "Asinh", xp.arcsinh, lambda x, y: rsqrt(x * x + 1), lambda x, y: _rsqrt_array(x * x + 1)
+)
+Acosh = _unary(
+    "Acosh",
+    xp.arccosh,
+    lambda x, y: rsqrt((x - 1) * (x + 1)),
+    lambda x, y: _rsqrt_array((x - 1) * (x + 1)),
+)
+Atanh = _unary(
+    "Atanh", xp.arctanh, lambda x, y: reciprocal(1 - x * x), lambda x, y: 1 / (1 - x * x)
+)
+Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda x, y: math.pi / 180, True)
+Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda x, y: 180 / math.pi, True)
+Erf = _unary(
+    "Erf",
+    lambda x: _erf_array(x),
+    lambda x, y: _TWO_OVER_SQRT_PI * exp(-x * x),
+    lambda x, y: _TWO_OVER_SQRT_PI * xp.exp(-x * x),
+)
+Erfc = _unary(
+    "Erfc",
+    lambda x: _erfc_array(x),
+    lambda x, y: -_TWO_OVER_SQRT_PI * exp(-x * x),
+    lambda x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x),
+)
 Erfinv = _unary(
     "Erfinv", lambda x: _erfinv_array(x), lambda x, y: (math.sqrt(math.pi) / 2) * exp(y * y)
 )
@@ -683,11 +795,12 @@ Sinc = _unary(
     lambda x: xp.sinc(x),
     lambda x, y: where(x == 0, 0.0, (cos(math.pi * x) - y) / where(x == 0, 1.0, x)),
 )
-Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda x, y: y * (1 - y))
+Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda x, y: y * (1 - y), True)
 Relu = _unary(
     "Relu",
     lambda x: xp.maximum(x, 0),
     lambda x, y: y > 0,
+    True,
     float_math=False,
     refuses="b",
     kernel="clamp_min_scalar_cpu",
@@ -696,6 +809,7 @@ Frac = _unary(
     "Frac",
     lambda x: x - xp.trunc(x),
     lambda x, y: 1.0,
+    True,
     float_math=False,
     refuses="bi",
     kernel="frac_cpu",

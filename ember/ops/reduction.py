@@ -69,6 +69,13 @@ def _expand_back(grad, ctx):
     return _unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape)
 
 
+def _expand_back_array(grad, ctx):
+    """``_expand_back`` on arrays."""
+    if not ctx.keepdim:
+        grad = grad.reshape(_kept_shape(ctx.shape, ctx.dims))
+    return xp.broadcast_to(grad, ctx.shape)
+
+
 def _unreduce(tensor, shape, dims, keepdim):
     """A reduced tensor reshaped to the input's rank, with size 1 on the reduced dims."""
     return tensor if keepdim else tensor.reshape(_kept_shape(shape, dims))
@@ -161,6 +168,10 @@ class Sum(Op):
     def backward(ctx, grad):
         return _expand_back(grad, ctx), None, None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return _expand_back_array(grad, ctx), None, None, None
+
 
 class Nansum(Op):
     @staticmethod
@@ -202,6 +213,10 @@ class Mean(Op):
     @staticmethod
     def backward(ctx, grad):
         return _expand_back(grad / ctx.count, ctx), None, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return _expand_back_array(grad / ctx.count, ctx), None, None, None
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -325,23 +340,35 @@ class _Extreme(Op):
     def backward(ctx, grad):
         return _expand_back(grad, ctx) * _constant(ctx.share, grad._data), None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        share = xp.asarray(ctx.share, dtype=grad.dtype)
+        return _expand_back_array(grad, ctx) * share, None, None
+
+
+_extreme_backward_arrays = _Extreme.__dict__["backward_arrays"]
+
 
 class Max(_Extreme):
+    backward_arrays = _extreme_backward_arrays
     node_name = "MaxBackward1"
     pick = staticmethod(xp.max)
 
 
 class Min(_Extreme):
+    backward_arrays = _extreme_backward_arrays
     node_name = "MinBackward1"
     pick = staticmethod(xp.min)
 
 
 class Amax(_Extreme):
+    backward_arrays = _extreme_backward_arrays
     pick = staticmethod(xp.max)
     nan_wins = False
 
 
 class Amin(_Extreme):
+    backward_arrays = _extreme_backward_arrays
     pick = staticmethod(xp.min)
     nan_wins = False
 

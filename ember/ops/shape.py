@@ -110,21 +110,31 @@ class View(Op):
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return grad.reshape(ctx.shape), None, None
+
+
+# A node class takes ``backward_arrays`` from its own Op's body only, so subclasses name it.
+_view_backward_arrays = View.__dict__["backward_arrays"]
+
 
 class Squeeze(View):
-    pass
+    backward_arrays = _view_backward_arrays
 
 
 class SqueezeDim(View):
     node_name = "SqueezeBackward1"
+    backward_arrays = _view_backward_arrays
 
 
 class SqueezeDims(View):
     node_name = "SqueezeBackward2"
+    backward_arrays = _view_backward_arrays
 
 
 class Unsqueeze(View):
-    pass
+    backward_arrays = _view_backward_arrays
 
 
 def reshape(input: Tensor, shape) -> Tensor:
@@ -228,13 +238,17 @@ class Permute(Op):
     def backward(ctx, grad):
         return permute(grad, ctx.inverse), None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return xp.transpose(grad, ctx.inverse), None
+
 
 class Transpose(Permute):
-    pass
+    backward_arrays = Permute.__dict__["backward_arrays"]
 
 
 class T(Permute):
-    pass
+    backward_arrays = Permute.__dict__["backward_arrays"]
 
 
 def permute(input: Tensor, dims) -> Tensor:
@@ -321,6 +335,10 @@ class Expand(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad, None  # the engine sums the gradient back to the input's shape
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return grad, None
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -652,6 +670,10 @@ class Slice(Op):
     def backward(ctx, grad):
         return ConstantPadNd.apply(grad, ctx.widths, 0), None, None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return _zero_padded(grad, ctx.widths), None, None, None
+
 
 class Select(Op):
     view_of = 0
@@ -664,6 +686,19 @@ class Select(Op):
     @staticmethod
     def backward(ctx, grad):
         return ConstantPadNd.apply(unsqueeze(grad, ctx.dim), ctx.widths, 0), None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return _zero_padded(xp.expand_dims(grad, ctx.dim), ctx.widths), None, None
+
+
+def _zero_padded(grad, widths):
+    """``grad`` padded with zeros by the non-negative ``widths``: one buffer, one copy."""
+    shape = tuple(size + before + after for size, (before, after) in zip(grad.shape, widths))
+    padded = xp.zeros(shape, grad.dtype)
+    inner = tuple(slice(before, before + size) for size, (before, _) in zip(grad.shape, widths))
+    padded[inner] = grad
+    return padded
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:

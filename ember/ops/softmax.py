@@ -41,6 +41,11 @@ class Softmax(Op):
         (y,) = ctx.saved_tensors
         return y * (grad - sum(grad * y, ctx.dim, keepdim=True)), None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        (y,) = ctx.saved_arrays
+        return y * (grad - xp.sum(grad * y, axis=ctx.dim, keepdims=True)), None
+
 
 class LogSoftmax(Op):
     @staticmethod
@@ -55,6 +60,11 @@ class LogSoftmax(Op):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad - y.exp() * sum(grad, ctx.dim, keepdim=True), None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        (y,) = ctx.saved_arrays
+        return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
 
 
 def _normalization_input(name, input, dim, dtype):

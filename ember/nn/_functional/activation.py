@@ -98,8 +98,19 @@ class _Pointwise(Op):
 
     @classmethod
     def backward(cls, ctx, grad):
-        x, y = ctx.saved_tensors
+        x, y = ctx.saved_tensors[:2]
         return (cls.input_grad(grad, x, y, *ctx.args),) + (None,) * len(ctx.args)
+
+
+def _pointwise_backward_arrays(ctx, grad):
+    """``_Pointwise.backward`` on arrays, through the Op's ``input_grad_array``."""
+    x, y = ctx.saved_arrays[:2]
+    args = ctx.args
+    return (ctx._forward_cls.input_grad_array(grad, x, y, *args),) + (None,) * len(args)
+
+
+# A node takes ``backward_arrays`` from its own Op's body only, so each class names it.
+_BACKWARD_ARRAYS = staticmethod(_pointwise_backward_arrays)
 
 
 def _sigmoid_array(x):
@@ -122,6 +133,12 @@ class Threshold(_Pointwise):
     def input_grad(grad, x, y, threshold, value):
         return _mask(x > threshold, grad)
 
+    @staticmethod
+    def input_grad_array(grad, x, y, threshold, value):
+        return xp.where(x > threshold, grad, 0.0)
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Hardtanh(_Pointwise):
     kernel, integers = "hardtanh_cpu", True
@@ -134,6 +151,12 @@ class Hardtanh(_Pointwise):
     def input_grad(grad, x, y, low, high):
         return _mask((x > low) & (x < high), grad)
 
+    @staticmethod
+    def input_grad_array(grad, x, y, low, high):
+        return xp.where((x > low) & (x < high), grad, 0.0)
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class LeakyRelu(_Pointwise):
     kernel = "leaky_relu_cpu"
@@ -145,6 +168,12 @@ class LeakyRelu(_Pointwise):
     @staticmethod
     def input_grad(grad, x, y, slope):
         return _mask(x > 0, grad, grad * slope)
+
+    @staticmethod
+    def input_grad_array(grad, x, y, slope):
+        return xp.where(x > 0, grad, grad * slope)
+
+    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Elu(_Pointwise):
@@ -161,13 +190,32 @@ class Elu(_Pointwise):
         negative = grad * (exp(x * input_scale) * (scale * alpha * input_scale))
         return _mask(x > 0, grad * scale, negative)
 
+    @staticmethod
+    def input_grad_array(grad, x, y, alpha, scale, input_scale):
+        negative = grad * (xp.exp(x * input_scale) * (scale * alpha * input_scale))
+        return xp.where(x > 0, grad * scale, negative)
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Celu(Elu):
-    pass
+    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Gelu(_Pointwise):
+    """The exact form also saves ``erf(x / sqrt 2)``, so that the array backward reuses it."""
+
     kernel = "GeluKernelImpl"
+
+    @classmethod
+    def forward(cls, ctx, x, approximate):
+        if approximate == "tanh" or x.dtype.kind != "f":
+            return super().forward(ctx, x, approximate)
+        ctx.args = (approximate,)
+        erf_half = _erf_array(x * math.sqrt(0.5)).astype(x.dtype, copy=False)
+        y = (0.5 * x * (1 + erf_half)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y, erf_half)
+        return y
 
     @staticmethod
     def compute(x, approximate):
@@ -175,6 +223,18 @@ class Gelu(_Pointwise):
             inner = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)
             return 0.5 * x * (1 + xp.tanh(inner))
         return 0.5 * x * (1 + _erf_array(x * math.sqrt(0.5)).astype(x.dtype))
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        saved = ctx.saved_arrays
+        x = saved[0]
+        if ctx.args[0] == "tanh":
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope), None
+        cdf = 0.5 * (1 + saved[2])
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf), None
 
     @staticmethod
     def input_grad(grad, x, y, approximate):
@@ -199,6 +259,13 @@ class Silu(_Pointwise):
         s = _sigmoid(x)
         return grad * (s * (1 + x * (1 - s)))
 
+    @staticmethod
+    def input_grad_array(grad, x, y):
+        s = _sigmoid_array(x)
+        return grad * (s * (1 + x * (1 - s)))
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Mish(_Pointwise):
     kernel = "mish_cpu"
@@ -212,6 +279,13 @@ class Mish(_Pointwise):
         t = _tanh(softplus(x))
         return grad * (t + x * _sigmoid(x) * (1 - t * t))
 
+    @staticmethod
+    def input_grad_array(grad, x, y):
+        t = xp.tanh(Softplus.compute(x, 1.0, 20.0).astype(x.dtype, copy=False))
+        return grad * (t + x * _sigmoid_array(x) * (1 - t * t))
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Softplus(_Pointwise):
     kernel = "softplus_cpu"
@@ -223,6 +297,12 @@ class Softplus(_Pointwise):
     @staticmethod
     def input_grad(grad, x, y, beta, threshold):
         return _mask(x * beta > threshold, grad, grad * _sigmoid(x * beta))
+
+    @staticmethod
+    def input_grad_array(grad, x, y, beta, threshold):
+        return xp.where(x * beta > threshold, grad, grad * _sigmoid_array(x * beta))
+
+    backward_arrays = _BACKWARD_ARRAYS
 
 
 class LogSigmoid(_Pointwise):
@@ -236,6 +316,12 @@ class LogSigmoid(_Pointwise):
     def input_grad(grad, x, y):
         return grad * _sigmoid(-x)
 
+    @staticmethod
+    def input_grad_array(grad, x, y):
+        return grad * _sigmoid_array(-x)
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Hardsigmoid(_Pointwise):
     kernel = "hardsigmoid_cpu"
@@ -247,6 +333,12 @@ class Hardsigmoid(_Pointwise):
     @staticmethod
     def input_grad(grad, x, y):
         return _mask((x > -3) & (x < 3), grad / 6)
+
+    @staticmethod
+    def input_grad_array(grad, x, y):
+        return xp.where((x > -3) & (x < 3), grad / 6, 0.0)
+
+    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Hardswish(_Pointwise):
@@ -260,6 +352,12 @@ class Hardswish(_Pointwise):
     def input_grad(grad, x, y):
         return _mask(x < -3, 0.0, _mask(x <= 3, grad * (x / 3 + 0.5), grad))
 
+    @staticmethod
+    def input_grad_array(grad, x, y):
+        return xp.where(x < -3, 0.0, xp.where(x <= 3, grad * (x / 3 + 0.5), grad))
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Softshrink(_Pointwise):
     kernel = "softshrink_check"
@@ -272,9 +370,16 @@ class Softshrink(_Pointwise):
     def input_grad(grad, x, y, lambd):
         return _mask((x >= -lambd) & (x <= lambd), 0.0, grad)
 
+    @staticmethod
+    def input_grad_array(grad, x, y, lambd):
+        return xp.where((x >= -lambd) & (x <= lambd), 0.0, grad)
+
+    backward_arrays = _BACKWARD_ARRAYS
+
 
 class Hardshrink(Softshrink):
     kernel = "hardshrink_cpu"
+    backward_arrays = _BACKWARD_ARRAYS
 
     @staticmethod
     def compute(x, lambd):

@@ -170,6 +170,14 @@ class MseLoss(Op):
         needs = ctx.needs_input_grad
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        input, target = ctx.saved_arrays
+        scale = 2.0 / ctx.count if ctx.reduction == "mean" else 2.0
+        grad_input = (input - target) * (grad * scale)
+        needs = ctx.needs_input_grad
+        return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
+
 
 def smooth_l1_loss(
     input: Tensor,
@@ -256,6 +264,23 @@ class BinaryCrossEntropy(Op):
             grad_x = grad * (x - t) / clamp_min(x * (1 - x), 1e-12)
         if needs[1]:
             grad_t = grad * (log(1 - x) - log(x))
+        return grad_x, grad_t, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        x, t, weight = ctx.saved_arrays
+        if ctx.reduction == "mean":
+            grad = grad / ctx.count
+        if weight is not None:
+            if weight.ndim == 0 and grad.ndim:
+                weight = weight.astype(grad.dtype)  # a 0-d tensor does not promote a 1-d one
+            grad = grad * weight
+        needs = ctx.needs_input_grad
+        grad_x = grad_t = None
+        if needs[0]:
+            grad_x = grad * (x - t) / xp.maximum(x * (1 - x), 1e-12)
+        if needs[1]:
+            grad_t = grad * (xp.log(1 - x) - xp.log(x))
         return grad_x, grad_t, None, None
 
 
@@ -357,9 +382,16 @@ class NllLoss(Op):
             grad = grad.unsqueeze(1)
         return grad * coefficient, None, None, None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        (coefficient,) = ctx.saved_arrays
+        if ctx.reduction == "none" and ctx.batched:
+            grad = xp.expand_dims(grad, 1)
+        return grad * coefficient, None, None, None, None
+
 
 class NllLoss2D(NllLoss):
-    pass
+    backward_arrays = NllLoss.__dict__["backward_arrays"]
 
 
 def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:

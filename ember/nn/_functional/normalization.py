@@ -80,17 +80,55 @@ class _Normalize(Op):
             grad_bias = grad.sum_to_size(view).reshape(ctx.bias_shape)
         return grad_x, grad_weight, grad_bias, None, None, None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        x, weight, mean, rstd = ctx.saved_arrays
+        dims, view = ctx.dims, ctx.view
+        normalized = (x - mean) * rstd
+        needs = ctx.needs_input_grad
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            g = grad if weight is None else grad * weight.reshape(view)
+            grad_x = rstd * (
+                g - _mean_array(g, dims)
+                - normalized * _mean_array(g * normalized, dims)
+            )
+        if needs[1]:
+            grad_weight = _sum_to_size_array(grad * normalized, view).reshape(weight.shape)
+        if needs[2]:
+            grad_bias = _sum_to_size_array(grad, view).reshape(ctx.bias_shape)
+        return grad_x, grad_weight, grad_bias, None, None, None, None
+
+
+def _mean_array(array, dims):
+    """``Tensor.mean(dims, keepdim=True)`` on an array (NaN over no element, as ``mean``)."""
+    total = array.sum(axis=dims, keepdims=True)
+    return xp.true_divide(total, math.prod(array.shape[d] for d in dims), dtype=total.dtype)
+
+
+def _sum_to_size_array(array, shape):
+    """``Tensor.sum_to_size(shape)`` on an array, left with the reduced dims dropped."""
+    lead = array.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and array.shape[lead + i] != 1
+    )
+    return array.sum(axis=dims) if dims else array
+
+
+# A node takes ``backward_arrays`` from its own Op's body only, so each subclass names it.
+_NORMALIZE_BACKWARD_ARRAYS = _Normalize.__dict__["backward_arrays"]
+
 
 class NativeBatchNorm(_Normalize):
-    pass
+    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
 
 
 class NativeLayerNorm(_Normalize):
-    pass
+    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
 
 
 class NativeGroupNorm(_Normalize):
-    pass
+    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
 
 
 def _normalize(op, input, weight, bias, dims, view, eps, running=None) -> Tensor:

@@ -9,7 +9,7 @@ sparse tensors: ``sparse=True`` is accepted and the gradient is dense.
 
 from __future__ import annotations
 
-from ember._backend import xp
+from ember._backend import add_at, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy
@@ -41,6 +41,21 @@ class Embedding(Op):
             rows = rows * Tensor._make(factor[:, None].astype(grad._data.dtype))
         table = zeros(ctx.rows, grad.shape[-1], dtype=grad.dtype)
         return table.index_add(0, Tensor._make(flat), rows), None, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        flat = ctx.indices.reshape(-1).astype(xp.int64)
+        rows = grad.reshape(flat.size, grad.shape[-1])
+        if ctx.scale_grad_by_freq or ctx.padding_idx is not None:
+            factor = xp.ones(flat.size)
+            if ctx.scale_grad_by_freq:
+                factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
+            if ctx.padding_idx is not None:
+                factor = factor * (flat != ctx.padding_idx)
+            rows = rows * factor[:, None].astype(grad.dtype)
+        table = xp.zeros((ctx.rows, grad.shape[-1]), dtype=grad.dtype)
+        add_at(table, flat, rows)
+        return table, None, None, None
 
 
 def _check_indices(input: Tensor, op: str) -> None:
