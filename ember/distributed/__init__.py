@@ -214,13 +214,18 @@ def _describe(tensors):
     return xp.array(words, dtype=xp.int64)
 
 
+_gathered: dict = {}  # words per rank -> a reused receive buffer
+
+
 def _check_same(name: str, *tensors) -> None:
     """Every rank must pass tensors of the same shapes and dtypes (one small all-gather)."""
     comm = _comm()
     mine = _describe(tensors)
-    everyone = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
+    everyone = _gathered.get(mine.size)
+    if everyone is None or everyone.shape[0] != comm.Get_size():
+        everyone = _gathered[mine.size] = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
     comm.Allgather(mine, everyone)
-    if (everyone == mine).all():
+    if everyone.tobytes() == mine.tobytes() * everyone.shape[0]:
         return
     rank = int(xp.nonzero((everyone != mine).any(axis=1))[0][0])
     described = [f"{int(t[1])}-d tensor of {int(t[2])} elements" for t in everyone[rank].reshape(-1, 4)]
@@ -231,13 +236,24 @@ def _check_same(name: str, *tensors) -> None:
     )
 
 
-def _mpi_op(op: ReduceOp):
-    from mpi4py import MPI
+_MPI_OPS: dict = {}
 
-    return {
-        ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-        ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX,
-    }[op]
+
+def _in_place():
+    from mpi4py.MPI import IN_PLACE
+
+    return IN_PLACE
+
+
+def _mpi_op(op: ReduceOp):
+    if not _MPI_OPS:
+        from mpi4py import MPI
+
+        _MPI_OPS.update({
+            ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX,
+        })
+    return _MPI_OPS[op]
 
 
 def _buffer(tensor: Tensor):
@@ -266,13 +282,11 @@ def _done(async_op: bool):
 @_collective
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` across all ranks with ``op``; every rank gets the result in place."""
-    from mpi4py import MPI
-
     _check_same("all_reduce", tensor)
     array = _buffer(tensor)
     if op is ReduceOp.AVG and array.dtype.kind != "f":
         raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
-    _comm().Allreduce(MPI.IN_PLACE, array, op=_mpi_op(op))
+    _comm().Allreduce(_in_place(), array, op=_mpi_op(op))
     if op is ReduceOp.AVG:
         array /= get_world_size()
     tensor._version_counter[0] += 1
