@@ -15,8 +15,8 @@ import warnings
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot
+from ember.ops._special import _erf_array
 from ember.ops.elementwise import (
-    _erf_array,
     erf,
     exp,
     where,
