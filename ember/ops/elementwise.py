@@ -1341,17 +1341,11 @@ class Minimum(Maximum):
     bigger = False
 
 
-class Fmax(Op):
+class Fmax(Maximum):
     """The larger of ``a`` and ``b``, ignoring NaN; ties send the gradient to ``a``."""
 
     compute = staticmethod(xp.fmax)
     bigger = True
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        a, b = _promoted(cls.__name__.lower(), a, b)
-        ctx.save_for_backward(a, b)
-        return cls.compute(a, b)
 
     @classmethod
     def backward(cls, ctx, grad):
