@@ -14,7 +14,6 @@ from ember import _backend
 from ember._backend import xp
 from ember._device import device as _device_cls, cpu as _cpu, check_device
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
-from ember.autograd import grad_mode
 
 
 _new = object.__new__

@@ -91,7 +91,7 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
                 if node._is_accumulator:
                     if accumulate and (targets is None or node in capture_at):
                         _accumulate(node, grads[0], create_graph)
-                elif needed is None or _feeds_needed(node, needed, capture_at):
+                elif needed is None or _feeds_needed(node, needed):
                     _run_node(node, grads, buffers, create_graph)
                     node._executed_at = optimizer_steps[0]
                     if not retain_graph:
@@ -146,7 +146,7 @@ def _needed_nodes(roots, dependencies, targets) -> set:
     return needed
 
 
-def _feeds_needed(node, needed, capture_at) -> bool:
+def _feeds_needed(node, needed) -> bool:
     return any(n in needed for n, _ in node.next_functions if n is not None)
 
 

@@ -51,9 +51,6 @@ __all__ = [
     "BoolTensor",
 ]
 
-_range = range
-
-
 def _finish(array, dtype, requires_grad, device) -> Tensor:
     check_device(device)
     if dtype is not None:

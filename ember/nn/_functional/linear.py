@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ember._backend import xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, promote
 
