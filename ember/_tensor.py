@@ -266,6 +266,12 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on."""
+        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None:
+            data = self._data
+            if data.size == 1:  # the usual ``loss.backward()``: seeded with a one, nothing to check
+                seed = Tensor._make(xp.ones(data.shape, data.dtype))
+                run_backward([(self.grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
+                return
         from ember.autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -344,8 +350,7 @@ class Tensor:
     def __complex__(self) -> complex:
         return complex(self.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # identity, as in PyTorch; no Python frame per dict lookup
 
     def __repr__(self) -> str:
         from ember._tensor_str import tensor_repr
@@ -547,5 +552,6 @@ _LEGACY_TYPE_NAMES = {
 from ember import _dtype as _dtypes  # noqa: E402
 from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
 from ember._tensor_methods import install as _install_methods  # noqa: E402
+from ember.autograd.engine import run_backward  # noqa: E402
 
 _install_methods(Tensor)

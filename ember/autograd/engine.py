@@ -18,6 +18,7 @@ from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
 from ember._dtype import _BY_NUMPY
 from ember.autograd.function import _load_tensor_class, _tensor_class, optimizer_steps
+from ember._backend import _IGNORE_ERRORS, errstate as _errstate, ndarray as _ndarray
 
 # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
 # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
@@ -42,7 +43,11 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
     outer, _callbacks = _callbacks, []
     running[0] += 1
     try:
-        result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
+        result = None
+        if not (create_graph or targets is not None or anomaly_state.enabled or record_gradient_norms):
+            result = _walk_arrays(roots, seeds, retain_graph)
+        if result is None:
+            result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
         while _callbacks:
             _callbacks.pop(0)()
         return result
@@ -106,12 +111,128 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
     return [captured.get(index) for index in range(len(targets or ()))]
 
 
-def _count_dependencies(start_nodes) -> dict:
+def _walk_arrays(roots, seeds, retain_graph):
+    """``_walk`` for the common case, on arrays: a plain ``backward()`` of a graph without hooks.
+
+    Nothing records the backward pass, so each node's ``backward_arrays`` (where it has
+    one) works on the arrays directly and no gradient is wrapped in a tensor until it
+    reaches a leaf's ``.grad``. Returns None, having done nothing, when some node carries
+    a hook (hooks see tensors): the general walk then runs.
+    """
+    dependencies = _count_dependencies([node for node, _ in roots], hooks_allowed=False)
+    if dependencies is None:
+        return None
+    buffers = {}
+    for (node, output_nr), seed in zip(roots, seeds):
+        _add_to_buffer(buffers, node, output_nr, seed._data)
+    ready = []
+    for node, _ in roots:
+        if dependencies[node] == 0 and node in buffers:
+            heapq.heappush(ready, (-node._sequence_nr, id(node), node))
+            dependencies[node] = -1  # queued
+    steps = optimizer_steps[0]
+    with grad_mode.set_grad_enabled(False), _ignoring_float_errors():
+        while ready:
+            node = heapq.heappop(ready)[2]
+            grads = buffers.pop(node, None)
+            if grads is not None:
+                if node._is_accumulator:
+                    _accumulate_array(node.variable, grads[0])
+                else:
+                    _run_node_arrays(node, grads, buffers)
+                    node._executed_at = steps
+                    if not retain_graph:
+                        node._release()
+            for next_node, _ in node.next_functions:
+                if next_node is not None:
+                    left = dependencies[next_node] - 1
+                    dependencies[next_node] = left
+                    if left == 0:
+                        heapq.heappush(ready, (-next_node._sequence_nr, id(next_node), next_node))
+    return []
+
+
+def _run_node_arrays(node, grads, buffers) -> None:
+    """``_run_node`` with array gradients in and out."""
+    for grad in grads:
+        if grad is None:
+            grads = [
+                _xp().zeros(meta[0], meta[1].numpy) if g is None and meta is not None else g
+                for g, meta in zip(grads, node._output_meta)
+            ]
+            break
+    fast = node._backward_arrays
+    if fast is not None:
+        results = fast(node, *grads)
+    else:  # a backward written with tensors only (custom Functions, a few ops)
+        make = _tensor_class[0] or _load_tensor_class()
+        results = node._forward_cls.backward(node, *[None if g is None else make._make(g) for g in grads])
+    if type(results) is not tuple:
+        results = (results,)
+    expected = node._num_args
+    if len(results) != expected and (
+        len(results) < expected or any(r is not None for r in results[expected:])
+    ):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {expected}, got {len(results)})"
+        )
+    for (position, shape, dtype), (next_node, output_nr) in zip(node._input_meta, node.next_functions):
+        grad = results[position]
+        if grad is None or next_node is None:
+            continue
+        if type(grad) is not _ndarray:
+            grad = grad._data if hasattr(grad, "_data") else _xp().asarray(grad)
+        if grad.shape != shape:
+            grad = _sum_to_shape_array(grad, shape, node, position)
+        if grad.dtype is not dtype.numpy and grad.dtype != dtype.numpy:
+            grad = grad.astype(dtype.numpy)
+        slots = buffers.get(next_node)
+        if slots is None:
+            slots = buffers[next_node] = [None] * (len(next_node._output_meta) or 1)
+        slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+
+
+def _accumulate_array(variable, grad) -> None:
+    if grad is None:
+        return
+    if variable.grad is None:
+        # A copy of its own: the same array may also be another input's gradient.
+        variable.grad = _make_tensor(grad.copy())
+    elif variable.grad.requires_grad:
+        variable.grad = variable.grad + _make_tensor(grad)
+    else:
+        variable.grad._data += grad
+
+
+def _sum_to_shape_array(grad, shape, node, position):
+    lead = grad.ndim - len(shape)
+    if lead < 0 or any(
+        size != 1 and size != grad.shape[lead + i] for i, size in enumerate(shape)
+    ):
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {position} - got "
+            f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
+        )
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
+    )
+    if dims:
+        grad = grad.sum(axis=dims, keepdims=True)
+    return grad.reshape(shape) if lead else grad
+
+
+def _count_dependencies(start_nodes, hooks_allowed=True) -> dict | None:
     dependencies = {}
     seen = set(start_nodes)
     stack = list(seen)
     while stack:
         node = stack.pop()
+        if not hooks_allowed and (
+            node._pre_hooks or node._retained or node._prehooks or node._hooks
+            or (node._is_accumulator and _has_hooks(node.variable))
+        ):
+            return None
         for next_node, _ in node.next_functions:
             if next_node is None:
                 continue
@@ -122,6 +243,10 @@ def _count_dependencies(start_nodes) -> dict:
     for node in seen:
         dependencies.setdefault(node, 0)
     return dependencies
+
+
+def _has_hooks(leaf) -> bool:
+    return bool(leaf._hooks or leaf._post_accumulate_hooks)
 
 
 def _needed_nodes(roots, dependencies, targets) -> set:
@@ -211,6 +336,29 @@ def _accumulate(node, grad, create_graph) -> None:
     if variable._post_accumulate_hooks:
         for hook in list(variable._post_accumulate_hooks.values()):
             hook(variable)
+
+
+def _xp():
+    from ember._backend import xp
+
+    return xp
+
+
+class _ignoring_float_errors:
+    """Floating-point warnings off for a whole walk (NaN and inf propagate as values)."""
+
+    def __enter__(self):
+        if _IGNORE_ERRORS is None:
+            self._state = _errstate(all="ignore")
+            self._state.__enter__()
+        else:
+            self._token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
+
+    def __exit__(self, *exc_info):
+        if _IGNORE_ERRORS is None:
+            self._state.__exit__(*exc_info)
+        else:
+            _IGNORE_ERRORS[1](self._token)
 
 
 def _make_tensor(array):

@@ -133,8 +133,8 @@ class BackwardNode:
     materialize_grads = True
     _trace = None
 
-    def __init__(self):
-        self._sequence_nr = next(_sequence)
+    # Set when the node is connected into the graph: later nodes run first in backward.
+    _sequence_nr = -1
 
     @property
     def metadata(self) -> dict:
@@ -244,7 +244,7 @@ class AccumulateGrad(BackwardNode):
     _is_accumulator = True
 
     def __init__(self, variable):
-        super().__init__()
+        self._sequence_nr = next(_sequence)
         self.variable = variable
         self._output_meta = ((variable.shape, variable.dtype),)
 
@@ -345,27 +345,25 @@ def _overridden(cls) -> set:
 def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
     _Tensor = _tensor_class[0] or _load_tensor_class()
+    node._sequence_nr = next(_sequence)
     next_functions, input_meta = [], []
     steps = optimizer_steps[0]
     position = -1
     for arg in args:
         position += 1
         if isinstance(arg, _Tensor):
-            data = arg._data
             grad_fn = arg.grad_fn
-            if not arg._requires_grad:
-                next_functions.append((None, 0))
-            elif grad_fn is not None:
-                next_functions.append((grad_fn, arg._output_nr))
+            if grad_fn is not None:
                 if 0 <= grad_fn._executed_at < steps:
                     _warn_leak()
-            else:
+                next_functions.append((grad_fn, arg._output_nr) if arg._requires_grad else (None, 0))
+            elif arg._requires_grad:
                 next_functions.append((arg._grad_accumulator(), 0))
+            else:
+                next_functions.append((None, 0))
+            data = arg._data
             numpy_dtype = data.dtype
-            dtype = _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)
-            input_meta.append((position, data.shape, dtype))
-            if grad_fn is not None and not arg._requires_grad and 0 <= grad_fn._executed_at < steps:
-                _warn_leak()
+            input_meta.append((position, data.shape, _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)))
     node.next_functions = tuple(next_functions)
     node._input_meta = tuple(input_meta)
     node._num_args = len(args)

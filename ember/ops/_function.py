@@ -34,21 +34,24 @@ class Op(Function):
     @classmethod
     def apply(cls, *args):
         arrays = []
+        needs = []
         record = False
         for arg in args:
             if type(arg) is Tensor or isinstance(arg, Tensor):
                 arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
+                    needs.append(True)
                     if arg._base is not None and arg._base.__dict__:
                         _refresh_view(arg)
+                else:
+                    needs.append(False)
             else:
                 arrays.append(arg)
+                needs.append(False)
         if record and grad_mode.state.enabled:
             ctx = cls._backward_cls()
-            ctx.needs_input_grad = tuple(
-                [isinstance(arg, Tensor) and arg._requires_grad for arg in args]
-            )
+            ctx.needs_input_grad = tuple(needs)
         else:
             record, ctx = False, _Scratch()
         if _IGNORE_ERRORS is None:
@@ -60,8 +63,8 @@ class Op(Function):
                 result = cls.forward(ctx, *arrays)
             finally:
                 _reset_errors(token)
-        if isinstance(result, tuple):
-            outputs = tuple(_make(_as_array(r)) for r in result)
+        if type(result) is tuple:
+            outputs = tuple([_make(_as_array(r)) for r in result])
         else:
             outputs = (_make(result if type(result) is ndarray else asarray(result)),)
         if cls.view_of is not None:
@@ -73,10 +76,10 @@ class Op(Function):
             _check_forward(cls, outputs)  # inside backward the engine checks, naming the node
         if record:
             connect(ctx, args, outputs)
-            saved = ctx.__dict__.pop("to_save", ())
+            saved = ctx.__dict__.pop("to_save", None)
             if saved:
-                ctx._saved = tuple([_saved_slot(item, args, outputs, ctx) for item in saved])
-        return outputs if isinstance(result, tuple) else outputs[0]
+                ctx._saved = _saved_slots(saved, args, outputs, ctx)
+        return outputs if type(result) is tuple else outputs[0]
 
 
 _make = Tensor._make
@@ -88,16 +91,28 @@ def _as_array(value):
     return value if type(value) is ndarray else asarray(value)
 
 
-def _saved_slot(item, args, outputs, ctx):
-    if item is None:
-        return None
-    for output in outputs:
-        if output._data is item:
-            return SavedTensor(output, ctx)
-    for arg in args:
-        if isinstance(arg, Tensor) and arg._data is item:
-            return SavedTensor(arg, ctx)
-    return SavedTensor(Tensor._make(_as_array(item)))
+def _saved_slots(saved, args, outputs, ctx) -> tuple:
+    """What ``ctx.save_for_backward`` was given, as ``SavedTensor``s.
+
+    An array that is an output's or a tensor argument's comes back as that tensor, so it
+    stays connected to the graph; any other array is kept as a constant.
+    """
+    slots = []
+    for item in saved:
+        if item is None:
+            slots.append(None)
+            continue
+        for tensor in outputs:
+            if tensor._data is item:
+                break
+        else:
+            for tensor in args:
+                if (type(tensor) is Tensor or isinstance(tensor, Tensor)) and tensor._data is item:
+                    break
+            else:
+                tensor = Tensor._make(_as_array(item))
+        slots.append(SavedTensor(tensor, ctx))
+    return tuple(slots)
 
 
 def _check_forward(cls, outputs) -> None:
@@ -143,7 +158,7 @@ def wrap_dims(dims, ndim: int, op: str = "") -> tuple:
 
 def as_tensor_operand(value, op: str):
     """A tensor argument stays; a Python or NumPy scalar is returned as a Python number."""
-    if isinstance(value, Tensor):
+    if type(value) is Tensor or type(value) is float or isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)):
         return value

@@ -148,12 +148,21 @@ __all__ = [
 ]
 
 
-def _operand(value, op):
-    return as_tensor_operand(value, op)
+_operand = as_tensor_operand
 
 
 def _promoted(op: str, *values, float_math: bool = False) -> list:
     """Check that the arrays broadcast, then promote; ``float_math`` makes ints float."""
+    if len(values) == 2:
+        a, b = values
+        if (
+            type(a) is ndarray
+            and type(b) is ndarray
+            and a.dtype is b.dtype
+            and a.shape == b.shape
+            and (a.dtype.kind == "f" or not float_math)
+        ):
+            return values  # the common case: nothing to broadcast, promote or convert
     broadcast_shape(op, *(value.shape for value in values if type(value) is ndarray))
     values = promote(*values)
     return [float_input(value) for value in values] if float_math else values
@@ -859,9 +868,12 @@ def _sign_array(x):
 
 
 def _sigmoid_array(x):
-    # exp(-|x|) never overflows, so both tails are exact.
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    # PyTorch's formula, so that results match to the last bit: exp(-x) overflows to inf
+    # for very negative x, and 1 / inf is the 0 that PyTorch returns there too.
+    y = xp.negative(x)
+    xp.exp(y, out=y)
+    y += 1
+    return xp.divide(1, y, out=y)
 
 
 class RoundDecimals(_Piecewise):

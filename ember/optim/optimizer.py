@@ -149,22 +149,25 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        update, states = self._update, self.state
         with no_grad():
             for group in self.param_groups:
                 options = {key: _to_float(value) for key, value in group.items() if key != "params"}
+                maximize = options.get("maximize", False)
                 for param in group["params"]:
-                    if param.grad is None:
+                    grad = param.grad
+                    if grad is None:
                         continue
-                    state = self.state.get(param, {})
+                    state = states.get(param)
                     if not state:
-                        state.update(self._init_state(param, options))
-                    grad = param.grad._data
-                    if options.get("maximize", False):
+                        state = self._init_state(param, options)
+                    grad = grad._data
+                    if maximize:
                         grad = -grad
-                    self._update(param._data, grad, state, options)
+                    update(param._data, grad, state, options)
                     param._version_counter[0] += 1
                     if state:
-                        self.state[param] = state
+                        states[param] = state
         optimizer_steps[0] += 1
         return loss
 

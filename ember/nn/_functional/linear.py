@@ -36,7 +36,7 @@ class Addmm(Op):
     @staticmethod
     def backward_arrays(ctx, grad):
         """``backward`` on arrays, used when the gradients need no graph of their own."""
-        x, weight = (saved._data for saved in ctx.saved_tensors)
+        x, weight = ctx.saved_arrays
         needs = ctx.needs_input_grad
         grad_x = grad @ weight if needs[0] else None
         grad_weight = grad_bias = None
