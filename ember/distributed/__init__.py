@@ -4,19 +4,20 @@ Launch the processes with ``mpirun -np N python train.py``; each calls
 ``init_process_group(backend="mpi")`` and learns its rank and the world size from the
 launcher. Collectives work in place on tensors, as PyTorch's do.
 
-Every collective first exchanges a few integers describing each rank's tensor (one
-small all-gather): a mismatch in shape or dtype raises on every rank instead of
-producing a silently wrong result. The data then moves in one blocking MPI call on the
-tensor's own array: no copies. A watchdog thread bounds every collective by the
-group's ``timeout`` (default 30 minutes, as PyTorch): a rank that died or never arrives
-makes the waiting ranks print which collective timed out and abort the job, instead of
-hanging forever.
+Every collective first checks that all ranks agree on what they are doing (which
+collective, which reduce op, the tensor's dtype and shape) in one tiny all-reduce: a
+mismatch raises on every rank instead of producing a silently wrong result. The data then
+moves in one blocking MPI call on the tensor's own array: no copies. A watchdog thread
+bounds every collective by the group's ``timeout`` (default 30 minutes, as PyTorch): a
+rank that died or never arrives makes the waiting ranks print which collective timed out
+and abort the job, instead of hanging forever.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import struct
 import sys
 import threading
 import time
@@ -43,6 +44,10 @@ class ReduceOp(Enum):
     MIN = "min"
     MAX = "max"
 
+    # Members are singletons, equal only to themselves: the identity hash (in C) keeps dict
+    # lookups on the collectives' hot path clear of Enum's Python-level __hash__.
+    __hash__ = object.__hash__
+
 
 class _State:
     comm = None
@@ -51,6 +56,8 @@ class _State:
     deadline = None  # when the collective under way times out (None: none under way)
     current = ""
     watchdog = None
+    mpi = None  # the mpi4py.MPI module, imported by init_process_group
+    reduce_ops = None  # ReduceOp -> (its code in signatures, the MPI op, whether to average)
 
 
 _state = _State()
@@ -104,7 +111,10 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
             f"init_process_group: world_size={world_size}, rank={rank} disagree with the MPI "
             f"launcher (world size {comm.Get_size()}, rank {comm.Get_rank()})"
         )
-    _state.comm, _state.backend = comm, "mpi"
+    _state.comm, _state.backend, _state.mpi = comm, "mpi", MPI
+    _state.reduce_ops = {
+        op: (code, getattr(MPI, name), op is ReduceOp.AVG) for op, (code, name) in _REDUCE_OPS.items()
+    }
     if timeout is not None:
         _state.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
     if _state.watchdog is None:
@@ -202,58 +212,63 @@ def _wait(request, name: str) -> None:
         pause = min(pause * 2, 1e-3)
 
 
-def _describe(tensors):
-    """Four integers per tensor: dtype number, rank, element count, hash of the shape.
+# The collectives that check their tensors, numbered for the signature.
+_COLLECTIVES = {
+    name: code for code, name in enumerate(
+        ("all_reduce", "reduce", "broadcast", "all_gather_into_tensor", "all_gather",
+         "reduce_scatter_tensor", "gather", "scatter"), 1)
+}
+# The reduce ops, numbered for the signature (0 stands for none), and the MPI op each runs.
+_REDUCE_OPS = {
+    ReduceOp.SUM: (1, "SUM"), ReduceOp.AVG: (2, "SUM"), ReduceOp.PRODUCT: (3, "PROD"),
+    ReduceOp.MIN: (4, "MIN"), ReduceOp.MAX: (5, "MAX"),
+}
 
-    Integer tuples hash the same in every process (only str hashing is randomised).
-    """
-    words = []
-    for tensor in tensors:
-        array = tensor._data
-        words += (array.dtype.num, array.ndim, array.size, hash(array.shape))
-    return xp.array(words, dtype=xp.int64)
+# A rank's signature is three int64 words, then their bitwise complements: the dtype
+# number, collective and reduce op packed exactly into one word (the last two are < 256),
+# the element count, and the hash of the shape (tuples of ints hash alike in every process;
+# only strings are salted). A bitwise-AND all-reduce returns a rank's buffer unchanged
+# exactly when every rank sent the same words: the AND of the words keeps only the bits all
+# ranks set, the AND of the complements only the bits all ranks clear.
+_SIGNATURE = struct.Struct("=6q")
 
 
-_gathered: dict = {}  # words per rank -> a reused receive buffer
+def _check_same(name: str, array, op_code: int = 0) -> None:
+    """Raise on every rank unless all ranks passed the same collective, op, dtype and shape."""
+    kind = (array.dtype.num << 16) | (_COLLECTIVES[name] << 8) | op_code
+    size, shape = array.size, hash(array.shape)
+    mine = _SIGNATURE.pack(kind, size, shape, ~kind, ~size, ~shape)
+    agreed = bytearray(mine)
+    _state.comm.Allreduce(_state.mpi.IN_PLACE, agreed, op=_state.mpi.BAND)
+    if agreed != mine:
+        _report_mismatch(name, array, op_code)
 
 
-def _check_same(name: str, *tensors) -> None:
-    """Every rank must pass tensors of the same shapes and dtypes (one small all-gather)."""
-    comm = _comm()
-    mine = _describe(tensors)
-    everyone = _gathered.get(mine.size)
-    if everyone is None or everyone.shape[0] != comm.Get_size():
-        everyone = _gathered[mine.size] = xp.empty((comm.Get_size(), mine.size), dtype=xp.int64)
-    comm.Allgather(mine, everyone)
-    if everyone.tobytes() == mine.tobytes() * everyone.shape[0]:
-        return
-    rank = int(xp.nonzero((everyone != mine).any(axis=1))[0][0])
-    described = [f"{int(t[1])}-d tensor of {int(t[2])} elements" for t in everyone[rank].reshape(-1, 4)]
+def _report_mismatch(name: str, array, op_code: int) -> None:
+    """The slow path after a failed check: gather what each rank passed and say who differs."""
+    ops = {code: op for op, (code, _) in _REDUCE_OPS.items()}
+    described = f"{name} of a {array.dtype.name} tensor of shape {array.shape}"
+    if op_code:
+        described += f" with {ops[op_code]}"
+    ranks_by_call: dict = {}
+    for rank, call in enumerate(_state.comm.allgather(described)):
+        ranks_by_call.setdefault(call, []).append(str(rank))
+    calls = "; ".join(
+        f"{'ranks' if len(ranks) > 1 else 'rank'} {', '.join(ranks)}: {call}"
+        for call, ranks in ranks_by_call.items()
+    )
     raise RuntimeError(
-        f"ember.distributed.{name}: rank {comm.Get_rank()} has tensors "
-        f"{[(tuple(t.shape), t.dtype.name) for t in tensors]} but rank {rank} has "
-        f"{described} (or another dtype); every rank must pass the same shapes and dtypes"
+        f"ember.distributed.{name}: the ranks disagree ({calls}); every rank must pass the same "
+        "shapes and dtypes (and the same op) to the same collective"
     )
 
 
-_MPI_OPS: dict = {}
-
-
-def _in_place():
-    from mpi4py.MPI import IN_PLACE
-
-    return IN_PLACE
-
-
-def _mpi_op(op: ReduceOp):
-    if not _MPI_OPS:
-        from mpi4py import MPI
-
-        _MPI_OPS.update({
-            ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX,
-        })
-    return _MPI_OPS[op]
+def _reduce_op(op: ReduceOp) -> tuple:
+    """``op``'s code in signatures, its MPI op, and whether to average after it."""
+    try:
+        return _state.reduce_ops[op]
+    except (KeyError, TypeError):
+        raise TypeError(f"expected an ember.distributed.ReduceOp, got {op!r}") from None
 
 
 def _buffer(tensor: Tensor):
@@ -279,40 +294,50 @@ def _done(async_op: bool):
     return _Work() if async_op else None
 
 
-@_collective
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` across all ranks with ``op``; every rank gets the result in place."""
-    _check_same("all_reduce", tensor)
-    array = _buffer(tensor)
-    if op is ReduceOp.AVG and array.dtype.kind != "f":
-        raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
-    _comm().Allreduce(_in_place(), array, op=_mpi_op(op))
-    if op is ReduceOp.AVG:
-        array /= get_world_size()
+    # The hot path of data-parallel training sets the watchdog's deadline itself rather than
+    # through @_collective: once a large all-reduce has swept the CPU caches, the Python
+    # that runs next is cold, and each call layer costs microseconds.
+    comm, array = _comm(), _buffer(tensor)
+    op_code, mpi_op, average = _reduce_op(op)
+    _state.current = "all_reduce"
+    _state.deadline = time.monotonic() + _state.timeout
+    try:
+        _check_same("all_reduce", array, op_code)
+        if average and array.dtype.kind != "f":
+            raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
+        comm.Allreduce(_state.mpi.IN_PLACE, array, op=mpi_op)
+    finally:
+        _state.deadline = None
+    if average:
+        array /= comm.Get_size()
     tensor._version_counter[0] += 1
-    return _done(async_op)
+    return _Work() if async_op else None
 
 
 @_collective
 def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` across ranks into rank ``dst``'s tensor."""
-    from mpi4py import MPI
-
-    _check_same("reduce", tensor)
-    array = _buffer(tensor)
-    comm = _comm()
-    send = MPI.IN_PLACE if comm.Get_rank() == dst else array
-    comm.Reduce(send, array if comm.Get_rank() == dst else None, op=_mpi_op(op), root=dst)
-    if op is ReduceOp.AVG and comm.Get_rank() == dst:
-        array /= get_world_size()
+    comm, array = _comm(), _buffer(tensor)
+    op_code, mpi_op, average = _reduce_op(op)
+    _check_same("reduce", array, op_code)
+    is_root = comm.Get_rank() == dst
+    if is_root:
+        comm.Reduce(_state.mpi.IN_PLACE, array, op=mpi_op, root=dst)
+    else:
+        comm.Reduce(array, None, op=mpi_op, root=dst)
+    if average and is_root:
+        array /= comm.Get_size()
     return _done(async_op)
 
 
 @_collective
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``."""
-    _check_same("broadcast", tensor)
-    _comm().Bcast(_buffer(tensor), root=src)
+    comm, array = _comm(), _buffer(tensor)
+    _check_same("broadcast", array)
+    comm.Bcast(array, root=src)
     tensor._version_counter[0] += 1
     return _done(async_op)
 
@@ -320,26 +345,28 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
 @_collective
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None, async_op: bool = False):
     """Concatenate every rank's ``input_tensor`` along dim 0 into ``output_tensor``."""
-    _check_same("all_gather_into_tensor", input_tensor)
-    world = get_world_size()
+    comm, array = _comm(), _buffer(input_tensor)
+    _check_same("all_gather_into_tensor", array)
+    world = comm.Get_size()
     if output_tensor.numel() != input_tensor.numel() * world:
         raise ValueError(
             f"all_gather_into_tensor: output has {output_tensor.numel()} elements, expected "
             f"{input_tensor.numel()} x {world}"
         )
-    _comm().Allgather(_buffer(input_tensor), _buffer(output_tensor))
+    comm.Allgather(array, _buffer(output_tensor))
     return _done(async_op)
 
 
 @_collective
 def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
     """Fill ``tensor_list[i]`` with rank ``i``'s ``tensor``."""
-    world = get_world_size()
+    comm, array = _comm(), _buffer(tensor)
+    world = comm.Get_size()
     if len(tensor_list) != world:
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries, world size is {world}")
-    _check_same("all_gather", tensor)
-    gathered = xp.empty((world,) + tuple(tensor.shape), dtype=tensor._data.dtype)
-    _comm().Allgather(_buffer(tensor), gathered)
+    _check_same("all_gather", array)
+    gathered = xp.empty((world,) + array.shape, dtype=array.dtype)
+    comm.Allgather(array, gathered)
     for index, target in enumerate(tensor_list):
         target._data[...] = gathered[index]
     return _done(async_op)
@@ -349,12 +376,14 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM, group=None,
                           async_op: bool = False):
     """Reduce ``input`` across ranks, then give rank ``i`` the ``i``-th slice along dim 0."""
-    _check_same("reduce_scatter_tensor", input)
-    world = get_world_size()
+    comm, array = _comm(), _buffer(input)
+    op_code, mpi_op, average = _reduce_op(op)
+    _check_same("reduce_scatter_tensor", array, op_code)
+    world = comm.Get_size()
     if input.numel() != output.numel() * world:
         raise ValueError(f"reduce_scatter_tensor: input must have world_size x output's {output.numel()} elements")
-    _comm().Reduce_scatter_block(_buffer(input), _buffer(output), op=_mpi_op(op))
-    if op is ReduceOp.AVG:
+    comm.Reduce_scatter_block(array, _buffer(output), op=mpi_op)
+    if average:
         output._data /= world
     return _done(async_op)
 
@@ -373,13 +402,13 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
 @_collective
 def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
     """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
-    comm = _comm()
-    _check_same("gather", tensor)
+    comm, array = _comm(), _buffer(tensor)
+    _check_same("gather", array)
     is_root = comm.Get_rank() == dst
     if is_root and (gather_list is None or len(gather_list) != comm.Get_size()):
         raise ValueError("gather: on the destination rank, gather_list needs world_size tensors")
-    received = xp.empty((comm.Get_size(),) + tuple(tensor.shape), dtype=tensor._data.dtype) if is_root else None
-    comm.Gather(_buffer(tensor), received, root=dst)
+    received = xp.empty((comm.Get_size(),) + array.shape, dtype=array.dtype) if is_root else None
+    comm.Gather(array, received, root=dst)
     if is_root:
         for index, target in enumerate(gather_list):
             target._data[...] = received[index]
@@ -389,13 +418,13 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=
 @_collective
 def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
     """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src``."""
-    comm = _comm()
-    _check_same("scatter", tensor)
+    comm, array = _comm(), _buffer(tensor)
+    _check_same("scatter", array)
     is_root = comm.Get_rank() == src
     if is_root and (scatter_list is None or len(scatter_list) != comm.Get_size()):
         raise ValueError("scatter: on the source rank, scatter_list needs world_size tensors")
     sent = xp.ascontiguousarray(xp.stack([t._data for t in scatter_list])) if is_root else None
-    comm.Scatter(sent, _buffer(tensor), root=src)
+    comm.Scatter(sent, array, root=src)
     tensor._version_counter[0] += 1
     return _done(async_op)
 

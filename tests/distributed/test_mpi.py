@@ -35,6 +35,13 @@ def test_collectives_for_every_op_and_dtype(processes):
     assert result.stdout.count("collectives OK") == processes
 
 
+@pytest.mark.parametrize("processes", [2, 3])
+def test_mismatched_shape_dtype_op_or_collective_raises_on_every_rank(processes):
+    result = mpirun("mpi_mismatch.py", processes)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("mismatch OK") == processes
+
+
 def test_ddp_matches_single_process_for_sgd_and_adam():
     result = mpirun("mpi_ddp.py", 2)
     assert result.returncode == 0, result.stdout + result.stderr
