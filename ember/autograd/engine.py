@@ -141,7 +141,7 @@ def _walk_arrays(roots, seeds, retain_graph):
                 else:
                     _run_node_arrays(node, grads, buffers)
                     node._executed_at = steps
-                    if not retain_graph:
+                    if not retain_graph and node._saved:
                         node._release()
             for next_node, _ in node.next_functions:
                 if next_node is not None:

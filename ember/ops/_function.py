@@ -39,13 +39,11 @@ class Op(Function):
         for arg in args:
             if type(arg) is Tensor or isinstance(arg, Tensor):
                 arrays.append(arg._data)
+                needs.append(arg._requires_grad)
                 if arg._requires_grad:
                     record = True
-                    needs.append(True)
                     if arg._base is not None and arg._base.__dict__:
                         _refresh_view(arg)
-                else:
-                    needs.append(False)
             else:
                 arrays.append(arg)
                 needs.append(False)

@@ -677,10 +677,13 @@ class _Unary(Op):
             raise _unsupported(cls.kernel, x)
         if cls.float_math:
             x = float_input(x)
-        y = xp.asarray(cls.compute(x))
-        y = y.astype(x.dtype, copy=False) if y.dtype != x.dtype else y
-        if y is x or xp.shares_memory(y, x):
-            y = y.copy()
+        y = cls.compute(x)
+        if type(y) is not ndarray:
+            y = xp.asarray(y)
+        if y.dtype != x.dtype:
+            y = y.astype(x.dtype)
+        elif y is x or (y.base is not None and xp.shares_memory(y, x)):
+            y = y.copy()  # a fresh array, never a view of the input
         ctx.save_for_backward(x, y)
         return y
 
@@ -1106,7 +1109,7 @@ def rad2deg(input: Tensor) -> Tensor:
 
 
 def sigmoid(input: Tensor, *, out=None) -> Tensor:
-    """``1 / (1 + exp(-input))``, computed without overflow for large ``|input|``."""
+    """``1 / (1 + exp(-input))``, with PyTorch's rounding (``0`` where ``exp(-input)`` overflows)."""
     return Sigmoid.apply(input)
 
 
