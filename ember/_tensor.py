@@ -227,6 +227,7 @@ class Tensor:
             return
         if node._retained is None:
             node._retained = {}
+        note_hooked(node)
         node._retained[self._output_nr] = weakref.ref(self)
 
     def register_hook(self, hook):
@@ -239,6 +240,7 @@ class Tensor:
             return self.grad_fn._add_tensor_hook(self._output_nr, hook)
         if self._hooks is None:
             self._hooks = {}
+        note_hooked(self)
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = hook
         return handle
@@ -251,6 +253,7 @@ class Tensor:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._post_accumulate_hooks is None:
             self._post_accumulate_hooks = {}
+        note_hooked(self)
         handle = RemovableHandle(self._post_accumulate_hooks)
         self._post_accumulate_hooks[handle.id] = hook
         return handle
@@ -553,5 +556,6 @@ from ember import _dtype as _dtypes  # noqa: E402
 from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
 from ember._tensor_methods import install as _install_methods  # noqa: E402
 from ember.autograd.engine import run_backward  # noqa: E402
+from ember.autograd.function import note_hooked  # noqa: E402
 
 _install_methods(Tensor)

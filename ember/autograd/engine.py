@@ -17,7 +17,7 @@ import heapq
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
 from ember._dtype import _BY_NUMPY
-from ember.autograd.function import _load_tensor_class, _tensor_class, optimizer_steps
+from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered, optimizer_steps
 from ember._backend import _IGNORE_ERRORS, errstate as _errstate, ndarray as _ndarray
 
 # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
@@ -43,11 +43,11 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
     outer, _callbacks = _callbacks, []
     running[0] += 1
     try:
-        result = None
-        if not (create_graph or targets is not None or anomaly_state.enabled or record_gradient_norms):
-            result = _walk_arrays(roots, seeds, retain_graph)
-        if result is None:
+        if (create_graph or targets is not None or anomaly_state.enabled
+                or record_gradient_norms or hooks_registered()):
             result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
+        else:
+            result = _walk_arrays(roots, seeds, retain_graph)
         while _callbacks:
             _callbacks.pop(0)()
         return result
@@ -111,49 +111,58 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
     return [captured.get(index) for index in range(len(targets or ()))]
 
 
-def _walk_arrays(roots, seeds, retain_graph):
-    """``_walk`` for the common case, on arrays: a plain ``backward()`` of a graph without hooks.
+def _walk_arrays(roots, seeds, retain_graph) -> list:
+    """``_walk`` for the common case, on arrays: a plain ``backward()`` with no hook anywhere.
 
     Nothing records the backward pass, so each node's ``backward_arrays`` (where it has
-    one) works on the arrays directly and no gradient is wrapped in a tensor until it
-    reaches a leaf's ``.grad``. Returns None, having done nothing, when some node carries
-    a hook (hooks see tensors): the general walk then runs.
+    one) works on the arrays directly, and no gradient is wrapped in a tensor until it
+    reaches a leaf's ``.grad``. No dependency count is needed either: every node that
+    feeds a node was created after it, so running the queued nodes newest first (by
+    sequence number) runs each one after all of its gradient has arrived. Leaves, whose
+    accumulation no hook observes here, are added into ``.grad`` at the end.
     """
-    dependencies = _count_dependencies([node for node, _ in roots], hooks_allowed=False)
-    if dependencies is None:
-        return None
     buffers = {}
+    ready, leaves = [], []
     for (node, output_nr), seed in zip(roots, seeds):
-        _add_to_buffer(buffers, node, output_nr, seed._data)
-    ready = []
-    for node, _ in roots:
-        if dependencies[node] == 0 and node in buffers:
-            heapq.heappush(ready, (-node._sequence_nr, id(node), node))
-            dependencies[node] = -1  # queued
+        _queue(buffers, ready, leaves, node, output_nr, seed._data)
     steps = optimizer_steps[0]
     with grad_mode.set_grad_enabled(False), _ignoring_float_errors():
         while ready:
-            node = heapq.heappop(ready)[2]
-            grads = buffers.pop(node, None)
-            if grads is not None:
-                if node._is_accumulator:
-                    _accumulate_array(node.variable, grads[0])
-                else:
-                    _run_node_arrays(node, grads, buffers)
-                    node._executed_at = steps
-                    if not retain_graph and node._saved:
-                        node._release()
-            for next_node, _ in node.next_functions:
-                if next_node is not None:
-                    left = dependencies[next_node] - 1
-                    dependencies[next_node] = left
-                    if left == 0:
-                        heapq.heappush(ready, (-next_node._sequence_nr, id(next_node), next_node))
+            node = heapq.heappop(ready)[1]
+            results = _backward_arrays(node, buffers.pop(node))
+            for (position, shape, dtype), edge in zip(node._input_meta, node.next_functions):
+                grad = results[position]
+                if grad is None or edge[0] is None:
+                    continue
+                if type(grad) is not _ndarray:
+                    grad = grad._data if hasattr(grad, "_data") else _xp().asarray(grad)
+                if grad.shape != shape:
+                    grad = _sum_to_shape_array(grad, shape, node, position)
+                if grad.dtype != dtype.numpy:
+                    grad = grad.astype(dtype.numpy)
+                _queue(buffers, ready, leaves, edge[0], edge[1], grad)
+            node._executed_at = steps
+            if not retain_graph and node._saved:
+                node._release()
+        for leaf in leaves:
+            _accumulate_array(leaf.variable, buffers.pop(leaf)[0])
     return []
 
 
-def _run_node_arrays(node, grads, buffers) -> None:
-    """``_run_node`` with array gradients in and out."""
+def _queue(buffers, ready, leaves, node, output_nr, grad) -> None:
+    """Add ``grad`` into ``node``'s buffer; a node's first gradient queues it."""
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * (len(node._output_meta) or 1)
+        if node._is_accumulator:
+            leaves.append(node)
+        else:
+            heapq.heappush(ready, (-node._sequence_nr, node))  # sequence numbers are unique
+    slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+
+
+def _backward_arrays(node, grads) -> tuple:
+    """One gradient (or None) per argument of ``node``'s forward, from array ``grads``."""
     for grad in grads:
         if grad is None:
             grads = [
@@ -165,8 +174,8 @@ def _run_node_arrays(node, grads, buffers) -> None:
     if fast is not None:
         results = fast(node, *grads)
     else:  # a backward written with tensors only (custom Functions, a few ops)
-        make = _tensor_class[0] or _load_tensor_class()
-        results = node._forward_cls.backward(node, *[None if g is None else make._make(g) for g in grads])
+        make = (_tensor_class[0] or _load_tensor_class())._make
+        results = node._forward_cls.backward(node, *[None if g is None else make(g) for g in grads])
     if type(results) is not tuple:
         results = (results,)
     expected = node._num_args
@@ -177,20 +186,7 @@ def _run_node_arrays(node, grads, buffers) -> None:
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {expected}, got {len(results)})"
         )
-    for (position, shape, dtype), (next_node, output_nr) in zip(node._input_meta, node.next_functions):
-        grad = results[position]
-        if grad is None or next_node is None:
-            continue
-        if type(grad) is not _ndarray:
-            grad = grad._data if hasattr(grad, "_data") else _xp().asarray(grad)
-        if grad.shape != shape:
-            grad = _sum_to_shape_array(grad, shape, node, position)
-        if grad.dtype is not dtype.numpy and grad.dtype != dtype.numpy:
-            grad = grad.astype(dtype.numpy)
-        slots = buffers.get(next_node)
-        if slots is None:
-            slots = buffers[next_node] = [None] * (len(next_node._output_meta) or 1)
-        slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+    return results
 
 
 def _accumulate_array(variable, grad) -> None:
@@ -222,17 +218,12 @@ def _sum_to_shape_array(grad, shape, node, position):
     return grad.reshape(shape) if lead else grad
 
 
-def _count_dependencies(start_nodes, hooks_allowed=True) -> dict | None:
+def _count_dependencies(start_nodes) -> dict:
     dependencies = {}
     seen = set(start_nodes)
     stack = list(seen)
     while stack:
         node = stack.pop()
-        if not hooks_allowed and (
-            node._pre_hooks or node._retained or node._prehooks or node._hooks
-            or (node._is_accumulator and _has_hooks(node.variable))
-        ):
-            return None
         for next_node, _ in node.next_functions:
             if next_node is None:
                 continue
@@ -243,10 +234,6 @@ def _count_dependencies(start_nodes, hooks_allowed=True) -> dict | None:
     for node in seen:
         dependencies.setdefault(node, 0)
     return dependencies
-
-
-def _has_hooks(leaf) -> bool:
-    return bool(leaf._hooks or leaf._post_accumulate_hooks)
 
 
 def _needed_nodes(roots, dependencies, targets) -> set:

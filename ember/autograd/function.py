@@ -41,6 +41,25 @@ FREED_MESSAGE = (
 )
 
 
+# Every node and tensor that was given a hook (or asked to retain its grad). While none of
+# them still has one, no backward pass can meet a hook, and the engine takes its array path.
+_hooked = weakref.WeakSet()
+
+
+def note_hooked(owner) -> None:
+    _hooked.add(owner)
+
+
+def hooks_registered() -> bool:
+    """Whether some live node or tensor still carries a hook."""
+    return bool(_hooked) and any(
+        owner._hooks or getattr(owner, "_post_accumulate_hooks", None)
+        or getattr(owner, "_pre_hooks", None) or getattr(owner, "_retained", None)
+        or getattr(owner, "_prehooks", None)
+        for owner in list(_hooked)
+    )
+
+
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
 
@@ -66,18 +85,17 @@ class RemovableHandle:
 class SavedTensor:
     """A tensor kept for backward, with the version it had when saved."""
 
-    __slots__ = ("tensor", "data", "node", "output_nr", "counter", "version")
+    __slots__ = ("tensor", "data", "output_nr", "counter", "version")
 
     def __init__(self, tensor, node=None):
-        self.counter = tensor._version_counter
-        self.version = self.counter[0]
-        if node is not None and tensor.grad_fn is node:
+        self.counter = counter = tensor._version_counter
+        self.version = counter[0]
+        if tensor.grad_fn is node and node is not None:
             # A saved output would make a cycle with its own node: keep the array and
             # rebuild an equivalent tensor on unpacking.
-            self.tensor, self.data, self.node = None, tensor._data, weakref.ref(node)
-            self.output_nr = tensor._output_nr
+            self.tensor, self.data, self.output_nr = None, tensor._data, tensor._output_nr
         else:
-            self.tensor, self.data, self.node, self.output_nr = tensor, None, None, 0
+            self.tensor, self.data = tensor, None
 
     def unpack(self, owner):
         from ember._tensor import Tensor
@@ -192,6 +210,7 @@ class BackwardNode:
         """``hook(grad_inputs, grad_outputs)`` runs after this node computes its gradients."""
         if self._hooks is None:
             self._hooks = {}
+        note_hooked(self)
         handle = RemovableHandle(self._hooks)
         self._hooks[handle.id] = hook
         return handle
@@ -200,6 +219,7 @@ class BackwardNode:
         """``hook(grad_outputs)`` runs before this node; it may return replacement gradients."""
         if self._prehooks is None:
             self._prehooks = {}
+        note_hooked(self)
         handle = RemovableHandle(self._prehooks)
         self._prehooks[handle.id] = hook
         return handle
@@ -207,6 +227,7 @@ class BackwardNode:
     def _add_tensor_hook(self, output_nr: int, hook) -> RemovableHandle:
         if self._pre_hooks is None:
             self._pre_hooks = {}
+        note_hooked(self)
         registry = self._pre_hooks.setdefault(output_nr, {})
         handle = RemovableHandle(registry)
         registry[handle.id] = hook
@@ -346,51 +367,48 @@ def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
     _Tensor = _tensor_class[0] or _load_tensor_class()
     node._sequence_nr = next(_sequence)
-    next_functions, input_meta = [], []
     steps = optimizer_steps[0]
-    position = -1
-    for arg in args:
-        position += 1
+    edges, input_meta = [], []
+    for position, arg in enumerate(args):
         if isinstance(arg, _Tensor):
-            grad_fn = arg.grad_fn
-            if grad_fn is not None:
+            grad_fn, data = arg.grad_fn, arg._data
+            if grad_fn is None:
+                edges.append((arg._grad_accumulator(), 0) if arg._requires_grad else _NO_EDGE)
+            else:
                 if 0 <= grad_fn._executed_at < steps:
                     _warn_leak()
-                next_functions.append((grad_fn, arg._output_nr) if arg._requires_grad else (None, 0))
-            elif arg._requires_grad:
-                next_functions.append((arg._grad_accumulator(), 0))
-            else:
-                next_functions.append((None, 0))
-            data = arg._data
-            numpy_dtype = data.dtype
-            input_meta.append((position, data.shape, _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)))
-    node.next_functions = tuple(next_functions)
-    node._input_meta = tuple(input_meta)
-    node._num_args = len(args)
-    non_differentiable = node._non_differentiable
-    dirty = node._dirty
+                edges.append((grad_fn, arg._output_nr) if arg._requires_grad else _NO_EDGE)
+            input_meta.append((position, data.shape, _BY_NUMPY.get(data.dtype) or from_numpy_dtype(data.dtype)))
+    node.next_functions, node._input_meta, node._num_args = tuple(edges), tuple(input_meta), len(args)
+    excluded = node._non_differentiable or node._dirty
     meta = []
     for output_nr, out in enumerate(outputs):
         if not isinstance(out, _Tensor):
             meta.append(None)
             continue
         data = out._data
-        numpy_dtype = data.dtype
-        meta.append((data.shape, _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)))
-        if numpy_dtype.kind != "f" or (
-            non_differentiable and any(out is t for t in non_differentiable)
-        ):
+        meta.append((data.shape, _BY_NUMPY.get(data.dtype) or from_numpy_dtype(data.dtype)))
+        if excluded and _excluded(node, out):
             continue
-        if dirty and any(out is d for d in dirty) and out.is_leaf and out.requires_grad:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        out._requires_grad = True
-        out.grad_fn = node
-        out._output_nr = output_nr
+        if data.dtype.kind == "f":
+            out._requires_grad, out.grad_fn, out._output_nr = True, node, output_nr
     node._output_meta = tuple(meta)
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
+
+
+_NO_EDGE = (None, 0)
+
+
+def _excluded(node: BackwardNode, out) -> bool:
+    """Whether ``out`` was marked non-differentiable; a dirty leaf that requires grad raises."""
+    if any(out is t for t in node._non_differentiable):
+        return True
+    if any(out is d for d in node._dirty) and out.is_leaf and out.requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    return False
 
 
 _tensor_class = [None]  # ember._tensor imports this module, so Tensor is looked up once, late
