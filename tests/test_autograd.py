@@ -422,3 +422,50 @@ def test_inplace_on_view_of_leaf_requiring_grad_raises():
         leaf = lib.ones(3, requires_grad=True)
         with pytest.raises(RuntimeError, match="view of a leaf Variable"):
             leaf[0].add_(1)
+
+
+# ---------------------------------------------------------------- the array walk
+
+
+def _tangled(lib, x, w):
+    """A graph whose nodes fan out and meet again, with leaves reused at several depths."""
+    a = x * w
+    b = a.exp() + x
+    c = (a * b).sin() + w * b
+    d = lib.stack([c, a, b]).sum(0)
+    return (d * c + x.tanh() * a).sum() + w.sum()
+
+
+def test_array_walk_matches_pytorch_on_a_tangled_graph():
+    rng = np.random.default_rng(3)
+    tx, ex = _pair(rng.uniform(-1, 1, (3, 4)))
+    tw, ew = _pair(rng.uniform(-1, 1, (4,)))
+    _tangled(torch, tx, tw).backward()
+    _tangled(ember, ex, ew).backward()
+    _close(ex.grad, tx.grad)
+    _close(ew.grad, tw.grad)
+
+
+def test_hooked_graphs_take_the_tensor_walk_until_the_hook_is_gone():
+    from ember.autograd.function import hooks_registered
+
+    gc.collect()
+    assert not hooks_registered()
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = x.register_hook(lambda grad: seen.append(grad.clone()))
+    assert hooks_registered()
+    (x * x).sum().backward()
+    assert len(seen) == 1 and seen[0].tolist() == [2.0, 4.0]
+    handle.remove()
+    assert not hooks_registered()
+    (x * x).sum().backward()
+    assert len(seen) == 1 and x.grad.tolist() == [4.0, 8.0]
+    y = (x * 3).sum()
+    y.retain_grad()
+    assert hooks_registered()
+    y.backward()
+    assert y.grad.item() == 1.0
+    del y
+    gc.collect()
+    assert not hooks_registered()
