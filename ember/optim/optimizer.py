@@ -152,7 +152,7 @@ class Optimizer:
         update, states = self._update, self.state
         with no_grad():
             for group in self.param_groups:
-                options = {key: _to_float(value) for key, value in group.items() if key != "params"}
+                options = self._options(group)
                 maximize = options.get("maximize", False)
                 for param in group["params"]:
                     grad = param.grad
@@ -170,6 +170,22 @@ class Optimizer:
                         states[param] = state
         optimizer_steps[0] += 1
         return loss
+
+    def _options(self, group: dict) -> dict:
+        """``group``'s hyperparameters as plain numbers (one-element tensors read out).
+
+        Kept from the last step while the group's values are the same objects and none is
+        a tensor (a tensor could have changed in place), so a step does not rebuild it.
+        """
+        values = tuple(group.values())
+        cache = self.__dict__.setdefault("_options_cache", {})
+        cached = cache.get(id(group))
+        if cached is not None and cached[0] == values:
+            return cached[1]
+        options = {key: _to_float(value) for key, value in group.items() if key != "params"}
+        if not any(isinstance(value, Tensor) for value in values):
+            cache[id(group)] = (values, options)
+        return options
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""

@@ -439,3 +439,22 @@ def test_float32_parameters_stay_float32(name):
     assert all(p.dtype == ember.float32 for p in ember_params)
     np.testing.assert_allclose(np.array(actual), np.array(expected), rtol=0, atol=1e-5)
     _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())
+
+
+def test_a_changed_learning_rate_takes_effect_at_the_next_step():
+    import ember
+
+    weight = ember.nn.Parameter(ember.tensor([1.0]))
+    optimizer = ember.optim.SGD([weight], lr=0.5)
+    for lr, expected in ((0.5, 0.5), (0.25, 0.25), (0.1, 0.15)):
+        optimizer.param_groups[0]["lr"] = lr
+        weight.grad = ember.tensor([1.0])
+        optimizer.step()
+        assert abs(weight.item() - expected) < 1e-6
+    rate = ember.tensor(0.1)
+    optimizer.param_groups[0]["lr"] = rate
+    for expected in (0.05, -0.45):
+        weight.grad = ember.tensor([1.0])
+        optimizer.step()
+        assert abs(weight.item() - expected) < 1e-6
+        rate.fill_(0.5)  # in place: the next step must read the new value
