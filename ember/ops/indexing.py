@@ -251,6 +251,13 @@ class Index(Op):
         zeros = Tensor._make(xp.zeros(ctx.shape, grad._data.dtype))
         return IndexPut.apply(zeros, grad, ctx.key, True), None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        """``backward`` on arrays, used when the gradients need no graph of their own."""
+        grad_x = xp.zeros(ctx.shape, grad.dtype)
+        _write(grad_x, ctx.key, grad, True)
+        return grad_x, None
+
 
 class IndexPut(Op):
     """A copy of ``x`` with ``x[key] = value`` (or ``+= value`` with ``accumulate``)."""
@@ -272,66 +279,114 @@ class IndexPut(Op):
             grad_value = Index.apply(grad, ctx.key)  # the engine sums over broadcast dims
         return grad_x, grad_value, None, None
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = grad_value = None
+        if needs[0]:
+            grad_x = grad
+            if not ctx.accumulate:
+                grad_x = grad.copy()
+                _write(grad_x, ctx.key, 0, False)
+        if needs[1]:
+            grad_value = _read(grad, ctx.key)
+        return grad_x, grad_value, None, None
+
+
+# A node takes ``backward_arrays`` from its own Op's body only, so each subclass names it.
+_INDEX_BACKWARD_ARRAYS = Index.__dict__["backward_arrays"]
+_INDEX_PUT_BACKWARD_ARRAYS = IndexPut.__dict__["backward_arrays"]
+
 
 # PyTorch's node names for the same two primitives.
 class Select(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class Slice(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class Unsqueeze(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class Alias(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class IndexSelect(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class Gather(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class Take(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class MaskedSelect(Index):
-    pass
+    backward_arrays = _INDEX_BACKWARD_ARRAYS
 
 
 class IndexAdd(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
 class IndexCopy(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
 class IndexFill(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
 class Scatter(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
 class ScatterAdd(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
-class MaskedFill(IndexPut):
-    pass
+class MaskedFill(Op):
+    """``x`` with ``value`` where ``mask`` is True: one pass, no coordinates of the mask.
+
+    ``mask`` is an array of the result's shape (``x`` broadcasts to it); a 0-d tensor
+    ``value`` receives the sum of the gradient over the filled positions.
+    """
+
+    @staticmethod
+    def forward(ctx, x, value, mask):
+        ctx.mask = mask
+        out = xp.empty(mask.shape, x.dtype)
+        xp.copyto(out, x)
+        xp.copyto(out, value, casting="unsafe", where=mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = MaskedFill.apply(grad, 0, ctx.mask) if needs[0] else None
+        grad_value = MaskedFill.apply(grad, 0, ~ctx.mask).sum() if needs[1] else None
+        return grad_x, grad_value, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        needs, mask = ctx.needs_input_grad, ctx.mask
+        grad_x = grad_value = None
+        if needs[0]:
+            grad_x = grad.copy()
+            xp.copyto(grad_x, 0, where=mask)
+        if needs[1]:
+            grad_value = xp.asarray(xp.sum(grad, where=mask))
+        return grad_x, grad_value, None
 
 
 class MaskedScatter(IndexPut):
-    pass
+    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
 
 
 def _reader(key):
@@ -911,8 +966,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """
     _check_mask(mask, "masked_fill_")
     value = _scalar_value(value, "masked_fill_")
-    input, mask_array = _broadcast_input(input, mask, "masked_fill")
-    return MaskedFill.apply(input, value, _mask_key(mask_array), False)
+    shape = broadcast_shape("masked_fill", input.shape, mask.shape)
+    mask_array = mask._data if mask._data.shape == shape else xp.broadcast_to(mask._data, shape)
+    return MaskedFill.apply(input, value, mask_array)
 
 
 def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:

@@ -23,16 +23,20 @@ __all__ = ["log_softmax", "logcumsumexp", "logsumexp", "softmax"]
 
 
 def _shifted(x, dim):
-    """``x - max(x, dim)``: every exponent is then <= 0 (NaN for all -inf rows, as PyTorch)."""
-    return x - xp.max(x, axis=dim, keepdims=True) if x.size else x
+    """``x - max(x, dim)`` in a new array: every exponent is then <= 0 (NaN for all -inf rows,
+    as PyTorch). ``dim`` is None for a 0-d ``x``."""
+    if x.size == 0:
+        return x.copy()
+    return xp.subtract(x, xp.maximum.reduce(x, axis=dim, keepdims=True), out=xp.empty_like(x))
 
 
 class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        e = xp.exp(_shifted(x, dim))
-        y = e / xp.sum(e, axis=dim, keepdims=True)
+        y = _shifted(x, dim)
+        xp.exp(y, out=y)
+        y /= xp.add.reduce(y, axis=dim, keepdims=True)
         ctx.save_for_backward(y)
         return y
 
@@ -44,15 +48,21 @@ class Softmax(Op):
     @staticmethod
     def backward_arrays(ctx, grad):
         (y,) = ctx.saved_arrays
-        return y * (grad - xp.sum(grad * y, axis=ctx.dim, keepdims=True)), None
+        if y.ndim == 0 or grad.dtype != y.dtype:
+            return y * (grad - xp.sum(grad * y, axis=ctx.dim, keepdims=True)), None
+        result = grad * y  # one buffer, reused for every step
+        total = xp.add.reduce(result, axis=ctx.dim, keepdims=True)
+        xp.subtract(grad, total, out=result)
+        result *= y
+        return result, None
 
 
 class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        z = _shifted(x, dim)
-        y = z - xp.log(xp.sum(xp.exp(z), axis=dim, keepdims=True))
+        y = _shifted(x, dim)
+        y -= xp.log(xp.add.reduce(xp.exp(y), axis=dim, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
@@ -64,7 +74,12 @@ class LogSoftmax(Op):
     @staticmethod
     def backward_arrays(ctx, grad):
         (y,) = ctx.saved_arrays
-        return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
+        if y.ndim == 0 or grad.dtype != y.dtype:
+            return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
+        result = xp.exp(y)
+        result *= xp.add.reduce(grad, axis=ctx.dim, keepdims=True)
+        xp.subtract(grad, result, out=result)
+        return result, None
 
 
 def _normalization_input(name, input, dim, dtype):

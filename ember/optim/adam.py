@@ -8,10 +8,7 @@ from ember._backend import xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import (
     Optimizer,
-    _addcdiv_,
-    _addcmul_,
     _increment,
-    _lerp_,
     _step_tensor,
     _to_float,
     _zeros_like,
@@ -124,18 +121,34 @@ class Adam(Optimizer):
             if group["decoupled_weight_decay"]:
                 param *= 1 - lr * weight_decay
             else:
-                grad = grad + weight_decay * param
+                decayed = param * weight_decay
+                decayed += grad
+                grad = decayed
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        _lerp_(exp_avg, grad, 1 - beta1)
+        # Two scratch arrays in all; each step keeps the rounding order of PyTorch's
+        # lerp_, mul_, addcmul_ and addcdiv_.
+        scratch = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))  # an array if 0-d
+        weight = 1 - beta1
+        if abs(weight) < 0.5:
+            scratch *= weight
+            exp_avg += scratch
+        else:
+            scratch *= 1 - weight
+            xp.subtract(grad, scratch, out=exp_avg)
         exp_avg_sq *= beta2
-        _addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+        xp.multiply(grad, 1 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq += scratch
 
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        second_moment = exp_avg_sq
         if group["amsgrad"]:
-            max_exp_avg_sq = state["max_exp_avg_sq"]._data
-            xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denominator = xp.sqrt(max_exp_avg_sq) / bias_correction2_sqrt + eps
-        else:
-            denominator = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
-        _addcdiv_(param, exp_avg, denominator, -step_size)
+            second_moment = state["max_exp_avg_sq"]._data
+            xp.maximum(second_moment, exp_avg_sq, out=second_moment)
+        denominator = xp.sqrt(second_moment, out=scratch)
+        denominator /= bias_correction2_sqrt
+        denominator += eps
+        update = exp_avg * -step_size
+        update /= denominator
+        param += update

@@ -203,7 +203,7 @@ class Celu(Elu):
 
 
 class Gelu(_Pointwise):
-    """The exact form also saves ``erf(x / sqrt 2)``, so that the array backward reuses it."""
+    """The exact form also saves ``1 + erf(x / sqrt 2)``, so that the array backward reuses it."""
 
     kernel = "GeluKernelImpl"
 
@@ -212,9 +212,12 @@ class Gelu(_Pointwise):
         if approximate == "tanh" or x.dtype.kind != "f":
             return super().forward(ctx, x, approximate)
         ctx.args = (approximate,)
-        erf_half = _erf_array(x * math.sqrt(0.5)).astype(x.dtype, copy=False)
-        y = (0.5 * x * (1 + erf_half)).astype(x.dtype, copy=False)
-        ctx.save_for_backward(x, y, erf_half)
+        # x / 2 (1 + erf(x / sqrt 2)) in x's dtype, in PyTorch's order of rounding
+        twice_cdf = _erf_array(x, math.sqrt(0.5)).astype(x.dtype, copy=False)
+        twice_cdf += 1
+        y = x * 0.5
+        y *= twice_cdf
+        ctx.save_for_backward(x, y, twice_cdf)
         return y
 
     @staticmethod
@@ -232,9 +235,19 @@ class Gelu(_Pointwise):
             t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
             slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope), None
-        cdf = 0.5 * (1 + saved[2])
-        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return grad * (cdf + x * pdf), None
+        # grad (cdf + x pdf) with pdf = exp(-x^2 / 2) / sqrt(2 pi), as grad (2 cdf + 2 x pdf) / 2
+        slope = xp.multiply(x, x, out=xp.empty_like(x))  # an array even when x is 0-d
+        slope *= -0.5
+        xp.exp(slope, out=slope)
+        slope *= x
+        slope *= math.sqrt(2 / math.pi)
+        slope += saved[2]
+        if grad.dtype == slope.dtype and grad.shape == slope.shape:
+            slope *= grad
+        else:
+            slope = grad * slope
+        slope *= 0.5
+        return slope, None
 
     @staticmethod
     def input_grad(grad, x, y, approximate):

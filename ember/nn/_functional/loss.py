@@ -349,30 +349,53 @@ class NllLoss(Op):
     def forward(ctx, x, target, weight, reduction, ignore_index):
         batched = x.ndim > 1
         x2 = x if batched else x[None]
-        target2 = target if batched else target.reshape(1)
+        target2 = (target if batched else target.reshape(1)).astype(xp.int64, copy=False)
         classes = x2.shape[1]
-        ignored = target2 == ignore_index
-        out_of_range = ~ignored & ((target2 < 0) | (target2 >= classes))
-        if out_of_range.any():
-            raise IndexError(f"Target {int(target2[out_of_range][0])} is out of bounds.")
-        safe = xp.where(ignored, 0, target2).astype(xp.int64)
-        weights = weight[safe] if weight is not None else xp.ones(safe.shape, x.dtype)
-        weights = xp.where(ignored, 0, weights).astype(x.dtype)
-        picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
-        losses = -picked * weights
-        scale = weights
+        any_ignored = False
+        if not (
+            target2.size
+            and 0 <= target2.min()
+            and target2.max() < classes
+            and not 0 <= ignore_index < classes
+        ):  # some target is ignored or out of range, or may be
+            ignored = target2 == ignore_index
+            any_ignored = ignored.any()
+            out_of_range = ~ignored & ((target2 < 0) | (target2 >= classes))
+            if out_of_range.any():
+                raise IndexError(f"Target {int(target2[out_of_range][0])} is out of bounds.")
+        safe = xp.where(ignored, 0, target2) if any_ignored else target2
+        # weights None stands for all ones (no class weight, no ignored target)
+        weights = None
+        if weight is not None or any_ignored:
+            weights = weight[safe] if weight is not None else xp.ones(safe.shape, x.dtype)
+            if any_ignored:
+                weights = xp.where(ignored, 0, weights)
+            weights = weights.astype(x.dtype, copy=False)
+        rows = xp.arange(safe.shape[0]) if x2.ndim == 2 else None
+        if rows is not None:
+            picked = x2[rows, safe]
+        else:
+            picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
+        losses = -picked if weights is None else -picked * weights
+        one = x.dtype.type(1)
+        scale = one if weights is None else weights
         if reduction == "none":
             result = losses if batched else losses.reshape(())
         elif reduction == "sum":
             result = xp.sum(losses)
         else:
-            total = xp.sum(weights)
+            total = x.dtype.type(safe.size) if weights is None else xp.sum(weights)
             result = xp.sum(losses) / total
             # no counted target: the loss is 0/0 = nan, but PyTorch's gradient is zero
-            scale = weights / total if total else weights
+            if total:
+                scale = scale / total
         ctx.reduction, ctx.batched = reduction, batched
         coefficient = xp.zeros_like(x2)
-        xp.put_along_axis(coefficient, safe[:, None], -scale[:, None], axis=1)
+        if rows is not None:
+            coefficient[rows, safe] = -scale
+        else:
+            values = -scale if weights is None else -scale[:, None]
+            xp.put_along_axis(coefficient, safe[:, None], values, axis=1)
         ctx.save_for_backward(coefficient.reshape(x.shape))
         return xp.asarray(result, dtype=x.dtype)
 
@@ -484,7 +507,8 @@ def cross_entropy(
     class_dim = 0 if input.ndim == 1 else 1
     _check_nll(input, target, weight)
     log_probabilities = log_softmax(input, class_dim)
-    loss = nll_loss(log_probabilities, target, weight, None, ignore_index, None, reduction)
+    op = NllLoss2D if input.ndim == 4 else NllLoss  # nll_loss without checking again
+    loss = op.apply(log_probabilities, target, weight, reduction, ignore_index)
     if label_smoothing == 0.0:
         return loss
     return (1 - label_smoothing) * loss + _smoothing_term(

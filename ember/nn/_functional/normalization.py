@@ -42,24 +42,28 @@ class _Normalize(Op):
     def forward(ctx, x, weight, bias, dims, view, eps, running):
         count = math.prod(x.shape[d] for d in dims)
         mean = x.sum(axis=dims, keepdims=True) / max(count, 1)
-        centered = x - mean
-        variance = (centered * centered).sum(axis=dims, keepdims=True) / max(count, 1)
+        normalized = x - mean
+        square = normalized * normalized
+        variance = square.sum(axis=dims, keepdims=True) / max(count, 1)
         rstd = 1 / xp.sqrt(variance + eps)
-        y = centered * rstd
+        normalized *= rstd
+        y = normalized
         if weight is not None:
-            y = y * weight.reshape(view)
+            # the square's buffer is free again: y = normalized * weight + bias lands there
+            y = _into(xp.multiply, square, normalized, weight.reshape(view))
         if bias is not None:
-            y = y + bias.reshape(view)
+            y = _into(xp.add, square if y is square else None, y, bias.reshape(view))
         if running is not None and x.size:
             _update_running(running, mean, variance, count)
         ctx.dims, ctx.view, ctx.eps = dims, view, eps
         ctx.bias_shape = None if bias is None else bias.shape
-        ctx.save_for_backward(x, weight, mean, rstd)
+        # normalized is kept for the array backward; the graph backward recomputes it from x
+        ctx.save_for_backward(x, weight, mean, rstd, None if y is normalized else normalized)
         return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, mean, rstd = ctx.saved_tensors
+        x, weight, mean, rstd = ctx.saved_tensors[:4]
         dims, view = ctx.dims, ctx.view
         if grad_mode.state.enabled:
             # Building a graph (double backward): the statistics must be functions of x.
@@ -82,22 +86,39 @@ class _Normalize(Op):
 
     @staticmethod
     def backward_arrays(ctx, grad):
-        x, weight, mean, rstd = ctx.saved_arrays
+        """``backward`` on arrays, with two full-size buffers, each reused."""
+        x, weight, mean, rstd, normalized = ctx.saved_arrays
+        if normalized is None:
+            normalized = (x - mean) * rstd
         dims, view = ctx.dims, ctx.view
-        normalized = (x - mean) * rstd
         needs = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
-        if needs[0]:
-            g = grad if weight is None else grad * weight.reshape(view)
-            grad_x = rstd * (
-                g - _mean_array(g, dims)
-                - normalized * _mean_array(g * normalized, dims)
-            )
+        product = grad * normalized
         if needs[1]:
-            grad_weight = _sum_to_size_array(grad * normalized, view).reshape(weight.shape)
+            grad_weight = _sum_to_size_array(product, view).reshape(weight.shape)
         if needs[2]:
             grad_bias = _sum_to_size_array(grad, view).reshape(ctx.bias_shape)
+        if needs[0]:
+            if grad_weight is not None and xp.shares_memory(grad_weight, product):
+                product = None  # nothing was summed away: the buffer is grad_weight itself
+            g = grad if weight is None else grad * weight.reshape(view)
+            if weight is not None:
+                product = _into(xp.multiply, product, g, normalized)
+            # rstd (g - mean(g) - normalized mean(g normalized)), in that order of rounding
+            correction = _into(xp.multiply, product, normalized, _mean_array(product, dims))
+            grad_x = _into(xp.subtract, None if g is grad else g, g, _mean_array(g, dims))
+            grad_x = _into(xp.subtract, grad_x, grad_x, correction)
+            grad_x = _into(xp.multiply, grad_x, grad_x, rstd)
         return grad_x, grad_weight, grad_bias, None, None, None, None
+
+
+def _into(ufunc, buffer, a, b):
+    """``ufunc(a, b)``, written into ``buffer`` when it fits: ``a``'s shape, and one dtype for
+    all three (``b`` is a statistic or a weight that broadcasts against ``a``)."""
+    fits = buffer is not None and buffer.ndim and buffer.shape == a.shape
+    if fits and buffer.dtype == a.dtype == b.dtype:
+        return ufunc(a, b, out=buffer)
+    return ufunc(a, b)
 
 
 def _mean_array(array, dims):
