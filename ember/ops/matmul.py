@@ -108,13 +108,27 @@ class Matmul(Op):
             matmul(a.mT, grad) if needs[1] else None,
         )
 
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        return _matmul_backward_arrays(ctx, grad)
+
+
+def _matmul_backward_arrays(ctx, grad):
+    """``Matmul.backward`` on arrays (the engine sums broadcast batch dims away)."""
+    a, b = ctx.saved_arrays
+    needs = ctx.needs_input_grad
+    return (
+        xp.matmul(grad, xp.swapaxes(b, -1, -2)) if needs[0] else None,
+        xp.matmul(xp.swapaxes(a, -1, -2), grad) if needs[1] else None,
+    )
+
 
 class Mm(Matmul):
-    pass
+    backward_arrays = staticmethod(_matmul_backward_arrays)
 
 
 class Bmm(Matmul):
-    pass
+    backward_arrays = staticmethod(_matmul_backward_arrays)
 
 
 class Mv(Op):
