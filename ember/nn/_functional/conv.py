@@ -10,6 +10,10 @@ close the algebra of a bilinear map ``y = conv(x, w)``:
   kernel offsets), which is also the transposed convolution;
 - ``_convolve_weight(x, g)``: its adjoint in ``w`` (one matmul of the windows and ``g``).
 
+Where output rows are short (small images) the three run on a *batch-last* copy of the
+input instead, ``(C, *L, N)``: there each im2col column and each col2im add is made of long
+contiguous runs, which NumPy copies and adds several times faster than short ones.
+
 ``Convolution`` (node ``ConvolutionBackward0``) runs the first two; ``ConvolutionBackward``
 (node ``ConvolutionBackwardBackward0``) runs the third. Each one's backward is written with
 the other two, so gradients of any order exist.
@@ -136,14 +140,20 @@ def _grouped_matmul(a, b):
     return a @ b
 
 
-def _convolve(x, weight, geometry: Geometry, out=None):
+def _convolve(x, weight, geometry: Geometry, out=None, columns=None):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d].
 
     ``out`` keeps only the first windows: the adjoint of a transposed convolution whose
-    output padding left room for more of them than its input had.
+    output padding left room for more of them than its input had. ``columns``: the
+    batch-last im2col of ``x``, where the caller already has it.
     """
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     out = tuple(out or output_size(x.shape[2:], kernel, geometry))
+    if _batch_last_fits(geometry, x.shape[0], out):
+        if columns is None:
+            columns = _batch_last_columns(_to_batch_last(x), kernel, out, geometry)
+        product = _grouped_matmul(_weight_matrix(weight, groups), columns)
+        return _to_batch_first(product.reshape((weight.shape[0],) + out + (x.shape[0],)))
     columns = _columns(x, kernel, out, geometry)
     product = _grouped_matmul(_weight_matrix(weight, groups), columns)
     product = product.reshape((weight.shape[0], x.shape[0]) + out)
@@ -154,6 +164,9 @@ def _convolve_transpose(grad, weight, size, geometry: Geometry):
     """The adjoint of ``_convolve`` in ``x``: ``grad`` (N, C_out, *out) → (N, C_in, *size)."""
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     batch, out = grad.shape[0], grad.shape[2:]
+    if _batch_last_fits(geometry, batch, out):
+        matrix = _batch_last_grad(grad, groups)
+        return _batch_last_transpose(matrix, weight, size, out, batch, geometry)
     matrix = _weight_matrix(weight, groups).transpose(0, 2, 1)
     columns = _grouped_matmul(matrix, _grad_matrix(grad, groups))
     columns = columns.reshape((groups * weight.shape[1],) + kernel + (batch,) + out)
@@ -161,12 +174,135 @@ def _convolve_transpose(grad, weight, size, geometry: Geometry):
     return accumulate(columns.transpose(order), size, kernel, geometry)
 
 
-def _convolve_weight(x, grad, kernel, geometry: Geometry):
+def _convolve_weight(x, grad, kernel, geometry: Geometry, columns=None):
     """The adjoint of ``_convolve`` in ``w``: windows of ``x`` times ``grad``, one matmul."""
     groups = geometry.groups
+    if _batch_last_fits(geometry, x.shape[0], grad.shape[2:]):
+        if columns is None:
+            columns = _batch_last_columns(_to_batch_last(x), kernel, grad.shape[2:], geometry)
+        matrix = _batch_last_grad(grad, groups)
+        return _batch_last_weight(columns, matrix, x.shape[1], kernel)
     columns = _columns(x, kernel, grad.shape[2:], geometry)
     product = _grouped_matmul(_grad_matrix(grad, groups), columns.transpose(0, 2, 1))
     return product.reshape((grad.shape[1], x.shape[1] // groups) + tuple(kernel))
+
+
+# ---------------------------------------------------------------- batch-last kernels
+# The same maps on a batch-last layout (C, *L, N). There, one kernel offset's elements for
+# a whole output row of every sample form one contiguous run (with a unit last stride), so
+# im2col is a fast copy and col2im a few fast in-place adds, over exactly the windows; the
+# price is a transposition at each end.
+
+
+def _batch_last_fits(geometry: Geometry, batch: int, out) -> bool:
+    """Whether batch-last runs pay for the transpositions: output rows too short to make
+    long runs on their own, and a unit last stride or a batch to fill them."""
+    return out[-1] < 16 and (geometry.stride[-1] == 1 or batch >= 16)
+
+
+def _to_batch_last(x):
+    """``x`` (N, *rest) as a contiguous (*rest, N).
+
+    In two steps, through (rest / b, N, b) blocks: a direct copy would read ``x`` with a
+    stride of a whole sample, which thrashes the cache when that is a multiple of 4 KiB.
+    """
+    batch, rest = x.shape[0], x.shape[1:]
+    size = math.prod(rest)
+    block = math.gcd(size, 32)
+    blocks = x.reshape(batch, size // block, block).transpose(1, 0, 2).copy()
+    return blocks.transpose(0, 2, 1).reshape(rest + (batch,))
+
+
+def _to_batch_first(y):
+    """``y`` (*rest, N) as a contiguous (N, *rest)."""
+    return xp.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1))))
+
+
+def _strided(array, start: int, shape: tuple, strides: tuple, writeable: bool = False):
+    """A view of the C-contiguous ``array`` from byte ``start`` (cheaper than as_strided)."""
+    if 0 in shape:
+        return xp.zeros(shape, array.dtype)
+    view = xp.ndarray(shape, array.dtype, array, start, strides)
+    view.flags.writeable = writeable
+    return view
+
+
+def _window_strides(image, geometry: Geometry) -> tuple:
+    """Byte strides of a kernel offset and of an output position along each spatial dim."""
+    spatial = image.strides[1:-1]
+    offsets = tuple(step * d for step, d in zip(spatial, geometry.dilation))
+    return offsets, tuple(step * s for step, s in zip(spatial, geometry.stride))
+
+
+def _batch_last_columns(moved, kernel, out, geometry: Geometry):
+    """im2col of a batch-last input ``moved`` (C, *L, N), zero-padded as ``geometry`` says:
+    ``(groups, C_g · prod(k), prod(out) · N)``, one copy."""
+    channels, size, batch = moved.shape[0], moved.shape[1:-1], moved.shape[-1]
+    image = xp.ascontiguousarray(moved)
+    if any(geometry.before) or any(geometry.after):
+        full = tuple(n + a + b for n, a, b in zip(size, geometry.before, geometry.after))
+        image = xp.zeros((channels,) + full + (batch,), moved.dtype)
+        image[(slice(None), *(slice(a, a + n) for a, n in zip(geometry.before, size)))] = moved
+    offsets, positions = _window_strides(image, geometry)
+    shape = (channels, *kernel, *out, batch)
+    strides = (image.strides[0], *offsets, *positions, image.strides[-1])
+    view = _strided(image, 0, shape, strides)
+    depth = channels // geometry.groups * math.prod(kernel)
+    return view.reshape(geometry.groups, depth, math.prod(out) * batch)
+
+
+def _batch_last_grad(grad, groups: int):
+    """``grad`` (N, C, *out) batch-last, as ``(groups, C / groups, prod(out) · N)``."""
+    channels = grad.shape[1]
+    width = math.prod(grad.shape[2:]) * grad.shape[0]
+    return _to_batch_last(grad).reshape(groups, channels // groups, width)
+
+
+def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geometry):
+    """col2im, batch-last, from ``grad`` as a matrix ``(groups, C_out / groups, prod(out) · N)``.
+
+    With unit strides this is the convolution of the zero-padded ``grad`` with the flipped,
+    transposed kernel (no accumulation at all); otherwise the columns of ``wᵀ · grad`` are
+    added back one kernel offset at a time.
+    """
+    kernel, groups = tuple(weight.shape[2:]), geometry.groups
+    channels, count = groups * weight.shape[1], len(kernel)
+    spans = [d * (k - 1) for k, d in zip(kernel, geometry.dilation)]
+    before = tuple(span - a for span, a in zip(spans, geometry.before))
+    after = tuple(n - o + a for n, o, a in zip(size, out, geometry.before))
+    # The flipped convolution copies C_out columns where the adds touch C_in, each at about
+    # twice the cost of a copied element.
+    unit = all(s == 1 for s in geometry.stride)
+    if unit and min(before + after) >= 0 and weight.shape[0] <= 2 * channels:
+        per_group = weight.shape[0] // groups
+        flipped = weight.reshape((groups, per_group, weight.shape[1]) + kernel).swapaxes(1, 2)
+        flipped = flipped[(Ellipsis, *(slice(None, None, -1),) * count)]
+        flipped = flipped.reshape((channels, per_group) + kernel)
+        moved = matrix.reshape((weight.shape[0],) + tuple(out) + (batch,))
+        adjoint = Geometry(geometry.stride, geometry.dilation, before, after, groups)
+        columns = _batch_last_columns(moved, kernel, tuple(size), adjoint)
+        product = _grouped_matmul(_weight_matrix(flipped, groups), columns)
+        return _to_batch_first(product.reshape((channels,) + tuple(size) + (batch,)))
+    product = _grouped_matmul(_weight_matrix(weight, groups).transpose(0, 2, 1), matrix)
+    columns = product.reshape((channels, math.prod(kernel)) + tuple(out) + (batch,))
+    full = tuple(n + a + b for n, a, b in zip(size, geometry.before, geometry.after))
+    image = xp.zeros((channels,) + full + (batch,), columns.dtype)
+    offsets, positions = _window_strides(image, geometry)
+    shape = (channels,) + tuple(out) + (batch,)
+    strides = (image.strides[0], *positions, image.strides[-1])
+    for index, offset in enumerate(xp.ndindex(*kernel)):
+        start = sum(o * step for o, step in zip(offset, offsets))
+        target = _strided(image, start, shape, strides, writeable=True)
+        target += columns[:, index]
+    inner = tuple(slice(a, a + n) for a, n in zip(geometry.before, size))
+    return _to_batch_first(image[(slice(None), *inner)])
+
+
+def _batch_last_weight(columns, matrix, channels: int, kernel):
+    """The weight gradient from batch-last columns of ``x`` and batch-last ``grad``."""
+    groups = columns.shape[0]
+    product = _grouped_matmul(matrix, columns.transpose(0, 2, 1))
+    return product.reshape((groups * matrix.shape[1], channels // groups) + tuple(kernel))
 
 
 # ---------------------------------------------------------------- the primitives
@@ -183,7 +319,15 @@ class Convolution(Op):
         if transposed:
             y = _convolve_transpose(x, weight, size, geometry)
         else:
-            y = _convolve(x, weight, geometry, size)
+            kernel = weight.shape[2:]
+            out = tuple(size or output_size(x.shape[2:], kernel, geometry))
+            columns = None
+            if _batch_last_fits(geometry, x.shape[0], out):
+                columns = _batch_last_columns(_to_batch_last(x), kernel, out, geometry)
+                needs = getattr(ctx, "needs_input_grad", ())
+                if needs[1:2] == (True,) and columns.size <= _KEPT_COLUMNS:
+                    ctx.columns = columns  # the weight gradient's im2col: small, so kept
+            y = _convolve(x, weight, geometry, out, columns)
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
         return y
@@ -193,6 +337,7 @@ class Convolution(Op):
         x, weight = ctx.saved_tensors
         needs, geometry = ctx.needs_input_grad, ctx.geometry
         kernel = tuple(weight.shape[2:])
+        ctx.__dict__.pop("columns", None)
         grad_x = grad_weight = grad_bias = None
         if needs[0]:
             grad_x = Convolution.apply(grad, weight, None, geometry, not ctx.transposed, ctx.size)
@@ -202,6 +347,43 @@ class Convolution(Op):
         if needs[2]:
             grad_bias = grad.sum([0, *range(2, grad.ndim)])
         return grad_x, grad_weight, grad_bias, None, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        x, weight = ctx.saved_arrays
+        needs, geometry, size = ctx.needs_input_grad, ctx.geometry, ctx.size
+        kernel = tuple(weight.shape[2:])
+        columns = ctx.__dict__.pop("columns", None)
+        grad_x = grad_weight = grad_bias = None
+        if not ctx.transposed and _batch_last_fits(geometry, grad.shape[0], grad.shape[2:]):
+            matrix = _batch_last_grad(grad, geometry.groups)  # serves both products
+            if needs[0]:
+                out = grad.shape[2:]
+                grad_x = _batch_last_transpose(matrix, weight, size, out, grad.shape[0], geometry)
+            if needs[1]:
+                if columns is None:
+                    moved = _to_batch_last(x)
+                    columns = _batch_last_columns(moved, kernel, grad.shape[2:], geometry)
+                grad_weight = _batch_last_weight(columns, matrix, x.shape[1], kernel)
+            if needs[2]:
+                grad_bias = matrix.sum(axis=-1).reshape(-1)
+        else:
+            if needs[0]:
+                if ctx.transposed:
+                    grad_x = _convolve(grad, weight, geometry, size)
+                else:
+                    grad_x = _convolve_transpose(grad, weight, size, geometry)
+            if needs[1]:
+                pair = (grad, x) if ctx.transposed else (x, grad)
+                grad_weight = _convolve_weight(*pair, kernel, geometry)
+        if needs[2] and grad_bias is None:
+            grad_bias = grad.sum(axis=(0, *range(2, grad.ndim)))
+        return grad_x, grad_weight, grad_bias, None, None, None
+
+
+# Batch-last columns up to this many elements stay with the graph for the weight gradient
+# (PyTorch keeps none; this spares small models a second im2col, big ones keep no buffer).
+_KEPT_COLUMNS = 1 << 18
 
 
 class ConvolutionBackward(Op):
@@ -264,11 +446,12 @@ def _batched(input: Tensor, count: int, op: str) -> tuple:
 
 
 def _check_common(input, weight, bias, count, stride, dilation, groups, transposed):
-    if weight.ndim != count + 2:
+    shape, weight_shape = input._data.shape, weight._data.shape  # plain tuples: cheap
+    if len(weight_shape) != count + 2:
         raise RuntimeError(
             f"Expected {count + 2}-dimensional weight for {count + 2}-dimensional input "
-            f"{list(input.shape)}, but got {weight.ndim}-dimensional weight of size "
-            f"{list(weight.shape)} instead"
+            f"{list(shape)}, but got {len(weight_shape)}-dimensional weight of size "
+            f"{list(weight_shape)} instead"
         )
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
@@ -276,26 +459,26 @@ def _check_common(input, weight, bias, count, stride, dilation, groups, transpos
         raise RuntimeError("non-positive dilation is not supported")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
-    if weight.shape[0] % groups:
+    if weight_shape[0] % groups:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-            f"but got weight of size [{list(weight.shape)}] instead"
+            f"but got weight of size [{list(weight_shape)}] instead"
         )
     if transposed:
-        expected, out_channels = weight.shape[0], weight.shape[1] * groups
+        expected, out_channels = weight_shape[0], weight_shape[1] * groups
         prefix = "transposed=1"
     else:
-        expected, out_channels = weight.shape[1] * groups, weight.shape[0]
+        expected, out_channels = weight_shape[1] * groups, weight_shape[0]
         prefix = f"groups={groups}"
-    if input.shape[1] != expected:
+    if shape[1] != expected:
         raise RuntimeError(
-            f"Given {prefix}, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {expected} channels, but got {input.shape[1]} "
+            f"Given {prefix}, weight of size {list(weight_shape)}, expected input"
+            f"{list(shape)} to have {expected} channels, but got {shape[1]} "
             "channels instead"
         )
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_channels):
         raise RuntimeError(
-            f"Given {'transposed=1, ' if transposed else ''}weight of size {list(weight.shape)}, "
+            f"Given {'transposed=1, ' if transposed else ''}weight of size {list(weight_shape)}, "
             f"expected bias to be 1-dimensional with {out_channels} elements, but got bias of "
             f"size {list(bias.shape)} instead"
         )
@@ -326,7 +509,7 @@ def _convolution(op, count, input, weight, bias, stride, padding, dilation, grou
     dilation = expand_param(dilation, count, "dilation", op)
     input, unbatched = _batched(input, count, op)
     _check_common(input, weight, bias, count, stride, dilation, groups, False)
-    kernel = tuple(weight.shape[2:])
+    kernel = weight._data.shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
             before = after = (0,) * count
@@ -340,7 +523,8 @@ def _convolution(op, count, input, weight, bias, stride, padding, dilation, grou
         before = after = expand_param(padding, count, "padding", op)
         if any(p < 0 for p in before):
             raise RuntimeError("negative padding is not supported")
-    full = [length + lead + trail for length, lead, trail in zip(input.shape[2:], before, after)]
+    size = input._data.shape[2:]
+    full = [length + lead + trail for length, lead, trail in zip(size, before, after)]
     effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     if any(f < e for f, e in zip(full, effective)):
         raise RuntimeError(

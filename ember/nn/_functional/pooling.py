@@ -2,15 +2,20 @@
 
 Max pooling finds each window's argmax on a strided view of the ``-inf``-padded input
 (ties go to the first, NaN wins, as in PyTorch), then gathers; its gradient is a
-scatter-add to those positions, so overlapping windows accumulate. Average pooling sums the
-same strided view; its gradient spreads ``grad / divisor`` back over each window (col2im),
-and that in turn pulls back to average pooling, so both differentiate twice. The 1-D forms
-run the 2-D ones on a height of 1, as PyTorch does. Adaptive average pooling is composed: a
-fixed averaging matrix on each side.
+scatter-add to those positions, so overlapping windows accumulate. Windows that tile the
+input (stride = kernel, no padding or dilation, the usual ``MaxPool2d(k)``) take a fast
+path: the tiles' elements are laid out offset-major once, so that every comparison runs
+over contiguous memory, and the gradient is a plain scatter (no position is hit twice).
+
+Average pooling sums the same strided view; its gradient spreads ``grad / divisor`` back
+over each window (col2im), and that in turn pulls back to average pooling, so both
+differentiate twice. The 1-D forms run the 2-D ones on a height of 1, as PyTorch does.
+Adaptive average pooling is composed: a fixed averaging matrix on each side.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ember._backend import xp
@@ -30,11 +35,17 @@ __all__ = [
 
 
 class MaxPool2DWithIndices(Op):
-    """The entries of ``x`` (N, C, *L) at flat spatial ``indices`` (N, C, *out)."""
+    """The entries of ``x`` (N, C, *L) at flat spatial ``indices`` (N, C, *out).
+
+    ``values``: those entries, where the caller found them with the indices; ``distinct``:
+    no two indices of a plane are equal (windows that do not overlap).
+    """
 
     @staticmethod
-    def forward(ctx, x, indices):
-        ctx.indices, ctx.shape = indices, x.shape
+    def forward(ctx, x, indices, values=None, distinct=False):
+        ctx.indices, ctx.shape, ctx.distinct = indices, x.shape, distinct
+        if values is not None:
+            return values
         flat = x.reshape(x.shape[:2] + (math.prod(x.shape[2:]),))
         where = indices.reshape(indices.shape[:2] + (math.prod(indices.shape[2:]),))
         chosen = xp.take_along_axis(flat, where, axis=2)
@@ -49,13 +60,27 @@ class MaxPool2DWithIndices(Op):
         count = math.prod(ctx.indices.shape[2:])
         index = Tensor._make(ctx.indices.reshape(batch, channels, count))
         target = zeros(batch, channels, math.prod(ctx.shape[2:]), dtype=grad.dtype)
-        return scatter_add(target, 2, index, grad.reshape(batch, channels, count)).reshape(
-            ctx.shape
-        ), None
+        return (
+            scatter_add(target, 2, index, grad.reshape(batch, channels, count)).reshape(ctx.shape),
+            None,
+            None,
+            None,
+        )
+
+    @staticmethod
+    def backward_arrays(ctx, grad):
+        planes, area = math.prod(ctx.shape[:2]), math.prod(ctx.shape[2:])
+        where = ctx.indices.reshape(planes, -1) + (xp.arange(planes) * area)[:, None]
+        target = xp.zeros(planes * area, grad.dtype)
+        if ctx.distinct:
+            target[where.reshape(-1)] = grad.reshape(-1)
+        else:
+            xp.add.at(target, where.reshape(-1), grad.reshape(-1))
+        return target.reshape(ctx.shape), None, None, None
 
 
 class AdaptiveMaxPool2D(MaxPool2DWithIndices):
-    pass
+    backward_arrays = MaxPool2DWithIndices.__dict__["backward_arrays"]
 
 
 class AvgPool2D(Op):
@@ -110,6 +135,9 @@ def _tuple(value, count: int, message: str) -> tuple:
 
 
 def _pool_params(op, kernel_size, stride, padding, dilation=1) -> tuple:
+    if type(kernel_size) is int and kernel_size > 0 and padding == 0 and dilation == 1:
+        if stride is None or stride == kernel_size:  # the usual ``MaxPool2d(k)``, at a glance
+            return (kernel_size,) * 2, (kernel_size,) * 2, (0, 0), (1, 1)
     kernel = _tuple(
         kernel_size, 2, f"{op}: kernel_size must either be a single int, or a tuple of two ints"
     )
@@ -229,6 +257,55 @@ def _max_indices(x, kernel, out, geometry: Geometry):
     return xp.asarray(index, dtype=xp.int64)
 
 
+def _first_maxima(candidates, labels):
+    """Elementwise maximum of ``candidates`` and the label of the first one to attain it
+    (ties keep the earlier one, as PyTorch). NaN propagates into the maximum only."""
+    best, choice = candidates[0], labels[0]
+    for candidate, label in zip(candidates[1:], labels[1:]):
+        wins = candidate > best
+        best = xp.maximum(best, candidate)
+        choice = choice + (label - choice) * wins  # labels only grow: no wrap-around
+    if xp.ndim(choice) == 0:
+        choice = xp.full(best.shape, choice)
+    return best, choice
+
+
+def _tile_maxima(x, kernel):
+    """Values and flat spatial indices of the maxima of the ``kernel``-sized tiles of ``x``
+    (N, C, H, W) (ragged edges dropped); None where a tile holds a NaN.
+
+    The tiles' elements are first laid out offset-major, ``(kH · kW, tiles)``: one copy,
+    after which every comparison runs over whole contiguous rows.
+    """
+    batch, channels, height, width = x.shape
+    rows, columns = kernel
+    out_height, out_width = height // rows, width // columns
+    tiles = x[:, :, : out_height * rows, : out_width * columns].reshape(
+        batch, channels, out_height, rows, out_width, columns
+    )
+    stacked = xp.ascontiguousarray(tiles.transpose(3, 5, 0, 1, 2, 4))
+    stacked = stacked.reshape(rows * columns, -1)
+    label = xp.int16 if (rows - 1) * width + columns < 2**15 else xp.int64
+    offsets = [label(a * width + b) for a in range(rows) for b in range(columns)]
+    values, offset = _first_maxima(list(stacked), offsets)
+    if values.dtype.kind == "f" and xp.isnan(values).any():
+        return None
+    zero = xp.flatnonzero(values == 0)
+    if zero.size:  # ties of ±0: the first one's sign, as PyTorch
+        first = offset[zero]
+        values[zero] = stacked[(first // width) * columns + first % width, zero]
+    shape = (batch, channels, out_height, out_width)
+    return values.reshape(shape), offset.reshape(shape) + _corners(shape[2:], kernel, width)
+
+
+@functools.lru_cache(maxsize=32)
+def _corners(out: tuple, kernel: tuple, width: int):
+    """Flat index of each tile's first element in its plane (read-only, shared)."""
+    corners = xp.arange(out[0])[:, None] * (kernel[0] * width) + xp.arange(out[1]) * kernel[1]
+    corners.flags.writeable = False
+    return corners
+
+
 def max_pool2d_with_indices(
     input: Tensor,
     kernel_size,
@@ -270,9 +347,19 @@ def max_pool2d(
     if input.dtype.name == "bool":
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
     x, unbatched = _batched(input)
-    out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
-    indices = _max_indices(x._data, kernel, out, geometry)
-    values = MaxPool2DWithIndices.apply(x, indices)
+    found = None
+    if stride == kernel and padding == (0, 0) and dilation == (1, 1):
+        size = x._data.shape[2:]
+        # Tiles: whole ones only (a ceil-mode partial tile takes the general path).
+        if all(n >= k and not (ceil_mode and n % k) for n, k in zip(size, kernel)):
+            found = _tile_maxima(x._data, kernel)
+    if found is None:
+        out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
+        indices = _max_indices(x._data, kernel, out, geometry)
+        values = MaxPool2DWithIndices.apply(x, indices)
+    else:
+        indices = found[1]
+        values = MaxPool2DWithIndices.apply(x, indices, found[0], True)
     indices = Tensor._make(indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
