@@ -37,6 +37,45 @@ def _ignore_errors_context():
 _IGNORE_ERRORS = _ignore_errors_context()
 
 
+def _keep_free_heap(pad: int) -> None:
+    """Ask glibc's malloc to keep ``pad`` bytes of freed heap for reuse (``M_TOP_PAD``).
+
+    Each step of training allocates and frees arrays of the same sizes. By default glibc
+    hands freed memory at the top of the heap back to the system, and the next array of
+    that size faults its pages in again (about 2.5 µs per 4 KiB page on the machines ember
+    is measured on: most of a small convolution's step). Keeping a bounded pad of 16 MiB
+    removes that cost for small and mid-sized models. ``EMBER_MALLOC_TOP_PAD=0`` (bytes)
+    turns it off; other C libraries are left alone.
+    """
+    import ctypes
+    import sys
+
+    if pad <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(-2, pad)  # -2 is M_TOP_PAD in glibc's malloc.h
+
+
+def _heap_pad_setting() -> int:
+    import os
+
+    value = os.environ.get("EMBER_MALLOC_TOP_PAD", str(16 << 20))
+    try:
+        return int(value)
+    except ValueError:
+        import warnings
+
+        warnings.warn(f"EMBER_MALLOC_TOP_PAD={value!r} is not a whole number of bytes; ignored")
+        return 16 << 20
+
+
+_keep_free_heap(_heap_pad_setting())
+
+
 def asarray(value, dtype=None):
     """An ``xp`` array from anything array-like (0-d results of ``xp`` ops included)."""
     return numpy.asarray(value, dtype=dtype)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import pathlib
 import subprocess
 import sys
+
+import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "ember"
 ARRAY_LIBRARIES = {"numpy", "cupy"}
@@ -55,3 +58,15 @@ def test_every_tensor_method_in_the_tables_is_backed_by_an_op():
     from ember._tensor_methods import missing_methods
 
     assert missing_methods(ember.Tensor) == []
+
+
+@pytest.mark.parametrize("setting", ["0", "1048576", "lots"])
+def test_the_heap_pad_setting_is_honoured_or_refused_clearly(setting):
+    result = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", "import ember; print(ember.ones(2).sum().item())"],
+        capture_output=True, text=True, env={**os.environ, "EMBER_MALLOC_TOP_PAD": setting},
+    )
+    if setting == "lots":
+        assert "EMBER_MALLOC_TOP_PAD='lots' is not a whole number of bytes" in result.stderr
+    else:
+        assert result.returncode == 0 and result.stdout.strip() == "2.0", result.stderr

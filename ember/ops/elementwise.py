@@ -874,6 +874,8 @@ def _sigmoid_array(x):
     # PyTorch's formula, so that results match to the last bit: exp(-x) overflows to inf
     # for very negative x, and 1 / inf is the 0 that PyTorch returns there too.
     y = xp.negative(x)
+    if type(y) is not ndarray:  # NumPy turns a 0-d result into a scalar
+        return xp.asarray(1 / (1 + xp.exp(y)))
     xp.exp(y, out=y)
     y += 1
     return xp.divide(1, y, out=y)
