@@ -469,3 +469,16 @@ def test_hooked_graphs_take_the_tensor_walk_until_the_hook_is_gone():
     del y
     gc.collect()
     assert not hooks_registered()
+
+
+def test_leaf_gradients_never_share_memory_with_each_other_or_the_caller():
+    a = ember.ones(3, requires_grad=True)
+    b = ember.ones(3, requires_grad=True)
+    (a + b).sum().backward()  # Add hands the same array to both inputs
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    seed = ember.full((3,), 2.0)
+    c = ember.ones(3, requires_grad=True)
+    (c + 0).backward(seed)
+    assert not np.shares_memory(c.grad.numpy(), seed.numpy())
+    a.grad += 1
+    assert b.grad.tolist() == [1.0, 1.0, 1.0] and seed.tolist() == [2.0, 2.0, 2.0]

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import heapq
+import sys
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
@@ -144,6 +145,7 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
             node._executed_at = steps
             if not retain_graph and node._saved:
                 node._release()
+        results = grad = None  # let go of the last node's gradients: leaves may take them over
         for leaf in leaves:
             _accumulate_array(leaf.variable, buffers.pop(leaf)[0])
     return []
@@ -193,12 +195,24 @@ def _accumulate_array(variable, grad) -> None:
     if grad is None:
         return
     if variable.grad is None:
-        # A copy of its own: the same array may also be another input's gradient.
-        variable.grad = _make_tensor(grad.copy())
+        # The array becomes ``.grad`` itself when nothing else refers to it or to its memory
+        # (PyTorch steals such a buffer too); otherwise ``.grad`` gets a copy of its own, as
+        # the same array may also be another input's gradient or a saved value.
+        alone = grad.base is None and sys.getrefcount(grad) <= _ALONE
+        variable.grad = _make_tensor(grad if alone else grad.copy())
     elif variable.grad.requires_grad:
         variable.grad = variable.grad + _make_tensor(grad)
     else:
         variable.grad._data += grad
+
+
+def _references_seen_by_a_callee(array) -> int:
+    return sys.getrefcount(array)
+
+
+# The reference count ``_accumulate_array`` sees for an array that only its caller passed
+# (the count differs between Python versions, so it is measured rather than assumed).
+_ALONE = _references_seen_by_a_callee(_ndarray((0,)))
 
 
 def _sum_to_shape_array(grad, shape, node, position):

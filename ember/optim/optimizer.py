@@ -86,6 +86,31 @@ def _lerp_(target, end, weight: float) -> None:
         xp.copyto(target, end - (end - target) * (1 - weight))
 
 
+# Elements per piece when a large update goes a piece at a time: a scratch buffer this size
+# stays in cache, where a temporary the size of the parameter would be faulted in afresh.
+_PIECE = 1 << 16
+
+
+def _add_scaled_(target, source, alpha: float) -> None:
+    """``target += alpha * source``, rounded as PyTorch's ``add_(source, alpha=alpha)``.
+
+    A large contiguous parameter is updated a piece at a time through one small buffer
+    rather than through a temporary of its own size.
+    """
+    if target.size <= _PIECE or not (
+        target.flags.c_contiguous and source.flags.c_contiguous
+        and source.shape == target.shape and source.dtype == target.dtype
+    ):
+        target += alpha * source
+        return
+    flat_target, flat_source = target.reshape(-1), source.reshape(-1)
+    scratch = xp.empty(_PIECE, target.dtype)
+    for start in range(0, flat_target.size, _PIECE):
+        stop = min(start + _PIECE, flat_target.size)
+        product = xp.multiply(flat_source[start:stop], alpha, out=scratch[: stop - start])
+        flat_target[start:stop] += product
+
+
 def _addcmul_(target, tensor1, tensor2, value: float = 1.0) -> None:
     """``target += value * tensor1 * tensor2``, in PyTorch's order of operations."""
     target += value * tensor1 * tensor2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer
+from ember.optim.optimizer import Optimizer, _add_scaled_
 
 __all__ = ["SGD"]
 
@@ -88,4 +88,4 @@ class SGD(Optimizer):
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param += -group["lr"] * grad
+        _add_scaled_(param, grad, -group["lr"])
