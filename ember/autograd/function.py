@@ -102,27 +102,34 @@ class SavedTensor:
 
         if self.counter[0] != self.version:
             tensor = self.tensor
-            shape = list(tensor.shape) if tensor is not None else list(self.data.shape)
-            dtype = (tensor.dtype if tensor is not None else None) or ""
-            if tensor is not None and tensor.grad_fn is not None:
-                where = f", which is output {tensor._output_nr} of {tensor.grad_fn.name()},"
-            elif tensor is None:
+            if tensor is None:
                 where = f", which is output {self.output_nr} of {owner.name()},"
-            else:
-                where = ""
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{dtype} {shape}]{where} is at version {self.counter[0]}; "
-                f"expected version {self.version} instead. Hint: the backtrace further above "
-                "shows the operation that failed to compute its gradient. The variable in "
-                "question was changed in there or anywhere later. Good luck!"
-            )
+                _raise_modified("", list(self.data.shape), where, self.counter[0], self.version)
+            _raise_modified_tensor(tensor, self.version)
         if self.tensor is not None:
             return self.tensor
         tensor = Tensor._make(self.data, True)
         tensor.grad_fn, tensor._output_nr = owner, self.output_nr
         tensor._version_counter = self.counter
         return tensor
+
+
+def _raise_modified_tensor(tensor, version: int):
+    """The error for a saved ``tensor`` changed in place since it was saved at ``version``."""
+    where = ""
+    if tensor.grad_fn is not None:
+        where = f", which is output {tensor._output_nr} of {tensor.grad_fn.name()},"
+    _raise_modified(tensor.dtype, list(tensor.shape), where, tensor._version_counter[0], version)
+
+
+def _raise_modified(dtype, shape, where: str, now: int, version: int):
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{dtype} {shape}]{where} is at version {now}; "
+        f"expected version {version} instead. Hint: the backtrace further above "
+        "shows the operation that failed to compute its gradient. The variable in "
+        "question was changed in there or anywhere later. Good luck!"
+    )
 
 
 class BackwardNode:
@@ -169,11 +176,22 @@ class BackwardNode:
     def save_for_backward(self, *tensors) -> None:
         self.to_save = tensors
 
+    # ``_saved`` holds, per saved value: None; a pair (tensor, its version when saved); or,
+    # for an output of this very node (which would make a reference cycle), a SavedTensor.
     @property
     def saved_tensors(self) -> tuple:
         if self._released:
             raise RuntimeError(FREED_MESSAGE)
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        tensors = []
+        for saved in self._saved:
+            if type(saved) is tuple:
+                tensor, version = saved
+                if tensor._version_counter[0] != version:
+                    _raise_modified_tensor(tensor, version)
+                tensors.append(tensor)
+            else:
+                tensors.append(None if saved is None else saved.unpack(self))
+        return tuple(tensors)
 
     @property
     def saved_arrays(self) -> tuple:
@@ -182,7 +200,12 @@ class BackwardNode:
             raise RuntimeError(FREED_MESSAGE)
         arrays = []
         for saved in self._saved:
-            if saved is None:
+            if type(saved) is tuple:
+                tensor, version = saved
+                if tensor._version_counter[0] != version:
+                    _raise_modified_tensor(tensor, version)
+                arrays.append(tensor._data)
+            elif saved is None:
                 arrays.append(None)
             elif saved.counter[0] != saved.version:
                 saved.unpack(self)  # raises the in-place modification error

@@ -90,7 +90,7 @@ def _as_array(value):
 
 
 def _saved_slots(saved, args, outputs, ctx) -> tuple:
-    """What ``ctx.save_for_backward`` was given, as ``SavedTensor``s.
+    """What ``ctx.save_for_backward`` was given, as the node keeps it (see ``saved_tensors``).
 
     An array that is an output's or a tensor argument's comes back as that tensor, so it
     stays connected to the graph; any other array is kept as a constant.
@@ -109,7 +109,10 @@ def _saved_slots(saved, args, outputs, ctx) -> tuple:
                     break
             else:
                 tensor = Tensor._make(_as_array(item))
-        slots.append(SavedTensor(tensor, ctx))
+        if tensor.grad_fn is ctx:
+            slots.append(SavedTensor(tensor, ctx))
+        else:
+            slots.append((tensor, tensor._version_counter[0]))
     return tuple(slots)
 
 
