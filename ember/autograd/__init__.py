@@ -133,7 +133,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         allow_unused = materialize_grads
     for index, tensor in enumerate(inputs_tuple):
         if not tensor.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots, seeds = _roots_and_seeds(outputs, grad_outputs, "grad")
     targets = [_edge_of(t) for t in inputs_tuple]
     grads = run_backward(roots, seeds, retain_graph, create_graph, targets=targets, accumulate=False)

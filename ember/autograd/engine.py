@@ -17,7 +17,7 @@ import sys
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
-from ember._dtype import _BY_NUMPY
+from ember._dtype import from_numpy_dtype
 from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered, optimizer_steps
 from ember._backend import _IGNORE_ERRORS, errstate as _errstate, ndarray as _ndarray
 
@@ -139,8 +139,8 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
                     grad = grad._data if hasattr(grad, "_data") else _xp().asarray(grad)
                 if grad.shape != shape:
                     grad = _sum_to_shape_array(grad, shape, node, position)
-                if grad.dtype != dtype.numpy:
-                    grad = grad.astype(dtype.numpy)
+                if grad.dtype != dtype:
+                    grad = grad.astype(dtype)
                 _queue(buffers, ready, leaves, edge[0], edge[1], grad)
             node._executed_at = steps
             if not retain_graph and node._saved:
@@ -168,7 +168,7 @@ def _backward_arrays(node, grads) -> tuple:
     for grad in grads:
         if grad is None:
             grads = [
-                _xp().zeros(meta[0], meta[1].numpy) if g is None and meta is not None else g
+                _xp().zeros(meta[0], meta[1]) if g is None and meta is not None else g
                 for g, meta in zip(grads, node._output_meta)
             ]
             break
@@ -373,7 +373,7 @@ def _run_node(node, grads, buffers, create_graph) -> None:
             from ember.ops.creation import zeros
 
             grads = [
-                zeros(meta[0], dtype=meta[1]) if g is None and meta is not None else g
+                zeros(meta[0], dtype=from_numpy_dtype(meta[1])) if g is None and meta is not None else g
                 for g, meta in zip(grads, node._output_meta)
             ]
             break
@@ -401,8 +401,8 @@ def _run_node(node, grads, buffers, create_graph) -> None:
         if data.shape != shape:
             grad = _sum_to_shape(grad, shape, node, position)
             data = grad._data
-        if _BY_NUMPY.get(data.dtype) is not dtype:
-            grad = grad.to(dtype)
+        if data.dtype != dtype:
+            grad = grad.to(from_numpy_dtype(dtype))
         if anomaly_state.enabled and anomaly_state.check_nan:
             _check_anomaly(node, grad, position)
         _add_to_buffer(buffers, next_node, output_nr, grad)

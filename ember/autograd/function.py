@@ -150,9 +150,9 @@ class BackwardNode:
     _retained = None  # output_nr -> weakref of a tensor that retains its grad
     _hooks = None  # handle id -> hook, made on the first register_hook
     _prehooks = None  # handle id -> hook, made on the first register_prehook
-    _input_meta = ()  # (position in args, shape, dtype) of each tensor input
+    _input_meta = ()  # (position in args, shape, NumPy dtype) of each tensor input
     _num_args = 0
-    _output_meta = ()  # (shape, dtype) of each output
+    _output_meta = ()  # (shape, NumPy dtype) of each output
     _non_differentiable = ()
     _dirty = ()
     materialize_grads = True
@@ -290,7 +290,7 @@ class AccumulateGrad(BackwardNode):
     def __init__(self, variable):
         self._sequence_nr = next(_sequence)
         self.variable = variable
-        self._output_meta = ((variable.shape, variable.dtype),)
+        self._output_meta = ((variable._data.shape, variable._data.dtype),)
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -401,7 +401,7 @@ def connect(node: BackwardNode, args, outputs) -> None:
                 if 0 <= grad_fn._executed_at < steps:
                     _warn_leak()
                 edges.append((grad_fn, arg._output_nr) if arg._requires_grad else _NO_EDGE)
-            input_meta.append((position, data.shape, _BY_NUMPY.get(data.dtype) or from_numpy_dtype(data.dtype)))
+            input_meta.append((position, data.shape, data.dtype))
     node.next_functions, node._input_meta, node._num_args = tuple(edges), tuple(input_meta), len(args)
     excluded = node._non_differentiable or node._dirty
     meta = []
@@ -410,7 +410,7 @@ def connect(node: BackwardNode, args, outputs) -> None:
             meta.append(None)
             continue
         data = out._data
-        meta.append((data.shape, _BY_NUMPY.get(data.dtype) or from_numpy_dtype(data.dtype)))
+        meta.append((data.shape, data.dtype))
         if excluded and _excluded(node, out):
             continue
         if data.dtype.kind == "f":
@@ -448,11 +448,6 @@ def _as_array(value):
     return value if type(value) is _ndarray else _asarray(value)
 
 
-def _dtype_of(array):
-    numpy_dtype = array.dtype
-    return _BY_NUMPY.get(numpy_dtype) or from_numpy_dtype(numpy_dtype)
-
-
 def _warn_leak() -> None:
     if _leak_warned[0]:
         return
@@ -479,7 +474,6 @@ def _edge(tensor) -> tuple:
 
 
 from ember._backend import _IGNORE_ERRORS, errstate  # noqa: E402
-from ember._dtype import _BY_NUMPY, from_numpy_dtype  # noqa: E402
 
 
 class once_differentiable:

@@ -737,7 +737,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     from ember.ops.elementwise import where
 
     if p <= 0:
-        raise RuntimeError(f"renorm: non-positive-norm not supported")
+        raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     dim = wrap_dims(dim, input.ndim, "renorm")[0]
