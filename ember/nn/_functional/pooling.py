@@ -20,7 +20,7 @@ import math
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.nn._functional.conv import Geometry, accumulate, padded, windows
+from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.ops._function import Op, _legacy
 
 __all__ = [

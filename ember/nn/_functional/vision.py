@@ -14,8 +14,8 @@ import math
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.nn._functional.conv import Geometry, accumulate, padded, windows
-from ember.nn._functional.conv import output_size as block_counts
+from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
+from ember.nn._functional._conv_kernels import output_size as block_counts
 from ember.ops._function import Op, _legacy
 from ember.ops.shape import pad
 
