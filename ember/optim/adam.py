@@ -114,41 +114,109 @@ class Adam(Optimizer):
         return state
 
     def _update(self, param, grad, state, group) -> None:
-        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = (_to_float(beta) for beta in group["betas"])
         step = _increment(state["step"])
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                decayed = param * weight_decay
-                decayed += grad
-                grad = decayed
-        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        # Two scratch arrays in all; each step keeps the rounding order of PyTorch's
-        # lerp_, mul_, addcmul_ and addcdiv_.
-        scratch = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))  # an array if 0-d
-        weight = 1 - beta1
-        if abs(weight) < 0.5:
-            scratch *= weight
-            exp_avg += scratch
-        else:
-            scratch *= 1 - weight
-            xp.subtract(grad, scratch, out=exp_avg)
-        exp_avg_sq *= beta2
-        xp.multiply(grad, 1 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq += scratch
+        grad = _decayed(param, grad, group)
+        max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        param += _adam_step(grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                            max_exp_avg_sq, step, group)
 
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        second_moment = exp_avg_sq
-        if group["amsgrad"]:
-            second_moment = state["max_exp_avg_sq"]._data
-            xp.maximum(second_moment, exp_avg_sq, out=second_moment)
-        denominator = xp.sqrt(second_moment, out=scratch)
-        denominator /= bias_correction2_sqrt
-        denominator += eps
-        update = exp_avg * -step_size
-        update /= denominator
-        param += update
+    def _update_group(self, params, grads, states, group) -> None:
+        """Adam is elementwise: parameters of one group that share a dtype and a step count
+        go through one pass over their moments laid end to end (as PyTorch's ``foreach``),
+        not one pass per parameter. Each element's arithmetic is unchanged."""
+        moments = None
+        if len(params) > 1 and not group["amsgrad"]:
+            moments = _flat_moments(self, params, grads, states)
+        if moments is None:
+            return super()._update_group(params, grads, states, group)
+        exp_avg, exp_avg_sq, bounds = moments
+        for state in states:
+            step = _increment(state["step"])
+        flat = xp.concatenate([_decayed(param, grad, group).reshape(-1)
+                               for param, grad in zip(params, grads)])
+        update = _adam_step(flat, exp_avg, exp_avg_sq, None, step, group)
+        for param, (start, stop) in zip(params, bounds):
+            param += update[start:stop].reshape(param.shape)
+
+
+def _decayed(param, grad, group):
+    """The gradient with L2 weight decay added; decoupled decay shrinks ``param`` instead."""
+    weight_decay = group["weight_decay"]
+    if weight_decay == 0:
+        return grad
+    if group["decoupled_weight_decay"]:
+        param *= 1 - group["lr"] * weight_decay
+        return grad
+    decayed = param * weight_decay
+    decayed += grad
+    return decayed
+
+
+def _adam_step(grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step: float, group):
+    """Update the moments in place; return the change to add to the parameter.
+
+    Two scratch arrays in all; each step keeps the rounding order of PyTorch's lerp_,
+    mul_, addcmul_ and addcdiv_.
+    """
+    lr, eps = group["lr"], group["eps"]
+    beta1, beta2 = (_to_float(beta) for beta in group["betas"])
+    scratch = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))  # an array if 0-d
+    weight = 1 - beta1
+    if abs(weight) < 0.5:
+        scratch *= weight
+        exp_avg += scratch
+    else:
+        scratch *= 1 - weight
+        xp.subtract(grad, scratch, out=exp_avg)
+    exp_avg_sq *= beta2
+    xp.multiply(grad, 1 - beta2, out=scratch)
+    scratch *= grad
+    exp_avg_sq += scratch
+
+    step_size = lr / (1 - beta1**step)
+    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+    second_moment = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        second_moment = max_exp_avg_sq
+        xp.maximum(second_moment, exp_avg_sq, out=second_moment)
+    denominator = xp.sqrt(second_moment, out=scratch)
+    denominator /= bias_correction2_sqrt
+    denominator += eps
+    update = exp_avg * -step_size
+    update /= denominator
+    return update
+
+
+def _flat_moments(optimizer, params, grads, states):
+    """The group's moments as two flat arrays that the states' tensors are views of, and each
+    parameter's (start, stop) in them; None when the parameters differ in dtype or step.
+
+    Made on first use (copying the moments in) and kept while every state still views it;
+    a ``load_state_dict`` that replaced the tensors makes it anew.
+    """
+    dtype, step = params[0].dtype, states[0]["step"]._data
+    for param, grad, state in zip(params, grads, states):
+        if param.dtype != dtype or grad.dtype != dtype or state["step"]._data != step:
+            return None
+    cache = optimizer.__dict__.setdefault("_flat_moments", {})
+    key = tuple(id(state) for state in states)
+    found = cache.get(key)
+    if found is not None and all(
+        state["exp_avg"]._data.base is found[0] and state["exp_avg_sq"]._data.base is found[1]
+        for state in states
+    ):
+        return found
+    bounds, start = [], 0
+    for param in params:
+        bounds.append((start, start + param.size))
+        start += param.size
+    exp_avg, exp_avg_sq = xp.empty(start, dtype), xp.empty(start, dtype)
+    for state, (begin, end), param in zip(states, bounds, params):
+        for name, flat in (("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+            view = flat[begin:end].reshape(param.shape)
+            view[...] = state[name]._data
+            state[name]._data = view
+    for other in [other for other in cache if set(other) & set(key)]:
+        del cache[other]  # layouts these states no longer view
+    cache[key] = found = (exp_avg, exp_avg_sq, bounds)
+    return found

@@ -163,6 +163,15 @@ class Optimizer:
         """Apply one step to the array ``param`` given the array ``grad``, in place."""
         raise NotImplementedError
 
+    def _update_group(self, params: list, grads: list, states: list, group: dict[str, Any]) -> None:
+        """One step for every parameter of a group that has a gradient (arrays, in place).
+
+        One ``_update`` per parameter; an algorithm may take the group at once instead.
+        """
+        update = self._update
+        for param, grad, state in zip(params, grads, states):
+            update(param, grad, state, group)
+
     # ------------------------------------------------------------ stepping
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step; returns ``closure()``'s loss when given.
@@ -174,11 +183,12 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        update, states = self._update, self.state
+        states = self.state
         with no_grad():
             for group in self.param_groups:
                 options = self._options(group)
                 maximize = options.get("maximize", False)
+                stepped, arrays, grads, group_states = [], [], [], []
                 for param in group["params"]:
                     grad = param.grad
                     if grad is None:
@@ -187,9 +197,12 @@ class Optimizer:
                     if not state:
                         state = self._init_state(param, options)
                     grad = grad._data
-                    if maximize:
-                        grad = -grad
-                    update(param._data, grad, state, options)
+                    stepped.append(param)
+                    arrays.append(param._data)
+                    grads.append(-grad if maximize else grad)
+                    group_states.append(state)
+                self._update_group(arrays, grads, group_states, options)
+                for param, state in zip(stepped, group_states):
                     param._version_counter[0] += 1
                     if state:
                         states[param] = state

@@ -458,3 +458,31 @@ def test_a_changed_learning_rate_takes_effect_at_the_next_step():
         optimizer.step()
         assert abs(weight.item() - expected) < 1e-6
         rate.fill_(0.5)  # in place: the next step must read the new value
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_over_a_group_at_once_follows_pytorch(name):
+    """Groups, a parameter that skips steps, and a state_dict round trip mid-way."""
+    import ember
+
+    rng = np.random.default_rng(5)
+    shapes = [(4, 3), (3,), (2, 2), (5,)]
+    values = [rng.standard_normal(shape) for shape in shapes]
+    grads = [[rng.standard_normal(shape) for shape in shapes] for _ in range(12)]
+    results = {}
+    for lib in (torch, ember):
+        params = [lib.nn.Parameter(lib.tensor(v)) for v in values]
+        groups = [{"params": params[:3]}, {"params": params[3:], "lr": 0.05}]
+        optimizer = getattr(lib.optim, name)(groups, lr=0.01, weight_decay=0.1)
+        for step, step_grads in enumerate(grads):
+            for index, (param, grad) in enumerate(zip(params, step_grads)):
+                skip = index == 1 and step in (3, 4)
+                param.grad = None if skip else lib.tensor(grad)
+            optimizer.step()
+            if step == 6:
+                state = optimizer.state_dict()
+                optimizer = getattr(lib.optim, name)(groups, lr=0.01, weight_decay=0.1)
+                optimizer.load_state_dict(state)
+        results[lib] = [p.detach().numpy().copy() for p in params]
+    for expected, actual in zip(results[torch], results[ember]):
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
