@@ -8,6 +8,10 @@
    to its input's shape and dtype (broadcasting is undone here, once, not in each
    op) and adds it into the buffer of the node that made that input.
 4. ``AccumulateGrad`` nodes add their gradient into the leaf's ``.grad``.
+
+That is ``_walk``, the general walk. A plain ``backward()`` — no graph to record, no
+hook on any live node or tensor, no anomaly mode — takes ``_walk_arrays`` instead: the
+same steps on NumPy arrays, without the counting pass of step 1 (see its docstring).
 """
 
 from __future__ import annotations
