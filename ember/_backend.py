@@ -37,6 +37,23 @@ def _ignore_errors_context():
 _IGNORE_ERRORS = _ignore_errors_context()
 
 
+class ignoring_float_errors:
+    """Floating-point warnings off inside the block (NaN and inf propagate as values)."""
+
+    def __enter__(self):
+        if _IGNORE_ERRORS is None:
+            self._state = numpy.errstate(all="ignore")
+            self._state.__enter__()
+        else:
+            self._token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
+
+    def __exit__(self, *exc_info):
+        if _IGNORE_ERRORS is None:
+            self._state.__exit__(*exc_info)
+        else:
+            _IGNORE_ERRORS[1](self._token)
+
+
 def _keep_free_heap(pad: int) -> None:
     """Ask glibc's malloc to keep ``pad`` bytes of freed heap for reuse (``M_TOP_PAD``).
 

@@ -23,7 +23,7 @@ from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
 from ember._dtype import from_numpy_dtype
 from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered, optimizer_steps
-from ember._backend import _IGNORE_ERRORS, errstate as _errstate, ndarray as _ndarray
+from ember._backend import ignoring_float_errors, ndarray as _ndarray
 
 # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
 # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
@@ -131,7 +131,7 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
     for (node, output_nr), seed in zip(roots, seeds):
         _queue(buffers, ready, leaves, node, output_nr, seed._data)
     steps = optimizer_steps[0]
-    with grad_mode.set_grad_enabled(False), _ignoring_float_errors():
+    with grad_mode.set_grad_enabled(False), ignoring_float_errors():
         while ready:
             node = heapq.heappop(ready)[1]
             results = _backward_arrays(node, buffers.pop(node))
@@ -184,6 +184,12 @@ def _backward_arrays(node, grads) -> tuple:
         results = node._forward_cls.backward(node, *[None if g is None else make(g) for g in grads])
     if type(results) is not tuple:
         results = (results,)
+    _check_count(node, results)
+    return results
+
+
+def _check_count(node, results: tuple) -> None:
+    """A backward returns one gradient per forward argument (extra Nones are allowed)."""
     expected = node._num_args
     if len(results) != expected and (
         len(results) < expected or any(r is not None for r in results[expected:])
@@ -192,7 +198,6 @@ def _backward_arrays(node, grads) -> tuple:
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {expected}, got {len(results)})"
         )
-    return results
 
 
 def _accumulate_array(variable, grad) -> None:
@@ -220,17 +225,8 @@ _ALONE = _references_seen_by_a_callee(_ndarray((0,)))
 
 
 def _sum_to_shape_array(grad, shape, node, position):
-    lead = grad.ndim - len(shape)
-    if lead < 0 or any(
-        size != 1 and size != grad.shape[lead + i] for i, size in enumerate(shape)
-    ):
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient at index {position} - got "
-            f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
-        )
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
-    )
+    """``_sum_to_shape`` on an array."""
+    lead, dims = _broadcast_dims(grad.shape, shape, node, position)
     if dims:
         grad = grad.sum(axis=dims, keepdims=True)
     return grad.reshape(shape) if lead else grad
@@ -349,23 +345,6 @@ def _xp():
     return xp
 
 
-class _ignoring_float_errors:
-    """Floating-point warnings off for a whole walk (NaN and inf propagate as values)."""
-
-    def __enter__(self):
-        if _IGNORE_ERRORS is None:
-            self._state = _errstate(all="ignore")
-            self._state.__enter__()
-        else:
-            self._token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
-
-    def __exit__(self, *exc_info):
-        if _IGNORE_ERRORS is None:
-            self._state.__exit__(*exc_info)
-        else:
-            _IGNORE_ERRORS[1](self._token)
-
-
 def _make_tensor(array):
     return (_tensor_class[0] or _load_tensor_class())._make(array)
 
@@ -384,14 +363,7 @@ def _run_node(node, grads, buffers, create_graph) -> None:
     results = node._run_backward(tuple(grads))
     if not isinstance(results, tuple):
         results = (results,)
-    expected = node._num_args
-    if len(results) != expected and (
-        len(results) < expected or any(r is not None for r in results[expected:])
-    ):
-        raise RuntimeError(
-            f"function {node.name()} returned an incorrect number of gradients "
-            f"(expected {expected}, got {len(results)})"
-        )
+    _check_count(node, results)
     if node._hooks:
         for hook in list(node._hooks.values()):
             hook(results, tuple(grads))
@@ -414,20 +386,27 @@ def _run_node(node, grads, buffers, create_graph) -> None:
 
 def _sum_to_shape(grad, shape, node, position):
     """Undo broadcasting: sum ``grad`` over the dimensions that ``shape`` broadcast along."""
-    lead = grad.ndim - len(shape)
-    if lead < 0 or any(
-        size != 1 and size != grad.shape[lead + i] for i, size in enumerate(shape)
-    ):
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient at index {position} - got "
-            f"{list(grad.shape)} but expected shape compatible with {list(shape)}"
-        )
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
-    )
+    lead, dims = _broadcast_dims(grad.shape, shape, node, position)
     if dims:
         grad = grad.sum(dim=dims, keepdim=True)
     return grad.reshape(shape) if lead else grad
+
+
+def _broadcast_dims(grad_shape, shape, node, position) -> tuple:
+    """How many leading dims a gradient of ``grad_shape`` has beyond ``shape``, and every
+    dim to sum over to bring it back; PyTorch's error when ``shape`` cannot broadcast to it."""
+    lead = len(grad_shape) - len(shape)
+    if lead < 0 or any(
+        size != 1 and size != grad_shape[lead + i] for i, size in enumerate(shape)
+    ):
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {position} - got "
+            f"{list(grad_shape)} but expected shape compatible with {list(shape)}"
+        )
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad_shape[lead + i] != 1
+    )
+    return lead, dims
 
 
 def _check_anomaly(node, grad, position) -> None:

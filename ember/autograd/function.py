@@ -266,15 +266,8 @@ class BackwardNode:
         if fast is not None and not grad_mode.state.enabled:
             # Nothing will differentiate these gradients: compute them on arrays directly.
             arrays = [None if g is None else g._data for g in grads]
-            if _IGNORE_ERRORS is None:
-                with errstate(all="ignore"):
-                    results = fast(self, *arrays)
-            else:
-                token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
-                try:
-                    results = fast(self, *arrays)
-                finally:
-                    _IGNORE_ERRORS[1](token)
+            with ignoring_float_errors():
+                results = fast(self, *arrays)
             make = (_tensor_class[0] or _load_tensor_class())._make
             if not isinstance(results, tuple):
                 results = (results,)
@@ -473,7 +466,7 @@ def _edge(tensor) -> tuple:
     return (tensor._grad_accumulator(), 0)
 
 
-from ember._backend import _IGNORE_ERRORS, errstate  # noqa: E402
+from ember._backend import ignoring_float_errors  # noqa: E402
 
 
 class once_differentiable:
