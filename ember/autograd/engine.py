@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import sys
+from heapq import heappop, heappush
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
@@ -106,7 +107,7 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
                     node._executed_at = optimizer_steps[0]
                     if not retain_graph:
                         node._release()
-            for next_node, _ in node.next_functions:
+            for *_, next_node, _ in node._input_meta:
                 if next_node is None:
                     continue
                 left = dependencies[next_node] - 1
@@ -126,18 +127,34 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
     sequence number) runs each one after all of its gradient has arrived. Leaves, whose
     accumulation no hook observes here, are added into ``.grad`` at the end.
     """
-    buffers = {}
-    ready, leaves = [], []
+    buffers = {}  # node -> its output gradients so far, one slot per output
+    ready, leaves = [], []  # ready: (-sequence number, node), a heap; sequence numbers are unique
     for (node, output_nr), seed in zip(roots, seeds):
-        _queue(buffers, ready, leaves, node, output_nr, seed._data)
+        slots = buffers.get(node)
+        if slots is None:
+            slots = buffers[node] = [None] * (len(node._output_meta) or 1)
+            (leaves.append(node) if node._is_accumulator
+             else heappush(ready, (-node._sequence_nr, node)))
+        slots[output_nr] = seed._data if slots[output_nr] is None else slots[output_nr] + seed._data
     steps = optimizer_steps[0]
     with grad_mode.set_grad_enabled(False), ignoring_float_errors():
         while ready:
-            node = heapq.heappop(ready)[1]
-            results = _backward_arrays(node, buffers.pop(node))
-            for (position, shape, dtype), edge in zip(node._input_meta, node.next_functions):
+            node = heappop(ready)[1]
+            grads = buffers.pop(node)
+            fast = node._backward_arrays
+            if fast is None or len(grads) > 1:
+                results = _backward_arrays(node, grads)
+            else:
+                results = fast(node, grads[0])
+                if type(results) is not tuple:
+                    results = (results,)
+                if len(results) != node._num_args:
+                    _check_count(node, results)
+            for position, shape, dtype, next_node, output_nr in node._input_meta:
+                if next_node is None:
+                    continue
                 grad = results[position]
-                if grad is None or edge[0] is None:
+                if grad is None:
                     continue
                 if type(grad) is not _ndarray:
                     grad = grad._data if hasattr(grad, "_data") else _xp().asarray(grad)
@@ -145,26 +162,25 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
                     grad = _sum_to_shape_array(grad, shape, node, position)
                 if grad.dtype != dtype:
                     grad = grad.astype(dtype)
-                _queue(buffers, ready, leaves, edge[0], edge[1], grad)
+                slots = buffers.get(next_node)
+                if slots is None:
+                    slots = buffers[next_node] = [None] * len(next_node._output_meta)
+                    slots[output_nr] = grad
+                    if next_node._is_accumulator:
+                        leaves.append(next_node)
+                    else:
+                        heappush(ready, (-next_node._sequence_nr, next_node))
+                elif slots[output_nr] is None:
+                    slots[output_nr] = grad
+                else:
+                    slots[output_nr] = slots[output_nr] + grad
             node._executed_at = steps
-            if not retain_graph and node._saved:
+            if node._saved and not retain_graph:
                 node._release()
-        results = grad = None  # let go of the last node's gradients: leaves may take them over
+        results = grad = grads = None  # let go of the last gradients: leaves may take them over
         for leaf in leaves:
             _accumulate_array(leaf.variable, buffers.pop(leaf)[0])
     return []
-
-
-def _queue(buffers, ready, leaves, node, output_nr, grad) -> None:
-    """Add ``grad`` into ``node``'s buffer; a node's first gradient queues it."""
-    slots = buffers.get(node)
-    if slots is None:
-        slots = buffers[node] = [None] * (len(node._output_meta) or 1)
-        if node._is_accumulator:
-            leaves.append(node)
-        else:
-            heapq.heappush(ready, (-node._sequence_nr, node))  # sequence numbers are unique
-    slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
 
 
 def _backward_arrays(node, grads) -> tuple:
@@ -238,7 +254,7 @@ def _count_dependencies(start_nodes) -> dict:
     stack = list(seen)
     while stack:
         node = stack.pop()
-        for next_node, _ in node.next_functions:
+        for *_, next_node, _ in node._input_meta:
             if next_node is None:
                 continue
             dependencies[next_node] = dependencies.get(next_node, 0) + 1
@@ -367,7 +383,7 @@ def _run_node(node, grads, buffers, create_graph) -> None:
     if node._hooks:
         for hook in list(node._hooks.values()):
             hook(results, tuple(grads))
-    for (position, shape, dtype), (next_node, output_nr) in zip(node._input_meta, node.next_functions):
+    for position, shape, dtype, next_node, output_nr in node._input_meta:
         grad = results[position]
         if grad is None or next_node is None:
             continue

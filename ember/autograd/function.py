@@ -83,35 +83,28 @@ class RemovableHandle:
 
 
 class SavedTensor:
-    """A tensor kept for backward, with the version it had when saved."""
+    """An output of a node saved by that node, kept as its array.
 
-    __slots__ = ("tensor", "data", "output_nr", "counter", "version")
+    Saving the output tensor itself would make a reference cycle (node, output, its
+    ``grad_fn``), so the node keeps the array and rebuilds an equivalent tensor on unpacking.
+    """
 
-    def __init__(self, tensor, node=None):
-        self.counter = counter = tensor._version_counter
-        self.version = counter[0]
-        if tensor.grad_fn is node and node is not None:
-            # A saved output would make a cycle with its own node: keep the array and
-            # rebuild an equivalent tensor on unpacking.
-            self.tensor, self.data, self.output_nr = None, tensor._data, tensor._output_nr
-        else:
-            self.tensor, self.data = tensor, None
+    __slots__ = ("_data", "_output_nr", "_version_counter")
+
+    def __init__(self, tensor):
+        self._data, self._output_nr = tensor._data, tensor._output_nr
+        self._version_counter = tensor._version_counter
 
     def unpack(self, owner):
         from ember._tensor import Tensor
 
-        if self.counter[0] != self.version:
-            tensor = self.tensor
-            if tensor is None:
-                where = f", which is output {self.output_nr} of {owner.name()},"
-                _raise_modified("", list(self.data.shape), where, self.counter[0], self.version)
-            _raise_modified_tensor(tensor, self.version)
-        if self.tensor is not None:
-            return self.tensor
-        tensor = Tensor._make(self.data, True)
-        tensor.grad_fn, tensor._output_nr = owner, self.output_nr
-        tensor._version_counter = self.counter
+        tensor = Tensor._make(self._data, True)
+        tensor.grad_fn, tensor._output_nr = owner, self._output_nr
+        tensor._version_counter = self._version_counter
         return tensor
+
+
+_UNVERSIONED = ([0], 0)  # the version check of a saved None: always passes
 
 
 def _raise_modified_tensor(tensor, version: int):
@@ -142,7 +135,6 @@ class BackwardNode:
 
     # Defaults shared by every node until one sets its own (most nodes never do), so that
     # making a node costs one attribute, not sixteen.
-    next_functions = ()
     needs_input_grad = ()
     _saved = ()
     _released = False
@@ -150,7 +142,9 @@ class BackwardNode:
     _retained = None  # output_nr -> weakref of a tensor that retains its grad
     _hooks = None  # handle id -> hook, made on the first register_hook
     _prehooks = None  # handle id -> hook, made on the first register_prehook
-    _input_meta = ()  # (position in args, shape, NumPy dtype) of each tensor input
+    # Per tensor input: (position in args, shape, NumPy dtype, the node its gradient goes
+    # to or None, that node's output number). ``next_functions`` is read from it.
+    _input_meta = ()
     _num_args = 0
     _output_meta = ()  # (shape, NumPy dtype) of each output
     _non_differentiable = ()
@@ -160,6 +154,11 @@ class BackwardNode:
 
     # Set when the node is connected into the graph: later nodes run first in backward.
     _sequence_nr = -1
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per tensor input, the (node, output number) its gradient goes to, or (None, 0)."""
+        return tuple([(meta[3], meta[4]) for meta in self._input_meta])
 
     @property
     def metadata(self) -> dict:
@@ -176,42 +175,41 @@ class BackwardNode:
     def save_for_backward(self, *tensors) -> None:
         self.to_save = tensors
 
-    # ``_saved`` holds, per saved value: None; a pair (tensor, its version when saved); or,
-    # for an output of this very node (which would make a reference cycle), a SavedTensor.
+    # What was saved is kept three ways, filled in together by ``_keep_saved``: ``_saved``
+    # has per value None, the tensor, or (for an output of this very node, which would make
+    # a reference cycle) a SavedTensor; ``_saved_data`` has their arrays, and
+    # ``_saved_versions`` a pair (version counter, version when saved) for each.
+    _saved_data = ()
+    _saved_versions = ()
+
     @property
     def saved_tensors(self) -> tuple:
         if self._released:
             raise RuntimeError(FREED_MESSAGE)
-        tensors = []
-        for saved in self._saved:
-            if type(saved) is tuple:
-                tensor, version = saved
-                if tensor._version_counter[0] != version:
-                    _raise_modified_tensor(tensor, version)
-                tensors.append(tensor)
-            else:
-                tensors.append(None if saved is None else saved.unpack(self))
-        return tuple(tensors)
+        self._check_versions()
+        return tuple(
+            saved.unpack(self) if type(saved) is SavedTensor else saved for saved in self._saved
+        )
 
     @property
     def saved_arrays(self) -> tuple:
         """``saved_tensors`` as their arrays, with the same checks, for ``backward_arrays``."""
         if self._released:
             raise RuntimeError(FREED_MESSAGE)
-        arrays = []
-        for saved in self._saved:
-            if type(saved) is tuple:
-                tensor, version = saved
-                if tensor._version_counter[0] != version:
-                    _raise_modified_tensor(tensor, version)
-                arrays.append(tensor._data)
-            elif saved is None:
-                arrays.append(None)
-            elif saved.counter[0] != saved.version:
-                saved.unpack(self)  # raises the in-place modification error
-            else:
-                arrays.append(saved.data if saved.tensor is None else saved.tensor._data)
-        return tuple(arrays)
+        for counter, version in self._saved_versions:
+            if counter[0] != version:
+                self._check_versions()
+        return self._saved_data
+
+    def _check_versions(self) -> None:
+        """PyTorch's error when a saved value was changed in place after it was saved."""
+        for saved, (counter, version) in zip(self._saved, self._saved_versions):
+            if counter[0] == version:
+                continue
+            if type(saved) is SavedTensor:
+                where = f", which is output {saved._output_nr} of {self.name()},"
+                _raise_modified("", list(saved._data.shape), where, counter[0], version)
+            _raise_modified_tensor(saved, version)
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable = tensors
@@ -258,7 +256,7 @@ class BackwardNode:
 
     def _release(self) -> None:
         if self._saved:
-            self._saved = ()
+            self._saved = self._saved_data = self._saved_versions = ()
             self._released = True
 
     def _run_backward(self, grads: tuple) -> tuple:
@@ -371,7 +369,8 @@ class Function(metaclass=FunctionMeta):
                 item = item._alias()
             wrapped.append(item)
         connect(node, args, wrapped)
-        node._saved = tuple(None if t is None else SavedTensor(t, node) for t in to_save)
+        if to_save:
+            _keep_saved(node, to_save)
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
 
 
@@ -381,39 +380,61 @@ def _overridden(cls) -> set:
 
 def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
-    _Tensor = _tensor_class[0] or _load_tensor_class()
-    node._sequence_nr = next(_sequence)
+    Tensor = _tensor_class[0] or _load_tensor_class()
     steps = optimizer_steps[0]
-    edges, input_meta = [], []
-    for position, arg in enumerate(args):
-        if isinstance(arg, _Tensor):
-            grad_fn, data = arg.grad_fn, arg._data
-            if grad_fn is None:
-                edges.append((arg._grad_accumulator(), 0) if arg._requires_grad else _NO_EDGE)
-            else:
-                if 0 <= grad_fn._executed_at < steps:
-                    _warn_leak()
-                edges.append((grad_fn, arg._output_nr) if arg._requires_grad else _NO_EDGE)
-            input_meta.append((position, data.shape, data.dtype))
-    node.next_functions, node._input_meta, node._num_args = tuple(edges), tuple(input_meta), len(args)
+    needs, inputs = [], []
+    position = -1
+    for arg in args:
+        position += 1
+        if not isinstance(arg, Tensor):
+            needs.append(False)
+            continue
+        data = arg._data
+        if arg._requires_grad:
+            needs.append(True)
+            next_node = arg.grad_fn
+            if next_node is None:
+                inputs.append((position, data.shape, data.dtype, arg._grad_accumulator(), 0))
+                continue
+            if 0 <= next_node._executed_at < steps:
+                _warn_leak()
+            inputs.append((position, data.shape, data.dtype, next_node, arg._output_nr))
+        else:
+            needs.append(False)
+            inputs.append((position, data.shape, data.dtype, None, 0))
+    node.needs_input_grad, node._input_meta, node._num_args = tuple(needs), tuple(inputs), position + 1
+    node._sequence_nr = next(_sequence)
     excluded = node._non_differentiable or node._dirty
     meta = []
-    for output_nr, out in enumerate(outputs):
-        if not isinstance(out, _Tensor):
+    output_nr = -1
+    for out in outputs:
+        output_nr += 1
+        if not isinstance(out, Tensor):
             meta.append(None)
             continue
         data = out._data
         meta.append((data.shape, data.dtype))
-        if excluded and _excluded(node, out):
-            continue
-        if data.dtype.kind == "f":
+        if data.dtype.kind == "f" and not (excluded and _excluded(node, out)):
             out._requires_grad, out.grad_fn, out._output_nr = True, node, output_nr
     node._output_meta = tuple(meta)
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
 
 
-_NO_EDGE = (None, 0)
+def _keep_saved(node: BackwardNode, tensors) -> None:
+    """Keep ``tensors`` (tensors or None) as what ``node`` saved for backward."""
+    slots, data, versions = [], [], []
+    for tensor in tensors:
+        if tensor is None:
+            slots.append(None)
+            data.append(None)
+            versions.append(_UNVERSIONED)
+            continue
+        counter = tensor._version_counter
+        slots.append(SavedTensor(tensor) if tensor.grad_fn is node else tensor)
+        data.append(tensor._data)
+        versions.append((counter, counter[0]))
+    node._saved, node._saved_data, node._saved_versions = tuple(slots), tuple(data), tuple(versions)
 
 
 def _excluded(node: BackwardNode, out) -> bool:
@@ -455,15 +476,6 @@ def _warn_leak() -> None:
         frame = frame.f_back
     warnings.warn_explicit(LEAK_MESSAGE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
                            module=frame.f_globals.get("__name__"), registry={})
-
-
-def _edge(tensor) -> tuple:
-    """The (node, output_nr) a gradient for ``tensor`` flows into, or (None, 0)."""
-    if not tensor._requires_grad:
-        return (None, 0)
-    if tensor.grad_fn is not None:
-        return (tensor.grad_fn, tensor._output_nr)
-    return (tensor._grad_accumulator(), 0)
 
 
 from ember._backend import ignoring_float_errors  # noqa: E402

@@ -10,12 +10,16 @@ saved values stay connected to the graph.
 
 from __future__ import annotations
 
+import traceback
+
 from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
 from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, result_type
 from ember._tensor import Tensor
 from ember.autograd import engine, grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
-from ember.autograd.function import Function, SavedTensor, connect
+from ember.autograd.function import (
+    _UNVERSIONED, Function, SavedTensor, _sequence, _warn_leak, optimizer_steps,
+)
 
 
 class _Scratch:
@@ -33,25 +37,31 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
-        arrays = []
-        needs = []
+        # One pass over the arguments unwraps the arrays and gathers, for each tensor, what
+        # its node will need: PyTorch's ``connect``, specialised to ops (see ``_record``).
+        arrays, needs, inputs = [], [], []
         record = False
+        position = -1
         for arg in args:
-            if type(arg) is Tensor or isinstance(arg, Tensor):
-                arrays.append(arg._data)
-                needs.append(arg._requires_grad)
-                if arg._requires_grad:
-                    record = True
-                    if arg._base is not None and arg._base.__dict__:
-                        _refresh_view(arg)
-            else:
+            position += 1
+            if not isinstance(arg, Tensor):
                 arrays.append(arg)
                 needs.append(False)
-        if record and grad_mode.state.enabled:
-            ctx = cls._backward_cls()
-            ctx.needs_input_grad = tuple(needs)
-        else:
-            record, ctx = False, _Scratch()
+                continue
+            if arg._requires_grad:
+                record = True
+                if arg._base is not None and arg._base.__dict__:
+                    _refresh_view(arg)
+                data = arg._data
+                inputs.append((position, data.shape, data.dtype, arg, 0))  # arg: resolved later
+                needs.append(True)
+            else:
+                data = arg._data
+                inputs.append((position, data.shape, data.dtype, None, 0))
+                needs.append(False)
+            arrays.append(data)
+        record = record and _grad_state.enabled
+        ctx = cls._backward_cls() if record else _Scratch()
         if _IGNORE_ERRORS is None:
             with errstate(all="ignore"):
                 result = cls.forward(ctx, *arrays)
@@ -73,14 +83,13 @@ class Op(Function):
         if anomaly_state.enabled and not engine.running[0]:
             _check_forward(cls, outputs)  # inside backward the engine checks, naming the node
         if record:
-            connect(ctx, args, outputs)
-            saved = ctx.__dict__.pop("to_save", None)
-            if saved:
-                ctx._saved = _saved_slots(saved, args, outputs, ctx)
+            ctx.needs_input_grad, ctx._num_args = tuple(needs), position + 1
+            _record(ctx, args, inputs, outputs)
         return outputs if type(result) is tuple else outputs[0]
 
 
 _make = Tensor._make
+_grad_state = grad_mode.state
 if _IGNORE_ERRORS is not None:
     _set_errors, _reset_errors, _IGNORE = _IGNORE_ERRORS
 
@@ -89,31 +98,70 @@ def _as_array(value):
     return value if type(value) is ndarray else asarray(value)
 
 
-def _saved_slots(saved, args, outputs, ctx) -> tuple:
-    """What ``ctx.save_for_backward`` was given, as the node keeps it (see ``saved_tensors``).
+def _record(node, args, inputs, outputs) -> None:
+    """``autograd.function.connect`` and ``_keep_saved`` for an op, in one pass each.
 
-    An array that is an output's or a tensor argument's comes back as that tensor, so it
-    stays connected to the graph; any other array is kept as a constant.
+    ``inputs`` holds, per tensor argument, its entry of ``node._input_meta`` with the
+    tensor itself in place of the node its gradient goes to (or None when it needs none).
+    What the forward saved are arrays: one that is an output's or a tensor argument's is
+    kept as that tensor, so ``saved_tensors`` stays connected to the graph; any other
+    array is kept as a constant.
     """
-    slots = []
+    steps = optimizer_steps[0]
+    meta = []
+    for entry in inputs:
+        tensor = entry[3]
+        if tensor is None:
+            meta.append(entry)
+            continue
+        next_node = tensor.grad_fn
+        if next_node is None:
+            meta.append((entry[0], entry[1], entry[2], tensor._grad_accumulator(), 0))
+        else:
+            if 0 <= next_node._executed_at < steps:
+                _warn_leak()
+            meta.append((entry[0], entry[1], entry[2], next_node, tensor._output_nr))
+    node._input_meta = tuple(meta)
+    node._sequence_nr = next(_sequence)
+    if len(outputs) == 1:
+        data = outputs[0]._data
+        node._output_meta = ((data.shape, data.dtype),)
+        if data.dtype.kind == "f":
+            out = outputs[0]
+            out._requires_grad, out.grad_fn = True, node
+    else:
+        node._output_meta = tuple([(out._data.shape, out._data.dtype) for out in outputs])
+        for output_nr, out in enumerate(outputs):
+            if out._data.dtype.kind == "f":
+                out._requires_grad, out.grad_fn, out._output_nr = True, node, output_nr
+    if anomaly_state.enabled:
+        node._trace = traceback.format_stack()[:-3]
+    saved = node.__dict__.pop("to_save", None)
+    if not saved:
+        return
+    slots, data, versions = [], [], []
     for item in saved:
         if item is None:
             slots.append(None)
+            data.append(None)
+            versions.append(_UNVERSIONED)
             continue
         for tensor in outputs:
             if tensor._data is item:
+                slot = SavedTensor(tensor) if tensor.grad_fn is node else tensor
                 break
         else:
-            for tensor in args:
-                if (type(tensor) is Tensor or isinstance(tensor, Tensor)) and tensor._data is item:
+            for slot in args:
+                if isinstance(slot, Tensor) and slot._data is item:
                     break
             else:
-                tensor = Tensor._make(_as_array(item))
-        if tensor.grad_fn is ctx:
-            slots.append(SavedTensor(tensor, ctx))
-        else:
-            slots.append((tensor, tensor._version_counter[0]))
-    return tuple(slots)
+                slot = Tensor._make(_as_array(item))
+                item = slot._data
+        counter = slot._version_counter
+        slots.append(slot)
+        data.append(item)
+        versions.append((counter, counter[0]))
+    node._saved, node._saved_data, node._saved_versions = tuple(slots), tuple(data), tuple(versions)
 
 
 def _check_forward(cls, outputs) -> None:
