@@ -15,7 +15,7 @@ class Addmm(Op):
     def forward(ctx, x, weight, bias):
         x, weight, bias = promote(x, weight, bias)
         ctx.save_for_backward(x, weight)
-        output = x @ weight.T
+        output = _rows_times(x, weight.T)
         if bias.shape == output.shape[-1:] or bias.ndim == 0:
             output += bias  # the product is a fresh array: add in place, no second buffer
             return output
@@ -38,7 +38,7 @@ class Addmm(Op):
         """``backward`` on arrays, used when the gradients need no graph of their own."""
         x, weight = ctx.saved_arrays
         needs = ctx.needs_input_grad
-        grad_x = grad @ weight if needs[0] else None
+        grad_x = _rows_times(grad, weight) if needs[0] else None
         grad_weight = grad_bias = None
         if needs[1] or needs[2]:
             rows = grad.reshape(-1, grad.shape[-1])
@@ -47,6 +47,14 @@ class Addmm(Op):
             if needs[2]:
                 grad_bias = rows.sum(0)
         return grad_x, grad_weight, grad_bias
+
+
+def _rows_times(x, matrix):
+    """``x @ matrix`` for ``x`` of any leading shape, as one matrix product over its rows
+    (NumPy would run one smaller product per leading index)."""
+    if x.ndim <= 2 or not x.flags.c_contiguous:
+        return x @ matrix
+    return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(x.shape[:-1] + matrix.shape[-1:])
 
 
 def _check(input: Tensor, weight: Tensor) -> None:
