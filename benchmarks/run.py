@@ -22,6 +22,8 @@ import tempfile
 from benchmarks.workloads import WORKLOADS
 
 THREADS = (1, 2)
+# Baselines measured beside one workload each, at one thread (see benchmarks.worker).
+BASELINE_OF = {"numpy": "nand", "bare": "op_overhead"}
 
 # Both frameworks import from compiled bytecode, as an installed package does (pip compiles
 # it): a shell that sets PYTHONDONTWRITEBYTECODE would otherwise make every ember import
@@ -53,13 +55,13 @@ def _best(samples: dict) -> tuple:
 
 
 def run_workload(workload: str, rounds: int, repeats: int) -> dict:
-    libraries = ["torch", "ember"] + (["numpy"] if workload == "nand" else [])
+    libraries = ["torch", "ember"] + [name for name, of in BASELINE_OF.items() if of == workload]
     collected = {lib: {t: {"times": [], "import": [], "peak_mib": []} for t in THREADS} for lib in libraries}
     errors = {}
     units = ""
     for _ in range(rounds):
         for library in libraries:
-            for threads in THREADS if library != "numpy" else (1,):
+            for threads in THREADS if library not in BASELINE_OF else (1,):
                 sample = measure(library, workload, threads, repeats)
                 if "error" in sample:
                     errors[library] = sample["error"]
@@ -85,8 +87,9 @@ def run_workload(workload: str, rounds: int, repeats: int) -> dict:
     if "torch" in row and "ember" in row:
         row["ratio"] = row["ember"]["median"] / row["torch"]["median"]
         row["memory_ratio"] = row["ember"]["peak_mib"] / row["torch"]["peak_mib"]
-    if "numpy" in row and "ember" in row:
-        row["numpy_ratio"] = row["ember"]["median"] / row["numpy"]["median"]
+    for baseline in BASELINE_OF:
+        if baseline in row and "ember" in row:
+            row[f"{baseline}_ratio"] = row["ember"]["median"] / row[baseline]["median"]
     return row
 
 
@@ -113,6 +116,10 @@ def table(rows: list) -> str:
         if "numpy_ratio" in row:
             notes.append(f"- nand: hand-written NumPy takes {row['numpy']['median']:.3f} s; "
                          f"ember is {row['numpy_ratio']:.2f}× that.")
+        if "bare_ratio" in row:
+            notes.append(f"- op_overhead: a bare pure-Python autograd (`benchmarks/bare_autograd.py`) "
+                         f"takes {row['bare']['median']:.3f} s; ember is {row['bare_ratio']:.2f}× "
+                         f"that, PyTorch {row['torch']['median'] / row['bare']['median']:.2f}×.")
         for library, error in row["errors"].items():
             notes.append(f"- {row['workload']} on {library} failed: {error}")
     imports = [row for row in rows if "torch" in row and "ember" in row]

@@ -13,12 +13,29 @@ import sys
 import time
 
 
+def _numpy_nand():
+    from benchmarks.workloads import make_numpy_nand
+
+    return make_numpy_nand()
+
+
+def _bare_op_overhead():
+    from benchmarks.bare_autograd import make_op_overhead
+
+    return make_op_overhead()
+
+
+# Floors measured beside the frameworks: the NAND loop written by hand in NumPy, and
+# op_overhead on a bare pure-Python autograd.
+BASELINES = {"numpy": _numpy_nand, "bare": _bare_op_overhead}
+
+
 def main() -> None:
     library, workload, threads, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
     start = time.perf_counter()
-    if library == "numpy":
+    if library in BASELINES:
         module = None
     else:
         module = importlib.import_module(library)
@@ -28,8 +45,8 @@ def main() -> None:
         module.set_num_threads(threads)
     from benchmarks import workloads
 
-    if library == "numpy":
-        run, units = workloads.make_numpy_nand()
+    if library in BASELINES:
+        run, units = BASELINES[library]()
     else:
         run, units = workloads.WORKLOADS[workload](module)
     run()  # warm-up

@@ -1,0 +1,42 @@
+"""The benchmarks' floors compute what the workloads they stand beside compute."""
+
+import numpy as np
+
+import ember
+from benchmarks import bare_autograd, run, worker, workloads
+
+
+def test_bare_autograd_op_overhead_matches_ember():
+    rng = np.random.default_rng(0)
+    a_values = rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32)
+    b_values = rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32)
+
+    a = bare_autograd.Value(a_values, requires_grad=True)
+    b = bare_autograd.Value(b_values)
+    y = bare_autograd.mul(a, b)
+    y = bare_autograd.add(y, a)
+    y = bare_autograd.exp(y)
+    y = bare_autograd.sub(y, b)
+    y = bare_autograd.tanh(y)
+    y = bare_autograd.mul(y, 2.0)
+    y = bare_autograd.sigmoid(y)
+    y = bare_autograd.div(y, b)
+    y = bare_autograd.relu(y)
+    y = bare_autograd.add(y, 1.0)
+    loss = bare_autograd.total(y)
+    bare_autograd.backward(loss)
+
+    x = ember.tensor(a_values, requires_grad=True)
+    z = ember.tensor(b_values)
+    w = ((((((x * z + x).exp() - z).tanh() * 2.0).sigmoid()) / z).relu() + 1.0).sum()
+    w.backward()
+    np.testing.assert_allclose(a.grad, x.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(w), float(loss.data), rtol=1e-6)
+
+
+def test_every_baseline_the_runner_names_is_one_the_worker_runs():
+    assert set(run.BASELINE_OF) == set(worker.BASELINES)
+    assert set(run.BASELINE_OF.values()) <= set(workloads.WORKLOADS)
+    # each baseline's run covers what its workload's run covers
+    assert worker.BASELINES["bare"]()[1] == workloads.make_op_overhead(ember)[1]
+    assert worker.BASELINES["numpy"]()[1] == workloads.make_nand(ember)[1]
