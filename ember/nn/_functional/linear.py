@@ -13,7 +13,8 @@ class Addmm(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        x, weight, bias = promote(x, weight, bias)
+        if not (x.dtype is weight.dtype is bias.dtype):
+            x, weight, bias = promote(x, weight, bias)
         ctx.save_for_backward(x, weight)
         output = _rows_times(x, weight.T)
         if bias.shape == output.shape[-1:] or bias.ndim == 0:

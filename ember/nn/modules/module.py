@@ -26,7 +26,6 @@ class _IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
-_REGISTRIES = ("_parameters", "_buffers", "_modules")
 _calling: list = []  # the modules whose __call__ is running, outermost first
 
 
@@ -120,11 +119,18 @@ class Module:
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str):
+        # Reached for every parameter, buffer and submodule read (``self.weight``), so the
+        # three registries are tried one after another rather than in a loop.
         attributes = self.__dict__
-        for registry in _REGISTRIES:
-            values = attributes.get(registry)
-            if values is not None and name in values:
-                return values[name]
+        values = attributes.get("_parameters")
+        if values is not None and name in values:
+            return values[name]
+        values = attributes.get("_buffers")
+        if values is not None and name in values:
+            return values[name]
+        values = attributes.get("_modules")
+        if values is not None and name in values:
+            return values[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
