@@ -37,20 +37,6 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
-        # Most calls pass one or two tensors followed by settings (``Mul(a, b)``,
-        # ``Sum(x, dims, keepdim, dtype)``) and get one array back: ``_apply_one_or_two``
-        # records those without the general loops. The general path below takes the rest.
-        if args and isinstance(args[0], Tensor) and not anomaly_state.enabled:
-            count = 2 if len(args) > 1 and isinstance(args[1], Tensor) else 1
-            for arg in args[count:]:
-                if isinstance(arg, Tensor):
-                    break
-            else:
-                return _apply_one_or_two(cls, args, count)
-        return cls._apply_general(args)
-
-    @classmethod
-    def _apply_general(cls, args):
         # One pass over the arguments unwraps the arrays and gathers, for each tensor, what
         # its node will need: PyTorch's ``connect``, specialised to ops (see ``_record``).
         arrays, needs, inputs = [], [], []
@@ -112,167 +98,8 @@ def _as_array(value):
     return value if type(value) is ndarray else asarray(value)
 
 
-def _apply_one_or_two(cls, args, count: int):
-    """``Op.apply`` when the tensors are the first ``count`` (1 or 2) arguments.
-
-    Records the same node as the general path (``tests/test_recording.py`` checks): the
-    same ``_input_meta``, ``needs_input_grad``, outputs and saved values, built for one or
-    two inputs directly.
-    """
-    first = args[0]
-    second = args[1] if count == 2 else None
-    record = first._requires_grad or (count == 2 and second._requires_grad)
-    if record:
-        for tensor in args[:count]:
-            if tensor._requires_grad and tensor._base is not None and tensor._base.__dict__:
-                _refresh_view(tensor)
-        record = _grad_state.enabled
-    ctx = cls._backward_cls() if record else _Scratch()
-    arrays = list(args)
-    arrays[0] = first._data
-    if count == 2:
-        arrays[1] = second._data
-    if _IGNORE_ERRORS is None:
-        with errstate(all="ignore"):
-            result = cls.forward(ctx, *arrays)
-    else:
-        token = _set_errors(_IGNORE)
-        try:
-            result = cls.forward(ctx, *arrays)
-        finally:
-            _reset_errors(token)
-    if type(result) is tuple:  # several outputs: the general recording
-        return _finish_general(cls, ctx, args, record, result)
-    out = _make(result if type(result) is ndarray else asarray(result))
-    if cls.view_of is not None:
-        source = args[cls.view_of]
-        if xp.shares_memory(out._data, source._data):
-            out._version_counter = source._version_counter
-            out._base = source if source._base is None else source._base
-    if not record:
-        return out
-    steps = optimizer_steps[0]
-    data = first._data
-    if first._requires_grad:
-        entry = (0, data.shape, data.dtype) + _edge(first, steps)
-    else:
-        entry = (0, data.shape, data.dtype, None, 0)
-    if count == 2:
-        data = second._data
-        if second._requires_grad:
-            ctx._input_meta = (entry, (1, data.shape, data.dtype) + _edge(second, steps))
-        else:
-            ctx._input_meta = (entry, (1, data.shape, data.dtype, None, 0))
-        ctx.needs_input_grad = (first._requires_grad, second._requires_grad) + (False,) * (len(args) - 2)
-    else:
-        ctx._input_meta = (entry,)
-        ctx.needs_input_grad = (True,) + (False,) * (len(args) - 1)
-    ctx._num_args = len(args)
-    ctx._sequence_nr = next(_sequence)
-    data = out._data
-    ctx._output_meta = ((data.shape, data.dtype),)
-    if data.dtype.kind == "f":
-        out._requires_grad, out.grad_fn = True, ctx
-    saved = ctx.__dict__.pop("to_save", None)
-    if saved:
-        _keep_saved_of_one_or_two(ctx, saved, out, first, second)
-    return out
-
-
-def _keep_saved_of_one_or_two(node, saved, out, first, second) -> None:
-    """``_keep_saved_arrays`` for a node with one output and one or two tensor inputs."""
-    slots, versions = [], []
-    constants = False
-    for item in saved:
-        if item is None:
-            slots.append(None)
-            versions.append(_UNVERSIONED)
-            continue
-        if item is out._data:
-            slot = SavedTensor(out) if out.grad_fn is node else out
-        elif item is first._data:
-            slot = first
-        elif second is not None and item is second._data:
-            slot = second
-        else:
-            slot, constants = Tensor._make(_as_array(item)), True
-        counter = slot._version_counter
-        slots.append(slot)
-        versions.append((counter, counter[0]))
-    node._saved, node._saved_versions = tuple(slots), tuple(versions)
-    node._saved_data = (
-        tuple([None if slot is None else slot._data for slot in slots]) if constants else saved
-    )
-
-
-def _edge(tensor, steps: int) -> tuple:
-    """The (node, output number) that the gradient of ``tensor``, which requires grad, goes to."""
-    node = tensor.grad_fn
-    if node is None:
-        return tensor._grad_accumulator(), 0
-    if 0 <= node._executed_at < steps:
-        _warn_leak()
-    return node, tensor._output_nr
-
-
-def _finish_general(cls, ctx, args, record: bool, result):
-    """The rest of the general path, for a forward already run by ``_apply_one_or_two``."""
-    outputs = tuple([_make(_as_array(r)) for r in result])
-    if cls.view_of is not None:
-        source = args[cls.view_of]
-        if xp.shares_memory(outputs[0]._data, source._data):
-            outputs[0]._version_counter = source._version_counter
-            outputs[0]._base = source if source._base is None else source._base
-    if record:
-        needs, inputs = [], []
-        for position, arg in enumerate(args):
-            if isinstance(arg, Tensor):
-                data = arg._data
-                grad = arg._requires_grad
-                inputs.append((position, data.shape, data.dtype, arg if grad else None, 0))
-                needs.append(grad)
-            else:
-                needs.append(False)
-        ctx.needs_input_grad, ctx._num_args = tuple(needs), len(args)
-        _record(ctx, args, inputs, outputs)
-    return outputs
-
-
-def _keep_saved_arrays(node, saved, tensors, outputs) -> None:
-    """What the forward saved (arrays), kept as ``_keep_saved`` keeps it.
-
-    An array that is an output's or one of ``tensors``' comes back from ``saved_tensors``
-    as that tensor, so it stays connected to the graph; any other array is kept as a
-    constant.
-    """
-    slots, data, versions = [], [], []
-    for item in saved:
-        if item is None:
-            slots.append(None)
-            data.append(None)
-            versions.append(_UNVERSIONED)
-            continue
-        for slot in outputs:
-            if slot._data is item:
-                if slot.grad_fn is node:
-                    slot = SavedTensor(slot)
-                break
-        else:
-            for slot in tensors:
-                if isinstance(slot, Tensor) and slot._data is item:
-                    break
-            else:
-                slot = Tensor._make(_as_array(item))
-                item = slot._data
-        counter = slot._version_counter
-        slots.append(slot)
-        data.append(item)
-        versions.append((counter, counter[0]))
-    node._saved, node._saved_data, node._saved_versions = tuple(slots), tuple(data), tuple(versions)
-
-
 def _record(node, args, inputs, outputs) -> None:
-    """``autograd.function.connect`` and ``_keep_saved`` for an op.
+    """``autograd.function.connect`` and ``_keep_saved`` for an op, in one pass each.
 
     ``inputs`` holds, per tensor argument, its entry of ``node._input_meta`` with the
     tensor itself in place of the node its gradient goes to (or None when it needs none).
@@ -284,7 +111,16 @@ def _record(node, args, inputs, outputs) -> None:
     meta = []
     for entry in inputs:
         tensor = entry[3]
-        meta.append(entry if tensor is None else entry[:3] + _edge(tensor, steps))
+        if tensor is None:
+            meta.append(entry)
+            continue
+        next_node = tensor.grad_fn
+        if next_node is None:
+            meta.append((entry[0], entry[1], entry[2], tensor._grad_accumulator(), 0))
+        else:
+            if 0 <= next_node._executed_at < steps:
+                _warn_leak()
+            meta.append((entry[0], entry[1], entry[2], next_node, tensor._output_nr))
     node._input_meta = tuple(meta)
     node._sequence_nr = next(_sequence)
     if len(outputs) == 1:
@@ -301,8 +137,31 @@ def _record(node, args, inputs, outputs) -> None:
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
     saved = node.__dict__.pop("to_save", None)
-    if saved:
-        _keep_saved_arrays(node, saved, args, outputs)
+    if not saved:
+        return
+    slots, data, versions = [], [], []
+    for item in saved:
+        if item is None:
+            slots.append(None)
+            data.append(None)
+            versions.append(_UNVERSIONED)
+            continue
+        for tensor in outputs:
+            if tensor._data is item:
+                slot = SavedTensor(tensor) if tensor.grad_fn is node else tensor
+                break
+        else:
+            for slot in args:
+                if isinstance(slot, Tensor) and slot._data is item:
+                    break
+            else:
+                slot = Tensor._make(_as_array(item))
+                item = slot._data
+        counter = slot._version_counter
+        slots.append(slot)
+        data.append(item)
+        versions.append((counter, counter[0]))
+    node._saved, node._saved_data, node._saved_versions = tuple(slots), tuple(data), tuple(versions)
 
 
 def _check_forward(cls, outputs) -> None:
