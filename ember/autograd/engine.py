@@ -130,12 +130,7 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
     buffers = {}  # node -> its output gradients so far, one slot per output
     ready, leaves = [], []  # ready: (-sequence number, node), a heap; sequence numbers are unique
     for (node, output_nr), seed in zip(roots, seeds):
-        slots = buffers.get(node)
-        if slots is None:
-            slots = buffers[node] = [None] * (len(node._output_meta) or 1)
-            (leaves.append(node) if node._is_accumulator
-             else heappush(ready, (-node._sequence_nr, node)))
-        slots[output_nr] = seed._data if slots[output_nr] is None else slots[output_nr] + seed._data
+        _queue(buffers, ready, leaves, node, output_nr, seed._data)
     steps = optimizer_steps[0]
     with grad_mode.set_grad_enabled(False), ignoring_float_errors():
         while ready:
@@ -162,7 +157,7 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
                     grad = _sum_to_shape_array(grad, shape, node, position)
                 if grad.dtype != dtype:
                     grad = grad.astype(dtype)
-                slots = buffers.get(next_node)
+                slots = buffers.get(next_node)  # _queue, written out: this runs once per edge
                 if slots is None:
                     slots = buffers[next_node] = [None] * len(next_node._output_meta)
                     slots[output_nr] = grad
@@ -181,6 +176,18 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
         for leaf in leaves:
             _accumulate_array(leaf.variable, buffers.pop(leaf)[0])
     return []
+
+
+def _queue(buffers, ready, leaves, node, output_nr, grad) -> None:
+    """Add ``grad`` into ``node``'s buffer; a node's first gradient queues it."""
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * (len(node._output_meta) or 1)
+        if node._is_accumulator:
+            leaves.append(node)
+        else:
+            heappush(ready, (-node._sequence_nr, node))
+    slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
 
 
 def _backward_arrays(node, grads) -> tuple:
