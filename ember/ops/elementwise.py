@@ -197,9 +197,7 @@ class Add(Op):
     def backward(ctx, grad):
         return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
 
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
+    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 class Sub(Op):
@@ -213,9 +211,7 @@ class Sub(Op):
     def backward(ctx, grad):
         return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
 
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
+    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 def _check_alpha(op, input, other, alpha) -> None:
@@ -243,16 +239,18 @@ class Mul(Op):
         return a * b
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+    def gradients(ctx, grad, a, b):
+        """The gradients from ``a`` and ``b`` as saved: tensors or arrays alike."""
         needs = ctx.needs_input_grad
         return (grad * b if needs[0] else None, grad * a if needs[1] else None)
 
     @staticmethod
+    def backward(ctx, grad):
+        return Mul.gradients(ctx, grad, *ctx.saved_tensors)
+
+    @staticmethod
     def backward_arrays(ctx, grad):
-        a, b = ctx.saved_arrays
-        needs = ctx.needs_input_grad
-        return (grad * b if needs[0] else None, grad * a if needs[1] else None)
+        return Mul.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 class Div(Op):
@@ -263,8 +261,8 @@ class Div(Op):
         return a / b
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+    def gradients(ctx, grad, a, b):
+        """The gradients from ``a`` and ``b`` as saved: tensors or arrays alike."""
         needs = ctx.needs_input_grad
         return (
             grad / b if needs[0] else None,
@@ -272,13 +270,12 @@ class Div(Op):
         )
 
     @staticmethod
+    def backward(ctx, grad):
+        return Div.gradients(ctx, grad, *ctx.saved_tensors)
+
+    @staticmethod
     def backward_arrays(ctx, grad):
-        a, b = ctx.saved_arrays
-        needs = ctx.needs_input_grad
-        return (
-            grad / b if needs[0] else None,
-            -grad * a / (b * b) if needs[1] else None,
-        )
+        return Div.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 class RoundedDiv(Op):
@@ -370,9 +367,7 @@ class Neg(Op):
     def backward(ctx, grad):
         return (-grad,)
 
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return (-grad,)
+    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 class Pow(Op):

@@ -164,20 +164,20 @@ class MseLoss(Op):
         return xp.sum(squared) if reduction == "sum" else squared
 
     @staticmethod
-    def backward(ctx, grad):
-        input, target = ctx.saved_tensors
+    def gradients(ctx, grad, input, target):
+        """The gradients from ``input`` and ``target`` as saved: tensors or arrays alike."""
         scale = 2.0 / ctx.count if ctx.reduction == "mean" else 2.0
         grad_input = (input - target) * (grad * scale)
         needs = ctx.needs_input_grad
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
 
     @staticmethod
+    def backward(ctx, grad):
+        return MseLoss.gradients(ctx, grad, *ctx.saved_tensors)
+
+    @staticmethod
     def backward_arrays(ctx, grad):
-        input, target = ctx.saved_arrays
-        scale = 2.0 / ctx.count if ctx.reduction == "mean" else 2.0
-        grad_input = (input - target) * (grad * scale)
-        needs = ctx.needs_input_grad
-        return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
+        return MseLoss.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 def smooth_l1_loss(
