@@ -175,7 +175,7 @@ class BackwardNode:
     def save_for_backward(self, *tensors) -> None:
         self.to_save = tensors
 
-    # What was saved is kept three ways, filled in together by ``_keep_saved``: ``_saved``
+    # What was saved is kept three ways, filled in together by ``keep_saved``: ``_saved``
     # has per value None, the tensor, or (for an output of this very node, which would make
     # a reference cycle) a SavedTensor; ``_saved_data`` has their arrays, and
     # ``_saved_versions`` a pair (version counter, version when saved) for each.
@@ -370,7 +370,7 @@ class Function(metaclass=FunctionMeta):
             wrapped.append(item)
         connect(node, args, wrapped)
         if to_save:
-            _keep_saved(node, to_save)
+            keep_saved(node, to_save)
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
 
 
@@ -390,18 +390,9 @@ def connect(node: BackwardNode, args, outputs) -> None:
             needs.append(False)
             continue
         data = arg._data
-        if arg._requires_grad:
-            needs.append(True)
-            next_node = arg.grad_fn
-            if next_node is None:
-                inputs.append((position, data.shape, data.dtype, arg._grad_accumulator(), 0))
-                continue
-            if 0 <= next_node._executed_at < steps:
-                _warn_leak()
-            inputs.append((position, data.shape, data.dtype, next_node, arg._output_nr))
-        else:
-            needs.append(False)
-            inputs.append((position, data.shape, data.dtype, None, 0))
+        needs.append(arg._requires_grad)
+        edge = edge_of(arg, steps) if arg._requires_grad else (None, 0)
+        inputs.append((position, data.shape, data.dtype) + edge)
     node.needs_input_grad, node._input_meta, node._num_args = tuple(needs), tuple(inputs), position + 1
     node._sequence_nr = next(_sequence)
     excluded = node._non_differentiable or node._dirty
@@ -421,7 +412,18 @@ def connect(node: BackwardNode, args, outputs) -> None:
         node._trace = traceback.format_stack()[:-3]
 
 
-def _keep_saved(node: BackwardNode, tensors) -> None:
+def edge_of(tensor, steps: int) -> tuple:
+    """The (node, output number) that the gradient of ``tensor`` (which requires grad) goes
+    to; warns when that node already ran backward before optimizer step ``steps``."""
+    node = tensor.grad_fn
+    if node is None:
+        return tensor._grad_accumulator(), 0
+    if 0 <= node._executed_at < steps:
+        _warn_leak()
+    return node, tensor._output_nr
+
+
+def keep_saved(node: BackwardNode, tensors) -> None:
     """Keep ``tensors`` (tensors or None) as what ``node`` saved for backward."""
     slots, data, versions = [], [], []
     for tensor in tensors:
