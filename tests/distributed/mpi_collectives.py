@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
 import ember
 import ember.distributed as dist
 from ember.distributed import ReduceOp
+from tests.distributed import run_rank
 
 DTYPES = [ember.float32, ember.float64, ember.int32, ember.int64, ember.uint8]
 
@@ -87,11 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        sys.stdout.flush()
-        os._exit(1)
+    run_rank(main)

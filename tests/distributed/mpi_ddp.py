@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import sys
 
 import numpy as np
 
@@ -13,6 +11,7 @@ import ember.distributed as dist
 import ember.nn as nn
 from ember.nn.parallel import DistributedDataParallel
 from ember.utils.data.distributed import DistributedSampler
+from tests.distributed import run_rank
 
 
 def make_model():
@@ -86,11 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        sys.stdout.flush()
-        os._exit(1)
+    run_rank(main)

@@ -7,14 +7,12 @@ shape, or another reduce op that MPI runs as the same sum.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
 import ember
 import ember.distributed as dist
 from ember.distributed import ReduceOp
+from tests.distributed import run_rank
 
 
 def cases(odd: bool) -> dict:
@@ -66,11 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        sys.stdout.flush()
-        os._exit(1)
+    run_rank(main)
