@@ -93,3 +93,12 @@ def numel(input: Tensor) -> "int":
 def result_type(tensor1, tensor2) -> dtype:
     """The dtype PyTorch's promotion gives an operation on these two operands."""
     return _result_type(tensor1, tensor2)
+
+
+import math as _math  # noqa: E402
+
+from ember import accelerator, backends, onnx  # noqa: E402,F401
+
+inf, nan = _math.inf, _math.nan
+pi, e = _math.pi, _math.e
+newaxis = None

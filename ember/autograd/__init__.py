@@ -15,6 +15,7 @@ from ember.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from ember.autograd.variable import Variable
 
 __all__ = [
     "backward",
