@@ -51,7 +51,7 @@ def device_count() -> int:
 
 def current_accelerator(check_available: bool = False) -> None:
     """None: there is no accelerator (``check_available`` cannot change that)."""
-    return None
+    return
 
 
 def current_device_index() -> int:

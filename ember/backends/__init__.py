@@ -15,6 +15,6 @@ changed for a ``with ...flags(...)`` block. None of them changes what ember comp
   it on with the ValueError PyTorch raises when opt_einsum is not installed.
 """
 
-from ember.backends import cpu, cuda, cudnn, mps, opt_einsum  # noqa: F401
+from ember.backends import cpu, cuda, cudnn, mps, opt_einsum
 
 __all__ = ["cpu", "cuda", "cudnn", "mps", "opt_einsum"]

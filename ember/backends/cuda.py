@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 __all__ = ["is_built", "matmul"]
 
 
@@ -13,11 +15,11 @@ def is_built() -> bool:
 class cuBLASModule:
     """The ``matmul`` switches, with PyTorch's defaults; an unknown name is an AttributeError."""
 
-    _defaults = {
+    _defaults = MappingProxyType({
         "allow_tf32": False,
         "allow_fp16_reduced_precision_reduction": True,
         "allow_bf16_reduced_precision_reduction": True,
-    }
+    })
 
     def __init__(self) -> None:
         object.__setattr__(self, "_values", dict(self._defaults))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
-__all__ = ["is_available", "version", "flags", "set_flags"]
+__all__ = ["flags", "is_available", "set_flags", "version"]
 
 enabled = True
 benchmark = False
@@ -23,7 +23,7 @@ def is_available() -> bool:
 
 def version() -> None:
     """None, as PyTorch answers without cuDNN."""
-    return None
+    return
 
 
 def set_flags(_enabled=None, _benchmark=None, _benchmark_limit=None, _deterministic=None,

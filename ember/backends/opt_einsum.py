@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-__all__ = ["is_available", "get_opt_einsum", "flags", "set_flags", "enabled", "strategy"]
+__all__ = ["enabled", "flags", "get_opt_einsum", "is_available", "set_flags", "strategy"]
 
 enabled = False
 strategy = None
@@ -22,7 +22,7 @@ def is_available() -> bool:
 
 def get_opt_einsum() -> None:
     """None: the opt_einsum package is not used."""
-    return None
+    return
 
 
 def _check_enabled(value) -> None:
