@@ -10,7 +10,9 @@ mismatch raises on every rank instead of producing a silently wrong result. The 
 moves in one blocking MPI call on the tensor's own array: no copies. A watchdog thread
 bounds every collective by the group's ``timeout`` (default 30 minutes, as PyTorch): a
 rank that died or never arrives makes the waiting ranks print which collective timed out
-and abort the job, instead of hanging forever.
+and abort the job, instead of hanging forever. And a rank that ends with an uncaught
+exception aborts the job at once (``_abort.py``), rather than leaving the others waiting
+for it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from enum import Enum
 
 from ember._backend import xp
 from ember._tensor import Tensor
+from ember.distributed import _abort
 
 __all__ = [
     "ReduceOp", "is_available", "init_process_group", "is_initialized", "is_mpi_available",
@@ -49,10 +52,13 @@ class ReduceOp(Enum):
     __hash__ = object.__hash__
 
 
+_DEFAULT_TIMEOUT = 1800.0  # seconds: PyTorch's default for every backend but NCCL
+
+
 class _State:
     comm = None
     backend = None
-    timeout = 1800.0
+    timeout = _DEFAULT_TIMEOUT
     deadline = None  # when the collective under way times out (None: none under way)
     current = ""
     watchdog = None
@@ -89,8 +95,14 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
     Args:
         backend: ``"mpi"``. (``"gloo"`` is accepted too and runs on MPI, so that CPU
             scripts written for PyTorch run unchanged; ``"nccl"`` needs a GPU ember lacks.)
-        timeout: a ``datetime.timedelta`` after which a stuck collective raises.
+        timeout: a ``datetime.timedelta`` (default 30 minutes): a collective that waits
+            longer prints which collective timed out on which rank and aborts the job.
         world_size, rank: if given, must agree with what the MPI launcher says.
+
+    With more than one rank, an uncaught exception in the main thread of any rank prints
+    its traceback prefixed with the rank (``[rank1]: ...``) and aborts the whole job, so
+    that no rank is left waiting for the failed one; ``destroy_process_group`` removes that
+    hook.
     """
     if _state.comm is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
@@ -115,8 +127,11 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
     _state.reduce_ops = {
         op: (code, getattr(MPI, name), op is ReduceOp.AVG) for op, (code, name) in _REDUCE_OPS.items()
     }
+    _state.timeout = _DEFAULT_TIMEOUT
     if timeout is not None:
         _state.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+    if comm.Get_size() > 1:  # alone, no rank can be left waiting: Python's own exit is clearer
+        _abort.install(comm)
     if _state.watchdog is None:
         _state.watchdog = threading.Thread(target=_watch, name="ember-distributed-watchdog", daemon=True)
         _state.watchdog.start()
@@ -129,10 +144,11 @@ def _watch() -> None:
         deadline, comm = _state.deadline, _state.comm
         if deadline is None or comm is None or time.monotonic() < deadline:
             continue
+        rank = comm.Get_rank()
         message = (
-            f"ember.distributed.{_state.current} timed out after {_state.timeout:.0f} s on rank "
-            f"{comm.Get_rank()}: a rank may have died or never reached this collective; "
-            "aborting the job"
+            f"[rank{rank}]: ember.distributed.{_state.current} timed out after "
+            f"{_state.timeout:.0f} s on rank {rank}: a rank may have died or never reached this "
+            "collective; aborting the job"
         )
         print(message, file=sys.stderr, flush=True)
         print(message, flush=True)
@@ -188,6 +204,8 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None):
 
 
 def destroy_process_group(group=None) -> None:
+    """Leave the default group; an uncaught exception no longer aborts the other ranks."""
+    _abort.uninstall()
     _state.comm = None
     _state.backend = None
 
@@ -205,8 +223,8 @@ def _wait(request, name: str) -> None:
             continue  # the other ranks are usually a few microseconds away: spin first
         if now > deadline:
             raise RuntimeError(
-                f"ember.distributed.{name} timed out after {_state.timeout:.0f} s: a rank may have "
-                "died or never reached this collective"
+                f"ember.distributed.{name} timed out after {_state.timeout:.0f} s on rank "
+                f"{_state.comm.Get_rank()}: a rank may have died or never reached this collective"
             )
         time.sleep(pause)  # yields the core: ranks often outnumber cores
         pause = min(pause * 2, 1e-3)
