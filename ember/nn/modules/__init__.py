@@ -1,5 +1,7 @@
 """The layers of ``ember.nn``, one file per family."""
 
+# fold, instancenorm, pixelshuffle, upsampling: PyTorch's paths for classes kept elsewhere here.
+from ember.nn.modules import fold, instancenorm, pixelshuffle, upsampling  # noqa: F401
 from ember.nn.modules.activation import *  # noqa: F401,F403
 from ember.nn.modules.batchnorm import *  # noqa: F401,F403
 from ember.nn.modules.container import (  # noqa: F401

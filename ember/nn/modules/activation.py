@@ -386,3 +386,13 @@ class Softmax2d(Module):
         if input.ndim not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
         return F.softmax(input, -3, _stacklevel=5)
+
+
+def __getattr__(name: str):
+    # PyTorch defines MultiheadAttention here; ember keeps it with the Transformer, which
+    # imports this module, so it is looked up on first use rather than imported at the top.
+    if name == "MultiheadAttention":
+        from ember.nn.modules.transformer import MultiheadAttention
+
+        return MultiheadAttention
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -67,6 +67,10 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The output projection of ``MultiheadAttention``: a ``Linear`` under PyTorch's name."""
+
+
 class Bilinear(Module):
     """y = x₁ᵀ A x₂ + b.
 

@@ -18,7 +18,7 @@ from ember.nn._functional.attention import _canonical_mask, _none_or_dtype
 from ember.nn.modules.activation import GELU, ReLU
 from ember.nn.modules.container import ModuleList
 from ember.nn.modules.dropout import Dropout
-from ember.nn.modules.linear import Linear
+from ember.nn.modules.linear import Linear, NonDynamicallyQuantizableLinear
 from ember.nn.modules.module import Module
 from ember.nn.modules.normalization import LayerNorm
 from ember.nn.parameter import Parameter
@@ -32,10 +32,6 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
 ]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """The output projection of ``MultiheadAttention``: a ``Linear`` under PyTorch's name."""
 
 
 # ------------------------------------------------------------ multi-head attention
