@@ -12,13 +12,6 @@ import torch
 import ember
 from tests.nn.layer_oracle import check_layer
 
-rng = np.random.default_rng(0)
-
-
-def _input(*shape):
-    return rng.standard_normal(shape)
-
-
 CONV_CONFIGS = [
     ("Conv2d", (3, 4, 3), {}, (2, 3, 6, 5)),
     ("Conv2d", (2, 4, (3, 2)), dict(stride=2, padding=1), (2, 2, 7, 6)),
@@ -63,16 +56,19 @@ CONV_CONFIGS = [
     ids=[f"{c[0]}-{i}" for i, c in enumerate(CONV_CONFIGS)],
 )
 def test_conv_layer_matches_torch(name, args, kwargs, shape):
-    check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [_input(*shape)])
+    x = np.random.default_rng(0).standard_normal(shape)
+    check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [x])
 
 
 def test_conv_transpose_output_size_matches_torch():
+    rng = np.random.default_rng(0)
+
     def call(module, x):
         return module(x, output_size=[x.shape[0], 2, 10, 8])
 
     check_layer(
         lambda lib: lib.nn.ConvTranspose2d(3, 2, 3, stride=(3, 2), padding=1),
-        [_input(2, 3, 4, 4)],
+        [rng.standard_normal((2, 3, 4, 4))],
         call=call,
     )
     layer = ember.nn.ConvTranspose2d(3, 2, 3, stride=2)
@@ -142,6 +138,7 @@ def test_attributes_match_torch():
     ],
 )
 def test_default_init_follows_torch_bounds(make, fan_in):
+    ember.manual_seed(0)
     layer = make()
     # kaiming_uniform(a=√5): bound = gain·√(3/fan_in) with gain = √(2/(1+5)), i.e. 1/√fan_in.
     bound = 1 / math.sqrt(fan_in)
@@ -216,6 +213,7 @@ def test_messages_match_torch():
 
 
 def test_graph_nodes_and_double_backward():
+    ember.manual_seed(0)
     x = ember.randn(1, 2, 5, 5, requires_grad=True)
     layer = ember.nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
     x = x.double().detach().requires_grad_(True)
@@ -240,7 +238,7 @@ def test_graph_nodes_and_double_backward():
 
 
 def test_float32_stays_float32_and_matches():
-    x = _input(2, 3, 6, 6).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 6)).astype(np.float32)
     torch.manual_seed(0)
     theirs = torch.nn.Conv2d(3, 4, 3, padding=1)
     mine = ember.nn.Conv2d(3, 4, 3, padding=1)
@@ -266,7 +264,7 @@ def _best_of(function, repeats: int = 7, loops: int = 5) -> float:
 
 def test_conv2d_speed_against_torch(capsys):
     """64×1×8×8 conv2d(1→16, 3×3, padding 1), forward + backward; reports the ratio only."""
-    x = _input(64, 1, 8, 8).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((64, 1, 8, 8)).astype(np.float32)
     torch.manual_seed(0)
     theirs = torch.nn.Conv2d(1, 16, 3, padding=1)
     mine = ember.nn.Conv2d(1, 16, 3, padding=1)

@@ -10,10 +10,8 @@ import torch
 import ember
 from tests.nn.layer_oracle import check_layer, copy_state
 
-rng = np.random.default_rng(0)
 
-
-def _x(*shape):
+def _x(rng, *shape):
     return rng.standard_normal(shape) * 2 + 0.5
 
 
@@ -39,10 +37,11 @@ def _perturb(torch_module, ember_module):
 
 @pytest.mark.parametrize("make,shape", BATCH_NORMS)
 def test_batch_norm_train_steps_match_torch(make, shape):
-    torch_module, ember_module = check_layer(make, [_x(*shape)], train=True)
+    rng = np.random.default_rng(0)
+    torch_module, ember_module = check_layer(make, [_x(rng, *shape)], train=True)
     _perturb(torch_module, ember_module)
     for step in range(3):
-        x = _x(*shape)
+        x = _x(rng, *shape)
         expected = torch_module(torch.tensor(x))
         actual = ember_module(ember.tensor(x))
         np.testing.assert_allclose(actual.detach().numpy(), expected.detach().numpy(),
@@ -54,7 +53,7 @@ def test_batch_norm_train_steps_match_torch(make, shape):
         np.testing.assert_allclose(actual_state[key].numpy(), value.numpy(), rtol=1e-9,
                                    err_msg=key)
     # eval mode normalizes with the running statistics (or the batch's when not tracked)
-    check_layer(lambda lib: _loaded(lib, make, torch_module), [_x(*shape)], train=False)
+    check_layer(lambda lib: _loaded(lib, make, torch_module), [_x(rng, *shape)], train=False)
 
 
 def _loaded(lib, make, torch_module):
@@ -82,6 +81,7 @@ def test_batch_norm_buffers_and_repr():
 
 
 def test_batch_norm_running_stats_update_in_place_and_without_graph():
+    ember.manual_seed(0)
     layer = ember.nn.BatchNorm1d(3)
     mean = layer.running_mean
     x = ember.randn(5, 3, requires_grad=True)
@@ -99,11 +99,12 @@ def test_batch_norm_running_stats_update_in_place_and_without_graph():
     (lambda lib: lib.nn.InstanceNorm3d(2), (2, 2, 1, 2, 2)),
 ])
 def test_instance_norm_matches_torch(make, shape):
-    torch_module, ember_module = check_layer(make, [_x(*shape)], train=True)
+    rng = np.random.default_rng(0)
+    torch_module, ember_module = check_layer(make, [_x(rng, *shape)], train=True)
     for key, value in torch_module.state_dict().items():
         np.testing.assert_allclose(ember_module.state_dict()[key].numpy(), value.numpy(),
                                    rtol=1e-9, err_msg=key)
-    check_layer(make, [_x(*shape)], train=False)
+    check_layer(make, [_x(rng, *shape)], train=False)
 
 
 @pytest.mark.parametrize("make,shape", [
@@ -120,11 +121,12 @@ def test_instance_norm_matches_torch(make, shape):
     (lambda lib: lib.nn.LocalResponseNorm(2, alpha=0.1, beta=0.5, k=2.0), (1, 3, 2, 2)),
 ])
 def test_normalization_layers_match_torch(make, shape):
-    torch_module, ember_module = check_layer(make, [_x(*shape)])
+    rng = np.random.default_rng(0)
+    torch_module, ember_module = check_layer(make, [_x(rng, *shape)])
     with torch.no_grad():
         for tensor in torch_module.parameters():
             tensor.copy_(torch.linspace(0.5, 1.5, tensor.numel()).reshape(tensor.shape))
-    check_layer(lambda lib: _loaded(lib, make, torch_module), [_x(*shape)])
+    check_layer(lambda lib: _loaded(lib, make, torch_module), [_x(rng, *shape)])
     assert repr(ember_module) == repr(torch_module)
     assert list(ember_module.state_dict()) == list(torch_module.state_dict())
 
@@ -139,6 +141,7 @@ def test_default_initialization():
 
 
 def test_layer_norm_double_backward_through_module():
+    ember.manual_seed(0)
     x = ember.randn(2, 4, dtype=ember.float64, requires_grad=True)
     layer = ember.nn.LayerNorm(4).double()
     assert ember.autograd.gradgradcheck(lambda x: layer(x), (x,))

@@ -9,13 +9,6 @@ import torch
 import ember
 from tests.nn.layer_oracle import check_layer
 
-rng = np.random.default_rng(1)
-
-
-def _input(*shape):
-    return rng.standard_normal(shape)
-
-
 POOL_CONFIGS = [
     ("MaxPool2d", (2,), {}, (2, 3, 6, 5)),
     ("MaxPool2d", (3,), dict(stride=1, padding=1), (2, 2, 5, 5)),
@@ -58,7 +51,7 @@ POOL_CONFIGS = [
     ids=[f"{c[0]}-{i}" for i, c in enumerate(POOL_CONFIGS)],
 )
 def test_pool_layer_matches_torch(name, args, kwargs, shape):
-    data = _input(*shape)
+    data = np.random.default_rng(1).standard_normal(shape)
     if name.startswith("LPPool"):
         data = np.abs(data) + 0.5  # fractional powers of negatives are NaN on both sides
     check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [data])
@@ -137,7 +130,7 @@ def test_pool_node_names_match_torch():
 
 
 def test_avg_pool_double_backward_matches_torch():
-    data = _input(1, 2, 5, 4)
+    data = np.random.default_rng(1).standard_normal((1, 2, 5, 4))
     results = []
     for lib in (torch, ember):
         x = lib.tensor(data, requires_grad=True)

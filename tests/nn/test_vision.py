@@ -9,13 +9,6 @@ import torch
 import ember
 from tests.nn.layer_oracle import check_layer
 
-rng = np.random.default_rng(2)
-
-
-def _input(*shape):
-    return rng.standard_normal(shape)
-
-
 LAYER_CONFIGS = [
     ("Upsample", (), dict(scale_factor=2), (2, 3, 3, 2)),
     ("Upsample", (), dict(size=(5, 3)), (1, 2, 3, 4)),
@@ -49,11 +42,12 @@ LAYER_CONFIGS = [
     ids=[f"{c[0]}-{i}" for i, c in enumerate(LAYER_CONFIGS)],
 )
 def test_layer_matches_torch(name, args, kwargs, shape):
-    check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [_input(*shape)])
+    x = np.random.default_rng(2).standard_normal(shape)
+    check_layer(lambda lib: getattr(lib.nn, name)(*args, **kwargs), [x])
 
 
 def test_fold_inverts_unfold_up_to_overlap_counts():
-    x = ember.tensor(_input(1, 2, 5, 5))
+    x = ember.tensor(np.random.default_rng(2).standard_normal((1, 2, 5, 5)))
     columns = ember.nn.functional.unfold(x, 3, padding=1)
     back = ember.nn.functional.fold(columns, (5, 5), 3, padding=1)
     counts = ember.nn.functional.fold(
@@ -63,13 +57,14 @@ def test_fold_inverts_unfold_up_to_overlap_counts():
 
 
 def test_unfold_and_fold_are_adjoint_and_twice_differentiable():
-    x = ember.tensor(_input(1, 1, 3, 4), requires_grad=True)
+    rng = np.random.default_rng(2)
+    x = ember.tensor(rng.standard_normal((1, 1, 3, 4)), requires_grad=True)
 
     def function(t):
         return ember.nn.functional.unfold(t, 2, stride=(1, 2), padding=1)
 
     assert ember.autograd.gradgradcheck(function, (x,))
-    columns = ember.tensor(_input(1, 4, 12), requires_grad=True)
+    columns = ember.tensor(rng.standard_normal((1, 4, 12)), requires_grad=True)
     assert ember.autograd.gradgradcheck(
         lambda c: ember.nn.functional.fold(c, (3, 4), 2, stride=(1, 2), padding=1), (columns,)
     )
