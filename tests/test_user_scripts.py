@@ -699,9 +699,10 @@ def sync(t, model, key):
     return model
 
 
-rng = np.random.default_rng(0)
-XIMG = rng.standard_normal((4, 3, 8, 8))
-YIMG = rng.integers(0, 5, 4)
+# Draws the shared data once, at import and in file order; scenarios seed their own.
+RNG = np.random.default_rng(0)
+XIMG = RNG.standard_normal((4, 3, 8, 8))
+YIMG = RNG.integers(0, 5, 4)
 
 
 def cnn(t):
@@ -759,6 +760,7 @@ def cnn(t):
 
 
 def mlp_adam(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     m = sync(
@@ -768,9 +770,7 @@ def mlp_adam(t):
     )
     opt = t.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.01)
     sched = t.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
-    X = t.tensor(rng.standard_normal((20, 4)) if t is torch else _WEIGHTS["X"])
-    if t is torch:
-        _WEIGHTS["X"] = X.numpy()
+    X = t.tensor(rng.standard_normal((20, 4)))
     Y = (X.sum(1, keepdim=True) > 0).double()
     crit = nn.BCEWithLogitsLoss(pos_weight=t.tensor([2.0], dtype=t.float64))
     losses = []
@@ -821,7 +821,7 @@ def adam_cos(t):
 
 
 # ---------------------------------------------------------------- s5
-TOK = rng.integers(0, 20, (3, 7))
+TOK = RNG.integers(0, 20, (3, 7))
 
 
 def lstm_lm(t, cell="LSTM", bidir=False, layers=2, batch_first=True):
@@ -881,13 +881,12 @@ def lstm_bi(t):
 
 
 def lstm_cell(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     c = sync(t, nn.LSTMCell(4, 3).double(), "cell")
     g = sync(t, nn.GRUCell(4, 3).double(), "gcell")
-    x = t.tensor(rng.standard_normal((5, 2, 4)) if t is torch else _WEIGHTS["cx"])
-    if t is torch:
-        _WEIGHTS["cx"] = x.numpy()
+    x = t.tensor(rng.standard_normal((5, 2, 4)))
     h = t.zeros(2, 3, dtype=t.float64)
     cc = t.zeros(2, 3, dtype=t.float64)
     hg = None
@@ -900,12 +899,11 @@ def lstm_cell(t):
 
 
 def packed(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     r = sync(t, nn.LSTM(3, 4, batch_first=True).double(), "packed")
-    x = t.tensor(rng.standard_normal((3, 5, 3)) if t is torch else _WEIGHTS["px"])
-    if t is torch:
-        _WEIGHTS["px"] = x.numpy()
+    x = t.tensor(rng.standard_normal((3, 5, 3)))
     lengths = t.tensor([5, 3, 2])
     p = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=True)
     o, (h, c) = r(p)
@@ -949,6 +947,7 @@ def transformer(t):
 
 
 def transformer_norm_first(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     layer = sync(
@@ -958,21 +957,18 @@ def transformer_norm_first(t):
         ).double(),
         "tnf",
     )
-    x = t.tensor(rng.standard_normal((5, 2, 8)) if t is torch else _WEIGHTS["tx"])
-    if t is torch:
-        _WEIGHTS["tx"] = x.numpy()
+    x = t.tensor(rng.standard_normal((5, 2, 8)))
     layer.eval()
     pad = t.tensor([[False] * 5, [False] * 3 + [True] * 2])
     return [layer(x), layer(x, src_key_padding_mask=pad)]
 
 
 def mha(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     a = sync(t, nn.MultiheadAttention(8, 2, batch_first=True).double(), "mha")
-    q = t.tensor(rng.standard_normal((2, 4, 8)) if t is torch else _WEIGHTS["q"])
-    if t is torch:
-        _WEIGHTS["q"] = q.numpy()
+    q = t.tensor(rng.standard_normal((2, 4, 8)))
     q.requires_grad_()
     o, w = a(q, q, q, need_weights=True)
     o2, w2 = a(q, q, q, attn_mask=t.triu(t.ones(4, 4, dtype=t.bool), 1), average_attn_weights=False)
@@ -983,6 +979,7 @@ def mha(t):
 
 
 def full_transformer(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     t.manual_seed(0)
     m = sync(
@@ -997,11 +994,8 @@ def full_transformer(t):
         ).double(),
         "tr",
     )
-    src = t.tensor(rng.standard_normal((5, 2, 8)) if t is torch else _WEIGHTS["src"])
-    tgt = t.tensor(rng.standard_normal((3, 2, 8)) if t is torch else _WEIGHTS["tgt"])
-    if t is torch:
-        _WEIGHTS["src"] = src.numpy()
-        _WEIGHTS["tgt"] = tgt.numpy()
+    src = t.tensor(rng.standard_normal((5, 2, 8)))
+    tgt = t.tensor(rng.standard_normal((3, 2, 8)))
     out = m(src, tgt, tgt_mask=m.generate_square_subsequent_mask(3))
     out.sum().backward()
     return [out, m.encoder.layers[0].linear1.weight.grad]
@@ -2071,6 +2065,7 @@ def optims(t):
 
 
 def misc_nn(t):
+    rng = np.random.default_rng(0)
     nn = t.nn
     F = nn.functional
     t.manual_seed(0)
@@ -2084,9 +2079,7 @@ def misc_nn(t):
         nn.Linear(3, 2),
     ).double()
     sync(t, m, "conv1d")
-    x = t.tensor(rng.standard_normal((2, 4, 6)) if t is torch else _WEIGHTS["c1x"])
-    if t is torch:
-        _WEIGHTS["c1x"] = x.numpy()
+    x = t.tensor(rng.standard_normal((2, 4, 6)))
     y = m(x)
     y.sum().backward()
     nn.utils.clip_grad_value_(m.parameters(), 0.1)
