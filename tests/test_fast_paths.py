@@ -18,7 +18,6 @@ torch.set_num_threads(1)
 # Switching oneDNN off (see _run) sets its TF32 flag too, which warns on a CPU-only build.
 pytestmark = pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")
 
-RNG = np.random.default_rng(5)
 DTYPES = [np.float32, np.float64]
 EDGES = [0.0, -0.0, 1e-40, -1e-30, 1e-8, 0.5, -0.84375, 1.25, -2.857, 3.92, 3.99, 4.0, 4.5, -6.0,
          27.0, 1e30, -3e38, np.inf, -np.inf, np.nan]  # fmt: skip
@@ -111,7 +110,8 @@ def test_erf_float32_layouts(array):
 
 
 def test_erf_float16_matches_rounding_the_float64_value():
-    array = RNG.standard_normal(5000).astype(np.float16)
+    rng = np.random.default_rng(5)
+    array = rng.standard_normal(5000).astype(np.float16)
     actual = ember.erf(ember.tensor(array)).numpy()
     reference = _erf_array(array.astype(np.float64)).astype(np.float16)
     assert actual.dtype == np.float16
@@ -128,6 +128,9 @@ def test_gelu_values_and_gradients(dtype):
     # the negative tail, where an ulp of erf is an absolute 6e-8 |x|. On a grid of 2 million
     # points over [-8, 8], no value or gradient was further than this from ATen's.
     rtol, atol = (5e-7, 5e-7) if dtype == np.float32 else (1e-13, 1e-16)
+    _check(lambda lib, a: lib.nn.functional.gelu(a), [x.astype(dtype)], rtol, atol)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gelu_of_infinities_and_nan(dtype):
     x = np.array([np.inf, -np.inf, np.nan, 1.0], dtype)
@@ -136,8 +139,12 @@ def test_gelu_of_infinities_and_nan(dtype):
 
 @pytest.mark.parametrize("shape", [(), (0, 4)])
 def test_gelu_0d_and_empty(shape):
-    x = RNG.standard_normal(shape).astype(np.float32)
-    _check(lambda lib, a: lib.nn.functional.gelu(a), [np.asarray(x)], 5e-7)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(np.float32)
+    # test_gelu_values_and_gradients' float32 tolerance: near x = -0.75, where GELU's slope
+    # crosses zero, Φ(x) + x φ(x) cancels; at this x torch's float32 slope is 18 ulp from
+    # the exact one and ember's 10, 7e-7 apart relatively.
+    _check(lambda lib, a: lib.nn.functional.gelu(a), [np.asarray(x)], 5e-7, atol=5e-7)
 
 
 # ---------------------------------------------------------------- masked_fill and softmax
@@ -149,7 +156,8 @@ def _mask(lib, shape, seed=3):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_masked_fill_then_softmax_with_minus_infinity(dtype):
-    scores = RNG.standard_normal((2, 3, 5, 5)).astype(dtype)
+    rng = np.random.default_rng(5)
+    scores = rng.standard_normal((2, 3, 5, 5)).astype(dtype)
 
     def fn(lib, a):
         future = lib.triu(lib.ones(5, 5, dtype=lib.bool), diagonal=1)
@@ -160,8 +168,9 @@ def test_masked_fill_then_softmax_with_minus_infinity(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_masked_fill_value_tensor_and_broadcast_input_gradients(dtype):
-    x = RNG.standard_normal((1, 4)).astype(dtype)
-    value = np.asarray(RNG.standard_normal(()), dtype)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 4)).astype(dtype)
+    value = np.asarray(rng.standard_normal(()), dtype)
     _check(lambda lib, a, v: a.masked_fill(_mask(lib, (3, 4)), v) * 2, [x, value], 1e-12)
 
 
@@ -176,7 +185,8 @@ def test_masked_fill_zeroes_a_nan_cotangent_where_filled():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_family(dtype, name):
-    x = RNG.standard_normal((3, 4, 6)).astype(dtype) * 30
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 6)).astype(dtype) * 30
     x[0, 0] = -np.inf  # a row of -inf gives NaN, as PyTorch
     x[1, 1, 2] = -np.inf
     rtol = 1e-5 if dtype == np.float32 else 1e-12
@@ -187,7 +197,8 @@ def test_softmax_family(dtype, name):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape", [(), (0, 3)])
 def test_softmax_family_0d_and_empty(name, shape):
-    x = np.asarray(RNG.standard_normal(shape))
+    rng = np.random.default_rng(5)
+    x = np.asarray(rng.standard_normal(shape))
     _check(lambda lib, a: getattr(lib.nn.functional, name)(a, -1), [x], 1e-12)
 
 
@@ -197,9 +208,10 @@ def test_softmax_family_0d_and_empty(name, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("affine", ["both", "weight", "none"])
 def test_layer_norm(dtype, affine):
-    x = (RNG.standard_normal((4, 3, 8)) * 3 + 1).astype(dtype)
-    weight = RNG.standard_normal(8).astype(dtype)
-    bias = RNG.standard_normal(8).astype(dtype)
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((4, 3, 8)) * 3 + 1).astype(dtype)
+    weight = rng.standard_normal(8).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
 
     def fn(lib, a, w, b):
         w = None if affine == "none" else w
@@ -211,8 +223,9 @@ def test_layer_norm(dtype, affine):
 
 
 def test_layer_norm_over_two_dims_and_0d_statistics():
-    x = RNG.standard_normal((2, 3, 4))
-    weight, bias = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4))
+    weight, bias = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     _check(
         lambda lib, a, w, b: lib.nn.functional.layer_norm(a, (3, 4), w, b), [x, weight, bias], 1e-10
     )
@@ -226,11 +239,12 @@ def test_layer_norm_over_two_dims_and_0d_statistics():
      {"ignored": True}],
 )  # fmt: skip
 def test_cross_entropy(dtype, options):
-    logits = (RNG.standard_normal((16, 5)) * 4).astype(dtype)
-    target = RNG.integers(0, 5, 16)
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((16, 5)) * 4).astype(dtype)
+    target = rng.integers(0, 5, 16)
     if options.get("ignored"):
         target[[1, 7]] = -100
-    weight = RNG.uniform(0.5, 2, 5).astype(dtype)
+    weight = rng.uniform(0.5, 2, 5).astype(dtype)
     keywords = {k: v for k, v in options.items() if k in ("reduction", "ignore_index")}
 
     def fn(lib, a):
@@ -242,17 +256,19 @@ def test_cross_entropy(dtype, options):
 
 
 def test_cross_entropy_spatial_and_all_ignored():
-    logits = RNG.standard_normal((2, 3, 4, 5))
-    target = RNG.integers(0, 3, (2, 4, 5))
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((2, 3, 4, 5))
+    target = rng.integers(0, 3, (2, 4, 5))
     _check(lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor(target)), [logits], 1e-12)
     ignored = np.full(4, -100)
     _check(lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor(ignored)) * 1,
-           [RNG.standard_normal((4, 3))], 1e-12)  # fmt: skip
+           [rng.standard_normal((4, 3))], 1e-12)  # fmt: skip
 
 
 @pytest.mark.parametrize("target", [[0, 5], [-1, 0], [0, -100]])
 def test_cross_entropy_out_of_range_target_raises(target):
-    logits = RNG.standard_normal((2, 5))
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((2, 5))
     torch_error = ember_error = None
     for lib in (torch, ember):
         try:
@@ -285,11 +301,13 @@ def test_cross_entropy_out_of_range_target_raises(target):
     ids=["repeated", "slice", "index_select", "gather", "index_put", "scatter"],
 )
 def test_indexing_gradients(fn):
-    _check(fn, [RNG.standard_normal((3, 4))], 1e-12)
+    rng = np.random.default_rng(5)
+    _check(fn, [rng.standard_normal((3, 4))], 1e-12)
 
 
 def test_index_put_value_gradient():
-    x, values = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    rng = np.random.default_rng(5)
+    x, values = rng.standard_normal((3, 4)), rng.standard_normal(4)
     _check(lambda lib, a, v: a.index_put((lib.tensor([2, 0]),), v) * 3, [x, values], 1e-12)
 
 
@@ -307,7 +325,8 @@ def test_index_put_value_gradient():
     ],
 )
 def test_adam_trajectories(name, options, dtype):
-    arrays = [RNG.standard_normal((3, 4)).astype(dtype), np.asarray(dtype(0.7))]  # one 0-d
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((3, 4)).astype(dtype), np.asarray(dtype(0.7))]  # one 0-d
     trajectories = []
     for lib in (torch, ember):
         params = [lib.tensor(a.copy(), requires_grad=True) for a in arrays]
