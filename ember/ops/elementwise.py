@@ -234,8 +234,10 @@ def _is_bool(value) -> bool:
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
+        scalar_a, scalar_b = type(a) is not ndarray, type(b) is not ndarray
         a, b = _promoted("mul", a, b)
-        ctx.save_for_backward(a, b)
+        # PyTorch keeps ``a`` only for ``b``'s gradient, which a Python scalar never needs
+        ctx.save_for_backward(None if scalar_b else a, None if scalar_a else b)
         return a * b
 
     @staticmethod
@@ -256,8 +258,9 @@ class Mul(Op):
 class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
+        scalar_b = type(b) is not ndarray
         a, b = _promoted("div", a, b, float_math=True)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(None if scalar_b else a, b)  # ``a`` serves ``b``'s gradient only
         return a / b
 
     @staticmethod
@@ -289,6 +292,7 @@ class RoundedDiv(Op):
         if a.dtype == xp.bool_:
             raise _unsupported(f"div_{mode}_cpu", a)
         _check_integer_divisor(b)
+        ctx.save_for_backward(a, b)
         if mode == "floor":
             return xp.floor_divide(a, b)
         if a.dtype.kind == "f":
@@ -299,6 +303,7 @@ class RoundedDiv(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # PyTorch's formula keeps both operands: their versions
         needs = ctx.needs_input_grad
         return (_zeros(grad) if needs[0] else None, _zeros(grad) if needs[1] else None, None)
 
@@ -373,11 +378,13 @@ class Neg(Op):
 class Pow(Op):
     @staticmethod
     def forward(ctx, base, exponent):
+        scalar_exponent = type(exponent) is not ndarray
         base, exponent = _promoted("pow", base, exponent)
         if base.dtype.kind in "iu" and (exponent < 0).any():
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         y = xp.power(base, exponent)
-        ctx.save_for_backward(base, exponent, y)
+        # the output serves only the exponent's gradient, which a Python scalar never needs
+        ctx.save_for_backward(base, exponent, None if scalar_exponent else y)
         return y
 
     @staticmethod
@@ -472,8 +479,12 @@ class Lerp(Op):
                     f"expected dtype {_legacy(dtype_of(start)).lower()} for `{name}` but got "
                     f"dtype {_legacy(dtype_of(other)).lower()}"
                 )
+        scalar_weight = type(weight) is not ndarray
         weight = xp.asarray(weight).astype(start.dtype, copy=False)
-        ctx.save_for_backward(start, end, weight)
+        if scalar_weight:  # a Python weight needs no gradient, so its formula keeps no tensor
+            ctx.save_for_backward(None, None, weight)
+        else:
+            ctx.save_for_backward(start, end, weight)
         return xp.where(
             xp.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight)
         ).astype(start.dtype, copy=False)
@@ -660,11 +671,17 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
 
 
 class _Unary(Op):
-    """``y = compute(x)``; ``derivative(x, y)``, written with ember ops, is ``dy/dx``."""
+    """``y = compute(x)``; ``derivative(x, y)``, written with ember ops, is ``dy/dx``.
+
+    ``saves`` names what the node keeps, as PyTorch's derivative formula does: ``"x"`` the
+    input, ``"y"`` the output, both or neither. The other comes to ``derivative`` as None,
+    so an in-place change of it after the op is harmless, and of a kept one is an error.
+    """
 
     float_math = True  # integer and bool inputs become the default float dtype
     refuses = ()  # dtype kinds ("b", "i") that PyTorch's kernel is not implemented for
     kernel = ""
+    saves = "x"
 
     @classmethod
     def forward(cls, ctx, x):
@@ -679,7 +696,8 @@ class _Unary(Op):
             y = y.astype(x.dtype)
         elif y is x or (y.base is not None and xp.shares_memory(y, x)):
             y = y.copy()  # a fresh array, never a view of the input
-        ctx.save_for_backward(x, y)
+        saves = cls.saves
+        ctx.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
         return y
 
     @classmethod
@@ -692,9 +710,11 @@ class _Piecewise(_Unary):
     """Rounding-like ops: piecewise constant, so the gradient is zero."""
 
     float_math = False
+    saves = ""
 
     @classmethod
     def backward(cls, ctx, grad):
+        ctx.saved_tensors  # the version check of what PyTorch's formula saves
         return (_zeros(grad),)
 
 
@@ -724,6 +744,7 @@ def _unary_backward_arrays(derivative):
 
 
 def _piecewise_backward_arrays(ctx, grad):
+    ctx.saved_arrays  # the version check of what PyTorch's formula saves
     return (xp.zeros_like(grad),)
 
 
@@ -742,9 +763,9 @@ Abs = _unary(
     refuses="b",
     kernel="abs_cpu",
 )
-Exp = _unary("Exp", xp.exp, lambda x, y: y, True)
-Exp2 = _unary("Exp2", xp.exp2, lambda x, y: y * _LN2, True)
-Expm1 = _unary("Expm1", xp.expm1, lambda x, y: y + 1, True)
+Exp = _unary("Exp", xp.exp, lambda x, y: y, True, saves="y")
+Exp2 = _unary("Exp2", xp.exp2, lambda x, y: y * _LN2, True, saves="y")
+Expm1 = _unary("Expm1", xp.expm1, lambda x, y: y + 1, True, saves="y")
 Log = _unary("Log", xp.log, lambda x, y: reciprocal(x), lambda x, y: 1 / x)
 Log2 = _unary(
     "Log2", xp.log2, lambda x, y: reciprocal(x * _LN2), lambda x, y: 1 / (x * _LN2)
@@ -755,12 +776,12 @@ Log10 = _unary(
 Log1P = _unary(
     "Log1P", xp.log1p, lambda x, y: reciprocal(x + 1), lambda x, y: 1 / (x + 1)
 )
-Sqrt = _unary("Sqrt", xp.sqrt, lambda x, y: 0.5 / y, True)
-Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda x, y: -0.5 * y * y * y, True)
-Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, y: -y * y, True)
+Sqrt = _unary("Sqrt", xp.sqrt, lambda x, y: 0.5 / y, True, saves="y")
+Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda x, y: -0.5 * y * y * y, True, saves="y")
+Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, y: -y * y, True, saves="y")
 Sin = _unary("Sin", xp.sin, lambda x, y: cos(x), lambda x, y: xp.cos(x))
 Cos = _unary("Cos", xp.cos, lambda x, y: -sin(x), lambda x, y: -xp.sin(x))
-Tan = _unary("Tan", xp.tan, lambda x, y: 1 + y * y, True)
+Tan = _unary("Tan", xp.tan, lambda x, y: 1 + y * y, True, saves="y")
 Asin = _unary(
     "Asin", xp.arcsin, lambda x, y: rsqrt(1 - x * x), lambda x, y: _rsqrt_array(1 - x * x)
 )
@@ -772,7 +793,7 @@ Atan = _unary(
 )
 Sinh = _unary("Sinh", xp.sinh, lambda x, y: cosh(x), lambda x, y: xp.cosh(x))
 Cosh = _unary("Cosh", xp.cosh, lambda x, y: sinh(x), lambda x, y: xp.sinh(x))
-Tanh = _unary("Tanh", xp.tanh, lambda x, y: 1 - y * y, True)
+Tanh = _unary("Tanh", xp.tanh, lambda x, y: 1 - y * y, True, saves="y")
 Asinh = _unary(
     "Asinh", xp.arcsinh, lambda x, y: rsqrt(x * x + 1), lambda x, y: _rsqrt_array(x * x + 1)
 )
@@ -785,8 +806,8 @@ Acosh = _unary(
 Atanh = _unary(
     "Atanh", xp.arctanh, lambda x, y: reciprocal(1 - x * x), lambda x, y: 1 / (1 - x * x)
 )
-Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda x, y: math.pi / 180, True)
-Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda x, y: 180 / math.pi, True)
+Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda x, y: math.pi / 180, True, saves="")
+Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda x, y: 180 / math.pi, True, saves="")
 Erf = _unary(
     "Erf",
     lambda x: _erf_array(x),
@@ -799,19 +820,23 @@ Erfc = _unary(
     lambda x, y: -_TWO_OVER_SQRT_PI * exp(-x * x),
     lambda x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x),
 )
-Erfinv = _unary(
-    "Erfinv", lambda x: _erfinv_array(x), lambda x, y: (math.sqrt(math.pi) / 2) * exp(y * y)
+Erfinv = _unary(  # PyTorch saves the input only, and computes erfinv again in backward
+    "Erfinv",
+    lambda x: _erfinv_array(x),
+    lambda x, y: (math.sqrt(math.pi) / 2) * exp(erfinv(x) ** 2),
 )
 Lgamma = _unary("Lgamma", lambda x: _lgamma_array(x), lambda x, y: digamma(x))
 Digamma = _unary("Digamma", lambda x: _polygamma_array(0, x), lambda x, y: polygamma(1, x))
 I0 = _unary("I0", lambda x: xp.i0(x.astype(xp.float64)), lambda x, y: _I1.apply(x))
-_I1 = _unary("I1", lambda x: _i1_array(x), lambda x, y: _i1_derivative(x, y))
+_I1 = _unary("I1", lambda x: _i1_array(x), lambda x, y: _i1_derivative(x, y), saves="xy")
 Sinc = _unary(
     "Sinc",
     lambda x: xp.sinc(x),
-    lambda x, y: where(x == 0, 0.0, (cos(math.pi * x) - y) / where(x == 0, 1.0, x)),
+    lambda x, y: where(x == 0, 0.0, (cos(math.pi * x) - sinc(x)) / where(x == 0, 1.0, x)),
 )
-Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda x, y: y * (1 - y), True)
+Sigmoid = _unary(
+    "Sigmoid", lambda x: _sigmoid_array(x), lambda x, y: y * (1 - y), True, saves="y"
+)
 Relu = _unary(
     "Relu",
     lambda x: xp.maximum(x, 0),
@@ -820,6 +845,7 @@ Relu = _unary(
     float_math=False,
     refuses="b",
     kernel="clamp_min_scalar_cpu",
+    saves="y",
 )
 Frac = _unary(
     "Frac",
@@ -829,9 +855,10 @@ Frac = _unary(
     float_math=False,
     refuses="bi",
     kernel="frac_cpu",
+    saves="",
 )
 Sign = _unary("Sign", lambda x: _sign_array(x))
-Sgn = _unary("Sgn", lambda x: _sign_array(x))
+Sgn = _unary("Sgn", lambda x: _sign_array(x), saves="xy")  # as for complex inputs
 Floor = _unary(
     "Floor",
     lambda x: xp.floor(x) if x.dtype.kind == "f" else x,
@@ -847,7 +874,9 @@ Trunc = _unary(
     refuses="b",
     kernel="trunc_vml_cpu",
 )
-Angle = _unary("Angle", lambda x: xp.where(x < 0, math.pi, 0.0 * x), float_math=True)
+Angle = _unary(
+    "Angle", lambda x: xp.where(x < 0, math.pi, 0.0 * x), float_math=True, saves="x"
+)
 Round = _unary(
     "Round", lambda x: xp.rint(x) if x.dtype.kind == "f" else x, refuses="b", kernel="round_cpu"
 )
@@ -1500,7 +1529,8 @@ class Copysign(Op):
     def backward(ctx, grad):
         a, y = ctx.saved_tensors
         ratio = where(a == 0, 0.0, y / where(a == 0, 1.0, a))
-        return grad * ratio if ctx.needs_input_grad[0] else None, None
+        needs = ctx.needs_input_grad
+        return grad * ratio if needs[0] else None, _zeros(grad) if needs[1] else None
 
 
 class Heaviside(Op):

@@ -78,7 +78,11 @@ _GELU_CUBIC = 0.044715
 
 
 class _Pointwise(Op):
-    """``y = compute(x, *args)``; ``input_grad(grad, x, y, *args)`` (ember ops) is its vjp."""
+    """``y = compute(x, *args)``; ``input_grad(grad, x, y, *args)`` (ember ops) is its vjp.
+
+    As in PyTorch, the node keeps the input only (``y`` comes to ``input_grad`` as None), so
+    an in-place change of the output after the op leaves the gradient intact.
+    """
 
     kernel = ""  # PyTorch's kernel name, for the error on an unsupported dtype
     integers = False  # whether integer inputs are accepted (hardtanh, threshold)
@@ -93,7 +97,7 @@ class _Pointwise(Op):
         y = xp.asarray(cls.compute(x, *args)).astype(x.dtype, copy=False)
         if xp.shares_memory(y, x):
             y = y.copy()
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x, None)
         return y
 
     @classmethod
@@ -217,7 +221,7 @@ class Gelu(_Pointwise):
         twice_cdf += 1
         y = x * 0.5
         y *= twice_cdf
-        ctx.save_for_backward(x, y, twice_cdf)
+        ctx.save_for_backward(x, None, twice_cdf)
         return y
 
     @staticmethod
