@@ -451,8 +451,12 @@ def _check_entry(name: str, entry) -> tuple:
         )
     if not isinstance(shape, list) or not all(_is_count(size) for size in shape):
         raise _Corrupt(
-            f"tensor {name!r} has shape {shape!r}; expected a list of non-negative integers"
+            f"tensor {name!r} has shape {shape!r:.80}; expected a list of non-negative integers"
         )
+    # NumPy's own limits: 64 dimensions, and a size in bytes that fits an int64 (even with
+    # a zero among the dimensions).
+    if len(shape) > 64 or math.prod(max(size, 1) for size in shape) * _itemsize(code) >= 2**63:
+        raise _Corrupt(f"tensor {name!r} has shape {shape!r:.80}, larger than any array can be")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
         raise _Corrupt(
             f"tensor {name!r} has data_offsets {offsets!r}; expected [begin, end], two "

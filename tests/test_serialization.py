@@ -67,7 +67,9 @@ def test_pytorch_safetensors_weights_load_into_ember_model(tmp_path):
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    torch_model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
+    torch_model = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1)
+    )
     path = tmp_path / "torch.safetensors"
     save_file(torch_model.state_dict(), str(path))
     model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))

@@ -136,6 +136,14 @@ _MALFORMED = {
     ),
     "bool dimension": (_raw_file({"a": _entry("F32", [True], 0, 4)}, bytes(4)), "'a'.*shape"),
     "float dimension": (_raw_file({"a": _entry("F32", [2.0], 0, 8)}, bytes(8)), "'a'.*shape"),
+    "65 dimensions": (
+        _raw_file({"a": _entry("F32", [1] * 65, 0, 4)}, bytes(4)),
+        "'a'.*larger than",
+    ),
+    "a dimension beyond int64": (
+        _raw_file({"a": _entry("F32", [2**63, 0], 0, 0)}),
+        "'a'.*larger than",
+    ),
     "shape larger than its bytes": (
         _raw_file({"a": _entry("F32", [3], 0, 16)}, bytes(16)),
         "'a'.*needs 12 bytes",
