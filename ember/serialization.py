@@ -342,8 +342,8 @@ def _read_header(handle, size: int) -> tuple:
             if first == b"{":
                 raw = first + _read_exactly(handle, length - 1)
                 return length, _parse_json(_decode_utf8(raw), "header")
-    # Not a safetensors header: say what the file is instead.
-    # A zip archive (torch.save's format), or a pickle: protocol 2 and later open with 0x80.
+    # Not a safetensors header. A zip archive is torch.save's format; pickles of protocol 2
+    # and later open with 0x80 and the protocol number.
     if prefix[:4] == b"PK\x03\x04" or (prefix[:1] == b"\x80" and prefix[1:2] in _PROTOCOLS):
         raise _Corrupt(
             "this is a pickle-based file (such as torch.save writes by default). ember never "
