@@ -17,6 +17,7 @@ from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dt
 
 
 _new = object.__new__
+_NOT_GIVEN = object()  # tells ``new_zeros(size=...)`` from no size at all
 
 
 class Size(tuple):
@@ -491,20 +492,39 @@ class Tensor:
         return _ops.transpose(self, -2, -1)
 
     # ------------------------------------------------------------ new tensors like this one
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return _ops.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False) -> "Tensor":
+        return _ops.tensor(data, dtype=dtype or self.dtype, device=device,
+                           requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return _ops.zeros(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_zeros(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False) -> "Tensor":
+        shape = _new_size("new_zeros", sizes, size)
+        return _ops.zeros(shape, dtype=dtype or self.dtype, device=device,
+                          requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return _ops.ones(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_ones(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False) -> "Tensor":
+        shape = _new_size("new_ones", sizes, size)
+        return _ops.ones(shape, dtype=dtype or self.dtype, device=device,
+                         requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return _ops.empty(_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_empty(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False) -> "Tensor":
+        shape = _new_size("new_empty", sizes, size)
+        return _ops.empty(shape, dtype=dtype or self.dtype, device=device,
+                          requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> "Tensor":
-        return _ops.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False) -> "Tensor":
+        return _ops.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                         requires_grad=requires_grad)
+
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+                          layout=None, pin_memory=False) -> "Tensor":
+        return _ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
+                                  requires_grad=requires_grad)
 
 
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:
@@ -529,6 +549,19 @@ def _sizes(args) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
+
+
+def _new_size(op: str, sizes: tuple, size) -> tuple:
+    """``new_zeros(2, 3)``, ``new_zeros((2, 3))`` or ``new_zeros(size=(2, 3))``, checked."""
+    if size is _NOT_GIVEN:
+        if not sizes:
+            raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
+        return _sizes(sizes)
+    if sizes:
+        raise TypeError(f"{op}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return tuple(size)
 
 
 def _wrap_dim(dim: int, ndim: int, op: str) -> int:
