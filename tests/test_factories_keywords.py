@@ -130,29 +130,6 @@ def test_empty_strided_needs_one_stride_per_dimension():
             library.empty_strided((2, 3), (1,))
 
 
-def test_out_is_written_in_its_own_dtype():
-    for library in (torch, ember):
-        _check_out(library)
-
-
-def _check_out(library):
-    buffer = library.empty(0, dtype=library.int64)
-    result = library.zeros(2, 3, out=buffer)
-    assert result is buffer and buffer.shape == (2, 3) and buffer.dtype == library.int64
-    assert library.ones(size=(2,), out=buffer).tolist() == [1, 1]
-    assert library.full((2,), 1.5, out=buffer).tolist() == [1, 1]
-    assert library.arange(3, out=library.empty(0, dtype=library.int64)).tolist() == [0, 1, 2]
-    assert library.eye(2, out=buffer).tolist() == [[1, 0], [0, 1]]
-    floats = library.empty(0, dtype=library.float64)
-    assert library.linspace(0, 1, 3, out=floats).tolist() == [0.0, 0.5, 1.0]
-    assert library.logspace(0, 1, 2, out=floats).tolist() == [1.0, 10.0]
-    with pytest.raises(RuntimeError, match=re.escape(
-            "dtype Float does not match dtype of out parameter (Long)")):
-        library.zeros(2, out=buffer, dtype=library.float32)
-    with pytest.raises(RuntimeError, match="functions with out=... arguments don't support"):
-        library.zeros(2, out=library.empty(2, requires_grad=True))
-
-
 FACTORIES = ["zeros", "ones", "empty", "full", "rand", "randn", "randint", "arange", "linspace",
              "logspace", "eye", "tensor", "zeros_like", "ones_like", "empty_like", "full_like",
              "empty_strided", "randperm", "range", "tril_indices", "triu_indices"]

@@ -18,7 +18,6 @@ from ember._dtype import (
     to_dtype,
 )
 from ember._tensor import Tensor
-from ember.ops._function import _legacy
 
 __all__ = [
     "tensor",
@@ -216,59 +215,25 @@ def _size_of(op: str, sizes: tuple, size=_NOT_GIVEN) -> tuple:
     return sizes
 
 
-def _into(result: Tensor, out, dtype, op: str) -> Tensor:
-    """``result``, or ``out`` overwritten with it (in ``out``'s dtype) when one is given."""
-    if out is None:
-        return result
-    if dtype is not None and to_dtype(dtype) != out.dtype:
-        raise RuntimeError(
-            f"dtype {_legacy(to_dtype(dtype))} does not match dtype of out parameter "
-            f"({_legacy(out.dtype)})"
-        )
-    if out.requires_grad:
-        raise RuntimeError(
-            f"aten::{op}(): functions with out=... arguments don't support automatic "
-            "differentiation, but one of the arguments requires grad."
-        )
-    out._data = result._data.astype(out._data.dtype)
-    out._version_counter[0] += 1
-    if result.requires_grad:
-        out.requires_grad_(True)
-    return out
-
-
-def _out_dtype(dtype, out):
-    """The dtype a factory makes: ``dtype``, else ``out``'s, else the default float."""
-    if dtype is not None:
-        return dtype
-    return out.dtype if out is not None else get_default_dtype()
-
-
 def zeros(*sizes, size=_NOT_GIVEN, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of the given size (float32 unless ``dtype`` says otherwise).
 
     The size is given as ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``.
     """
-    target = _out_dtype(dtype, out)
-    result = _filled(0, _size_of("zeros", sizes, size), target, device, requires_grad)
-    return _into(result, out, dtype, "zeros")
+    return _filled(0, _size_of("zeros", sizes, size), dtype, device, requires_grad)
 
 
 def ones(*sizes, size=_NOT_GIVEN, out=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones of the given size (given as for ``zeros``)."""
-    target = _out_dtype(dtype, out)
-    result = _filled(1, _size_of("ones", sizes, size), target, device, requires_grad)
-    return _into(result, out, dtype, "ones")
+    return _filled(1, _size_of("ones", sizes, size), dtype, device, requires_grad)
 
 
 def empty(*sizes, size=_NOT_GIVEN, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, memory_format=None, pin_memory: bool = False) -> Tensor:
     """An uninitialized tensor (ember fills it with zeros, so it is never garbage)."""
-    target = _out_dtype(dtype, out)
-    result = _filled(0, _size_of("empty", sizes, size), target, device, requires_grad)
-    return _into(result, out, dtype, "empty")
+    return _filled(0, _size_of("empty", sizes, size), dtype, device, requires_grad)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
@@ -294,13 +259,11 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``; its dtype is inferred from the value as PyTorch does."""
     shape = (size,) if isinstance(size, int) else tuple(size)
-    if dtype is None and out is not None:
-        return _into(_filled(fill_value, shape, out.dtype, device, requires_grad), out, None, "full")
     if dtype is None:
         fill_value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
         default = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else None
         return _filled(fill_value, shape, None, device, requires_grad, default)
-    return _into(_filled(fill_value, shape, dtype, device, requires_grad), out, dtype, "full")
+    return _filled(fill_value, shape, dtype, device, requires_grad)
 
 
 def _like(input: Tensor, fill, dtype, device, requires_grad) -> Tensor:
@@ -350,9 +313,6 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         raise RuntimeError(
             "arange(): upper bound and larger bound inconsistent with step sign"
         )
-    requested = dtype
-    if dtype is None and out is not None:
-        dtype = out.dtype
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = get_default_dtype() if is_float else int64
@@ -361,7 +321,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     array = (start + step * xp.arange(count, dtype=xp.float64)).astype(target.numpy)
     if target.numpy.kind in "iu" and all(isinstance(v, int) for v in (start, end, step)):
         array = xp.arange(start, start + count * step, step, dtype=target.numpy)[:count]
-    return _into(_finish(array, None, requires_grad, device), out, requested, "arange")
+    return _finish(array, None, requires_grad, device)
 
 
 def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
@@ -371,8 +331,7 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
         start, end = 0, start
     count = int((end - start) // step) + 1
     array = start + step * xp.arange(count, dtype=xp.float64)
-    result = _finish(array, _out_dtype(dtype, out), requires_grad, device)
-    return _into(result, out, dtype, "range")
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
 
 
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
@@ -381,16 +340,14 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     array = xp.linspace(_number(start), _number(end), int(steps))
-    result = _finish(array, _out_dtype(dtype, out), requires_grad, device)
-    return _into(result, out, dtype, "linspace")
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
              device=None, requires_grad: bool = False) -> Tensor:
     """``base`` raised to ``steps`` values evenly spaced from ``start`` to ``end``."""
     array = xp.logspace(_number(start), _number(end), int(steps), base=base)
-    result = _finish(array, _out_dtype(dtype, out), requires_grad, device)
-    return _into(result, out, dtype, "logspace")
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
@@ -399,7 +356,7 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
     array = xp.eye(n, n if m is None else m)
-    return _into(_finish(array, _out_dtype(dtype, out), requires_grad, device), out, dtype, "eye")
+    return _finish(array, dtype or get_default_dtype(), requires_grad, device)
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
