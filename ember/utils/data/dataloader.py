@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-import queue
-import time
 import warnings
 
-from ember.utils.data._utils import worker as _worker
+from ember.utils.data._loader_iter import _MultiProcessLoaderIter, _SingleProcessLoaderIter
 from ember.utils.data._utils.collate import default_collate, default_convert
 from ember.utils.data._utils.worker import get_worker_info
 from ember.utils.data.dataset import IterableDataset
@@ -30,11 +26,14 @@ class DataLoader:
             Python's, NumPy's and ember's random state with ``base_seed + worker_id``.
         collate_fn: merges a list of samples into a batch (``default_collate``).
         drop_last: drop a last, incomplete batch.
-        timeout: seconds to wait for a worker's batch before raising (0: wait forever,
-            though a worker that dies is always reported).
+        timeout: seconds to wait for a worker's batch before raising (0: wait forever).
+            A worker that dies is reported whatever the timeout; workers whose main
+            process dies exit on their own.
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker.
         prefetch_factor: batches in flight per worker (default 2 with workers).
-        persistent_workers: keep the workers between epochs.
+        persistent_workers: keep the workers between epochs; ``iter(loader)`` then resets
+            and returns the same iterator each time, as in PyTorch.
+        in_order: yield batches in sampler order (``False``: as the workers finish them).
         pin_memory: accepted; on the CPU there is nothing to pin (PyTorch warns the same).
     """
 
@@ -92,7 +91,8 @@ class DataLoader:
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
-        self._pool = None
+        self._iterator = None
+        self.in_order = in_order
 
     @property
     def _auto_collation(self) -> bool:
@@ -111,156 +111,17 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self):
-        if self.num_workers == 0:
-            return self._single_process()
-        if self.persistent_workers:
-            if self._pool is None:
-                self._pool = _WorkerPool(self)
-            return self._pool.epoch()
-        return _WorkerPool(self).epoch(close_after=True)
-
-    def _single_process(self):
-        if self._is_iterable:
-            iterator = iter(self.dataset)
-            if not self._auto_collation:
-                for sample in iterator:
-                    yield self.collate_fn(sample)
-                return
-            while True:
-                samples = list(itertools.islice(iterator, self.batch_size))
-                if not samples or (self.drop_last and len(samples) < self.batch_size):
-                    return
-                yield self.collate_fn(samples)
-        for indices in self._index_sampler:
-            if self._auto_collation:
-                getitems = getattr(self.dataset, "__getitems__", None)
-                samples = getitems(indices) if getitems else [self.dataset[i] for i in indices]
-                yield self.collate_fn(samples)
+        # As PyTorch: persistent workers live in one iterator, reset for each epoch (and
+        # rebuilt only if its workers were shut down, e.g. after one of them died).
+        if self.persistent_workers and self.num_workers > 0:
+            if self._iterator is None or self._iterator._shutdown:
+                self._iterator = self._get_iterator()
             else:
-                yield self.collate_fn(self.dataset[indices])
+                self._iterator._reset(self)
+            return self._iterator
+        return self._get_iterator()
 
-    def __del__(self):
-        if getattr(self, "_pool", None) is not None:
-            self._pool.close()
-
-
-class _WorkerPool:
-    """Worker processes, each with its own index queue, sharing one result queue."""
-
-    def __init__(self, loader: DataLoader):
-        from ember.ops.random import randint
-
-        self.loader = loader
-        context = loader.multiprocessing_context or multiprocessing.get_context()
-        if isinstance(context, str):
-            context = multiprocessing.get_context(context)
-        generator = loader.generator
-        self.base_seed = int(randint(0, 2**62, (), generator=generator).item())
-        self.result_queue = context.Queue()
-        self.index_queues, self.processes = [], []
-        kind = "iterable" if loader._is_iterable else "map"
-        for worker_id in range(loader.num_workers):
-            index_queue = context.Queue()
-            process = context.Process(
-                target=_worker.worker_loop,
-                args=(loader.dataset, kind, index_queue, self.result_queue, loader.collate_fn,
-                      loader._auto_collation, loader.drop_last, loader.batch_size,
-                      self.base_seed + worker_id, loader.worker_init_fn, worker_id,
-                      loader.num_workers),
-                daemon=True,
-            )
-            process.start()
-            self.index_queues.append(index_queue)
-            self.processes.append(process)
-        self.task_ids = itertools.count()
-
-    def epoch(self, close_after: bool = False):
-        try:
-            yield from self._epoch()
-        finally:
-            if close_after:
-                self.close()
-
-    def _epoch(self):
-        loader = self.loader
-        workers = len(self.processes)
-        if loader._is_iterable:
-            tasks = (None for _ in itertools.count())
-        else:
-            tasks = iter(loader._index_sampler)
-        pending, results = {}, {}
-        active = list(range(workers))
-        next_worker = itertools.cycle(range(workers))
-        order = []
-
-        def send() -> bool:
-            if not active:
-                return False
-            try:
-                indices = next(tasks)
-            except StopIteration:
-                return False
-            worker = next(next_worker)
-            while worker not in active:
-                worker = next(next_worker)
-            task_id = next(self.task_ids)
-            pending[task_id] = worker
-            order.append(task_id)
-            self.index_queues[worker].put((task_id, indices))
-            return True
-
-        for _ in range(workers * loader.prefetch_factor):
-            if not send():
-                break
-        while order:
-            task_id = order.pop(0)
-            while task_id not in results:
-                got_id, data = self._get()
-                results[got_id] = data
-            data = results.pop(task_id)
-            worker = pending.pop(task_id)
-            if isinstance(data, _worker._IterableExhausted):
-                if worker in active:
-                    active.remove(worker)
-                continue
-            if isinstance(data, _worker.ExceptionWrapper):
-                self.close()
-                data.reraise()
-            send()
-            yield data
-
-    def _get(self):
-        deadline = None if not self.loader.timeout else time.monotonic() + self.loader.timeout
-        while True:
-            try:
-                task_id, data = self.result_queue.get(timeout=1.0)
-            except queue.Empty:
-                for process in self.processes:
-                    if not process.is_alive():
-                        self.close()
-                        raise RuntimeError(
-                            f"DataLoader worker (pid {process.pid}) exited unexpectedly with exit "
-                            f"code {process.exitcode}."
-                        ) from None
-                if deadline is not None and time.monotonic() > deadline:
-                    self.close()
-                    raise RuntimeError(f"DataLoader timed out after {self.loader.timeout} seconds") from None
-                continue
-            if task_id == -1:
-                self.close()
-                data.reraise()
-            return task_id, data
-
-    def close(self) -> None:
-        for index_queue, process in zip(self.index_queues, self.processes):
-            if process.is_alive():
-                try:
-                    index_queue.put(None)
-                except (OSError, ValueError):
-                    pass
-        for process in self.processes:
-            process.join(timeout=2.0)
-            if process.is_alive():
-                process.terminate()
-        self.processes = []
-        self.index_queues = []
+    def _get_iterator(self):
+        if self.num_workers == 0:
+            return _SingleProcessLoaderIter(self)
+        return _MultiProcessLoaderIter(self)
