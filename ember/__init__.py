@@ -102,3 +102,32 @@ from ember import accelerator, backends, onnx  # noqa: E402,F401
 inf, nan = _math.inf, _math.nan
 pi, e = _math.pi, _math.e
 newaxis = None
+
+# ---------------------------------------------------------------- sparse tensors
+from ember import sparse  # noqa: E402,F401
+from ember.ops.sparse import (  # noqa: E402,F401
+    SparseTensor as _SparseTensor,
+    matmul as _sparse_matmul,
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    spmm,
+    strided,
+)
+
+_dense_mm, _dense_matmul = mm, matmul  # noqa: F405
+
+
+def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
+    """The product of two matrices ``(n, m) @ (m, p) -> (n, p)``; ``input`` may be sparse."""
+    if isinstance(input, _SparseTensor):
+        return _sparse_matmul(input if input.is_sparse else input._coo(), mat2)
+    return _dense_mm(input, mat2, out=out)
+
+
+def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """``input @ other`` for any ranks >= 1 (see ``ember.ops.matmul``); ``input`` may be sparse."""
+    if isinstance(input, _SparseTensor):
+        return _sparse_matmul(input if input.is_sparse else input._coo(), other)
+    return _dense_matmul(input, other, out=out)

@@ -526,6 +526,56 @@ class Tensor:
         return _ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
                                   requires_grad=requires_grad)
 
+    # ------------------------------------------------------------ layouts (ember/ops/sparse.py)
+    is_sparse = is_sparse_csr = False
+
+    @property
+    def layout(self):
+        return _sparse.strided
+
+    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
+                  dense_dim=None) -> "Tensor":
+        """The COO form of this tensor: its nonzero entries (slices past ``sparse_dim``)."""
+        if layout is _sparse.sparse_csr:
+            return _sparse.to_sparse_csr(self)
+        return _sparse.to_sparse(self, sparse_dim)
+
+    def to_sparse_coo(self) -> "Tensor":
+        return _sparse.to_sparse(self)
+
+    def to_sparse_csr(self, dense_dim=None) -> "Tensor":
+        return _sparse.to_sparse_csr(self)
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> "Tensor":
+        return self if dtype is None else self.to(dtype)
+
+    def sparse_dim(self) -> int:
+        return 0
+
+    def dense_dim(self) -> int:
+        return self.ndim
+
+    def _sparse_only(self, name: str, layout: str = "sparse coordinate tensor"):
+        raise RuntimeError(f"{name} expected {layout} layout but got Strided")
+
+    def indices(self):
+        self._sparse_only("indices")
+
+    def values(self):
+        self._sparse_only("values", "sparse tensor")
+
+    def coalesce(self):
+        self._sparse_only("coalesce")
+
+    def is_coalesced(self):
+        self._sparse_only("is_coalesced")
+
+    def crow_indices(self):
+        self._sparse_only("crow_indices", "sparse row compressed tensor")
+
+    def col_indices(self):
+        self._sparse_only("col_indices", "sparse row compressed tensor")
+
 
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:
     tensor._data = array
@@ -587,6 +637,7 @@ _LEGACY_TYPE_NAMES = {
 
 from ember import _dtype as _dtypes  # noqa: E402
 from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
+from ember.ops import sparse as _sparse  # noqa: E402
 from ember._tensor_methods import install as _install_methods  # noqa: E402
 from ember.autograd.engine import run_backward  # noqa: E402
 from ember.autograd.function import note_hooked  # noqa: E402

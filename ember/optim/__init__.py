@@ -16,6 +16,7 @@ from ember.optim.optimizer import Optimizer
 from ember.optim.radam import RAdam
 from ember.optim.rmsprop import RMSprop
 from ember.optim.sgd import SGD
+from ember.optim.sparse_adam import SparseAdam
 
 __all__ = [
     "LBFGS",
@@ -29,5 +30,6 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "SparseAdam",
     "lr_scheduler",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import enable_grad
+from ember.ops.sparse import SparseTensor
 from ember.optim.optimizer import Optimizer, _add_scaled_
 
 __all__ = ["SGD"]
@@ -30,6 +32,10 @@ class SGD(Optimizer):
         nesterov: use Nesterov momentum (default: False).
         maximize: maximize the objective instead of minimizing it (default: False).
         foreach, differentiable, fused: accepted for PyTorch compatibility; ignored.
+
+    A sparse gradient (``nn.Embedding(sparse=True)``) is taken as its dense equivalent, which
+    is PyTorch's arithmetic; as in PyTorch it refuses ``weight_decay``. The momentum buffer
+    is then dense (PyTorch's is sparse, with the same values once summed).
 
     State: ``momentum_buffer`` (only when ``momentum != 0``).
 
@@ -74,6 +80,36 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Perform one optimization step; returns ``closure()``'s loss when given."""
+        sparse = [param for group in self.param_groups for param in group["params"]
+                  if isinstance(param.grad, SparseTensor)]
+        if not sparse:
+            return super().step(closure)
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+            sparse = [param for group in self.param_groups for param in group["params"]
+                      if isinstance(param.grad, SparseTensor)]
+        sparse_ids = {id(param) for param in sparse}
+        for group in self.param_groups:
+            if group["weight_decay"] != 0 and any(
+                id(param) in sparse_ids for param in group["params"]
+            ):
+                raise RuntimeError(
+                    "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+                )
+        gradients = [param.grad for param in sparse]
+        try:
+            for param, gradient in zip(sparse, gradients):
+                param.grad = gradient.to_dense().detach()
+            super().step()
+        finally:
+            for param, gradient in zip(sparse, gradients):
+                param.grad = gradient
+        return loss
 
     def _update(self, param, grad, state, group) -> None:
         if group["weight_decay"] != 0:

@@ -3,8 +3,9 @@
 ``embedding`` is one primitive (``EmbeddingBackward0``): the forward gathers rows, the
 backward scatter-adds the gradient rows into a zero table (repeated indices accumulate),
 skipping ``padding_idx`` and dividing by the index counts with ``scale_grad_by_freq``.
-That scatter is an ember ``index_add``, so the gradient differentiates again. ember has no
-sparse tensors: ``sparse=True`` is accepted and the gradient is dense.
+That scatter is an ember ``index_add``, so the gradient differentiates again. With
+``sparse=True`` the looked-up rows are a proxy leaf whose gradient becomes the weight's sparse
+COO ``.grad``, one row per lookup, as PyTorch's (``ember/ops/sparse.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from ember._backend import add_at, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.ops import sparse as _sparse
 from ember.ops._function import Op, _legacy
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -104,7 +107,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         max_norm: rows looked up whose ``norm_type``-norm exceeds it are rescaled, in
             place, to that norm first.
         scale_grad_by_freq: divide each row's gradient by the count of its index in input.
-        sparse: accepted for compatibility; the gradient is dense.
+        sparse: the gradient of ``weight`` is a sparse COO tensor holding one row per lookup
+            (``padding_idx`` lookups left out); ``scale_grad_by_freq`` is then refused.
 
     Shape:
         input (*) of int64 or int32, weight (num_embeddings, embedding_dim)
@@ -125,6 +129,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     _check_range(indices, rows)
     if max_norm is not None:
         _renorm(weight, indices, max_norm, norm_type)
+    if sparse and weight.requires_grad and grad_mode.state.enabled:
+        flat = indices.reshape(-1).astype(xp.int64)
+        gradient = _sparse.embedding_gradient(flat, weight, padding_idx, scale_grad_by_freq)
+        rows = _sparse.sparse_rows(weight, flat, gradient)
+        return rows.reshape(tuple(input.shape) + (weight.shape[1],))
     return Embedding.apply(weight, indices, padding_idx, scale_grad_by_freq)
 
 

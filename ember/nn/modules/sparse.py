@@ -37,7 +37,7 @@ class Embedding(Module):
         padding_idx: this row starts at zero and gets no gradient.
         max_norm: looked-up rows whose ``norm_type``-norm exceeds it are rescaled in place.
         scale_grad_by_freq: divide gradients by the index counts in the batch.
-        sparse: accepted; ember's gradients are dense.
+        sparse: the weight's gradient is a sparse COO tensor (for ``SGD``, ``SparseAdam``).
 
     Shape:
         input (*) of int64 or int32 → (*, embedding_dim); weight initialised from N(0, 1).
