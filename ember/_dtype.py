@@ -152,6 +152,47 @@ def result_type(*operands) -> dtype:
     return _combine(dimensioned, _combine(zero_dim, scalar))
 
 
+_INT64_MIN, _UINT64_END = -(1 << 63), 1 << 64
+
+
+def check_python_int(value: int) -> None:
+    """PyTorch's OverflowError for a Python int that neither int64 nor uint64 can hold."""
+    if value < _INT64_MIN:
+        raise OverflowError("can't convert negative int to unsigned")
+    if value >= _UINT64_END:
+        raise OverflowError("int too big to convert")
+
+
+def wrap_int(value: int, numpy_dtype) -> int:
+    """``value`` as a C cast to an integer dtype gives it: modulo ``2 ** bits``."""
+    bits = numpy_dtype.itemsize * 8
+    value &= (1 << bits) - 1
+    if numpy_dtype.kind == "i" and value >> (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+def checked_int(value: int, numpy_dtype) -> int:
+    """``value`` wrapped to an integer dtype, or PyTorch's RuntimeError where it overflows.
+
+    As PyTorch's ``checked_convert``: a signed dtype takes its own range; an unsigned one
+    also takes negatives down to ``-max`` (they wrap, as ``fill_(-1)`` gives 255 in uint8).
+    """
+    check_python_int(value)
+    info = xp.iinfo(numpy_dtype)
+    low = info.min if numpy_dtype.kind == "i" else -int(info.max)
+    if not low <= value <= info.max:
+        raise RuntimeError(
+            f"value cannot be converted to type {_C_TYPES[numpy_dtype.name]} without overflow"
+        )
+    return wrap_int(value, numpy_dtype)
+
+
+# The C type names in PyTorch's message: int32 is plain ``int`` there.
+_C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+            "int64": "int64_t"}
+
+
 class finfo:
     """Machine limits of a floating dtype, as ``torch.finfo`` (``bits``, ``eps``, ``max``...)."""
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import traceback
 
 from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
-from ember._dtype import dtype as _dtype_cls, from_numpy_dtype, result_type
+from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
+from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
 from ember.autograd import engine, grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, user_frame
@@ -198,6 +199,8 @@ def as_tensor_operand(value, op: str):
     if type(value) is Tensor or type(value) is float or isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)):
+        if type(value) is int:
+            check_python_int(value)
         return value
     if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
         return value.item()
@@ -223,9 +226,29 @@ def promote(*values) -> list:
         ]
     target = result_type(*values).numpy
     return [
-        value if type(value) is ndarray and value.dtype == target else asarray(value, target)
+        value if type(value) is ndarray and value.dtype == target else _scalar_array(value, target)
         for value in values
     ]
+
+
+def _scalar_array(value, target):
+    """``value`` as an array of ``target``: a Python int wraps to an integer dtype, as in C."""
+    if type(value) is int and target.kind in "iu":
+        value = wrap_int(value, target)
+    return asarray(value, target)
+
+
+def checked_scalar(value, *operands):
+    """A Python int that must fit the integer result dtype of ``operands`` (a bound, an alpha).
+
+    PyTorch converts such a value with ``checked_convert``: it raises its RuntimeError
+    where the value overflows the dtype, where arithmetic operands wrap instead.
+    """
+    if type(value) is not int:
+        return value
+    check_python_int(value)
+    target = result_type(*operands).numpy
+    return checked_int(value, target) if target.kind in "iu" else value
 
 
 def _common_dtype(values):

@@ -16,13 +16,14 @@ import builtins
 import math
 
 from ember._backend import ndarray, xp
-from ember._dtype import float64
+from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
 from ember._tensor import Tensor
 from ember.ops._function import (
     Op,
     _legacy,
     as_tensor_operand,
     broadcast_shape,
+    checked_scalar,
     dtype_of,
     float_input,
     promote,
@@ -164,8 +165,11 @@ def _promoted(op: str, *values, float_math: bool = False) -> list:
         ):
             return values  # the common case: nothing to broadcast, promote or convert
     broadcast_shape(op, *(value.shape for value in values if type(value) is ndarray))
-    values = promote(*values)
-    return [float_input(value) for value in values] if float_math else values
+    if not float_math:
+        return promote(*values)
+    # a Python int keeps its value in float math: it never wraps to an integer tensor's dtype
+    values = [float(value) if type(value) is int else value for value in values]
+    return [float_input(value) for value in promote(*values)]
 
 
 def _unsupported(kernel: str, array) -> NotImplementedError:
@@ -204,6 +208,8 @@ class Sub(Op):
     @staticmethod
     def forward(ctx, a, b, alpha):
         a, b = _promoted("sub", a, b)
+        if type(alpha) is int and a.dtype.kind in "iu":
+            alpha = wrap_int(alpha, a.dtype)  # it was checked negated: it may not fit itself
         ctx.alpha = alpha
         return a - b if alpha == 1 else a - b * alpha
 
@@ -303,7 +309,7 @@ class RoundedDiv(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.saved_tensors  # PyTorch's formula keeps both operands: their versions
+        ctx.saved_tensors  # noqa: B018 -- PyTorch's formula keeps both operands: their versions
         needs = ctx.needs_input_grad
         return (_zeros(grad) if needs[0] else None, _zeros(grad) if needs[1] else None, None)
 
@@ -550,13 +556,17 @@ def where(condition, input=None, other=None) -> Tensor:
         from ember.ops.indexing import nonzero
 
         return nonzero(condition, as_tuple=True)
-    return Where.apply(condition, _operand(input, "where"), _operand(other, "where"))
+    input, other = _operand(input, "where"), _operand(other, "where")
+    return Where.apply(
+        condition, checked_scalar(input, input, other), checked_scalar(other, input, other)
+    )
 
 
 def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``, broadcasting and promoting dtypes as PyTorch does."""
     _check_alpha("add", input, other, alpha)
-    return Add.apply(_operand(input, "add"), _operand(other, "add"), alpha)
+    input, other = _operand(input, "add"), _operand(other, "add")
+    return Add.apply(input, other, checked_scalar(alpha, input, other))
 
 
 def sub(input, other, *, alpha=1, out=None) -> Tensor:
@@ -571,7 +581,16 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
             "are trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
     _check_alpha("sub", input, other, alpha)
-    return Sub.apply(_operand(input, "sub"), _operand(other, "sub"), alpha)
+    input, other = _operand(input, "sub"), _operand(other, "sub")
+    return Sub.apply(input, other, _sub_alpha(alpha, input, other))
+
+
+def _sub_alpha(alpha, input, other):
+    """PyTorch's sub adds ``-alpha`` (negated in int64), so that is what must fit the dtype."""
+    if type(alpha) is not int:
+        return alpha
+    check_python_int(alpha)
+    return -checked_scalar(wrap_int(-alpha, int64.numpy), input, other)
 
 
 def mul(input, other, *, out=None) -> Tensor:
@@ -632,8 +651,21 @@ def square(input: Tensor) -> Tensor:
 
 
 def pow(input, exponent, *, out=None) -> Tensor:
-    """``input ** exponent``; either may be a tensor or a scalar (not both scalars)."""
-    return Pow.apply(_operand(input, "pow"), _operand(exponent, "pow"))
+    """``input ** exponent``; either may be a tensor or a scalar (not both scalars).
+
+    A Python int exponent must fit an integer ``input``'s dtype; a Python int base wraps to it.
+    """
+    input, exponent = _operand(input, "pow"), _operand(exponent, "pow")
+    if type(exponent) is int and _is_integer(input):
+        check_python_int(exponent)
+        if exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        checked_int(exponent, int64.numpy)  # PyTorch reads the exponent as an int64 first
+    return Pow.apply(input, checked_scalar(exponent, input, exponent))
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, Tensor) and value._data.dtype.kind in "iu"
 
 
 def float_power(input, exponent, *, out=None) -> Tensor:
@@ -649,6 +681,7 @@ def float_power(input, exponent, *, out=None) -> Tensor:
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
+    value = checked_scalar(value, input, tensor1, tensor2)
     return Addcmul.apply(input, tensor1, tensor2, value)
 
 
@@ -714,7 +747,7 @@ class _Piecewise(_Unary):
 
     @classmethod
     def backward(cls, ctx, grad):
-        ctx.saved_tensors  # the version check of what PyTorch's formula saves
+        ctx.saved_tensors  # noqa: B018 -- the version check of what PyTorch's formula saves
         return (_zeros(grad),)
 
 
@@ -744,7 +777,7 @@ def _unary_backward_arrays(derivative):
 
 
 def _piecewise_backward_arrays(ctx, grad):
-    ctx.saved_arrays  # the version check of what PyTorch's formula saves
+    ctx.saved_arrays  # noqa: B018 -- the version check of what PyTorch's formula saves
     return (xp.zeros_like(grad),)
 
 
@@ -1324,6 +1357,7 @@ def clamp(input: Tensor, min=None, max=None, *, out=None) -> Tensor:
     ``input`` where ``min <= input <= max`` and to a tensor bound where it is in force.
     """
     low, high = _bound(min), _bound(max)
+    low, high = checked_scalar(low, input, low), checked_scalar(high, input, high)
     if low is None and high is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     tensor_bound = isinstance(low, Tensor) or isinstance(high, Tensor)

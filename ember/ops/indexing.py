@@ -18,6 +18,7 @@ from ember.ops._function import (
     _legacy,
     as_tensor_operand,
     broadcast_shape,
+    checked_scalar,
     inplace,
     snapshot,
     wrap_dim,
@@ -612,7 +613,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """``input`` with the scalar ``value`` written at positions ``index`` along ``dim``."""
     dim = wrap_dim(dim, input.ndim, "index_fill")
     array = _vector_index(input, dim, index, "index_fill")
-    value = _scalar_value(value, "index_fill_")
+    value = checked_scalar(_scalar_value(value, "index_fill_"), input)
     if input.ndim == 0:
         return _restore(IndexFill.apply(_as_1d(input), value, _dim_key(1, 0, array), False), input)
     return IndexFill.apply(input, value, _dim_key(input.ndim, dim, array), False)
@@ -965,7 +966,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     gradient over the filled positions.
     """
     _check_mask(mask, "masked_fill_")
-    value = _scalar_value(value, "masked_fill_")
+    value = checked_scalar(_scalar_value(value, "masked_fill_"), input)
     shape = broadcast_shape("masked_fill", input.shape, mask.shape)
     mask_array = mask._data if mask._data.shape == shape else xp.broadcast_to(mask._data, shape)
     return MaskedFill.apply(input, value, mask_array)

@@ -17,7 +17,15 @@ from ember._device import device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.ops._function import Op, _legacy, broadcast_shape, check_leaf_inplace, inplace, snapshot
+from ember.ops._function import (
+    Op,
+    _legacy,
+    broadcast_shape,
+    check_leaf_inplace,
+    checked_scalar,
+    inplace,
+    snapshot,
+)
 
 __all__ = [
     "Generator",
@@ -945,6 +953,7 @@ def fill_(input: Tensor, value) -> Tensor:
             f"fill_(): argument 'value' must be a Number or a 0-d Tensor, not "
             f"{type(value).__name__}"
         )
+    value = checked_scalar(value, input)
     return _overwrite(input, xp.full(input.shape, value, dtype=input._data.dtype), Fill, "fill_")
 
 
