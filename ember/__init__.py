@@ -131,3 +131,6 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if isinstance(input, _SparseTensor):
         return _sparse_matmul(input if input.is_sparse else input._coo(), other)
     return _dense_matmul(input, other, out=out)
+
+
+from ember.ops.histogram import histogram, histogramdd  # noqa: E402
