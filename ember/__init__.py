@@ -104,19 +104,19 @@ pi, e = _math.pi, _math.e
 newaxis = None
 
 # ---------------------------------------------------------------- sparse tensors
-from ember import sparse  # noqa: E402,F401
-from ember.ops.sparse import (  # noqa: E402,F401
-    SparseTensor as _SparseTensor,
-    matmul as _sparse_matmul,
+from ember import sparse  # noqa: F401
+from ember.ops._sparse_math import matmul as _sparse_matmul
+from ember.ops._sparse_math import spmm  # noqa: F401
+from ember.ops.sparse import SparseTensor as _SparseTensor
+from ember.ops.sparse import (  # noqa: F401
     sparse_coo,
     sparse_coo_tensor,
     sparse_csr,
     sparse_csr_tensor,
-    spmm,
     strided,
 )
 
-_dense_mm, _dense_matmul = mm, matmul  # noqa: F405
+_dense_mm, _dense_matmul = mm, matmul
 
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:

@@ -27,23 +27,21 @@ The design, in four points:
 from __future__ import annotations
 
 import sys
-import weakref
 
 from ember._backend import asarray, xp
 from ember._dtype import dtype as _dtype_cls
 from ember._dtype import to_dtype
 from ember._tensor import Size, Tensor
 from ember.autograd import grad_mode
-from ember.autograd.function import AccumulateGrad
-from ember.ops import creation, elementwise, indexing
+from ember.ops import indexing
 from ember.ops import shape as shape_ops
+from ember.ops._function import wrap_dim
 
 __all__ = [
     "sparse_coo",
     "sparse_coo_tensor",
     "sparse_csr",
     "sparse_csr_tensor",
-    "spmm",
     "strided",
 ]
 
@@ -109,7 +107,7 @@ class SparseTensor(Tensor):
     def size(self, dim: int | None = None):
         if dim is None:
             return Size(self._sizes)
-        return self._sizes[_wrap(dim, len(self._sizes))]
+        return self._sizes[wrap_dim(dim, len(self._sizes))]
 
     @property
     def dtype(self) -> _dtype_cls:
@@ -160,7 +158,7 @@ class SparseTensor(Tensor):
             )
         values = self._value_tensor.detach()
         if value:
-            values = _proxy(values, self, _coalesced_gradient(self))
+            values = _grad.proxy(values, self, _grad.coalesced_gradient(self))
         self._value_tensor, self._requires_grad = values, bool(value)
 
     def detach(self) -> SparseTensor:
@@ -189,12 +187,12 @@ class SparseTensor(Tensor):
 
     def coalesce(self) -> SparseTensor:
         """Sum the values of repeated indices and sort the indices (lexicographically)."""
-        return coalesce(self)
+        return _math.coalesce(self)
 
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
-        return to_dense(self)
+        return _math.to_dense(self)
 
     def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
                   dense_dim=None) -> SparseTensor:
@@ -225,39 +223,39 @@ class SparseTensor(Tensor):
 
     # ------------------------------------------------------------ arithmetic
     def __mul__(self, other):
-        return _scaled(self, other, "mul")
+        return _math.scaled(self, other, "mul")
 
     __rmul__ = mul = __mul__
 
     def __truediv__(self, other):
         if isinstance(other, SparseTensor):
             raise NotImplementedError(_unsupported("div", self))
-        return _scaled(self, 1 / _scalar(other, "div", self), "div")
+        return _math.scaled(self, 1 / _math.scalar(other, "div", self), "div")
 
     div = __truediv__
 
     def __neg__(self):
-        return _scaled(self, -1, "neg")
+        return _math.scaled(self, -1, "neg")
 
     neg = __neg__
 
     def __add__(self, other):
-        return add(self, other)
+        return _math.add(self, other)
 
     add = __add__
 
     def __sub__(self, other):
-        return add(self, -other if isinstance(other, SparseTensor) else other)
+        return _math.add(self, -other if isinstance(other, SparseTensor) else other)
 
     sub = __sub__
 
     def __matmul__(self, other):
-        return matmul(self, other)
+        return _math.matmul(self, other)
 
     matmul = __matmul__
 
     def mm(self, other):
-        return mm(self, other)
+        return _math.mm(self, other)
 
     def t(self) -> SparseTensor:
         if self.sparse_dim() > 2 or self.dense_dim():
@@ -268,7 +266,7 @@ class SparseTensor(Tensor):
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def transpose(self, dim0: int, dim1: int) -> SparseTensor:
-        return transpose(self, dim0, dim1)
+        return _math.transpose(self, dim0, dim1)
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
         from ember.sparse import sum as sparse_sum
@@ -312,12 +310,12 @@ class SparseCsrTensor(SparseTensor):
         return _like(self, self._index_array, self._value_tensor, True, SparseTensor)
 
     def __matmul__(self, other):
-        return matmul(self._coo(), other)
+        return _math.matmul(self._coo(), other)
 
     matmul = __matmul__
 
     def mm(self, other):
-        return mm(self._coo(), other)
+        return _math.mm(self._coo(), other)
 
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         return self._coo().to_dense(dtype)
@@ -493,307 +491,6 @@ def to_sparse_csr(dense: Tensor) -> SparseCsrTensor:
     return _like(coo, coo._index_array, coo._value_tensor, True, SparseCsrTensor)
 
 
-# ---------------------------------------------------------------- autograd for sparse leaves
-
-
-class _GradientSink:
-    """Stands for a leaf in the engine: a values gradient becomes ``owner.grad``, sparse."""
-
-    __slots__ = ("_data", "_hooks", "_owner", "_post_accumulate_hooks", "_to_sparse")
-
-    def __init__(self, values, owner, to_sparse):
-        self._data, self._owner, self._to_sparse = values, weakref.ref(owner), to_sparse
-        self._hooks = self._post_accumulate_hooks = None
-
-    @property
-    def grad(self):
-        owner = self._owner()
-        return None if owner is None or owner.grad is None else _Accumulating(self)
-
-    @grad.setter
-    def grad(self, value) -> None:
-        owner = self._owner()
-        if owner is None:
-            return
-        owner.grad = value if isinstance(value, SparseTensor) else self._to_sparse(value)
-
-
-class _Accumulating:
-    """What the engine sees as an existing ``.grad``: adding to it accumulates, sparse."""
-
-    requires_grad = True
-
-    def __init__(self, sink: _GradientSink):
-        self._sink = sink
-
-    def __add__(self, values_grad: Tensor):
-        existing, new = self._sink._owner().grad, self._sink._to_sparse(values_grad)
-        if not isinstance(existing, SparseTensor):
-            return existing + new.to_dense()
-        return _concatenated(existing, new)
-
-
-def _proxy(values: Tensor, owner, to_sparse) -> Tensor:
-    """A dense leaf over ``values`` whose gradient goes to ``owner.grad`` as a sparse tensor."""
-    proxy = Tensor._make(values._data, True)
-    node = AccumulateGrad(_GradientSink(values._data, owner, to_sparse))
-    proxy._accumulator = weakref.ref(node)
-    proxy.__dict__["_sink_node"] = node  # the weak reference alone would let it go
-    return proxy
-
-
-def _coalesced_gradient(leaf: SparseTensor):
-    """Per-entry value gradients -> the gradient of ``leaf`` on its coalesced pattern."""
-    index, sizes = leaf._index_array, leaf._sizes
-
-    def convert(values_grad: Tensor) -> SparseTensor:
-        unique, first, _ = _unique_positions(index, sizes)
-        kept = indexing.index_select(values_grad.detach(), 0, Tensor._make(first))
-        # Sorted and unique, yet flagged uncoalesced, as PyTorch's gradient is.
-        return _make_sparse(unique, kept, sizes, False)
-
-    return convert
-
-
-def embedding_gradient(flat_indices, weight: Tensor, padding_idx, scale_grad_by_freq: bool):
-    """For ``embedding(sparse=True)``: lookup-row gradients -> weight's sparse ``.grad``."""
-    keep = xp.flatnonzero(flat_indices != (-1 if padding_idx is None else padding_idx))
-    index = flat_indices[keep].astype(xp.int64)[None, :]
-
-    def convert(values_grad: Tensor) -> SparseTensor:
-        if scale_grad_by_freq:
-            raise RuntimeError(
-                "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
-            )
-        rows = indexing.index_select(values_grad.detach(), 0, Tensor._make(keep))
-        return _make_sparse(index, rows, weight.shape, False)
-
-    return convert
-
-
-def sparse_rows(weight: Tensor, flat_indices, to_sparse) -> Tensor:
-    """``weight[flat_indices]`` as a proxy leaf whose gradient becomes ``weight.grad``."""
-    rows = Tensor._make(xp.take(weight._data, flat_indices, axis=0))
-    return _proxy(rows, weight, to_sparse)
-
-
-# ---------------------------------------------------------------- the operations
-
-
-def _wrap(dim: int, ndim: int) -> int:
-    from ember.ops._function import wrap_dim
-
-    return wrap_dim(dim, ndim)
-
-
-def _unique_positions(index, sizes):
-    """(sorted unique index columns or None when already so, first position of each, inverse)."""
-    sparse_sizes = tuple(sizes[: index.shape[0]])
-    linear = xp.ravel_multi_index(tuple(index), sparse_sizes) if index.shape[0] else (
-        xp.zeros(index.shape[1], xp.int64))
-    keys, first, inverse = xp.unique(linear, return_index=True, return_inverse=True)
-    unique = xp.stack(xp.unravel_index(keys, sparse_sizes)).astype(xp.int64).reshape(
-        len(sparse_sizes), -1)
-    return unique, first.astype(xp.int64), inverse.reshape(-1).astype(xp.int64)
-
-
-def _segment_sum(values: Tensor, segments, count: int) -> Tensor:
-    """Row ``s`` of the result is the sum of the rows of ``values`` whose segment is ``s``."""
-    table = creation.zeros((count,) + tuple(values.shape[1:]), dtype=values.dtype)
-    return indexing.index_add(table, 0, Tensor._make(segments), values)
-
-
-def coalesce(tensor: SparseTensor) -> SparseTensor:
-    if tensor._coalesced:
-        return tensor
-    unique, _, inverse = _unique_positions(tensor._index_array, tensor._sizes)
-    values = _segment_sum(tensor._value_tensor, inverse, unique.shape[1])
-    return _like(tensor, unique, values, True)
-
-
-def _linear_rows(tensor: SparseTensor):
-    index = tensor._index_array
-    if not index.shape[0]:
-        return xp.zeros(index.shape[1], xp.int64)
-    return xp.ravel_multi_index(tuple(index), tensor._sizes[: index.shape[0]]).astype(xp.int64)
-
-
-def to_dense(tensor: SparseTensor) -> Tensor:
-    sparse_dim = tensor.sparse_dim()
-    count = Size(tensor._sizes[:sparse_dim]).numel()
-    flat = _segment_sum(tensor._value_tensor, _linear_rows(tensor), count)
-    return flat.reshape(tensor._sizes)
-
-
-def _scalar(other, op: str, tensor):
-    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.ndim == 0:
-        return other
-    if isinstance(other, (int, float)) and not isinstance(other, bool):
-        return other
-    raise NotImplementedError(_unsupported(f"{op} with {type(other).__name__}", tensor))
-
-
-def _scaled(tensor: SparseTensor, factor, op: str) -> SparseTensor:
-    factor = _scalar(factor, op, tensor)
-    return _like(tensor, tensor._index_array, tensor._value_tensor * factor, tensor._coalesced)
-
-
-def _concatenated(first: SparseTensor, second: SparseTensor) -> SparseTensor:
-    index = xp.concatenate([first._index_array, second._index_array], axis=1)
-    values = shape_ops.cat([first._value_tensor, second._value_tensor.to(first.dtype)])
-    return _like(first, index, values, False)
-
-
-def add(tensor: SparseTensor, other, *, alpha=1) -> SparseTensor:
-    """``sparse + sparse``: the entries of both, coalesced."""
-    if not isinstance(other, SparseTensor):
-        if isinstance(other, Tensor):
-            raise RuntimeError(  # noqa: TRY004  (PyTorch's class)
-                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
-            )
-        raise NotImplementedError(_unsupported(f"add with {type(other).__name__}", tensor))
-    if tensor._sizes != other._sizes:
-        raise RuntimeError(
-            f"add: expected sizes of 'self' and 'other' to match, but {list(tensor._sizes)} != "
-            f"{list(other._sizes)}"
-        )
-    if other._layout is not tensor._layout or tensor.sparse_dim() != other.sparse_dim():
-        raise NotImplementedError(_unsupported("add of different sparse layouts", tensor))
-    return coalesce(_concatenated(tensor, other if alpha == 1 else other * alpha))
-
-
-def transpose(tensor: SparseTensor, dim0: int, dim1: int) -> SparseTensor:
-    ndim, sparse_dim = tensor.ndim, tensor.sparse_dim()
-    dim0, dim1 = _wrap(dim0, ndim), _wrap(dim1, ndim)
-    if dim0 >= sparse_dim or dim1 >= sparse_dim:
-        raise RuntimeError(
-            "transpose(): sparse ember tensors can only swap two sparse dimensions "
-            f"(sparse_dim={sparse_dim}), got {dim0} and {dim1}"
-        )
-    order = list(range(sparse_dim))
-    order[dim0], order[dim1] = dim1, dim0
-    sizes = list(tensor._sizes)
-    sizes[dim0], sizes[dim1] = sizes[dim1], sizes[dim0]
-    result = _make_sparse(tensor._index_array[order], tensor._value_tensor, sizes,
-                          dim0 == dim1 and tensor._coalesced)
-    return result
-
-
-def _check_matrix_product(op: str, sparse: SparseTensor, dense) -> None:
-    if not isinstance(dense, Tensor) or isinstance(dense, SparseTensor):
-        raise NotImplementedError(_unsupported(f"{op} of two sparse tensors", sparse))
-    if sparse.ndim != 2 or sparse.dense_dim():
-        raise RuntimeError(
-            f"{op}: expected a 2-D sparse matrix, got size {list(sparse.shape)}"
-        )
-    if dense.ndim != 2:
-        raise RuntimeError(f"addmm: matrices expected, got {dense.ndim}D tensor")
-    if dense.shape[0] != sparse.shape[1]:
-        raise RuntimeError(
-            f"addmm: Argument #3 (dense): Expected dim 0 size {sparse.shape[1]}, got "
-            f"{dense.shape[0]}"
-        )
-    if dense.dtype is not sparse.dtype:
-        raise RuntimeError(
-            f"expected scalar type {_legacy_name(sparse.dtype)} but found "
-            f"{_legacy_name(dense.dtype)}"
-        )
-
-
-def _legacy_name(dtype) -> str:
-    from ember.ops._function import _legacy
-
-    return _legacy(dtype)
-
-
-def mm(sparse: SparseTensor, dense: Tensor) -> Tensor:
-    """``sparse @ dense`` for a 2-D COO matrix: each entry scales a row of ``dense``."""
-    _check_matrix_product("mm", sparse, dense)
-    rows, columns = sparse._index_array
-    gathered = indexing.index_select(dense, 0, Tensor._make(columns))
-    contributions = gathered * sparse._value_tensor.unsqueeze(1)
-    return _segment_sum(contributions, rows, sparse.shape[0])
-
-
-def matmul(sparse: SparseTensor, other) -> Tensor:
-    """``sparse @ other``: a matrix product; a 1-D ``other`` is taken as a column."""
-    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.ndim == 1:
-        return mm(sparse, other.unsqueeze(1)).squeeze(1)
-    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and sparse.requires_grad \
-            and sparse.grad_fn is None:
-        raise NotImplementedError(
-            "matmul(sparse, dense) for a sparse leaf that requires grad: PyTorch gives it a "
-            "dense gradient, which ember does not build; use ember.sparse.mm, whose "
-            "gradient is sparse (the same values on the sparse tensor's entries)"
-        )
-    return mm(sparse, other)
-
-
-def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
-    """``torch.spmm``: the product of a sparse matrix and a dense one (``sparse.mm``)."""
-    if not isinstance(input, SparseTensor):
-        from ember.ops.matmul import mm as dense_mm
-
-        return dense_mm(input, mat2)
-    return mm(input._coo() if isinstance(input, SparseCsrTensor) else input, mat2)
-
-
-def reduce_sum(tensor: SparseTensor, dim=None, dtype=None):
-    """``ember.sparse.sum``: all entries, or along ``dim`` (sparse unless no sparse dim is left)."""
-    values = tensor._value_tensor if dtype is None else tensor._value_tensor.to(to_dtype(dtype))
-    if dim is None:
-        return values.sum()
-    dims = {_wrap(d, tensor.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
-    sparse_dim = tensor.sparse_dim()
-    dense_dims = sorted(d - sparse_dim + 1 for d in dims if d >= sparse_dim)
-    if dense_dims:
-        values = values.sum(dim=tuple(dense_dims))
-    kept = [d for d in range(sparse_dim) if d not in dims]
-    if not kept:
-        return values.sum(0)
-    sizes = [tensor._sizes[d] for d in kept] + [
-        size for d, size in enumerate(tensor._sizes) if d >= sparse_dim and d not in dims]
-    partial = _make_sparse(tensor._index_array[kept], values, sizes, False)
-    return coalesce(partial)
-
-
-def softmax(tensor: SparseTensor, dim: int, dtype=None, *, log: bool = False) -> SparseTensor:
-    """Softmax along ``dim`` over the specified entries only (unspecified ones are -inf)."""
-    dim = _wrap(dim, tensor.ndim)
-    tensor = coalesce(tensor if dtype is None else tensor.to(to_dtype(dtype)))
-    values, sparse_dim = tensor._value_tensor, tensor.sparse_dim()
-    if dim >= sparse_dim:
-        dense_dim = dim - sparse_dim + 1
-        result = (reduction_log_softmax if log else reduction_softmax)(values, dense_dim)
-        return _like(tensor, tensor._index_array, result, True)
-    others = [d for d in range(sparse_dim) if d != dim]
-    index = tensor._index_array[others]
-    group_sizes = [tensor._sizes[d] for d in others]
-    groups = xp.ravel_multi_index(tuple(index), group_sizes) if others else xp.zeros(
-        index.shape[1], xp.int64)
-    keys, groups = xp.unique(groups, return_inverse=True)
-    groups = Tensor._make(groups.reshape(-1).astype(xp.int64))
-    peaks = xp.full((keys.size,) + tuple(values.shape[1:]), -xp.inf, values._data.dtype)
-    xp.maximum.at(peaks, groups._data, values._data)
-    shifted = values - Tensor._make(peaks[groups._data])
-    exponentials = elementwise.exp(shifted)
-    totals = indexing.index_select(_segment_sum(exponentials, groups._data, keys.size), 0, groups)
-    result = shifted - elementwise.log(totals) if log else exponentials / totals
-    return _like(tensor, tensor._index_array, result, True)
-
-
-def reduction_softmax(values: Tensor, dim: int) -> Tensor:
-    from ember.ops.softmax import softmax as dense_softmax
-
-    return dense_softmax(values, dim)
-
-
-def reduction_log_softmax(values: Tensor, dim: int) -> Tensor:
-    from ember.ops.softmax import log_softmax as dense_log_softmax
-
-    return dense_log_softmax(values, dim)
-
-
 # ---------------------------------------------------------------- printing
 
 
@@ -833,3 +530,6 @@ def _sparse_repr(tensor: SparseTensor, *index_parts) -> str:
 def _nested(text: str, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
+
+from ember.ops import _sparse_grad as _grad
+from ember.ops import _sparse_math as _math

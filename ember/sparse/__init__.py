@@ -6,7 +6,7 @@ The tensors themselves, and how they meet autograd, are described in ``ember/ops
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.ops import sparse as _sparse
+from ember.ops import _sparse_math as _sparse
 from ember.ops.sparse import SparseTensor
 
 __all__ = ["addmm", "log_softmax", "mm", "softmax", "sum"]

@@ -14,7 +14,7 @@ from ember._backend import add_at, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.ops import sparse as _sparse
+from ember.ops import _sparse_grad
 from ember.ops._function import Op, _legacy
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -131,8 +131,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         _renorm(weight, indices, max_norm, norm_type)
     if sparse and weight.requires_grad and grad_mode.state.enabled:
         flat = indices.reshape(-1).astype(xp.int64)
-        gradient = _sparse.embedding_gradient(flat, weight, padding_idx, scale_grad_by_freq)
-        rows = _sparse.sparse_rows(weight, flat, gradient)
+        gradient = _sparse_grad.embedding_gradient(flat, weight, padding_idx, scale_grad_by_freq)
+        rows = _sparse_grad.sparse_rows(weight, flat, gradient)
         return rows.reshape(tuple(input.shape) + (weight.shape[1],))
     return Embedding.apply(weight, indices, padding_idx, scale_grad_by_freq)
 

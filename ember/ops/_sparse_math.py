@@ -1,0 +1,228 @@
+"""The operations on sparse tensors, composed of ember's differentiable dense ops.
+
+Every result's values come from ``index_select`` (gathering rows), ``index_add`` (summing
+segments) and elementwise ops on the input's values, so gradients flow to whatever the
+values came from and can be differentiated again. See ``ember/ops/sparse.py`` for the design.
+"""
+
+from __future__ import annotations
+
+from ember._backend import xp
+from ember._dtype import to_dtype
+from ember._tensor import Size, Tensor
+from ember.ops import creation, elementwise, indexing
+from ember.ops import shape as shape_ops
+from ember.ops._function import _legacy, wrap_dim
+from ember.ops.sparse import (
+    SparseCsrTensor,
+    SparseTensor,
+    _like,
+    _make_sparse,
+    _unsupported,
+)
+
+
+def _unique_positions(index, sizes):
+    """(sorted unique index columns or None when already so, first position of each, inverse)."""
+    sparse_sizes = tuple(sizes[: index.shape[0]])
+    linear = xp.ravel_multi_index(tuple(index), sparse_sizes) if index.shape[0] else (
+        xp.zeros(index.shape[1], xp.int64))
+    keys, first, inverse = xp.unique(linear, return_index=True, return_inverse=True)
+    unique = xp.stack(xp.unravel_index(keys, sparse_sizes)).astype(xp.int64).reshape(
+        len(sparse_sizes), -1)
+    return unique, first.astype(xp.int64), inverse.reshape(-1).astype(xp.int64)
+
+
+def _segment_sum(values: Tensor, segments, count: int) -> Tensor:
+    """Row ``s`` of the result is the sum of the rows of ``values`` whose segment is ``s``."""
+    table = creation.zeros((count,) + tuple(values.shape[1:]), dtype=values.dtype)
+    return indexing.index_add(table, 0, Tensor._make(segments), values)
+
+
+def coalesce(tensor: SparseTensor) -> SparseTensor:
+    if tensor._coalesced:
+        return tensor
+    unique, _, inverse = _unique_positions(tensor._index_array, tensor._sizes)
+    values = _segment_sum(tensor._value_tensor, inverse, unique.shape[1])
+    return _like(tensor, unique, values, True)
+
+
+def _linear_rows(tensor: SparseTensor):
+    index = tensor._index_array
+    if not index.shape[0]:
+        return xp.zeros(index.shape[1], xp.int64)
+    return xp.ravel_multi_index(tuple(index), tensor._sizes[: index.shape[0]]).astype(xp.int64)
+
+
+def to_dense(tensor: SparseTensor) -> Tensor:
+    sparse_dim = tensor.sparse_dim()
+    count = Size(tensor._sizes[:sparse_dim]).numel()
+    flat = _segment_sum(tensor._value_tensor, _linear_rows(tensor), count)
+    return flat.reshape(tensor._sizes)
+
+
+def scalar(other, op: str, tensor):
+    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.ndim == 0:
+        return other
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        return other
+    raise NotImplementedError(_unsupported(f"{op} with {type(other).__name__}", tensor))
+
+
+def scaled(tensor: SparseTensor, factor, op: str) -> SparseTensor:
+    factor = scalar(factor, op, tensor)
+    return _like(tensor, tensor._index_array, tensor._value_tensor * factor, tensor._coalesced)
+
+
+def _concatenated(first: SparseTensor, second: SparseTensor) -> SparseTensor:
+    index = xp.concatenate([first._index_array, second._index_array], axis=1)
+    values = shape_ops.cat([first._value_tensor, second._value_tensor.to(first.dtype)])
+    return _like(first, index, values, False)
+
+
+def add(tensor: SparseTensor, other, *, alpha=1) -> SparseTensor:
+    """``sparse + sparse``: the entries of both, coalesced."""
+    if not isinstance(other, SparseTensor):
+        if isinstance(other, Tensor):
+            raise RuntimeError(  # noqa: TRY004  (PyTorch's class)
+                "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+            )
+        raise NotImplementedError(_unsupported(f"add with {type(other).__name__}", tensor))
+    if tensor._sizes != other._sizes:
+        raise RuntimeError(
+            f"add: expected sizes of 'self' and 'other' to match, but {list(tensor._sizes)} != "
+            f"{list(other._sizes)}"
+        )
+    if other._layout is not tensor._layout or tensor.sparse_dim() != other.sparse_dim():
+        raise NotImplementedError(_unsupported("add of different sparse layouts", tensor))
+    return coalesce(_concatenated(tensor, other if alpha == 1 else other * alpha))
+
+
+def transpose(tensor: SparseTensor, dim0: int, dim1: int) -> SparseTensor:
+    ndim, sparse_dim = tensor.ndim, tensor.sparse_dim()
+    dim0, dim1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
+    if dim0 >= sparse_dim or dim1 >= sparse_dim:
+        raise RuntimeError(
+            "transpose(): sparse ember tensors can only swap two sparse dimensions "
+            f"(sparse_dim={sparse_dim}), got {dim0} and {dim1}"
+        )
+    order = list(range(sparse_dim))
+    order[dim0], order[dim1] = dim1, dim0
+    sizes = list(tensor._sizes)
+    sizes[dim0], sizes[dim1] = sizes[dim1], sizes[dim0]
+    result = _make_sparse(tensor._index_array[order], tensor._value_tensor, sizes,
+                          dim0 == dim1 and tensor._coalesced)
+    return result
+
+
+def _check_matrix_product(op: str, sparse: SparseTensor, dense) -> None:
+    if not isinstance(dense, Tensor) or isinstance(dense, SparseTensor):
+        raise NotImplementedError(_unsupported(f"{op} of two sparse tensors", sparse))
+    if sparse.ndim != 2 or sparse.dense_dim():
+        raise RuntimeError(
+            f"{op}: expected a 2-D sparse matrix, got size {list(sparse.shape)}"
+        )
+    if dense.ndim != 2:
+        raise RuntimeError(f"addmm: matrices expected, got {dense.ndim}D tensor")
+    if dense.shape[0] != sparse.shape[1]:
+        raise RuntimeError(
+            f"addmm: Argument #3 (dense): Expected dim 0 size {sparse.shape[1]}, got "
+            f"{dense.shape[0]}"
+        )
+    if dense.dtype is not sparse.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_legacy(sparse.dtype)} but found "
+            f"{_legacy(dense.dtype)}"
+        )
+
+
+def mm(sparse: SparseTensor, dense: Tensor) -> Tensor:
+    """``sparse @ dense`` for a 2-D COO matrix: each entry scales a row of ``dense``."""
+    _check_matrix_product("mm", sparse, dense)
+    rows, columns = sparse._index_array
+    gathered = indexing.index_select(dense, 0, Tensor._make(columns))
+    contributions = gathered * sparse._value_tensor.unsqueeze(1)
+    return _segment_sum(contributions, rows, sparse.shape[0])
+
+
+def matmul(sparse: SparseTensor, other) -> Tensor:
+    """``sparse @ other`` (``torch.mm``, ``torch.matmul``); a 1-D ``other`` is a column.
+
+    Unlike ``sparse.mm``, PyTorch gives a sparse leaf a *dense* gradient here (every
+    position, not only its entries): that leaf goes through a dense stand-in.
+    """
+    dense_other = isinstance(other, Tensor) and not isinstance(other, SparseTensor)
+    if dense_other and sparse.requires_grad and sparse.grad_fn is None:
+        from ember.ops._sparse_grad import dense_stand_in
+        from ember.ops.matmul import matmul as dense_matmul
+
+        _check_matrix_product("mm", sparse, other if other.ndim == 2 else other.unsqueeze(1))
+        return dense_matmul(dense_stand_in(sparse), other)
+    if dense_other and other.ndim == 1:
+        return mm(sparse, other.unsqueeze(1)).squeeze(1)
+    return mm(sparse, other)
+
+
+def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
+    """``torch.spmm``: the product of a sparse matrix and a dense one (``sparse.mm``)."""
+    if not isinstance(input, SparseTensor):
+        from ember.ops.matmul import mm as dense_mm
+
+        return dense_mm(input, mat2)
+    return mm(input._coo() if isinstance(input, SparseCsrTensor) else input, mat2)
+
+
+def reduce_sum(tensor: SparseTensor, dim=None, dtype=None):
+    """``ember.sparse.sum``: all entries, or along ``dim`` (sparse unless no sparse dim is left)."""
+    values = tensor._value_tensor if dtype is None else tensor._value_tensor.to(to_dtype(dtype))
+    if dim is None:
+        return values.sum()
+    dims = {wrap_dim(d, tensor.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
+    sparse_dim = tensor.sparse_dim()
+    dense_dims = sorted(d - sparse_dim + 1 for d in dims if d >= sparse_dim)
+    if dense_dims:
+        values = values.sum(dim=tuple(dense_dims))
+    kept = [d for d in range(sparse_dim) if d not in dims]
+    if not kept:
+        return values.sum(0)
+    sizes = [tensor._sizes[d] for d in kept] + [
+        size for d, size in enumerate(tensor._sizes) if d >= sparse_dim and d not in dims]
+    partial = _make_sparse(tensor._index_array[kept], values, sizes, False)
+    return coalesce(partial)
+
+
+def softmax(tensor: SparseTensor, dim: int, dtype=None, *, log: bool = False) -> SparseTensor:
+    """Softmax along ``dim`` over the specified entries only (unspecified ones are -inf)."""
+    dim = wrap_dim(dim, tensor.ndim)
+    tensor = coalesce(tensor if dtype is None else tensor.to(to_dtype(dtype)))
+    values, sparse_dim = tensor._value_tensor, tensor.sparse_dim()
+    if dim >= sparse_dim:
+        dense_dim = dim - sparse_dim + 1
+        result = (reduction_log_softmax if log else reduction_softmax)(values, dense_dim)
+        return _like(tensor, tensor._index_array, result, True)
+    others = [d for d in range(sparse_dim) if d != dim]
+    index = tensor._index_array[others]
+    group_sizes = [tensor._sizes[d] for d in others]
+    groups = xp.ravel_multi_index(tuple(index), group_sizes) if others else xp.zeros(
+        index.shape[1], xp.int64)
+    keys, groups = xp.unique(groups, return_inverse=True)
+    groups = Tensor._make(groups.reshape(-1).astype(xp.int64))
+    peaks = xp.full((keys.size,) + tuple(values.shape[1:]), -xp.inf, values._data.dtype)
+    xp.maximum.at(peaks, groups._data, values._data)
+    shifted = values - Tensor._make(peaks[groups._data])
+    exponentials = elementwise.exp(shifted)
+    totals = indexing.index_select(_segment_sum(exponentials, groups._data, keys.size), 0, groups)
+    result = shifted - elementwise.log(totals) if log else exponentials / totals
+    return _like(tensor, tensor._index_array, result, True)
+
+
+def reduction_softmax(values: Tensor, dim: int) -> Tensor:
+    from ember.ops.softmax import softmax as dense_softmax
+
+    return dense_softmax(values, dim)
+
+
+def reduction_log_softmax(values: Tensor, dim: int) -> Tensor:
+    from ember.ops.softmax import log_softmax as dense_log_softmax
+
+    return dense_log_softmax(values, dim)
