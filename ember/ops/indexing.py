@@ -111,6 +111,16 @@ def _index_array(item):
 
 
 def _normalize(item):
+    if isinstance(item, xp.generic):
+        # PyTorch takes NumPy integer scalars as ints but refuses its bool and float scalars.
+        if item.dtype.kind in "iu":
+            return int(item)
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+            f"valid indices (got numpy.{type(item).__name__})"
+        )
+    if isinstance(item, range):
+        item = list(item)  # PyTorch reads a range as the sequence of its integers
     if isinstance(item, (Tensor, list)) or hasattr(item, "__array__"):
         return _index_array(item)
     if item is None or item is Ellipsis or isinstance(item, (slice, bool)):
