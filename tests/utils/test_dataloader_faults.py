@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -195,6 +196,22 @@ def test_a_dead_worker_is_reported_with_its_signal(tmp_path, signal_number, time
     assert _batches(loader) == [[0], [1], [2], [3], [4], [5]]
 
 
+class _SlowFirst(edata.Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        time.sleep(1.0 if index == 0 else 0.0)
+        return index
+
+
+def test_out_of_order_yields_what_is_ready_first():
+    loader = edata.DataLoader(_SlowFirst(), batch_size=1, num_workers=2, in_order=False)
+    got = [batch.item() for batch in loader]
+    assert sorted(got) == list(range(6))
+    assert got[0] != 0, "the slow sample held back the others"
+
+
 def test_timeout_is_honoured():
     iterator = iter(edata.DataLoader(_Sleepy(3.0), batch_size=1, num_workers=2, timeout=1))
     start = time.monotonic()
@@ -257,6 +274,8 @@ def test_workers_exit_when_the_main_process_is_killed():
                             text=True)
     pids = []
     try:
+        ready, _, _ = select.select([main.stdout], [], [], 60)
+        assert ready, "the script did not start its workers within 60 s"
         pids = [int(pid) for pid in main.stdout.readline().split()]
         assert len(pids) == 2, "the script did not report its workers"
         main.kill()

@@ -13,6 +13,7 @@ import os
 import queue
 import signal
 import sys
+import threading
 import time
 
 from ember.utils.data._utils import worker as _worker
@@ -81,7 +82,7 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
 
     def __init__(self, loader):
         super().__init__(loader)
-        self._owner_pid = os.getpid()
+        self._owner_pid, self._owner_thread = os.getpid(), threading.get_ident()
         self._shutdown = False
         self._workers, self._index_queues = [], []
         self._prefetch_factor = loader.prefetch_factor
@@ -123,6 +124,7 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
         self._task_info = {}  # task id -> (worker,) while pending, (worker, data) once here
         self._active = [True] * self._num_workers
         self._worker_cycle = itertools.cycle(range(self._num_workers))
+        self._worker_tasks = [0] * self._num_workers  # sent and not yet yielded
         if not self._first_epoch:
             for index_queue in self._index_queues:
                 index_queue.put(_worker._ResumeIteration())
@@ -131,18 +133,22 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
             self._try_put_index()
 
     def _try_put_index(self) -> None:
+        # Out of order, a busy worker is passed over, as PyTorch does. The worker is chosen
+        # before the indices are drawn, so that none are drawn and then dropped.
+        capacity = self._prefetch_factor * self._num_workers // max(1, sum(self._active))
+        for _ in range(self._num_workers):
+            worker = next(self._worker_cycle)
+            if self._active[worker] and (self._in_order or self._worker_tasks[worker] < capacity):
+                break
+        else:
+            return
         try:
             indices = next(self._sampler_iter)
         except StopIteration:
             return
-        for _ in range(self._num_workers):
-            worker = next(self._worker_cycle)
-            if self._active[worker]:
-                break
-        else:
-            return
         self._index_queues[worker].put((self._send_index, indices))
         self._task_info[self._send_index] = (worker,)
+        self._worker_tasks[worker] += 1
         self._send_index += 1
 
     def __next__(self):
@@ -157,7 +163,7 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
             if len(info) == 2:
                 del self._task_info[self._receive_index]
                 self._receive_index += 1
-                return self._process(info[1])
+                return self._process(*info)
             task_id, data = self._get_data()
             if task_id < self._epoch_start:
                 continue  # the answer to a task of an epoch that was broken off
@@ -170,8 +176,7 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
             elif self._in_order:
                 self._task_info[task_id] += (data,)  # kept until its turn comes
                 continue
-            del self._task_info[task_id]
-            return self._process(data)
+            return self._process(self._task_info.pop(task_id)[0], data)
 
     def _advance_to_pending_task(self) -> bool:
         """Skip the tasks that an exhausted worker will never answer; False at epoch end."""
@@ -189,7 +194,8 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
         if not self._persistent:
             self._index_queues[worker_id].put(None)  # its part of the dataset is done
 
-    def _process(self, data):
+    def _process(self, worker: int, data):
+        self._worker_tasks[worker] -= 1
         self._try_put_index()
         if isinstance(data, ExceptionWrapper):
             data.reraise()
@@ -243,8 +249,14 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
             self._result_queue.close()
 
     def __del__(self):
-        if not sys.is_finalizing() and hasattr(self, "_done_flag"):
+        if sys.is_finalizing() or not hasattr(self, "_done_flag"):
+            return
+        if threading.get_ident() == self._owner_thread:
             self._shutdown_workers()
+        else:
+            # The garbage collector may run this on one of this iterator's own queue feeder
+            # threads, inside a lock that shutting down needs: finish on a thread of its own.
+            threading.Thread(target=self._shutdown_workers, daemon=True).start()
 
 
 def _context(multiprocessing_context):

@@ -43,9 +43,10 @@ class ExceptionWrapper:
         raise error
 
 
-# How often an idle worker looks at its parent: a worker whose parent was killed (SIGKILL
-# runs no cleanup) must notice on its own, as PyTorch's ``ManagerWatchdog`` does.
-WATCHDOG_INTERVAL = 1.0
+# How often an idle worker looks at its parent and at the shutdown flag: a worker whose
+# parent was killed (SIGKILL runs no cleanup) must notice on its own, as PyTorch's
+# ``ManagerWatchdog`` does, and the final ``None`` may never be sent (see worker_loop).
+WATCHDOG_INTERVAL = 0.2
 
 
 class _ResumeIteration:
@@ -132,8 +133,9 @@ def worker_loop(dataset, kind: str, index_queue, result_queue, done_flag, collat
             # Reported as the answer to every task: this worker cannot be trusted to fetch.
             init_error = ExceptionWrapper(error, where)
         iteration_end = False
-        # The flag ends the loop even if the final ``None`` never comes: a shutdown run by
-        # the garbage collector on a queue's feeder thread cannot send it until it returns.
+        # The flag ends the loop even if the final ``None`` never comes: when the garbage
+        # collector breaks a cycle holding the iterator, it closes the queues before
+        # the iterator's shutdown can send anything.
         while watchdog.is_alive() and not done_flag.value:
             try:
                 task = index_queue.get(timeout=WATCHDOG_INTERVAL)
