@@ -231,6 +231,9 @@ def huber_loss(
 # ---------------------------------------------------------------- classification
 
 
+_BCE_EPSILON = 9.999999960041972e-13  # PyTorch's 1e-12 is a float32 constant, even for doubles
+
+
 class BinaryCrossEntropy(Op):
     """-w [t log x + (1 - t) log(1 - x)], each log clamped at -100 as in PyTorch.
 
@@ -240,8 +243,9 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, x, t, weight, reduction):
-        if x.size and ((x < 0) | (x > 1)).any():
-            raise RuntimeError("all elements of input should be between 0 and 1")
+        for name, values in (("input", x), ("target", t)):
+            if not _within_unit_interval(values):
+                raise RuntimeError(f"all elements of {name} should be between 0 and 1")
         x, t = promote(x, t)
         loss = (t - 1) * xp.maximum(xp.log1p(-x), -100) - t * xp.maximum(xp.log(x), -100)
         if weight is not None:
@@ -262,7 +266,7 @@ class BinaryCrossEntropy(Op):
         needs = ctx.needs_input_grad
         grad_x = grad_t = None
         if needs[0]:
-            grad_x = grad * (x - t) / clamp_min(x * (1 - x), 1e-12)
+            grad_x = grad * (x - t) / clamp_min(x * (1 - x), _BCE_EPSILON)
         if needs[1]:
             grad_t = grad * (log(1 - x) - log(x))
         return grad_x, grad_t, None, None
@@ -279,10 +283,15 @@ class BinaryCrossEntropy(Op):
         needs = ctx.needs_input_grad
         grad_x = grad_t = None
         if needs[0]:
-            grad_x = grad * (x - t) / xp.maximum(x * (1 - x), 1e-12)
+            grad_x = grad * (x - t) / xp.maximum(x * (1 - x), _BCE_EPSILON)
         if needs[1]:
             grad_t = grad * (xp.log(1 - x) - xp.log(x))
         return grad_x, grad_t, None, None
+
+
+def _within_unit_interval(values) -> bool:
+    """Whether every element is in [0, 1]: NaN is not, as PyTorch's check says."""
+    return bool(((values >= 0) & (values <= 1)).all())
 
 
 def binary_cross_entropy(
