@@ -16,10 +16,25 @@ import ember
 
 torch.set_num_threads(1)
 
-LIBRARIES = pytest.mark.parametrize("library", [torch, ember], ids=["torch", "ember"])
 
 
-@LIBRARIES
+def on_both(check):
+    """One test that runs ``check(library)`` on PyTorch, then on ember."""
+
+    def test():
+        for library in (torch, ember):
+            try:
+                check(library)
+            except BaseException as error:
+                error.add_note(f"(while running on {library.__name__})")
+                raise
+
+    test.__name__, test.__doc__ = check.__name__, check.__doc__
+    return test
+
+
+
+@on_both
 def test_constants(library):
     assert library.inf == math.inf and math.isnan(library.nan)
     assert library.pi == math.pi and library.e == math.e
@@ -27,7 +42,7 @@ def test_constants(library):
     assert library.ones(3)[library.newaxis].shape == (1, 3)
 
 
-@LIBRARIES
+@on_both
 def test_backend_flags_have_pytorchs_defaults(library):
     backends = importlib.import_module(f"{library.__name__}.backends")
     assert backends.cuda.matmul.allow_tf32 is False
@@ -44,7 +59,7 @@ def test_backend_flags_have_pytorchs_defaults(library):
                                                  "Z VECTOR", "SVE256"}
 
 
-@LIBRARIES
+@on_both
 def test_backend_flags_are_settable_and_restorable(library):
     backends = library.backends
     backends.cudnn.benchmark = True
@@ -66,7 +81,7 @@ def test_backend_flags_are_settable_and_restorable(library):
         backends.cuda.matmul.allow_tf33 = True
 
 
-@LIBRARIES
+@on_both
 def test_opt_einsum_cannot_be_enabled_without_the_package(library):
     backends = library.backends
     with pytest.raises(ValueError, match="opt_einsum is not available, so setting `strategy`"):
@@ -77,7 +92,7 @@ def test_opt_einsum_cannot_be_enabled_without_the_package(library):
     assert backends.opt_einsum.enabled is False
 
 
-@LIBRARIES
+@on_both
 def test_accelerator_on_a_cpu_only_install(library):
     accelerator = library.accelerator
     assert accelerator.is_available() is False
@@ -97,7 +112,7 @@ def test_accelerator_on_a_cpu_only_install(library):
         pass
 
 
-@LIBRARIES
+@on_both
 def test_device_selection_idiom(library):
     if library.cuda.is_available():
         device = "cuda"
@@ -110,7 +125,7 @@ def test_device_selection_idiom(library):
     assert library.ones(2, device=device).device.type == "cpu"
 
 
-@LIBRARIES
+@on_both
 def test_onnx_imports_and_reports_no_export(library):
     onnx = importlib.import_module(f"{library.__name__}.onnx")
     assert onnx.is_in_onnx_export() is False
@@ -125,7 +140,7 @@ def test_onnx_export_raises_a_clear_error(tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
-@LIBRARIES
+@on_both
 def test_variable_wraps_a_tensor(library):
     from_module = importlib.import_module(f"{library.__name__}.autograd.variable").Variable
     Variable = library.autograd.Variable
@@ -146,7 +161,7 @@ def test_variable_wraps_a_tensor(library):
     assert Variable().shape == (0,) and Variable().dtype == library.float32
 
 
-@LIBRARIES
+@on_both
 def test_variable_volatile_warns(library):
     with pytest.warns(UserWarning) as record:
         result = library.autograd.Variable(library.ones(2), volatile=True)
@@ -159,7 +174,7 @@ def test_variable_volatile_warns(library):
         library.autograd.Variable(library.ones(2), volatile=False)
 
 
-@LIBRARIES
+@on_both
 def test_variable_bad_input(library):
     Variable = library.autograd.Variable
     with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
