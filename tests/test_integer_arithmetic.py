@@ -29,6 +29,11 @@ def _inplace(method: str):
     return lambda lib, t, v: getattr(t, method)(v)
 
 
+def _set_first(tensor, value):
+    tensor[0] = value
+    return tensor
+
+
 OPS = {
     "add": lambda lib, t, v: t + v,
     "radd": lambda lib, t, v: v + t,
@@ -68,6 +73,9 @@ OPS = {
     "masked_fill": lambda lib, t, v: t.masked_fill(t > 2, v),
     "masked_fill_": lambda lib, t, v: t.masked_fill_(t > 2, v),
     "index_fill": lambda lib, t, v: t.index_fill(0, lib.tensor([1]), v),
+    "setitem": lambda lib, t, v: _set_first(t, v),
+    "setitem_tensor_index": lambda lib, t, v: t.__setitem__(lib.tensor([0, 2]), v) or t,
+    "float_tensor_setitem": lambda lib, t, v: _set_first(t.double(), v),
     "where_other": lambda lib, t, v: lib.where(t > 2, t, v),
     "where_input": lambda lib, t, v: lib.where(t > 2, v, t),
     "clamp_min": lambda lib, t, v: lib.clamp(t, min=v),

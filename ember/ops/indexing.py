@@ -436,9 +436,11 @@ def _setitem_value(input: Tensor, key, value):
     """``value`` ready to be written at ``key``: checked, cast, leading 1-dims dropped."""
     target = _target_shape(input.shape, key)
     if not isinstance(value, Tensor):
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            raise ValueError("Overflow when unpacking long long")  # PyTorch reads an int64
         value = as_tensor_operand(value, "setitem")
         if not isinstance(value, Tensor):
-            return value
+            return checked_scalar(value, input)
     if value.dtype is not input.dtype:
         if key[1] is not None:
             raise RuntimeError(
