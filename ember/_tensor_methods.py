@@ -104,7 +104,8 @@ def install(cls) -> None:
     from ember import ops
 
     def find(name):
-        return getattr(ops, name, None)
+        # The plain op, not its out= wrapper (ops._out): methods take no out=, as in PyTorch.
+        return ops._out.without_out(getattr(ops, name, None))
 
     for name in FORWARDED:
         if name in cls.__dict__:

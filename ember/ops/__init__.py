@@ -23,3 +23,11 @@ __all__ = sorted(
     {name for family in _FAMILIES
      for name in _importlib.import_module(f"ember.ops.{family}").__all__}
 )
+
+# out= is honoured by wrapping the public bindings once, here; the family modules keep the
+# plain functions, which ember's own code and the Tensor methods call.
+from ember import linalg as _linalg_namespace  # its names are bound from ops/linalg
+from ember.ops import _out
+
+_out.install(globals(), __all__)
+_out.install(vars(_linalg_namespace), _linalg_namespace.__all__, "linalg.")
