@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -350,20 +351,57 @@ def test_graph_is_freed_when_output_dropped():
     assert node() is None
 
 
-def test_detect_anomaly_names_op_and_line():
-    x = ember.tensor([-1.0, 1.0], requires_grad=True)
-    with ember.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match="SqrtBackward0|LogBackward0") as error:
-            ember.log(x)
-    assert "test_autograd.py" in str(error.value)
+def test_detect_anomaly_leaves_forward_values_alone():
+    # PyTorch's anomaly mode checks backward only: NaN and inf are legal forward values
+    # (an attention mask of -inf); both libraries give the same gradient here.
+    scores = np.random.default_rng(0).standard_normal((2, 3))
+    mask = np.array([[True, False, False], [False, False, True]])
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(scores, requires_grad=True)
+        with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+            anomaly = lib.autograd.detect_anomaly()
+        with anomaly:
+            lib.log(lib.tensor([-1.0, 0.0]))
+            weights = x.masked_fill(lib.tensor(mask), float("-inf")).softmax(-1)
+            (weights * lib.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
 
 
-def test_detect_anomaly_in_backward():
-    x = ember.tensor([0.0], requires_grad=True)
-    with ember.autograd.detect_anomaly():
-        y = ember.sqrt(x)
-        with pytest.raises(RuntimeError, match="SqrtBackward0"):
-            y.sum().backward()
+def test_detect_anomaly_in_backward_matches_pytorch():
+    # sqrt at 0: an inf gradient is legal; 0 * inf is NaN and raises, after a warning
+    # that shows the forward call that made the node.
+    outcomes = []
+    for lib in (torch, ember):
+        x = lib.tensor([0.0, 1.0], requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught, lib.autograd.detect_anomaly():
+            warnings.simplefilter("always")
+            lib.sqrt(x).sum().backward()
+            assert x.grad[0].item() == float("inf")
+            y = lib.sqrt(x)  # the forward line the warning shows
+            with pytest.raises(RuntimeError) as error:
+                (y * 0).sum().backward()
+        messages = [str(w.message) for w in caught if "Error detected" in str(w.message)]
+        outcomes.append((str(error.value), messages))
+    assert outcomes[1][0] == outcomes[0][0] == (
+        "Function 'SqrtBackward0' returned nan values in its 0th output."
+    )
+    for messages in (outcomes[0][1], outcomes[1][1]):
+        assert len(messages) == 1
+        assert messages[0].startswith(
+            "Error detected in SqrtBackward0. Traceback of forward call that caused the error:"
+        )
+        assert "test_autograd.py" in messages[0] and "y = lib.sqrt(x)" in messages[0]
+
+
+def test_detect_anomaly_without_forward_information_matches_pytorch():
+    for lib in (torch, ember):
+        x = lib.tensor([0.0], requires_grad=True)
+        y = lib.sqrt(x)  # made before anomaly mode: no forward stack kept
+        with (pytest.warns(UserWarning, match="No forward pass information available"),
+              lib.autograd.detect_anomaly(), pytest.raises(RuntimeError, match="0th output")):
+            (y * 0).sum().backward()
 
 
 def test_requires_grad_propagation_and_is_leaf():

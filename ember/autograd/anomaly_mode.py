@@ -1,6 +1,20 @@
-"""``detect_anomaly``: stop at the first NaN or inf and say which op made it, and where."""
+"""``detect_anomaly``: stop at the first backward node that returns NaN, and say where the
+forward call that made that node was.
+
+Anomaly mode is one setting for the whole process, as in PyTorch (whose flag is a global,
+not a thread-local like grad mode): a thread started inside ``detect_anomaly`` checks too.
+"""
 
 from __future__ import annotations
+
+import functools
+import os
+import warnings
+
+ENABLED_WARNING = (
+    "Anomaly Detection has been enabled. This mode will increase the runtime and should only "
+    "be enabled for debugging."
+)
 
 
 class _AnomalyState:
@@ -31,13 +45,15 @@ def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
 class detect_anomaly:
     """Context manager (and decorator) that turns anomaly detection on inside it.
 
-    In forward, an op whose output holds NaN or inf raises a RuntimeError naming the op
-    and the line of user code that called it; in backward, so does a node that returns a
-    NaN or inf gradient, with the line that created that node.
+    Each node made in forward keeps the stack of the call that made it. In backward, a node
+    that returns a NaN gradient raises PyTorch's RuntimeError (``Function 'XBackward0'
+    returned nan values in its 0th output.``), after a warning that shows that stack.
+    Forward values are not checked: infinities there are legal (a ``-inf`` attention mask).
     """
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = check_nan
+        warnings.warn(ENABLED_WARNING, UserWarning, stacklevel=2)
 
     def __enter__(self):
         self._previous = (anomaly_state.enabled, anomaly_state.check_nan)
@@ -49,8 +65,6 @@ class detect_anomaly:
         return False
 
     def __call__(self, function):
-        import functools
-
         @functools.wraps(function)
         def decorated(*args, **kwargs):
             with detect_anomaly(self.check_nan):
@@ -59,12 +73,10 @@ class detect_anomaly:
         return decorated
 
 
-def user_frame(stack_lines: list) -> str:
-    """The innermost line of the recorded stack that lies outside ember itself."""
-    import os
-
+def forward_trace(stack_lines: list) -> str:
+    """The recorded forward stack without its innermost frames inside ember (the op itself)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for line in reversed(stack_lines):
-        if package not in line:
-            return line.strip()
-    return stack_lines[-1].strip() if stack_lines else "<unknown>"
+    end = len(stack_lines)
+    while end > 1 and package in stack_lines[end - 1]:
+        end -= 1
+    return "".join(stack_lines[:end])

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import heapq
 import sys
+import warnings
 from heapq import heappop, heappush
 
 from ember.autograd import grad_mode
-from ember.autograd.anomaly_mode import anomaly_state, user_frame
+from ember.autograd.anomaly_mode import anomaly_state, forward_trace
 from ember._dtype import from_numpy_dtype
 from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered, optimizer_steps
 from ember._backend import ignoring_float_errors, ndarray as _ndarray
@@ -433,11 +434,17 @@ def _broadcast_dims(grad_shape, shape, node, position) -> tuple:
 
 
 def _check_anomaly(node, grad, position) -> None:
-    from ember.ops.comparison import isfinite
+    """PyTorch's anomaly check: a NaN gradient (infinities are legal) raises, after a warning
+    that shows the forward call that made ``node``."""
+    from ember._backend import xp
 
-    if not bool(isfinite(grad).all()):
-        where = user_frame(node._trace) if node._trace else "<enable anomaly detection before forward>"
-        raise RuntimeError(
-            f"Function '{node.name()}' returned nan or inf values in its {position}th output. "
-            f"The forward call that created it was:\n{where}"
-        )
+    data = grad._data
+    if data.dtype.kind != "f" or not xp.isnan(data).any():
+        return
+    if node._trace:
+        where = "Traceback of forward call that caused the error:\n" + forward_trace(node._trace)
+    else:
+        where = ("No forward pass information available. Enable detect anomaly during forward "
+                 "pass for more information.")
+    warnings.warn(f"Error detected in {node.name()}. {where}", UserWarning, stacklevel=2)
+    raise RuntimeError(f"Function '{node.name()}' returned nan values in its {position}th output.")

@@ -16,8 +16,8 @@ from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
-from ember.autograd import engine, grad_mode
-from ember.autograd.anomaly_mode import anomaly_state, user_frame
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state
 from ember.autograd.function import Function, _sequence, _warn_leak, keep_saved, optimizer_steps
 
 
@@ -79,8 +79,6 @@ class Op(Function):
             if xp.shares_memory(outputs[0]._data, source._data):
                 outputs[0]._version_counter = source._version_counter
                 outputs[0]._base = source if source._base is None else source._base
-        if anomaly_state.enabled and not engine.running[0]:
-            _check_forward(cls, outputs)  # inside backward the engine checks, naming the node
         if record:
             ctx.needs_input_grad, ctx._num_args = tuple(needs), position + 1
             _record(ctx, args, inputs, outputs)
@@ -153,17 +151,6 @@ def _record(node, args, inputs, outputs) -> None:
                     item = Tensor._make(_as_array(item))
         tensors.append(item)
     keep_saved(node, tensors)
-
-
-def _check_forward(cls, outputs) -> None:
-    for output in outputs:
-        data = output._data
-        if data.dtype.kind == "f" and not xp.isfinite(data).all():
-            where = user_frame(traceback.format_stack()[:-2])
-            raise RuntimeError(
-                f"Function '{cls._backward_cls.__name__}' produced nan or inf values in its "
-                f"forward output. It was called from:\n{where}"
-            )
 
 
 # ---------------------------------------------------------------- shared helpers
