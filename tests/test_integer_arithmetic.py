@@ -84,6 +84,11 @@ OPS = {
     "sub_alpha": lambda lib, t, v: lib.sub(t, t, alpha=v),
     "addcmul_value": lambda lib, t, v: lib.addcmul(t, t, t, value=v),
     "float_tensor_add": lambda lib, t, v: t.double() + v,
+    "full": lambda lib, t, v: lib.full((2,), v, dtype=t.dtype),
+    "full_int64": lambda lib, t, v: lib.full((2,), v),
+    "full_bool": lambda lib, t, v: lib.full((2,), v, dtype=lib.bool),
+    "full_like": lambda lib, t, v: lib.full_like(t, v),
+    "new_full": lambda lib, t, v: t.new_full((2,), v),
     "float_tensor_fill_": lambda lib, t, v: t.double().fill_(v),
 }
 

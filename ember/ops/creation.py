@@ -11,6 +11,8 @@ from ember._backend import asarray as _array, is_array, ndarray, xp
 from ember._device import check_device
 from ember._dtype import (
     bool_,
+    check_python_int,
+    checked_int,
     from_numpy_dtype,
     get_default_dtype,
     int64,
@@ -194,7 +196,17 @@ def from_numpy(array) -> Tensor:
 
 def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
     target = to_dtype(dtype) if dtype is not None else (default or get_default_dtype())
+    if type(fill) is int:
+        fill = _int_fill(fill, target.numpy)
     return _finish(xp.full(_size(size), fill, dtype=target.numpy), None, requires_grad, device)
+
+
+def _int_fill(fill: int, numpy_dtype):
+    """A Python int fill value as PyTorch converts it: it must fit an integer dtype."""
+    check_python_int(fill)
+    if numpy_dtype.kind in "iu":
+        return checked_int(fill, numpy_dtype)
+    return bool(fill) if numpy_dtype.kind == "b" else fill
 
 
 _NOT_GIVEN = object()
