@@ -7,6 +7,13 @@ from ember._tensor import Size, Tensor  # noqa: I001  (Tensor first: ops import 
 from ember import autograd, cuda, ops
 from ember._backend import get_num_threads, set_num_threads
 from ember._device import device
+from ember._memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ember._dtype import (
     bool_ as bool,
     can_cast,
@@ -120,16 +127,16 @@ _dense_mm, _dense_matmul = mm, matmul
 
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
-    """The product of two matrices ``(n, m) @ (m, p) -> (n, p)``; ``input`` may be sparse."""
-    if isinstance(input, _SparseTensor):
-        return _sparse_matmul(input if input.is_sparse else input._coo(), mat2)
+    """The product of two matrices ``(n, m) @ (m, p) -> (n, p)``; either may be sparse."""
+    if isinstance(input, _SparseTensor) or isinstance(mat2, _SparseTensor):
+        return _sparse_matmul(input, mat2)
     return _dense_mm(input, mat2, out=out)
 
 
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """``input @ other`` for any ranks >= 1 (see ``ember.ops.matmul``); ``input`` may be sparse."""
-    if isinstance(input, _SparseTensor):
-        return _sparse_matmul(input if input.is_sparse else input._coo(), other)
+    """``input @ other`` for any ranks >= 1 (see ``ember.ops.matmul``); either may be sparse."""
+    if isinstance(input, _SparseTensor) or isinstance(other, _SparseTensor):
+        return _sparse_matmul(input, other)
     return _dense_matmul(input, other, out=out)
 
 

@@ -203,7 +203,7 @@ def test_elementwise_operations_match_torch():
     operations = [
         lambda a, b: a * 2.5, lambda a, b: 3 * a, lambda a, b: a / 4, lambda a, b: -a,
         lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a.t(), lambda a, b: a.transpose(0, 1),
-        lambda a, b: a.coalesce().t().coalesce(),
+        lambda a, b: a.coalesce().t().coalesce(), lambda a, b: a * b,
     ]
     for operation in operations:
         _close(operation(mine, mine2), operation(theirs, theirs2))
@@ -257,6 +257,25 @@ def test_sparse_products_and_addmm_match_torch():
                                         alpha=2.0),
     ):
         _close(operation(ember, mine), operation(torch, theirs))
+
+
+def test_products_with_a_dense_operand_match_torch_with_gradients():
+    rng = np.random.default_rng(20)
+    (mine, theirs), (mine_leaf, theirs_leaf) = _pair(rng), _pair(rng, requires_grad=True)
+    full, row, left = (rng.standard_normal(shape) for shape in ((4, 5), (5,), (3, 4)))
+    results = []
+    for library, sparse, leaf in ((ember, mine, mine_leaf), (torch, theirs, theirs_leaf)):
+        dense = [library.tensor(array, requires_grad=True) for array in (full, left)]
+        # PyTorch cannot backpropagate into a dense factor that broadcasts: row has no grad.
+        outputs = [sparse * library.tensor(row), sparse * dense[0], library.mm(dense[1], sparse),
+                   library.matmul(dense[1], leaf), library.matmul(dense[1][0], sparse)]
+        total = sum((output.to_dense() if output.is_sparse else output).pow(2).sum()
+                    for output in outputs)
+        total.backward()
+        results.append(outputs + [grad.grad for grad in dense] + [leaf.grad])
+    assert results[0][0].is_sparse and results[0][1].is_sparse
+    for ours, theirs_result in zip(*results):
+        _close(ours, theirs_result)
 
 
 def test_product_errors_match_torch():

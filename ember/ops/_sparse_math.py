@@ -12,7 +12,7 @@ from ember._dtype import to_dtype
 from ember._tensor import Size, Tensor
 from ember.ops import creation, elementwise, indexing
 from ember.ops import shape as shape_ops
-from ember.ops._function import _legacy, wrap_dim
+from ember.ops._function import _legacy, broadcast_shape, wrap_dim
 from ember.ops.sparse import (
     SparseCsrTensor,
     SparseTensor,
@@ -72,6 +72,35 @@ def scalar(other, op: str, tensor):
 def scaled(tensor: SparseTensor, factor, op: str) -> SparseTensor:
     factor = scalar(factor, op, tensor)
     return _like(tensor, tensor._index_array, tensor._value_tensor * factor, tensor._coalesced)
+
+
+def multiply(tensor: SparseTensor, other) -> SparseTensor:
+    """``sparse * other``: a scalar, a dense tensor (broadcast to the sparse shape, read at
+    the entries) or a sparse tensor (the entries both hold)."""
+    if isinstance(other, SparseTensor):
+        return _intersection_product(tensor, other)
+    if not isinstance(other, Tensor) or not other.ndim:
+        return scaled(tensor, other, "mul")
+    if broadcast_shape("mul", tensor.shape, other.shape) != tuple(tensor.shape):
+        raise NotImplementedError(_unsupported("mul that grows a sparse tensor", tensor))
+    sparse_dim = tensor.sparse_dim()
+    rows = other.expand(tuple(tensor.shape)).reshape((-1,) + tuple(tensor.shape[sparse_dim:]))
+    picked = indexing.index_select(rows, 0, Tensor._make(_linear_rows(tensor)))
+    return _like(tensor, tensor._index_array, tensor._value_tensor * picked, tensor._coalesced)
+
+
+def _intersection_product(tensor: SparseTensor, other: SparseTensor) -> SparseTensor:
+    if tensor._sizes != other._sizes or tensor.sparse_dim() != other.sparse_dim():
+        raise RuntimeError(
+            f"mul: expected sizes of 'self' and 'other' to match, but {list(tensor._sizes)} != "
+            f"{list(other._sizes)}"
+        )
+    first, second = coalesce(tensor), coalesce(other)
+    _, mine, theirs = xp.intersect1d(_linear_rows(first), _linear_rows(second),
+                                     assume_unique=True, return_indices=True)
+    values = indexing.index_select(first._value_tensor, 0, Tensor._make(mine.astype(xp.int64)))
+    others = indexing.index_select(second._value_tensor, 0, Tensor._make(theirs.astype(xp.int64)))
+    return _like(first, first._index_array[:, mine], values * others, True)
 
 
 def _concatenated(first: SparseTensor, second: SparseTensor) -> SparseTensor:
@@ -145,22 +174,52 @@ def mm(sparse: SparseTensor, dense: Tensor) -> Tensor:
     return _segment_sum(contributions, rows, sparse.shape[0])
 
 
-def matmul(sparse: SparseTensor, other) -> Tensor:
-    """``sparse @ other`` (``torch.mm``, ``torch.matmul``); a 1-D ``other`` is a column.
+def matmul(left, right) -> Tensor:
+    """``left @ right`` with one operand sparse (``torch.mm``, ``torch.matmul``, ``@``).
 
     Unlike ``sparse.mm``, PyTorch gives a sparse leaf a *dense* gradient here (every
-    position, not only its entries): that leaf goes through a dense stand-in.
+    position, not only its entries): such a leaf goes through a dense stand-in.
     """
-    dense_other = isinstance(other, Tensor) and not isinstance(other, SparseTensor)
-    if dense_other and sparse.requires_grad and sparse.grad_fn is None:
-        from ember.ops._sparse_grad import dense_stand_in
-        from ember.ops.matmul import matmul as dense_matmul
+    if isinstance(left, SparseTensor) and isinstance(right, SparseTensor):
+        raise NotImplementedError(_unsupported("matmul of two sparse tensors", left))
+    if isinstance(right, SparseTensor):
+        return _dense_times_sparse(left, right)
+    sparse = left._coo() if isinstance(left, SparseCsrTensor) else left
+    if _is_grad_leaf(left) and isinstance(right, Tensor):
+        _check_matrix_product("mm", sparse, right if right.ndim == 2 else right.unsqueeze(1))
+        return _dense_matmul()(_dense_stand_in()(left), right)
+    if isinstance(right, Tensor) and right.ndim == 1:
+        return mm(sparse, right.unsqueeze(1)).squeeze(1)
+    return mm(sparse, right)
 
-        _check_matrix_product("mm", sparse, other if other.ndim == 2 else other.unsqueeze(1))
-        return dense_matmul(dense_stand_in(sparse), other)
-    if dense_other and other.ndim == 1:
-        return mm(sparse, other.unsqueeze(1)).squeeze(1)
-    return mm(sparse, other)
+
+def _dense_times_sparse(dense, sparse: SparseTensor) -> Tensor:
+    """``dense @ sparse`` as ``(sparse.T @ dense.T).T``."""
+    if not isinstance(dense, Tensor):
+        raise NotImplementedError(_unsupported(f"matmul with {type(dense).__name__}", sparse))
+    coo = sparse._coo() if isinstance(sparse, SparseCsrTensor) else sparse
+    if _is_grad_leaf(sparse):
+        _check_matrix_product("mm", coo.t(), dense.t() if dense.ndim == 2 else dense.unsqueeze(1))
+        return _dense_matmul()(dense, _dense_stand_in()(sparse))
+    if dense.ndim == 1:
+        return matmul(coo.t(), dense)
+    return matmul(coo.t(), dense.t()).t()
+
+
+def _is_grad_leaf(tensor) -> bool:
+    return isinstance(tensor, SparseTensor) and tensor.requires_grad and tensor.grad_fn is None
+
+
+def _dense_matmul():
+    from ember.ops.matmul import matmul as dense_matmul
+
+    return dense_matmul
+
+
+def _dense_stand_in():
+    from ember.ops._sparse_grad import dense_stand_in  # that module imports this one
+
+    return dense_stand_in
 
 
 def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:

@@ -223,7 +223,7 @@ class SparseTensor(Tensor):
 
     # ------------------------------------------------------------ arithmetic
     def __mul__(self, other):
-        return _math.scaled(self, other, "mul")
+        return _math.multiply(self, other)
 
     __rmul__ = mul = __mul__
 
@@ -310,7 +310,7 @@ class SparseCsrTensor(SparseTensor):
         return _like(self, self._index_array, self._value_tensor, True, SparseTensor)
 
     def __matmul__(self, other):
-        return _math.matmul(self._coo(), other)
+        return _math.matmul(self, other)
 
     matmul = __matmul__
 
@@ -344,6 +344,9 @@ def _unsupported(op: str, tensor) -> str:
 
 
 def _make_sparse(indices, values: Tensor, sizes, coalesced: bool, cls=SparseTensor):
+    if values.grad_fn is None and values._requires_grad and grad_mode.state.enabled:
+        # Values shared with a sparse leaf (its proxy): this tensor is derived, not a leaf.
+        values = shape_ops.view_as(values, values)
     tensor = object.__new__(cls)
     tensor._index_array, tensor._value_tensor = indices, values
     tensor._sizes, tensor._coalesced = tuple(int(size) for size in sizes), bool(coalesced)
@@ -369,9 +372,7 @@ def _as_values(values, dtype) -> Tensor:
         values = Tensor._make(asarray(values))
     if dtype is not None and to_dtype(dtype) is not values.dtype:
         values = values.to(to_dtype(dtype))
-    if values.requires_grad and grad_mode.state.enabled:
-        return shape_ops.view_as(values, values)  # the sparse tensor is not a leaf
-    return values.detach() if values.requires_grad else values
+    return values.detach() if values.requires_grad and not grad_mode.state.enabled else values
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -395,7 +396,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
 
     check_device(device)
     index = _as_array(indices, "indices")
-    if index.dtype.kind not in "iu":
+    if index.dtype.kind not in "iuf":
         raise RuntimeError(f"indices must be an int64 tensor, got {index.dtype}")
     values = _as_values(values, dtype)
     if index.ndim != 2:
