@@ -18,49 +18,60 @@ from __future__ import annotations
 
 import heapq
 import sys
+import threading
 import warnings
 from heapq import heappop, heappush
 
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, forward_trace
 from ember._dtype import from_numpy_dtype
-from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered, optimizer_steps
+from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered
+from ember.autograd.function import thread_state as _steps
 from ember._backend import ignoring_float_errors, ndarray as _ndarray
 
-# When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
-# gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
-record_gradient_norms = False
+
+class _ThreadState(threading.local):
+    """The engine's state that belongs to the thread running a backward pass."""
+
+    def __init__(self):
+        # Functions queued (``queue_callback``) during this thread's innermost backward
+        # pass, to call when it ends; None outside any backward pass.
+        self.callbacks = None
+        # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
+        # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
+        self.record_gradient_norms = False
 
 
-_callbacks: list = []  # functions to call when the current backward pass ends
-running = [0]  # how many backward passes are under way (they can nest)
+thread_state = _ThreadState()
 
 
 def queue_callback(callback) -> None:
-    """Call ``callback()`` once the backward pass that is running now has finished.
+    """Call ``callback()`` once the backward pass that this thread is running has finished.
 
     Hooks use this to act on the complete set of gradients (DistributedDataParallel's
     final gradient reduction does).
     """
-    _callbacks.append(callback)
+    callbacks = thread_state.callbacks
+    if callbacks is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    callbacks.append(callback)
 
 
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
-    global _callbacks
-    outer, _callbacks = _callbacks, []
-    running[0] += 1
+    state = thread_state
+    outer = state.callbacks
+    callbacks = state.callbacks = []
     try:
         if (create_graph or targets is not None or anomaly_state.enabled
-                or record_gradient_norms or hooks_registered()):
+                or state.record_gradient_norms or hooks_registered()):
             result = _walk(roots, seeds, retain_graph, create_graph, targets, accumulate)
         else:
             result = _walk_arrays(roots, seeds, retain_graph)
-        while _callbacks:
-            _callbacks.pop(0)()
+        while callbacks:
+            callbacks.pop(0)()
         return result
     finally:
-        running[0] -= 1
-        _callbacks = outer
+        state.callbacks = outer
 
 
 def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
@@ -81,6 +92,8 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
     for (node, output_nr), seed in zip(roots, seeds):
         _add_to_buffer(buffers, node, output_nr, seed)
     ready = []
+    steps = _steps.optimizer_steps
+    record_norms = thread_state.record_gradient_norms
     for node, _ in roots:
         if dependencies.get(node, 0) == 0 and node in buffers:
             heapq.heappush(ready, (-node._sequence_nr, id(node), node))
@@ -95,7 +108,7 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
                     node._is_accumulator and node.variable._hooks
                 ):
                     grads = _apply_pre_hooks(node, grads, create_graph)
-                if record_gradient_norms:
+                if record_norms:
                     _record_norm(node, grads)
                 if capture_at:
                     for index, output_nr in capture_at.get(node, ()):
@@ -105,7 +118,7 @@ def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):
                         _accumulate(node, grads[0], create_graph)
                 elif needed is None or _feeds_needed(node, needed):
                     _run_node(node, grads, buffers, create_graph)
-                    node._executed_at = optimizer_steps[0]
+                    node._executed_at = steps
                     if not retain_graph:
                         node._release()
             for *_, next_node, _ in node._input_meta:
@@ -132,7 +145,7 @@ def _walk_arrays(roots, seeds, retain_graph) -> list:
     ready, leaves = [], []  # ready: (-sequence number, node), a heap; sequence numbers are unique
     for (node, output_nr), seed in zip(roots, seeds):
         _queue(buffers, ready, leaves, node, output_nr, seed._data)
-    steps = optimizer_steps[0]
+    steps = _steps.optimizer_steps
     with grad_mode.set_grad_enabled(False), ignoring_float_errors():
         while ready:
             node = heappop(ready)[1]

@@ -13,19 +13,44 @@ whose ``forward`` sees arrays rather than tensors.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
+import threading
 import traceback
+import warnings
 import weakref
 
 from ember._backend import asarray as _asarray, ndarray as _ndarray
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 
+# Node numbers: ``next()`` on an itertools.count is one C call, atomic under the GIL, so
+# threads making nodes at once still get distinct, increasing numbers.
 _sequence = itertools.count()
 
-# Optimizer steps taken so far; with the step at which a node last ran backward, it tells
-# when a graph that was already used is kept alive into a later step (a memory leak).
-optimizer_steps = [0]
-_leak_warned = [False]
+
+class _ThreadState(threading.local):
+    """Autograd's bookkeeping that belongs to one thread (set up afresh in each thread)."""
+
+    def __init__(self):
+        # Optimizer steps this thread has taken. A node remembers the count when backward
+        # ran through it; meeting that node again after a later step of the same thread
+        # means a graph was kept alive into the next step (a memory leak). Other threads'
+        # optimizers do not count: their steps say nothing about this thread's graphs.
+        self.optimizer_steps = 0
+
+
+thread_state = _ThreadState()
+
+
+def count_optimizer_step() -> None:
+    """Note that this thread's optimizer took a step (every ``Optimizer.step`` calls this)."""
+    thread_state.optimizer_steps += 1
+
+
+# The lines of user code that were already warned about keeping a graph alive: the warning
+# is given once per line, not once per process, so a second leak elsewhere is reported too.
+_leak_warned_at: set = set()
 LEAK_MESSAGE = (
     "A tensor that still carries its autograd graph from an earlier optimizer step is being "
     "used again (for example `total_loss += loss`). Its graph, and the memory it holds, grows "
@@ -43,27 +68,35 @@ FREED_MESSAGE = (
 
 # Every node and tensor that was given a hook (or asked to retain its grad). While none of
 # them still has one, no backward pass can meet a hook, and the engine takes its array path.
+# One set for all threads (a hook on a shared model may be met by any thread's backward);
+# the lock keeps one thread's registration from changing the set while another lists it.
 _hooked = weakref.WeakSet()
+_hooked_lock = threading.Lock()
 
 
 def note_hooked(owner) -> None:
-    _hooked.add(owner)
+    with _hooked_lock:
+        _hooked.add(owner)
 
 
 def hooks_registered() -> bool:
     """Whether some live node or tensor still carries a hook."""
-    return bool(_hooked) and any(
+    if not _hooked:
+        return False
+    with _hooked_lock:
+        owners = list(_hooked)
+    return any(
         owner._hooks or getattr(owner, "_post_accumulate_hooks", None)
         or getattr(owner, "_pre_hooks", None) or getattr(owner, "_retained", None)
         or getattr(owner, "_prehooks", None)
-        for owner in list(_hooked)
+        for owner in owners
     )
 
 
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
 
-    _ids = itertools.count()
+    _ids = itertools.count()  # next() is atomic under the GIL, as for _sequence
 
     def __init__(self, registry: dict):
         self._registry = weakref.ref(registry) if hasattr(registry, "__weakref__") else None
@@ -381,7 +414,6 @@ def _overridden(cls) -> set:
 def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
     Tensor = _tensor_class[0] or _load_tensor_class()
-    steps = optimizer_steps[0]
     needs, inputs = [], []
     position = -1
     for arg in args:
@@ -391,7 +423,7 @@ def connect(node: BackwardNode, args, outputs) -> None:
             continue
         data = arg._data
         needs.append(arg._requires_grad)
-        edge = edge_of(arg, steps) if arg._requires_grad else (None, 0)
+        edge = edge_of(arg) if arg._requires_grad else (None, 0)
         inputs.append((position, data.shape, data.dtype) + edge)
     node.needs_input_grad, node._input_meta, node._num_args = tuple(needs), tuple(inputs), position + 1
     node._sequence_nr = next(_sequence)
@@ -412,15 +444,22 @@ def connect(node: BackwardNode, args, outputs) -> None:
         node._trace = traceback.format_stack()[:-3]
 
 
-def edge_of(tensor, steps: int) -> tuple:
+def edge_of(tensor) -> tuple:
     """The (node, output number) that the gradient of ``tensor`` (which requires grad) goes
-    to; warns when that node already ran backward before optimizer step ``steps``."""
+    to; warns when that node ran backward before this thread's last optimizer step."""
     node = tensor.grad_fn
     if node is None:
         return tensor._grad_accumulator(), 0
-    if 0 <= node._executed_at < steps:
-        _warn_leak()
+    if node._executed_at >= 0:
+        check_leak(node)
     return node, tensor._output_nr
+
+
+def check_leak(node: BackwardNode) -> None:
+    """Warn when ``node``, which already ran backward, did so before an optimizer step that
+    this thread has taken since: a graph from an earlier step is being kept alive."""
+    if node._executed_at < thread_state.optimizer_steps:
+        _warn_leak()
 
 
 def keep_saved(node: BackwardNode, tensors) -> None:
@@ -465,18 +504,16 @@ def _as_array(value):
 
 
 def _warn_leak() -> None:
-    if _leak_warned[0]:
-        return
-    import os
-    import sys
-    import warnings
-
-    _leak_warned[0] = True
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """Warn about a kept graph, once per line of user code that keeps one."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     frame = sys._getframe(1)
     while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame = frame.f_back
-    warnings.warn_explicit(LEAK_MESSAGE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
+    where = (frame.f_code.co_filename, frame.f_lineno)
+    if where in _leak_warned_at:
+        return
+    _leak_warned_at.add(where)
+    warnings.warn_explicit(LEAK_MESSAGE, UserWarning, where[0], where[1],
                            module=frame.f_globals.get("__name__"), registry={})
 
 

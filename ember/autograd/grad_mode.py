@@ -1,13 +1,19 @@
-"""Whether operations record the graph: ``no_grad``, ``enable_grad`` and friends."""
+"""Whether operations record the graph: ``no_grad``, ``enable_grad`` and friends.
+
+The modes belong to the thread, as in PyTorch: ``with no_grad():`` in one thread leaves
+every other thread recording, and a new thread starts with grad mode on and inference mode
+off whatever mode the thread that started it was in.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
-    __slots__ = ("enabled", "inference")
-
+class _State(threading.local):
+    # No __slots__: a slot would be one value shared by every thread; a threading.local's
+    # instance attributes are kept per thread, and __init__ runs once in each thread.
     def __init__(self):
         self.enabled = True
         self.inference = False

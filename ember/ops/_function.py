@@ -18,7 +18,7 @@ from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
-from ember.autograd.function import Function, _sequence, _warn_leak, keep_saved, optimizer_steps
+from ember.autograd.function import Function, _sequence, check_leak, keep_saved
 
 
 class _Scratch:
@@ -86,7 +86,7 @@ class Op(Function):
 
 
 _make = Tensor._make
-_grad_state = grad_mode.state
+_grad_state = grad_mode.state  # a threading.local: each thread reads its own mode
 if _IGNORE_ERRORS is not None:
     _set_errors, _reset_errors, _IGNORE = _IGNORE_ERRORS
 
@@ -101,7 +101,6 @@ def _record(node, args, inputs, outputs) -> None:
     ``inputs`` holds, per tensor argument, its entry of ``node._input_meta`` with the
     tensor itself in place of the node its gradient goes to (or None when it needs none).
     """
-    steps = optimizer_steps[0]
     meta = []
     for entry in inputs:  # ``edge_of`` written out: the call per input cost 3% of op_overhead
         tensor = entry[3]
@@ -112,8 +111,8 @@ def _record(node, args, inputs, outputs) -> None:
         if next_node is None:
             meta.append((entry[0], entry[1], entry[2], tensor._grad_accumulator(), 0))
             continue
-        if 0 <= next_node._executed_at < steps:
-            _warn_leak()
+        if next_node._executed_at >= 0:  # it ran backward already: from an earlier step?
+            check_leak(next_node)
         meta.append((entry[0], entry[1], entry[2], next_node, tensor._output_nr))
     node._input_meta = tuple(meta)
     node._sequence_nr = next(_sequence)

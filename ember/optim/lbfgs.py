@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from ember._backend import is_array, xp
 from ember._tensor import Tensor
-from ember.autograd.function import optimizer_steps
+from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.optim.optimizer import Optimizer, _to_float
 
@@ -240,7 +240,7 @@ class LBFGS(Optimizer):
 
         with no_grad():
             loss = self._step(evaluate)
-        optimizer_steps[0] += 1
+        count_optimizer_step()
         return loss
 
     def _step(self, closure):

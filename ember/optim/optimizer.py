@@ -9,8 +9,8 @@ The update is arithmetic on the arrays (``param._data``, ``param.grad._data`` an
 tensors' ``_data``) done in place under ``no_grad``: an optimizer step is never differentiated,
 so it builds no graph. Each step bumps the parameter's version counter once, as PyTorch's
 in-place update does, so a graph that saved the old value refuses to backward; and it counts
-itself in ``ember.autograd.function.optimizer_steps``, which lets autograd warn when a graph
-from an earlier step is kept alive (``total_loss += loss``).
+itself (``ember.autograd.function.count_optimizer_step``, per thread), which lets autograd
+warn when a graph from an earlier step is kept alive (``total_loss += loss``).
 
 ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted and stored in the
 groups (so ``state_dict`` and ``repr`` read as PyTorch's) but change nothing: ember has one
@@ -29,7 +29,7 @@ from typing import Any
 from ember._backend import xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
-from ember.autograd.function import optimizer_steps
+from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
 
 __all__ = ["Optimizer", "required"]
@@ -206,7 +206,7 @@ class Optimizer:
                     param._version_counter[0] += 1
                     if state:
                         states[param] = state
-        optimizer_steps[0] += 1
+        count_optimizer_step()
         return loss
 
     def _options(self, group: dict) -> dict:

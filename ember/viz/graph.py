@@ -23,12 +23,13 @@ __all__ = ["draw_graph", "Graph", "recording_gradients"]
 @contextlib.contextmanager
 def recording_gradients():
     """Record each node's gradient norm during the backward passes inside this block."""
-    previous = engine.record_gradient_norms
-    engine.record_gradient_norms = True
+    state = engine.thread_state  # recording is this thread's, like grad mode
+    previous = state.record_gradient_norms
+    state.record_gradient_norms = True
     try:
         yield
     finally:
-        engine.record_gradient_norms = previous
+        state.record_gradient_norms = previous
 
 
 class Graph:

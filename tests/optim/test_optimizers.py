@@ -261,14 +261,14 @@ def test_step_bumps_the_parameter_version_and_records_no_graph():
 
 
 def test_every_step_is_counted_for_the_leak_warning():
-    from ember.autograd.function import optimizer_steps
+    from ember.autograd.function import thread_state
 
     params = _make_params(ember, _initial_arrays())
-    before = optimizer_steps[0]
+    before = thread_state.optimizer_steps
     _train(ember, ember.optim.SGD(params, lr=0.01), params, 3)
-    assert optimizer_steps[0] == before + 3
+    assert thread_state.optimizer_steps == before + 3
     _train_lbfgs(ember, ember.optim.LBFGS(params, max_iter=3), params, 2)
-    assert optimizer_steps[0] == before + 5
+    assert thread_state.optimizer_steps == before + 5
 
 
 def test_tensor_learning_rate():

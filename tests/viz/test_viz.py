@@ -85,9 +85,6 @@ def test_tensorboard_writer_events_read_back(tmp_path):
 
 
 def _train(leak: bool):
-    from ember.autograd import function
-
-    function._leak_warned[0] = False
     model = nn.Linear(2, 1)
     optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
     total = 0.0

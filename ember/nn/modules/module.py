@@ -7,6 +7,7 @@ A module registers what is assigned to it: a ``Parameter`` into ``_parameters``,
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Iterator, NamedTuple
 
@@ -26,7 +27,14 @@ class _IncompatibleKeys(NamedTuple):
         return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
 
 
-_calling: list = []  # the modules whose __call__ is running, outermost first
+class _CallStack(threading.local):
+    """The modules whose ``__call__`` is running in this thread, outermost first."""
+
+    def __init__(self):
+        self.modules = []
+
+
+_calling = _CallStack()  # per thread: another thread's calls are no part of this one's path
 
 
 class Module:
@@ -384,14 +392,15 @@ class Module:
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         if not self._forward_pre_hooks and not self._forward_hooks:
-            _calling.append(self)
+            calling = _calling.modules
+            calling.append(self)
             try:
                 return self.forward(*args, **kwargs)
             except Exception as error:
                 _annotate(error, self)
                 raise
             finally:
-                _calling.pop()
+                calling.pop()
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -401,14 +410,15 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        _calling.append(self)
+        calling = _calling.modules
+        calling.append(self)
         try:
             output = self.forward(*args, **kwargs)
         except Exception as error:
             _annotate(error, self)
             raise
         finally:
-            _calling.pop()
+            calling.pop()
         for key, hook in list(self._forward_hooks.items()):
             if key in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, output)
@@ -579,7 +589,7 @@ def _annotate(error: Exception, module: Module) -> None:
             return
     else:
         error._ember_path.append(module)
-    if len(_calling) > 1:
+    if len(_calling.modules) > 1:
         return  # an enclosing module adds the rest of the path
     chain = list(reversed(error._ember_path))
     names = [type(chain[0]).__name__]
