@@ -11,6 +11,7 @@ beside inputs requiring grad; both libraries must agree on the outcome.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 import zlib
 from collections.abc import Callable
@@ -385,3 +386,125 @@ def test_out_of_a_dtype_the_result_cannot_take(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_out_requiring_grad(name):
     _compare(name, _requiring_grad, requires_grad=True)
+
+
+def _view_outcome(lib, name):
+    """Each out a row of a zero base twice its size: what the bases hold after the call."""
+    case = CASES[name]
+    arrays = _arrays(name)
+    like = case.fn(lib, _tensors(lib, arrays))
+    bases = [lib.zeros((2, *part.shape), dtype=part.dtype) for part in _parts(like)]
+    views = [base[1] for base in bases]
+    versions = [base._version for base in bases]
+    out = tuple(views) if isinstance(like, (tuple, list)) else views[0]
+    case.fn(lib, _tensors(lib, arrays), out=out)
+    for base, view, version in zip(bases, views, versions):
+        if lib is ember:  # PyTorch's empty() and kron() leave the version alone
+            assert base._version > version, f"{name}: the base's version did not move"
+        np.testing.assert_array_equal(_numpy(base[1]), _numpy(view), err_msg=name)
+        np.testing.assert_array_equal(_numpy(base[0]), 0, err_msg=name)
+    return [_numpy(base) for base in bases]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_out_that_is_a_view_writes_through_to_its_base(name):
+    expected, actual = _view_outcome(torch, name), _view_outcome(ember, name)
+    if not CASES[name].random:
+        for got, want in zip(actual, expected):
+            np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+def test_a_view_is_not_resized():
+    base = ember.zeros(2, 3, dtype=ember.float64)
+    with pytest.raises(RuntimeError, match=r"add\(\): out= is a view of shape \[3\].*\[4\]"):
+        ember.add(ember.ones(4, dtype=ember.float64), 1, out=base[0])
+    assert base.abs().sum().item() == 0
+
+
+def test_a_graph_that_saved_out_sees_the_write():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(size=3)
+    messages = []
+    for lib in (torch, ember):
+        weight = lib.tensor(values, requires_grad=True)
+        out = lib.zeros(3, dtype=lib.float64)
+        loss = (out * weight).sum()  # saves out for weight's gradient
+        lib.add(lib.tensor(values), 1, out=out)
+        with pytest.raises(RuntimeError) as caught:
+            loss.backward()
+        messages.append(str(caught.value))
+    assert all("modified by an inplace operation" in message for message in messages)
+
+
+def test_out_requiring_grad_is_written_under_no_grad():
+    rng = np.random.default_rng(1)
+    values = rng.uniform(size=(2, 3))
+    outcomes = []
+    for lib in (torch, ember):
+        out = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        with lib.no_grad():
+            returned = lib.mul(lib.tensor(values, requires_grad=True), 2, out=out)
+        assert returned is out
+        outcomes.append((out.requires_grad, out.grad_fn is None, out.detach().numpy().copy()))
+    assert outcomes[1][:2] == outcomes[0][:2]
+    np.testing.assert_allclose(outcomes[1][2], outcomes[0][2])
+
+
+def _outcome(call):
+    try:
+        result = call()
+    except (RuntimeError, TypeError) as error:
+        return type(error).__name__, str(error).split("\n")[0]
+    return result
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.add(x, 1, out=(lib.zeros(0, dtype=lib.float64),)),
+        lambda lib, x: lib.sort(x, out=(lib.zeros(0, dtype=lib.float64),)),
+    ],
+    ids=["tensor op given a tuple", "tuple of the wrong length"],
+)
+def test_out_of_the_wrong_kind(call):
+    values = np.random.default_rng(2).uniform(size=(3,))
+    expected = _outcome(lambda: call(torch, torch.tensor(values)))
+    actual = _outcome(lambda: call(ember, ember.tensor(values)))
+    assert actual == expected
+
+
+def test_out_that_is_not_a_tensor():
+    # PyTorch reads out=3 as a Long tensor and fails at the cast; ember says what is wrong.
+    with pytest.raises(TypeError, match=r"add\(\): argument 'out' must be Tensor, not int"):
+        ember.add(ember.ones(2), 1, out=3)
+
+
+def test_sort_takes_a_list_and_returns_the_same_tensors():
+    values = np.random.default_rng(3).uniform(size=(5,))
+    for lib in (torch, ember):
+        outs = [lib.zeros(0, dtype=lib.float64), lib.zeros(0, dtype=lib.int64)]
+        result = lib.sort(lib.tensor(values), out=outs)
+        assert result[0] is outs[0] and result[1] is outs[1]
+        assert result.values is outs[0]
+        np.testing.assert_array_equal(outs[0].numpy(), np.sort(values))
+
+
+def test_out_given_by_position_where_pytorch_allows_it():
+    values = np.random.default_rng(4).uniform(size=(3, 4))
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(values)
+        norm_out, product_out = lib.zeros(0, dtype=lib.float64), lib.zeros(0, dtype=lib.float64)
+        assert lib.norm(x, "fro", None, False, norm_out) is norm_out
+        assert lib.tensordot(x, x.T, 1, product_out) is product_out
+        results.append((norm_out.numpy(), product_out.numpy()))
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_methods_and_operators_take_the_plain_op():
+    assert ember.add is not _out.without_out(ember.add)
+    assert ember.Tensor.add is _out.without_out(ember.add)
+    assert ember.Tensor.__add__ is _out.without_out(ember.add)
+    assert inspect.signature(ember.add) == inspect.signature(_out.without_out(ember.add))
+    assert ember.ops.add is ember.add
