@@ -202,7 +202,7 @@ def _load_archive(handle, size: int, source: str, relocate):
         return torch_format.read(handle, size, relocate)
     except pickle.UnpicklingError as error:
         message = _weights_only.refused_message(str(error))
-    except (Corrupt, RuntimeError) as error:
+    except Corrupt as error:
         raise RuntimeError(f"ember.load: {source}: {error}") from None
     except (
         IndexError,

@@ -389,7 +389,8 @@ def _view(flat, storage_offset, size, stride):
     if elements and elements * flat.itemsize >= 2**63:
         raise Corrupt(f"a tensor of size {tuple(size)} is larger than any array can be")
     byte_strides = tuple(s * flat.itemsize for s in stride)
-    return xp.lib.stride_tricks.as_strided(flat[storage_offset:], tuple(size), byte_strides)
+    # A view whose .base is the storage, so saving it again finds the storage it shares.
+    return xp.ndarray(tuple(size), flat.dtype, flat, storage_offset * flat.itemsize, byte_strides)
 
 
 def _is_count(value) -> bool:

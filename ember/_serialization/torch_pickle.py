@@ -237,9 +237,7 @@ class TorchPickler:
         array = tensor._data
         if array.dtype.name not in STORAGE_TYPES:
             raise TypeError(f"ember.save: tensor of dtype {array.dtype} cannot be stored")
-        root = array
-        while isinstance(root.base, xp.ndarray):
-            root = root.base
+        root = _root(array)
         placement = _place(array, root)
         if placement is None:
             root = xp.ascontiguousarray(array)
@@ -253,6 +251,18 @@ class TorchPickler:
             self.storages.append(storage)
             self._keep.append(root)
         return storage, placement[0], placement[1]
+
+
+def _root(array):
+    """The array that owns ``array``'s memory (through as_strided's wrapper, too)."""
+    root = array
+    while True:
+        parent = root.base
+        if not isinstance(parent, xp.ndarray):
+            parent = getattr(parent, "base", None)
+        if not isinstance(parent, xp.ndarray):
+            return root
+        root = parent
 
 
 def _place(array, root):

@@ -13,8 +13,34 @@ from __future__ import annotations
 import pickle
 from collections import Counter, OrderedDict
 
+from ember._serialization.common import Corrupt
+
 # Modules never loaded, even when the user allowlists something from them (as PyTorch).
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+# Builtins that run code or reach outside the file: refused even when allowlisted (PyTorch
+# would call them), since no checkpoint needs them.
+_NEVER_ALLOWED = frozenset(
+    f"builtins.{name}"
+    for name in [
+        "exec",
+        "eval",
+        "compile",
+        "__import__",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "breakpoint",
+        "input",
+        "exit",
+        "quit",
+        "help",
+        "memoryview",
+    ]
+)
 _OLD_MODULE_NAMES = {"__builtin__": "builtins", "copy_reg": "copyreg", "Queue": "queue"}
 _OPCODES = [
     "GLOBAL",
@@ -149,10 +175,15 @@ class RestrictedUnpickler(pickle._Unpickler):
             )
         if full_name in self._allowed:
             return self._allowed[full_name]
+        if full_name in self._user and full_name in _NEVER_ALLOWED:
+            raise pickle.UnpicklingError(
+                f"Trying to load GLOBAL {full_name}, which ember never calls, even when "
+                "allowlisted: it runs code or reaches outside the checkpoint."
+            )
         if full_name in self._user:
             return self._user[full_name]
         if full_name in self._unsupported:
-            raise RuntimeError(f"the checkpoint holds {full_name}: {self._unsupported[full_name]}")
+            raise Corrupt(f"the checkpoint holds {full_name}: {self._unsupported[full_name]}")
         full_name = full_name.removeprefix("builtins.")
         raise pickle.UnpicklingError(
             f"Unsupported global: GLOBAL {full_name} was not an allowed global by default. "
