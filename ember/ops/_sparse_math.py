@@ -10,9 +10,18 @@ from __future__ import annotations
 from ember._backend import xp
 from ember._dtype import to_dtype
 from ember._tensor import Size, Tensor
-from ember.ops import creation, elementwise, indexing
+from ember.ops import (
+    _sparse_grad,  # imports this module too: used at call time only
+    creation,
+    elementwise,
+    indexing,
+)
 from ember.ops import shape as shape_ops
 from ember.ops._function import _legacy, broadcast_shape, wrap_dim
+from ember.ops.matmul import matmul as dense_matmul
+from ember.ops.matmul import mm as dense_mm
+from ember.ops.softmax import log_softmax as dense_log_softmax
+from ember.ops.softmax import softmax as dense_softmax
 from ember.ops.sparse import (
     SparseCsrTensor,
     SparseTensor,
@@ -187,7 +196,7 @@ def matmul(left, right) -> Tensor:
     sparse = left._coo() if isinstance(left, SparseCsrTensor) else left
     if _is_grad_leaf(left) and isinstance(right, Tensor):
         _check_matrix_product("mm", sparse, right if right.ndim == 2 else right.unsqueeze(1))
-        return _dense_matmul()(_dense_stand_in()(left), right)
+        return dense_matmul(_sparse_grad.dense_stand_in(left), right)
     if isinstance(right, Tensor) and right.ndim == 1:
         return mm(sparse, right.unsqueeze(1)).squeeze(1)
     return mm(sparse, right)
@@ -200,7 +209,7 @@ def _dense_times_sparse(dense, sparse: SparseTensor) -> Tensor:
     coo = sparse._coo() if isinstance(sparse, SparseCsrTensor) else sparse
     if _is_grad_leaf(sparse):
         _check_matrix_product("mm", coo.t(), dense.t() if dense.ndim == 2 else dense.unsqueeze(1))
-        return _dense_matmul()(dense, _dense_stand_in()(sparse))
+        return dense_matmul(dense, _sparse_grad.dense_stand_in(sparse))
     if dense.ndim == 1:
         return matmul(coo.t(), dense)
     return matmul(coo.t(), dense.t()).t()
@@ -210,23 +219,9 @@ def _is_grad_leaf(tensor) -> bool:
     return isinstance(tensor, SparseTensor) and tensor.requires_grad and tensor.grad_fn is None
 
 
-def _dense_matmul():
-    from ember.ops.matmul import matmul as dense_matmul
-
-    return dense_matmul
-
-
-def _dense_stand_in():
-    from ember.ops._sparse_grad import dense_stand_in  # that module imports this one
-
-    return dense_stand_in
-
-
 def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
     """``torch.spmm``: the product of a sparse matrix and a dense one (``sparse.mm``)."""
     if not isinstance(input, SparseTensor):
-        from ember.ops.matmul import mm as dense_mm
-
         return dense_mm(input, mat2)
     return mm(input._coo() if isinstance(input, SparseCsrTensor) else input, mat2)
 
@@ -257,7 +252,7 @@ def softmax(tensor: SparseTensor, dim: int, dtype=None, *, log: bool = False) ->
     values, sparse_dim = tensor._value_tensor, tensor.sparse_dim()
     if dim >= sparse_dim:
         dense_dim = dim - sparse_dim + 1
-        result = (reduction_log_softmax if log else reduction_softmax)(values, dense_dim)
+        result = (dense_log_softmax if log else dense_softmax)(values, dense_dim)
         return _like(tensor, tensor._index_array, result, True)
     others = [d for d in range(sparse_dim) if d != dim]
     index = tensor._index_array[others]
@@ -274,14 +269,3 @@ def softmax(tensor: SparseTensor, dim: int, dtype=None, *, log: bool = False) ->
     result = shifted - elementwise.log(totals) if log else exponentials / totals
     return _like(tensor, tensor._index_array, result, True)
 
-
-def reduction_softmax(values: Tensor, dim: int) -> Tensor:
-    from ember.ops.softmax import softmax as dense_softmax
-
-    return dense_softmax(values, dim)
-
-
-def reduction_log_softmax(values: Tensor, dim: int) -> Tensor:
-    from ember.ops.softmax import log_softmax as dense_log_softmax
-
-    return dense_log_softmax(values, dim)

@@ -1,6 +1,8 @@
 """Sparse tensors: COO (and CSR for products), built on ember's dense ops.
 
-The design, in four points:
+This module holds the tensors, their construction and printing; the operations are in
+``_sparse_math.py``, the sparse gradients in ``_sparse_grad.py``, the public functions in
+``ember.sparse``. The design, in four points:
 
 1. A sparse tensor is a ``Tensor`` subclass (``SparseTensor`` for ``sparse_coo``,
    ``SparseCsrTensor`` for ``sparse_csr``) holding an int64 index array (``(sparse_dim,
@@ -12,14 +14,15 @@ The design, in four points:
 2. Every sparse operation is a composition of differentiable dense ops on the values:
    ``index_select`` gathers rows, ``index_add`` sums segments (coalescing, products,
    reductions, softmax). Gradients therefore reach whatever the values came from, and
-   backward formulas can be differentiated again, with no new primitive.
+   backward formulas can be differentiated again, with no new primitive. A sparse tensor
+   made from values that require grad is not a leaf; its ``grad_fn`` is their node.
 3. A sparse *leaf* that requires grad (or a dense weight whose gradient must come back
    sparse: ``nn.Embedding(sparse=True)``) is reached through a proxy: a dense leaf tensor
    of values whose ``AccumulateGrad`` node points at a ``_GradientSink`` instead of a
    tensor. The engine adds the values' gradient into the sink as it would into any leaf;
    the sink turns it into a sparse ``.grad`` on its owner (coalesced indices for a sparse
-   leaf, as ``torch.sparse.mm`` gives; one row per lookup for an embedding). The engine
-   is unchanged.
+   leaf, as ``torch.sparse.mm`` gives; one row per lookup for an embedding; dense for
+   ``torch.mm``, through a dense stand-in, as PyTorch's). The engine is unchanged.
 4. Ember checks index bounds on construction (PyTorch only does under
    ``check_invariants=True``), since an out-of-range index would be a silent wrong answer.
 """
@@ -29,9 +32,11 @@ from __future__ import annotations
 import sys
 
 from ember._backend import asarray, xp
+from ember._device import check_device
 from ember._dtype import dtype as _dtype_cls
-from ember._dtype import to_dtype
+from ember._dtype import get_default_dtype, to_dtype
 from ember._tensor import Size, Tensor
+from ember._tensor_str import _body, _options, tensor_repr
 from ember.autograd import grad_mode
 from ember.ops import indexing
 from ember.ops import shape as shape_ops
@@ -269,11 +274,9 @@ class SparseTensor(Tensor):
         return _math.transpose(self, dim0, dim1)
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        from ember.sparse import sum as sparse_sum
-
         if keepdim:
             raise NotImplementedError(_unsupported("sum(keepdim=True)", self))
-        return sparse_sum(self, dim, dtype=dtype)
+        return _math.reduce_sum(self, dim, dtype)
 
 
 class SparseCsrTensor(SparseTensor):
@@ -392,8 +395,6 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         tensor([[0., 0., 3.],
                 [4., 0., 0.]])
     """
-    from ember._device import check_device
-
     check_device(device)
     index = _as_array(indices, "indices")
     if index.dtype.kind not in "iuf":
@@ -496,9 +497,6 @@ def to_sparse_csr(dense: Tensor) -> SparseCsrTensor:
 
 
 def _sparse_repr(tensor: SparseTensor, *index_parts) -> str:
-    from ember._dtype import get_default_dtype
-    from ember._tensor_str import _body, _options, tensor_repr
-
     parts = []
     for label, array in index_parts:
         parts.append(f"{label}=" + _nested(tensor_repr(Tensor._make(array)), 7 + len(label) + 1))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ember._tensor import Tensor
 from ember.ops import _sparse_math as _sparse
+from ember.ops.matmul import mm as dense_mm
 from ember.ops.sparse import SparseTensor
 
 __all__ = ["addmm", "log_softmax", "mm", "softmax", "sum"]
@@ -37,8 +38,6 @@ def mm(mat1, mat2) -> Tensor:
     """
     if isinstance(mat1, SparseTensor):
         return _sparse.mm(_sparse_input("mm", mat1), mat2)
-    from ember.ops.matmul import mm as dense_mm
-
     return dense_mm(mat1, mat2)
 
 
