@@ -89,6 +89,10 @@ OPS = {
     "full_bool": lambda lib, t, v: lib.full((2,), v, dtype=lib.bool),
     "full_like": lambda lib, t, v: lib.full_like(t, v),
     "new_full": lambda lib, t, v: t.new_full((2,), v),
+    "tensor": lambda lib, t, v: lib.tensor([1, v], dtype=t.dtype),
+    "tensor_scalar": lambda lib, t, v: lib.tensor(v, dtype=t.dtype),
+    "tensor_inferred": lambda lib, t, v: lib.tensor([v, 2]),
+    "tensor_of_floats": lambda lib, t, v: lib.tensor([v / 4], dtype=t.dtype),
     "float_tensor_fill_": lambda lib, t, v: t.double().fill_(v),
 }
 

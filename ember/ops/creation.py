@@ -101,7 +101,27 @@ def _unwrap(data, leaves: set):
     if isinstance(data, Tensor):
         data = data._data
     leaves.add(data.dtype if isinstance(data, (ndarray, xp.generic)) else type(data))
+    if type(data) is int and not _INT64_MIN <= data <= _INT64_MAX:
+        leaves.add(_HugeInt)
     return data
+
+
+class _HugeInt:
+    """Marks, among the leaves of ``tensor``'s data, a Python int that int64 cannot hold."""
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _huge_ints(data, dtype, leaves):
+    """Data holding an int beyond int64, as floats: PyTorch's ValueError for integer tensors."""
+    if dtype is not None:
+        integral = to_dtype(dtype).numpy.kind in "iu"
+    else:
+        integral = float not in leaves and not any(not isinstance(leaf, type) for leaf in leaves)
+    if integral:
+        raise ValueError("Overflow when unpacking long long")
+    return _array(data).astype(xp.float64)
 
 
 def _promoted_leaves(leaves: set):
@@ -130,6 +150,8 @@ def _from_data(data, dtype=None):
         if message:
             raise ValueError(message)
         data = _unwrap(data, leaves)
+    if _HugeInt in leaves or (type(data) is int and not _INT64_MIN <= data <= _INT64_MAX):
+        data = _huge_ints(data, dtype, leaves)
     try:
         array = _array(data)
     except (ValueError, TypeError) as error:
@@ -168,8 +190,32 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
             stacklevel=2,
         )
     array = _from_data(data, dtype)
-    array = array.copy() if dtype is None else array.astype(to_dtype(dtype).numpy)
-    return _finish(array, None, requires_grad, device)
+    if dtype is None:
+        return _finish(array.copy(), None, requires_grad, device)
+    target = to_dtype(dtype).numpy
+    if target.kind in "iu" and not isinstance(data, Tensor) and not is_array(data):
+        _check_fits(array, target)
+    return _finish(array.astype(target), None, requires_grad, device)
+
+
+def _check_fits(array, target) -> None:
+    """PyTorch's checked conversion of Python numbers to an integer dtype.
+
+    An int takes the dtype's range (an unsigned one also negatives down to ``-max``, which
+    wrap); a float must lie within it as it is, so NaN, ``127.5`` for int8 and ``-1.0`` for
+    uint8 are refused.
+    """
+    if array.size == 0 or array.dtype.kind == "b":
+        return
+    info = xp.iinfo(target)
+    if array.dtype.kind == "f":
+        low = info.min if target.kind == "i" else 0
+        fits = bool(((array >= low) & (array <= info.max)).all())  # NaN is outside
+    else:
+        low = info.min if target.kind == "i" else -int(info.max)
+        fits = low <= int(array.min()) and int(array.max()) <= info.max
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
