@@ -381,3 +381,22 @@ def test_sparse_gradient_under_a_hook_matches_torch():
     assert mine.grad.is_sparse
     for ours, theirs_grad in zip(*results):
         _close(ours, theirs_grad)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_sparse_gradient_matches_torch(mode):
+    rng = np.random.default_rng(21)
+    weight = rng.standard_normal((6, 2))
+    entries, offsets = rng.integers(0, 6, 7), np.array([0, 2, 2, 5])
+    gradients = []
+    for library in (ember, torch):
+        bags = library.nn.EmbeddingBag(6, 2, mode=mode, sparse=True, padding_idx=2,
+                                       dtype=library.float64)
+        with library.no_grad():
+            bags.weight.copy_(library.tensor(weight))
+        bags(library.tensor(entries), library.tensor(offsets)).pow(2).sum().backward()
+        gradients.append(bags.weight.grad)
+    mine, theirs = gradients
+    assert mine.is_sparse and mine._nnz() == theirs._nnz()
+    np.testing.assert_array_equal(mine._indices().numpy(), theirs._indices().numpy())
+    _close(mine._values(), theirs._values())

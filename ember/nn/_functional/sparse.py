@@ -208,7 +208,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
 
     Bags are the rows of a 2-D ``input``, or the slices of a 1-D ``input`` starting at
     ``offsets``. Entries equal to ``padding_idx`` are left out (and not counted by 'mean');
-    an empty bag gives zeros. ``per_sample_weights`` scales each entry ('sum' only).
+    an empty bag gives zeros. ``per_sample_weights`` scales each entry ('sum' only). With
+    ``sparse=True`` the weight's gradient is a sparse COO tensor, one row per entry used.
 
     Shape:
         input (B, L) or (N,) with offsets (B,) → (B, embedding_dim).
@@ -246,7 +247,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         _renorm(weight, indices, max_norm, norm_type)
     keep = (bag < count) & (indices != (-1 if padding_idx is None else padding_idx))
     indices, bag = indices[keep], bag[keep]
-    vectors = Embedding.apply(weight, indices, None, scale_grad_by_freq)
+    if sparse and weight.requires_grad and grad_mode.state.enabled:
+        flat = indices.astype(xp.int64)
+        gradient = _sparse_grad.embedding_gradient(flat, weight, None, scale_grad_by_freq)
+        vectors = _sparse_grad.sparse_rows(weight, flat, gradient)
+    else:
+        vectors = Embedding.apply(weight, indices, None, scale_grad_by_freq)
     if per_sample_weights is not None:
         weights = per_sample_weights.reshape(-1)[Tensor._make(xp.flatnonzero(keep))]
         vectors = vectors * weights.unsqueeze(1)
