@@ -6,73 +6,32 @@ location, numel)``), ``<name>/data/<key>`` (each storage's raw bytes), ``byteord
 ``version`` and a few small records. Reading checks the archive first (stored members only,
 so a declared size is the size on disk; safe, unique names; every member inside the file),
 then unpickles with ``weights_only.RestrictedUnpickler``, whose only callables are the
-stand-ins below. Tensors over one storage load as NumPy views of one buffer, so they share
-memory as in PyTorch.
+stand-ins of ``torch_globals``. Tensors over one storage load as NumPy views of one buffer,
+so they share memory as in PyTorch.
 """
 
 from __future__ import annotations
 
-import codecs
 import io
 import struct
 import zipfile
-from collections import Counter, OrderedDict
 
 from ember._backend import xp
-from ember._device import device
-from ember._dtype import _BY_NAME
-from ember._dtype import dtype as dtype_class
 from ember._serialization.common import Corrupt, fill
-from ember._serialization.torch_pickle import STORAGE_TYPES, TorchPickler
+from ember._serialization.torch_globals import (
+    Rebuilder,
+    Storage,
+    StorageType,
+    is_count,
+    unsupported,
+)
+from ember._serialization.torch_pickle import TorchPickler
 from ember._serialization.weights_only import RestrictedUnpickler
-from ember._tensor import Size, Tensor
 
 _ALIGNMENT = 64
 _LOCAL_HEADER = 30
 _ZIP64_EXTRA = 20
 _SMALL_RECORD_LIMIT = 1 << 16
-_MISSING_DTYPES = [
-    "bfloat16",
-    "complex32",
-    "complex64",
-    "complex128",
-    "cfloat",
-    "cdouble",
-    "chalf",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float8_e4m3fn",
-    "float8_e5m2",
-    "float8_e4m3fnuz",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-    "float4_e2m1fn_x2",
-    "qint8",
-    "quint8",
-    "qint32",
-    "quint4x2",
-    "quint2x4",
-]
-_MISSING_STORAGES = {
-    "BFloat16Storage": "bfloat16",
-    "ComplexFloatStorage": "complex64",
-    "ComplexDoubleStorage": "complex128",
-    "QInt8Storage": "qint8",
-    "QUInt8Storage": "quint8",
-    "QInt32Storage": "qint32",
-    "QUInt4x2Storage": "quint4x2",
-    "QUInt2x4Storage": "quint2x4",
-}
-_MISSING_REBUILDS = {
-    "_rebuild_qtensor": "quantized tensors",
-    "_rebuild_sparse_tensor": "sparse tensors",
-    "_rebuild_meta_tensor_no_storage": "tensors on the meta device",
-    "_rebuild_nested_tensor": "nested tensors",
-    "_rebuild_wrapper_subclass": "tensor subclasses",
-    "_rebuild_device_tensor_from_numpy": "tensors of other devices",
-    "_rebuild_device_tensor_from_cpu_tensor": "tensors of other devices",
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -166,22 +125,8 @@ def _check_members(archive: zipfile.ZipFile, size: int) -> tuple:
     return members, next(iter(folders))
 
 
-class _StorageType:
-    """What a ``torch.FloatStorage``-style global stands for: the dtype of its elements."""
-
-    def __init__(self, name: str, dtype_name: str):
-        self.name = name
-        self.dtype = xp.dtype(dtype_name)
-
-
-class _Storage:
-    def __init__(self, array, location: str):
-        self.array = array
-        self.location = location
-
-
 class _Reader:
-    """One archive being loaded: its storages, read once each, and the rebuild stand-ins."""
+    """One archive being loaded: its pickle, and its storages, each read once."""
 
     def __init__(self, archive, members: dict, prefix: str, relocate):
         self.archive = archive
@@ -194,7 +139,7 @@ class _Reader:
     def load(self):
         pickled = self._read(self.members[f"{self.prefix}/data.pkl"])
         unpickler = RestrictedUnpickler(
-            io.BytesIO(pickled), self._allowed(), _unsupported(), self._storage
+            io.BytesIO(pickled), Rebuilder(self.relocate).allowed(), unsupported(), self._storage
         )
         return unpickler.load()
 
@@ -225,23 +170,23 @@ class _Reader:
 
     # ---- persistent ids ---------------------------------------------------------------
 
-    def _storage(self, pid: tuple) -> _Storage:
+    def _storage(self, pid: tuple) -> Storage:
         if len(pid) != 5:
             raise Corrupt(f"a storage reference has {len(pid)} fields; expected 5")
         _, storage_type, key, location, numel = pid
-        if not isinstance(storage_type, _StorageType):
+        if not isinstance(storage_type, StorageType):
             raise Corrupt(f"a storage reference names type {storage_type!r:.60}, not a storage")
-        if not (isinstance(key, str) and isinstance(location, str) and _is_count(numel)):
+        if not (isinstance(key, str) and isinstance(location, str) and is_count(numel)):
             raise Corrupt(f"a storage reference is malformed: {pid[2:]!r:.80}")
         storage = self.storages.get(key)
         if storage is None:
-            storage = _Storage(self._storage_array(key, storage_type, numel), location)
+            storage = Storage(self._storage_array(key, storage_type, numel), location)
             self.storages[key] = storage
         elif storage.array.dtype != storage_type.dtype or storage.array.size != numel:
             raise Corrupt(f"storage {key!r} is referred to with two different types or sizes")
         return storage
 
-    def _storage_array(self, key: str, storage_type: _StorageType, numel: int):
+    def _storage_array(self, key: str, storage_type: StorageType, numel: int):
         info = self.members.get(f"{self.prefix}/data/{key}")
         if info is None:
             raise Corrupt(
@@ -263,167 +208,3 @@ class _Reader:
         return raw.view(dtype)
 
     # ---- the stand-ins the pickle may name --------------------------------------------
-
-    def _allowed(self) -> dict:
-        from ember.nn.parameter import Parameter
-
-        allowed = {
-            "collections.OrderedDict": OrderedDict,
-            "collections.Counter": Counter,
-            "torch.nn.parameter.Parameter": Parameter,
-            "torch.Size": Size,
-            "torch.Tensor": _TENSOR_TYPE,
-            "torch.device": _device,
-            "_codecs.encode": _encode,
-            "builtins.bytearray": _bytearray,
-            "builtins.set": set,
-            "builtins.complex": complex,
-            "torch._utils._rebuild_tensor": self._rebuild_tensor,
-            "torch._utils._rebuild_tensor_v2": self._rebuild_tensor_v2,
-            "torch._utils._rebuild_tensor_v3": self._rebuild_tensor_v3,
-            "torch._utils._rebuild_parameter": _rebuild_parameter,
-            "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
-            "torch._tensor._rebuild_from_type_v2": self._rebuild_from_type_v2,
-            "torch.storage.UntypedStorage": _StorageType("UntypedStorage", "uint8"),
-        }
-        for name, dtype in _BY_NAME.items():
-            if dtype.name == name:
-                allowed[f"torch.{name}"] = dtype
-        for dtype_name, storage_name in STORAGE_TYPES.items():
-            allowed[f"torch.{storage_name}"] = _StorageType(storage_name, dtype_name)
-        return allowed
-
-    def _rebuild_tensor(self, storage, storage_offset, size, stride):
-        return self._rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)
-
-    def _rebuild_tensor_v2(
-        self, storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None
-    ):
-        if metadata:
-            raise Corrupt(f"a tensor carries metadata {metadata!r:.80} that ember cannot apply")
-        if not isinstance(storage, _Storage):
-            raise Corrupt(f"a tensor is rebuilt from {type(storage).__name__}, not a storage")
-        array = _view(storage.array, storage_offset, size, stride)
-        tensor = self.relocate(Tensor._make(array), storage.location)
-        if type(requires_grad) is not bool:
-            raise Corrupt(f"a tensor's requires_grad is {requires_grad!r:.40}, not a bool")
-        return tensor.requires_grad_() if requires_grad else tensor
-
-    def _rebuild_tensor_v3(
-        self,
-        storage,
-        storage_offset,
-        size,
-        stride,
-        requires_grad,
-        backward_hooks,
-        dtype,
-        metadata=None,
-    ):
-        if not isinstance(storage, _Storage) or not isinstance(dtype, dtype_class):
-            raise Corrupt("a tensor is rebuilt from something that is not a storage and dtype")
-        target = dtype.numpy
-        if storage.array.dtype != target:
-            flat = storage.array
-            if flat.nbytes % target.itemsize:
-                raise Corrupt(f"a storage of {flat.nbytes} bytes cannot hold {dtype} elements")
-            storage = _Storage(flat.view(target), storage.location)
-        return self._rebuild_tensor_v2(
-            storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata
-        )
-
-    def _rebuild_from_type_v2(self, function, new_type, args, state):
-        from ember.nn.parameter import Parameter
-
-        if new_type not in (_TENSOR_TYPE, Parameter) or state or type(args) is not tuple:
-            raise Corrupt(
-                "the checkpoint holds a tensor subclass or a tensor with Python attributes, "
-                "which ember cannot rebuild"
-            )
-        if function not in (self._rebuild_tensor_v2, self._rebuild_tensor, _rebuild_parameter):
-            raise Corrupt(f"a tensor is rebuilt by {function!r:.60}, which ember does not allow")
-        return function(*args)
-
-
-_TENSOR_TYPE = object()  # torch.Tensor: only a marker for _rebuild_from_type_v2, never built
-
-
-def _unsupported() -> dict:
-    """Globals PyTorch's loader allows but ember cannot rebuild, with the reason."""
-    reasons = {}
-    for name in _MISSING_DTYPES:
-        reasons[f"torch.{name}"] = f"the dtype torch.{name}, which ember does not support"
-    for name, dtype_name in _MISSING_STORAGES.items():
-        reasons[f"torch.{name}"] = (
-            f"tensors of dtype torch.{dtype_name} ({name}), which ember does not support"
-        )
-    for name, what in _MISSING_REBUILDS.items():
-        reasons[f"torch._utils.{name}"] = f"{what}, which ember does not support"
-    reasons["torch.serialization._get_layout"] = "sparse tensors, which ember does not support"
-    return reasons
-
-
-def _view(flat, storage_offset, size, stride):
-    """The tensor's elements as a view of its storage, after checking they lie inside it."""
-    if not (
-        _is_count(storage_offset)
-        and isinstance(size, tuple | list)
-        and isinstance(stride, tuple | list)
-        and len(size) == len(stride) <= 64
-        and all(map(_is_count, size))
-        and all(map(_is_count, stride))
-    ):
-        raise Corrupt(
-            f"a tensor has offset {storage_offset!r:.30}, size {size!r:.60} and stride "
-            f"{stride!r:.60}; expected non-negative integers, one stride per dimension"
-        )
-    elements = 1
-    for count in size:
-        elements *= count
-    extent = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
-    if (elements and extent > flat.size) or storage_offset > flat.size:
-        raise Corrupt(
-            f"a tensor of size {tuple(size)} and stride {tuple(stride)} at offset "
-            f"{storage_offset} reaches past the end of its storage of {flat.size} elements"
-        )
-    if elements and elements * flat.itemsize >= 2**63:
-        raise Corrupt(f"a tensor of size {tuple(size)} is larger than any array can be")
-    byte_strides = tuple(s * flat.itemsize for s in stride)
-    # A view whose .base is the storage, so saving it again finds the storage it shares.
-    return xp.ndarray(tuple(size), flat.dtype, flat, storage_offset * flat.itemsize, byte_strides)
-
-
-def _is_count(value) -> bool:
-    return type(value) is int and value >= 0
-
-
-def _rebuild_parameter(data, requires_grad, backward_hooks=None):
-    from ember.nn.parameter import Parameter
-
-    if not isinstance(data, Tensor) or type(requires_grad) is not bool:
-        raise Corrupt("a parameter is rebuilt from something other than a tensor and a bool")
-    return Parameter(data, requires_grad)
-
-
-def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
-    if state:
-        raise Corrupt("a parameter carries Python attributes, which ember cannot rebuild")
-    return _rebuild_parameter(data, requires_grad, backward_hooks)
-
-
-def _device(*args):
-    if not args or not all(isinstance(arg, str | int) for arg in args):
-        raise Corrupt(f"a device is described by {args!r:.60}")
-    return device(*args)
-
-
-def _encode(text, encoding="utf-8"):
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "ascii"):
-        raise Corrupt("bytes are encoded in a way ember does not read")
-    return codecs.encode(text, encoding)
-
-
-def _bytearray(*args):
-    if args and not (isinstance(args[0], (str, bytes)) and len(args) <= 2):
-        raise Corrupt(f"a bytearray is built from {type(args[0]).__name__}, not bytes")
-    return bytearray(_encode(*args)) if args and isinstance(args[0], str) else bytearray(*args)
