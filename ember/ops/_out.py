@@ -43,7 +43,7 @@ FACTORIES = frozenset({
     "randn", "randperm", "range", "zeros",
 })
 # Results written into ``out`` in its own dtype, whatever the op would have made.
-_TAKES_OUT_DTYPE = FACTORIES | {"bernoulli", "normal"}
+_TAKES_OUT_DTYPE = FACTORIES | {"bernoulli", "cumprod", "cumsum", "normal", "prod", "sum"}
 # The factories' kernels that refuse some dtypes: (kernel name, dtypes kinds accepted).
 _FACTORY_KERNELS = {
     "rand": ("check_uniform_bounds", "float"), "randn": ("normal_kernel_cpu", "float"),
@@ -52,7 +52,7 @@ _FACTORY_KERNELS = {
     "linspace": ("linspace_cpu", "number"), "logspace": ("logspace_cpu", "number"),
 }
 # Ops that resize ``out`` without PyTorch's deprecation warning (or with their own).
-_RESIZE_QUIETLY = FACTORIES | {"addbmm", "bernoulli", "multinomial", "normal"}
+_RESIZE_QUIETLY = FACTORIES | {"addbmm", "bernoulli", "multinomial", "narrow_copy", "normal"}
 _RANGE_WARNING = (
     "The number of elements in the out tensor of shape {old} is {count} which does not match "
     "the computed number of elements {new_count}. Note that this may occur as a result of "
@@ -88,13 +88,14 @@ _SAME_DTYPE = {
          "svd", "take_along_dim", "tril", "triu", "linalg.cholesky", "linalg.det",
          "linalg.eigh", "linalg.eigvalsh", "linalg.inv", "linalg.matmul", "linalg.qr",
          "linalg.slogdet", "linalg.solve", "linalg.svd", "linalg.svdvals",
-         "linalg.vector_norm"],
+         "linalg.vector_norm", "aminmax", "argmax", "argmin", "isin", "linalg.cross",
+         "log_softmax", "renorm", "scatter_add", "slogdet", "softmax"],
         _EXPECTED,
     ),
     **dict.fromkeys(["max", "min", "sort", "topk"], (_EXPECTED, _EXPECTED)),
     **dict.fromkeys(
-        ["abs", "absolute", "bitwise_not", "ceil", "clamp", "clip", "fix", "floor", "frac",
-         "round", "sgn", "sign", "trunc"],
+        ["abs", "absolute", "bitwise_not", "ceil", "clamp", "clamp_max", "clamp_min", "clip",
+         "fix", "floor", "frac", "neg", "negative", "round", "sgn", "sign", "trunc"],
         _FOUND,
     ),
     **dict.fromkeys(["bucketize", "searchsorted"], _SEARCH),
@@ -111,6 +112,20 @@ _SAME_DTYPE = {
     ),
     **dict.fromkeys(["isneginf", "isposinf", "signbit"],
                     "{name} does not support non-boolean outputs."),
+    **dict.fromkeys(["all", "any"], "{name} only supports bool tensor for result, got: {got}"),
+    **dict.fromkeys(
+        ["amax", "amin"],
+        "Expected the dtype for input and out to match, but got {want} for input's dtype and "
+        "{got} for out's dtype.",
+    ),
+    **dict.fromkeys(["nanquantile", "quantile"],
+                    "quantile() out tensor must be same dtype as the input tensor"),
+    "logcumsumexp": "expected scalar_type {want} but found {got}",
+    "narrow_copy": "Expected self.dtype() == output.dtype() to be true, but got false.  (Could "
+    "this error message be improved?  If so, please report an enhancement request to PyTorch.)",
+    "take": "take(): self and out expected to have the same dtype, but got self.dtype = {want} "
+    "and out.dtype = {got}",
+    "where": "Expected out type to be {want} but got {got}",
     "addbmm": "self and mat2 must have the same dtype, but got {got} and {want}",
     "mv": "addmv input tensors must have the same dtype, but got {got}, {want}, and {want}",
     "cummax": ("expected scalar_type {want} but found {got}",) * 2,
@@ -134,8 +149,21 @@ _SAME_DTYPE = {
 }
 # median checks its indices output first; the others their values first.
 _INDICES_FIRST = frozenset({"median", "nanmedian"})
-# Ops that cast like TensorIterator ops but word the refusal their own way.
+# Ops that cast like TensorIterator ops but word the refusal their own way (a RuntimeError
+# unless the entry is a pair with the exception class).
+_CAT = (TypeError, "torch.cat(): input types can't be cast to the desired output type {got}")
 _CAST_REFUSALS = {
+    **dict.fromkeys(["cat", "column_stack", "concat", "concatenate", "dstack", "hstack",
+                     "row_stack", "stack", "vstack"], _CAT),
+    **dict.fromkeys(["matrix_power", "linalg.matrix_power"],
+                    "matrix_power: Expected result to be safely castable from {want} dtype, but "
+                    "got result with dtype {got}"),
+    **dict.fromkeys(["nanmean", "nansum"],
+                    (NotImplementedError, "\"nansum_cpu\" not implemented for '{got}'")),
+    "linalg.lstsq": "torch.linalg.lstsq: Expected solution to be safely castable from {want} "
+    "dtype, but got solution with dtype {got}",
+    "logsumexp": "logsumexp(): Expected floating point type for result tensor, but got: {got}",
+    "mean": "result type Float can't be cast to the desired output type {got}",
     **dict.fromkeys(
         ["cholesky", "linalg.pinv"],
         "{short}: Expected result to be safely castable from {want} dtype, but got result "
@@ -151,7 +179,12 @@ _CAST = "result type {want} can't be cast to the desired output type {got}"
 _ATEN_NAMES = {
     "absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "asin",
     "arcsinh": "asinh", "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh",
-    "chain_matmul": "mm", "clip": "clamp", "cross": "linalg_cross",
+    "chain_matmul": "mm", "clip": "clamp", "cross": "linalg_cross", "diff": "sub",
+    "log_softmax": "aten::log_softmax", "matrix_power": "matmul", "nanmean": "nansum",
+    "slogdet": "_linalg_slogdet", "softmax": "aten::softmax", "square": "pow",
+    "linalg.matrix_power": "matmul",
+    **dict.fromkeys(["column_stack", "concat", "concatenate", "dstack", "hstack", "row_stack",
+                     "vstack"], "cat"),
     "diag": "aten::diagonal_copy", "divide": "div", "fix": "trunc",
     "float_power": "pow", "floor_divide": "aten::floor_divide", "ger": "mul",
     "heaviside": "aten::heaviside", "inverse": "linalg_inv_ex", "kron": "mul",
@@ -167,11 +200,23 @@ _ATEN_NAMES = {
 _NOT_DIFFERENTIABLE = frozenset({"histc"})
 # Composites that PyTorch computes and then copies into ``out`` (``out.copy_(result)``):
 # they record a graph through ``out``, and refuse only a leaf ``out`` requiring grad.
-_COPIES_INTO_OUT = frozenset({"inner", "tensordot", "linalg.matrix_norm", "linalg.norm"})
+_COPIES_INTO_OUT = frozenset({
+    "inner", "nanquantile", "quantile", "tensordot", "linalg.matrix_norm", "linalg.norm",
+})
 # Ops that refuse a leaf ``out`` requiring grad before anything else, as a copy would.
 _LEAF_FIRST = frozenset({"svd"})
 # Factories whose ``out`` requiring grad fails at PyTorch's resize rather than at autograd.
 _RESIZE_REFUSES_GRAD = frozenset({"empty", "randn"})
+# Functions whose PyTorch form takes out= though ember's signature has none: they gain it.
+GAINS_OUT = frozenset({
+    "all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "cat", "clamp_max",
+    "clamp_min", "column_stack", "concat", "concatenate", "cumprod", "cumsum", "deg2rad",
+    "diff", "dstack", "hstack", "isin", "log_softmax", "logcumsumexp",
+    "logsumexp", "matrix_power", "mean", "nanmean", "nanquantile", "nansum", "narrow_copy",
+    "neg", "negative", "prod", "quantile", "rad2deg", "renorm", "row_stack", "scatter_add",
+    "slogdet", "softmax", "square", "stack", "std", "sum", "take", "var", "vstack", "where",
+    "linalg.cross", "linalg.lstsq", "linalg.matrix_power",
+})
 _RAW = "_ember_without_out"
 
 
@@ -230,10 +275,29 @@ def install(namespace: dict, names, prefix: str = "") -> list:
     rebound = []
     for name in names:
         function = namespace.get(name)
-        if callable(function) and not isinstance(function, type) and has_out(function):
+        if not callable(function) or isinstance(function, type):
+            continue
+        if has_out(function):
             namespace[name] = with_out(function, prefix + name)
-            rebound.append(name)
+        elif prefix + name in GAINS_OUT:
+            namespace[name] = _gaining_out(function, prefix + name)
+        else:
+            continue
+        rebound.append(name)
     return rebound
+
+
+def _gaining_out(function, name: str):
+    """``with_out(function)`` whose signature shows the keyword-only ``out`` it now takes."""
+    wrapper = with_out(function, name)
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+    at = len(parameters)
+    if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        at -= 1
+    wrapper.__signature__ = signature.replace(parameters=[*parameters[:at], out, *parameters[at:]])
+    return wrapper
 
 
 class _Spec:
@@ -371,7 +435,10 @@ def _check_dtypes(name: str, results: tuple, outs: tuple) -> None:
             template = _CAST_REFUSALS.get(name, _CAST)
         elif isinstance(template, tuple):
             template = template[index]
-        raise RuntimeError(_dtype_message(template, name, value.dtype, target.dtype))
+        error = RuntimeError
+        if isinstance(template, tuple):
+            error, template = template
+        raise error(_dtype_message(template, name, value.dtype, target.dtype))
 
 
 def _dtype_message(template: str, name: str, want, got) -> str:
