@@ -7,6 +7,13 @@ from ember._tensor import Size, Tensor  # noqa: I001  (Tensor first: ops import 
 from ember import autograd, cuda, ops
 from ember._backend import get_num_threads, set_num_threads
 from ember._device import device
+from ember._memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ember._dtype import (
     bool_ as bool,
     can_cast,

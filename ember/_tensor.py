@@ -13,6 +13,8 @@ import weakref
 from ember import _backend
 from ember._backend import xp
 from ember._device import device as _device_cls, cpu as _cpu, check_device
+from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
+from ember._memory_format import preserve_format as _preserve_format
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 
 
@@ -152,8 +154,8 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
-    def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=_contiguous_format) -> bool:
+        return is_in_format(self._data, memory_format)
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -392,7 +394,7 @@ class Tensor:
         target_device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        memory_format = kwargs.pop("memory_format", _preserve_format)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
@@ -408,9 +410,12 @@ class Tensor:
             elif arg is not None:
                 target_dtype = to_dtype(arg)
         check_device(target_device)
-        if target_dtype is None or to_dtype(target_dtype) is self.dtype:
-            return self.clone() if copy else self
-        return _ops.to_dtype(self, to_dtype(target_dtype))
+        result = self
+        if target_dtype is not None and to_dtype(target_dtype) is not self.dtype:
+            result = _ops.to_dtype(self, to_dtype(target_dtype))
+        if memory_format is not _preserve_format:
+            result = _ops.contiguous(result, memory_format)
+        return result.clone() if copy and result is self else result
 
     def type(self, dtype=None):
         if dtype is None:

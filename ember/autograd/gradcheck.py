@@ -53,6 +53,7 @@ def _numerical(func, inputs, index, output_index, eps):
 def _analytical(func, inputs, index, output_index):
     from ember._backend import xp
     from ember.autograd import grad as autograd_grad
+    from ember._memory_format import contiguous_format
     from ember.ops.creation import zeros_like
 
     output = _outputs(func, inputs)[output_index]
@@ -60,7 +61,7 @@ def _analytical(func, inputs, index, output_index):
     if not output.requires_grad:
         return jacobian
     for k in range(output.numel()):
-        seed = zeros_like(output)
+        seed = zeros_like(output, memory_format=contiguous_format)  # written through reshape
         seed._data.reshape(-1)[k] = 1
         (grad,) = autograd_grad(output, inputs[index], seed, retain_graph=True, allow_unused=True)
         if grad is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, inplace, snapshot
 
@@ -20,12 +21,14 @@ class ToCopy(Op):
 
 class Clone(Op):
     @staticmethod
-    def forward(ctx, x):
-        return x.copy()
+    def forward(ctx, x, memory_format):
+        if memory_format is preserve_format:
+            return x.copy(order="K")  # a dense layout is kept, as PyTorch keeps its strides
+        return in_format(x, memory_format)
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad,)
+        return grad, None
 
 
 def to_dtype(input: Tensor, dtype) -> Tensor:
@@ -33,14 +36,20 @@ def to_dtype(input: Tensor, dtype) -> Tensor:
     return ToCopy.apply(input, dtype.numpy)
 
 
-def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``input`` with its own storage; gradients flow back unchanged."""
-    return Clone.apply(input)
+def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:
+    """A copy of ``input`` with its own storage; gradients flow back unchanged.
+
+    The copy keeps ``input``'s strides (``preserve_format``) unless ``memory_format``
+    names another layout (``ember.contiguous_format``, ``ember.channels_last``).
+    """
+    return Clone.apply(input, memory_format)
 
 
-def contiguous(input: Tensor, memory_format=None) -> Tensor:
-    """``input`` itself when its storage is already in row-major order, else a copy."""
-    return input if input._data.flags.c_contiguous else Clone.apply(input)
+def contiguous(input: Tensor, memory_format=contiguous_format) -> Tensor:
+    """``input`` itself when its elements already lie in ``memory_format``'s order, else a copy."""
+    if is_in_format(input._data, memory_format):
+        return input
+    return Clone.apply(input, memory_format)
 
 
 def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:

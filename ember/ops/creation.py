@@ -9,6 +9,7 @@ import warnings
 
 from ember._backend import asarray as _array, is_array, ndarray, xp
 from ember._device import check_device
+from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._dtype import (
     bool_,
     check_python_int,
@@ -240,11 +241,18 @@ def from_numpy(array) -> Tensor:
     return Tensor._make(array)
 
 
-def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
+def _filled(fill, size, dtype, device, requires_grad, default=None, memory_format=None,
+            like=None) -> Tensor:
     target = to_dtype(dtype) if dtype is not None else (default or get_default_dtype())
     if type(fill) is int:
         fill = _int_fill(fill, target.numpy)
-    return _finish(xp.full(_size(size), fill, dtype=target.numpy), None, requires_grad, device)
+    if like is not None and memory_format is preserve_format:
+        array = xp.full_like(like, fill, dtype=target.numpy, order="K")  # keeps a dense layout
+    else:
+        array = xp.full(_size(size), fill, dtype=target.numpy)
+        if memory_format is not None and not is_in_format(array, memory_format):
+            array = in_format(array, memory_format)
+    return _finish(array, None, requires_grad, device)
 
 
 def _int_fill(fill: int, numpy_dtype):
@@ -289,9 +297,11 @@ def ones(*sizes, size=_NOT_GIVEN, out=None, dtype=None, layout=None, device=None
 
 
 def empty(*sizes, size=_NOT_GIVEN, out=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, memory_format=None, pin_memory: bool = False) -> Tensor:
+          requires_grad: bool = False, memory_format=contiguous_format,
+          pin_memory: bool = False) -> Tensor:
     """An uninitialized tensor (ember fills it with zeros, so it is never garbage)."""
-    return _filled(0, _size_of("empty", sizes, size), dtype, device, requires_grad)
+    return _filled(0, _size_of("empty", sizes, size), dtype, device, requires_grad,
+                   memory_format=memory_format)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
@@ -324,29 +334,30 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     return _filled(fill_value, shape, dtype, device, requires_grad)
 
 
-def _like(input: Tensor, fill, dtype, device, requires_grad) -> Tensor:
-    return _filled(fill, input.shape, dtype or input.dtype, device, requires_grad)
+def _like(input: Tensor, fill, dtype, device, requires_grad, memory_format) -> Tensor:
+    return _filled(fill, input.shape, dtype or input.dtype, device, requires_grad,
+                   memory_format=memory_format, like=input._data)
 
 
 def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, pin_memory: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+               memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None, pin_memory: bool = False) -> Tensor:
-    return _like(input, 1, dtype, device, requires_grad)
+              memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
+    return _like(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None, pin_memory: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad)
+               memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
+    return _like(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None,
+              requires_grad: bool = False, memory_format=preserve_format,
               pin_memory: bool = False) -> Tensor:
-    return _like(input, fill_value, dtype, device, requires_grad)
+    return _like(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,

@@ -15,6 +15,7 @@ from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info,
 from ember._device import check_device
 from ember._device import device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
+from ember._memory_format import in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -627,59 +628,51 @@ def normal(
     return result
 
 
-def rand_like(
-    input: Tensor,
-    *,
-    dtype=None,
-    layout=None,
-    device=None,
-    requires_grad: bool = False,
-    memory_format=None,
-) -> Tensor:
+def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=preserve_format) -> Tensor:
     """Uniform [0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    return rand(
-        tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad
-    )
+    result = rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                  device=device, requires_grad=requires_grad)
+    return _laid_out_like(result, input, memory_format)
 
 
-def randn_like(
-    input: Tensor,
-    *,
-    dtype=None,
-    layout=None,
-    device=None,
-    requires_grad: bool = False,
-    memory_format=None,
-) -> Tensor:
+def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=preserve_format) -> Tensor:
     """N(0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    return randn(
-        tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad
-    )
+    result = randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                   device=device, requires_grad=requires_grad)
+    return _laid_out_like(result, input, memory_format)
 
 
-def randint_like(
-    input: Tensor,
-    low=0,
-    high=None,
-    *,
-    dtype=None,
-    layout=None,
-    device=None,
-    requires_grad: bool = False,
-    memory_format=None,
-) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad: bool = False,
+                 memory_format=preserve_format) -> Tensor:
     """Integers uniform on [low, high) with the shape and dtype of ``input``;
     ``randint_like(input, high)`` starts at 0."""
     if high is None:
         low, high = 0, low
-    return randint(
-        low,
-        high,
-        tuple(input.shape),
-        dtype=dtype or input.dtype,
-        device=device,
-        requires_grad=requires_grad,
-    )
+    result = randint(low, high, tuple(input.shape), generator=generator,
+                     dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+    return _laid_out_like(result, input, memory_format)
+
+
+def _laid_out_like(result: Tensor, input: Tensor, memory_format) -> Tensor:
+    """``result`` (fresh samples in row-major order) laid out as ``memory_format`` asks.
+
+    The samples are drawn in row-major order whatever the layout, so a layout never
+    changes which number lands at which index.
+    """
+    if memory_format is preserve_format:
+        if input._data.flags.c_contiguous:
+            return result
+        array = xp.empty_like(input._data, dtype=result._data.dtype, order="K")
+        array[...] = result._data
+    elif is_in_format(result._data, memory_format):
+        return result
+    else:
+        array = in_format(result._data, memory_format)
+    result._data = array
+    return result
 
 
 # ---------------------------------------------------------------- sampling from tensors
