@@ -191,6 +191,7 @@ def test_inferred_size_dtype_and_shape_attributes():
         cast = library.sparse_coo_tensor([[0, 3], [1, 0]], [1, 2], dtype=library.float64)
         assert cast.dtype is library.float64 and cast.float().dtype is library.float32
         assert cast.to(library.float32).is_sparse and cast.layout is library.sparse_coo
+        assert library.sparse_coo_tensor([[0, 1]], [1.0, 2.0]).dtype is library.float32
         assert library.ones(2).layout is library.strided and not library.ones(2).is_sparse
 
 

@@ -38,7 +38,7 @@ from ember._dtype import get_default_dtype, to_dtype
 from ember._tensor import Size, Tensor
 from ember._tensor_str import _body, _options, tensor_repr
 from ember.autograd import grad_mode
-from ember.ops import indexing
+from ember.ops import creation, indexing
 from ember.ops import shape as shape_ops
 from ember.ops._function import wrap_dim
 
@@ -372,7 +372,7 @@ def _as_array(data, what: str):
 
 def _as_values(values, dtype) -> Tensor:
     if not isinstance(values, Tensor):
-        values = Tensor._make(asarray(values))
+        values = creation.tensor(values)  # Python floats become the default dtype
     if dtype is not None and to_dtype(dtype) is not values.dtype:
         values = values.to(to_dtype(dtype))
     return values.detach() if values.requires_grad and not grad_mode.state.enabled else values

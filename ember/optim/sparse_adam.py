@@ -99,7 +99,8 @@ class SparseAdam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = Tensor._make(xp.zeros_like(param._data))
             state["exp_avg_sq"] = Tensor._make(xp.zeros_like(param._data))
-        state["step"] += 1
+        # An int, as PyTorch's, even after load_state_dict made it the tensor Adam keeps.
+        state["step"] = int(state["step"]) + 1
         grad = grad.coalesce()
         values = grad._values()._data
         if group["maximize"]:

@@ -69,3 +69,26 @@ def test_sparse_gradient_refusals_match_torch():
         table(library.tensor([1, 1])).sum().backward()
 
     assert _message(ember, frequency_scaled) == _message(torch, frequency_scaled)
+
+
+def test_sparse_adam_resumes_from_its_state_dict_as_torch_does():
+    rng = np.random.default_rng(22)
+    weight = rng.standard_normal((6, 2))
+    batches = [rng.integers(0, 6, 4) for _ in range(4)]
+    results = []
+    for library in (ember, torch):
+        table = library.nn.Embedding(6, 2, sparse=True, dtype=library.float64)
+        with library.no_grad():
+            table.weight.copy_(library.tensor(weight))
+        optimizer = library.optim.SparseAdam(table.parameters(), lr=0.1)
+        for index, batch in enumerate(batches):
+            if index == 2:
+                state = optimizer.state_dict()
+                optimizer = library.optim.SparseAdam(table.parameters(), lr=0.1)
+                optimizer.load_state_dict(state)
+            optimizer.zero_grad()
+            table(library.tensor(batch)).pow(2).sum().backward()
+            optimizer.step()
+        assert type(optimizer.state[table.weight]["step"]) is int
+        results.append(table.weight.detach().numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-9)
