@@ -315,8 +315,10 @@ def test_csr_tensor_products_and_conversions_match_torch():
         rebuilt = library.sparse_csr_tensor(csr.crow_indices(), csr.col_indices(), csr.values(),
                                             (4, 5))
         assert csr.layout is library.sparse_csr and not csr.is_sparse
+        from_coo = library.tensor(array).to_sparse().to_sparse_csr()
         results.append((csr.crow_indices(), csr.col_indices(), csr.values(), rebuilt.to_dense(),
-                        csr @ library.tensor(dense), csr.to_sparse().to_dense()))
+                        csr @ library.tensor(dense), csr.to_sparse().to_dense(),
+                        from_coo.crow_indices(), from_coo.col_indices(), from_coo.values()))
     for mine, theirs in zip(*results):
         _close(mine, theirs)
     kind, text = _message(ember, lambda _: ember.tensor(array).to_sparse_csr().indices())

@@ -201,12 +201,25 @@ class SparseTensor(Tensor):
 
     def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
                   dense_dim=None) -> SparseTensor:
+        if layout is sparse_csr:
+            return self.to_sparse_csr()
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError(
                 "to_sparse: conversion from Sparse to Sparse with sparse_dim argument "
                 "!=self.sparse_dim() is not supported"
             )
         return self
+
+    def to_sparse_csr(self, dense_dim=None) -> SparseCsrTensor:
+        """The CSR form of a 2-D COO matrix (its coalesced entries, row by row)."""
+        if self.ndim != 2 or self.dense_dim():
+            raise RuntimeError(
+                f"to_sparse_csr: expected a 2-D sparse matrix, got size {list(self.shape)} "
+                f"with {self.dense_dim()} dense dimensions"
+            )
+        coalesced = self.coalesce()
+        return _like(coalesced, coalesced._index_array, coalesced._value_tensor, True,
+                     SparseCsrTensor)
 
     def to(self, *args, **kwargs) -> SparseTensor:
         values = self._value_tensor.to(*args, **kwargs)
