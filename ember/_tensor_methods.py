@@ -89,6 +89,15 @@ def _reflected(function):
     return method
 
 
+def _reflected_division(reciprocal, mul):
+    # PyTorch computes ``number / x`` as ``x.reciprocal() * number``: its rounding, and a
+    # graph that keeps x's reciprocal rather than x itself.
+    def __rtruediv__(self, other):
+        return mul(reciprocal(self), other)
+
+    return __rtruediv__
+
+
 def _inplace(function, name):
     from ember.ops._function import inplace, snapshot
 
@@ -132,6 +141,7 @@ def install(cls) -> None:
         setattr(cls, f"__{dunder}__", _forwarded(function))
         setattr(cls, f"__r{dunder}__", _reflected(function))
         setattr(cls, f"__i{dunder}__", _inplace(function, f"__i{dunder}__"))
+    cls.__rtruediv__ = _reflected_division(find("reciprocal"), find("mul"))
     for dunder, name in COMPARISONS:
         function = find(name)
         setattr(cls, f"__{dunder}__", _forwarded(function) if function else _missing(dunder))

@@ -125,6 +125,7 @@ UNARY = [
     ("hardshrink", lambda lib, a: _functional(lib).hardshrink(a, 0.3), "a"),
     ("rrelu_eval", lambda lib, a: _functional(lib).rrelu(a), "a", SIGNED),
     ("glu", lambda lib, a: _functional(lib).glu(a, 0), "a"),
+    ("number / a", lambda lib, a: 2.0 / a, ""),  # PyTorch: a.reciprocal() * 2.0
 ]
 
 BINARY = [
