@@ -134,13 +134,21 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         map_location: as in PyTorch: None, ``'cpu'`` or a cpu ``device``, a dict mapping
             location names (``'cuda:0'``) to those, or a callable ``(tensor, location)``
             returning a tensor or None. CUDA targets raise, as PyTorch does without CUDA.
-        weights_only: True (or None) is the only mode there is; False is accepted for
-            scripts written for PyTorch but loads nothing more, since ember never
-            unpickles arbitrary objects.
+        weights_only: True (or None) is the only mode there is. False raises: it asks
+            for arbitrary objects to be unpickled, which can run any code the file
+            names, and ember never does that.
         mmap: accepted for compatibility; tensors are read into memory.
     """
     if pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    if weights_only is not None and not weights_only:
+        raise RuntimeError(
+            "ember.load: weights_only=False is not supported: it would unpickle arbitrary "
+            "objects, and unpickling can run any code the file names. ember only loads what "
+            "PyTorch's weights_only=True loader builds (tensors, containers, numbers, "
+            "strings); allow other classes with ember.serialization.add_safe_globals, and "
+            "load with weights_only=True (the default)."
+        )
     relocate = _relocator(map_location)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as handle:

@@ -1167,7 +1167,7 @@ def save_param(t):
     buf = io.BytesIO()
     t.save(p, buf)
     buf.seek(0)
-    q = t.load(buf, weights_only=False)
+    q = t.load(buf, weights_only=False) if t is torch else t.load(buf)
     return [type(q).__name__, q.requires_grad, q]
 
 

@@ -130,8 +130,8 @@ def refused_message(message: str) -> str:
     """PyTorch's "Weights only load failed" text, saying why weights_only=False cannot help."""
     preface = (
         "Weights only load failed. ember loads only what PyTorch's weights_only=True loader "
-        "accepts, whatever weights_only says: it never unpickles arbitrary objects, because "
-        "unpickling can run any code in the file."
+        "accepts (weights_only=False is not supported): it never unpickles arbitrary objects, "
+        "because unpickling can run any code in the file."
     )
     if "was not an allowed global by default" in message:
         return (
