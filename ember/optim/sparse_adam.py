@@ -7,17 +7,10 @@ from collections.abc import Iterable
 
 from ember._backend import add_at, xp
 from ember._tensor import Tensor
+from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.ops.sparse import SparseTensor
 from ember.optim.optimizer import Optimizer, _to_float
-
-try:
-    from ember.autograd.function import count_optimizer_step
-except ImportError:  # the module-level counter that the per-thread one is replacing
-    from ember.autograd.function import optimizer_steps as _steps
-
-    def count_optimizer_step() -> None:
-        _steps[0] += 1
 
 
 __all__ = ["SparseAdam"]
