@@ -141,3 +141,16 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 
 from ember.ops.histogram import histogram, histogramdd  # noqa: E402
+
+# Automatic mixed precision: ``ember.amp``, ``ember.autocast``, and the deprecated
+# ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings.
+from ember import amp, cpu  # noqa: E402,F401
+from ember.amp import autocast  # noqa: E402,F401
+from ember.amp.autocast_mode import (  # noqa: E402,F401
+    get_autocast_dtype,
+    is_autocast_available,
+    is_autocast_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
+from ember.cuda import amp as _cuda_amp  # noqa: E402,F401

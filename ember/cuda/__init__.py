@@ -1,4 +1,7 @@
-"""``ember.cuda``: the calls PyTorch scripts make, answered truthfully for a CPU-only ember."""
+"""``ember.cuda``: the calls PyTorch scripts make, answered truthfully for a CPU-only ember.
+
+``ember.cuda.amp`` (deprecated in PyTorch as here) is bound when ``ember`` finishes importing.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ dims: ints select before the tensor indices are looked at.
 
 from __future__ import annotations
 
+from ember._autocast import FLOAT32, autocasts
 from ember._backend import add_at, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -1180,6 +1181,7 @@ class Trace(Op):
         return (DiagEmbed.apply(grad.expand(length), ctx.shape, 0, 0, 1),)
 
 
+@autocasts(FLOAT32)
 def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a 2-D ``input``; integers sum to int64."""
     if input.ndim != 2:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from ember import return_types
+from ember._autocast import LOWER_PRECISION, autocasts
 from ember._backend import xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim, wrap_dims
@@ -899,6 +900,7 @@ def _linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     return return_types.lstsq(solution, residuals, rank_tensor, singular)
 
 
+@autocasts(LOWER_PRECISION)
 def _linalg_vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     return (x * y).sum(dim)
 

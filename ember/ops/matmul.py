@@ -7,6 +7,7 @@ gradient back over them.
 
 from __future__ import annotations
 
+from ember._autocast import FLOAT32, LOWER_PRECISION, autocasts
 from ember._backend import xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim
@@ -239,6 +240,7 @@ class LinalgCross(Op):
 # ---------------------------------------------------------------- matmul and fixed ranks
 
 
+@autocasts(LOWER_PRECISION)
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """The matrix product ``input @ other`` for any ranks >= 1.
 
@@ -281,6 +283,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return result
 
 
+@autocasts(LOWER_PRECISION)
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """The product of two matrices: ``(n, m) @ (m, p) -> (n, p)``."""
     if input.ndim != 2:
@@ -297,6 +300,7 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     return Mm.apply(input, mat2)
 
 
+@autocasts(LOWER_PRECISION)
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched matrix product without broadcasting: ``(b, n, m) @ (b, m, p) -> (b, n, p)``."""
     if input.ndim != 3:
@@ -409,6 +413,7 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     return expanded + product if beta == 1 else expanded * beta + product
 
 
+@autocasts(LOWER_PRECISION)
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``."""
     if mat1.ndim != 2:
@@ -428,11 +433,13 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
+@autocasts(LOWER_PRECISION)
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
+@autocasts(LOWER_PRECISION)
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
@@ -457,6 +464,7 @@ def _sublist_equation(arguments) -> tuple:
     return equation, operands
 
 
+@autocasts(LOWER_PRECISION)
 def einsum(*args) -> Tensor:
     """Sums of products named by subscripts: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
 
@@ -566,6 +574,7 @@ def _einsum_sizes(terms, operands) -> dict:
     return sizes
 
 
+@autocasts(LOWER_PRECISION)
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     """Contract ``dims`` dims of ``a`` with ``dims`` dims of ``b``.
 
@@ -657,6 +666,7 @@ def _linalg_cross(input: Tensor, other: Tensor, dim: int = -1) -> Tensor:
     return LinalgCross.apply(input.expand(shape), other.expand(shape), position)
 
 
+@autocasts(FLOAT32)
 def cdist(
     x1: Tensor,
     x2: Tensor,
@@ -692,6 +702,7 @@ def cdist(
     return _linalg_vector_norm(difference, p, dim=-1)
 
 
+@autocasts(LOWER_PRECISION)
 def chain_matmul(*matrices, out=None) -> Tensor:
     """The product of two or more 2-D matrices (deprecated; see ``linalg.multi_dot``)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
@@ -709,6 +720,7 @@ def chain_matmul(*matrices, out=None) -> Tensor:
     return result
 
 
+@autocasts(LOWER_PRECISION)
 def _multi_dot(tensors, *, out=None) -> Tensor:
     tensors = list(tensors)
     count = len(tensors)

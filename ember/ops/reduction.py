@@ -14,6 +14,7 @@ import warnings
 from math import prod as _prod
 
 from ember import return_types
+from ember._autocast import FLOAT32, autocasts
 from ember._backend import xp
 from ember._dtype import int64, to_dtype
 from ember._tensor import Tensor
@@ -317,6 +318,7 @@ def _to_last(x: Tensor, dim: int):
     return x.permute(*order), lambda t: t.permute(*inverse)
 
 
+@autocasts(FLOAT32)
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``prod_i input_i`` over one ``dim`` (an int) or the whole tensor.
 
@@ -994,6 +996,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
     return Quantile.apply(input, q_array, one, keepdim, interpolation, ignore_nan)
 
 
+@autocasts(FLOAT32)
 def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation="linear"):
     """The ``q``-th quantiles over ``dim`` (the flattened input when None).
 
@@ -1004,6 +1007,7 @@ def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation
     return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)
 
 
+@autocasts(FLOAT32)
 def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation="linear"):
     """``quantile`` ignoring NaN elements (NaN only where a slice is all NaN)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, ignore_nan=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ember._autocast import LOWER_PRECISION, autocasts
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot
@@ -471,6 +472,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
+@autocasts(LOWER_PRECISION)
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else a * x, with one learned ``a`` (``weight``) per channel (dim 1).
 

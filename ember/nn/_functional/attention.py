@@ -10,6 +10,7 @@ import math
 import warnings
 
 from ember import _dtype as dtypes
+from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.nn._functional.activation import softmax
 from ember.nn._functional.dropout import dropout
@@ -75,6 +76,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     return weights.masked_fill(masked_rows, 0.0)
 
 
+@autocasts(LOWER_PRECISION)
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, *, scale: float | None = None,

@@ -9,6 +9,7 @@ their batch-last forms for small images) are in ``_conv_kernels.py``.
 
 from __future__ import annotations
 
+from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import (
     Geometry,
@@ -311,6 +312,7 @@ def _convolution_transpose(
 # ---------------------------------------------------------------- public functions
 
 
+@autocasts(LOWER_PRECISION)
 def conv1d(
     input: Tensor,
     weight: Tensor,
@@ -333,6 +335,7 @@ def conv1d(
     return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocasts(LOWER_PRECISION)
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -361,6 +364,7 @@ def conv2d(
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocasts(LOWER_PRECISION)
 def conv3d(
     input: Tensor,
     weight: Tensor,
@@ -375,6 +379,7 @@ def conv3d(
     return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocasts(LOWER_PRECISION)
 def conv_transpose1d(
     input: Tensor,
     weight: Tensor,
@@ -405,6 +410,7 @@ def conv_transpose1d(
     )
 
 
+@autocasts(LOWER_PRECISION)
 def conv_transpose2d(
     input: Tensor,
     weight: Tensor,
@@ -435,6 +441,7 @@ def conv_transpose2d(
     )
 
 
+@autocasts(LOWER_PRECISION)
 def conv_transpose3d(
     input: Tensor,
     weight: Tensor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.ops._function import Op, promote
 
@@ -71,6 +72,7 @@ def _check(input: Tensor, weight: Tensor) -> None:
         )
 
 
+@autocasts(LOWER_PRECISION)
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b.
 

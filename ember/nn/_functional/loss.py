@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ember._autocast import FLOAT32, autocasts
 from ember._backend import xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
@@ -105,6 +106,7 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean)
 # ---------------------------------------------------------------- regression
 
 
+@autocasts(FLOAT32)
 def l1_loss(
     input: Tensor,
     target: Tensor,
@@ -125,6 +127,7 @@ def l1_loss(
     return _reduce(loss, reduction)
 
 
+@autocasts(FLOAT32)
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -180,6 +183,7 @@ class MseLoss(Op):
         return MseLoss.gradients(ctx, grad, *ctx.saved_arrays)
 
 
+@autocasts(FLOAT32)
 def smooth_l1_loss(
     input: Tensor,
     target: Tensor,
@@ -204,6 +208,7 @@ def smooth_l1_loss(
     return _reduce(loss, reduction)
 
 
+@autocasts(FLOAT32)
 def huber_loss(
     input: Tensor,
     target: Tensor,
@@ -294,6 +299,7 @@ def _within_unit_interval(values) -> bool:
     return bool(((values >= 0) & (values <= 1)).all())
 
 
+@autocasts(FLOAT32)
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -321,6 +327,7 @@ def binary_cross_entropy(
     return BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
+@autocasts(FLOAT32)
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
@@ -458,6 +465,7 @@ def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
         )
 
 
+@autocasts(FLOAT32)
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -483,6 +491,7 @@ def nll_loss(
     return op.apply(input, target, weight, reduction, ignore_index)
 
 
+@autocasts(FLOAT32)
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -576,6 +585,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return total / (input.numel() // classes)
 
 
+@autocasts(FLOAT32)
 def kl_div(
     input: Tensor,
     target: Tensor,
@@ -612,6 +622,7 @@ def kl_div(
     return _reduce(loss, reduction)
 
 
+@autocasts(FLOAT32)
 def poisson_nll_loss(
     input: Tensor,
     target: Tensor,
@@ -683,6 +694,7 @@ def gaussian_nll_loss(
 # ---------------------------------------------------------------- margins and embeddings
 
 
+@autocasts(FLOAT32)
 def cosine_embedding_loss(
     input1: Tensor,
     input2: Tensor,
@@ -716,6 +728,7 @@ def cosine_embedding_loss(
     return _reduce(loss, reduction)
 
 
+@autocasts(FLOAT32)
 def margin_ranking_loss(
     input1: Tensor,
     input2: Tensor,
@@ -735,6 +748,7 @@ def margin_ranking_loss(
     return _reduce(clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
+@autocasts(FLOAT32)
 def hinge_embedding_loss(
     input: Tensor,
     target: Tensor,
@@ -754,6 +768,7 @@ def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
     return (x1 - x2 + eps).norm(p, dim=-1)
 
 
+@autocasts(FLOAT32)
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
@@ -788,6 +803,7 @@ def triplet_margin_loss(
     return _reduce(clamp_min(margin + distance_positive - distance_negative, 0), reduction)
 
 
+@autocasts(FLOAT32)
 def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:

@@ -1,0 +1,6 @@
+"""``ember.cpu.amp``: PyTorch's deprecated spelling of ``ember.amp`` for the CPU (it warns)."""
+
+from ember.amp._deprecated import CpuAutocast as autocast
+from ember.amp._deprecated import CpuGradScaler as GradScaler
+
+__all__ = ["GradScaler", "autocast"]
