@@ -82,6 +82,9 @@ class Adagrad(Optimizer):
         initial = self.defaults["initial_accumulator_value"]
         return {"step": _step_tensor(), "sum": Tensor._make(xp.full_like(param._data, initial))}
 
+    _takes_sparse_gradients = True
+    _sparse_weight_decay_error = "weight_decay option is not compatible with sparse gradients"
+
     def _update(self, param, grad, state, group) -> None:
         step = _increment(state["step"])
         if group["weight_decay"] != 0:

@@ -113,6 +113,9 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = _zeros_like(param)
         return state
 
+    _name_in_errors = "Adam"  # AdamW's error names Adam too, as PyTorch's does
+    _sparse_advice = ", please consider SparseAdam instead"
+
     def _update(self, param, grad, state, group) -> None:
         step = _increment(state["step"])
         grad = _decayed(param, grad, group)

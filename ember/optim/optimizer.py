@@ -31,6 +31,8 @@ from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
+from ember.ops.creation import zeros
+from ember.ops.sparse import sparse_coo_tensor
 
 __all__ = ["Optimizer", "required"]
 
@@ -196,7 +198,7 @@ class Optimizer:
                     state = states.get(param)
                     if not state:
                         state = self._init_state(param, options)
-                    grad = grad._data
+                    grad = grad._data if type(grad) is Tensor else self._sparse_grad(grad, options)
                     stepped.append(param)
                     arrays.append(param._data)
                     grads.append(-grad if maximize else grad)
@@ -208,6 +210,31 @@ class Optimizer:
                         states[param] = state
         count_optimizer_step()
         return loss
+
+    # Sparse gradients: refused with "<name> does not support sparse gradients<advice>"
+    # unless the algorithm takes them; weight decay with one raises its own error.
+    _takes_sparse_gradients = False
+    _sparse_advice = ""
+    _sparse_weight_decay_error = ""
+
+    @property
+    def _name_in_errors(self) -> str:
+        return type(self).__name__
+
+    def _sparse_grad(self, grad: Tensor, options: dict):
+        """The array to step on for a gradient that is not a plain tensor (a sparse one).
+
+        Most algorithms refuse sparse gradients, as PyTorch's do; those that take them
+        (SGD, Adagrad) step on the dense equivalent, which is PyTorch's arithmetic.
+        """
+        if not grad.is_sparse:
+            return grad._data  # a Tensor subclass
+        if not self._takes_sparse_gradients:
+            raise RuntimeError(f"{self._name_in_errors} does not support sparse gradients"
+                               f"{self._sparse_advice}")
+        if options.get("weight_decay", 0) != 0:
+            raise RuntimeError(self._sparse_weight_decay_error)
+        return grad.to_dense()._data
 
     def _options(self, group: dict) -> dict:
         """``group``'s hyperparameters as plain numbers (one-element tensors read out).
@@ -234,6 +261,9 @@ class Optimizer:
                     continue
                 if set_to_none:
                     param.grad = None
+                    continue
+                if grad.is_sparse:
+                    param.grad = _no_entries(grad)
                     continue
                 if grad.grad_fn is not None:
                     grad.detach_()
@@ -402,3 +432,11 @@ def _cast(param: Tensor, value, key=None):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(param, item) for item in value)
     return value
+
+
+def _no_entries(grad: Tensor) -> Tensor:
+    """A sparse gradient's zero, as PyTorch's ``zero_()`` leaves it: no entries at all."""
+    sparse_dims = grad.sparse_dim()
+    indices = zeros((sparse_dims, 0), dtype=grad._indices().dtype)
+    values = zeros((0, *grad.shape[sparse_dims:]), dtype=grad.dtype)
+    return sparse_coo_tensor(indices, values, tuple(grad.shape))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ember._tensor import Tensor
-from ember.autograd.grad_mode import enable_grad
-from ember.ops.sparse import SparseTensor
 from ember.optim.optimizer import Optimizer, _add_scaled_
 
 __all__ = ["SGD"]
@@ -81,35 +79,10 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """Perform one optimization step; returns ``closure()``'s loss when given."""
-        sparse = [param for group in self.param_groups for param in group["params"]
-                  if isinstance(param.grad, SparseTensor)]
-        if not sparse:
-            return super().step(closure)
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-            sparse = [param for group in self.param_groups for param in group["params"]
-                      if isinstance(param.grad, SparseTensor)]
-        sparse_ids = {id(param) for param in sparse}
-        for group in self.param_groups:
-            if group["weight_decay"] != 0 and any(
-                id(param) in sparse_ids for param in group["params"]
-            ):
-                raise RuntimeError(
-                    "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
-                )
-        gradients = [param.grad for param in sparse]
-        try:
-            for param, gradient in zip(sparse, gradients):
-                param.grad = gradient.to_dense().detach()
-            super().step()
-        finally:
-            for param, gradient in zip(sparse, gradients):
-                param.grad = gradient
-        return loss
+    _takes_sparse_gradients = True
+    _sparse_weight_decay_error = (
+        "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+    )
 
     def _update(self, param, grad, state, group) -> None:
         if group["weight_decay"] != 0:

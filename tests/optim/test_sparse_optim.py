@@ -92,3 +92,35 @@ def test_sparse_adam_resumes_from_its_state_dict_as_torch_does():
         assert type(optimizer.state[table.weight]["step"]) is int
         results.append(table.weight.detach().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-9)
+
+
+OPTIMIZERS = ["Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "SGD"]
+
+
+def _two_sparse_steps(lib, name, **options):
+    """Two steps of ``name`` on an embedding's sparse gradient: the weights, or the error."""
+    embedding = lib.nn.Embedding(5, 2, sparse=True)
+    with lib.no_grad():
+        embedding.weight.copy_(lib.arange(10.0).reshape(5, 2))
+    optimizer = getattr(lib.optim, name)(embedding.parameters(), lr=0.1, **options)
+    embedding(lib.tensor([1, 2, 1])).pow(2).sum().backward()
+    try:
+        optimizer.step()
+        optimizer.step()
+    except RuntimeError as error:
+        return str(error)
+    optimizer.zero_grad(set_to_none=False)
+    grad = embedding.weight.grad
+    return embedding.weight.detach().numpy(), grad.is_sparse, grad._nnz(), tuple(grad.shape)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_each_optimizer_takes_or_refuses_a_sparse_gradient_as_pytorch(name, weight_decay):
+    expected = _two_sparse_steps(torch, name, weight_decay=weight_decay)
+    actual = _two_sparse_steps(ember, name, weight_decay=weight_decay)
+    if isinstance(expected, str):
+        assert actual == expected
+    else:
+        np.testing.assert_allclose(actual[0], expected[0], rtol=1e-6)
+        assert actual[1:] == expected[1:]  # zero_grad(set_to_none=False): no entries left
