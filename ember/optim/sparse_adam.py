@@ -12,7 +12,6 @@ from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.ops.sparse import SparseTensor
 from ember.optim.optimizer import Optimizer, _to_float
 
-
 __all__ = ["SparseAdam"]
 
 
