@@ -20,6 +20,7 @@ from ember._dtype import (
     finfo,
     iinfo,
     dtype,
+    bfloat16,
     float16,
     float32,
     float64,

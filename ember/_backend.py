@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 
+import ml_dtypes
 import numpy
 
 xp = numpy
 ndarray = numpy.ndarray
 generic = numpy.generic
 errstate = numpy.errstate
-float_info = numpy.finfo
+int_info = numpy.iinfo
+# NumPy has no bfloat16; ml_dtypes (the library JAX uses) registers one as a NumPy dtype.
+# Its ``kind`` is "V", so code that asks "is this floating?" must also accept it.
+bfloat16 = numpy.dtype(ml_dtypes.bfloat16)
+float_info = ml_dtypes.finfo  # NumPy's finfo for NumPy's floats, and bfloat16's too
 int_info = numpy.iinfo
 
 

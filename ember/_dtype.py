@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember._backend import xp
+from ember._backend import bfloat16 as _numpy_bfloat16, float_info, xp
 
 
 class dtype:
@@ -41,8 +41,9 @@ int64 = dtype("int64", xp.int64, 1)
 float16 = dtype("float16", xp.float16, 2)
 float32 = dtype("float32", xp.float32, 2)
 float64 = dtype("float64", xp.float64, 2)
+bfloat16 = dtype("bfloat16", _numpy_bfloat16, 2)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NUMPY = {d.numpy: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(
@@ -72,7 +73,7 @@ def from_numpy_dtype(numpy_dtype) -> dtype:
     if found is None:
         raise TypeError(
             f"can't convert array of dtype {numpy_dtype}: ember supports bool, uint8, "
-            "int8, int16, int32, int64, float16, float32 and float64"
+            "int8, int16, int32, int64, float16, bfloat16, float32 and float64"
         )
     return found
 
@@ -106,6 +107,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         high, low = (a, b) if a._category > b._category else (b, a)
         if high._category == 2 or low._category == 0:
             return high
+    if a is bfloat16 or b is bfloat16:  # neither float16 nor bfloat16 holds the other
+        other = b if a is bfloat16 else a
+        return float32 if other is float16 else other
     return _BY_NUMPY[xp.promote_types(a.numpy, b.numpy)]
 
 
@@ -200,11 +204,11 @@ class finfo:
         type = get_default_dtype() if type is None else to_dtype(type)
         if not type.is_floating_point:
             raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle '{type}'")
-        info = xp.finfo(type.numpy)
+        info = float_info(type.numpy)
         self.dtype, self.bits = type.name, info.bits
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)  # exact, as PyTorch's
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import weakref
 
 from ember import _backend
-from ember._backend import xp
+from ember._backend import bfloat16 as _numpy_bfloat16, xp
 from ember._device import device as _device_cls, cpu as _cpu, check_device
 from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
 from ember._memory_format import preserve_format as _preserve_format
@@ -149,7 +149,7 @@ class Tensor:
         return self._data.nbytes
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
         return False
@@ -190,7 +190,7 @@ class Tensor:
                     "use var_no_grad = var.detach()."
                 )
             return
-        if value and self._data.dtype.kind != "f":
+        if value and not self.dtype.is_floating_point:
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients "
                 f"(got {self.dtype})"
@@ -316,9 +316,13 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
             )
+        if self._data.dtype is _numpy_bfloat16:  # NumPy has no bfloat16, so neither has torch
+            raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._data.dtype is _numpy_bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
         if dtype is None:
             return self._data
         return self._data.astype(dtype, copy=False)
@@ -437,6 +441,9 @@ class Tensor:
 
     def half(self) -> "Tensor":
         return self.to(_dtypes.float16)
+
+    def bfloat16(self) -> "Tensor":
+        return self.to(_dtypes.bfloat16)
 
     def long(self) -> "Tensor":
         return self.to(_dtypes.int64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember._backend import xp
+from ember._backend import bfloat16, xp
 
 _options = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 
@@ -53,6 +53,8 @@ def _float_formatter(array):
 
 
 def _body(array) -> str:
+    if array.dtype is bfloat16:  # NumPy cannot format it; float32 holds every value exactly
+        array = array.astype(xp.float32)
     kind = array.dtype.kind
     if kind == "f":
         formatter = {"float_kind": _float_formatter(array)}

@@ -160,7 +160,7 @@ _MALFORMED = {
         r"'a' has data_offsets.*expected \[begin, end\]",
     ),
     "unknown dtype": (_raw_file({"a": _entry("Q7", [1], 0, 4)}, bytes(4)), "'a'.*unknown dtype"),
-    "bfloat16": (_raw_file({"a": _entry("BF16", [2], 0, 4)}, bytes(4)), "'a'.*BF16.*not support"),
+    "uint16": (_raw_file({"a": _entry("U16", [2], 0, 4)}, bytes(4)), "'a'.*U16.*not support"),
     "an extra field": (
         _raw_file({"a": {**_entry("F32", [1], 0, 4), "note": 1}}, bytes(4)),
         "'a'.*exactly dtype, shape and data_offsets",

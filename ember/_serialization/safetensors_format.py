@@ -25,12 +25,12 @@ _DTYPE_CODES = {
     "I32": "int32",
     "I64": "int64",
     "F16": "float16",
+    "BF16": "bfloat16",
     "F32": "float32",
     "F64": "float64",
 }
 _CODE_OF_DTYPE = {name: code for code, name in _DTYPE_CODES.items()}
 _FOREIGN_DTYPES = {
-    "BF16": "bfloat16",
     "U16": "uint16",
     "U32": "uint32",
     "U64": "uint64",
@@ -84,7 +84,7 @@ def write(handle, header: bytes, arrays: list) -> None:
     for array in arrays:
         # A copy only for a non-contiguous or big-endian array, one at a time.
         little = xp.require(array, dtype=array.dtype.newbyteorder("<"), requirements="C")
-        handle.write(memoryview(little.reshape(-1)).cast("B"))
+        handle.write(memoryview(little.reshape(-1).view(xp.uint8)))  # bfloat16 has no buffer code
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def _read_arrays(handle, entries: list) -> dict:
     arrays = {}
     for name, dtype, shape, begin, end in entries:
         array = xp.empty(shape, dtype=dtype)
-        filled = fill(handle, memoryview(array.reshape(-1)).cast("B"))
+        filled = fill(handle, memoryview(array.reshape(-1).view(xp.uint8)))
         if filled != end - begin:
             raise Corrupt(
                 f"the file is truncated inside tensor {name!r} ({filled} of {end - begin} bytes)"

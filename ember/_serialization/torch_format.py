@@ -56,7 +56,8 @@ def write(handle, prepared: tuple) -> None:
         for storage in storages:
             array = storage.array
             little = xp.require(array, dtype=array.dtype.newbyteorder("<"), requirements="C")
-            _write_record(archive, f"archive/data/{storage.key}", memoryview(little).cast("B"))
+            raw = memoryview(little.reshape(-1).view(xp.uint8))  # bfloat16 has no buffer code
+            _write_record(archive, f"archive/data/{storage.key}", raw)
         _write_record(archive, "archive/version", b"3\n")
 
 

@@ -21,7 +21,6 @@ from ember._serialization.torch_pickle import STORAGE_TYPES
 from ember._tensor import Size, Tensor
 
 _MISSING_DTYPES = [
-    "bfloat16",
     "complex32",
     "complex64",
     "complex128",
@@ -44,7 +43,6 @@ _MISSING_DTYPES = [
     "quint2x4",
 ]
 _MISSING_STORAGES = {
-    "BFloat16Storage": "bfloat16",
     "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128",
     "QInt8Storage": "qint8",

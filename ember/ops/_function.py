@@ -11,8 +11,10 @@ saved values stay connected to the graph.
 from __future__ import annotations
 
 import traceback
+from functools import partial
 
 from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
+from ember._backend import bfloat16 as _BFLOAT16
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
@@ -39,7 +41,7 @@ class Op(Function):
         # One pass over the arguments unwraps the arrays and gathers, for each tensor, what
         # its node will need: PyTorch's ``connect``, specialised to ops (see ``_record``).
         arrays, needs, inputs = [], [], []
-        record = False
+        record = lowered = False
         position = -1
         for arg in args:
             position += 1
@@ -58,8 +60,12 @@ class Op(Function):
                 data = arg._data
                 inputs.append((position, data.shape, data.dtype, None, 0))
                 needs.append(False)
+            if data.dtype is _BFLOAT16:
+                lowered = True
             arrays.append(data)
         record = record and _grad_state.enabled
+        if lowered and cls.view_of is None:
+            return _apply_lowered(cls, args, arrays, needs, inputs, record and position + 1)
         ctx = cls._backward_cls() if record else _Scratch()
         if _IGNORE_ERRORS is None:
             with errstate(all="ignore"):
@@ -85,6 +91,69 @@ class Op(Function):
         return outputs if type(result) is tuple else outputs[0]
 
 
+def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
+    """``Op.apply`` with a bfloat16 input: the forward runs on float32, as PyTorch's CPU kernels.
+
+    bfloat16 arrays are widened to float32 (exactly), the forward runs once, and each
+    float32 output is rounded back to bfloat16 once, when bfloat16 is the result dtype of
+    the tensor inputs and no dtype argument asked for another one. What the forward saved
+    stays float32 for ``backward_arrays``; ``saved_tensors`` gives the bfloat16 tensors
+    themselves, so a graph built by ``create_graph=True`` stays connected.
+    """
+    wide = [a.astype(_FLOAT32) if type(a) is ndarray and a.dtype is _BFLOAT16 else a
+            for a in arrays]
+    requested = [a for a in arrays if isinstance(a, _NUMPY_DTYPE)]
+    narrow = (not requested or requested == [_BFLOAT16]) and result_type(
+        *[a for a in arrays if type(a) is ndarray]).numpy is _BFLOAT16
+    if requested == [_BFLOAT16]:
+        wide = [_FLOAT32 if a is _BFLOAT16 else a for a in wide]
+    ctx = cls._backward_cls() if num_args else _Scratch()
+    with errstate(all="ignore"):
+        result = cls.forward(ctx, *wide)
+    results = result if type(result) is tuple else (result,)
+    raw = [_as_array(r) for r in results]
+    rounded = [r.astype(_BFLOAT16) if narrow and r.dtype == _FLOAT32 else r for r in raw]
+    outputs = tuple([_make(r) for r in rounded])
+    if num_args:
+        ctx.needs_input_grad, ctx._num_args = tuple(needs), num_args
+        saved = ctx.__dict__.get("to_save")
+        if saved:
+            ctx.to_save = [_narrow_saved(item, wide, arrays, raw, rounded) for item in saved]
+        _record(ctx, args, inputs, outputs)
+        if saved:
+            ctx._saved_data = tuple([_wide_saved(item, raw, rounded) for item in saved])
+        if ctx._backward_arrays is not None:
+            ctx._backward_arrays = partial(_backward_widened, type(ctx)._backward_arrays)
+    return outputs if type(result) is tuple else outputs[0]
+
+
+def _narrow_saved(item, wide, arrays, raw, rounded):
+    """A saved float32 copy of an input or output, as that bfloat16 input or output."""
+    for copy, original in zip(wide, arrays):
+        if item is copy:
+            return original
+    for copy, original in zip(raw, rounded):
+        if item is copy:
+            return original
+    return item
+
+
+def _wide_saved(item, raw, rounded):
+    """What ``backward_arrays`` reads: a saved output as the rounded value, in float32."""
+    for copy, original in zip(raw, rounded):
+        if item is copy and original is not copy:
+            return original.astype(_FLOAT32)
+    return item
+
+
+def _backward_widened(backward_arrays, ctx, *grads):
+    """A ``backward_arrays`` of a bfloat16 node, on float32 gradients (the engine rounds)."""
+    return backward_arrays(ctx, *[
+        g.astype(_FLOAT32) if g is not None and g.dtype is _BFLOAT16 else g for g in grads])
+
+
+_FLOAT32 = xp.dtype(xp.float32)
+_NUMPY_DTYPE = xp.dtype
 _make = Tensor._make
 _grad_state = grad_mode.state  # a threading.local: each thread reads its own mode
 if _IGNORE_ERRORS is not None:
@@ -119,13 +188,13 @@ def _record(node, args, inputs, outputs) -> None:
     if len(outputs) == 1:
         data = outputs[0]._data
         node._output_meta = ((data.shape, data.dtype),)
-        if data.dtype.kind == "f":
+        if data.dtype.kind == "f" or data.dtype is _BFLOAT16:
             out = outputs[0]
             out._requires_grad, out.grad_fn = True, node
     else:
         node._output_meta = tuple([(out._data.shape, out._data.dtype) for out in outputs])
         for output_nr, out in enumerate(outputs):
-            if out._data.dtype.kind == "f":
+            if out._data.dtype.kind == "f" or out._data.dtype is _BFLOAT16:
                 out._requires_grad, out.grad_fn, out._output_nr = True, node, output_nr
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
