@@ -1,11 +1,13 @@
 """``out=``: an op's result written into a tensor the caller gave, with PyTorch's checks.
 
-Every public function whose signature has an ``out`` parameter is bound, in the public
-namespaces, to a wrapper made here (``with_out``). With ``out`` left out the wrapper only
-checks one keyword and calls the op. With ``out`` given it does what PyTorch's ``out=``
-variants do:
+Every public function of ``ember`` / ``ember.ops`` / ``ember.linalg`` whose signature has an
+``out`` parameter, and those whose PyTorch form has one (``GAINS_OUT``: ``sum``, ``cat`` ...),
+is bound there to a wrapper made here (``with_out``, applied by ``ember/ops/__init__.py``).
+With ``out`` left out the wrapper only checks one keyword and calls the op. With ``out``
+given it does what PyTorch's ``out=`` variants do:
 
-1. the op runs, without recording a graph;
+1. the op runs, without recording a graph (except the composites PyTorch writes with
+   ``out.copy_(result)``, ``_COPIES_INTO_OUT``, whose ``out`` joins the graph);
 2. grad mode on and a differentiable result (floating point) while an argument or ``out``
    requires grad: ``RuntimeError`` "functions with out=... arguments don't support
    automatic differentiation" (a factory checks only ``out``, and names itself
@@ -19,9 +21,10 @@ variants do:
    ``out``'s version counter moves and a view writes through to its base;
 6. ``out`` itself is returned (a named tuple of the ``out`` tensors for several results).
 
-Factories (``zeros``, ``arange``, ``rand`` ...) and ``bernoulli`` take ``out``'s dtype
-as theirs. Tensor methods and operators are bound to the unwrapped op
-(``without_out``): PyTorch's methods take no ``out``.
+Factories (``zeros``, ``arange``, ``rand`` ...), ``bernoulli``, ``sum``, ``prod``,
+``cumsum`` and ``cumprod`` take ``out``'s dtype as theirs. Tensor methods and operators are
+bound to the unwrapped op (``without_out``): PyTorch's methods take no ``out``, and they
+stay one call frame shorter. The family modules keep the plain functions for ember's own use.
 """
 
 from __future__ import annotations
@@ -179,20 +182,21 @@ _CAST = "result type {want} can't be cast to the desired output type {got}"
 _ATEN_NAMES = {
     "absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "asin",
     "arcsinh": "asinh", "arctan": "atan", "arctan2": "atan2", "arctanh": "atanh",
-    "chain_matmul": "mm", "clip": "clamp", "cross": "linalg_cross", "diff": "sub",
-    "log_softmax": "aten::log_softmax", "matrix_power": "matmul", "nanmean": "nansum",
-    "slogdet": "_linalg_slogdet", "softmax": "aten::softmax", "square": "pow",
-    "linalg.matrix_power": "matmul",
-    **dict.fromkeys(["column_stack", "concat", "concatenate", "dstack", "hstack", "row_stack",
-                     "vstack"], "cat"),
-    "diag": "aten::diagonal_copy", "divide": "div", "fix": "trunc",
+    "chain_matmul": "mm", "clip": "clamp", "cross": "linalg_cross",
+    "diag": "aten::diagonal_copy", "diff": "sub", "divide": "div", "fix": "trunc",
     "float_power": "pow", "floor_divide": "aten::floor_divide", "ger": "mul",
     "heaviside": "aten::heaviside", "inverse": "linalg_inv_ex", "kron": "mul",
-    "multiply": "mul", "negative": "neg", "norm": "linalg_vector_norm", "outer": "mul",
-    "qr": "linalg_qr", "subtract": "sub", "svd": "_linalg_svd", "take_along_dim": "gather",
-    "true_divide": "div", "linalg.cholesky": "linalg_cholesky_ex", "linalg.det": "_linalg_det",
+    "log_softmax": "aten::log_softmax", "matrix_power": "matmul", "multiply": "mul",
+    "nanmean": "nansum", "negative": "neg", "norm": "linalg_vector_norm", "outer": "mul",
+    "qr": "linalg_qr", "slogdet": "_linalg_slogdet", "softmax": "aten::softmax",
+    "square": "pow", "subtract": "sub", "svd": "_linalg_svd", "take_along_dim": "gather",
+    "true_divide": "div",
+    **dict.fromkeys(["column_stack", "concat", "concatenate", "dstack", "hstack", "row_stack",
+                     "vstack"], "cat"),
+    "linalg.cholesky": "linalg_cholesky_ex", "linalg.det": "_linalg_det",
     "linalg.eigh": "_linalg_eigh", "linalg.eigvalsh": "_linalg_eigh",
-    "linalg.inv": "linalg_inv_ex", "linalg.matmul": "matmul", "linalg.multi_dot": "mm",
+    "linalg.inv": "linalg_inv_ex", "linalg.matmul": "matmul",
+    "linalg.matrix_power": "matmul", "linalg.multi_dot": "mm",
     "linalg.slogdet": "_linalg_slogdet", "linalg.solve": "_linalg_solve_ex",
     "linalg.svd": "_linalg_svd", "linalg.svdvals": "_linalg_svd", "linalg.vecdot": "sum",
 }
