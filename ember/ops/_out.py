@@ -38,7 +38,8 @@ from ember._dtype import can_cast
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.grad_mode import no_grad
-from ember.ops._function import _legacy, check_leaf_inplace, inplace
+from ember.ops._function import _legacy as _legacy_of_known
+from ember.ops._function import check_leaf_inplace, inplace
 
 # Factories: the result takes ``out``'s dtype, and only ``out`` can require grad.
 FACTORIES = frozenset({
@@ -456,7 +457,12 @@ def _dtype_message(template: str, name: str, want, got) -> str:
 def _c_name(dtype) -> str:
     return {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
             "int32": "int", "int16": "short int", "int8": "signed char",
-            "uint8": "unsigned char", "bool": "bool"}[dtype.name]
+            "uint8": "unsigned char", "bool": "bool", "bfloat16": "c10::BFloat16"}[dtype.name]
+
+
+def _legacy(dtype) -> str:
+    """PyTorch's legacy name of ``dtype`` (``Double``, ``Long`` ...)."""
+    return "BFloat16" if dtype.name == "bfloat16" else _legacy_of_known(dtype)
 
 
 def _write(name: str, value: Tensor, target: Tensor, recorded: bool) -> None:
