@@ -103,6 +103,11 @@ def asarray(value, dtype=None):
     return numpy.asarray(value, dtype=dtype)
 
 
+def is_floating(numpy_dtype) -> bool:
+    """Whether a NumPy dtype is floating, bfloat16 (whose ``kind`` is "V") included."""
+    return numpy_dtype.kind == "f" or numpy_dtype is bfloat16
+
+
 def is_array(value) -> bool:
     return isinstance(value, (numpy.ndarray, numpy.generic))
 

@@ -35,6 +35,9 @@ class Op(Function):
 
     _node_suffix = "0"
     view_of: int | None = None  # output 0 shares memory with this argument
+    # bfloat16 inputs reach the forward as float32 (see ``_apply_lowered``), unless the
+    # result depends on bfloat16's own spacing (``nextafter``): then this is False.
+    lowers_bfloat16 = True
 
     @classmethod
     def apply(cls, *args):
@@ -63,8 +66,8 @@ class Op(Function):
             if data.dtype is _BFLOAT16:
                 lowered = True
             arrays.append(data)
-        record = record and _grad_state.enabled
-        if lowered and cls.view_of is None:
+        record = record and (_recording.everywhere or _grad_state.enabled)
+        if lowered and cls.view_of is None and cls.lowers_bfloat16:
             return _apply_lowered(cls, args, arrays, needs, inputs, record and position + 1)
         ctx = cls._backward_cls() if record else _Scratch()
         if _IGNORE_ERRORS is None:
@@ -104,7 +107,7 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
             for a in arrays]
     requested = [a for a in arrays if isinstance(a, _NUMPY_DTYPE)]
     narrow = (not requested or requested == [_BFLOAT16]) and result_type(
-        *[a for a in arrays if type(a) is ndarray]).numpy is _BFLOAT16
+        *[arrays[entry[0]] for entry in inputs]).numpy is _BFLOAT16
     if requested == [_BFLOAT16]:
         wide = [_FLOAT32 if a is _BFLOAT16 else a for a in wide]
     ctx = cls._backward_cls() if num_args else _Scratch()
@@ -156,6 +159,7 @@ _FLOAT32 = xp.dtype(xp.float32)
 _NUMPY_DTYPE = xp.dtype
 _make = Tensor._make
 _grad_state = grad_mode.state  # a threading.local: each thread reads its own mode
+_recording = grad_mode.recording  # True while no thread has grad mode off
 if _IGNORE_ERRORS is not None:
     _set_errors, _reset_errors, _IGNORE = _IGNORE_ERRORS
 
@@ -508,4 +512,4 @@ def check_leaf_inplace(target: Tensor) -> None:
 def _legacy(d: _dtype_cls) -> str:
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}[d.name]
+            "bool": "Bool", "bfloat16": "BFloat16"}[d.name]

@@ -6,7 +6,7 @@ Binary comparisons promote both operands to PyTorch's result dtype first, so
 
 from __future__ import annotations
 
-from ember._backend import asarray, xp
+from ember._backend import asarray, is_floating, xp
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
 from ember.ops._function import Op, as_tensor_operand, broadcast_shape, promote, wrap_dims
@@ -137,9 +137,9 @@ def isclose(
     broadcast_shape("isclose", input.shape, other.shape)
     a, b = input._data, other._data
     close = a == b
-    if equal_nan and a.dtype.kind == "f":
+    if equal_nan and is_floating(a.dtype):
         close |= xp.isnan(a) & xp.isnan(b)
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         a = a.astype(get_default_dtype().numpy)
         b = b.astype(a.dtype)
     with xp.errstate(all="ignore"):
@@ -169,7 +169,7 @@ def _test(function, input: Tensor, name: str) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     data = input._data
-    if data.dtype.kind != "f":
+    if not is_floating(data.dtype):
         return Tensor._make(xp.full(data.shape, function is xp.isfinite))
     return Tensor._make(asarray(function(data)))
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import builtins
 import math
 
-from ember._backend import ndarray, xp
-from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
+from ember._backend import is_floating, ndarray, xp
+from ember._dtype import bfloat16, check_python_int, checked_int, finfo, float64, get_default_dtype
+from ember._dtype import int64, result_type, wrap_int
 from ember._tensor import Tensor
 from ember.ops._function import (
     Op,
@@ -1039,7 +1040,7 @@ def sgn(input: Tensor, *, out=None) -> Tensor:
 def signbit(input: Tensor, *, out=None) -> Tensor:
     """True where the sign bit is set (``-0.0`` included)."""
     data = input._data
-    return Tensor._make(xp.asarray(xp.signbit(data) if data.dtype.kind == "f" else data < 0))
+    return Tensor._make(xp.asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0))
 
 
 def exp(input: Tensor, *, out=None) -> Tensor:
@@ -1272,6 +1273,11 @@ def nan_to_num(
 
     The infinities default to the dtype's largest and smallest finite values.
     """
+    if isinstance(input, Tensor) and input.dtype is bfloat16:
+        # The forward runs in float32, whose limits would round to bfloat16's infinities.
+        largest = finfo(bfloat16).max
+        posinf = largest if posinf is None else posinf
+        neginf = -largest if neginf is None else neginf
     return NanToNum.apply(input, nan, posinf, neginf)
 
 
@@ -1620,6 +1626,10 @@ def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:
 
 def ldexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``input * 2 ** other``."""
+    if isinstance(other, Tensor) and not other.dtype.is_floating_point:
+        # An integer exponent takes the result's float dtype, so float16/bfloat16 stay.
+        common = result_type(input, other)
+        other = other.to(common if common.is_floating_point else get_default_dtype())
     return mul(input, pow(2.0, other))
 
 
@@ -1695,10 +1705,12 @@ class Lcm(_Bitwise):
 
 
 class Nextafter(Op):
+    lowers_bfloat16 = False
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = _promoted("nextafter", a, b)
-        if a.dtype.kind != "f":
+        if not is_floating(a.dtype):
             raise _unsupported("nextafter_cpu", a)
         return xp.nextafter(a, b)
 

@@ -17,6 +17,7 @@ import math
 from ember import return_types
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._backend import xp
+from ember._dtype import bfloat16
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim, wrap_dims
 from ember.ops.matmul import _scalar_name, _squeeze, _unsqueeze, matmul
@@ -55,6 +56,17 @@ def _check_matrix(op: str, A: Tensor, square: bool = True, floating: bool = True
             f"{op}: A must be batches of square matrices, but they are {A.shape[-2]} by "
             f"{A.shape[-1]} matrices"
         )
+
+
+def _refuse_bfloat16(A: Tensor, kernel: str = "", low_precision: str = "") -> None:
+    """PyTorch's error for a bfloat16 input where its CPU linear algebra has no such kernel."""
+    if A.dtype is not bfloat16:
+        return
+    if low_precision:
+        raise RuntimeError(f"{low_precision}: Low precision dtypes not supported. Got BFloat16")
+    if kernel:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'BFloat16'")
+    raise RuntimeError("This function doesn't handle types other than float and double")
 
 
 def _constant(array) -> Tensor:
@@ -236,6 +248,8 @@ def _linalg_matrix_norm(
         pass
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord in ("nuc", 2, -2):  # the norms of singular values
+        _refuse_bfloat16(A, low_precision="linalg.matrix_norm")
     if ord == "fro":
         return _linalg_vector_norm(A, 2, (rows, columns), keepdim)
     if not A.dtype.is_floating_point:
@@ -393,21 +407,25 @@ class LinalgSolveEx(Op):
 
 def _linalg_inv(A: Tensor, *, out=None) -> Tensor:
     _check_matrix("linalg.inv", A)
+    _refuse_bfloat16(A, low_precision="linalg.inv")
     return LinalgInvEx.apply(A)
 
 
 def _linalg_det(A: Tensor, *, out=None) -> Tensor:
     _check_matrix("linalg.det", A)
+    _refuse_bfloat16(A, "lu_cpu")
     return LinalgDet.apply(A)
 
 
 def _linalg_slogdet(A: Tensor, *, out=None):
     _check_matrix("linalg.slogdet", A)
+    _refuse_bfloat16(A, low_precision="linalg.slogdet")
     return return_types.slogdet(*LinalgSlogdet.apply(A))
 
 
 def _linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     _check_matrix("linalg.solve", A)
+    _refuse_bfloat16(A, "lu_cpu")
     if A.dtype is not B.dtype:
         raise RuntimeError(
             "linalg.solve: Expected A and B to have the same dtype, but found A of type "
@@ -446,6 +464,7 @@ def _linalg_solve_triangular(
 ) -> Tensor:
     """Solve with the triangle of ``A`` only; the gradient of ``A`` is triangular too."""
     _check_matrix("linalg.solve_triangular", A)
+    _refuse_bfloat16(A, "triangular_solve_cpu")
     if B.ndim < 2:
         raise RuntimeError(
             "linalg.solve_triangular: The input tensor B must have at least 2 dimensions."
@@ -467,6 +486,7 @@ def det(input: Tensor) -> Tensor:
 
 def logdet(input: Tensor) -> Tensor:
     """``log(det(A))``: NaN for a negative determinant, ``-inf`` for zero."""
+    _refuse_bfloat16(input, low_precision="logdet")
     sign, logabsdet = _linalg_slogdet(input)
     return logabsdet + _constant(xp.log(sign._data))
 
@@ -515,12 +535,14 @@ class LinalgCholeskyEx(Op):
 
 def _linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
     _check_matrix("linalg.cholesky", A)
+    _refuse_bfloat16(A, "cholesky_cpu")
     return LinalgCholeskyEx.apply(A, upper, "linalg.cholesky")
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The Cholesky factor ``L`` (``A = L L^T``), or ``U = L^T`` with ``upper=True``."""
     _check_matrix("cholesky", input)
+    _refuse_bfloat16(input, "cholesky_cpu")
     return LinalgCholeskyEx.apply(input, upper, "cholesky")
 
 
@@ -566,6 +588,7 @@ class LinalgQr(Op):
 def _linalg_qr(A: Tensor, mode: str = "reduced", *, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
+    _refuse_bfloat16(A, "geqrf_cpu")
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
@@ -639,11 +662,13 @@ def _check_decomposable(op: str, A: Tensor) -> None:
 
 def _linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     _check_decomposable("linalg.svd", A)
+    _refuse_bfloat16(A, "linalg_svd_cpu")
     return return_types.linalg_svd(*LinalgSvd.apply(A, full_matrices))
 
 
 def _linalg_svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     _check_decomposable("linalg.svd", A)
+    _refuse_bfloat16(A, "linalg_svd_cpu")
     return LinalgSvd.apply(A, False)[1]
 
 
@@ -653,6 +678,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
     ``some=False`` gives square ``U`` and ``V``; ``compute_uv=False`` fills them with zeros.
     """
     _check_decomposable("linalg.svd", input)
+    _refuse_bfloat16(input, "linalg_svd_cpu")
     if not compute_uv:
         values = _linalg_svdvals(input)
         rows, columns = input.shape[-2], input.shape[-1]
@@ -693,6 +719,7 @@ def _check_eigh(A: Tensor) -> None:
     _check_matrix("linalg.eigh", A, floating=False)
     if not A.dtype.is_floating_point:
         raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for '{_scalar_name(A)}'")
+    _refuse_bfloat16(A, "linalg_eigh_cpu")
 
 
 def _linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None):
@@ -775,7 +802,7 @@ class LinalgPinv(Op):
 def _linalg_pinv(
     A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None
 ) -> Tensor:
-    if A.ndim < 2 or not A.dtype.is_floating_point:
+    if A.ndim < 2 or not A.dtype.is_floating_point or A.dtype is bfloat16:
         raise RuntimeError(
             f"linalg.pinv({_scalar_name(A)}{{{list(A.shape)}}}): expected a tensor with 2 or more "
             "dimensions of float, double, cfloat or cdouble types"
@@ -797,6 +824,7 @@ def _linalg_matrix_rank(
         raise RuntimeError(
             "torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions."
         )
+    _refuse_bfloat16(A, "linalg_svd_cpu" if atol is not None and tol is None else "")
     if tol is not None:
         atol, rtol = tol, 0.0
     data = A._data
@@ -864,6 +892,7 @@ def matrix_exp(input: Tensor) -> Tensor:
 
 def _linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     _check_decomposable("linalg.lstsq", A)
+    _refuse_bfloat16(A)
     if A.dtype is not B.dtype:
         raise RuntimeError(
             "torch.linalg.lstsq: Expected input and other to have the same dtype, but got "

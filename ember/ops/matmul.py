@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ember._autocast import FLOAT32, LOWER_PRECISION, autocasts
 from ember._backend import xp
+from ember._dtype import bfloat16 as _bfloat16
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim
 
@@ -50,6 +51,7 @@ _SCALAR_NAMES = {
     "float32": "Float",
     "float64": "Double",
     "float16": "Half",
+    "bfloat16": "BFloat16",
     "int64": "Long",
     "int32": "Int",
     "int16": "Short",
@@ -679,6 +681,9 @@ def cdist(
     The gradient is 0 at coincident points, as in PyTorch.
     """
     from ember.ops.linalg import _linalg_vector_norm
+
+    if x1.dtype is _bfloat16 or x2.dtype is _bfloat16:
+        raise NotImplementedError("\"cdist\" not implemented for 'BFloat16'")
 
     for name, tensor in (("X1", x1), ("X2", x2)):
         if tensor.ndim < 2:

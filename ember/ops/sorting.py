@@ -14,7 +14,7 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 from __future__ import annotations
 
 from ember import return_types
-from ember._backend import add_at, asarray, xp
+from ember._backend import add_at, asarray, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, wrap_dim
 
@@ -143,7 +143,7 @@ class Cummin(_Select):
 
 
 def _isnan(data):
-    return xp.isnan(data) if data.dtype.kind == "f" else xp.zeros(data.shape, dtype=bool)
+    return xp.isnan(data) if is_floating(data.dtype) else xp.zeros(data.shape, dtype=bool)
 
 
 def _order(data, dim: int, descending: bool = False):
@@ -584,7 +584,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *, out
     ``max`` falls in the last bin. The counts have ``input``'s dtype. Not differentiable.
     """
     data = input._data
-    if data.dtype.kind != "f":
+    if not is_floating(data.dtype):
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_legacy(input.dtype)}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")

@@ -441,6 +441,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         )
     if input.numel() == 0:
         return input
+    if input.ndim > 3 and input.dtype.name == "bfloat16":  # PyTorch pools it with avg_pool3d
+        raise NotImplementedError("\"avg_pool3d_out_frame\" not implemented for 'BFloat16'")
     squared = input * input
     channels = input.shape[1]
     before, after = size // 2, (size - 1) // 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 
-from ember._backend import xp
+from ember._backend import is_floating, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.ops._function import Op, _legacy
@@ -231,7 +231,7 @@ def _first(value):
 def _window_argmax(flat):
     """Position of each row's maximum along the last axis: first of ties, last NaN wins."""
     choice = flat.argmax(-1)
-    if flat.dtype.kind == "f":
+    if is_floating(flat.dtype):
         nan = xp.isnan(flat)
         if nan.any():
             last_nan = flat.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
@@ -241,7 +241,7 @@ def _window_argmax(flat):
 
 def _max_indices(x, kernel, out, geometry: Geometry):
     """Flat spatial index in ``x`` of each window's maximum."""
-    low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    low = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
     view = windows(padded(x, geometry, low), kernel, out, geometry)
     choice = _window_argmax(view.reshape(view.shape[: 2 + len(out)] + (math.prod(kernel),)))
     offsets = xp.unravel_index(choice, kernel)
@@ -288,7 +288,7 @@ def _tile_maxima(x, kernel):
     label = xp.int16 if (rows - 1) * width + columns < 2**15 else xp.int64
     offsets = [label(a * width + b) for a in range(rows) for b in range(columns)]
     values, offset = _first_maxima(list(stacked), offsets)
-    if values.dtype.kind == "f" and xp.isnan(values).any():
+    if is_floating(values.dtype) and xp.isnan(values).any():
         return None
     zero = xp.flatnonzero(values == 0)
     if zero.size:  # ties of ±0: the first one's sign, as PyTorch
