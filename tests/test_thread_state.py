@@ -145,6 +145,41 @@ def test_a_new_thread_starts_with_pytorch_defaults():
     assert state_in_new_thread(ember) == expected
 
 
+def _record_beside_a_switcher(lib) -> dict:
+    """Whether a thread inside no_grad records while another thread switches its own mode
+    every way there is, a function call inside a block included."""
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def evaluator():
+        with lib.no_grad():
+            inside.set()
+            _wait(done)
+            seen["requires_grad"] = (lib.ones(2, requires_grad=True) * 2).requires_grad
+
+    def switcher():
+        _wait(inside)
+        with lib.no_grad():
+            lib.set_grad_enabled(True)
+        with lib.enable_grad():
+            lib.set_grad_enabled(False)
+        with lib.inference_mode():
+            pass
+        lib.set_grad_enabled(True)
+        seen["switcher"] = lib.is_grad_enabled()
+        done.set()
+
+    _run_threads(evaluator, switcher)
+    return seen
+
+
+def test_a_thread_in_no_grad_never_records_whatever_another_thread_does():
+    expected = _record_beside_a_switcher(torch)
+    assert expected == {"requires_grad": False, "switcher": True}
+    assert _record_beside_a_switcher(ember) == expected
+    assert ember.is_grad_enabled() and (ember.ones(2, requires_grad=True) * 2).requires_grad
+
+
 def _enter_enter_exit_exit() -> dict:
     """Two threads in the order that breaks a process-wide flag: A enters no_grad, B enters,
     A exits, B exits; what each then sees."""

@@ -34,9 +34,9 @@ class _ThreadState(threading.local):
     """The engine's state that belongs to the thread running a backward pass."""
 
     def __init__(self):
-        # Functions queued (``queue_callback``) during this thread's innermost backward
-        # pass, to call when it ends; None outside any backward pass.
-        self.callbacks = None
+        # Per backward pass under way in this thread (they can nest), innermost last: the
+        # functions queued (``queue_callback``) to call when it ends.
+        self.callbacks = []
         # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
         # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
         self.record_gradient_norms = False
@@ -51,16 +51,17 @@ def queue_callback(callback) -> None:
     Hooks use this to act on the complete set of gradients (DistributedDataParallel's
     final gradient reduction does).
     """
-    callbacks = thread_state.callbacks
-    if callbacks is None:
+    passes = thread_state.callbacks
+    if not passes:
         raise RuntimeError("Final callbacks can only be installed during backward pass.")
-    callbacks.append(callback)
+    passes[-1].append(callback)
 
 
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
     state = thread_state
-    outer = state.callbacks
-    callbacks = state.callbacks = []
+    passes = state.callbacks
+    callbacks = []
+    passes.append(callbacks)
     try:
         if (create_graph or targets is not None or anomaly_state.enabled
                 or state.record_gradient_norms or hooks_registered()):
@@ -71,7 +72,7 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
             callbacks.pop(0)()
         return result
     finally:
-        state.callbacks = outer
+        passes.pop()
 
 
 def _walk(roots, seeds, retain_graph, create_graph, targets, accumulate):

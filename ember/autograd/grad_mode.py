@@ -22,6 +22,37 @@ class _State(threading.local):
 state = _State()
 
 
+class _Recording:
+    """Whether grad mode is on in every thread, kept with the count of threads where it is off.
+
+    Reading a threading.local costs several plain attribute reads, and ``Op.apply`` asks for
+    the mode on every op: while no thread has turned grad mode off, ``everywhere`` answers
+    for all of them. Each change of a thread's mode goes through ``_set_enabled``, under the
+    lock, so ``everywhere`` is never True while some thread has it off (a thread that ends
+    with grad mode off leaves it False, which only costs the ops the threading.local read).
+    """
+
+    __slots__ = ("everywhere", "lock", "threads_off")
+
+    def __init__(self):
+        self.everywhere = True
+        self.threads_off = 0
+        self.lock = threading.Lock()
+
+
+recording = _Recording()
+
+
+def _set_enabled(mode: bool, current: bool) -> None:
+    """Set this thread's grad mode, whose value is ``current`` now, to ``mode``."""
+    if mode == current:
+        return
+    with recording.lock:
+        state.enabled = mode
+        recording.threads_off += -1 if mode else 1
+        recording.everywhere = recording.threads_off == 0
+
+
 def is_grad_enabled() -> bool:
     return state.enabled
 
@@ -43,12 +74,12 @@ class _GradModeContext:
         return instance
 
     def __enter__(self):
-        self._previous = state.enabled
-        state.enabled = self._mode
+        self._previous = previous = state.enabled
+        _set_enabled(self._mode, previous)
         return self
 
     def __exit__(self, *exc_info):
-        state.enabled = self._previous
+        _set_enabled(self._previous, state.enabled)  # read: a call inside may have changed it
         return False
 
     def __call__(self, function):
@@ -88,15 +119,15 @@ class set_grad_enabled(_GradModeContext):
         return object.__new__(cls)
 
     def __init__(self, mode: bool):
-        self._previous = state.enabled
+        self._previous = previous = state.enabled
         self._mode = bool(mode)
-        state.enabled = self._mode
+        _set_enabled(self._mode, previous)
 
     def __enter__(self):
         return self
 
     def __call__(self, function):
-        state.enabled = self._previous
+        _set_enabled(self._previous, state.enabled)
         mode = self._mode
 
         @functools.wraps(function)
