@@ -68,11 +68,13 @@ def is_complex(input: Tensor) -> "bool":
 
 
 _deterministic = [False]
+_deterministic_warn_only = [False]
 
 
 def use_deterministic_algorithms(mode: "bool", *, warn_only: "bool" = False) -> None:
     """Accepted for parity: every ember op is already deterministic on the CPU."""
     _deterministic[0] = mode
+    _deterministic_warn_only[0] = warn_only
 
 
 def are_deterministic_algorithms_enabled() -> "bool":
@@ -155,3 +157,10 @@ from ember.amp.autocast_mode import (  # noqa: E402,F401
     set_autocast_enabled,
 )
 from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
+
+# The torch.* top-level spellings of functional forms, in-place aliases, windows and
+# process-wide settings; the namespaces scripts import unconditionally.
+from ember._toplevel import *  # noqa: E402,F401,F403
+from ember._toplevel_misc import *  # noqa: E402,F401,F403
+from ember import jit, special, testing  # noqa: E402,F401
+import ember.utils.checkpoint  # noqa: E402,F401

@@ -28,6 +28,7 @@ slogdet = _pair("slogdet", "sign", "logabsdet")
 qr = _pair("qr", "Q", "R")
 eigh = _pair("eigh", "eigenvalues", "eigenvectors")
 geqrf = _pair("geqrf", "a", "tau")
+frexp = _pair("frexp", "mantissa", "exponent")
 svd = NamedTuple("svd", [("U", Tensor), ("S", Tensor), ("V", Tensor)])
 linalg_svd = NamedTuple("linalg_svd", [("U", Tensor), ("S", Tensor), ("Vh", Tensor)])
 lstsq = NamedTuple(

@@ -13,8 +13,10 @@ changed for a ``with ...flags(...)`` block. None of them changes what ember comp
 - ``opt_einsum.is_available()`` is False: ``ember.einsum`` contracts without the
   opt_einsum package, so ``enabled`` is False and ``set_flags``/``flags`` refuse to turn
   it on with the ValueError PyTorch raises when opt_einsum is not installed.
+- ``mkldnn.is_available()`` and ``mkl.is_available()`` are False (NumPy's kernels only);
+  ``mkldnn.enabled``/``deterministic`` are stored, with ``set_flags``/``flags``.
 """
 
-from ember.backends import cpu, cuda, cudnn, mps, opt_einsum
+from ember.backends import cpu, cuda, cudnn, mkl, mkldnn, mps, opt_einsum
 
-__all__ = ["cpu", "cuda", "cudnn", "mps", "opt_einsum"]
+__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "opt_einsum"]
