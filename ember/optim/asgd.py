@@ -1,0 +1,111 @@
+"""ASGD: stochastic gradient descent with a running average of the iterates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.optim.optimizer import (
+    Optimizer,
+    _add_scaled_,
+    _increment,
+    _scalar_dtype,
+    _step_tensor,
+    _zeros_like,
+)
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    r"""Averaged stochastic gradient descent (Polyak and Juditsky, 1992).
+
+    Per parameter, with :math:`g_t = \nabla f(\theta_{t-1}) + \lambda_{wd}\theta_{t-1}`::
+
+        theta_t = theta_{t-1} (1 - lambd eta_{t-1}) - eta_{t-1} g_t
+        ax_t = ax_{t-1} + mu_{t-1} (theta_t - ax_t-1)    (a copy of theta_t while mu is 1)
+        eta_t = lr / (1 + lambd lr t)^alpha
+        mu_t = 1 / max(1, t - t0)
+
+    ``ax`` (the average, from step ``t0`` on) is what the algorithm returns in theory; as in
+    PyTorch it is kept in the state and the parameters themselves follow the plain iterates.
+
+    Args:
+        params: the parameters (or parameter groups) to optimize.
+        lr: learning rate (default: 1e-2).
+        lambd: decay term (default: 1e-4).
+        alpha: power for the update of eta (default: 0.75).
+        t0: the step at which averaging starts (default: 1e6).
+        weight_decay: L2 penalty (default: 0).
+        maximize: maximize the objective instead of minimizing it (default: False).
+        foreach, differentiable, capturable: accepted for PyTorch compatibility; ignored.
+
+    State: ``step``, ``eta``, ``mu`` (0-d tensors of the step's dtype) and ``ax``.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float | Tensor = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "lambd": lambd,
+            "alpha": alpha,
+            "t0": t0,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _init_state(self, param, group):
+        return {
+            "step": _step_tensor(),
+            "eta": _step_tensor(group["lr"]),
+            "mu": _step_tensor(1.0),
+            "ax": _zeros_like(param),
+        }
+
+    def _update(self, param, grad, state, group) -> None:
+        lr, lambd = group["lr"], group["lambd"]
+        step = _increment(state["step"])
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param
+        # eta and mu are read back from their (possibly float32) state tensors, as PyTorch does.
+        eta = state["eta"]._data.item()
+        param *= 1 - lambd * eta
+        _add_scaled_(param, grad, -eta)
+        ax = state["ax"]._data
+        mu = state["mu"]._data.item()
+        if mu != 1:
+            ax += (param - ax) * mu
+        else:
+            xp.copyto(ax, param)
+        # PyTorch makes each new value a tensor of the default dtype before copying it in, so
+        # it is rounded to float32 under a float32 default even where eta and mu are float64
+        # (as after a load_state_dict, which casts them to the parameter's dtype).
+        state["eta"]._data[...] = _scalar(lr / ((1 + lambd * lr * step) ** group["alpha"]))
+        state["mu"]._data[...] = _scalar(1 / max(1, step - group["t0"]))
+
+
+def _scalar(value: float):
+    """``value`` as a 0-d array of the dtype ``torch.as_tensor(value)`` would give it."""
+    return xp.asarray(value, dtype=_scalar_dtype())
