@@ -201,7 +201,7 @@ def from_dlpack(external) -> Tensor:
 
 def _window_positions(name, window_length, periodic, dtype):
     if window_length < 0:
-        raise RuntimeError(f"{name} requires non-negative window length, got "
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
                            f"window_length={window_length}")
     dtype = dtype if dtype is not None else ember.get_default_dtype()
     if not dtype.is_floating_point:

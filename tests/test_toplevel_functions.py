@@ -153,3 +153,149 @@ def test_warns_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ember.layer_norm(ember.ones(2, 3), [3])
+
+
+MISC_CASES = [
+    Case("detach", lambda lib, x: (lib.detach(x), x * 2), [(3, 2)]),
+    Case("diagflat", lambda lib, x: lib.diagflat(x, -1), [(2, 2)]),
+    Case("combinations", lambda lib, x: lib.combinations(x, 3), [(5,)]),
+    Case("combinations_replacement", lambda lib, x: lib.combinations(x, 2, True), [(4,)]),
+    Case("cumulative_trapezoid_dx", lambda lib, y: lib.cumulative_trapezoid(y, dx=0.5, dim=0),
+         [(5, 3)]),
+    Case("cumulative_trapezoid_x", lambda lib, y, x: lib.cumulative_trapezoid(y, x), [(3, 6), (6,)]),
+    Case("adjoint", lambda lib, x: lib.adjoint(x), [(2, 3, 4)]),
+    Case("fill", lambda lib, x: lib.fill(x, 2.5) + x, [(3, 2)]),
+    Case("put", lambda lib, x, s: lib.put(x, lib.tensor([0, -1, 4]), s), [(2, 3), (3,)]),
+    Case("put_accumulate", lambda lib, x, s: lib.put(x, lib.tensor([[1, 1], [5, 0]]), s, True),
+         [(2, 3), (2, 2)]),
+]
+
+
+@pytest.mark.parametrize("case", MISC_CASES, ids=lambda case: case.name)
+def test_small_toplevel_functions_match_torch(case):
+    check_case(case)
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize("length", [0, 1, 2, 7, 16])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_window_functions_match_torch(name, length, periodic):
+    for dtype in ("float64", "float32"):
+        expected = getattr(torch, name)(length, periodic, dtype=getattr(torch, dtype))
+        actual = getattr(ember, name)(length, periodic, dtype=getattr(ember, dtype))
+        assert str(actual.dtype).split(".")[-1] == dtype
+        tolerance = 1e-12 if dtype == "float64" else 1e-6
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), atol=tolerance)
+
+
+def test_window_options_and_errors_match_torch():
+    np.testing.assert_allclose(ember.hamming_window(9, False, 0.5, 0.5).numpy(),
+                               torch.hamming_window(9, False, 0.5, 0.5).numpy(), atol=1e-6)
+    np.testing.assert_allclose(ember.kaiser_window(8, True, 4.0).numpy(),
+                               torch.kaiser_window(8, True, 4.0).numpy(), atol=1e-6)
+    assert ember.hann_window(4, requires_grad=True).requires_grad
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="requires non-negative window_length, got window_length=-1"):
+            lib.hann_window(-1)
+        with pytest.raises(RuntimeError, match="floating point"):
+            lib.hann_window(4, dtype=lib.int64)
+
+
+def test_predicates_match_torch():
+    rng = np.random.default_rng(11)
+    data = rng.standard_normal((2, 3))
+    for lib in (torch, ember):
+        x = lib.tensor(data)
+        assert lib.is_same_size(x, x * 2) and not lib.is_same_size(x, x.t())
+        assert lib.is_signed(x) and lib.is_signed(lib.tensor([1])) and not lib.is_signed(
+            lib.tensor([1], dtype=lib.uint8))
+        assert lib.is_nonzero(lib.tensor([0.5])) and not lib.is_nonzero(lib.tensor(0))
+        assert not lib.is_conj(x) and not lib.is_neg(x) and not lib.is_inference(x)
+        assert lib.get_device(x) == -1
+        with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+            lib.is_nonzero(x)
+        with pytest.raises(RuntimeError, match="no values is ambiguous"):
+            lib.is_nonzero(lib.tensor([]))
+        assert lib.is_anomaly_enabled() is False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Anomaly Detection has been enabled"
+            with lib.autograd.detect_anomaly(check_nan=False):
+                assert lib.is_anomaly_enabled() and not lib.is_anomaly_check_nan_enabled()
+
+
+def test_detach_inplace_and_index_put_at_top_level():
+    x = ember.ones(3, requires_grad=True) * 2
+    assert ember.detach_(x) is x and not x.requires_grad
+    target = ember.zeros(4)
+    ember.index_put_(target, (ember.tensor([1, 3]),), ember.tensor([5.0, 6.0]))
+    assert target.tolist() == [0.0, 5.0, 0.0, 6.0]
+
+
+def test_frexp_matches_torch():
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal(20) * 1e3
+    data[:3] = [0.0, -0.0, 1.0]
+    for dtype in ("float32", "float64"):
+        expected = torch.frexp(torch.tensor(data, dtype=getattr(torch, dtype)))
+        actual = ember.frexp(ember.tensor(data, dtype=getattr(ember, dtype)))
+        np.testing.assert_array_equal(actual.mantissa.numpy(), expected.mantissa.numpy())
+        np.testing.assert_array_equal(actual.exponent.numpy(), expected.exponent.numpy())
+        assert actual.exponent.dtype == ember.int32
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="floating-point"):
+            lib.frexp(lib.tensor([1, 2]))
+
+
+def test_frombuffer_and_from_dlpack_read_the_data():
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal(6).astype(np.float32)
+    buffer = bytearray(data.tobytes())
+    for lib in (torch, ember):
+        result = lib.frombuffer(buffer, dtype=lib.float32, count=3, offset=8)
+        np.testing.assert_array_equal(result.numpy(), data[2:5])
+    np.testing.assert_array_equal(ember.from_dlpack(data).numpy(), torch.from_dlpack(data).numpy())
+    assert ember.from_dlpack(data).dtype == ember.float32
+
+
+def test_process_settings_round_trip_like_torch():
+    assert ember.get_default_device() == ember.device("cpu")
+    ember.set_default_device("cpu")
+    with pytest.raises(RuntimeError, match="no CUDA backend"):
+        ember.set_default_device("cuda")
+    assert ember.get_float32_matmul_precision() == torch.get_float32_matmul_precision()
+    try:
+        ember.set_float32_matmul_precision("medium")
+        assert ember.get_float32_matmul_precision() == "medium"
+        with pytest.warns(UserWarning, match="is not one of 'highest', 'high', or 'medium'"):
+            ember.set_float32_matmul_precision("low")
+        assert ember.get_float32_matmul_precision() == "medium"
+    finally:
+        ember.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError, match="positive integer"):
+        ember.set_num_interop_threads(0)
+    assert ember.get_num_interop_threads() >= 1
+    assert ember.is_warn_always_enabled() is False
+    try:
+        ember.set_warn_always(True)
+        assert ember.is_warn_always_enabled()
+    finally:
+        ember.set_warn_always(False)
+
+
+def test_deterministic_debug_mode_matches_torch():
+    for lib in (torch, ember):
+        try:
+            assert lib.get_deterministic_debug_mode() == 0
+            lib.set_deterministic_debug_mode("warn")
+            assert lib.get_deterministic_debug_mode() == 1
+            assert lib.is_deterministic_algorithms_warn_only_enabled()
+            lib.set_deterministic_debug_mode(2)
+            assert lib.are_deterministic_algorithms_enabled()
+            assert not lib.is_deterministic_algorithms_warn_only_enabled()
+            with pytest.raises(RuntimeError, match="expected one of `default`, `warn`, `error`"):
+                lib.set_deterministic_debug_mode("loud")
+            with pytest.raises(RuntimeError, match="expected 0, 1, or 2, but got 5"):
+                lib.set_deterministic_debug_mode(5)
+        finally:
+            lib.set_deterministic_debug_mode(0)
