@@ -76,6 +76,14 @@ class ASGD(Optimizer):
         }
         super().__init__(params, defaults)
 
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        # State saved by an older PyTorch holds eta and mu as Python numbers.
+        for param_state in self.state.values():
+            for key in ("eta", "mu"):
+                if key in param_state and not isinstance(param_state[key], Tensor):
+                    param_state[key] = _step_tensor(float(param_state[key]))
+
     def _init_state(self, param, group):
         return {
             "step": _step_tensor(),

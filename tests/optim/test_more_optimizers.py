@@ -168,6 +168,27 @@ def test_load_state_dict_resumes_the_run_as_torch(name, kwargs, group_kwargs, at
     _assert_close(_arrays(our_params), _arrays(our_uninterrupted), 1e-6, "uninterrupted")
 
 
+def test_asgd_loads_an_old_state_dict_with_numbers_for_eta_and_mu():
+    """Older PyTorch saved ``step``, ``eta`` and ``mu`` as numbers; they load as tensors."""
+    runs = []
+    for lib in (torch, ember):
+        params = _make_params(lib, _initial_arrays(SHAPES, 4))
+        optimizer = _optimizer(lib, "ASGD", params, {"lr": 0.05, "t0": 2}, {})
+        for _ in range(4):
+            _step(lib, optimizer, params, False)
+        saved = copy.deepcopy(optimizer.state_dict())
+        for values in saved["state"].values():
+            for key in ("step", "eta", "mu"):
+                values[key] = values[key].item()
+        optimizer.load_state_dict(saved)
+        for _ in range(3):
+            _step(lib, optimizer, params, False)
+        runs.append((optimizer, params))
+    (torch_optimizer, torch_params), (ember_optimizer, ember_params) = runs
+    _assert_close(_arrays(ember_params), _arrays(torch_params), 1e-12, "after the load")
+    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), 1e-12)
+
+
 def test_a_scheduler_drives_asgd_as_in_torch():
     """ExponentialLR changes the lr that ASGD's eta is recomputed from at every step."""
     (torch_optimizer, torch_params), (ember_optimizer, ember_params) = _pair(
