@@ -117,7 +117,9 @@ def log_ndtr(input: Tensor, *, out=None) -> Tensor:
     tail = input < _LOG_NDTR_CUTOFF
     moderate_x = ember.where(tail, ember.zeros_like(input), input)
     tail_x = ember.where(tail, input, ember.full_like(input, _LOG_NDTR_CUTOFF))
-    moderate = ember.log(ndtr(moderate_x))
+    # Right of 0, Phi is 1 - Phi(-x): log1p keeps the tiny deficit that log(Phi) rounds off.
+    moderate = ember.where(moderate_x > 0, ember.log1p(-ndtr(-moderate_x)),
+                           ember.log(ndtr(moderate_x)))
     # log Phi(x) = -x^2/2 - log(-x) - log(2 pi)/2 + log(1 - 1/x^2 + 3/x^4 - 15/x^6 ...)
     inverse_square = 1.0 / (tail_x * tail_x)
     series = 1 - inverse_square * (1 - inverse_square * (3 - 15 * inverse_square))
