@@ -24,7 +24,7 @@ class ASGD(Optimizer):
     Per parameter, with :math:`g_t = \nabla f(\theta_{t-1}) + \lambda_{wd}\theta_{t-1}`::
 
         theta_t = theta_{t-1} (1 - lambd eta_{t-1}) - eta_{t-1} g_t
-        ax_t = ax_{t-1} + mu_{t-1} (theta_t - ax_t-1)    (a copy of theta_t while mu is 1)
+        ax_t = ax_{t-1} + mu_{t-1} (theta_t - ax_{t-1})  (a copy of theta_t while mu is 1)
         eta_t = lr / (1 + lambd lr t)^alpha
         mu_t = 1 / max(1, t - t0)
 
