@@ -116,9 +116,10 @@ def _compare_tensors(actual, expected, options, kind):
                                  options["equal_nan"])
     if bool(matches.all()):
         return None
-    single = actual_array.size == 1 or kind == "Scalars"
+    # PyTorch words a 0-d mismatch as scalars, any dimensioned one as tensor-likes.
+    scalar = actual_array.ndim == 0 or kind == "Scalars"
     return _mismatch_message(actual_array, expected_array, matches, rtol, atol,
-                             "Scalars" if single else kind)
+                             "Scalars" if scalar else kind)
 
 
 def _default_tolerances(*dtypes):
