@@ -162,5 +162,6 @@ from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
 # process-wide settings; the namespaces scripts import unconditionally.
 from ember._toplevel import *  # noqa: E402,F401,F403
 from ember._toplevel_misc import *  # noqa: E402,F401,F403
+from ember._toplevel_views import *  # noqa: E402,F401,F403
 from ember import jit, special, testing  # noqa: E402,F401
 import ember.utils.checkpoint  # noqa: E402,F401

@@ -299,3 +299,109 @@ def test_deterministic_debug_mode_matches_torch():
                 lib.set_deterministic_debug_mode(5)
         finally:
             lib.set_deterministic_debug_mode(0)
+
+
+def _positive_definite(lib, matrix):
+    return matrix @ matrix.mT + 3 * lib.eye(matrix.shape[-1], dtype=matrix.dtype)
+
+
+VIEW_CASES = [
+    Case("permute_copy", lambda lib, x: lib.permute_copy(x, (2, 0, 1)), [(2, 3, 4)]),
+    Case("transpose_copy", lambda lib, x: lib.transpose_copy(x, 0, 1), [(2, 3)]),
+    Case("diagonal_copy", lambda lib, x: lib.diagonal_copy(x, 1), [(3, 4)]),
+    Case("expand_copy", lambda lib, x: lib.expand_copy(x, (3, 2, 4)), [(2, 1)]),
+    Case("select_copy", lambda lib, x: lib.select_copy(x, 1, -1), [(2, 3)]),
+    Case("slice_copy", lambda lib, x: lib.slice_copy(x, 1, 1, None, 2), [(2, 5)]),
+    Case("split_copy", lambda lib, x: lib.split_copy(x, 2, 1), [(2, 5)]),
+    Case("unbind_copy", lambda lib, x: lib.unbind_copy(x, 0), [(3, 2)]),
+    Case("unfold_copy", lambda lib, x: lib.unfold_copy(x, 0, 2, 1), [(5,)]),
+    Case("view_copy", lambda lib, x: lib.view_copy(x, (3, 2)), [(2, 3)]),
+    Case("unsafe_chunk", lambda lib, x: lib.unsafe_chunk(x, 2, 1), [(2, 5)]),
+    Case("unsafe_split_with_sizes", lambda lib, x: lib.unsafe_split_with_sizes(x, [1, 4], 1),
+         [(2, 5)]),
+    Case("slice_scatter", lambda lib, x, s: lib.slice_scatter(x, s, 1, 0, 4, 2), [(3, 4), (3, 2)]),
+    Case("select_scatter", lambda lib, x, s: lib.select_scatter(x, s, 0, -1), [(3, 4), (4,)]),
+    Case("diagonal_scatter", lambda lib, x, s: lib.diagonal_scatter(x, s, 1), [(3, 4), (3,)]),
+    # torch.vander's own backward fails (an in-place cumprod), so values only here.
+    Case("vander", lambda lib, x: lib.vander(x, 4), [(3,)], grad=False),
+    Case("vander_increasing", lambda lib, x: lib.vander(x, increasing=True), [(4,)],
+         grad=False),
+    Case("rsub", lambda lib, x, y: lib.rsub(x, y, alpha=2), [(3,), (3,)]),
+    Case("cholesky_solve", lambda lib, b, m: lib.cholesky_solve(
+        b, lib.linalg.cholesky(_positive_definite(lib, m))), [(3, 2), (3, 3)]),
+    Case("cholesky_inverse_upper", lambda lib, m: lib.cholesky_inverse(
+        lib.linalg.cholesky(_positive_definite(lib, m)).mT, True), [(3, 3)]),
+    Case("max_pool1d_with_indices", lambda lib, x: lib.max_pool1d_with_indices(x, 2),
+         [(1, 2, 6)], gradgrad=False),
+    Case("conj_real", lambda lib, x: (lib.conj(x), lib.real(x), lib.resolve_conj(x),
+                                      lib.resolve_neg(x), lib.conj_physical(x)), [(3,)]),
+]
+
+
+@pytest.mark.parametrize("case", VIEW_CASES, ids=lambda case: case.name)
+def test_view_copies_and_scatters_match_torch(case):
+    check_case(case)
+
+
+def test_unravel_index_matches_torch():
+    rng = np.random.default_rng(31)
+    flat = rng.integers(-24, 48, size=(3, 4))
+    for shape in [(2, 3, 4), 24, (4, 6)]:
+        expected = torch.unravel_index(torch.tensor(flat), shape)
+        actual = ember.unravel_index(ember.tensor(flat), shape)
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            np.testing.assert_array_equal(a.numpy(), e.numpy())
+    for lib in (torch, ember):
+        with pytest.raises(TypeError, match="expected 'indices' to be integer dtype"):
+            lib.unravel_index(lib.tensor([1.0]), (2, 2))
+
+
+def test_view_and_complex_shims_refuse_like_torch():
+    for lib in (torch, ember):
+        x = lib.zeros(3, 4)
+        with pytest.raises(RuntimeError, match="expected src to have a size equal to the slice"):
+            lib.slice_scatter(x, lib.ones(3, 3), 1, 0, 2)
+        with pytest.raises(RuntimeError, match="mismatch in length of strides and shape"):
+            lib.as_strided(x, (2, 2), (1, 2, 3))
+        with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
+                                               "non-complex dtypes"):
+            lib.imag(x)
+        with pytest.raises(RuntimeError, match="x must be a one-dimensional tensor"):
+            lib.vander(x)
+        assert not lib.is_storage(x) and not lib.is_distributed(x)
+    with pytest.raises(RuntimeError, match="reach outside"):
+        ember.as_strided(ember.zeros(4), (3,), (2,))
+
+
+def test_set_anomaly_enabled_switches_without_warning_like_torch():
+    for lib in (torch, ember):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                lib.set_anomaly_enabled(True, False)
+                assert lib.is_anomaly_enabled() and not lib.is_anomaly_check_nan_enabled()
+            finally:
+                lib.set_anomaly_enabled(False)
+        assert not lib.is_anomaly_enabled()
+
+
+@pytest.mark.parametrize("size, stride, offset", [((3, 2), (2, 3), 1), ((4, 3), (1, 1), None)])
+def test_as_strided_values_and_gradients_match_torch(size, stride, offset):
+    # Overlapping windows (the second case) accumulate gradient, as PyTorch's do.
+    rng = np.random.default_rng(37)
+    data, cotangent = rng.standard_normal(12), rng.standard_normal(size)
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(data, requires_grad=True)
+        strided = lib.as_strided(x.reshape(3, 4), size, stride, offset)
+        (strided * lib.tensor(cotangent)).sum().backward()
+        results.append((strided.detach().numpy(), x.grad.numpy()))
+    for ember_array, torch_array in zip(results[1], results[0]):
+        np.testing.assert_allclose(ember_array, torch_array, rtol=1e-12)
+
+
+def test_vander_gradient_matches_finite_differences():
+    rng = np.random.default_rng(41)
+    x = ember.tensor(rng.standard_normal(4), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.vander(t, 5), (x,), eps=1e-6, atol=1e-5)
