@@ -13,14 +13,15 @@ from ember._backend import xp
 from ember._tensor import Tensor
 
 # Every ``torch.X_`` whose ``Tensor.X_`` ember has: ``torch.abs_(t)`` is ``t.abs_()``.
-_INPLACE_METHODS = (
-    "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ "
-    "asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ "
-    "detach_ erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ gcd_ i0_ index_put_ lcm_ "
-    "ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ "
-    "reciprocal_ relu_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ "
-    "trunc_ xlogy_"
-).split()
+_INPLACE_METHODS = [
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp2_",
+    "exp_", "expm1_", "fix_", "floor_", "frac_", "gcd_", "i0_", "index_put_", "lcm_", "ldexp_",
+    "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_",
+    "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_",
+    "square_", "tan_", "tanh_", "trunc_", "xlogy_",
+]
 
 
 def _inplace_alias(name: str):
@@ -35,7 +36,6 @@ def _inplace_alias(name: str):
 _INPLACE_ALIASES = {name: _inplace_alias(name) for name in _INPLACE_METHODS}
 
 __all__ = [
-    *_INPLACE_METHODS,
     "adjoint", "bartlett_window", "blackman_window", "combinations", "cumulative_trapezoid",
     "detach", "diagflat", "fill", "frexp", "from_dlpack", "frombuffer",
     "get_default_device", "get_deterministic_debug_mode", "get_device",
@@ -46,6 +46,7 @@ __all__ = [
     "put", "set_default_device", "set_deterministic_debug_mode",
     "set_float32_matmul_precision", "set_num_interop_threads", "set_warn_always",
 ]
+__all__.extend(_INPLACE_METHODS)
 
 
 def detach(input: Tensor) -> Tensor:

@@ -1,24 +1,72 @@
 """More ``torch.*`` top-level names: the ``X_copy`` forms of views, the scatter forms
-(``slice_scatter`` ...), ``as_strided``, ``unravel_index``, ``vander``, ``rsub``, the
-real-dtype no-ops of complex support (``conj``, ``real`` ...), and build flags.
+(``slice_scatter`` ...), ``as_strided``, ``unravel_index``, ``vander``, ``rsub``,
+``index_reduce``, the real-dtype no-ops of complex support (``conj``, ``real`` ...),
+build flags, and the names scripts catch or construct (``OutOfMemoryError``,
+``GradScaler``).
 
 All are compositions of ember's differentiable ops.
 """
 
 import ember
 from ember._tensor import Tensor
+from ember.amp import GradScaler
 from ember.nn import functional as F
 
 __all__ = [
-    "alias_copy", "as_strided", "as_strided_copy", "cholesky_inverse", "cholesky_solve",
-    "conj", "conj_physical", "detach_copy", "diagonal_copy", "diagonal_scatter",
-    "expand_copy", "has_lapack", "has_mkl", "has_openmp", "has_spectral", "imag",
-    "init_num_threads", "is_distributed", "is_storage", "max_pool1d_with_indices",
-    "permute_copy", "real", "resolve_conj", "resolve_neg", "rsub", "select_copy",
-    "select_scatter", "set_anomaly_enabled", "slice_copy", "slice_scatter", "split_copy",
-    "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy",
-    "unfold_copy", "unravel_index", "unsafe_chunk", "unsafe_split",
-    "unsafe_split_with_sizes", "unsqueeze_copy", "vander", "view_copy",
+    "AcceleratorError",
+    "GradScaler",
+    "OutOfMemoryError",
+    "alias_copy",
+    "as_strided",
+    "as_strided_copy",
+    "cholesky_inverse",
+    "cholesky_solve",
+    "conj",
+    "conj_physical",
+    "detach_copy",
+    "diagonal_copy",
+    "diagonal_scatter",
+    "expand_copy",
+    "feature_dropout",
+    "feature_dropout_",
+    "has_lapack",
+    "has_mkl",
+    "has_openmp",
+    "has_spectral",
+    "imag",
+    "index_reduce",
+    "init_num_threads",
+    "is_distributed",
+    "is_storage",
+    "is_vulkan_available",
+    "max_pool1d_with_indices",
+    "permute_copy",
+    "real",
+    "resolve_conj",
+    "resolve_neg",
+    "rsub",
+    "select_copy",
+    "select_scatter",
+    "set_anomaly_enabled",
+    "set_flush_denormal",
+    "slice_copy",
+    "slice_scatter",
+    "split_copy",
+    "split_with_sizes_copy",
+    "squeeze_copy",
+    "t_copy",
+    "to_dlpack",
+    "transpose_copy",
+    "typename",
+    "unbind_copy",
+    "unfold_copy",
+    "unravel_index",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "unsqueeze_copy",
+    "vander",
+    "view_copy",
 ]
 
 # Build facts PyTorch exposes as module constants: ember's linear algebra is NumPy's
@@ -272,3 +320,90 @@ def is_distributed(input: Tensor) -> bool:
 
 def init_num_threads() -> None:
     """Nothing to do: ember's thread pool (the BLAS library's) starts itself."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """PyTorch's out-of-memory error, so ``except torch.OutOfMemoryError`` runs.
+
+    ember raises NumPy's ``MemoryError`` when an allocation fails; this class exists for
+    scripts that name PyTorch's.
+    """
+
+
+class AcceleratorError(RuntimeError):
+    """PyTorch's accelerator (device runtime) error; ember has no accelerator to fail."""
+
+
+def typename(obj) -> str:
+    """PyTorch's type name: ``torch.FloatTensor`` for a float32 tensor, else the class path."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = type(obj).__module__
+    name = type(obj).__qualname__
+    return name if module in ("builtins", None) else f"{module}.{name}"
+
+
+def is_vulkan_available() -> bool:
+    """False: ember has no Vulkan backend."""
+    return False
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Refused quietly as on a CPU without the feature: returns False, changes nothing.
+
+    NumPy gives no control over the CPU's denormal flags, so ember cannot flush them.
+    """
+    return False
+
+
+def to_dlpack(tensor: Tensor):
+    """A DLPack capsule of the tensor's data (read it with any DLPack consumer)."""
+    return tensor.detach().numpy().__dlpack__()
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zero whole channels (dim 1) with probability ``p``, scaling the rest by 1 / (1 - p)."""
+    return _feature_dropout(input, p, train, inplace=False)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place ``feature_dropout``."""
+    return _feature_dropout(input, p, train, inplace=True)
+
+
+def _feature_dropout(input, p, train, inplace):
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    by_rank = {2: F.dropout1d, 3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}
+    if input.dim() in by_rank:
+        return by_rank[input.dim()](input, p, train, inplace)
+    # One keep/drop draw per (batch, channel), broadcast over every other dim.
+    mask_shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    scale = F.dropout(ember.ones(mask_shape, dtype=input.dtype), p, train)
+    return input.mul_(scale) if inplace else input * scale
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce the slices of ``source`` into ``input`` at ``index`` along ``dim``.
+
+    ``reduce`` is ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``; slice ``i`` of
+    ``source`` goes to slice ``index[i]``. It is ``scatter_reduce`` with ``index``
+    broadcast over the other dims, so gradients follow scatter_reduce's.
+    """
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax "
+                           f"or amin but got {reduce}.")
+    if index.dim() > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    dim = dim % max(source.dim(), 1)
+    if source.dim() and index.numel() != source.shape[dim]:
+        raise RuntimeError(
+            "index_reduce_(): Number of indices "
+            f"({index.numel()}) should be equal to source.size(dim) ({source.shape[dim]})"
+        )
+    shape = [1] * source.dim()
+    if shape:
+        shape[dim] = index.numel()
+    spread = index.reshape(shape).expand(source.shape) if shape else index.reshape(())
+    return ember.scatter_reduce(input, dim, spread, source, reduce, include_self=include_self)

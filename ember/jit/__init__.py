@@ -7,7 +7,7 @@ that only tell the compiler what to skip or keep (``ignore``, ``unused``, ``expo
 hint are pass-throughs, exactly what they do in PyTorch's eager mode.
 """
 
-from typing import Final  # noqa: F401  (torch.jit.Final is typing.Final)
+from typing import Final
 
 __all__ = ["Final", "export", "ignore", "is_scripting", "is_tracing", "script", "trace",
            "unused"]

@@ -38,7 +38,7 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
         missing = "atol" if atol is None else "rtol"
         raise ValueError("Both 'rtol' and 'atol' must be either specified or omitted, but "
                          f"got no {missing}.")
-    options = dict(rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=check_dtype)
+    options = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype}
     failure = _compare(actual, expected, options)
     if failure is None:
         return
