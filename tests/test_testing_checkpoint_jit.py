@@ -201,3 +201,37 @@ def test_mkldnn_and_mkl_flags():
     with ember.backends.mkldnn.flags(enabled=False):
         assert ember.backends.mkldnn.enabled is False
     assert ember.backends.mkldnn.enabled is True
+
+
+def _training_script(torch_like, weights, data, targets):
+    """A user's script, unchanged between the libraries: it reaches for the top-level
+    functional forms, torch.special, checkpointing and jit annotations."""
+    w1, w2 = (torch_like.tensor(w, requires_grad=True) for w in weights)
+    x, y = torch_like.tensor(data), torch_like.tensor(targets)
+    optimizer = torch_like.optim.SGD([w1, w2], lr=0.1)
+
+    @torch_like.jit.ignore
+    def block(inputs):
+        hidden = torch_like.layer_norm(inputs @ w1, [w1.shape[1]], None, None, 1e-5, True)
+        return torch_like.dropout(torch_like.special.expit(hidden), 0.0, True) @ w2
+
+    losses = []
+    for _ in range(3):
+        optimizer.zero_grad()
+        logits = torch_like.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
+        loss = torch_like.binary_cross_entropy_with_logits(logits, y, None, None, 1)
+        loss = loss + 1e-3 * torch_like.special.logsumexp(logits.flatten(), 0)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return torch_like.stack(losses), w1.detach()
+
+
+def test_a_training_script_runs_the_same_on_both_libraries():
+    rng = np.random.default_rng(47)
+    weights = [rng.standard_normal((4, 6)), rng.standard_normal((6, 2))]
+    data, targets = rng.standard_normal((8, 4)), rng.integers(0, 2, (8, 2)).astype(float)
+    torch_losses, torch_w1 = _training_script(torch, weights, data, targets)
+    ember_losses, ember_w1 = _training_script(ember, weights, data, targets)
+    ember.testing.assert_close(ember_losses, ember.tensor(torch_losses.numpy()))
+    torch.testing.assert_close(torch.tensor(ember_w1.numpy()), torch_w1)
