@@ -55,8 +55,16 @@ def detach(input: Tensor) -> Tensor:
 
 
 def fill(input: Tensor, value) -> Tensor:
-    """A new tensor of ``input``'s shape and dtype holding ``value`` everywhere."""
-    return ember.full_like(input, value)
+    """A new tensor of ``input``'s shape and dtype holding ``value`` everywhere.
+
+    A 0-d tensor ``value`` receives the gradient (the sum of the output's).
+    """
+    if not isinstance(value, Tensor):
+        return ember.full_like(input, value)
+    if value.dim() != 0:
+        raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.dim()} dimensions.")
+    return value.to(input.dtype).expand(input.shape).clone()
 
 
 def is_nonzero(input: Tensor) -> bool:

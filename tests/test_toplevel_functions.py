@@ -165,6 +165,7 @@ MISC_CASES = [
     Case("cumulative_trapezoid_x", lambda lib, y, x: lib.cumulative_trapezoid(y, x), [(3, 6), (6,)]),
     Case("adjoint", lambda lib, x: lib.adjoint(x), [(2, 3, 4)]),
     Case("fill", lambda lib, x: lib.fill(x, 2.5) + x, [(3, 2)]),
+    Case("fill_tensor_value", lambda lib, x, v: lib.fill(x, v.sum()) * x, [(3, 2), (2,)]),
     Case("put", lambda lib, x, s: lib.put(x, lib.tensor([0, -1, 4]), s), [(2, 3), (3,)]),
     Case("put_accumulate", lambda lib, x, s: lib.put(x, lib.tensor([[1, 1], [5, 0]]), s, True),
          [(2, 3), (2, 2)]),
@@ -200,6 +201,12 @@ def test_window_options_and_errors_match_torch():
             lib.hann_window(-1)
         with pytest.raises(RuntimeError, match="floating point"):
             lib.hann_window(4, dtype=lib.int64)
+
+
+def test_fill_refuses_a_dimensioned_value_like_torch():
+    for lib in (torch, ember):
+        with pytest.raises(RuntimeError, match="fill_ only supports 0-dimension value tensor"):
+            lib.fill(lib.ones(3), lib.ones(2))
 
 
 def test_predicates_match_torch():
