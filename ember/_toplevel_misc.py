@@ -153,7 +153,11 @@ def frexp(input: Tensor):
     """
     if not input.dtype.is_floating_point:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    mantissa, exponent = xp.frexp(input.detach().numpy())
+    values = input.detach()
+    if values.dtype == ember.bfloat16:
+        # float32 shares bfloat16's exponent range, so its frexp is exact for bfloat16.
+        values = values.float()
+    mantissa, exponent = xp.frexp(values.numpy())
     return ember.return_types.frexp(
         ember.tensor(mantissa, dtype=input.dtype), ember.tensor(exponent.astype("int32")))
 

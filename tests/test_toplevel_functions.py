@@ -243,11 +243,13 @@ def test_frexp_matches_torch():
     rng = np.random.default_rng(5)
     data = rng.standard_normal(20) * 1e3
     data[:3] = [0.0, -0.0, 1.0]
-    for dtype in ("float32", "float64"):
+    for dtype in ("bfloat16", "float16", "float32", "float64"):
         expected = torch.frexp(torch.tensor(data, dtype=getattr(torch, dtype)))
         actual = ember.frexp(ember.tensor(data, dtype=getattr(ember, dtype)))
-        np.testing.assert_array_equal(actual.mantissa.numpy(), expected.mantissa.numpy())
+        np.testing.assert_array_equal(actual.mantissa.float().numpy(),
+                                      expected.mantissa.float().numpy())
         np.testing.assert_array_equal(actual.exponent.numpy(), expected.exponent.numpy())
+        assert actual.mantissa.dtype == getattr(ember, dtype)
         assert actual.exponent.dtype == ember.int32
     for lib in (torch, ember):
         with pytest.raises(RuntimeError, match="floating-point"):
