@@ -108,6 +108,25 @@ def is_floating(numpy_dtype) -> bool:
     return numpy_dtype.kind == "f" or numpy_dtype is bfloat16
 
 
+def cast(array, numpy_dtype):
+    """``array.astype(numpy_dtype)``, converting to bfloat16 as PyTorch's CPU does.
+
+    PyTorch converts other types to bfloat16 through float32 (so a float64 is rounded
+    twice) and writes a NaN as 0x7FC0, except its vectorized conversion from float32,
+    which writes 0xFFFF (a NaN with its sign bit set, which ``signbit`` sees); ml_dtypes
+    rounds once and keeps a NaN's sign.
+    """
+    if numpy_dtype is not bfloat16 or array.dtype is bfloat16:
+        return array.astype(numpy_dtype)
+    wide = array if array.dtype == numpy.float32 else array.astype(numpy.float32)
+    result = wide.astype(bfloat16)
+    if wide.dtype.kind == "f":
+        nan = numpy.isnan(wide)
+        if nan.any():
+            result.view(numpy.uint16)[nan] = 0xFFFF if wide is array else 0x7FC0
+    return result
+
+
 def is_array(value) -> bool:
     return isinstance(value, (numpy.ndarray, numpy.generic))
 

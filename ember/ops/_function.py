@@ -14,7 +14,7 @@ import traceback
 from functools import partial
 
 from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
-from ember._backend import bfloat16 as _BFLOAT16
+from ember._backend import bfloat16 as _BFLOAT16, cast
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
@@ -38,6 +38,10 @@ class Op(Function):
     # bfloat16 inputs reach the forward as float32 (see ``_apply_lowered``), unless the
     # result depends on bfloat16's own spacing (``nextafter``): then this is False.
     lowers_bfloat16 = True
+    # The arguments that PyTorch casts to a bfloat16 result dtype before computing when
+    # they are scalars (numbers, 0-d tensors): add, sub, pow ... do; mul and div round only
+    # a scalar in first place.
+    rounds_scalars_to_bfloat16 = ()
 
     @classmethod
     def apply(cls, *args):
@@ -110,6 +114,10 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
         *[arrays[entry[0]] for entry in inputs]).numpy is _BFLOAT16
     if requested == [_BFLOAT16]:
         wide = [_FLOAT32 if a is _BFLOAT16 else a for a in wide]
+    if narrow and cls.rounds_scalars_to_bfloat16:
+        for position in cls.rounds_scalars_to_bfloat16:
+            if wide[position] is arrays[position]:
+                wide[position] = _through_bfloat16(wide[position])
     ctx = cls._backward_cls() if num_args else _Scratch()
     with errstate(all="ignore"):
         result = cls.forward(ctx, *wide)
@@ -128,6 +136,15 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
         if ctx._backward_arrays is not None:
             ctx._backward_arrays = partial(_backward_widened, type(ctx)._backward_arrays)
     return outputs if type(result) is tuple else outputs[0]
+
+
+def _through_bfloat16(value):
+    """A number or non-bfloat16 float array rounded to bfloat16, as float32 again."""
+    if type(value) in (int, float):
+        return float(cast(asarray(value, xp.float64), _BFLOAT16).astype(_FLOAT32))
+    if type(value) is ndarray and value.dtype.kind == "f":
+        return cast(value, _BFLOAT16).astype(_FLOAT32)
+    return value
 
 
 def _narrow_saved(item, wide, arrays, raw, rounded):

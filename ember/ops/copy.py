@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember._backend import cast
 from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, inplace, snapshot
@@ -12,7 +13,7 @@ __all__ = ["to_dtype", "clone", "contiguous", "copy_"]
 class ToCopy(Op):
     @staticmethod
     def forward(ctx, x, numpy_dtype):
-        return x.astype(numpy_dtype)
+        return cast(x, numpy_dtype)
 
     @staticmethod
     def backward(ctx, grad):

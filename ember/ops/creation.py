@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 
-from ember._backend import asarray as _array, is_array, ndarray, xp
+from ember._backend import asarray as _array, cast, is_array, ndarray, xp
 from ember._device import check_device
 from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._dtype import (
@@ -196,7 +196,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
     target = to_dtype(dtype).numpy
     if target.kind in "iu" and not isinstance(data, Tensor) and not is_array(data):
         _check_fits(array, target)
-    return _finish(array.astype(target), None, requires_grad, device)
+    return _finish(cast(array, target), None, requires_grad, device)
 
 
 def _check_fits(array, target) -> None:

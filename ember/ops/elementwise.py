@@ -192,6 +192,8 @@ def _check_integer_divisor(b) -> None:
 
 
 class Add(Op):
+    rounds_scalars_to_bfloat16 = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b, alpha):
         a, b = _promoted("add", a, b)
@@ -206,6 +208,8 @@ class Add(Op):
 
 
 class Sub(Op):
+    rounds_scalars_to_bfloat16 = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b, alpha):
         a, b = _promoted("sub", a, b)
@@ -239,6 +243,8 @@ def _is_bool(value) -> bool:
 
 
 class Mul(Op):
+    rounds_scalars_to_bfloat16 = (0,)  # a scalar second factor stays float32, as in PyTorch
+
     @staticmethod
     def forward(ctx, a, b):
         scalar_a, scalar_b = type(a) is not ndarray, type(b) is not ndarray
@@ -263,6 +269,8 @@ class Mul(Op):
 
 
 class Div(Op):
+    rounds_scalars_to_bfloat16 = (0,)  # a scalar divisor stays float32, as in PyTorch
+
     @staticmethod
     def forward(ctx, a, b):
         scalar_b = type(b) is not ndarray
@@ -334,6 +342,7 @@ class FloorDivide(Op):
 
 class Remainder(Op):
     """``a - b * floor(a / b)``: the result has the sign of the divisor, as Python's ``%``."""
+    rounds_scalars_to_bfloat16 = (0, 1)
 
     compute = staticmethod(xp.remainder)
     kernel = "remainder_cpu"
@@ -383,6 +392,8 @@ class Neg(Op):
 
 
 class Pow(Op):
+    rounds_scalars_to_bfloat16 = (0, 1)
+
     @staticmethod
     def forward(ctx, base, exponent):
         scalar_exponent = type(exponent) is not ndarray
@@ -1471,6 +1482,8 @@ def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 
 class Atan2(Op):
+    rounds_scalars_to_bfloat16 = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = _promoted("atan2", a, b, float_math=True)
@@ -1486,6 +1499,8 @@ class Atan2(Op):
 
 
 class Hypot(Op):
+    rounds_scalars_to_bfloat16 = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         a, b = _promoted("hypot", a, b)
@@ -1640,11 +1655,12 @@ class _Bitwise(Op):
     """An integer/bool op with no gradient; float inputs are refused as in PyTorch."""
 
     kernel = ""
+    lowers_bfloat16 = False  # refused: the error names bfloat16, not float32
 
     @classmethod
     def forward(cls, ctx, *values):
         values = _promoted(cls.kernel.removesuffix("_cpu"), *values)
-        if values[0].dtype.kind == "f":
+        if is_floating(values[0].dtype):
             raise _unsupported(cls.kernel, values[0])
         return cls.compute(*values)
 

@@ -37,7 +37,8 @@ HistogramResult.__name__ = HistogramResult.__qualname__ = "histogram"
 HistogramddResult.__name__ = HistogramddResult.__qualname__ = "histogramdd"
 
 # The C++ type names PyTorch's histogram errors print.
-_C_TYPE_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
+_C_TYPE_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+                 "float64": "double",
                  "int64": "long int", "int32": "int", "int16": "short int",
                  "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 

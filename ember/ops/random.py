@@ -285,6 +285,7 @@ _C_TYPE_NAMES = {
     "int32": "int",
     "int64": "long int",
     "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
     "float32": "float",
     "float64": "double",
 }

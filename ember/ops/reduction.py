@@ -133,6 +133,7 @@ def _legacy_name(numpy_dtype) -> str:
         "float32": "Float",
         "float64": "Double",
         "float16": "Half",
+        "bfloat16": "BFloat16",
         "int64": "Long",
         "int32": "Int",
         "int16": "Short",
@@ -973,7 +974,8 @@ def _ranks(rank, interpolation):
 
 def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
     if input._data.dtype not in (xp.float32, xp.float64):
-        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+        # PyTorch's nanquantile says "quantile()" here too.
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if input.numel() == 0:
         raise RuntimeError(f"{name}() input tensor must be non-empty")
     if isinstance(q, Tensor):

@@ -220,7 +220,8 @@ def _check_common(input, weight, bias, count, stride, dilation, groups, transpos
 
 
 def _c_name(dtype) -> str:
-    names = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int"}
+    names = {"float32": "float", "float64": "double", "float16": "c10::Half",
+             "bfloat16": "c10::BFloat16", "int64": "long int"}
     return names.get(dtype.name, dtype.name)
 
 
