@@ -452,3 +452,28 @@ def test_mixed_dtype_matmul_refuses_naming_bfloat16():
     for lib in (torch, ember):
         with pytest.raises(RuntimeError, match=r"same dtype, but got: c10::BFloat16 != float"):
             lib.ones(2, 3, dtype=lib.bfloat16) @ lib.ones(3, 2)
+
+
+def test_module_bfloat16_and_optimizer_steps_match_torch():
+    rng = np.random.default_rng(17)
+    weight = rng.standard_normal((2, 3)).astype(np.float32)
+    inputs = rng.standard_normal((4, 3)).astype(np.float32)
+    results = {}
+    for lib in (torch, ember):
+        model = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor(weight))
+            model.bias.zero_()
+        model = model.bfloat16()
+        assert model.weight.dtype == lib.bfloat16
+        optimizers = [lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      lib.optim.Adam(model.parameters(), lr=0.01)]
+        for optimizer in optimizers:
+            for _ in range(3):
+                optimizer.zero_grad()
+                model(lib.tensor(inputs).bfloat16()).square().mean().backward()
+                optimizer.step()
+        results[lib] = [model.weight, model.bias]
+        assert lib.randint(0, 5, (3,), dtype=lib.bfloat16).dtype == lib.bfloat16
+    for index, (a, e) in enumerate(zip(results[ember], results[torch])):
+        _assert_bfloat16_close(a, e, f"parameter {index}")

@@ -289,7 +289,7 @@ _C_TYPE_NAMES = {
     "float32": "float",
     "float64": "double",
 }
-_MANTISSA_BITS = {"float16": 11, "float32": 24, "float64": 53}
+_MANTISSA_BITS = {"float16": 11, "bfloat16": 8, "float32": 24, "float64": 53}
 
 
 def _integer_bounds(dtype) -> tuple:

@@ -374,6 +374,11 @@ class Module:
 
         return self.to(float16)
 
+    def bfloat16(self) -> "Module":
+        from ember._dtype import bfloat16
+
+        return self.to(bfloat16)
+
     def type(self, dst_type) -> "Module":
         return self.to(dst_type)
 
