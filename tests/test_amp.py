@@ -323,3 +323,22 @@ def test_custom_fwd_casts_inputs_and_runs_without_autocast():
     assert seen == {"dtype": ember.float32, "autocast": False}
     result.sum().backward()
     assert leaf.grad.dtype is ember.float16
+
+
+def _module_dtypes(lib) -> list:
+    lib.manual_seed(0)
+    nn = lib.nn
+    tokens = lib.ones(2, 3, 8)
+    dtypes = []
+    with lib.autocast("cpu", dtype=lib.bfloat16):
+        attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        output, weights = attention(tokens, tokens, tokens)
+        dtypes += [output.dtype, weights.dtype]
+        layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, dropout=0.0)
+        for module in [nn.Linear(8, 4), nn.Conv1d(3, 2, 3), nn.PReLU(), nn.LayerNorm(8), layer]:
+            dtypes.append(module(tokens).dtype)
+    return [_name(dtype) for dtype in dtypes]
+
+
+def test_layers_under_autocast_give_torch_dtypes():
+    assert _module_dtypes(ember) == _module_dtypes(torch)
