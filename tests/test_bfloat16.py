@@ -93,7 +93,7 @@ def test_op_in_bfloat16_matches_torch(case):
     arrays = make_arrays(case)
     try:
         torch_inputs, expected = _run(torch, case, arrays)
-    except Exception as error:  # PyTorch has no bfloat16 kernel: ember must refuse alike
+    except Exception as error:  # noqa: BLE001 -- no bfloat16 kernel in PyTorch: ember refuses alike
         with pytest.raises(type(error)) as caught:
             _run(ember, case, arrays)
         assert str(caught.value) == str(error)
@@ -266,7 +266,8 @@ def test_casts_to_bfloat16_round_to_nearest_even_as_torch():
         conversions = [
             (torch_source.bfloat16(), ember_source.bfloat16()),
             (torch_source.to(torch.bfloat16), ember_source.to(ember.bfloat16)),
-            (torch.tensor(source, dtype=torch.bfloat16), ember.tensor(source, dtype=ember.bfloat16)),
+            (torch.tensor(source, dtype=torch.bfloat16),
+             ember.tensor(source, dtype=ember.bfloat16)),
         ]
         for expected, actual in conversions:
             assert actual.dtype is ember.bfloat16
@@ -369,7 +370,8 @@ def test_repr_matches_torch():
     ]
     for value in values:
         expected = repr(torch.tensor(value, dtype=torch.bfloat16))
-        assert repr(ember.tensor(value, dtype=ember.bfloat16)) == expected.replace("torch.", "ember.")
+        found = repr(ember.tensor(value, dtype=ember.bfloat16))
+        assert found == expected.replace("torch.", "ember.")
     grad = ember.ones(2, dtype=ember.bfloat16, requires_grad=True) * 2
     assert repr(grad) == "tensor([2., 2.], dtype=ember.bfloat16, grad_fn=<MulBackward0>)"
     assert repr(ember.zeros(0, 3, dtype=ember.bfloat16)) == (
@@ -383,7 +385,8 @@ def test_repr_matches_torch():
 def _sample(lib):
     rng = np.random.default_rng(13)
     base = lib.tensor(rng.standard_normal((3, 4)).astype(np.float32)).bfloat16()
-    return {"weight": base, "row": base[1], "special": lib.tensor([math.inf, -0.0, 1e-40]).bfloat16()}
+    special = lib.tensor([math.inf, -0.0, 1e-40]).bfloat16()
+    return {"weight": base, "row": base[1], "special": special}
 
 
 def test_safetensors_bf16_round_trips_both_ways(tmp_path):
@@ -400,7 +403,7 @@ def test_safetensors_bf16_round_trips_both_ways(tmp_path):
         np.testing.assert_array_equal(_bits(again[name]), _bits(tensor))
     ember.save(_sample(ember)["weight"], str(tmp_path / "one.safetensors"))
     read = safetensors.torch.load_file(str(tmp_path / "one.safetensors"))
-    assert list(read.values())[0].equal(expected["weight"])
+    assert next(iter(read.values())).equal(expected["weight"])
 
 
 def test_torch_checkpoints_with_bfloat16_storages_round_trip_both_ways(tmp_path):

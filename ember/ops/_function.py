@@ -13,8 +13,8 @@ from __future__ import annotations
 import traceback
 from functools import partial
 
-from ember._backend import _IGNORE_ERRORS, asarray, errstate, ndarray, xp
-from ember._backend import bfloat16 as _BFLOAT16, cast
+from ember._backend import _IGNORE_ERRORS, asarray, cast, errstate, ndarray, xp
+from ember._backend import bfloat16 as _BFLOAT16
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
