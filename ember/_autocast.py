@@ -12,7 +12,11 @@ A policy, as in PyTorch's CPU autocast, is one of:
   autocast dtype (``ember.bfloat16`` or ``ember.float16``): matmuls, convolutions, linear,
   prelu, attention.
 - ``FLOAT32``: floating tensor arguments (float64 excepted) are cast to ``float32``: the
-  losses, ``cdist``, ``prod`` and the ops that lose too much in a narrow type.
+  losses, ``cdist``, ``prod``, the decompositions and solvers of ``linalg``, reflection and
+  replication padding, and the other ops that lose too much in a narrow type.
+- ``NATIVE``: nothing is cast. For a function that is one kernel in PyTorch, outside both
+  lists, but that ember composes from listed ones (``matrix_exp`` from products): its
+  inner products must not be cast either.
 
 Ember's dtype checks happen in the public functions, before any ``Op`` runs (``mm`` of a
 bfloat16 and a float32 matrix must not reach them), so the policy wraps those functions
@@ -29,6 +33,7 @@ import threading
 
 LOWER_PRECISION = "lower_precision"
 FLOAT32 = "float32"
+NATIVE = "native"
 
 
 class _State(threading.local):
@@ -82,7 +87,8 @@ def set_dtype(device_type: str, dtype) -> None:
 
 
 def autocasts(policy: str):
-    """Decorate a public function with its autocast policy (``LOWER_PRECISION`` or ``FLOAT32``).
+    """Decorate a public function with its autocast policy (``LOWER_PRECISION``, ``FLOAT32``
+    or ``NATIVE``).
 
     With autocast off in every thread the wrapper adds one global read and one call.
     """
@@ -95,9 +101,10 @@ def autocasts(policy: str):
             saved = state.target
             if saved is None or kwargs.get("out") is not None or kwargs.get("dtype") is not None:
                 return function(*args, **kwargs)  # PyTorch: out= or dtype= opts out
-            target = _float32() if policy == FLOAT32 else saved
-            args = tuple([_cast(arg, target) for arg in args])
-            kwargs = {name: _cast(value, target) for name, value in kwargs.items()}
+            if policy != NATIVE:
+                target = _float32() if policy == FLOAT32 else saved
+                args = tuple([_cast(arg, target) for arg in args])
+                kwargs = {name: _cast(value, target) for name, value in kwargs.items()}
             state.target = None
             try:
                 return function(*args, **kwargs)

@@ -8,6 +8,7 @@ All are compositions of ember's differentiable ops.
 """
 
 import ember
+from ember._autocast import FLOAT32, autocasts
 from ember._tensor import Tensor
 from ember.amp import GradScaler
 from ember.nn import functional as F
@@ -251,6 +252,7 @@ def rsub(input: Tensor, other, alpha=1) -> Tensor:
                      dtype=input.dtype), input, alpha=alpha)
 
 
+@autocasts(FLOAT32)
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """Solve ``A X = B`` given the Cholesky factor ``L`` of ``A`` (``U`` when ``upper``)."""
     lower = L.transpose(-2, -1) if upper else L
@@ -258,6 +260,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     return ember.linalg.solve_triangular(lower.transpose(-2, -1), halfway, upper=True)
 
 
+@autocasts(FLOAT32)
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """The inverse of ``A`` from its Cholesky factor ``L`` (``U`` when ``upper``)."""
     identity = ember.eye(L.shape[-1], dtype=L.dtype).expand(L.shape)

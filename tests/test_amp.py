@@ -36,6 +36,7 @@ def _op_cases(lib, low_dtype, inputs_low: bool, seed: int = 0) -> dict:
     batch, image, weight = make(2, 4, 4), make(1, 2, 5, 5), make(3, 2, 3, 3)
     probabilities = lib.tensor(rng.uniform(0.1, 0.9, (4, 4)).astype(np.float32)).to(a.dtype)
     target = lib.tensor([0, 1, 2, 3])
+    spd = (a.float() @ a.float().T + 4 * lib.eye(4)).to(a.dtype)  # well conditioned
     cases = {
         "mm": lambda: lib.mm(a, b),
         "matmul": lambda: a @ b,
@@ -72,7 +73,25 @@ def _op_cases(lib, low_dtype, inputs_low: bool, seed: int = 0) -> dict:
         "cdist": lambda: lib.cdist(a, b),
         "trace": lambda: a.trace(),
         "mixed_cat": lambda: lib.cat([a.float(), b]),
+        "inverse": lambda: lib.inverse(spd),
+        "linalg.inv": lambda: lib.linalg.inv(spd),
+        "linalg.solve": lambda: lib.linalg.solve(spd, b),
+        "linalg.cholesky": lambda: lib.linalg.cholesky(spd),
+        "cholesky_solve": lambda: lib.cholesky_solve(b, lib.linalg.cholesky(spd)),
+        "linalg.eigvalsh": lambda: lib.linalg.eigvalsh(spd),
+        "linalg.svdvals": lambda: lib.linalg.svdvals(spd),
+        "linalg.qr": lambda: lib.linalg.qr(spd)[1],
+        "linalg.lstsq": lambda: lib.linalg.lstsq(spd, b).solution,
+        "linalg.matrix_rank": lambda: lib.linalg.matrix_rank(spd),
+        "pinverse": lambda: lib.pinverse(spd),
+        "pad_reflect": lambda: F.pad(image, (1, 1, 1, 1), mode="reflect"),
+        "pad_replicate": lambda: F.pad(image[0], (1, 1), mode="replicate"),
+        "pad_circular": lambda: F.pad(image[0], (1, 1), mode="circular"),
+        "local_response_norm": lambda: F.local_response_norm(image, 2),
+        "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(image, 2),
     }
+    if not inputs_low:  # PyTorch's own float16/bfloat16 matrix_exp overflows on these inputs
+        cases["matrix_exp"] = lambda: lib.linalg.matrix_exp(a * 0.1)
     results = {}
     with lib.autocast("cpu", dtype=getattr(lib, low_dtype)):
         for name, case in cases.items():

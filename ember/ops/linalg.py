@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ember import return_types
-from ember._autocast import LOWER_PRECISION, autocasts
+from ember._autocast import FLOAT32, LOWER_PRECISION, NATIVE, autocasts
 from ember._backend import xp
 from ember._dtype import bfloat16
 from ember._tensor import Tensor
@@ -405,6 +405,7 @@ class LinalgSolveEx(Op):
         return grad_A, grad_B if ctx.needs_input_grad[1] else None
 
 
+@autocasts(FLOAT32)
 def _linalg_inv(A: Tensor, *, out=None) -> Tensor:
     _check_matrix("linalg.inv", A)
     _refuse_bfloat16(A, low_precision="linalg.inv")
@@ -423,6 +424,7 @@ def _linalg_slogdet(A: Tensor, *, out=None):
     return return_types.slogdet(*LinalgSlogdet.apply(A))
 
 
+@autocasts(FLOAT32)
 def _linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     _check_matrix("linalg.solve", A)
     _refuse_bfloat16(A, "lu_cpu")
@@ -533,12 +535,14 @@ class LinalgCholeskyEx(Op):
         return _solve_matrices(lower.mT, left.mT).mT, None, None
 
 
+@autocasts(FLOAT32)
 def _linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
     _check_matrix("linalg.cholesky", A)
     _refuse_bfloat16(A, "cholesky_cpu")
     return LinalgCholeskyEx.apply(A, upper, "linalg.cholesky")
 
 
+@autocasts(FLOAT32)
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """The Cholesky factor ``L`` (``A = L L^T``), or ``U = L^T`` with ``upper=True``."""
     _check_matrix("cholesky", input)
@@ -585,6 +589,7 @@ class LinalgQr(Op):
         return matmul(result, _columns(rows, columns, R).mT) + matmul(Q, grad_R), None
 
 
+@autocasts(FLOAT32)
 def _linalg_qr(A: Tensor, mode: str = "reduced", *, out=None):
     if A.ndim < 2:
         raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
@@ -660,18 +665,21 @@ def _check_decomposable(op: str, A: Tensor) -> None:
         )
 
 
+@autocasts(FLOAT32)
 def _linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
     _check_decomposable("linalg.svd", A)
     _refuse_bfloat16(A, "linalg_svd_cpu")
     return return_types.linalg_svd(*LinalgSvd.apply(A, full_matrices))
 
 
+@autocasts(FLOAT32)
 def _linalg_svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
     _check_decomposable("linalg.svd", A)
     _refuse_bfloat16(A, "linalg_svd_cpu")
     return LinalgSvd.apply(A, False)[1]
 
 
+@autocasts(FLOAT32)
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
     """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) V^T`` (note ``V``, not ``Vh``).
 
@@ -722,12 +730,14 @@ def _check_eigh(A: Tensor) -> None:
     _refuse_bfloat16(A, "linalg_eigh_cpu")
 
 
+@autocasts(FLOAT32)
 def _linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None):
     _check_uplo(UPLO)
     _check_eigh(A)
     return return_types.eigh(*LinalgEigh.apply(A, UPLO))
 
 
+@autocasts(FLOAT32)
 def _linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
     _check_uplo(UPLO)
     _check_eigh(A)
@@ -812,11 +822,13 @@ def _linalg_pinv(
     return LinalgPinv.apply(A, atol, rtol, hermitian)
 
 
+@autocasts(FLOAT32)
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """The Moore-Penrose pseudo-inverse; singular values below ``rcond * max`` count as 0."""
     return _linalg_pinv(input, rtol=rcond)
 
 
+@autocasts(FLOAT32)
 def _linalg_matrix_rank(
     A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None
 ) -> Tensor:
@@ -867,6 +879,7 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
     return result if result is not input else input * 1
 
 
+@autocasts(NATIVE)
 def matrix_exp(input: Tensor) -> Tensor:
     """``exp(A) = sum_k A^k / k!``, by scaling and squaring a Taylor polynomial.
 
@@ -890,6 +903,7 @@ def matrix_exp(input: Tensor) -> Tensor:
     return result
 
 
+@autocasts(FLOAT32)
 def _linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     _check_decomposable("linalg.lstsq", A)
     _refuse_bfloat16(A)

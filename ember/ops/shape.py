@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ember._autocast import FLOAT32, autocasts
 from ember._backend import xp
 from ember._tensor import Size, Tensor
 from ember.autograd.function import FunctionMeta
@@ -1151,7 +1152,14 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         positions = _pad_index(size, before, after, mode)
         index.append(positions.reshape([-1 if i == len(index) else 1 for i in range(count)]))
     op = _PAD_OPS.get((mode, count), IndexSelect)
-    return op.apply(input, (Ellipsis, *index))
+    if mode == "circular":
+        return op.apply(input, (Ellipsis, *index))
+    return _edge_pad(op, input, (Ellipsis, *index))
+
+
+@autocasts(FLOAT32)  # PyTorch's CPU autocast pads by reflection and replication in float32
+def _edge_pad(op, input: Tensor, index: tuple) -> Tensor:
+    return op.apply(input, index)
 
 
 def _check_pad(mode: str, size: int, before: int, after: int, dim: int, shape) -> None:

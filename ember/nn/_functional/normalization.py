@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ember._autocast import FLOAT32, autocasts
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -422,6 +423,7 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return output if weight is None else output * weight
 
 
+@autocasts(FLOAT32)
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """x / (k + alpha * mean of x² over ``size`` neighbouring channels) ** beta.

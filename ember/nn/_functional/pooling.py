@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 
+from ember._autocast import NATIVE, autocasts
 from ember._backend import is_floating, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
@@ -567,6 +568,7 @@ def _check_adaptive(input: Tensor, count: int, op: str) -> None:
         raise NotImplementedError(f"\"{op}\" not implemented for '{_legacy(input.dtype)}'")
 
 
+@autocasts(NATIVE)
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over windows [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) so that the output is ``output_size``.
 
@@ -585,6 +587,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return rows.matmul(input.matmul(columns.t()))
 
 
+@autocasts(NATIVE)
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Average over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) or (C, L) → (..., O)."""
     _check_adaptive(input, 1, "adaptive_avg_pool1d")
