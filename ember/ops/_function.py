@@ -61,13 +61,15 @@ class Op(Function):
                 if arg._base is not None and arg._base.__dict__:
                     _refresh_view(arg)
                 data = arg._data
-                inputs.append((position, data.shape, data.dtype, arg, 0))  # arg: resolved later
+                dtype = data.dtype
+                inputs.append((position, data.shape, dtype, arg, 0))  # arg: resolved later
                 needs.append(True)
             else:
                 data = arg._data
-                inputs.append((position, data.shape, data.dtype, None, 0))
+                dtype = data.dtype
+                inputs.append((position, data.shape, dtype, None, 0))
                 needs.append(False)
-            if data.dtype is _BFLOAT16:
+            if dtype is _BFLOAT16:
                 lowered = True
             arrays.append(data)
         record = record and (_recording.everywhere or _grad_state.enabled)
