@@ -53,12 +53,16 @@ short, int, long = int16, int32, int64
 __version__ = "0.1.0"
 
 
+# Namespaces loaded on first use, not at import: ember.viz pulls in plotting helpers, and
+# the others are rarely used and cost import time (``import ember.special`` also works).
+_LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx"}
+
+
 def __getattr__(name: str):
-    # ember.viz pulls in plotting helpers; load it on first use, not at import.
-    if name == "viz":
+    if name in _LAZY_NAMESPACES:
         import importlib
 
-        return importlib.import_module("ember.viz")
+        return importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
@@ -107,7 +111,7 @@ def result_type(tensor1, tensor2) -> dtype:
 
 import math as _math  # noqa: E402
 
-from ember import accelerator, backends, onnx  # noqa: E402,F401
+from ember import accelerator, backends  # noqa: E402,F401
 
 inf, nan = _math.inf, _math.nan
 pi, e = _math.pi, _math.e
@@ -163,5 +167,4 @@ from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
 from ember._toplevel import *  # noqa: E402,F401,F403
 from ember._toplevel_misc import *  # noqa: E402,F401,F403
 from ember._toplevel_views import *  # noqa: E402,F401,F403
-from ember import jit, special, testing  # noqa: E402,F401
 import ember.utils.checkpoint  # noqa: E402,F401
