@@ -14,7 +14,7 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 from __future__ import annotations
 
 from ember import return_types
-from ember._backend import add_at, asarray, is_floating, xp
+from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, wrap_dim
 
@@ -146,10 +146,17 @@ def _isnan(data):
     return xp.isnan(data) if is_floating(data.dtype) else xp.zeros(data.shape, dtype=bool)
 
 
+def _sortable(data):
+    """``data``, or for bfloat16 its exact float32 widening: how ml_dtypes' bfloat16 orders
+    NaN differs between its releases, NumPy's float32 order (NaN last) does not."""
+    return data.astype(xp.float32) if data.dtype is bfloat16 else data
+
+
 def _order(data, dim: int, descending: bool = False):
     """Stable argsort along ``dim``; NaN is the largest value, ties keep their input order."""
     if data.ndim == 0:
         return xp.zeros((), dtype=xp.int64)
+    data = _sortable(data)
     if not descending:
         return xp.argsort(data, axis=dim, kind="stable")
     # Sorting the reversed input and reversing the result puts ties back in input order.
@@ -324,7 +331,7 @@ def _mode_indices(data, dim: int):
     length = rows.shape[-1]
     rows = rows.reshape(-1, length)
     chosen = xp.empty(rows.shape[0], dtype=xp.int64)
-    for number, row in enumerate(rows):
+    for number, row in enumerate(_sortable(rows)):
         order = xp.argsort(row, kind="stable")
         ordered = row[order]
         starts = xp.flatnonzero(xp.concatenate([[True], ordered[1:] != ordered[:-1]]))
@@ -443,13 +450,14 @@ def unique(
     """
     data = input._data
     rows = _rows(data, dim, "unique")
+    keys = _sortable(rows)
     if rows.shape[1] == 1:
-        order = xp.argsort(rows[:, 0], kind="stable")
+        order = xp.argsort(keys[:, 0], kind="stable")
     elif rows.shape[1] == 0:
         order = xp.arange(rows.shape[0])
     else:
         # lexsort takes its primary key last: column 0 of each row decides first.
-        order = xp.lexsort(rows.T[::-1])
+        order = xp.lexsort(keys.T[::-1])
     return _unique_result(data, dim, rows, order, return_inverse, return_counts)
 
 
