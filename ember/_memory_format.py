@@ -48,6 +48,8 @@ def _order(array, fmt: memory_format, op: str) -> tuple:
 
 def is_in_format(array, fmt: memory_format | None) -> bool:
     """Whether the array's strides are those of ``fmt``; dimensions of size 1 may have any."""
+    if fmt is contiguous_format or fmt is None or fmt is preserve_format:
+        return array.flags.c_contiguous  # NumPy's flag also lets size-1 dimensions be
     expected = array.itemsize
     for dim in reversed(_order(array, fmt, "is_contiguous")):
         if array.shape[dim] != 1:
