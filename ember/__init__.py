@@ -163,7 +163,7 @@ from ember.amp.autocast_mode import (  # noqa: E402,F401
 from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
 
 # The torch.* top-level spellings of functional forms, in-place aliases, windows and
-# process-wide settings; the namespaces scripts import unconditionally.
+# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
 from ember._toplevel import *  # noqa: E402,F401,F403
 from ember._toplevel_misc import *  # noqa: E402,F401,F403
 from ember._toplevel_views import *  # noqa: E402,F401,F403
