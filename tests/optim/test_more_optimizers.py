@@ -15,6 +15,7 @@ import torch
 
 import ember
 import ember.optim
+from tests.optim.test_optimizers import assert_state_dicts_match
 
 torch.set_num_threads(1)
 
@@ -116,22 +117,8 @@ def test_every_step_matches_torch(name, kwargs, group_kwargs, atol):
         _assert_close(_arrays(ember_params), _arrays(torch_params), atol, step)
     moved = max(np.abs(a - b).max() for a, b in zip(_arrays(torch_params), start))
     assert moved > 1e-2, "the run should move the weights"
-    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), atol)
+    assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), atol)
     assert repr(ember_optimizer) == repr(torch_optimizer)
-
-
-def _assert_state_dicts_match(ember_state, torch_state, atol):
-    assert ember_state["param_groups"] == torch_state["param_groups"]
-    assert ember_state["state"].keys() == torch_state["state"].keys()
-    for index, torch_values in torch_state["state"].items():
-        ember_values = ember_state["state"][index]
-        assert list(ember_values) == list(torch_values)
-        for key, value in torch_values.items():
-            ours = ember_values[key]
-            assert isinstance(ours, ember.Tensor), key
-            assert tuple(ours.shape) == tuple(value.shape), key
-            assert str(ours.dtype).split(".")[1] == str(value.dtype).split(".")[1], key
-            np.testing.assert_allclose(ours.numpy(), value.numpy(), rtol=0, atol=atol)
 
 
 def _resumed_run(lib, name, kwargs, group_kwargs):
@@ -164,7 +151,7 @@ def test_load_state_dict_resumes_the_run_as_torch(name, kwargs, group_kwargs, at
     ours, our_params, our_uninterrupted = _resumed_run(ember, name, kwargs, group_kwargs)
     theirs, their_params, _unused = _resumed_run(torch, name, kwargs, group_kwargs)
     _assert_close(_arrays(our_params), _arrays(their_params), atol, "resumed")
-    _assert_state_dicts_match(ours.state_dict(), theirs.state_dict(), atol)
+    assert_state_dicts_match(ours.state_dict(), theirs.state_dict(), atol)
     _assert_close(_arrays(our_params), _arrays(our_uninterrupted), 1e-6, "uninterrupted")
 
 
@@ -186,7 +173,7 @@ def test_asgd_loads_an_old_state_dict_with_numbers_for_eta_and_mu():
         runs.append((optimizer, params))
     (torch_optimizer, torch_params), (ember_optimizer, ember_params) = runs
     _assert_close(_arrays(ember_params), _arrays(torch_params), 1e-12, "after the load")
-    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), 1e-12)
+    assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), 1e-12)
 
 
 def test_a_scheduler_drives_asgd_as_in_torch():
@@ -202,7 +189,7 @@ def test_a_scheduler_drives_asgd_as_in_torch():
         torch_scheduler.step()
         ember_scheduler.step()
         _assert_close(_arrays(ember_params), _arrays(torch_params), 1e-12, step)
-    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), 1e-12)
+    assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(), 1e-12)
 
 
 @pytest.mark.parametrize("name, kwargs, group_kwargs, atol", [CONFIGS[2]], ids=["ASGD"])
@@ -220,7 +207,7 @@ def test_asgd_under_a_float64_default_keeps_eta_and_mu_in_float64(name, kwargs, 
             _step(torch, torch_optimizer, torch_params, True)
             _step(ember, ember_optimizer, ember_params, True)
             _assert_close(_arrays(ember_params), _arrays(torch_params), 1e-12, step)
-        _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(),
+        assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict(),
                                   1e-15)
     finally:
         torch.set_default_dtype(torch_default)

@@ -117,7 +117,7 @@ def test_trajectory_and_state_dict_round_trip(name, kwargs):
 
     assert np.abs(expected[-1] - expected[0]).max() > 1e-2, "the run should move the weights"
     np.testing.assert_allclose(np.array(actual), np.array(expected), rtol=0, atol=1e-6)
-    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())
+    assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())
     assert repr(ember_optimizer) == repr(torch_optimizer)
 
     resumed = getattr(ember.optim, name)(resumed_params, lr=123.0)  # overwritten by the load
@@ -127,7 +127,9 @@ def test_trajectory_and_state_dict_round_trip(name, kwargs):
     np.testing.assert_array_equal(np.array(second_half), np.array(actual[STEPS // 2 :]))
 
 
-def _assert_state_dicts_match(ember_state, torch_state):
+def assert_state_dicts_match(ember_state, torch_state, atol=1e-6):
+    """Same groups, same state keys in the same order, each value of torch's shape, dtype
+    and (within ``atol``) value."""
     assert ember_state["param_groups"] == torch_state["param_groups"]
     assert ember_state["state"].keys() == torch_state["state"].keys()
     for index, torch_values in torch_state["state"].items():
@@ -136,8 +138,9 @@ def _assert_state_dicts_match(ember_state, torch_state):
         for key, value in torch_values.items():
             ours = ember_values[key]
             assert isinstance(ours, ember.Tensor), key
+            assert tuple(ours.shape) == tuple(value.shape), key
             assert str(ours.dtype).split(".")[1] == str(value.dtype).split(".")[1], key
-            np.testing.assert_allclose(ours.numpy(), value.numpy(), rtol=0, atol=1e-6)
+            np.testing.assert_allclose(ours.numpy(), value.numpy(), rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("name, kwargs", [CONFIGS[2], CONFIGS[8], CONFIGS[21]])
@@ -438,7 +441,7 @@ def test_float32_parameters_stay_float32(name):
     actual = _train(ember, ember_optimizer, ember_params, 20)
     assert all(p.dtype == ember.float32 for p in ember_params)
     np.testing.assert_allclose(np.array(actual), np.array(expected), rtol=0, atol=1e-5)
-    _assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())
+    assert_state_dicts_match(ember_optimizer.state_dict(), torch_optimizer.state_dict())
 
 
 def test_a_changed_learning_rate_takes_effect_at_the_next_step():
