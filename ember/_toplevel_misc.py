@@ -11,6 +11,7 @@ import warnings
 import ember
 from ember._backend import xp
 from ember._tensor import Tensor
+from ember.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 
 # Every ``torch.X_`` whose ``Tensor.X_`` ember has: ``torch.abs_(t)`` is ``t.abs_()``.
 _INPLACE_METHODS = [
@@ -99,16 +100,6 @@ def is_conj(input: Tensor) -> bool:
 def is_neg(input: Tensor) -> bool:
     """False: ember never marks a tensor with a lazy negation."""
     return False
-
-
-def is_anomaly_enabled() -> bool:
-    """Whether ``ember.autograd.detect_anomaly`` is on."""
-    return ember.autograd.anomaly_mode.is_anomaly_enabled()
-
-
-def is_anomaly_check_nan_enabled() -> bool:
-    """Whether anomaly mode also checks backward results for NaN."""
-    return ember.autograd.anomaly_mode.is_anomaly_check_nan_enabled()
 
 
 def get_device(input: Tensor) -> int:
