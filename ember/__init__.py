@@ -147,11 +147,17 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return _dense_matmul(input, other, out=out)
 
 
-from ember.ops.histogram import histogram, histogramdd  # noqa: E402
+import ember.utils.checkpoint  # noqa: E402,F401
 
 # Automatic mixed precision: ``ember.amp``, ``ember.autocast``, and the deprecated
 # ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings.
 from ember import amp, cpu  # noqa: E402,F401
+
+# The torch.* top-level spellings of functional forms, in-place aliases, windows and
+# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
+from ember._toplevel import *  # noqa: E402,F401,F403
+from ember._toplevel_misc import *  # noqa: E402,F401,F403
+from ember._toplevel_views import *  # noqa: E402,F401,F403
 from ember.amp import autocast  # noqa: E402,F401
 from ember.amp.autocast_mode import (  # noqa: E402,F401
     get_autocast_dtype,
@@ -161,10 +167,4 @@ from ember.amp.autocast_mode import (  # noqa: E402,F401
     set_autocast_enabled,
 )
 from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
-
-# The torch.* top-level spellings of functional forms, in-place aliases, windows and
-# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
-from ember._toplevel import *  # noqa: E402,F401,F403
-from ember._toplevel_misc import *  # noqa: E402,F401,F403
-from ember._toplevel_views import *  # noqa: E402,F401,F403
-import ember.utils.checkpoint  # noqa: E402,F401
+from ember.ops.histogram import histogram, histogramdd  # noqa: E402

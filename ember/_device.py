@@ -8,7 +8,7 @@ class device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: "str | device", index: int | None = None):
+    def __init__(self, type: str | device, index: int | None = None):
         if isinstance(type, device):
             type, index = type.type, type.index
         if not isinstance(type, str):

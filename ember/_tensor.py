@@ -11,12 +11,16 @@ from __future__ import annotations
 import weakref
 
 from ember import _backend
-from ember._backend import bfloat16 as _numpy_bfloat16, xp
-from ember._device import device as _device_cls, cpu as _cpu, check_device
-from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
+from ember._backend import bfloat16 as _numpy_bfloat16
+from ember._backend import xp
+from ember._device import check_device
+from ember._device import cpu as _cpu
+from ember._device import device as _device_cls
+from ember._dtype import _BY_NUMPY, from_numpy_dtype, to_dtype
+from ember._dtype import dtype as _dtype_cls
+from ember._memory_format import contiguous_format as _contiguous_format
+from ember._memory_format import is_in_format
 from ember._memory_format import preserve_format as _preserve_format
-from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
-
 
 _new = object.__new__
 _NOT_GIVEN = object()  # tells ``new_zeros(size=...)`` from no size at all
@@ -86,7 +90,7 @@ class Tensor:
         _init(self, array, False)
 
     @classmethod
-    def _make(cls, array, requires_grad: bool = False) -> "Tensor":
+    def _make(cls, array, requires_grad: bool = False) -> Tensor:
         tensor = _new(cls)
         tensor._data = array
         tensor._requires_grad = requires_grad
@@ -197,7 +201,7 @@ class Tensor:
             )
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
 
@@ -206,14 +210,14 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """The same storage, detached from the graph (assigning replaces the storage)."""
         tensor = Tensor._make(self._data)
         tensor._version_counter = self._version_counter
         return tensor
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         self._data = value._data if isinstance(value, Tensor) else _backend.asarray(value)
 
     @property
@@ -282,18 +286,18 @@ class Tensor:
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A new tensor on the same storage, outside the graph."""
         tensor = Tensor._make(self._data)
         tensor._version_counter = self._version_counter
         return tensor
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self._requires_grad = False
         return self
 
-    def _alias(self) -> "Tensor":
+    def _alias(self) -> Tensor:
         """A new tensor object over the same array, sharing the version counter."""
         tensor = Tensor._make(self._data)
         tensor._version_counter = self._version_counter
@@ -392,7 +396,7 @@ class Tensor:
         return copied
 
     # ------------------------------------------------------------ dtype and device
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
         target_dtype = kwargs.pop("dtype", None)
         target_device = kwargs.pop("device", None)
@@ -426,79 +430,79 @@ class Tensor:
             return f"torch.{_LEGACY_TYPE_NAMES.get(self.dtype.name, 'FloatTensor')}"
         return self.to(to_dtype(dtype))
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         check_device("cuda")
         return self
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(_dtypes.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(_dtypes.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(_dtypes.float16)
 
-    def bfloat16(self) -> "Tensor":
+    def bfloat16(self) -> Tensor:
         return self.to(_dtypes.bfloat16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(_dtypes.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(_dtypes.int32)
 
-    def short(self) -> "Tensor":
+    def short(self) -> Tensor:
         return self.to(_dtypes.int16)
 
-    def char(self) -> "Tensor":
+    def char(self) -> Tensor:
         return self.to(_dtypes.int8)
 
-    def byte(self) -> "Tensor":
+    def byte(self) -> Tensor:
         return self.to(_dtypes.uint8)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(_dtypes.bool_)
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def reshape_as(self, other: "Tensor") -> "Tensor":
+    def reshape_as(self, other: Tensor) -> Tensor:
         return _ops.reshape(self, other.shape)
 
     # ------------------------------------------------------------ views with varargs
-    def view(self, *shape) -> "Tensor":
+    def view(self, *shape) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
             raise NotImplementedError("view(dtype) is not supported by ember; use .to(dtype)")
         return _ops.view(self, _sizes(shape))
 
-    def reshape(self, *shape) -> "Tensor":
+    def reshape(self, *shape) -> Tensor:
         return _ops.reshape(self, _sizes(shape))
 
-    def permute(self, *dims) -> "Tensor":
+    def permute(self, *dims) -> Tensor:
         return _ops.permute(self, _sizes(dims))
 
-    def expand(self, *sizes) -> "Tensor":
+    def expand(self, *sizes) -> Tensor:
         return _ops.expand(self, _sizes(sizes))
 
-    def repeat(self, *sizes) -> "Tensor":
+    def repeat(self, *sizes) -> Tensor:
         return _ops.repeat(self, _sizes(sizes))
 
-    def tile(self, *dims) -> "Tensor":
+    def tile(self, *dims) -> Tensor:
         return _ops.tile(self, _sizes(dims))
 
-    def flip(self, *dims) -> "Tensor":
+    def flip(self, *dims) -> Tensor:
         return _ops.flip(self, _sizes(dims))
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return _ops.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         if self._data.ndim < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
         return _ops.transpose(self, -2, -1)
@@ -506,35 +510,35 @@ class Tensor:
     # ------------------------------------------------------------ new tensors like this one
     # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
-                   pin_memory=False) -> "Tensor":
+                   pin_memory=False) -> Tensor:
         return _ops.tensor(data, dtype=dtype or self.dtype, device=device,
                            requires_grad=requires_grad)
 
     def new_zeros(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                  layout=None, pin_memory=False) -> "Tensor":
+                  layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_zeros", sizes, size)
         return _ops.zeros(shape, dtype=dtype or self.dtype, device=device,
                           requires_grad=requires_grad)
 
     def new_ones(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                 layout=None, pin_memory=False) -> "Tensor":
+                 layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_ones", sizes, size)
         return _ops.ones(shape, dtype=dtype or self.dtype, device=device,
                          requires_grad=requires_grad)
 
     def new_empty(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                  layout=None, pin_memory=False) -> "Tensor":
+                  layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_empty", sizes, size)
         return _ops.empty(shape, dtype=dtype or self.dtype, device=device,
                           requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
-                 layout=None, pin_memory=False) -> "Tensor":
+                 layout=None, pin_memory=False) -> Tensor:
         return _ops.full(size, fill_value, dtype=dtype or self.dtype, device=device,
                          requires_grad=requires_grad)
 
     def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
-                          layout=None, pin_memory=False) -> "Tensor":
+                          layout=None, pin_memory=False) -> Tensor:
         return _ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
                                   requires_grad=requires_grad)
 
@@ -546,19 +550,19 @@ class Tensor:
         return _sparse.strided
 
     def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
-                  dense_dim=None) -> "Tensor":
+                  dense_dim=None) -> Tensor:
         """The COO form of this tensor: its nonzero entries (slices past ``sparse_dim``)."""
         if layout is _sparse.sparse_csr:
             return _sparse.to_sparse_csr(self)
         return _sparse.to_sparse(self, sparse_dim)
 
-    def to_sparse_coo(self) -> "Tensor":
+    def to_sparse_coo(self) -> Tensor:
         return _sparse.to_sparse(self)
 
-    def to_sparse_csr(self, dense_dim=None) -> "Tensor":
+    def to_sparse_csr(self, dense_dim=None) -> Tensor:
         return _sparse.to_sparse_csr(self)
 
-    def to_dense(self, dtype=None, *, masked_grad=None) -> "Tensor":
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         return self if dtype is None else self.to(dtype)
 
     def sparse_dim(self) -> int:
@@ -650,9 +654,9 @@ _LEGACY_TYPE_NAMES = {
 
 from ember import _dtype as _dtypes  # noqa: E402
 from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
-from ember.ops import sparse as _sparse  # noqa: E402
 from ember._tensor_methods import install as _install_methods  # noqa: E402
 from ember.autograd.engine import run_backward  # noqa: E402
 from ember.autograd.function import note_hooked  # noqa: E402
+from ember.ops import sparse as _sparse  # noqa: E402
 
 _install_methods(Tensor)

@@ -29,9 +29,16 @@ qr = _pair("qr", "Q", "R")
 eigh = _pair("eigh", "eigenvalues", "eigenvectors")
 geqrf = _pair("geqrf", "a", "tau")
 frexp = _pair("frexp", "mantissa", "exponent")
-svd = NamedTuple("svd", [("U", Tensor), ("S", Tensor), ("V", Tensor)])
-linalg_svd = NamedTuple("linalg_svd", [("U", Tensor), ("S", Tensor), ("Vh", Tensor)])
-lstsq = NamedTuple(
-    "lstsq",
-    [("solution", Tensor), ("residuals", Tensor), ("rank", Tensor), ("singular_values", Tensor)],
-)
+class svd(NamedTuple):
+    U: Tensor
+    S: Tensor
+    V: Tensor
+class linalg_svd(NamedTuple):
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+class lstsq(NamedTuple):
+    solution: Tensor
+    residuals: Tensor
+    rank: Tensor
+    singular_values: Tensor

@@ -9,8 +9,8 @@ gradients of a random cotangent for every float input, then runs ember's
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest

@@ -22,12 +22,13 @@ import threading
 import warnings
 from heapq import heappop, heappush
 
+from ember._backend import ignoring_float_errors
+from ember._backend import ndarray as _ndarray
+from ember._dtype import from_numpy_dtype
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, forward_trace
-from ember._dtype import from_numpy_dtype
 from ember.autograd.function import _load_tensor_class, _tensor_class, hooks_registered
 from ember.autograd.function import thread_state as _steps
-from ember._backend import ignoring_float_errors, ndarray as _ndarray
 
 
 class _ThreadState(threading.local):

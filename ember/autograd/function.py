@@ -20,7 +20,8 @@ import traceback
 import warnings
 import weakref
 
-from ember._backend import asarray as _asarray, ndarray as _ndarray
+from ember._backend import asarray as _asarray
+from ember._backend import ndarray as _ndarray
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 

@@ -9,7 +9,6 @@ Use float64 inputs: in float32 the differences drown in rounding.
 from __future__ import annotations
 
 
-
 def _is_tensor(value) -> bool:
     from ember._tensor import Tensor
 
@@ -52,8 +51,8 @@ def _numerical(func, inputs, index, output_index, eps):
 
 def _analytical(func, inputs, index, output_index):
     from ember._backend import xp
-    from ember.autograd import grad as autograd_grad
     from ember._memory_format import contiguous_format
+    from ember.autograd import grad as autograd_grad
     from ember.ops.creation import zeros_like
 
     output = _outputs(func, inputs)[output_index]

@@ -3,19 +3,19 @@
 Each module's ``__all__`` is its public surface; ``ember`` re-exports them all.
 """
 
+import importlib as _importlib  # noqa: E402
+
+from ember.ops.comparison import *  # noqa: F401,F403
 from ember.ops.copy import *  # noqa: F401,F403
 from ember.ops.creation import *  # noqa: F401,F403
-from ember.ops.random import *  # noqa: F401,F403
 from ember.ops.elementwise import *  # noqa: F401,F403
-from ember.ops.comparison import *  # noqa: F401,F403
+from ember.ops.indexing import *  # noqa: F401,F403
+from ember.ops.linalg import *  # noqa: F401,F403
+from ember.ops.matmul import *  # noqa: F401,F403
+from ember.ops.random import *  # noqa: F401,F403
 from ember.ops.reduction import *  # noqa: F401,F403
 from ember.ops.shape import *  # noqa: F401,F403
-from ember.ops.indexing import *  # noqa: F401,F403
-from ember.ops.matmul import *  # noqa: F401,F403
 from ember.ops.sorting import *  # noqa: F401,F403
-from ember.ops.linalg import *  # noqa: F401,F403
-
-import importlib as _importlib  # noqa: E402
 
 _FAMILIES = ("comparison", "copy", "creation", "elementwise", "indexing", "linalg", "matmul",
              "random", "reduction", "shape", "sorting")

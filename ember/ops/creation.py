@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import warnings
 
-from ember._backend import asarray as _array, cast, is_array, ndarray, xp
+from ember._backend import asarray as _array
+from ember._backend import cast, is_array, ndarray, xp
 from ember._device import check_device
-from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._dtype import (
     bool_,
     check_python_int,
@@ -20,6 +20,7 @@ from ember._dtype import (
     promote_types,
     to_dtype,
 )
+from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 
 __all__ = [

@@ -16,8 +16,17 @@ import builtins
 import math
 
 from ember._backend import is_floating, ndarray, xp
-from ember._dtype import bfloat16, check_python_int, checked_int, finfo, float64, get_default_dtype
-from ember._dtype import int64, result_type, wrap_int
+from ember._dtype import (
+    bfloat16,
+    check_python_int,
+    checked_int,
+    finfo,
+    float64,
+    get_default_dtype,
+    int64,
+    result_type,
+    wrap_int,
+)
 from ember._tensor import Tensor
 from ember.ops._function import (
     Op,
@@ -38,7 +47,6 @@ from ember.ops._special import (
     _lgamma_array,
     _polygamma_array,
 )
-
 
 __all__ = [
     "abs",

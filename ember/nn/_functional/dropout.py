@@ -12,7 +12,8 @@ import math
 import warnings
 
 from ember._tensor import Tensor
-from ember.ops._function import _legacy, inplace as _write_inplace, snapshot
+from ember.ops._function import _legacy, snapshot
+from ember.ops._function import inplace as _write_inplace
 
 __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",

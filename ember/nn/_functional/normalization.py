@@ -433,8 +433,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     Shape:
         input (N, C, *) with at least 3 dims → same shape.
     """
-    from ember.ops.shape import cat
     from ember.ops.creation import zeros
+    from ember.ops.shape import cat
 
     if input.ndim < 3:
         raise ValueError(

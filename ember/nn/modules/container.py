@@ -59,14 +59,14 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __add__(self, other: "Sequential") -> "Sequential":
+    def __add__(self, other: Sequential) -> Sequential:
         return Sequential(*self, *other)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
 
-    def insert(self, index: int, module: Module) -> "Sequential":
+    def insert(self, index: int, module: Module) -> Sequential:
         modules = list(self._modules.values())
         modules.insert(index if index >= 0 else len(modules) + index, module)
         self._modules.clear()
@@ -74,7 +74,7 @@ class Sequential(Module):
             self._modules[str(position)] = item
         return self
 
-    def extend(self, modules) -> "Sequential":
+    def extend(self, modules) -> Sequential:
         for module in modules:
             self.append(module)
         return self
@@ -119,17 +119,17 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __iadd__(self, modules) -> "ModuleList":
+    def __iadd__(self, modules) -> ModuleList:
         return self.extend(modules)
 
-    def __add__(self, other) -> "ModuleList":
+    def __add__(self, other) -> ModuleList:
         return ModuleList(list(self) + list(other))
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "ModuleList":
+    def extend(self, modules) -> ModuleList:
         for module in modules:
             self.append(module)
         return self
@@ -242,16 +242,16 @@ class ParameterList(Module):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __iadd__(self, values) -> "ParameterList":
+    def __iadd__(self, values) -> ParameterList:
         return self.extend(values)
 
-    def append(self, value) -> "ParameterList":
+    def append(self, value) -> ParameterList:
         index = len(self)
         object.__setattr__(self, "_size", index + 1)
         setattr(self, str(index), self._wrap(value))
         return self
 
-    def extend(self, values) -> "ParameterList":
+    def extend(self, values) -> ParameterList:
         for value in values:
             self.append(value)
         return self

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -195,7 +196,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child called ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -235,19 +236,19 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         memo = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in memo:
                 memo.add(id(module))
                 yield name, module
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
     def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """This module and all below it, depth first, with dotted names."""
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
@@ -265,11 +266,11 @@ class Module:
             ]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path ``target`` (``""`` is this module)."""
         module = self
         if target == "":
@@ -297,7 +298,7 @@ class Module:
         return module._buffers[name]
 
     # ------------------------------------------------------------ modes and gradients
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every submodule (dropout, batch norm...)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -305,10 +306,10 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for parameter in self.parameters():
             parameter.requires_grad_(requires_grad)
         return self
@@ -324,7 +325,7 @@ class Module:
                 parameter.grad = parameter.grad.detach()
                 parameter.grad._data[...] = 0
 
-    def apply(self, fn) -> "Module":
+    def apply(self, fn) -> Module:
         """Call ``fn`` on every submodule (children first) and on this module."""
         for module in self.children():
             module.apply(fn)
@@ -332,7 +333,7 @@ class Module:
         return self
 
     # ------------------------------------------------------------ dtype and device
-    def _apply(self, convert) -> "Module":
+    def _apply(self, convert) -> Module:
         for module in self.modules():
             for name, parameter in module._parameters.items():
                 if parameter is None:
@@ -347,7 +348,7 @@ class Module:
                     module._buffers[name] = convert(buffer)
         return self
 
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args, **kwargs) -> Module:
         """Convert floating-point parameters and buffers: ``to(dtype)``, ``to(device)``."""
         probe = Tensor._make(_empty_float())
         target = probe.to(*args, **kwargs).dtype
@@ -359,39 +360,39 @@ class Module:
 
         return self._apply(convert)
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         from ember._dtype import float32
 
         return self.to(float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         from ember._dtype import float64
 
         return self.to(float64)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         from ember._dtype import float16
 
         return self.to(float16)
 
-    def bfloat16(self) -> "Module":
+    def bfloat16(self) -> Module:
         from ember._dtype import bfloat16
 
         return self.to(bfloat16)
 
-    def type(self, dst_type) -> "Module":
+    def type(self, dst_type) -> Module:
         return self.to(dst_type)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
-    def cuda(self, device=None) -> "Module":
+    def cuda(self, device=None) -> Module:
         from ember._device import check_device
 
         check_device("cuda")
         return self
 
-    def share_memory(self) -> "Module":
+    def share_memory(self) -> Module:
         return self
 
     # ------------------------------------------------------------ calling

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
-from ember.nn import functional as F, init
+from ember.nn import functional as F
+from ember.nn import init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty
@@ -99,7 +100,7 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
                         padding_idx: int | None = None, max_norm: float | None = None,
                         norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        sparse: bool = False) -> "Embedding":
+                        sparse: bool = False) -> Embedding:
         """An ``Embedding`` whose table is ``embeddings`` (shared, not copied); frozen by
         default. The ``padding_idx`` row is kept as given."""
         if embeddings.dim() != 2:
@@ -170,7 +171,7 @@ class EmbeddingBag(Module):
                         max_norm: float | None = None, norm_type: float = 2.0,
                         scale_grad_by_freq: bool = False, mode: str = "mean",
                         sparse: bool = False, include_last_offset: bool = False,
-                        padding_idx: int | None = None) -> "EmbeddingBag":
+                        padding_idx: int | None = None) -> EmbeddingBag:
         """An ``EmbeddingBag`` whose table is ``embeddings``; frozen by default."""
         if embeddings.dim() != 2:
             raise AssertionError("Embeddings parameter is expected to be 2-dimensional")

@@ -18,9 +18,9 @@ def default_collate(batch):
     dicts, named tuples, tuples and lists are collated field by field (tuples come back
     as lists, as in PyTorch).
     """
+    from ember._dtype import float64
     from ember.ops.creation import as_tensor, tensor
     from ember.ops.shape import stack
-    from ember._dtype import float64
 
     elem = batch[0]
     if isinstance(elem, Tensor):
