@@ -331,8 +331,9 @@ class FunctionMeta(type):
         super().__init__(name, bases, attributes)
         node_name = attributes.get("node_name") or f"{name}Backward{cls._node_suffix}"
         body = {"_forward_cls": cls}
-        if "backward_arrays" in attributes:
-            body["_backward_arrays"] = attributes["backward_arrays"]
+        on_arrays = cls._backward_on_arrays()
+        if on_arrays is not None:
+            body["_backward_arrays"] = staticmethod(on_arrays)
         cls._backward_cls = type(node_name, (BackwardNode,), body)
 
 
@@ -377,6 +378,17 @@ class Function(metaclass=FunctionMeta):
         raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
 
     vjp = backward
+
+    @classmethod
+    def _backward_on_arrays(cls):
+        """The backward that the engine may run on arrays: a ``backward_arrays`` that the
+        class defines or inherits, unless a class nearer in its lineage defines ``backward``."""
+        for klass in cls.__mro__:
+            if "backward_arrays" in vars(klass):
+                return cls.backward_arrays
+            if "backward" in vars(klass):
+                return None
+        return None
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -31,3 +31,10 @@ from ember.ops import _out
 
 _out.install(globals(), __all__)
 _out.install(vars(_linalg_namespace), _linalg_namespace.__all__, "linalg.")
+
+# A recorded backward (``create_graph=True``) runs each op's gradient formula on ember's
+# own ops, which exist only now.
+from ember.ops._function import Op as _Op
+from ember.ops._tensor_math import TensorMath as _TensorMath
+
+_Op.tensor_math = _TensorMath

@@ -18,6 +18,7 @@ from ember._backend import bfloat16 as _BFLOAT16
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
+from ember.ops._array_math import ArrayMath
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 from ember.autograd.function import Function, _sequence, check_leak, keep_saved
@@ -42,6 +43,29 @@ class Op(Function):
     # they are scalars (numbers, 0-d tensors): add, sub, pow ... do; mul and div round only
     # a scalar in first place.
     rounds_scalars_to_bfloat16 = ()
+    # The namespace ``gradients`` runs on when the backward pass is recorded: ember's own
+    # differentiable ops (``_tensor_math.py``), handed over by ``ember.ops`` once they exist.
+    tensor_math = None
+
+    # An op writes its derivative once, as ``gradients(xp, ctx, *grads)`` over an array
+    # namespace ``xp``: ``ArrayMath`` for a plain backward, ``tensor_math`` for a recorded one.
+    gradients = None
+
+    @classmethod
+    def backward(cls, ctx, *grads):
+        return cls.gradients(Op.tensor_math, ctx, *grads)
+
+    @classmethod
+    def _backward_on_arrays(cls):
+        for klass in cls.__mro__:
+            names = vars(klass)
+            if "backward_arrays" in names:
+                return cls.backward_arrays
+            if names.get("gradients") is not None:
+                return _on_arrays(cls.gradients)
+            if "backward" in names:
+                return None
+        return None
 
     @classmethod
     def apply(cls, *args):
@@ -98,6 +122,15 @@ class Op(Function):
             ctx.needs_input_grad, ctx._num_args = tuple(needs), position + 1
             _record(ctx, args, inputs, outputs)
         return outputs if type(result) is tuple else outputs[0]
+
+
+def _on_arrays(gradients):
+    """An op's ``gradients`` as the node's backward on arrays."""
+
+    def backward_arrays(ctx, *grads):
+        return gradients(ArrayMath, ctx, *grads)
+
+    return backward_arrays
 
 
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):

@@ -209,10 +209,8 @@ class Add(Op):
         return a + b if alpha == 1 else a + b * alpha
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
-
-    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 class Sub(Op):
@@ -227,10 +225,8 @@ class Sub(Op):
         return a - b if alpha == 1 else a - b * alpha
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
-
-    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 def _check_alpha(op, input, other, alpha) -> None:
@@ -262,18 +258,10 @@ class Mul(Op):
         return a * b
 
     @staticmethod
-    def gradients(ctx, grad, a, b):
-        """The gradients from ``a`` and ``b`` as saved: tensors or arrays alike."""
+    def gradients(xp, ctx, grad):
+        a, b = xp.saved(ctx)
         needs = ctx.needs_input_grad
         return (grad * b if needs[0] else None, grad * a if needs[1] else None)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Mul.gradients(ctx, grad, *ctx.saved_tensors)
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return Mul.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 class Div(Op):
@@ -287,21 +275,13 @@ class Div(Op):
         return a / b
 
     @staticmethod
-    def gradients(ctx, grad, a, b):
-        """The gradients from ``a`` and ``b`` as saved: tensors or arrays alike."""
+    def gradients(xp, ctx, grad):
+        a, b = xp.saved(ctx)
         needs = ctx.needs_input_grad
         return (
             grad / b if needs[0] else None,
             -grad * a / (b * b) if needs[1] else None,
         )
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Div.gradients(ctx, grad, *ctx.saved_tensors)
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return Div.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 class RoundedDiv(Op):
@@ -393,10 +373,8 @@ class Neg(Op):
         return -x
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         return (-grad,)
-
-    backward_arrays = backward  # the same arithmetic serves arrays
 
 
 class Pow(Op):
@@ -414,27 +392,15 @@ class Pow(Op):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
-        base, exponent, y = ctx.saved_tensors
+    def gradients(xp, ctx, grad):
+        base, exponent, y = xp.saved(ctx)
         needs = ctx.needs_input_grad
         grad_base = grad_exponent = None
         if needs[0]:
             # d/db b**e = e * b**(e-1), taken as 0 where e == 0 (as PyTorch does)
-            grad_base = grad * where(exponent == 0, 0.0, exponent * base ** (exponent - 1))
-        if needs[1]:
-            # d/de b**e = b**e * log(b), taken as 0 where b == 0 and e >= 0
-            safe = where((base == 0) & (exponent >= 0), 0.0, y * log(base))
-            grad_exponent = grad * safe
-        return grad_base, grad_exponent
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        base, exponent, y = ctx.saved_arrays
-        needs = ctx.needs_input_grad
-        grad_base = grad_exponent = None
-        if needs[0]:
             grad_base = grad * xp.where(exponent == 0, 0.0, exponent * base ** (exponent - 1))
         if needs[1]:
+            # d/de b**e = b**e * log(b), taken as 0 where b == 0 and e >= 0
             safe = xp.where((base == 0) & (exponent >= 0), 0.0, y * xp.log(base))
             grad_exponent = grad * safe
         return grad_base, grad_exponent

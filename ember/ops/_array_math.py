@@ -1,0 +1,71 @@
+"""The array namespace that gradient formulas run on in a plain ``backward()``.
+
+An op writes its derivative once, as ``gradients(xp, ctx, *grads)``, over a namespace of
+array functions with NumPy's names and signatures. Run with ``ArrayMath`` (the backend's
+own arrays) it is the backward that builds no graph; run with ``TensorMath``
+(``_tensor_math.py``: ember's differentiable ops under the same names) it is recorded,
+for ``create_graph=True``. The two classes list the same names (a test keeps them equal),
+so a formula that runs on one runs on the other.
+"""
+
+from __future__ import annotations
+
+from ember._backend import xp
+
+
+class ArrayMath:
+    """NumPy's functions, as gradient formulas use them (the same names as ``TensorMath``)."""
+
+    @staticmethod
+    def saved(ctx) -> tuple:
+        """What the forward saved, as arrays (with the in-place version check)."""
+        return ctx.saved_arrays
+
+    # elementwise
+    where = staticmethod(xp.where)
+    exp = staticmethod(xp.exp)
+    log = staticmethod(xp.log)
+    log1p = staticmethod(xp.log1p)
+    sqrt = staticmethod(xp.sqrt)
+    sin = staticmethod(xp.sin)
+    cos = staticmethod(xp.cos)
+    sinh = staticmethod(xp.sinh)
+    cosh = staticmethod(xp.cosh)
+    tanh = staticmethod(xp.tanh)
+    abs = staticmethod(xp.abs)
+    sign = staticmethod(xp.sign)
+    square = staticmethod(xp.square)
+    reciprocal = staticmethod(xp.reciprocal)
+    maximum = staticmethod(xp.maximum)
+    minimum = staticmethod(xp.minimum)
+
+    # reductions and shapes
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return xp.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def reshape(x, shape):
+        return xp.reshape(x, shape)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return xp.transpose(x, axes)
+
+    @staticmethod
+    def swapaxes(x, axis1, axis2):
+        return xp.swapaxes(x, axis1, axis2)
+
+    matmul = staticmethod(xp.matmul)
+
+    # creation and casts
+    zeros_like = staticmethod(xp.zeros_like)
+
+    @staticmethod
+    def astype(x, dtype):
+        """``x`` as NumPy ``dtype`` (an array, or a tensor in ``TensorMath``)."""
+        return x.astype(dtype)

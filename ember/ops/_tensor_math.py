@@ -1,0 +1,72 @@
+"""ember's differentiable ops under NumPy's names: the namespace of a recorded backward.
+
+A gradient formula (``gradients(xp, ctx, *grads)``, see ``_array_math.py``) run on
+``TensorMath`` computes with ember's own ops, so under ``create_graph=True`` the backward
+pass is itself recorded and can be differentiated again. ``ember.ops`` hands this class
+to ``Op`` once every op exists.
+"""
+
+from __future__ import annotations
+
+from ember._dtype import from_numpy_dtype
+from ember.ops import creation, elementwise, reduction, shape
+from ember.ops.matmul import matmul as _matmul
+
+
+class TensorMath:
+    """The names of ``ArrayMath``, each one ember's op of that meaning."""
+
+    @staticmethod
+    def saved(ctx) -> tuple:
+        """What the forward saved, as tensors still connected to the graph."""
+        return ctx.saved_tensors
+
+    # elementwise
+    where = staticmethod(elementwise.where)
+    exp = staticmethod(elementwise.exp)
+    log = staticmethod(elementwise.log)
+    log1p = staticmethod(elementwise.log1p)
+    sqrt = staticmethod(elementwise.sqrt)
+    sin = staticmethod(elementwise.sin)
+    cos = staticmethod(elementwise.cos)
+    sinh = staticmethod(elementwise.sinh)
+    cosh = staticmethod(elementwise.cosh)
+    tanh = staticmethod(elementwise.tanh)
+    abs = staticmethod(elementwise.abs)
+    sign = staticmethod(elementwise.sign)
+    square = staticmethod(elementwise.square)
+    reciprocal = staticmethod(elementwise.reciprocal)
+    maximum = staticmethod(elementwise.maximum)
+    minimum = staticmethod(elementwise.minimum)
+
+    # reductions and shapes
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        if axis is None and not keepdims:
+            return reduction.sum(x)
+        return reduction.sum(x, dim=axis, keepdim=keepdims)
+
+    @staticmethod
+    def reshape(x, shape_):
+        return shape.reshape(x, tuple(shape_))
+
+    @staticmethod
+    def broadcast_to(x, shape_):
+        return shape.expand(x, tuple(shape_))
+
+    @staticmethod
+    def transpose(x, axes):
+        return shape.permute(x, tuple(axes))
+
+    @staticmethod
+    def swapaxes(x, axis1, axis2):
+        return shape.transpose(x, axis1, axis2)
+
+    matmul = staticmethod(_matmul)
+
+    # creation and casts
+    zeros_like = staticmethod(creation.zeros_like)
+
+    @staticmethod
+    def astype(x, dtype):
+        return x.to(from_numpy_dtype(dtype))
