@@ -311,18 +311,41 @@ def _convolution_transpose(
 
 
 # ---------------------------------------------------------------- public functions
+# Each dimension's function is made by ``_conv`` or ``_conv_transpose`` with its docstring:
+# the signatures are PyTorch's, and only the dimension count differs.
 
 
-@autocasts(LOWER_PRECISION)
-def conv1d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-) -> Tensor:
+def _public(function, name: str, doc: str):
+    """``function`` named ``name`` with ``doc``, under its autocast policy."""
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return autocasts(LOWER_PRECISION)(function)
+
+
+def _conv(count: int, doc: str):
+    name = f"conv{count}d"
+
+    def conv(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+             dilation=1, groups: int = 1) -> Tensor:
+        return _convolution(name, count, input, weight, bias, stride, padding, dilation, groups)
+
+    return _public(conv, name, doc)
+
+
+def _conv_transpose(count: int, doc: str):
+    name = f"conv_transpose{count}d"
+
+    def conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                       padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+        return _convolution_transpose(
+            name, count, input, weight, bias, stride, padding, output_padding, groups, dilation
+        )
+
+    return _public(conv_transpose, name, doc)
+
+
+conv1d = _conv(
+    1,
     """1-D cross-correlation: y[n, o, t] = b[o] + Σ_{c,k} w[o, c, k] · x[n, c, t·s + k·d - p].
 
     Args:
@@ -332,20 +355,11 @@ def conv1d(
     Shape:
         input (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, k), bias (C_out,)
         → (N, C_out, L_out) with L_out = ⌊(L + 2p - d·(k - 1) - 1) / s⌋ + 1.
-    """
-    return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+    """,
+)
 
-
-@autocasts(LOWER_PRECISION)
-def conv2d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-) -> Tensor:
+conv2d = _conv(
+    2,
     """2-D cross-correlation: y[n, o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · x[n, c, ...].
 
     Args:
@@ -361,108 +375,33 @@ def conv2d(
 
         >>> F.conv2d(ember.ones(1, 1, 3, 3), ember.ones(1, 1, 2, 2)).shape
         ember.Size([1, 1, 2, 2])
-    """
-    return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    """,
+)
 
-
-@autocasts(LOWER_PRECISION)
-def conv3d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-) -> Tensor:
+conv3d = _conv(
+    3,
     """3-D cross-correlation: input (N, C_in, D, H, W), weight (C_out, C_in / groups, kD, kH,
-    kW) → (N, C_out, D_out, H_out, W_out)."""
-    return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+    kW) → (N, C_out, D_out, H_out, W_out).""",
+)
 
-
-@autocasts(LOWER_PRECISION)
-def conv_transpose1d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups: int = 1,
-    dilation=1,
-) -> Tensor:
+conv_transpose1d = _conv_transpose(
+    1,
     """The adjoint of ``conv1d`` in its input (a "deconvolution"), plus ``bias``.
 
     Shape:
         input (N, C_in, L) or (C_in, L), weight (C_in, C_out / groups, k) → (N, C_out, L_out)
         with L_out = (L - 1)·s - 2p + d·(k - 1) + output_padding + 1.
-    """
-    return _convolution_transpose(
-        "conv_transpose1d",
-        1,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-    )
+    """,
+)
 
-
-@autocasts(LOWER_PRECISION)
-def conv_transpose2d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups: int = 1,
-    dilation=1,
-) -> Tensor:
+conv_transpose2d = _conv_transpose(
+    2,
     """The adjoint of ``conv2d`` in its input, plus ``bias``.
 
     Shape:
         input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out / groups, kH, kW)
         → (N, C_out, H_out, W_out), H_out = (H - 1)·s - 2p + d·(kH - 1) + output_padding + 1.
-    """
-    return _convolution_transpose(
-        "conv_transpose2d",
-        2,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-    )
+    """,
+)
 
-
-@autocasts(LOWER_PRECISION)
-def conv_transpose3d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    output_padding=0,
-    groups: int = 1,
-    dilation=1,
-) -> Tensor:
-    """The adjoint of ``conv3d`` in its input, plus ``bias``."""
-    return _convolution_transpose(
-        "conv_transpose3d",
-        3,
-        input,
-        weight,
-        bias,
-        stride,
-        padding,
-        output_padding,
-        groups,
-        dilation,
-    )
+conv_transpose3d = _conv_transpose(3, """The adjoint of ``conv3d`` in its input, plus ``bias``.""")

@@ -16,13 +16,17 @@ Adaptive average pooling is composed: a fixed averaging matrix on each side.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 
 from ember._autocast import NATIVE, autocasts
 from ember._backend import is_floating, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
+from ember.nn._functional.activation import relu
 from ember.ops._function import Op, _legacy
+from ember.ops.creation import zeros
+from ember.ops.indexing import scatter_add
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -54,9 +58,6 @@ class MaxPool2DWithIndices(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ember.ops.creation import zeros
-        from ember.ops.indexing import scatter_add
-
         batch, channels = ctx.shape[:2]
         count = math.prod(ctx.indices.shape[2:])
         index = Tensor._make(ctx.indices.reshape(batch, channels, count))
@@ -81,7 +82,7 @@ class MaxPool2DWithIndices(Op):
 
 
 class AdaptiveMaxPool2D(MaxPool2DWithIndices):
-    backward_arrays = MaxPool2DWithIndices.__dict__["backward_arrays"]
+    pass
 
 
 class AvgPool2D(Op):
@@ -307,19 +308,6 @@ def _corners(out: tuple, kernel: tuple, width: int):
     return corners
 
 
-def max_pool2d_with_indices(
-    input: Tensor,
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-):
-    """``max_pool2d`` returning ``(values, indices)``."""
-    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
-
-
 def max_pool2d(
     input: Tensor,
     kernel_size,
@@ -365,19 +353,6 @@ def max_pool2d(
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return (values, indices) if return_indices else values
-
-
-def max_pool1d_with_indices(
-    input: Tensor,
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-):
-    """``max_pool1d`` returning ``(values, indices)``."""
-    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool1d(
@@ -488,29 +463,28 @@ def lp_pool2d(
     input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
     """y = (Σ_window x^p)^(1/p), composed from ``avg_pool2d`` as PyTorch does."""
-    from ember.nn._functional.activation import relu
-
     kernel_height, kernel_width = _tuple(
         kernel_size, 2, "lp_pool2d: kernel_size must be an int or a pair"
     )
-    if stride is not None:
-        out = avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
-    else:
-        out = avg_pool2d(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
-    return (out.sign() * relu(out.abs())).mul(kernel_height * kernel_width).pow(1.0 / norm_type)
+    out = _signed_power_mean(avg_pool2d, input, norm_type, kernel_size, stride, ceil_mode)
+    return out.mul(kernel_height * kernel_width).pow(1.0 / norm_type)
 
 
 def lp_pool1d(
     input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
     """y = (Σ_window x^p)^(1/p) over 1-D windows."""
-    from ember.nn._functional.activation import relu
+    out = _signed_power_mean(avg_pool1d, input, norm_type, kernel_size, stride, ceil_mode)
+    return out.mul(_first(kernel_size)).pow(1.0 / norm_type)
 
+
+def _signed_power_mean(average, input, norm_type, kernel_size, stride, ceil_mode) -> Tensor:
+    """The ``average`` pool of x^p, as sign · relu(|·|) (PyTorch's form, for its gradient)."""
     if stride is not None:
-        out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+        out = average(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     else:
-        out = avg_pool1d(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
-    return (out.sign() * relu(out.abs())).mul(_first(kernel_size)).pow(1.0 / norm_type)
+        out = average(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return out.sign() * relu(out.abs())
 
 
 # ---------------------------------------------------------------- adaptive pooling
@@ -614,11 +588,6 @@ def _adaptive_max_indices(x, out):
     return (row * x.shape[3] + column).astype(xp.int64)
 
 
-def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
-    """``adaptive_max_pool2d`` returning ``(values, indices)``."""
-    return adaptive_max_pool2d(input, output_size, True)
-
-
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Maximum over windows [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) × [⌊j·W/O⌋, ⌈(j + 1)·W/O⌉).
 
@@ -635,11 +604,6 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     return (values, indices) if return_indices else values
 
 
-def adaptive_max_pool1d_with_indices(input: Tensor, output_size, return_indices: bool = False):
-    """``adaptive_max_pool1d`` returning ``(values, indices)``."""
-    return adaptive_max_pool1d(input, output_size, True)
-
-
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     """Maximum over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) or (C, L) → (..., O)."""
     _check_adaptive(input, 1, "adaptive_max_pool1d")
@@ -647,3 +611,27 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, out), True)
     values, indices = values.squeeze(-2), indices.squeeze(-2)
     return (values, indices) if return_indices else values
+
+
+def _with_indices(pool):
+    """PyTorch's ``<pool>_with_indices``: ``pool`` (whose last parameter is
+    ``return_indices``) returning ``(values, indices)`` whatever that argument says."""
+    last = len(inspect.signature(pool).parameters) - 1
+
+    @functools.wraps(pool)
+    def with_indices(*args, **kwargs):
+        if len(args) > last:
+            args = (*args[:last], True, *args[last + 1 :])
+        else:
+            kwargs["return_indices"] = True
+        return pool(*args, **kwargs)
+
+    with_indices.__name__ = with_indices.__qualname__ = f"{pool.__name__}_with_indices"
+    with_indices.__doc__ = f"``{pool.__name__}`` returning ``(values, indices)``."
+    return with_indices
+
+
+max_pool1d_with_indices = _with_indices(max_pool1d)
+max_pool2d_with_indices = _with_indices(max_pool2d)
+adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)
+adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)
