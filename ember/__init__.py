@@ -3,18 +3,39 @@
 ``import ember as torch`` runs PyTorch scripts that use what ember implements.
 """
 
-from ember._tensor import Size, Tensor  # noqa: I001  (Tensor first: ops import it)
-from ember import autograd, cuda, ops
-from ember._backend import get_num_threads, set_num_threads
-from ember._device import device
-from ember._memory_format import (
+# The layers in their order (docs/ARCHITECTURE.md): the tensor's state, autograd, the ops,
+# then the methods that are "the op of that name with self first", installed once both exist.
+from ember._tensor import Size, Tensor  # noqa: I001
+from ember import autograd, ops
+from ember import _tensor_methods
+
+_tensor_methods.install(Tensor)
+
+from ember import (  # noqa: E402
+    accelerator,
+    amp,
+    backends,
+    cpu,
+    cuda,
+    distributed,
+    linalg,
+    nn,
+    optim,
+    random,
+    return_types,
+    sparse,
+    utils,
+)
+from ember._backend import get_num_threads, set_num_threads  # noqa: E402
+from ember._device import device  # noqa: E402
+from ember._memory_format import (  # noqa: E402
     channels_last,
     channels_last_3d,
     contiguous_format,
     memory_format,
     preserve_format,
 )
-from ember._dtype import (
+from ember._dtype import (  # noqa: E402
     bool_ as bool,
     can_cast,
     finfo,
@@ -34,9 +55,9 @@ from ember._dtype import (
     set_default_dtype,
     uint8,
 )
-from ember._tensor_str import set_printoptions
-from ember.serialization import load, save
-from ember.autograd import (
+from ember._tensor_str import set_printoptions  # noqa: E402
+from ember.serialization import load, save  # noqa: E402
+from ember.autograd import (  # noqa: E402
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -44,8 +65,37 @@ from ember.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from ember.ops import *  # noqa: F401,F403
-from ember import distributed, linalg, nn, optim, random, return_types, utils  # noqa: E402,F401
+from ember.ops import *  # noqa: E402,F401,F403
+from ember.ops._sparse_math import matmul as _sparse_matmul  # noqa: E402
+from ember.ops._sparse_math import spmm  # noqa: E402
+from ember.ops.histogram import histogram, histogramdd  # noqa: E402
+from ember.ops.sparse import SparseTensor as _SparseTensor  # noqa: E402
+from ember.ops.sparse import (  # noqa: E402
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    strided,
+)
+import ember.utils.checkpoint  # noqa: E402
+
+# Automatic mixed precision: ``ember.autocast`` and its state (``ember.amp``, with the
+# deprecated ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings).
+from ember.amp import autocast  # noqa: E402
+from ember.amp.autocast_mode import (  # noqa: E402
+    get_autocast_dtype,
+    is_autocast_available,
+    is_autocast_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
+
+# The torch.* top-level spellings of functional forms, in-place aliases, windows and
+# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
+from ember._toplevel import *  # noqa: E402,F403
+from ember._toplevel_misc import *  # noqa: E402,F403
+from ember._toplevel_views import *  # noqa: E402,F403
+import math as _math  # noqa: E402
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
@@ -109,27 +159,11 @@ def result_type(tensor1, tensor2) -> dtype:
     return _result_type(tensor1, tensor2)
 
 
-import math as _math  # noqa: E402
-
-from ember import accelerator, backends  # noqa: E402,F401
-
 inf, nan = _math.inf, _math.nan
 pi, e = _math.pi, _math.e
 newaxis = None
 
 # ---------------------------------------------------------------- sparse tensors
-from ember import sparse  # noqa: F401
-from ember.ops._sparse_math import matmul as _sparse_matmul
-from ember.ops._sparse_math import spmm  # noqa: F401
-from ember.ops.sparse import SparseTensor as _SparseTensor
-from ember.ops.sparse import (  # noqa: F401
-    sparse_coo,
-    sparse_coo_tensor,
-    sparse_csr,
-    sparse_csr_tensor,
-    strided,
-)
-
 _dense_mm, _dense_matmul = mm, matmul
 
 
@@ -146,25 +180,3 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
         return _sparse_matmul(input, other)
     return _dense_matmul(input, other, out=out)
 
-
-import ember.utils.checkpoint  # noqa: E402,F401
-
-# Automatic mixed precision: ``ember.amp``, ``ember.autocast``, and the deprecated
-# ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings.
-from ember import amp, cpu  # noqa: E402,F401
-
-# The torch.* top-level spellings of functional forms, in-place aliases, windows and
-# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
-from ember._toplevel import *  # noqa: E402,F401,F403
-from ember._toplevel_misc import *  # noqa: E402,F401,F403
-from ember._toplevel_views import *  # noqa: E402,F401,F403
-from ember.amp import autocast  # noqa: E402,F401
-from ember.amp.autocast_mode import (  # noqa: E402,F401
-    get_autocast_dtype,
-    is_autocast_available,
-    is_autocast_enabled,
-    set_autocast_dtype,
-    set_autocast_enabled,
-)
-from ember.cuda import amp as _cuda_amp  # noqa: E402,F401
-from ember.ops.histogram import histogram, histogramdd  # noqa: E402

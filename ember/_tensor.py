@@ -11,19 +11,19 @@ from __future__ import annotations
 import weakref
 
 from ember import _backend
+from ember._backend import asarray, xp
 from ember._backend import bfloat16 as _numpy_bfloat16
-from ember._backend import xp
 from ember._device import check_device
 from ember._device import cpu as _cpu
 from ember._device import device as _device_cls
 from ember._dtype import _BY_NUMPY, from_numpy_dtype, to_dtype
 from ember._dtype import dtype as _dtype_cls
+from ember._hooks import add_hook, note_hooked
 from ember._memory_format import contiguous_format as _contiguous_format
 from ember._memory_format import is_in_format
-from ember._memory_format import preserve_format as _preserve_format
+from ember._tensor_str import tensor_repr
 
 _new = object.__new__
-_NOT_GIVEN = object()  # tells ``new_zeros(size=...)`` from no size at all
 
 
 class Size(tuple):
@@ -75,8 +75,6 @@ class Tensor:
 
     def __init__(self, *args, device=None, dtype=None):
         """Legacy constructor: ``Tensor(data)`` or ``Tensor(*sizes)``, float32 by default."""
-        from ember._backend import asarray
-
         check_device(device)
         if len(args) == 1 and not isinstance(args[0], int):
             source = args[0]
@@ -241,50 +239,15 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from ember.autograd.function import RemovableHandle
-
         if self.grad_fn is not None:
-            return self.grad_fn._add_tensor_hook(self._output_nr, hook)
-        if self._hooks is None:
-            self._hooks = {}
-        note_hooked(self)
-        handle = RemovableHandle(self._hooks)
-        self._hooks[handle.id] = hook
-        return handle
+            return add_hook(self.grad_fn, "_tensor_hooks", hook, self._output_nr)
+        return add_hook(self, "_hooks", hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(tensor)`` on a leaf after its ``.grad`` has been accumulated."""
-        from ember.autograd.function import RemovableHandle
-
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if self._post_accumulate_hooks is None:
-            self._post_accumulate_hooks = {}
-        note_hooked(self)
-        handle = RemovableHandle(self._post_accumulate_hooks)
-        self._post_accumulate_hooks[handle.id] = hook
-        return handle
-
-    def _grad_accumulator(self):
-        node = self._accumulator() if self._accumulator is not None else None
-        if node is None:
-            from ember.autograd.function import AccumulateGrad
-
-            node = AccumulateGrad(self)
-            self._accumulator = weakref.ref(node)
-        return node
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on."""
-        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None:
-            data = self._data
-            if data.size == 1:  # the usual ``loss.backward()``: seeded with a one, nothing to check
-                seed = Tensor._make(xp.ones(data.shape, data.dtype))
-                run_backward([(self.grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
-                return
-        from ember.autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        return add_hook(self, "_post_accumulate_hooks", hook)
 
     def detach(self) -> Tensor:
         """A new tensor on the same storage, outside the graph."""
@@ -367,8 +330,6 @@ class Tensor:
     __hash__ = object.__hash__  # identity, as in PyTorch; no Python frame per dict lookup
 
     def __repr__(self) -> str:
-        from ember._tensor_str import tensor_repr
-
         return tensor_repr(self)
 
     def __format__(self, spec: str) -> str:
@@ -395,202 +356,12 @@ class Tensor:
         memo[id(self)] = copied
         return copied
 
-    # ------------------------------------------------------------ dtype and device
-    def to(self, *args, **kwargs) -> Tensor:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        target_dtype = kwargs.pop("dtype", None)
-        target_device = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        memory_format = kwargs.pop("memory_format", _preserve_format)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                target_dtype = arg.dtype
-            elif isinstance(arg, _dtype_cls):
-                target_dtype = arg
-            elif isinstance(arg, (str, _device_cls, int)) and not (
-                isinstance(arg, str) and arg.removeprefix("torch.").removeprefix("ember.")
-                in ("float32", "float64", "float16", "int64", "int32", "bool")
-            ):
-                target_device = arg
-            elif arg is not None:
-                target_dtype = to_dtype(arg)
-        check_device(target_device)
-        result = self
-        if target_dtype is not None and to_dtype(target_dtype) is not self.dtype:
-            result = _ops.to_dtype(self, to_dtype(target_dtype))
-        if memory_format is not _preserve_format:
-            result = _ops.contiguous(result, memory_format)
-        return result.clone() if copy and result is self else result
-
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"torch.{_LEGACY_TYPE_NAMES.get(self.dtype.name, 'FloatTensor')}"
-        return self.to(to_dtype(dtype))
-
     def cpu(self) -> Tensor:
         return self
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
         check_device("cuda")
         return self
-
-    def float(self) -> Tensor:
-        return self.to(_dtypes.float32)
-
-    def double(self) -> Tensor:
-        return self.to(_dtypes.float64)
-
-    def half(self) -> Tensor:
-        return self.to(_dtypes.float16)
-
-    def bfloat16(self) -> Tensor:
-        return self.to(_dtypes.bfloat16)
-
-    def long(self) -> Tensor:
-        return self.to(_dtypes.int64)
-
-    def int(self) -> Tensor:
-        return self.to(_dtypes.int32)
-
-    def short(self) -> Tensor:
-        return self.to(_dtypes.int16)
-
-    def char(self) -> Tensor:
-        return self.to(_dtypes.int8)
-
-    def byte(self) -> Tensor:
-        return self.to(_dtypes.uint8)
-
-    def bool(self) -> Tensor:
-        return self.to(_dtypes.bool_)
-
-    def type_as(self, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
-
-    def reshape_as(self, other: Tensor) -> Tensor:
-        return _ops.reshape(self, other.shape)
-
-    # ------------------------------------------------------------ views with varargs
-    def view(self, *shape) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
-            raise NotImplementedError("view(dtype) is not supported by ember; use .to(dtype)")
-        return _ops.view(self, _sizes(shape))
-
-    def reshape(self, *shape) -> Tensor:
-        return _ops.reshape(self, _sizes(shape))
-
-    def permute(self, *dims) -> Tensor:
-        return _ops.permute(self, _sizes(dims))
-
-    def expand(self, *sizes) -> Tensor:
-        return _ops.expand(self, _sizes(sizes))
-
-    def repeat(self, *sizes) -> Tensor:
-        return _ops.repeat(self, _sizes(sizes))
-
-    def tile(self, *dims) -> Tensor:
-        return _ops.tile(self, _sizes(dims))
-
-    def flip(self, *dims) -> Tensor:
-        return _ops.flip(self, _sizes(dims))
-
-    @property
-    def T(self) -> Tensor:
-        return _ops.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
-
-    @property
-    def mT(self) -> Tensor:
-        if self._data.ndim < 2:
-            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
-        return _ops.transpose(self, -2, -1)
-
-    # ------------------------------------------------------------ new tensors like this one
-    # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
-                   pin_memory=False) -> Tensor:
-        return _ops.tensor(data, dtype=dtype or self.dtype, device=device,
-                           requires_grad=requires_grad)
-
-    def new_zeros(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                  layout=None, pin_memory=False) -> Tensor:
-        shape = _new_size("new_zeros", sizes, size)
-        return _ops.zeros(shape, dtype=dtype or self.dtype, device=device,
-                          requires_grad=requires_grad)
-
-    def new_ones(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                 layout=None, pin_memory=False) -> Tensor:
-        shape = _new_size("new_ones", sizes, size)
-        return _ops.ones(shape, dtype=dtype or self.dtype, device=device,
-                         requires_grad=requires_grad)
-
-    def new_empty(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
-                  layout=None, pin_memory=False) -> Tensor:
-        shape = _new_size("new_empty", sizes, size)
-        return _ops.empty(shape, dtype=dtype or self.dtype, device=device,
-                          requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
-                 layout=None, pin_memory=False) -> Tensor:
-        return _ops.full(size, fill_value, dtype=dtype or self.dtype, device=device,
-                         requires_grad=requires_grad)
-
-    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
-                          layout=None, pin_memory=False) -> Tensor:
-        return _ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
-                                  requires_grad=requires_grad)
-
-    # ------------------------------------------------------------ layouts (ember/ops/sparse.py)
-    is_sparse = is_sparse_csr = False
-
-    @property
-    def layout(self):
-        return _sparse.strided
-
-    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
-                  dense_dim=None) -> Tensor:
-        """The COO form of this tensor: its nonzero entries (slices past ``sparse_dim``)."""
-        if layout is _sparse.sparse_csr:
-            return _sparse.to_sparse_csr(self)
-        return _sparse.to_sparse(self, sparse_dim)
-
-    def to_sparse_coo(self) -> Tensor:
-        return _sparse.to_sparse(self)
-
-    def to_sparse_csr(self, dense_dim=None) -> Tensor:
-        return _sparse.to_sparse_csr(self)
-
-    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
-        return self if dtype is None else self.to(dtype)
-
-    def sparse_dim(self) -> int:
-        return 0
-
-    def dense_dim(self) -> int:
-        return self.ndim
-
-    def _sparse_only(self, name: str, layout: str = "sparse coordinate tensor"):
-        raise RuntimeError(f"{name} expected {layout} layout but got Strided")
-
-    def indices(self):
-        self._sparse_only("indices")
-
-    def values(self):
-        self._sparse_only("values", "sparse tensor")
-
-    def coalesce(self):
-        self._sparse_only("coalesce")
-
-    def is_coalesced(self):
-        self._sparse_only("is_coalesced")
-
-    def crow_indices(self):
-        self._sparse_only("crow_indices", "sparse row compressed tensor")
-
-    def col_indices(self):
-        self._sparse_only("col_indices", "sparse row compressed tensor")
 
 
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:
@@ -610,26 +381,6 @@ def _rebuild(array, requires_grad):
     return Tensor._make(array, requires_grad)
 
 
-def _sizes(args) -> tuple:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))`` (and a Size or list)."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
-
-
-def _new_size(op: str, sizes: tuple, size) -> tuple:
-    """``new_zeros(2, 3)``, ``new_zeros((2, 3))`` or ``new_zeros(size=(2, 3))``, checked."""
-    if size is _NOT_GIVEN:
-        if not sizes:
-            raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
-        return _sizes(sizes)
-    if sizes:
-        raise TypeError(f"{op}() got multiple values for argument 'size'")
-    if not isinstance(size, (tuple, list)):
-        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
-    return tuple(size)
-
-
 def _wrap_dim(dim: int, ndim: int, op: str) -> int:
     low, high = -max(ndim, 1), max(ndim, 1) - 1
     if not low <= dim <= high:
@@ -637,26 +388,3 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
             f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})"
         )
     return dim % max(ndim, 1)
-
-
-_LEGACY_TYPE_NAMES = {
-    "float32": "FloatTensor",
-    "float64": "DoubleTensor",
-    "float16": "HalfTensor",
-    "bfloat16": "BFloat16Tensor",
-    "int64": "LongTensor",
-    "int32": "IntTensor",
-    "int16": "ShortTensor",
-    "int8": "CharTensor",
-    "uint8": "ByteTensor",
-    "bool": "BoolTensor",
-}
-
-from ember import _dtype as _dtypes  # noqa: E402
-from ember import ops as _ops  # noqa: E402  (ops import Tensor; bound once both exist)
-from ember._tensor_methods import install as _install_methods  # noqa: E402
-from ember.autograd.engine import run_backward  # noqa: E402
-from ember.autograd.function import note_hooked  # noqa: E402
-from ember.ops import sparse as _sparse  # noqa: E402
-
-_install_methods(Tensor)

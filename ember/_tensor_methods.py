@@ -10,6 +10,19 @@ from __future__ import annotations
 import functools
 import types
 
+from ember import _dtype as dtypes
+from ember import autograd, ops
+from ember._backend import xp
+from ember._device import check_device
+from ember._device import device as _device_cls
+from ember._dtype import dtype as _dtype_cls
+from ember._dtype import to_dtype
+from ember._memory_format import preserve_format as _preserve_format
+from ember._tensor import Tensor
+from ember.autograd.engine import run_backward
+from ember.ops import sparse
+from ember.ops._function import inplace, snapshot
+
 # Methods that call the ops function of the same name with self first.
 FORWARDED = """
 abs absolute acos arccos acosh arccosh add addcdiv addcmul addmm all allclose amax amin aminmax
@@ -99,8 +112,6 @@ def _reflected_division(reciprocal, mul):
 
 
 def _inplace(function, name):
-    from ember.ops._function import inplace, snapshot
-
     def method(self, *args, **kwargs):
         return inplace(self, function(snapshot(self), *args, **kwargs), name)
 
@@ -110,8 +121,6 @@ def _inplace(function, name):
 
 
 def install(cls) -> None:
-    from ember import ops
-
     def find(name):
         # The plain op, not its out= wrapper (ops._out): methods take no out=, as in PyTorch.
         return ops._out.without_out(getattr(ops, name, None))
@@ -125,6 +134,11 @@ def install(cls) -> None:
         function = find(name)
         setattr(cls, name + "_", _inplace(function, name + "_") if function else _missing(name + "_"))
     cls.polygamma, cls.polygamma_ = _polygamma, _polygamma_
+    for name, value in vars(OwnForms).items():
+        if not name.startswith("__"):
+            setattr(cls, name, value)
+    for name, dtype in CASTS.items():
+        setattr(cls, name, _cast(name, dtype))
     for name in INPLACE_VIEWS:
         function = find(name)
         if function:
@@ -155,14 +169,10 @@ def install(cls) -> None:
 
 def _polygamma(self, n):
     """``x.polygamma(n)`` is ``ember.polygamma(n, x)``: the order comes first in the function."""
-    from ember import ops
-
     return ops.polygamma(n, self)
 
 
 def _polygamma_(self, n):
-    from ember.ops._function import inplace, snapshot
-
     return inplace(self, _polygamma(snapshot(self), n), "polygamma_")
 
 
@@ -180,6 +190,23 @@ def _inplace_view(function, name):
     return method
 
 
+# ``x.float()`` is ``x.to(ember.float32)``, and so on.
+CASTS = {
+    "float": dtypes.float32, "double": dtypes.float64, "half": dtypes.float16,
+    "bfloat16": dtypes.bfloat16, "long": dtypes.int64, "int": dtypes.int32,
+    "short": dtypes.int16, "char": dtypes.int8, "byte": dtypes.uint8, "bool": dtypes.bool_,
+}
+
+
+def _cast(name: str, dtype):
+    def method(self):
+        return self.to(dtype)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``self.to({dtype})``."
+    return method
+
+
 INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "as_strided"]
 
 
@@ -188,3 +215,219 @@ def missing_methods(cls) -> list:
     return sorted(
         name for name in dir(cls) if getattr(getattr(cls, name, None), "_ember_missing", False)
     )
+
+
+_NOT_GIVEN = object()  # tells ``new_zeros(size=...)`` from no size at all
+
+
+class OwnForms:
+    """Methods with argument forms of their own: ``view(2, 3)`` or ``view((2, 3))``, the many
+    forms of ``to``, ``backward``'s fast start, the ``new_*`` factories and the layouts.
+    ``install`` copies them onto ``Tensor``."""
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on."""
+        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None:
+            data = self._data
+            if data.size == 1:  # the usual ``loss.backward()``: seeded with a one, nothing to check
+                seed = Tensor._make(xp.ones(data.shape, data.dtype))
+                run_backward([(self.grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
+                return
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+    # ------------------------------------------------------------ dtype and device
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        target_dtype = kwargs.pop("dtype", None)
+        target_device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        memory_format = kwargs.pop("memory_format", _preserve_format)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target_dtype = arg.dtype
+            elif isinstance(arg, _dtype_cls):
+                target_dtype = arg
+            elif isinstance(arg, (str, _device_cls, int)) and not (
+                isinstance(arg, str) and arg.removeprefix("torch.").removeprefix("ember.")
+                in ("float32", "float64", "float16", "int64", "int32", "bool")
+            ):
+                target_device = arg
+            elif arg is not None:
+                target_dtype = to_dtype(arg)
+        check_device(target_device)
+        result = self
+        if target_dtype is not None and to_dtype(target_dtype) is not self.dtype:
+            result = ops.to_dtype(self, to_dtype(target_dtype))
+        if memory_format is not _preserve_format:
+            result = ops.contiguous(result, memory_format)
+        return result.clone() if copy and result is self else result
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"torch.{_LEGACY_TYPE_NAMES.get(self.dtype.name, 'FloatTensor')}"
+        return self.to(to_dtype(dtype))
+
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return ops.reshape(self, other.shape)
+
+    # ------------------------------------------------------------ views with varargs
+    def view(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], _dtype_cls):
+            raise NotImplementedError("view(dtype) is not supported by ember; use .to(dtype)")
+        return ops.view(self, _sizes(shape))
+
+    def reshape(self, *shape) -> Tensor:
+        return ops.reshape(self, _sizes(shape))
+
+    def permute(self, *dims) -> Tensor:
+        return ops.permute(self, _sizes(dims))
+
+    def expand(self, *sizes) -> Tensor:
+        return ops.expand(self, _sizes(sizes))
+
+    def repeat(self, *sizes) -> Tensor:
+        return ops.repeat(self, _sizes(sizes))
+
+    def tile(self, *dims) -> Tensor:
+        return ops.tile(self, _sizes(dims))
+
+    def flip(self, *dims) -> Tensor:
+        return ops.flip(self, _sizes(dims))
+
+    @property
+    def T(self) -> Tensor:
+        return ops.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        if self._data.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
+        return ops.transpose(self, -2, -1)
+
+    # ------------------------------------------------------------ new tensors like this one
+    # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False) -> Tensor:
+        return ops.tensor(data, dtype=dtype or self.dtype, device=device,
+                           requires_grad=requires_grad)
+
+    def new_zeros(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False) -> Tensor:
+        shape = _new_size("new_zeros", sizes, size)
+        return ops.zeros(shape, dtype=dtype or self.dtype, device=device,
+                          requires_grad=requires_grad)
+
+    def new_ones(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False) -> Tensor:
+        shape = _new_size("new_ones", sizes, size)
+        return ops.ones(shape, dtype=dtype or self.dtype, device=device,
+                         requires_grad=requires_grad)
+
+    def new_empty(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False) -> Tensor:
+        shape = _new_size("new_empty", sizes, size)
+        return ops.empty(shape, dtype=dtype or self.dtype, device=device,
+                          requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False) -> Tensor:
+        return ops.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                         requires_grad=requires_grad)
+
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+                          layout=None, pin_memory=False) -> Tensor:
+        return ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
+                                  requires_grad=requires_grad)
+
+    # ------------------------------------------------------------ layouts (ember/ops/sparse.py)
+    is_sparse = is_sparse_csr = False
+
+    @property
+    def layout(self):
+        return sparse.strided
+
+    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
+                  dense_dim=None) -> Tensor:
+        """The COO form of this tensor: its nonzero entries (slices past ``sparse_dim``)."""
+        if layout is sparse.sparse_csr:
+            return sparse.to_sparse_csr(self)
+        return sparse.to_sparse(self, sparse_dim)
+
+    def to_sparse_coo(self) -> Tensor:
+        return sparse.to_sparse(self)
+
+    def to_sparse_csr(self, dense_dim=None) -> Tensor:
+        return sparse.to_sparse_csr(self)
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        return self if dtype is None else self.to(dtype)
+
+    def sparse_dim(self) -> int:
+        return 0
+
+    def dense_dim(self) -> int:
+        return self.ndim
+
+    def _sparse_only(self, name: str, layout: str = "sparse coordinate tensor"):
+        raise RuntimeError(f"{name} expected {layout} layout but got Strided")
+
+    def indices(self):
+        self._sparse_only("indices")
+
+    def values(self):
+        self._sparse_only("values", "sparse tensor")
+
+    def coalesce(self):
+        self._sparse_only("coalesce")
+
+    def is_coalesced(self):
+        self._sparse_only("is_coalesced")
+
+    def crow_indices(self):
+        self._sparse_only("crow_indices", "sparse row compressed tensor")
+
+    def col_indices(self):
+        self._sparse_only("col_indices", "sparse row compressed tensor")
+
+
+def _sizes(args) -> tuple:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))`` (and a Size or list)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _new_size(op: str, sizes: tuple, size) -> tuple:
+    """``new_zeros(2, 3)``, ``new_zeros((2, 3))`` or ``new_zeros(size=(2, 3))``, checked."""
+    if size is _NOT_GIVEN:
+        if not sizes:
+            raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
+        return _sizes(sizes)
+    if sizes:
+        raise TypeError(f"{op}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return tuple(size)
+
+
+
+_LEGACY_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}

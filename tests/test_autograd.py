@@ -485,7 +485,7 @@ def test_array_walk_matches_pytorch_on_a_tangled_graph():
 
 
 def test_hooked_graphs_take_the_tensor_walk_until_the_hook_is_gone():
-    from ember.autograd.function import hooks_registered
+    from ember._hooks import hooks_registered
 
     gc.collect()
     assert not hooks_registered()

@@ -21,7 +21,10 @@ import warnings
 import weakref
 
 from ember._backend import asarray as _asarray
+from ember._backend import ignoring_float_errors
 from ember._backend import ndarray as _ndarray
+from ember._hooks import add_hook
+from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 
@@ -67,55 +70,6 @@ FREED_MESSAGE = (
 )
 
 
-# Every node and tensor that was given a hook (or asked to retain its grad). While none of
-# them still has one, no backward pass can meet a hook, and the engine takes its array path.
-# One set for all threads (a hook on a shared model may be met by any thread's backward);
-# the lock keeps one thread's registration from changing the set while another lists it.
-_hooked = weakref.WeakSet()
-_hooked_lock = threading.Lock()
-
-
-def note_hooked(owner) -> None:
-    with _hooked_lock:
-        _hooked.add(owner)
-
-
-def hooks_registered() -> bool:
-    """Whether some live node or tensor still carries a hook."""
-    if not _hooked:
-        return False
-    with _hooked_lock:
-        owners = list(_hooked)
-    return any(
-        owner._hooks or getattr(owner, "_post_accumulate_hooks", None)
-        or getattr(owner, "_pre_hooks", None) or getattr(owner, "_retained", None)
-        or getattr(owner, "_prehooks", None)
-        for owner in owners
-    )
-
-
-class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` takes the hook out again."""
-
-    _ids = itertools.count()  # next() is atomic under the GIL, as for _sequence
-
-    def __init__(self, registry: dict):
-        self._registry = weakref.ref(registry) if hasattr(registry, "__weakref__") else None
-        self._strong = registry if self._registry is None else None
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        registry = self._strong if self._registry is None else self._registry()
-        if registry is not None:
-            registry.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.remove()
-
-
 class SavedTensor:
     """An output of a node saved by that node, kept as its array.
 
@@ -130,8 +84,6 @@ class SavedTensor:
         self._version_counter = tensor._version_counter
 
     def unpack(self, owner):
-        from ember._tensor import Tensor
-
         tensor = Tensor._make(self._data, True)
         tensor.grad_fn, tensor._output_nr = owner, self._output_nr
         tensor._version_counter = self._version_counter
@@ -172,10 +124,11 @@ class BackwardNode:
     needs_input_grad = ()
     _saved = ()
     _released = False
-    _pre_hooks = None  # output_nr -> {handle id: hook} of tensor hooks
-    _retained = None  # output_nr -> weakref of a tensor that retains its grad
-    _hooks = None  # handle id -> hook, made on the first register_hook
-    _prehooks = None  # handle id -> hook, made on the first register_prehook
+    # The hook registries (``ember/_hooks.py``), each made on its first registration.
+    _tensor_hooks = None  # output_nr -> {handle id: hook} of the output tensors' hooks
+    _retained = None  # output_nr -> weakref of an output tensor that retains its grad
+    _hooks = None  # handle id -> hook, run after the node (``register_hook``)
+    _prehooks = None  # handle id -> hook, run before the node (``register_prehook``)
     # Per tensor input: (position in args, shape, NumPy dtype, the node its gradient goes
     # to or None, that node's output number). ``next_functions`` is read from it.
     _input_meta = ()
@@ -261,32 +214,13 @@ class BackwardNode:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
-    def register_hook(self, hook) -> RemovableHandle:
+    def register_hook(self, hook):
         """``hook(grad_inputs, grad_outputs)`` runs after this node computes its gradients."""
-        if self._hooks is None:
-            self._hooks = {}
-        note_hooked(self)
-        handle = RemovableHandle(self._hooks)
-        self._hooks[handle.id] = hook
-        return handle
+        return add_hook(self, "_hooks", hook)
 
-    def register_prehook(self, hook) -> RemovableHandle:
+    def register_prehook(self, hook):
         """``hook(grad_outputs)`` runs before this node; it may return replacement gradients."""
-        if self._prehooks is None:
-            self._prehooks = {}
-        note_hooked(self)
-        handle = RemovableHandle(self._prehooks)
-        self._prehooks[handle.id] = hook
-        return handle
-
-    def _add_tensor_hook(self, output_nr: int, hook) -> RemovableHandle:
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
-        note_hooked(self)
-        registry = self._pre_hooks.setdefault(output_nr, {})
-        handle = RemovableHandle(registry)
-        registry[handle.id] = hook
-        return handle
+        return add_hook(self, "_prehooks", hook)
 
     def _release(self) -> None:
         if self._saved:
@@ -300,7 +234,7 @@ class BackwardNode:
             arrays = [None if g is None else g._data for g in grads]
             with ignoring_float_errors():
                 results = fast(self, *arrays)
-            make = (_tensor_class[0] or _load_tensor_class())._make
+            make = Tensor._make
             if not isinstance(results, tuple):
                 results = (results,)
             return tuple(None if r is None else make(_as_array(r)) for r in results)
@@ -392,8 +326,6 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ember._tensor import Tensor
-
         node = cls._backward_cls()
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         node.needs_input_grad = needs
@@ -426,7 +358,6 @@ def _overridden(cls) -> set:
 
 def connect(node: BackwardNode, args, outputs) -> None:
     """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
-    Tensor = _tensor_class[0] or _load_tensor_class()
     needs, inputs = [], []
     position = -1
     for arg in args:
@@ -462,7 +393,7 @@ def edge_of(tensor) -> tuple:
     to; warns when that node ran backward before this thread's last optimizer step."""
     node = tensor.grad_fn
     if node is None:
-        return tensor._grad_accumulator(), 0
+        return grad_accumulator(tensor), 0
     if node._executed_at >= 0:
         check_leak(node)
     return node, tensor._output_nr
@@ -502,14 +433,13 @@ def _excluded(node: BackwardNode, out) -> bool:
     return False
 
 
-_tensor_class = [None]  # ember._tensor imports this module, so Tensor is looked up once, late
-
-
-def _load_tensor_class():
-    from ember._tensor import Tensor
-
-    _tensor_class[0] = Tensor
-    return Tensor
+def grad_accumulator(tensor) -> AccumulateGrad:
+    """The ``AccumulateGrad`` node of a leaf: one per leaf, for as long as a graph holds it."""
+    node = tensor._accumulator() if tensor._accumulator is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)
+    return node
 
 
 def _as_array(value):
@@ -528,9 +458,6 @@ def _warn_leak() -> None:
     _leak_warned_at.add(where)
     warnings.warn_explicit(LEAK_MESSAGE, UserWarning, where[0], where[1],
                            module=frame.f_globals.get("__name__"), registry={})
-
-
-from ember._backend import ignoring_float_errors  # noqa: E402
 
 
 class once_differentiable:

@@ -8,11 +8,20 @@ Use float64 inputs: in float32 the differences drown in rounding.
 
 from __future__ import annotations
 
+import warnings
+
+from ember._backend import xp
+from ember._memory_format import contiguous_format
+from ember._tensor import Tensor
+from ember.autograd._differentiate import grad as autograd_grad
+
 
 def _is_tensor(value) -> bool:
-    from ember._tensor import Tensor
-
     return isinstance(value, Tensor)
+
+
+def _zeros_like(tensor):
+    return Tensor._make(xp.zeros_like(tensor._data))
 
 
 class GradcheckError(RuntimeError):
@@ -28,7 +37,6 @@ def _outputs(func, inputs) -> tuple:
 
 
 def _numerical(func, inputs, index, output_index, eps):
-    from ember._backend import xp
 
     x = inputs[index]._data
     flat = x.reshape(-1)
@@ -50,17 +58,13 @@ def _numerical(func, inputs, index, output_index, eps):
 
 
 def _analytical(func, inputs, index, output_index):
-    from ember._backend import xp
-    from ember._memory_format import contiguous_format
-    from ember.autograd import grad as autograd_grad
-    from ember.ops.creation import zeros_like
 
     output = _outputs(func, inputs)[output_index]
     jacobian = xp.zeros((inputs[index].numel(), output.numel()))
     if not output.requires_grad:
         return jacobian
     for k in range(output.numel()):
-        seed = zeros_like(output, memory_format=contiguous_format)  # written through reshape
+        seed = _zeros_like(output, memory_format=contiguous_format)  # written through reshape
         seed._data.reshape(-1)[k] = 1
         (grad,) = autograd_grad(output, inputs[index], seed, retain_graph=True, allow_unused=True)
         if grad is not None:
@@ -89,13 +93,11 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     Returns:
         True when every Jacobian entry matches.
     """
-    from ember._backend import xp
 
     inputs = _as_tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if _is_tensor(x) and x.requires_grad]
     for i in checked:
         if inputs[i].dtype.name != "float64":
-            import warnings
 
             warnings.warn(
                 f"Input #{i} requires gradient and is not a double precision floating point. "
@@ -132,9 +134,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
 
     ``grad_outputs`` (random when omitted) are the cotangents; they are checked too.
     """
-    from ember._backend import xp
-    from ember._tensor import Tensor
-    from ember.autograd import grad as autograd_grad
 
     _make = Tensor._make
     inputs = _as_tuple(inputs)
@@ -149,18 +148,17 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     wrt = [i for i, x in enumerate(inputs) if _is_tensor(x) and x.requires_grad]
 
     def vjp(*args):
-        from ember.ops.creation import zeros_like
 
         xs, vs = args[:count], args[count:]
         ys = [o for o in _outputs(func, xs) if o.dtype.is_floating_point]
         used = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
         if not used:
-            return tuple(zeros_like(xs[i]) for i in wrt)
+            return tuple(_zeros_like(xs[i]) for i in wrt)
         grads = autograd_grad(
             [y for y, _ in used], [xs[i] for i in wrt], [v for _, v in used],
             create_graph=True, allow_unused=True,
         )
-        return tuple(zeros_like(xs[i]) if g is None else g for i, g in zip(wrt, grads))
+        return tuple(_zeros_like(xs[i]) if g is None else g for i, g in zip(wrt, grads))
 
     return gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)

@@ -1,9 +1,11 @@
 """``ember.cuda``: the calls PyTorch scripts make, answered truthfully for a CPU-only ember.
 
-``ember.cuda.amp`` (deprecated in PyTorch as here) is bound when ``ember`` finishes importing.
+``ember.cuda.amp`` is deprecated in PyTorch, as here.
 """
 
 from __future__ import annotations
+
+from ember.cuda import amp
 
 
 def is_available() -> bool:

@@ -3,19 +3,22 @@
 Each module's ``__all__`` is its public surface; ``ember`` re-exports them all.
 """
 
-import importlib as _importlib  # noqa: E402
+import importlib as _importlib
 
-from ember.ops.comparison import *  # noqa: F401,F403
-from ember.ops.copy import *  # noqa: F401,F403
-from ember.ops.creation import *  # noqa: F401,F403
-from ember.ops.elementwise import *  # noqa: F401,F403
-from ember.ops.indexing import *  # noqa: F401,F403
-from ember.ops.linalg import *  # noqa: F401,F403
-from ember.ops.matmul import *  # noqa: F401,F403
-from ember.ops.random import *  # noqa: F401,F403
-from ember.ops.reduction import *  # noqa: F401,F403
-from ember.ops.shape import *  # noqa: F401,F403
-from ember.ops.sorting import *  # noqa: F401,F403
+from ember.ops import _out
+from ember.ops._function import Op as _Op
+from ember.ops._tensor_math import TensorMath as _TensorMath
+from ember.ops.comparison import *  # noqa: F403
+from ember.ops.copy import *  # noqa: F403
+from ember.ops.creation import *  # noqa: F403
+from ember.ops.elementwise import *  # noqa: F403
+from ember.ops.indexing import *  # noqa: F403
+from ember.ops.linalg import *  # noqa: F403
+from ember.ops.matmul import *  # noqa: F403
+from ember.ops.random import *  # noqa: F403
+from ember.ops.reduction import *  # noqa: F403
+from ember.ops.shape import *  # noqa: F403
+from ember.ops.sorting import *  # noqa: F403
 
 _FAMILIES = ("comparison", "copy", "creation", "elementwise", "indexing", "linalg", "matmul",
              "random", "reduction", "shape", "sorting")
@@ -26,15 +29,8 @@ __all__ = sorted(
 
 # out= is honoured by wrapping the public bindings once, here; the family modules keep the
 # plain functions, which ember's own code and the Tensor methods call.
-from ember import linalg as _linalg_namespace  # its names are bound from ops/linalg
-from ember.ops import _out
-
 _out.install(globals(), __all__)
-_out.install(vars(_linalg_namespace), _linalg_namespace.__all__, "linalg.")
 
 # A recorded backward (``create_graph=True``) runs each op's gradient formula on ember's
 # own ops, which exist only now.
-from ember.ops._function import Op as _Op
-from ember.ops._tensor_math import TensorMath as _TensorMath
-
 _Op.tensor_math = _TensorMath

@@ -21,7 +21,7 @@ from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
-from ember.autograd.function import Function, _sequence, check_leak, keep_saved
+from ember.autograd.function import Function, _sequence, check_leak, grad_accumulator, keep_saved
 
 
 class _Scratch:
@@ -234,7 +234,7 @@ def _record(node, args, inputs, outputs) -> None:
             continue
         next_node = tensor.grad_fn
         if next_node is None:
-            meta.append((entry[0], entry[1], entry[2], tensor._grad_accumulator(), 0))
+            meta.append((entry[0], entry[1], entry[2], grad_accumulator(tensor), 0))
             continue
         if next_node._executed_at >= 0:  # it ran backward already: from an earlier step?
             check_leak(next_node)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.autograd.function import RemovableHandle
+from ember._hooks import RemovableHandle
 from ember.nn.parameter import Buffer, Parameter
 
 
