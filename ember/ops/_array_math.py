@@ -11,6 +11,7 @@ so a formula that runs on one runs on the other.
 from __future__ import annotations
 
 from ember._backend import xp
+from ember.ops._special import _erfinv_array, _i1_array, _polygamma_array
 
 
 class ArrayMath:
@@ -38,6 +39,39 @@ class ArrayMath:
     reciprocal = staticmethod(xp.reciprocal)
     maximum = staticmethod(xp.maximum)
     minimum = staticmethod(xp.minimum)
+
+    # elementwise family: ember's ops where NumPy has none or another meaning; each result
+    # takes its float input's dtype, as the op's does
+    @staticmethod
+    def sgn(x):
+        """The sign, 0 at NaN (as ember's ``sgn``; NumPy's ``sign`` gives NaN)."""
+        return xp.where(xp.isnan(x), 0, xp.sign(x))
+
+    @staticmethod
+    def rsqrt(x):
+        return 1 / xp.sqrt(x)
+
+    sinc = staticmethod(xp.sinc)
+
+    @staticmethod
+    def erfinv(x):
+        return _erfinv_array(x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def digamma(x):
+        return _polygamma_array(0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def polygamma(n, x):
+        return _polygamma_array(n, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def i0(x):
+        return xp.i0(x.astype(xp.float64)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def i1(x):
+        return _i1_array(x).astype(x.dtype, copy=False)
 
     # reductions and shapes
     @staticmethod

@@ -39,6 +39,16 @@ class TensorMath:
     maximum = staticmethod(elementwise.maximum)
     minimum = staticmethod(elementwise.minimum)
 
+    # elementwise family
+    sgn = staticmethod(elementwise.sgn)
+    rsqrt = staticmethod(elementwise.rsqrt)
+    sinc = staticmethod(elementwise.sinc)
+    erfinv = staticmethod(elementwise.erfinv)
+    digamma = staticmethod(elementwise.digamma)
+    polygamma = staticmethod(elementwise.polygamma)
+    i0 = staticmethod(elementwise.i0)
+    i1 = staticmethod(elementwise._I1.apply)  # torch.special.i1; ember.special builds on it
+
     # reductions and shapes
     @staticmethod
     def sum(x, axis=None, keepdims=False):

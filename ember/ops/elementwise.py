@@ -510,18 +510,8 @@ class Where(Op):
         return xp.where(condition, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        mask = Tensor._make(ctx.condition)
-        needs = ctx.needs_input_grad
-        zero = _zeros(grad)
-        return (
-            None,
-            where(mask, grad, zero) if needs[1] else None,
-            where(mask, zero, grad) if needs[2] else None,
-        )
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
+    def gradients(xp, ctx, grad):
+        # the condition stays an array: ember's where takes one as a constant
         condition, needs = ctx.condition, ctx.needs_input_grad
         zero = xp.zeros_like(grad)
         return (
@@ -690,7 +680,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out=None) -> Tensor:
 
 
 class _Unary(Op):
-    """``y = compute(x)``; ``derivative(x, y)``, written with ember ops, is ``dy/dx``.
+    """``y = compute(x)``; ``derivative(xp, x, y)``, over the namespace ``xp``, is ``dy/dx``.
 
     ``saves`` names what the node keeps, as PyTorch's derivative formula does: ``"x"`` the
     input, ``"y"`` the output, both or neither. The other comes to ``derivative`` as None,
@@ -720,9 +710,9 @@ class _Unary(Op):
         return y
 
     @classmethod
-    def backward(cls, ctx, grad):
-        x, y = ctx.saved_tensors
-        return (grad * cls.derivative(x, y),)
+    def gradients(cls, xp, ctx, grad):
+        x, y = xp.saved(ctx)
+        return (grad * cls.derivative(xp, x, y),)
 
 
 class _Piecewise(_Unary):
@@ -731,40 +721,22 @@ class _Piecewise(_Unary):
     float_math = False
     saves = ""
 
-    @classmethod
-    def backward(cls, ctx, grad):
-        ctx.saved_tensors  # noqa: B018 -- the version check of what PyTorch's formula saves
-        return (_zeros(grad),)
+    @staticmethod
+    def gradients(xp, ctx, grad):
+        xp.saved(ctx)  # the version check of what PyTorch's formula saves
+        return (xp.zeros_like(grad),)
 
 
-def _unary(name: str, compute, derivative=None, array=None, **attributes):
+def _unary(name: str, compute, derivative=None, **attributes):
     """A ``_Unary`` subclass named as PyTorch names its node (``Sin`` -> SinBackward0).
 
-    ``array(x, y)`` is ``derivative`` on NumPy arrays, for the backward that builds no
-    graph; ``array=True`` says ``derivative`` is plain arithmetic that serves arrays too.
+    ``derivative(xp, x, y)`` is ``dy/dx`` over a gradient namespace (``ArrayMath`` or
+    ``TensorMath``); without one the op is piecewise constant.
     """
     body = {"compute": staticmethod(compute), **attributes}
     if derivative is not None:
         body["derivative"] = staticmethod(derivative)
-        if array is not None:
-            body["backward_arrays"] = _unary_backward_arrays(derivative if array is True else array)
-    else:
-        body["backward_arrays"] = staticmethod(_piecewise_backward_arrays)
-    base = _Unary if derivative is not None else _Piecewise
-    return type(name, (base,), body)
-
-
-def _unary_backward_arrays(derivative):
-    def backward_arrays(ctx, grad):
-        x, y = ctx.saved_arrays
-        return (grad * derivative(x, y),)
-
-    return staticmethod(backward_arrays)
-
-
-def _piecewise_backward_arrays(ctx, grad):
-    ctx.saved_arrays  # noqa: B018 -- the version check of what PyTorch's formula saves
-    return (xp.zeros_like(grad),)
+    return type(name, (_Unary if derivative is not None else _Piecewise,), body)
 
 
 def _rsqrt_array(x):
@@ -776,91 +748,69 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 Abs = _unary(
     "Abs",
     xp.abs,
-    lambda x, y: sgn(x),
-    lambda x, y: _sign_array(x),
+    lambda xp, x, y: xp.sgn(x),
     float_math=False,
     refuses="b",
     kernel="abs_cpu",
 )
-Exp = _unary("Exp", xp.exp, lambda x, y: y, True, saves="y")
-Exp2 = _unary("Exp2", xp.exp2, lambda x, y: y * _LN2, True, saves="y")
-Expm1 = _unary("Expm1", xp.expm1, lambda x, y: y + 1, True, saves="y")
-Log = _unary("Log", xp.log, lambda x, y: reciprocal(x), lambda x, y: 1 / x)
-Log2 = _unary(
-    "Log2", xp.log2, lambda x, y: reciprocal(x * _LN2), lambda x, y: 1 / (x * _LN2)
-)
-Log10 = _unary(
-    "Log10", xp.log10, lambda x, y: reciprocal(x * _LN10), lambda x, y: 1 / (x * _LN10)
-)
-Log1P = _unary(
-    "Log1P", xp.log1p, lambda x, y: reciprocal(x + 1), lambda x, y: 1 / (x + 1)
-)
-Sqrt = _unary("Sqrt", xp.sqrt, lambda x, y: 0.5 / y, True, saves="y")
-Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda x, y: -0.5 * y * y * y, True, saves="y")
-Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda x, y: -y * y, True, saves="y")
-Sin = _unary("Sin", xp.sin, lambda x, y: cos(x), lambda x, y: xp.cos(x))
-Cos = _unary("Cos", xp.cos, lambda x, y: -sin(x), lambda x, y: -xp.sin(x))
-Tan = _unary("Tan", xp.tan, lambda x, y: 1 + y * y, True, saves="y")
-Asin = _unary(
-    "Asin", xp.arcsin, lambda x, y: rsqrt(1 - x * x), lambda x, y: _rsqrt_array(1 - x * x)
-)
-Acos = _unary(
-    "Acos", xp.arccos, lambda x, y: -rsqrt(1 - x * x), lambda x, y: -_rsqrt_array(1 - x * x)
-)
-Atan = _unary(
-    "Atan", xp.arctan, lambda x, y: reciprocal(1 + x * x), lambda x, y: 1 / (1 + x * x)
-)
-Sinh = _unary("Sinh", xp.sinh, lambda x, y: cosh(x), lambda x, y: xp.cosh(x))
-Cosh = _unary("Cosh", xp.cosh, lambda x, y: sinh(x), lambda x, y: xp.sinh(x))
-Tanh = _unary("Tanh", xp.tanh, lambda x, y: 1 - y * y, True, saves="y")
-Asinh = _unary(
-    "Asinh", xp.arcsinh, lambda x, y: rsqrt(x * x + 1), lambda x, y: _rsqrt_array(x * x + 1)
-)
-Acosh = _unary(
-    "Acosh",
-    xp.arccosh,
-    lambda x, y: rsqrt((x - 1) * (x + 1)),
-    lambda x, y: _rsqrt_array((x - 1) * (x + 1)),
-)
-Atanh = _unary(
-    "Atanh", xp.arctanh, lambda x, y: reciprocal(1 - x * x), lambda x, y: 1 / (1 - x * x)
-)
-Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda x, y: math.pi / 180, True, saves="")
-Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda x, y: 180 / math.pi, True, saves="")
+Exp = _unary("Exp", xp.exp, lambda xp, x, y: y, saves="y")
+Exp2 = _unary("Exp2", xp.exp2, lambda xp, x, y: y * _LN2, saves="y")
+Expm1 = _unary("Expm1", xp.expm1, lambda xp, x, y: y + 1, saves="y")
+Log = _unary("Log", xp.log, lambda xp, x, y: xp.reciprocal(x))
+Log2 = _unary("Log2", xp.log2, lambda xp, x, y: xp.reciprocal(x * _LN2))
+Log10 = _unary("Log10", xp.log10, lambda xp, x, y: xp.reciprocal(x * _LN10))
+Log1P = _unary("Log1P", xp.log1p, lambda xp, x, y: xp.reciprocal(x + 1))
+Sqrt = _unary("Sqrt", xp.sqrt, lambda xp, x, y: 0.5 / y, saves="y")
+Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda xp, x, y: -0.5 * y * y * y, saves="y")
+Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda xp, x, y: -y * y, saves="y")
+Sin = _unary("Sin", xp.sin, lambda xp, x, y: xp.cos(x))
+Cos = _unary("Cos", xp.cos, lambda xp, x, y: -xp.sin(x))
+Tan = _unary("Tan", xp.tan, lambda xp, x, y: 1 + y * y, saves="y")
+Asin = _unary("Asin", xp.arcsin, lambda xp, x, y: xp.rsqrt(1 - x * x))
+Acos = _unary("Acos", xp.arccos, lambda xp, x, y: -xp.rsqrt(1 - x * x))
+Atan = _unary("Atan", xp.arctan, lambda xp, x, y: xp.reciprocal(1 + x * x))
+Sinh = _unary("Sinh", xp.sinh, lambda xp, x, y: xp.cosh(x))
+Cosh = _unary("Cosh", xp.cosh, lambda xp, x, y: xp.sinh(x))
+Tanh = _unary("Tanh", xp.tanh, lambda xp, x, y: 1 - y * y, saves="y")
+Asinh = _unary("Asinh", xp.arcsinh, lambda xp, x, y: xp.rsqrt(x * x + 1))
+Acosh = _unary("Acosh", xp.arccosh, lambda xp, x, y: xp.rsqrt((x - 1) * (x + 1)))
+Atanh = _unary("Atanh", xp.arctanh, lambda xp, x, y: xp.reciprocal(1 - x * x))
+Deg2Rad = _unary("Deg2Rad", xp.deg2rad, lambda xp, x, y: math.pi / 180, saves="")
+Rad2Deg = _unary("Rad2Deg", xp.rad2deg, lambda xp, x, y: 180 / math.pi, saves="")
 Erf = _unary(
-    "Erf",
-    lambda x: _erf_array(x),
-    lambda x, y: _TWO_OVER_SQRT_PI * exp(-x * x),
-    lambda x, y: _TWO_OVER_SQRT_PI * xp.exp(-x * x),
+    "Erf", lambda x: _erf_array(x), lambda xp, x, y: _TWO_OVER_SQRT_PI * xp.exp(-x * x)
 )
 Erfc = _unary(
-    "Erfc",
-    lambda x: _erfc_array(x),
-    lambda x, y: -_TWO_OVER_SQRT_PI * exp(-x * x),
-    lambda x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x),
+    "Erfc", lambda x: _erfc_array(x), lambda xp, x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x)
 )
 Erfinv = _unary(  # PyTorch saves the input only, and computes erfinv again in backward
     "Erfinv",
     lambda x: _erfinv_array(x),
-    lambda x, y: (math.sqrt(math.pi) / 2) * exp(erfinv(x) ** 2),
+    lambda xp, x, y: (math.sqrt(math.pi) / 2) * xp.exp(xp.erfinv(x) ** 2),
 )
-Lgamma = _unary("Lgamma", lambda x: _lgamma_array(x), lambda x, y: digamma(x))
-Digamma = _unary("Digamma", lambda x: _polygamma_array(0, x), lambda x, y: polygamma(1, x))
-I0 = _unary("I0", lambda x: xp.i0(x.astype(xp.float64)), lambda x, y: _I1.apply(x))
-_I1 = _unary("I1", lambda x: _i1_array(x), lambda x, y: _i1_derivative(x, y), saves="xy")
+Lgamma = _unary("Lgamma", lambda x: _lgamma_array(x), lambda xp, x, y: xp.digamma(x))
+Digamma = _unary(
+    "Digamma", lambda x: _polygamma_array(0, x), lambda xp, x, y: xp.polygamma(1, x)
+)
+I0 = _unary("I0", lambda x: xp.i0(x.astype(xp.float64)), lambda xp, x, y: xp.i1(x))
+_I1 = _unary(  # I1'(x) = I0(x) - I1(x) / x, with the limit 1/2 at 0
+    "I1",
+    lambda x: _i1_array(x),
+    lambda xp, x, y: xp.where(x == 0, 0.5, xp.i0(x) - y / xp.where(x == 0, 1.0, x)),
+    saves="xy",
+)
 Sinc = _unary(
     "Sinc",
     lambda x: xp.sinc(x),
-    lambda x, y: where(x == 0, 0.0, (cos(math.pi * x) - sinc(x)) / where(x == 0, 1.0, x)),
+    lambda xp, x, y: xp.where(
+        x == 0, 0.0, (xp.cos(math.pi * x) - xp.sinc(x)) / xp.where(x == 0, 1.0, x)
+    ),
 )
-Sigmoid = _unary(
-    "Sigmoid", lambda x: _sigmoid_array(x), lambda x, y: y * (1 - y), True, saves="y"
-)
+Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda xp, x, y: y * (1 - y), saves="y")
 Relu = _unary(
     "Relu",
     lambda x: xp.maximum(x, 0),
-    lambda x, y: y > 0,
-    True,
+    lambda xp, x, y: y > 0,
     float_math=False,
     refuses="b",
     kernel="clamp_min_scalar_cpu",
@@ -869,8 +819,7 @@ Relu = _unary(
 Frac = _unary(
     "Frac",
     lambda x: x - xp.trunc(x),
-    lambda x, y: 1.0,
-    True,
+    lambda xp, x, y: 1.0,
     float_math=False,
     refuses="bi",
     kernel="frac_cpu",
@@ -899,12 +848,6 @@ Angle = _unary(
 Round = _unary(
     "Round", lambda x: xp.rint(x) if x.dtype.kind == "f" else x, refuses="b", kernel="round_cpu"
 )
-
-
-def _i1_derivative(x, y):
-    # I1'(x) = I0(x) - I1(x) / x, with the limit 1/2 at 0
-    safe = where(x == 0, 1.0, x)
-    return where(x == 0, 0.5, i0(x) - y / safe)
 
 
 def _sign_array(x):
@@ -1154,7 +1097,7 @@ def rad2deg(input: Tensor) -> Tensor:
 
 
 def sigmoid(input: Tensor, *, out=None) -> Tensor:
-    """``1 / (1 + exp(-input))``, with PyTorch's rounding (``0`` where ``exp(-input)`` overflows)."""
+    """``1 / (1 + exp(-input))``, with PyTorch's rounding (0 where ``exp(-input)`` overflows)."""
     return Sigmoid.apply(input)
 
 
