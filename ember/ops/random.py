@@ -632,17 +632,13 @@ def normal(
 def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=preserve_format) -> Tensor:
     """Uniform [0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    result = rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-                  device=device, requires_grad=requires_grad)
-    return _laid_out_like(result, input, memory_format)
+    return _like(rand, (), input, generator, dtype, device, requires_grad, memory_format)
 
 
 def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad: bool = False, memory_format=preserve_format) -> Tensor:
     """N(0, 1) samples with the shape (and by default the dtype) of ``input``."""
-    result = randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-                   device=device, requires_grad=requires_grad)
-    return _laid_out_like(result, input, memory_format)
+    return _like(randn, (), input, generator, dtype, device, requires_grad, memory_format)
 
 
 def randint_like(input: Tensor, low=0, high=None, *, generator=None, dtype=None, layout=None,
@@ -652,17 +648,19 @@ def randint_like(input: Tensor, low=0, high=None, *, generator=None, dtype=None,
     ``randint_like(input, high)`` starts at 0."""
     if high is None:
         low, high = 0, low
-    result = randint(low, high, tuple(input.shape), generator=generator,
-                     dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
-    return _laid_out_like(result, input, memory_format)
+    bounds = (low, high)
+    return _like(randint, bounds, input, generator, dtype, device, requires_grad, memory_format)
 
 
-def _laid_out_like(result: Tensor, input: Tensor, memory_format) -> Tensor:
-    """``result`` (fresh samples in row-major order) laid out as ``memory_format`` asks.
+def _like(draw, leading, input, generator, dtype, device, requires_grad, memory_format):
+    """``draw(*leading, input's shape, ...)`` in ``input``'s dtype unless ``dtype`` says
+    otherwise, laid out as ``memory_format`` asks.
 
     The samples are drawn in row-major order whatever the layout, so a layout never
     changes which number lands at which index.
     """
+    result = draw(*leading, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+                  device=device, requires_grad=requires_grad)
     if memory_format is preserve_format:
         if input._data.flags.c_contiguous:
             return result
@@ -702,7 +700,8 @@ def multinomial(
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
         raise RuntimeError(
-            f"multinomial only supports floating-point dtypes for input, got: {_legacy(input.dtype)}"
+            "multinomial only supports floating-point dtypes for input, got: "
+            f"{_legacy(input.dtype)}"
         )
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")

@@ -118,37 +118,14 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
         count = self._dims
         padding = padding if isinstance(padding, str) else _ntuple(padding, count)
-        super().__init__(
-            in_channels,
-            out_channels,
-            _ntuple(kernel_size, count),
-            _ntuple(stride, count),
-            padding,
-            _ntuple(dilation, count),
-            False,
-            _ntuple(0, count),
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
-        )
+        kernel_size, stride, dilation = (_ntuple(v, count) for v in (kernel_size, stride, dilation))
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False,
+                         _ntuple(0, count), groups, bias, padding_mode, device, dtype)
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         function = getattr(F, f"conv{self._dims}d")
@@ -202,39 +179,16 @@ class Conv3d(_Conv):
 
 
 class _ConvTranspose(_ConvNd):
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups: int = 1,
-        bias: bool = True,
-        dilation=1,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None):
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
-        count = self._dims
-        super().__init__(
-            in_channels,
-            out_channels,
-            _ntuple(kernel_size, count),
-            _ntuple(stride, count),
-            _ntuple(padding, count),
-            _ntuple(dilation, count),
-            True,
-            _ntuple(output_padding, count),
-            groups,
-            bias,
-            padding_mode,
-            device,
-            dtype,
+        kernel_size, stride, padding, dilation, output_padding = (
+            _ntuple(v, self._dims) for v in (kernel_size, stride, padding, dilation, output_padding)
         )
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True,
+                         output_padding, groups, bias, padding_mode, device, dtype)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """The ``output_padding`` that makes the output ``output_size`` (PyTorch's rule)."""

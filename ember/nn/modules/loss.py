@@ -33,14 +33,29 @@ __all__ = [
 
 
 class _Loss(Module):
+    """A loss layer: ``forward`` calls ``_function``, the loss's functional form, with the
+    inputs, the attributes named in ``_options`` (by keyword) and ``reduction``."""
+
+    _function = None
+    _options: tuple = ()
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         self.reduction = reduction
 
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return self._loss(input, target)
+
+    def _loss(self, *inputs: Tensor) -> Tensor:
+        options = {name: getattr(self, name) for name in self._options}
+        return self._function(*inputs, reduction=self.reduction, **options)
+
 
 class _WeightedLoss(_Loss):
+    _options = ("weight",)
+
     def __init__(
         self, weight: Tensor | None = None, size_average=None, reduce=None, reduction: str = "mean"
     ):
@@ -51,8 +66,7 @@ class _WeightedLoss(_Loss):
 class L1Loss(_Loss):
     """mean(|input - target|). Shape: input (*), target (*) → scalar, or (*) for 'none'."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, reduction=self.reduction)
+    _function = staticmethod(F.l1_loss)
 
 
 class MSELoss(_Loss):
@@ -61,41 +75,40 @@ class MSELoss(_Loss):
     Shape: input (*), target (*) of the same shape → scalar (or (*) for 'none').
     """
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
+    _function = staticmethod(F.mse_loss)
 
 
 class SmoothL1Loss(_Loss):
     """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
 
+    _function, _options = staticmethod(F.smooth_l1_loss), ("beta",)
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
     """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
 
+    _function, _options = staticmethod(F.huber_loss), ("delta",)
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction=reduction)
         self.delta = delta
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class BCELoss(_WeightedLoss):
     """-w [t log x + (1 - t) log(1 - x)] for probabilities x (logs clamped at -100)."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+    _function = staticmethod(F.binary_cross_entropy)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross entropy in one stable expression; ``pos_weight`` per class."""
+
+    _function = staticmethod(F.binary_cross_entropy_with_logits)
+    _options = ("weight", "pos_weight")
 
     def __init__(
         self,
@@ -109,17 +122,14 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(
-            input, target, self.weight, pos_weight=self.pos_weight, reduction=self.reduction
-        )
-
 
 class NLLLoss(_WeightedLoss):
     """-weight[t] · input[n, t] for log-probabilities ``input`` and class indices ``t``.
 
     Shape: input (N, C), (C,) or (N, C, d1, ...); target (N,), () or (N, d1, ...).
     """
+
+    _function, _options = staticmethod(F.nll_loss), ("weight", "ignore_index")
 
     def __init__(
         self,
@@ -132,15 +142,6 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(
-            input,
-            target,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
-
 
 class CrossEntropyLoss(_WeightedLoss):
     """Softmax cross entropy from logits: nll_loss(log_softmax(input, 1), target).
@@ -148,6 +149,9 @@ class CrossEntropyLoss(_WeightedLoss):
     ``target`` holds class indices or class probabilities; see ``F.cross_entropy``.
     Shape: input (N, C), (C,) or (N, C, d1, ...).
     """
+
+    _function = staticmethod(F.cross_entropy)
+    _options = ("weight", "ignore_index", "label_smoothing")
 
     def __init__(
         self,
@@ -162,19 +166,11 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(
-            input,
-            target,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
-        )
-
 
 class KLDivLoss(_Loss):
     """target · (log target - input) for log-probabilities ``input``; use 'batchmean'."""
+
+    _function, _options = staticmethod(F.kl_div), ("log_target",)
 
     def __init__(
         self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
@@ -182,12 +178,11 @@ class KLDivLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
-
 
 class PoissonNLLLoss(_Loss):
     """exp(input) - target · input (``log_input``), else input - target · log(input + eps)."""
+
+    _function, _options = staticmethod(F.poisson_nll_loss), ("log_input", "full", "eps")
 
     def __init__(
         self,
@@ -202,61 +197,53 @@ class PoissonNLLLoss(_Loss):
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
-        return F.poisson_nll_loss(
-            log_input,
-            target,
-            log_input=self.log_input,
-            full=self.full,
-            eps=self.eps,
-            reduction=self.reduction,
-        )
+        return self._loss(log_input, target)
 
 
 class GaussianNLLLoss(_Loss):
     """0.5 (log var + (input - target)² / var), var clamped below at ``eps``."""
+
+    _function, _options = staticmethod(F.gaussian_nll_loss), ("full", "eps")
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
         super().__init__(None, None, reduction)
         self.full, self.eps = full, eps
 
     def forward(self, input: Tensor, target: Tensor, var) -> Tensor:
-        return F.gaussian_nll_loss(
-            input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
-        )
+        return self._loss(input, target, var)
 
 
-class CosineEmbeddingLoss(_Loss):
+class _PairMarginLoss(_Loss):
+    """A loss of two inputs and a target of ±1 whose one option is ``margin``."""
+
+    _options = ("margin",)
+
+    def __init__(
+        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
+    ):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return self._loss(input1, input2, target)
+
+
+class CosineEmbeddingLoss(_PairMarginLoss):
     """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1."""
 
-    def __init__(
-        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
-    ):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.cosine_embedding_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
+    _function = staticmethod(F.cosine_embedding_loss)
 
 
-class MarginRankingLoss(_Loss):
+class MarginRankingLoss(_PairMarginLoss):
     """max(0, -y (x1 - x2) + margin)."""
 
-    def __init__(
-        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
-    ):
-        super().__init__(size_average, reduce, reduction)
-        self.margin = margin
-
-    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
-        return F.margin_ranking_loss(
-            input1, input2, target, margin=self.margin, reduction=self.reduction
-        )
+    _function = staticmethod(F.margin_ranking_loss)
 
 
 class HingeEmbeddingLoss(_Loss):
     """x for y = 1, max(0, margin - x) for y = -1."""
+
+    _function, _options = staticmethod(F.hinge_embedding_loss), ("margin",)
 
     def __init__(
         self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean"
@@ -264,12 +251,12 @@ class HingeEmbeddingLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
-
 
 class TripletMarginLoss(_Loss):
     """max(0, margin + d(a, p) - d(a, n)) with the p-norm distance d."""
+
+    _function = staticmethod(F.triplet_margin_loss)
+    _options = ("margin", "p", "eps", "swap")
 
     def __init__(
         self,
@@ -289,29 +276,16 @@ class TripletMarginLoss(_Loss):
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return F.triplet_margin_loss(
-            anchor,
-            positive,
-            negative,
-            margin=self.margin,
-            p=self.p,
-            eps=self.eps,
-            swap=self.swap,
-            reduction=self.reduction,
-        )
+        return self._loss(anchor, positive, negative)
 
 
 class SoftMarginLoss(_Loss):
     """log(1 + exp(-y x))."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.soft_margin_loss(input, target, reduction=self.reduction)
+    _function = staticmethod(F.soft_margin_loss)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     """-mean over classes of [y log σ(x) + (1 - y) log σ(-x)]."""
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.multilabel_soft_margin_loss(
-            input, target, weight=self.weight, reduction=self.reduction
-        )
+    _function = staticmethod(F.multilabel_soft_margin_loss)

@@ -19,6 +19,8 @@ def _single(value) -> tuple:
 
 
 class _MaxPoolNd(Module):
+    _function = None  # the functional form, F.max_pool1d or F.max_pool2d
+
     def __init__(
         self,
         kernel_size,
@@ -34,6 +36,17 @@ class _MaxPoolNd(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
+    def forward(self, input: Tensor):
+        return self._function(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -47,16 +60,7 @@ class MaxPool1d(_MaxPoolNd):
     Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - d·(k - 1) - 1) / s⌋ + 1).
     """
 
-    def forward(self, input: Tensor):
-        return F.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
+    _function = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -71,19 +75,15 @@ class MaxPool2d(_MaxPoolNd):
         ember.Size([1, 1, 2, 2])
     """
 
-    def forward(self, input: Tensor):
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
+    _function = staticmethod(F.max_pool2d)
 
 
-class AvgPool1d(Module):
+class _AvgPoolNd(Module):
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
     """y[n, c, t] = mean of the zero-padded window at t·s - p.
 
     Shape: (N, C, L) or (C, L) → (N, C, ⌊(L + 2p - k) / s⌋ + 1).
@@ -113,11 +113,8 @@ class AvgPool1d(Module):
             self.count_include_pad,
         )
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AvgPool2d(Module):
+class AvgPool2d(_AvgPoolNd):
     """y[n, c, i, j] = (1 / divisor) Σ of the zero-padded window at (i·s - p, j·s - p).
 
     The divisor counts the window (padding included unless ``count_include_pad=False``),
@@ -150,15 +147,18 @@ class AvgPool2d(Module):
             self.divisor_override,
         )
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
 
 class _LPPoolNd(Module):
+    _function = None  # the functional form, F.lp_pool1d or F.lp_pool2d
+
     def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
         super().__init__()
         self.norm_type, self.kernel_size = norm_type, kernel_size
         self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        norm_type = float(self.norm_type)
+        return self._function(input, norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self) -> str:
         return (
@@ -170,25 +170,24 @@ class _LPPoolNd(Module):
 class LPPool1d(_LPPoolNd):
     """y = (Σ_window x^p)^(1/p). Shape: (N, C, L) or (C, L) → (N, C, L_out)."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.lp_pool1d(
-            input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode
-        )
+    _function = staticmethod(F.lp_pool1d)
 
 
 class LPPool2d(_LPPoolNd):
     """y = (Σ_window x^p)^(1/p). Shape: (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out)."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.lp_pool2d(
-            input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode
-        )
+    _function = staticmethod(F.lp_pool2d)
 
 
 class _AdaptivePool(Module):
+    _function = None  # the functional form, F.adaptive_avg_pool1d ...
+
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._function(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -197,8 +196,7 @@ class _AdaptivePool(Module):
 class AdaptiveAvgPool1d(_AdaptivePool):
     """Average over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) → (N, C, O)."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool1d(input, self.output_size)
+    _function = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool):
@@ -207,8 +205,7 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     Shape: (N, C, H, W) or (C, H, W) → (N, C, *output_size).
     """
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+    _function = staticmethod(F.adaptive_avg_pool2d)
 
 
 class _AdaptiveMaxPool(_AdaptivePool):
@@ -216,12 +213,14 @@ class _AdaptiveMaxPool(_AdaptivePool):
         super().__init__(output_size)
         self.return_indices = return_indices
 
+    def forward(self, input: Tensor):
+        return self._function(input, self.output_size, self.return_indices)
+
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPool):
     """Maximum over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) → (N, C, O)."""
 
-    def forward(self, input: Tensor):
-        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _function = staticmethod(F.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPool):
@@ -230,8 +229,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     Shape: (N, C, H, W) or (C, H, W) → (N, C, *output_size).
     """
 
-    def forward(self, input: Tensor):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+    _function = staticmethod(F.adaptive_max_pool2d)
 
 
 class Upsample(Module):
