@@ -73,6 +73,13 @@ def _gru_step(gates_input, state, weights):
     return (new + update * (hidden - new),)
 
 
+def _reset_uniform(module: Module) -> None:
+    """Every parameter from U(-1/√hidden, 1/√hidden), as PyTorch's recurrent layers."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "LSTM": _lstm_step,
           "GRU": _gru_step}
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -165,9 +172,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _reset_uniform(self)
 
     def flatten_parameters(self) -> None:
         """A no-op kept for PyTorch compatibility (it packs weights for cuDNN there)."""
@@ -528,9 +533,7 @@ class RNNCellBase(Module):
         return text
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _reset_uniform(self)
 
     def _step(self, mode: str, input: Tensor, states: tuple) -> tuple:
         """Check as PyTorch's cell kernels do, then run one step of ``mode``."""
@@ -563,6 +566,18 @@ class RNNCellBase(Module):
     def _zeros(self, input: Tensor) -> Tensor:
         return zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
 
+    def _prepare_hidden(self, input: Tensor, hx: Tensor | None, name: str) -> tuple:
+        """``input`` and the one state ``hx`` (zeros when omitted) with a batch dim, and
+        whether they had one."""
+        input, batched = self._prepare(input, name)
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        if hx is None:
+            hx = self._zeros(input)
+        elif not batched:
+            hx = hx.unsqueeze(0)
+        return input, hx, batched
+
 
 class RNNCell(RNNCellBase):
     """h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh (default) or relu.
@@ -583,13 +598,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        input, batched = self._prepare(input, "RNNCell")
-        if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        if hx is None:
-            hx = self._zeros(input)
-        elif not batched:
-            hx = hx.unsqueeze(0)
+        input, hx, batched = self._prepare_hidden(input, hx, "RNNCell")
         modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
         if self.nonlinearity not in modes:
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
@@ -655,12 +664,6 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        input, batched = self._prepare(input, "GRUCell")
-        if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        if hx is None:
-            hx = self._zeros(input)
-        elif not batched:
-            hx = hx.unsqueeze(0)
+        input, hx, batched = self._prepare_hidden(input, hx, "GRUCell")
         (hidden,) = self._step("GRU", input, (hx,))
         return hidden if batched else hidden.squeeze(0)

@@ -6,19 +6,12 @@ from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn._functional.sparse import _padding_index
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty
 
 __all__ = ["Embedding", "EmbeddingBag"]
-
-
-def _padding_index(padding_idx, rows: int, message: str):
-    if padding_idx is None:
-        return None
-    if padding_idx > 0 and padding_idx >= rows or padding_idx < 0 and padding_idx < -rows:
-        raise AssertionError(message)
-    return padding_idx + rows if padding_idx < 0 else padding_idx
 
 
 def _table(rows: int, columns: int, weight, requires_grad: bool, dtype, device):
@@ -29,7 +22,27 @@ def _table(rows: int, columns: int, weight, requires_grad: bool, dtype, device):
     return Parameter(weight, requires_grad=requires_grad), False
 
 
-class Embedding(Module):
+def _pretrained_shape(embeddings: Tensor) -> tuple:
+    if embeddings.dim() != 2:
+        raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+    return tuple(embeddings.shape)
+
+
+class _Table(Module):
+    """What ``Embedding`` and ``EmbeddingBag`` share: the table's initialisation, N(0, 1) with
+    the ``padding_idx`` row zero."""
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+
+class Embedding(_Table):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by index.
 
     Args:
@@ -69,15 +82,6 @@ class Embedding(Module):
             self.reset_parameters()
         self.sparse = sparse
 
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
-
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
@@ -103,15 +107,13 @@ class Embedding(Module):
                         sparse: bool = False) -> Embedding:
         """An ``Embedding`` whose table is ``embeddings`` (shared, not copied); frozen by
         default. The ``padding_idx`` row is kept as given."""
-        if embeddings.dim() != 2:
-            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
-        rows, columns = embeddings.shape
+        rows, columns = _pretrained_shape(embeddings)
         return cls(num_embeddings=rows, embedding_dim=columns, _weight=embeddings,
                    _freeze=freeze, padding_idx=padding_idx, max_norm=max_norm,
                    norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
-class EmbeddingBag(Module):
+class EmbeddingBag(_Table):
     """Sums, means or maxima of bags of embeddings, without the per-index intermediate.
 
     Shape:
@@ -137,15 +139,6 @@ class EmbeddingBag(Module):
         self.mode = mode
         self.sparse = sparse
         self.include_last_offset = include_last_offset
-
-    def reset_parameters(self) -> None:
-        init.normal_(self.weight)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
@@ -173,9 +166,7 @@ class EmbeddingBag(Module):
                         sparse: bool = False, include_last_offset: bool = False,
                         padding_idx: int | None = None) -> EmbeddingBag:
         """An ``EmbeddingBag`` whose table is ``embeddings``; frozen by default."""
-        if embeddings.dim() != 2:
-            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
-        rows, columns = embeddings.shape
+        rows, columns = _pretrained_shape(embeddings)
         bag = cls(num_embeddings=rows, embedding_dim=columns, _weight=embeddings,
                   max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
                   mode=mode, sparse=sparse, include_last_offset=include_last_offset,

@@ -212,21 +212,56 @@ def _get_activation_fn(activation: str) -> Callable[[Tensor], Tensor]:
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
-def _feed_forward_parts(layer: Module, d_model: int, dim_feedforward: int, dropout: float,
-                        layer_norm_eps: float, bias: bool, norms: int, options: dict) -> None:
-    """Assign linear1, dropout, linear2, norm_i, dropout_i in PyTorch's order."""
-    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, **options)
-    layer.dropout = Dropout(dropout)
-    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, **options)
-    for index in range(1, norms + 1):
-        setattr(layer, f"norm{index}",
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **options))
-    for index in range(1, norms + 1):
-        setattr(layer, f"dropout{index}", Dropout(dropout))
-
-
 # ------------------------------------------------------------ layers
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """The constructor and blocks the encoder and decoder layers share. The decoder layer
+    (``_cross_attention``) adds attention over the encoder's output, a third norm and a
+    third dropout; submodules are assigned in PyTorch's order, which the state dict keeps."""
+
+    _cross_attention = False
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        options = {"device": device, "dtype": dtype}
+        attention = {"dropout": dropout, "bias": bias, "batch_first": batch_first, **options}
+        self.self_attn = MultiheadAttention(d_model, nhead, **attention)
+        if self._cross_attention:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, **attention)
+        self.norm_first = norm_first
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **options)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **options)
+        norms = range(1, 4 if self._cross_attention else 3)
+        for index in norms:
+            setattr(self, f"norm{index}",
+                    LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **options))
+        for index in norms:
+            setattr(self, f"dropout{index}", Dropout(dropout))
+        if isinstance(activation, str):
+            activation = _get_activation_fn(activation)
+        if not self._cross_attention:  # PyTorch's encoder layer notes its fast-path activation
+            if activation is F.relu or isinstance(activation, ReLU):
+                self.activation_relu_or_gelu = 1
+            elif activation is F.gelu or isinstance(activation, GELU):
+                self.activation_relu_or_gelu = 2
+            else:
+                self.activation_relu_or_gelu = 0
+        self.activation = activation
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        """FF(x) before the block's closing dropout (dropout2, or dropout3 in the decoder)."""
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a feed-forward block, each with a residual and a LayerNorm.
 
     Post-norm (default): x = norm1(x + SA(x)); x = norm2(x + FF(x)).
@@ -249,27 +284,6 @@ class TransformerEncoderLayer(Module):
         ember.Size([3, 5, 8])
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__()
-        options = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **options)
-        self.norm_first = norm_first
-        _feed_forward_parts(self, d_model, dim_feedforward, dropout, layer_norm_eps, bias, 2,
-                            options)
-        if isinstance(activation, str):
-            activation = _get_activation_fn(activation)
-        if activation is F.relu or isinstance(activation, ReLU):
-            self.activation_relu_or_gelu = 1
-        elif activation is F.gelu or isinstance(activation, GELU):
-            self.activation_relu_or_gelu = 2
-        else:
-            self.activation_relu_or_gelu = 0
-        self.activation = activation
-
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
@@ -284,17 +298,11 @@ class TransformerEncoderLayer(Module):
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
     def _ff_block(self, x: Tensor) -> Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
+        return self.dropout2(self._feed_forward(x))
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention, cross-attention over ``memory``, then a feed-forward block,
     each with a residual and a LayerNorm (post-norm, or pre-norm with ``norm_first``).
 
@@ -308,21 +316,7 @@ class TransformerDecoderLayer(Module):
         → (T, N, E).
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable[[Tensor], Tensor] = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__()
-        options = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
-                                            batch_first=batch_first, bias=bias, **options)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
-                                                 batch_first=batch_first, bias=bias, **options)
-        self.norm_first = norm_first
-        _feed_forward_parts(self, d_model, dim_feedforward, dropout, layer_norm_eps, bias, 3,
-                            options)
-        self.activation = (_get_activation_fn(activation) if isinstance(activation, str)
-                           else activation)
+    _cross_attention = True
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
@@ -342,11 +336,6 @@ class TransformerDecoderLayer(Module):
             x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           is_causal=is_causal, need_weights=False)[0]
-        return self.dropout1(x)
-
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal=False) -> Tensor:
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
                                 key_padding_mask=key_padding_mask, is_causal=is_causal,
@@ -354,8 +343,7 @@ class TransformerDecoderLayer(Module):
         return self.dropout2(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
+        return self.dropout3(self._feed_forward(x))
 
 
 # ------------------------------------------------------------ stacks
