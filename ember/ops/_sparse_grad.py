@@ -15,8 +15,7 @@ from ember._backend import xp
 from ember._tensor import Tensor
 from ember.autograd.function import AccumulateGrad
 from ember.ops import indexing
-from ember.ops._sparse_math import _concatenated, _unique_positions
-from ember.ops.sparse import SparseTensor, _make_sparse
+from ember.ops.sparse import SparseTensor, _concatenated, _make_sparse, _unique_positions
 
 
 class _GradientSink:
@@ -68,6 +67,22 @@ def proxy(values: Tensor, owner, to_sparse) -> Tensor:
     proxy._accumulator = weakref.ref(node)
     proxy.__dict__["_sink_node"] = node  # the weak reference alone would let it go
     return proxy
+
+
+def set_requires_grad(tensor: SparseTensor, value: bool) -> None:
+    """The setter of ``SparseTensor.requires_grad``: a leaf's values become a proxy leaf."""
+    if tensor.grad_fn is not None:
+        Tensor.requires_grad.fset(tensor, value)
+        return
+    if value and not tensor.is_floating_point():
+        raise RuntimeError(
+            "only Tensors of floating point and complex dtype can require gradients "
+            f"(got {tensor.dtype})"
+        )
+    values = tensor._value_tensor.detach()
+    if value:
+        values = proxy(values, tensor, coalesced_gradient(tensor))
+    tensor._value_tensor, tensor._requires_grad = values, bool(value)
 
 
 def coalesced_gradient(leaf: SparseTensor):

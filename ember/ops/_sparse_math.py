@@ -3,6 +3,7 @@
 Every result's values come from ``index_select`` (gathering rows), ``index_add`` (summing
 segments) and elementwise ops on the input's values, so gradients flow to whatever the
 values came from and can be differentiated again. See ``ember/ops/sparse.py`` for the design.
+``install()`` makes them the sparse tensors' methods.
 """
 
 from __future__ import annotations
@@ -10,13 +11,7 @@ from __future__ import annotations
 from ember._backend import xp
 from ember._dtype import to_dtype
 from ember._tensor import Size, Tensor
-from ember.ops import (
-    _sparse_grad,  # imports this module too: used at call time only
-    creation,
-    elementwise,
-    indexing,
-)
-from ember.ops import shape as shape_ops
+from ember.ops import _sparse_grad, creation, elementwise, indexing
 from ember.ops._function import _legacy, broadcast_shape, wrap_dim
 from ember.ops.matmul import matmul as dense_matmul
 from ember.ops.matmul import mm as dense_mm
@@ -25,21 +20,12 @@ from ember.ops.softmax import softmax as dense_softmax
 from ember.ops.sparse import (
     SparseCsrTensor,
     SparseTensor,
+    _concatenated,
     _like,
     _make_sparse,
+    _unique_positions,
     _unsupported,
 )
-
-
-def _unique_positions(index, sizes):
-    """(sorted unique index columns or None when already so, first position of each, inverse)."""
-    sparse_sizes = tuple(sizes[: index.shape[0]])
-    linear = xp.ravel_multi_index(tuple(index), sparse_sizes) if index.shape[0] else (
-        xp.zeros(index.shape[1], xp.int64))
-    keys, first, inverse = xp.unique(linear, return_index=True, return_inverse=True)
-    unique = xp.stack(xp.unravel_index(keys, sparse_sizes)).astype(xp.int64).reshape(
-        len(sparse_sizes), -1)
-    return unique, first.astype(xp.int64), inverse.reshape(-1).astype(xp.int64)
 
 
 def _segment_sum(values: Tensor, segments, count: int) -> Tensor:
@@ -49,6 +35,7 @@ def _segment_sum(values: Tensor, segments, count: int) -> Tensor:
 
 
 def coalesce(tensor: SparseTensor) -> SparseTensor:
+    """Sum the values of repeated indices and sort the indices (lexicographically)."""
     if tensor._coalesced:
         return tensor
     unique, _, inverse = _unique_positions(tensor._index_array, tensor._sizes)
@@ -63,7 +50,9 @@ def _linear_rows(tensor: SparseTensor):
     return xp.ravel_multi_index(tuple(index), tensor._sizes[: index.shape[0]]).astype(xp.int64)
 
 
-def to_dense(tensor: SparseTensor) -> Tensor:
+def to_dense(tensor: SparseTensor, dtype=None, *, masked_grad=None) -> Tensor:
+    if dtype is not None:
+        raise RuntimeError("dtype argument is not supported by sparse_to_dense")
     sparse_dim = tensor.sparse_dim()
     count = Size(tensor._sizes[:sparse_dim]).numel()
     flat = _segment_sum(tensor._value_tensor, _linear_rows(tensor), count)
@@ -110,12 +99,6 @@ def _intersection_product(tensor: SparseTensor, other: SparseTensor) -> SparseTe
     values = indexing.index_select(first._value_tensor, 0, Tensor._make(mine.astype(xp.int64)))
     others = indexing.index_select(second._value_tensor, 0, Tensor._make(theirs.astype(xp.int64)))
     return _like(first, first._index_array[:, mine], values * others, True)
-
-
-def _concatenated(first: SparseTensor, second: SparseTensor) -> SparseTensor:
-    index = xp.concatenate([first._index_array, second._index_array], axis=1)
-    values = shape_ops.cat([first._value_tensor, second._value_tensor.to(first.dtype)])
-    return _like(first, index, values, False)
 
 
 def add(tensor: SparseTensor, other, *, alpha=1) -> SparseTensor:
@@ -269,3 +252,45 @@ def softmax(tensor: SparseTensor, dim: int, dtype=None, *, log: bool = False) ->
     result = shifted - elementwise.log(totals) if log else exponentials / totals
     return _like(tensor, tensor._index_array, result, True)
 
+
+# ---------------------------------------------------------------- the methods
+
+
+def _divide(tensor: SparseTensor, other) -> SparseTensor:
+    if isinstance(other, SparseTensor):
+        raise NotImplementedError(_unsupported("div", tensor))
+    return scaled(tensor, 1 / scalar(other, "div", tensor), "div")
+
+
+def _negative(tensor: SparseTensor) -> SparseTensor:
+    return scaled(tensor, -1, "neg")
+
+
+def _subtract(tensor: SparseTensor, other) -> SparseTensor:
+    return add(tensor, -other if isinstance(other, SparseTensor) else other)
+
+
+def _sum(tensor: SparseTensor, dim=None, keepdim: bool = False, dtype=None):
+    if keepdim:
+        raise NotImplementedError(_unsupported("sum(keepdim=True)", tensor))
+    return reduce_sum(tensor, dim, dtype)
+
+
+_METHODS = {
+    "coalesce": coalesce, "to_dense": to_dense, "transpose": transpose, "sum": _sum,
+    "__mul__": multiply, "__rmul__": multiply, "mul": multiply,
+    "__truediv__": _divide, "div": _divide, "__neg__": _negative, "neg": _negative,
+    "__add__": add, "add": add, "__sub__": _subtract, "sub": _subtract,
+    "__matmul__": matmul, "matmul": matmul, "mm": mm,
+}
+
+
+def install() -> None:
+    """Make the functions above ``SparseTensor``'s methods (self first), once both exist."""
+    for name, function in _METHODS.items():
+        setattr(SparseTensor, name, function)
+    SparseTensor.requires_grad = property(Tensor.requires_grad.fget,
+                                          _sparse_grad.set_requires_grad)
+
+
+install()

@@ -1,8 +1,9 @@
 """Sparse tensors: COO (and CSR for products), built on ember's dense ops.
 
 This module holds the tensors, their construction and printing; the operations are in
-``_sparse_math.py``, the sparse gradients in ``_sparse_grad.py``, the public functions in
-``ember.sparse``. The design, in four points:
+``_sparse_math.py`` (whose ``install()`` makes them the tensors' methods), the sparse
+gradients in ``_sparse_grad.py``, the public functions in ``ember.sparse``. The design, in
+four points:
 
 1. A sparse tensor is a ``Tensor`` subclass (``SparseTensor`` for ``sparse_coo``,
    ``SparseCsrTensor`` for ``sparse_csr``) holding an int64 index array (``(sparse_dim,
@@ -78,6 +79,9 @@ class SparseTensor(Tensor):
     """A COO sparse tensor: ``indices`` (sparse_dim, nnz) and ``values`` (nnz, *dense_shape).
 
     Made by ``ember.sparse_coo_tensor`` or ``dense.to_sparse()``; see the module docstring.
+    Its operations (coalesce, to_dense, arithmetic, products, transpose, sum) and its
+    ``requires_grad`` setter are installed by ``_sparse_math.install()``: they are made of
+    the modules that import this one.
     """
 
     __slots__ = ("_coalesced", "_index_array", "_sizes", "_value_tensor")
@@ -147,25 +151,6 @@ class SparseTensor(Tensor):
         return self._coalesced
 
     # ------------------------------------------------------------ autograd
-    @property
-    def requires_grad(self) -> bool:
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        if self.grad_fn is not None:
-            Tensor.requires_grad.fset(self, value)
-            return
-        if value and not self.is_floating_point():
-            raise RuntimeError(
-                "only Tensors of floating point and complex dtype can require gradients "
-                f"(got {self.dtype})"
-            )
-        values = self._value_tensor.detach()
-        if value:
-            values = _grad.proxy(values, self, _grad.coalesced_gradient(self))
-        self._value_tensor, self._requires_grad = values, bool(value)
-
     def detach(self) -> SparseTensor:
         return _like(self, self._index_array, self._value_tensor.detach(), self._coalesced)
 
@@ -189,15 +174,6 @@ class SparseTensor(Tensor):
                 "Cannot get values on an uncoalesced tensor, please call .coalesce() first"
             )
         return shape_ops.view_as(self._value_tensor, self._value_tensor)
-
-    def coalesce(self) -> SparseTensor:
-        """Sum the values of repeated indices and sort the indices (lexicographically)."""
-        return _math.coalesce(self)
-
-    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
-        if dtype is not None:
-            raise RuntimeError("dtype argument is not supported by sparse_to_dense")
-        return _math.to_dense(self)
 
     def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None,
                   dense_dim=None) -> SparseTensor:
@@ -239,42 +215,7 @@ class SparseTensor(Tensor):
         memo[id(self)] = copied
         return copied
 
-    # ------------------------------------------------------------ arithmetic
-    def __mul__(self, other):
-        return _math.multiply(self, other)
-
-    __rmul__ = mul = __mul__
-
-    def __truediv__(self, other):
-        if isinstance(other, SparseTensor):
-            raise NotImplementedError(_unsupported("div", self))
-        return _math.scaled(self, 1 / _math.scalar(other, "div", self), "div")
-
-    div = __truediv__
-
-    def __neg__(self):
-        return _math.scaled(self, -1, "neg")
-
-    neg = __neg__
-
-    def __add__(self, other):
-        return _math.add(self, other)
-
-    add = __add__
-
-    def __sub__(self, other):
-        return _math.add(self, -other if isinstance(other, SparseTensor) else other)
-
-    sub = __sub__
-
-    def __matmul__(self, other):
-        return _math.matmul(self, other)
-
-    matmul = __matmul__
-
-    def mm(self, other):
-        return _math.mm(self, other)
-
+    # ------------------------------------------------------------ shape
     def t(self) -> SparseTensor:
         if self.sparse_dim() > 2 or self.dense_dim():
             raise RuntimeError(
@@ -282,14 +223,6 @@ class SparseTensor(Tensor):
                 f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions"
             )
         return self.transpose(0, 1) if self.ndim == 2 else self
-
-    def transpose(self, dim0: int, dim1: int) -> SparseTensor:
-        return _math.transpose(self, dim0, dim1)
-
-    def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        if keepdim:
-            raise NotImplementedError(_unsupported("sum(keepdim=True)", self))
-        return _math.reduce_sum(self, dim, dtype)
 
 
 class SparseCsrTensor(SparseTensor):
@@ -325,13 +258,8 @@ class SparseCsrTensor(SparseTensor):
     def _coo(self) -> SparseTensor:
         return _like(self, self._index_array, self._value_tensor, True, SparseTensor)
 
-    def __matmul__(self, other):
-        return _math.matmul(self, other)
-
-    matmul = __matmul__
-
     def mm(self, other):
-        return _math.mm(self._coo(), other)
+        return self._coo().mm(other)
 
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         return self._coo().to_dense(dtype)
@@ -375,6 +303,24 @@ def _make_sparse(indices, values: Tensor, sizes, coalesced: bool, cls=SparseTens
 
 def _like(source, indices, values, coalesced, cls=None):
     return _make_sparse(indices, values, source._sizes, coalesced, cls or type(source))
+
+
+def _concatenated(first: SparseTensor, second: SparseTensor) -> SparseTensor:
+    """The entries of both (uncoalesced), with ``first``'s size and dtype."""
+    index = xp.concatenate([first._index_array, second._index_array], axis=1)
+    values = shape_ops.cat([first._value_tensor, second._value_tensor.to(first.dtype)])
+    return _like(first, index, values, False)
+
+
+def _unique_positions(index, sizes):
+    """(sorted unique index columns, first position of each, inverse)."""
+    sparse_sizes = tuple(sizes[: index.shape[0]])
+    linear = xp.ravel_multi_index(tuple(index), sparse_sizes) if index.shape[0] else (
+        xp.zeros(index.shape[1], xp.int64))
+    keys, first, inverse = xp.unique(linear, return_index=True, return_inverse=True)
+    unique = xp.stack(xp.unravel_index(keys, sparse_sizes)).astype(xp.int64).reshape(
+        len(sparse_sizes), -1)
+    return unique, first.astype(xp.int64), inverse.reshape(-1).astype(xp.int64)
 
 
 def _as_array(data, what: str):
@@ -541,7 +487,3 @@ def _sparse_repr(tensor: SparseTensor, *index_parts) -> str:
 
 def _nested(text: str, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
-
-
-from ember.ops import _sparse_grad as _grad
-from ember.ops import _sparse_math as _math
