@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 
 from ember._backend import xp
-from ember._memory_format import contiguous_format
 from ember._tensor import Tensor
 from ember.autograd._differentiate import grad as autograd_grad
 
@@ -21,7 +20,9 @@ def _is_tensor(value) -> bool:
 
 
 def _zeros_like(tensor):
-    return Tensor._make(xp.zeros_like(tensor._data))
+    """Zeros of ``tensor``'s shape and dtype, contiguous, outside any graph."""
+    data = tensor._data
+    return Tensor._make(xp.zeros(data.shape, data.dtype))
 
 
 class GradcheckError(RuntimeError):
@@ -64,7 +65,7 @@ def _analytical(func, inputs, index, output_index):
     if not output.requires_grad:
         return jacobian
     for k in range(output.numel()):
-        seed = _zeros_like(output, memory_format=contiguous_format)  # written through reshape
+        seed = _zeros_like(output)  # contiguous: written through reshape
         seed._data.reshape(-1)[k] = 1
         (grad,) = autograd_grad(output, inputs[index], seed, retain_graph=True, allow_unused=True)
         if grad is not None:

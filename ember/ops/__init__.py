@@ -5,7 +5,7 @@ Each module's ``__all__`` is its public surface; ``ember`` re-exports them all.
 
 import importlib as _importlib
 
-from ember.ops import _out
+from ember.ops import _out, _sparse_math
 from ember.ops._function import Op as _Op
 from ember.ops._tensor_math import TensorMath as _TensorMath
 from ember.ops.comparison import *  # noqa: F403
@@ -34,3 +34,7 @@ _out.install(globals(), __all__)
 # A recorded backward (``create_graph=True``) runs each op's gradient formula on ember's
 # own ops, which exist only now.
 _Op.tensor_math = _TensorMath
+
+# A sparse tensor's methods that are a sparse operation with self first, installed as the
+# dense tensor's are (ember/_tensor_methods.py).
+_sparse_math.install()

@@ -291,6 +291,3 @@ def install() -> None:
         setattr(SparseTensor, name, function)
     SparseTensor.requires_grad = property(Tensor.requires_grad.fget,
                                           _sparse_grad.set_requires_grad)
-
-
-install()
