@@ -141,6 +141,27 @@ def test_avg_pool_double_backward_matches_torch():
     np.testing.assert_allclose(results[1], results[0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "function",
+    [
+        lambda F, x: F.max_pool2d(x, 3, 1, padding=1),  # overlapping windows
+        lambda F, x: F.adaptive_max_pool2d(x, (3, 2)),
+    ],
+)
+def test_max_pool_double_backward_matches_torch(function):
+    """The recorded backward (create_graph=True): positions that win twice add up."""
+    data = np.random.default_rng(2).standard_normal((1, 2, 5, 4))
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(data, requires_grad=True)
+        y = function(lib.nn.functional, x)
+        (grad,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        (second,) = lib.autograd.grad((grad * grad * x).sum(), x)
+        results.append((grad.detach().numpy(), second.numpy()))
+    for actual, expected in zip(results[1], results[0]):
+        np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+
+
 REPRS = [
     "MaxPool2d(3)",
     "MaxPool2d((3, 2), 1, 1, 2, True, True)",

@@ -74,6 +74,9 @@ class Convolution(Op):
             grad_bias = grad.sum([0, *range(2, grad.ndim)])
         return grad_x, grad_weight, grad_bias, None, None, None
 
+    # Kept beside ``backward``: on arrays the gradients run the kernels directly, so that one
+    # batch-last copy of ``grad`` serves the input, weight and bias gradients and the columns
+    # the forward kept are reused; ``backward`` must go through the two ops to be recorded.
     @staticmethod
     def backward_arrays(ctx, grad):
         x, weight = ctx.saved_arrays
