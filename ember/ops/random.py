@@ -18,6 +18,7 @@ from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._memory_format import in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
+from ember.ops import reduction
 from ember.ops._function import (
     Op,
     _legacy,
@@ -27,6 +28,7 @@ from ember.ops._function import (
     inplace,
     snapshot,
 )
+from ember.ops.creation import zeros_like
 
 __all__ = [
     "Generator",
@@ -332,8 +334,6 @@ class _Draw(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ember.ops.creation import zeros_like
-
         needs = ctx.needs_input_grad[1:]
         return (None,) + tuple(zeros_like(grad) if need else None for need in needs)
 
@@ -417,11 +417,9 @@ class FillTensor(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        from ember.ops.creation import zeros_like
-        from ember.ops.reduction import sum
-
         needs = ctx.needs_input_grad
-        return None, zeros_like(grad) if needs[1] else None, sum(grad) if needs[2] else None
+        total = reduction.sum(grad) if needs[2] else None
+        return None, zeros_like(grad) if needs[1] else None, total
 
 
 def _drawn(node, values, *parameters) -> Tensor:
