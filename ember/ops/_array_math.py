@@ -11,6 +11,7 @@ so a formula that runs on one runs on the other.
 from __future__ import annotations
 
 from ember._backend import xp
+from ember.ops import _index_key
 from ember.ops._special import _erfinv_array, _i1_array, _polygamma_array
 
 
@@ -75,8 +76,8 @@ class ArrayMath:
 
     # reductions and shapes
     @staticmethod
-    def sum(x, axis=None, keepdims=False):
-        return xp.sum(x, axis=axis, keepdims=keepdims)
+    def sum(x, axis=None, keepdims=False, where=True):
+        return xp.sum(x, axis=axis, keepdims=keepdims, where=where)
 
     @staticmethod
     def reshape(x, shape):
@@ -103,3 +104,29 @@ class ArrayMath:
     def astype(x, dtype):
         """``x`` as NumPy ``dtype`` (an array, or a tensor in ``TensorMath``)."""
         return x.astype(dtype)
+
+    # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
+    get_at = staticmethod(_index_key.read)
+
+    @staticmethod
+    def set_at(x, key, values):
+        """A copy of ``x`` with ``values`` written at ``key``."""
+        out = x.copy()
+        _index_key.write(out, key, values, False)
+        return out
+
+    @staticmethod
+    def add_at_zeros(shape, key, values):
+        """Zeros of ``shape`` with ``values`` added at ``key``, as NumPy's ``add.at``: a
+        position that ``key`` names twice receives both values."""
+        out = xp.zeros(shape, values.dtype)
+        _index_key.write(out, key, values, True)
+        return out
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        """``where(mask, value, x)`` for a boolean array ``mask`` of ``x``'s shape, made as a
+        copy and one masked write: cheaper than ``where`` when ``mask`` is broadcast."""
+        out = x.copy()
+        xp.copyto(out, value, where=mask)
+        return out

@@ -9,7 +9,7 @@ to ``Op`` once every op exists.
 from __future__ import annotations
 
 from ember._dtype import from_numpy_dtype
-from ember.ops import creation, elementwise, reduction, shape
+from ember.ops import creation, elementwise, indexing, reduction, shape
 from ember.ops.matmul import matmul as _matmul
 
 
@@ -51,7 +51,9 @@ class TensorMath:
 
     # reductions and shapes
     @staticmethod
-    def sum(x, axis=None, keepdims=False):
+    def sum(x, axis=None, keepdims=False, where=True):
+        if where is not True:  # a boolean array: the entries to sum
+            x = elementwise.where(where, x, 0.0)
         if axis is None and not keepdims:
             return reduction.sum(x)
         return reduction.sum(x, dim=axis, keepdim=keepdims)
@@ -80,3 +82,21 @@ class TensorMath:
     @staticmethod
     def astype(x, dtype):
         return x.to(from_numpy_dtype(dtype))
+
+    # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
+    @staticmethod
+    def get_at(x, key):
+        return indexing.Index.apply(x, key)
+
+    @staticmethod
+    def set_at(x, key, values):
+        return indexing.IndexPut.apply(x, values, key, False)
+
+    @staticmethod
+    def add_at_zeros(shape_, key, values):
+        zeros = creation.zeros(tuple(shape_), dtype=values.dtype)
+        return indexing.IndexPut.apply(zeros, values, key, True)
+
+    @staticmethod
+    def masked_fill(x, mask, value):
+        return indexing.MaskedFill.apply(x, value, mask)

@@ -24,6 +24,8 @@ from ember.ops._function import (
     snapshot,
     wrap_dim,
 )
+from ember.ops._index_key import read as _read
+from ember.ops._index_key import write as _write
 
 __all__ = [
     "argwhere",
@@ -56,26 +58,6 @@ _INDEX_KINDS = "iub"
 
 
 # ---------------------------------------------------------------- keys
-
-
-def _read(array, key):
-    basic, advanced = key
-    view = array[basic]
-    return view if advanced is None else view[advanced]
-
-
-def _write(array, key, value, accumulate: bool) -> None:
-    basic, advanced = key
-    view = array[basic]
-    if advanced is None:
-        if accumulate:
-            view += value
-        else:
-            view[...] = value
-    elif accumulate:
-        add_at(view, advanced, value)
-    else:
-        view[advanced] = value
 
 
 def _target_shape(shape, key) -> tuple:
@@ -249,7 +231,7 @@ def _along_key(index_array, dim: int) -> tuple:
 
 
 class Index(Op):
-    """``x[key]``; a view when the key is basic. Backward scatters ``grad`` into zeros."""
+    """``x[key]``; a view when the key is basic."""
 
     view_of = 0
 
@@ -259,16 +241,9 @@ class Index(Op):
         return _read(x, key)
 
     @staticmethod
-    def backward(ctx, grad):
-        zeros = Tensor._make(xp.zeros(ctx.shape, grad._data.dtype))
-        return IndexPut.apply(zeros, grad, ctx.key, True), None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        """``backward`` on arrays, used when the gradients need no graph of their own."""
-        grad_x = xp.zeros(ctx.shape, grad.dtype)
-        _write(grad_x, ctx.key, grad, True)
-        return grad_x, None
+    def gradients(xp, ctx, grad):
+        # scattered into zeros: an entry read twice (``x[[0, 0]]``) gets both gradients
+        return xp.add_at_zeros(ctx.shape, ctx.key, grad), None
 
 
 class IndexPut(Op):
@@ -282,85 +257,71 @@ class IndexPut(Op):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         needs = ctx.needs_input_grad
         grad_x = grad_value = None
         if needs[0]:
-            grad_x = grad if ctx.accumulate else IndexPut.apply(grad, 0, ctx.key, False)
+            grad_x = grad if ctx.accumulate else xp.set_at(grad, ctx.key, 0)
         if needs[1]:
-            grad_value = Index.apply(grad, ctx.key)  # the engine sums over broadcast dims
-        return grad_x, grad_value, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        needs = ctx.needs_input_grad
-        grad_x = grad_value = None
-        if needs[0]:
-            grad_x = grad
-            if not ctx.accumulate:
-                grad_x = grad.copy()
-                _write(grad_x, ctx.key, 0, False)
-        if needs[1]:
-            grad_value = _read(grad, ctx.key)
+            grad_value = xp.get_at(grad, ctx.key)  # the engine sums over broadcast dims
         return grad_x, grad_value, None, None
 
 
-# A node takes ``backward_arrays`` from its own Op's body only, so each subclass names it.
-_INDEX_BACKWARD_ARRAYS = Index.__dict__["backward_arrays"]
-_INDEX_PUT_BACKWARD_ARRAYS = IndexPut.__dict__["backward_arrays"]
-
-
-# PyTorch's node names for the same two primitives.
+# PyTorch's node names for the same two primitives, by the function that makes them.
 class Select(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``x[i]`` with an int ``i``."""
 
 
 class Slice(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``x[start:stop:step]``."""
 
 
 class Unsqueeze(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``x[None]``."""
 
 
 class Alias(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``x[...]``."""
 
 
 class IndexSelect(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``index_select``."""
 
 
 class Gather(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``gather`` and ``take_along_dim``."""
 
 
 class Take(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``take``."""
 
 
 class MaskedSelect(Index):
-    backward_arrays = _INDEX_BACKWARD_ARRAYS
+    """``masked_select``."""
 
 
 class IndexAdd(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+    """``index_add``."""
 
 
 class IndexCopy(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+    """``index_copy``."""
 
 
 class IndexFill(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+    """``index_fill``."""
 
 
 class Scatter(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+    """``scatter``."""
 
 
 class ScatterAdd(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+    """``scatter_add``."""
+
+
+class MaskedScatter(IndexPut):
+    """``masked_scatter``."""
 
 
 class MaskedFill(Op):
@@ -379,26 +340,13 @@ class MaskedFill(Op):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
-        needs = ctx.needs_input_grad
-        grad_x = MaskedFill.apply(grad, 0, ctx.mask) if needs[0] else None
-        grad_value = MaskedFill.apply(grad, 0, ~ctx.mask).sum() if needs[1] else None
-        return grad_x, grad_value, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
+    def gradients(xp, ctx, grad):
         needs, mask = ctx.needs_input_grad, ctx.mask
-        grad_x = grad_value = None
-        if needs[0]:
-            grad_x = grad.copy()
-            xp.copyto(grad_x, 0, where=mask)
-        if needs[1]:
-            grad_value = xp.asarray(xp.sum(grad, where=mask))
-        return grad_x, grad_value, None
-
-
-class MaskedScatter(IndexPut):
-    backward_arrays = _INDEX_PUT_BACKWARD_ARRAYS
+        return (
+            xp.masked_fill(grad, mask, 0) if needs[0] else None,
+            xp.sum(grad, where=mask) if needs[1] else None,
+            None,
+        )
 
 
 def _reader(key):

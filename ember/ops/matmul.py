@@ -104,35 +104,21 @@ class Matmul(Op):
         return xp.matmul(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+    def gradients(xp, ctx, grad):
+        a, b = xp.saved(ctx)
         needs = ctx.needs_input_grad
-        return (
-            matmul(grad, b.mT) if needs[0] else None,
-            matmul(a.mT, grad) if needs[1] else None,
+        return (  # the engine sums broadcast batch dims away
+            xp.matmul(grad, xp.swapaxes(b, -1, -2)) if needs[0] else None,
+            xp.matmul(xp.swapaxes(a, -1, -2), grad) if needs[1] else None,
         )
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return _matmul_backward_arrays(ctx, grad)
-
-
-def _matmul_backward_arrays(ctx, grad):
-    """``Matmul.backward`` on arrays (the engine sums broadcast batch dims away)."""
-    a, b = ctx.saved_arrays
-    needs = ctx.needs_input_grad
-    return (
-        xp.matmul(grad, xp.swapaxes(b, -1, -2)) if needs[0] else None,
-        xp.matmul(xp.swapaxes(a, -1, -2), grad) if needs[1] else None,
-    )
 
 
 class Mm(Matmul):
-    backward_arrays = staticmethod(_matmul_backward_arrays)
+    """``mm``: PyTorch's node name for a product of two matrices."""
 
 
 class Bmm(Matmul):
-    backward_arrays = staticmethod(_matmul_backward_arrays)
+    """``bmm``: PyTorch's node name for a batch of matrix products."""
 
 
 class Mv(Op):

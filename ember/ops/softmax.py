@@ -1,14 +1,15 @@
 """The exponential-normalization family: softmax, log_softmax, logsumexp, logcumsumexp.
 
 All four subtract a running maximum before ``exp`` so that logits of +-1000 stay finite,
-and each has a hand-written backward (made of ember ops, so it is differentiable again)
-because the composed form would overflow where the forward does not.
+and each has a hand-written derivative (run on ember's ops too, so it is differentiable
+again) because the composed form would overflow where the forward does not.
 """
 
 from __future__ import annotations
 
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
+from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, float_input, wrap_dim
 from ember.ops.reduction import (
     _cast,
@@ -16,7 +17,6 @@ from ember.ops.reduction import (
     _flip,
     _legacy_name,
     _reduction_args,
-    sum,
 )
 
 __all__ = ["log_softmax", "logcumsumexp", "logsumexp", "softmax"]
@@ -41,16 +41,18 @@ class Softmax(Op):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return y * (grad - sum(grad * y, ctx.dim, keepdim=True)), None
+    def gradients(xp, ctx, grad):
+        (y,) = xp.saved(ctx)
+        return y * (grad - xp.sum(grad * y, axis=ctx.dim, keepdims=True)), None
 
+    # On arrays the same formula runs in one buffer reused by every step (``out=``, which
+    # tensors lack): a full-size temporary less, on the large inputs of attention.
     @staticmethod
     def backward_arrays(ctx, grad):
         (y,) = ctx.saved_arrays
         if y.ndim == 0 or grad.dtype != y.dtype:
-            return y * (grad - xp.sum(grad * y, axis=ctx.dim, keepdims=True)), None
-        result = grad * y  # one buffer, reused for every step
+            return Softmax.gradients(ArrayMath, ctx, grad)
+        result = grad * y
         total = xp.add.reduce(result, axis=ctx.dim, keepdims=True)
         xp.subtract(grad, total, out=result)
         result *= y
@@ -67,15 +69,16 @@ class LogSoftmax(Op):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad - y.exp() * sum(grad, ctx.dim, keepdim=True), None
+    def gradients(xp, ctx, grad):
+        (y,) = xp.saved(ctx)
+        return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
 
+    # in one buffer on arrays, as ``Softmax``'s
     @staticmethod
     def backward_arrays(ctx, grad):
         (y,) = ctx.saved_arrays
         if y.ndim == 0 or grad.dtype != y.dtype:
-            return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
+            return LogSoftmax.gradients(ArrayMath, ctx, grad)
         result = xp.exp(y)
         result *= xp.add.reduce(grad, axis=ctx.dim, keepdims=True)
         xp.subtract(grad, result, out=result)
