@@ -73,7 +73,9 @@ def _size(size) -> tuple:
         if isinstance(s, bool) or not isinstance(s, int) and not hasattr(s, "__index__"):
             raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
         if int(s) < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {int(s)}: {list(size)}")
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {int(s)}: {list(size)}"
+            )
     return tuple(int(s) for s in size)
 
 
@@ -157,7 +159,9 @@ def _from_data(data, dtype=None):
     try:
         array = _array(data)
     except (ValueError, TypeError) as error:
-        raise TypeError(f"tensor(): could not convert data of type {type(data).__name__}: {error}") from None
+        raise TypeError(
+            f"tensor(): could not convert data of type {type(data).__name__}: {error}"
+        ) from None
     if dtype is None and any(not isinstance(leaf, type) for leaf in leaves):
         return array.astype(_promoted_leaves(leaves).numpy)
     if dtype is not None and array.dtype.kind in "biuf":
@@ -171,7 +175,8 @@ def _from_data(data, dtype=None):
     return array
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors).
 
     Python floats become the default dtype (float32), ints become int64, bools bool;
@@ -268,7 +273,8 @@ _NOT_GIVEN = object()
 
 
 def _size_of(op: str, sizes: tuple, size=_NOT_GIVEN) -> tuple:
-    """The size from ``op(2, 3)``, ``op((2, 3))`` or ``op(size=(2, 3))``, checked as PyTorch does."""
+    """The size from ``op(2, 3)``, ``op((2, 3))`` or ``op(size=(2, 3))``, checked as PyTorch
+    does."""
     if size is not _NOT_GIVEN:
         if sizes:
             raise TypeError(f"{op}() got multiple values for argument 'size'")
@@ -330,7 +336,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     shape = (size,) if isinstance(size, int) else tuple(size)
     if dtype is None:
         fill_value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
-        default = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else None
+        default = (bool_ if isinstance(fill_value, bool)
+                   else int64 if isinstance(fill_value, int) else None)
         return _filled(fill_value, shape, None, device, requires_grad, default)
     return _filled(fill_value, shape, dtype, device, requires_grad)
 
@@ -340,24 +347,44 @@ def _like(input: Tensor, fill, dtype, device, requires_grad, memory_format) -> T
                    memory_format=memory_format, like=input._data)
 
 
-def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad, memory_format)
+_LIKE_ARGS = """
+
+    Args:
+        input: the tensor whose shape the result takes, and its dtype unless ``dtype`` is
+            given.
+        dtype: the result's dtype.
+        requires_grad: whether autograd records operations on the result.
+        memory_format: the result's layout; ``preserve_format`` keeps ``input``'s (dense).
+        layout, device, pin_memory: PyTorch's; only the strided layout on the CPU exists.
+"""
 
 
-def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
-    return _like(input, 1, dtype, device, requires_grad, memory_format)
+def _filled_like(name: str, fill, summary: str):
+    """The ``*_like`` function ``name``, with PyTorch's signature: ``input``'s shape, ``fill``."""
+
+    def like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+             memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
+        return _like(input, fill, dtype, device, requires_grad, memory_format)
+
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = summary + _LIKE_ARGS
+    return like
 
 
-def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=preserve_format, pin_memory: bool = False) -> Tensor:
-    return _like(input, 0, dtype, device, requires_grad, memory_format)
+zeros_like = _filled_like("zeros_like", 0, "A tensor of zeros the shape of ``input``.")
+ones_like = _filled_like("ones_like", 1, "A tensor of ones the shape of ``input``.")
+empty_like = _filled_like(
+    "empty_like", 0,
+    "An uninitialized tensor the shape of ``input`` (ember fills it with zeros, so it is "
+    "never garbage).",
+)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=preserve_format,
               pin_memory: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` the shape of ``input``; the other arguments are
+    ``zeros_like``'s."""
     return _like(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
