@@ -4,7 +4,8 @@
 as PyTorch does, a Python scalar never upcasting a tensor; ``float_math`` turns integer and
 bool operands into the default float dtype. The rest are the "not implemented for" error of
 a kernel that refuses a dtype, the backward of an op that PyTorch does not differentiate,
-and the zero gradient of a piecewise-constant op.
+the zero gradient of a piecewise-constant op, and the factories of the public functions
+that only apply their op (``exp(input, *, out=None)`` is ``Exp.apply(input)``).
 """
 
 from __future__ import annotations
@@ -57,3 +58,38 @@ def _not_implemented_backward(name: str):
         raise RuntimeError(f"the derivative for '{name}' is not implemented.")
 
     return staticmethod(backward)
+
+
+def _unary_function(name: str, op, doc: str):
+    """The public ``name(input, *, out=None)``, ``op`` applied to ``input``.
+
+    ``out`` is served where ``ember.ops`` binds the function (``ember/ops/_out.py``).
+    """
+
+    def function(input: Tensor, *, out=None) -> Tensor:
+        return op.apply(input)
+
+    return _named(function, name, op, doc)
+
+
+def _binary_function(name: str, op, doc: str, *, scalars: bool = False):
+    """The public ``name(input, other, *, out=None)``, ``op`` applied to both.
+
+    With ``scalars``, either operand may be a Python number, as in PyTorch's function.
+    """
+    if scalars:
+        def function(input, other, *, out=None) -> Tensor:
+            return op.apply(_operand(input, name), _operand(other, name))
+    else:
+        def function(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+            return op.apply(input, other)
+
+    return _named(function, name, op, doc)
+
+
+def _named(function, name: str, op, doc: str):
+    """``function`` under its public name, documented, in the module that defines ``op``."""
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    function.__module__ = op.__module__
+    return function

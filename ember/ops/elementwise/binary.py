@@ -13,6 +13,7 @@ from ember._dtype import get_default_dtype, result_type
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape
 from ember.ops.elementwise._common import (
+    _binary_function,
     _not_implemented_backward,
     _operand,
     _promoted,
@@ -145,35 +146,29 @@ class Heaviside(Op):
     backward = _not_implemented_backward("heaviside")
 
 
-def atan2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The angle of the point ``(other, input)``, in ``(-pi, pi]``."""
-    return Atan2.apply(input, other)
-
-
-def hypot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """``sqrt(input**2 + other**2)`` without overflow."""
-    return Hypot.apply(input, other)
-
-
-def logaddexp(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """``log(exp(input) + exp(other))`` without overflow."""
-    return Logaddexp.apply(input, other)
-
-
-def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """``log2(2**input + 2**other)`` without overflow."""
-    return Logaddexp2.apply(input, other)
+# The public functions that only apply their op (``out=`` is served by ember/ops/_out.py).
+atan2 = _binary_function(
+    "atan2", Atan2, "The angle of the point ``(other, input)``, in ``(-pi, pi]``."
+)
+hypot = _binary_function("hypot", Hypot, "``sqrt(input**2 + other**2)`` without overflow.")
+logaddexp = _binary_function(
+    "logaddexp", Logaddexp, "``log(exp(input) + exp(other))`` without overflow."
+)
+logaddexp2 = _binary_function(
+    "logaddexp2", Logaddexp2, "``log2(2**input + 2**other)`` without overflow."
+)
+copysign = _binary_function(
+    "copysign",
+    Copysign,
+    "``|input|`` with the sign of ``other`` (float result); gradient only to ``input``.",
+    scalars=True,
+)
 
 
 def xlogy(input, other, *, out=None) -> Tensor:
     """``input * log(other)``, 0 where ``input == 0``; either may be a scalar."""
     op = Xlogy if isinstance(input, Tensor) else XlogyScalarSelf
     return op.apply(_operand(input, "xlogy"), _operand(other, "xlogy"))
-
-
-def copysign(input, other, *, out=None) -> Tensor:
-    """``|input|`` with the sign of ``other`` (float result); gradient only to ``input``."""
-    return Copysign.apply(_operand(input, "copysign"), _operand(other, "copysign"))
 
 
 def heaviside(input: Tensor, values: Tensor, *, out=None) -> Tensor:

@@ -8,12 +8,12 @@ C's undefined ones.
 from __future__ import annotations
 
 from ember._backend import is_floating, xp
-from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape
 from ember.ops.elementwise._common import (
+    _binary_function,
     _not_implemented_backward,
-    _operand,
     _promoted,
+    _unary_function,
     _unsupported,
 )
 
@@ -123,70 +123,33 @@ class LogicalNot(_Logical):
     compute = staticmethod(xp.logical_not)
 
 
-def _integer_operands(op, input, other):
-    return _operand(input, op), _operand(other, op)
-
-
-def bitwise_and(input, other, *, out=None) -> Tensor:
-    """``input & other`` for integer and bool tensors."""
-    return BitwiseAnd.apply(*_integer_operands("bitwise_and", input, other))
-
-
-def bitwise_or(input, other, *, out=None) -> Tensor:
-    """``input | other`` for integer and bool tensors."""
-    return BitwiseOr.apply(*_integer_operands("bitwise_or", input, other))
-
-
-def bitwise_xor(input, other, *, out=None) -> Tensor:
-    """``input ^ other`` for integer and bool tensors."""
-    return BitwiseXor.apply(*_integer_operands("bitwise_xor", input, other))
-
-
-def bitwise_not(input: Tensor, *, out=None) -> Tensor:
-    """``~input``: logical not for bool, two's complement for integers."""
-    return BitwiseNot.apply(input)
-
-
-def bitwise_left_shift(input, other, *, out=None) -> Tensor:
-    """``input << other``."""
-    return LeftShift.apply(*_integer_operands("bitwise_left_shift", input, other))
-
-
-def bitwise_right_shift(input, other, *, out=None) -> Tensor:
-    """``input >> other`` (arithmetic shift)."""
-    return RightShift.apply(*_integer_operands("bitwise_right_shift", input, other))
-
-
-def gcd(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The greatest common divisor of integer tensors (non-negative)."""
-    return Gcd.apply(input, other)
-
-
-def lcm(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The least common multiple of integer tensors (non-negative)."""
-    return Lcm.apply(input, other)
-
-
-def nextafter(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The next representable float after ``input`` in the direction of ``other``."""
-    return Nextafter.apply(input, other)
-
-
-def logical_and(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """True where both are nonzero."""
-    return LogicalAnd.apply(input, other)
-
-
-def logical_or(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """True where either is nonzero."""
-    return LogicalOr.apply(input, other)
-
-
-def logical_xor(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """True where exactly one is nonzero."""
-    return LogicalXor.apply(input, other)
-
-
-def logical_not(input: Tensor, *, out=None) -> Tensor:
-    """True where ``input`` is zero."""
-    return LogicalNot.apply(input)
+# The public functions that only apply their op (``out=`` is served by ember/ops/_out.py).
+bitwise_and = _binary_function(
+    "bitwise_and", BitwiseAnd, "``input & other`` for integer and bool tensors.", scalars=True
+)
+bitwise_or = _binary_function(
+    "bitwise_or", BitwiseOr, "``input | other`` for integer and bool tensors.", scalars=True
+)
+bitwise_xor = _binary_function(
+    "bitwise_xor", BitwiseXor, "``input ^ other`` for integer and bool tensors.", scalars=True
+)
+bitwise_not = _unary_function(
+    "bitwise_not", BitwiseNot, "``~input``: logical not for bool, two's complement for integers."
+)
+bitwise_left_shift = _binary_function(
+    "bitwise_left_shift", LeftShift, "``input << other``.", scalars=True
+)
+bitwise_right_shift = _binary_function(
+    "bitwise_right_shift", RightShift, "``input >> other`` (arithmetic shift).", scalars=True
+)
+gcd = _binary_function("gcd", Gcd, "The greatest common divisor of integer tensors (non-negative).")
+lcm = _binary_function("lcm", Lcm, "The least common multiple of integer tensors (non-negative).")
+nextafter = _binary_function(
+    "nextafter",
+    Nextafter,
+    "The next representable float after ``input`` in the direction of ``other``.",
+)
+logical_and = _binary_function("logical_and", LogicalAnd, "True where both are nonzero.")
+logical_or = _binary_function("logical_or", LogicalOr, "True where either is nonzero.")
+logical_xor = _binary_function("logical_xor", LogicalXor, "True where exactly one is nonzero.")
+logical_not = _unary_function("logical_not", LogicalNot, "True where ``input`` is zero.")

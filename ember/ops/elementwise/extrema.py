@@ -12,7 +12,7 @@ from ember._backend import xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, as_tensor_operand, checked_scalar
 from ember.ops.comparison import isnan
-from ember.ops.elementwise._common import _promoted, _zeros
+from ember.ops.elementwise._common import _binary_function, _promoted, _zeros
 from ember.ops.elementwise.arithmetic import where
 
 
@@ -177,24 +177,15 @@ class Fmin(Fmax):
     bigger = False
 
 
-def maximum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The elementwise maximum; NaN propagates."""
-    return Maximum.apply(input, other)
-
-
-def minimum(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The elementwise minimum; NaN propagates."""
-    return Minimum.apply(input, other)
-
-
-def fmax(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The elementwise maximum, taking the non-NaN operand where one is NaN."""
-    return Fmax.apply(input, other)
-
-
-def fmin(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """The elementwise minimum, taking the non-NaN operand where one is NaN."""
-    return Fmin.apply(input, other)
+# The public functions that only apply their op (``out=`` is served by ember/ops/_out.py).
+maximum = _binary_function("maximum", Maximum, "The elementwise maximum; NaN propagates.")
+minimum = _binary_function("minimum", Minimum, "The elementwise minimum; NaN propagates.")
+fmax = _binary_function(
+    "fmax", Fmax, "The elementwise maximum, taking the non-NaN operand where one is NaN."
+)
+fmin = _binary_function(
+    "fmin", Fmin, "The elementwise minimum, taking the non-NaN operand where one is NaN."
+)
 
 
 clip = clamp

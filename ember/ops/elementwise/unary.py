@@ -27,7 +27,7 @@ from ember.ops._special import (
     _polygamma_array,
 )
 from ember.ops.comparison import isfinite
-from ember.ops.elementwise._common import _unsupported, _zeros
+from ember.ops.elementwise._common import _unary_function, _unsupported, _zeros
 from ember.ops.elementwise.arithmetic import where
 
 
@@ -300,140 +300,73 @@ class Polygamma(Op):
         return None, grad * polygamma(ctx.n + 1, x)
 
 
-def abs(input: Tensor, *, out=None) -> Tensor:
-    """``|input|``; the gradient is ``sgn(input)`` (0 at 0)."""
-    return Abs.apply(input)
-
-
-def sign(input: Tensor, *, out=None) -> Tensor:
-    """-1, 0 or 1 by the sign of ``input`` (0 for NaN, as PyTorch); zero gradient."""
-    return Sign.apply(input)
-
-
-def sgn(input: Tensor, *, out=None) -> Tensor:
-    """``sign`` for real tensors."""
-    return Sgn.apply(input)
+# The public functions that only apply their op (``out=`` is served by ember/ops/_out.py).
+abs = _unary_function("abs", Abs, "``|input|``; the gradient is ``sgn(input)`` (0 at 0).")
+sign = _unary_function(
+    "sign", Sign, "-1, 0 or 1 by the sign of ``input`` (0 for NaN, as PyTorch); zero gradient."
+)
+sgn = _unary_function("sgn", Sgn, "``sign`` for real tensors.")
+exp = _unary_function("exp", Exp, "``e ** input``.")
+exp2 = _unary_function("exp2", Exp2, "``2 ** input``.")
+expm1 = _unary_function("expm1", Expm1, "``exp(input) - 1``, accurate for small ``input``.")
+log = _unary_function(
+    "log", Log, "The natural logarithm; ``-inf`` at 0 and NaN below, as in PyTorch."
+)
+log2 = _unary_function("log2", Log2, "The base-2 logarithm.")
+log10 = _unary_function("log10", Log10, "The base-10 logarithm.")
+log1p = _unary_function("log1p", Log1P, "``log(1 + input)``, accurate for small ``input``.")
+sqrt = _unary_function("sqrt", Sqrt, "``input ** 0.5``.")
+rsqrt = _unary_function("rsqrt", Rsqrt, "``1 / sqrt(input)``.")
+reciprocal = _unary_function(
+    "reciprocal", Reciprocal, "``1 / input`` (integers become the default float dtype)."
+)
+sin = _unary_function("sin", Sin, "The sine.")
+cos = _unary_function("cos", Cos, "The cosine.")
+tan = _unary_function("tan", Tan, "The tangent.")
+asin = _unary_function("asin", Asin, "The inverse sine; NaN outside ``[-1, 1]``.")
+acos = _unary_function("acos", Acos, "The inverse cosine; NaN outside ``[-1, 1]``.")
+atan = _unary_function("atan", Atan, "The inverse tangent.")
+sinh = _unary_function("sinh", Sinh, "The hyperbolic sine.")
+cosh = _unary_function("cosh", Cosh, "The hyperbolic cosine.")
+tanh = _unary_function("tanh", Tanh, "The hyperbolic tangent.")
+asinh = _unary_function("asinh", Asinh, "The inverse hyperbolic sine.")
+acosh = _unary_function("acosh", Acosh, "The inverse hyperbolic cosine; NaN below 1.")
+atanh = _unary_function("atanh", Atanh, "The inverse hyperbolic tangent; ``±inf`` at ``±1``.")
+sinc = _unary_function("sinc", Sinc, "``sin(pi x) / (pi x)``, 1 at 0.")
+sigmoid = _unary_function(
+    "sigmoid",
+    Sigmoid,
+    "``1 / (1 + exp(-input))``, with PyTorch's rounding (0 where ``exp(-input)`` overflows).",
+)
+erf = _unary_function("erf", Erf, "The error function ``2/sqrt(pi) * integral_0^x exp(-t**2) dt``.")
+erfc = _unary_function("erfc", Erfc, "``1 - erf(input)``, accurate in the right tail.")
+erfinv = _unary_function(
+    "erfinv", Erfinv, "The inverse of ``erf`` on ``(-1, 1)``; ``±inf`` at ``±1``, NaN outside."
+)
+lgamma = _unary_function(
+    "lgamma", Lgamma, "``log(|Gamma(input)|)``; ``inf`` at the poles ``0, -1, -2 ...``."
+)
+digamma = _unary_function(
+    "digamma", Digamma, "``d/dx log(Gamma(x))``; ``-inf`` at 0, NaN at negative integers."
+)
+angle = _unary_function(
+    "angle",
+    Angle,
+    "The complex argument of a real tensor: ``pi`` where negative, else 0; zero gradient.",
+)
+i0 = _unary_function("i0", I0, "The modified Bessel function of the first kind of order 0.")
+floor = _unary_function(
+    "floor", Floor, "The largest integer ``<= input`` (integer tensors are returned as a copy)."
+)
+ceil = _unary_function("ceil", Ceil, "The smallest integer ``>= input``.")
+trunc = _unary_function("trunc", Trunc, "``input`` rounded toward zero.")
+frac = _unary_function("frac", Frac, "``input - trunc(input)``; the gradient is 1.")
 
 
 def signbit(input: Tensor, *, out=None) -> Tensor:
     """True where the sign bit is set (``-0.0`` included)."""
     data = input._data
     return Tensor._make(xp.asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0))
-
-
-def exp(input: Tensor, *, out=None) -> Tensor:
-    """``e ** input``."""
-    return Exp.apply(input)
-
-
-def exp2(input: Tensor, *, out=None) -> Tensor:
-    """``2 ** input``."""
-    return Exp2.apply(input)
-
-
-def expm1(input: Tensor, *, out=None) -> Tensor:
-    """``exp(input) - 1``, accurate for small ``input``."""
-    return Expm1.apply(input)
-
-
-def log(input: Tensor, *, out=None) -> Tensor:
-    """The natural logarithm; ``-inf`` at 0 and NaN below, as in PyTorch."""
-    return Log.apply(input)
-
-
-def log2(input: Tensor, *, out=None) -> Tensor:
-    """The base-2 logarithm."""
-    return Log2.apply(input)
-
-
-def log10(input: Tensor, *, out=None) -> Tensor:
-    """The base-10 logarithm."""
-    return Log10.apply(input)
-
-
-def log1p(input: Tensor, *, out=None) -> Tensor:
-    """``log(1 + input)``, accurate for small ``input``."""
-    return Log1P.apply(input)
-
-
-def sqrt(input: Tensor, *, out=None) -> Tensor:
-    """``input ** 0.5``."""
-    return Sqrt.apply(input)
-
-
-def rsqrt(input: Tensor, *, out=None) -> Tensor:
-    """``1 / sqrt(input)``."""
-    return Rsqrt.apply(input)
-
-
-def reciprocal(input: Tensor, *, out=None) -> Tensor:
-    """``1 / input`` (integers become the default float dtype)."""
-    return Reciprocal.apply(input)
-
-
-def sin(input: Tensor, *, out=None) -> Tensor:
-    """The sine."""
-    return Sin.apply(input)
-
-
-def cos(input: Tensor, *, out=None) -> Tensor:
-    """The cosine."""
-    return Cos.apply(input)
-
-
-def tan(input: Tensor, *, out=None) -> Tensor:
-    """The tangent."""
-    return Tan.apply(input)
-
-
-def asin(input: Tensor, *, out=None) -> Tensor:
-    """The inverse sine; NaN outside ``[-1, 1]``."""
-    return Asin.apply(input)
-
-
-def acos(input: Tensor, *, out=None) -> Tensor:
-    """The inverse cosine; NaN outside ``[-1, 1]``."""
-    return Acos.apply(input)
-
-
-def atan(input: Tensor, *, out=None) -> Tensor:
-    """The inverse tangent."""
-    return Atan.apply(input)
-
-
-def sinh(input: Tensor, *, out=None) -> Tensor:
-    """The hyperbolic sine."""
-    return Sinh.apply(input)
-
-
-def cosh(input: Tensor, *, out=None) -> Tensor:
-    """The hyperbolic cosine."""
-    return Cosh.apply(input)
-
-
-def tanh(input: Tensor, *, out=None) -> Tensor:
-    """The hyperbolic tangent."""
-    return Tanh.apply(input)
-
-
-def asinh(input: Tensor, *, out=None) -> Tensor:
-    """The inverse hyperbolic sine."""
-    return Asinh.apply(input)
-
-
-def acosh(input: Tensor, *, out=None) -> Tensor:
-    """The inverse hyperbolic cosine; NaN below 1."""
-    return Acosh.apply(input)
-
-
-def atanh(input: Tensor, *, out=None) -> Tensor:
-    """The inverse hyperbolic tangent; ``±inf`` at ``±1``."""
-    return Atanh.apply(input)
-
-
-def sinc(input: Tensor, *, out=None) -> Tensor:
-    """``sin(pi x) / (pi x)``, 1 at 0."""
-    return Sinc.apply(input)
 
 
 def deg2rad(input: Tensor) -> Tensor:
@@ -446,39 +379,9 @@ def rad2deg(input: Tensor) -> Tensor:
     return Rad2Deg.apply(input)
 
 
-def sigmoid(input: Tensor, *, out=None) -> Tensor:
-    """``1 / (1 + exp(-input))``, with PyTorch's rounding (0 where ``exp(-input)`` overflows)."""
-    return Sigmoid.apply(input)
-
-
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``; the gradient at 0 is 0, as in PyTorch."""
     return Relu.apply(input)
-
-
-def erf(input: Tensor, *, out=None) -> Tensor:
-    """The error function ``2/sqrt(pi) * integral_0^x exp(-t**2) dt``."""
-    return Erf.apply(input)
-
-
-def erfc(input: Tensor, *, out=None) -> Tensor:
-    """``1 - erf(input)``, accurate in the right tail."""
-    return Erfc.apply(input)
-
-
-def erfinv(input: Tensor, *, out=None) -> Tensor:
-    """The inverse of ``erf`` on ``(-1, 1)``; ``±inf`` at ``±1``, NaN outside."""
-    return Erfinv.apply(input)
-
-
-def lgamma(input: Tensor, *, out=None) -> Tensor:
-    """``log(|Gamma(input)|)``; ``inf`` at the poles ``0, -1, -2 ...``."""
-    return Lgamma.apply(input)
-
-
-def digamma(input: Tensor, *, out=None) -> Tensor:
-    """``d/dx log(Gamma(x))``; ``-inf`` at 0, NaN at negative integers."""
-    return Digamma.apply(input)
 
 
 def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
@@ -497,41 +400,11 @@ def mvlgamma(input: Tensor, p: int, *, out=None) -> Tensor:
     return Mvlgamma.apply(input, int(p))
 
 
-def angle(input: Tensor, *, out=None) -> Tensor:
-    """The complex argument of a real tensor: ``pi`` where negative, else 0; zero gradient."""
-    return Angle.apply(input)
-
-
-def i0(input: Tensor, *, out=None) -> Tensor:
-    """The modified Bessel function of the first kind of order 0."""
-    return I0.apply(input)
-
-
-def floor(input: Tensor, *, out=None) -> Tensor:
-    """The largest integer ``<= input`` (integer tensors are returned as a copy)."""
-    return Floor.apply(input)
-
-
-def ceil(input: Tensor, *, out=None) -> Tensor:
-    """The smallest integer ``>= input``."""
-    return Ceil.apply(input)
-
-
-def trunc(input: Tensor, *, out=None) -> Tensor:
-    """``input`` rounded toward zero."""
-    return Trunc.apply(input)
-
-
 def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:
     """``input`` rounded half to even, to ``decimals`` decimal places (negative: tens ...)."""
     if decimals == 0:
         return Round.apply(input)
     return RoundDecimals.apply(input, int(decimals))
-
-
-def frac(input: Tensor, *, out=None) -> Tensor:
-    """``input - trunc(input)``; the gradient is 1."""
-    return Frac.apply(input)
 
 
 def logit(input: Tensor, eps: float | None = None, *, out=None) -> Tensor:
