@@ -5,7 +5,7 @@ Max pooling finds each window's argmax on a strided view of the ``-inf``-padded 
 scatter-add to those positions, so overlapping windows accumulate. Windows that tile the
 input (stride = kernel, no padding or dilation, the usual ``MaxPool2d(k)``) take a fast
 path: the tiles' elements are laid out offset-major once, so that every comparison runs
-over contiguous memory, and the gradient is a plain scatter (no position is hit twice).
+over contiguous memory.
 
 Average pooling sums the same strided view; its gradient spreads ``grad / divisor`` back
 over each window (col2im), and that in turn pulls back to average pooling, so both
@@ -25,8 +25,6 @@ from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.nn._functional.activation import relu
 from ember.ops._function import Op, _legacy
-from ember.ops.creation import zeros
-from ember.ops.indexing import scatter_add
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -42,13 +40,12 @@ __all__ = [
 class MaxPool2DWithIndices(Op):
     """The entries of ``x`` (N, C, *L) at flat spatial ``indices`` (N, C, *out).
 
-    ``values``: those entries, where the caller found them with the indices; ``distinct``:
-    no two indices of a plane are equal (windows that do not overlap).
+    ``values``: those entries, where the caller found them with the indices.
     """
 
     @staticmethod
-    def forward(ctx, x, indices, values=None, distinct=False):
-        ctx.indices, ctx.shape, ctx.distinct = indices, x.shape, distinct
+    def forward(ctx, x, indices, values=None):
+        ctx.indices, ctx.shape = indices, x.shape
         if values is not None:
             return values
         flat = x.reshape(x.shape[:2] + (math.prod(x.shape[2:]),))
@@ -57,32 +54,21 @@ class MaxPool2DWithIndices(Op):
         return chosen.reshape(indices.shape)
 
     @staticmethod
-    def backward(ctx, grad):
-        batch, channels = ctx.shape[:2]
-        count = math.prod(ctx.indices.shape[2:])
-        index = Tensor._make(ctx.indices.reshape(batch, channels, count))
-        target = zeros(batch, channels, math.prod(ctx.shape[2:]), dtype=grad.dtype)
-        return (
-            scatter_add(target, 2, index, grad.reshape(batch, channels, count)).reshape(ctx.shape),
-            None,
-            None,
-            None,
-        )
+    def gradients(xp, ctx, grad):
+        # Overlapping windows can pick one position more than once: its gradients add up.
+        key = ((), (_flat_positions(ctx.indices, ctx.shape),))
+        flat = xp.add_at_zeros((math.prod(ctx.shape),), key, xp.reshape(grad, (-1,)))
+        return xp.reshape(flat, ctx.shape), None, None
 
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        planes, area = math.prod(ctx.shape[:2]), math.prod(ctx.shape[2:])
-        where = ctx.indices.reshape(planes, -1) + (xp.arange(planes) * area)[:, None]
-        target = xp.zeros(planes * area, grad.dtype)
-        if ctx.distinct:
-            target[where.reshape(-1)] = grad.reshape(-1)
-        else:
-            xp.add.at(target, where.reshape(-1), grad.reshape(-1))
-        return target.reshape(ctx.shape), None, None, None
+
+def _flat_positions(indices, shape):
+    """Plane-wise flat ``indices`` (N, C, *out) as positions in the flattened (N, C, *L)."""
+    planes, area = math.prod(shape[:2]), math.prod(shape[2:])
+    return (indices.reshape(planes, -1) + (xp.arange(planes) * area)[:, None]).reshape(-1)
 
 
 class AdaptiveMaxPool2D(MaxPool2DWithIndices):
-    pass
+    """``MaxPool2DWithIndices`` under the node name PyTorch gives adaptive max pooling."""
 
 
 class AvgPool2D(Op):
@@ -348,7 +334,7 @@ def max_pool2d(
         values = MaxPool2DWithIndices.apply(x, indices)
     else:
         indices = found[1]
-        values = MaxPool2DWithIndices.apply(x, indices, found[0], True)
+        values = MaxPool2DWithIndices.apply(x, indices, found[0])
     indices = Tensor._make(indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
