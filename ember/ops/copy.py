@@ -6,6 +6,7 @@ from ember._backend import cast
 from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, inplace, snapshot
+from ember.ops.creation import tensor
 
 __all__ = ["to_dtype", "clone", "contiguous", "copy_"]
 
@@ -55,14 +56,10 @@ def contiguous(input: Tensor, memory_format=contiguous_format) -> Tensor:
 
 def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast to ``input``'s shape) into ``input``, in place."""
-    from ember.ops.shape import expand
-
     if not isinstance(src, Tensor):
-        from ember.ops.creation import tensor
-
         src = tensor(src)
     broadcast_shape("copy_", src.shape, input.shape)
     before = snapshot(input)
     source = src if src.dtype is input.dtype else to_dtype(src, input.dtype)
     del before  # the old value is overwritten: nothing flows back to it
-    return inplace(input, expand(source, input.shape), "copy_")
+    return inplace(input, source.expand_as(input), "copy_")

@@ -26,6 +26,7 @@ from ember.ops._function import (
 )
 from ember.ops._index_key import read as _read
 from ember.ops._index_key import write as _write
+from ember.ops.shape import expand, reshape
 
 __all__ = [
     "argwhere",
@@ -496,14 +497,10 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
 
 
 def _as_1d(input: Tensor):
-    from ember.ops.shape import reshape
-
     return reshape(input, (1,)) if input.ndim == 0 else input
 
 
 def _restore(result: Tensor, like: Tensor) -> Tensor:
-    from ember.ops.shape import reshape
-
     return reshape(result, ()) if like.ndim == 0 and result.ndim == 1 else result
 
 
@@ -848,8 +845,6 @@ def scatter_reduce(
 
 def take(input: Tensor, index: Tensor) -> Tensor:
     """``input`` read as 1-D at positions ``index``; the result has ``index``'s shape."""
-    from ember.ops.shape import reshape
-
     if index.dtype.name != "int64":
         raise RuntimeError(
             f"take(): Expected a long tensor for index, but got {_legacy(index.dtype)}"
@@ -869,8 +864,6 @@ def take(input: Tensor, index: Tensor) -> Tensor:
 def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:
     """``gather`` along ``dim`` after broadcasting ``input`` and ``indices`` over the other dims;
     with ``dim=None`` both are flattened first."""
-    from ember.ops.shape import expand, reshape
-
     if dim is None:
         return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
     if input.ndim != indices.ndim:
@@ -912,8 +905,6 @@ def _mask_name(mask: Tensor) -> str:
 
 
 def _broadcast_input(input: Tensor, mask: Tensor, op: str):
-    from ember.ops.shape import expand
-
     shape = broadcast_shape(op, input.shape, mask.shape)
     if tuple(input.shape) != shape:
         input = expand(input, shape)
@@ -936,8 +927,6 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
     """The 1-D tensor of ``input``'s entries where ``mask`` is True (both broadcast)."""
     _check_mask(mask, "masked_select")
-    from ember.ops.shape import expand
-
     shape = broadcast_shape("masked_select", input.shape, mask.shape)
     if tuple(input.shape) != shape:
         input = expand(input, shape)
@@ -946,8 +935,6 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with consecutive entries of ``source`` written where ``mask`` is True."""
-    from ember.ops.shape import reshape
-
     _check_mask(mask, "masked_scatter_")
     if source.dtype is not input.dtype:
         raise RuntimeError(
