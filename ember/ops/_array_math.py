@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ember._backend import xp
 from ember.ops import _index_key
-from ember.ops._special import _erfinv_array, _i1_array, _polygamma_array
+from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
 
 
 class ArrayMath:
@@ -104,6 +104,31 @@ class ArrayMath:
     def astype(x, dtype):
         """``x`` as NumPy ``dtype`` (an array, or a tensor in ``TensorMath``)."""
         return x.astype(dtype)
+
+    # nn functional family: a ``dtype`` argument is one as this namespace's values report it
+    @staticmethod
+    def sigmoid(x):
+        """1 / (1 + exp(-x)), from exp(-|x|) so that neither tail overflows."""
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+    @staticmethod
+    def erf(x):
+        return _erf_array(x).astype(x.dtype, copy=False)
+
+    logaddexp = staticmethod(xp.logaddexp)
+
+    @staticmethod
+    def clip(a, a_min, a_max):
+        """NumPy's ``clip``; with one bound None, its ufunc alone (``clip`` costs more)."""
+        if a_max is None:
+            return xp.maximum(a, a_min)
+        if a_min is None:
+            return xp.minimum(a, a_max)
+        return xp.clip(a, a_min, a_max)
+
+    expand_dims = staticmethod(xp.expand_dims)
+    asarray = staticmethod(xp.asarray)
 
     # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
     get_at = staticmethod(_index_key.read)

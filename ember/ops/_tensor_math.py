@@ -83,6 +83,23 @@ class TensorMath:
     def astype(x, dtype):
         return x.to(from_numpy_dtype(dtype))
 
+    # nn functional family: a ``dtype`` argument is an ember dtype, as a tensor's ``.dtype``
+    sigmoid = staticmethod(elementwise.sigmoid)
+    erf = staticmethod(elementwise.erf)
+    logaddexp = staticmethod(elementwise.logaddexp)
+
+    @staticmethod
+    def clip(a, a_min, a_max):
+        return elementwise.clamp(a, a_min, a_max)
+
+    @staticmethod
+    def expand_dims(a, axis):
+        return shape.unsqueeze(a, axis)
+
+    @staticmethod
+    def asarray(a, dtype=None):
+        return creation.as_tensor(a, dtype=dtype)
+
     # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
     @staticmethod
     def get_at(x, key):

@@ -1,8 +1,9 @@
 """Activation functions: elementwise nonlinearities and the softmax family.
 
 Most are one small ``Op`` each (PyTorch's node names: ``EluBackward0``, ``GeluBackward0`` ...)
-whose forward works on arrays and whose backward is written with ember ops, so that it can
-be differentiated again. A few are composites of existing ops, as in PyTorch (softsign,
+whose forward works on arrays and whose derivative, ``input_grad``, is written once over an
+array namespace: NumPy's for a plain backward, ember's ops (differentiable again) for a
+recorded one. A few are composites of existing ops, as in PyTorch (softsign,
 tanhshrink, glu, prelu, rrelu in training mode). ``inplace=True`` writes the result into
 ``input`` through the same machinery as ``Tensor.exp_``.
 """
@@ -15,22 +16,14 @@ import warnings
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
-from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot
+from ember.ops._array_math import ArrayMath
+from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot, wrap_dim
 from ember.ops._special import _erf_array
-from ember.ops.elementwise import (
-    erf,
-    exp,
-    where,
-)
-from ember.ops.elementwise import (
-    relu as _relu,
-)
-from ember.ops.elementwise import (
-    sigmoid as _sigmoid,
-)
-from ember.ops.elementwise import (
-    tanh as _tanh,
-)
+from ember.ops.elementwise import relu as _relu
+from ember.ops.elementwise import sigmoid as _sigmoid
+from ember.ops.elementwise import tanh as _tanh
+from ember.ops.elementwise import where
+from ember.ops.random import rand
 from ember.ops.softmax import log_softmax as _log_softmax
 from ember.ops.softmax import softmax as _softmax
 
@@ -79,10 +72,10 @@ _GELU_CUBIC = 0.044715
 
 
 class _Pointwise(Op):
-    """``y = compute(x, *args)``; ``input_grad(grad, x, y, *args)`` (ember ops) is its vjp.
+    """``y = compute(x, *args)`` on arrays; ``input_grad(xp, grad, x, *args)`` is its vjp.
 
-    As in PyTorch, the node keeps the input only (``y`` comes to ``input_grad`` as None), so
-    an in-place change of the output after the op leaves the gradient intact.
+    As in PyTorch, the node keeps the input only, so an in-place change of the output after
+    the op leaves the gradient intact.
     """
 
     kernel = ""  # PyTorch's kernel name, for the error on an unsupported dtype
@@ -98,33 +91,14 @@ class _Pointwise(Op):
         y = xp.asarray(cls.compute(x, *args)).astype(x.dtype, copy=False)
         if xp.shares_memory(y, x):
             y = y.copy()
-        ctx.save_for_backward(x, None)
+        ctx.save_for_backward(x)
         return y
 
     @classmethod
-    def backward(cls, ctx, grad):
-        x, y = ctx.saved_tensors[:2]
-        return (cls.input_grad(grad, x, y, *ctx.args),) + (None,) * len(ctx.args)
-
-
-def _pointwise_backward_arrays(ctx, grad):
-    """``_Pointwise.backward`` on arrays, through the Op's ``input_grad_array``."""
-    x, y = ctx.saved_arrays[:2]
-    args = ctx.args
-    return (ctx._forward_cls.input_grad_array(grad, x, y, *args),) + (None,) * len(args)
-
-
-# A node takes ``backward_arrays`` from its own Op's body only, so each class names it.
-_BACKWARD_ARRAYS = staticmethod(_pointwise_backward_arrays)
-
-
-def _sigmoid_array(x):
-    e = xp.exp(-xp.abs(x))  # never overflows, so both tails stay exact
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _mask(condition, grad, other=0.0):
-    return where(condition, grad, other)
+    def gradients(cls, xp, ctx, grad):
+        x = xp.saved(ctx)[0]
+        args = ctx.args
+        return (cls.input_grad(xp, grad, x, *args),) + (None,) * len(args)
 
 
 class Threshold(_Pointwise):
@@ -135,14 +109,8 @@ class Threshold(_Pointwise):
         return xp.where(x > threshold, x, value)
 
     @staticmethod
-    def input_grad(grad, x, y, threshold, value):
-        return _mask(x > threshold, grad)
-
-    @staticmethod
-    def input_grad_array(grad, x, y, threshold, value):
+    def input_grad(xp, grad, x, threshold, value):
         return xp.where(x > threshold, grad, 0.0)
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Hardtanh(_Pointwise):
@@ -153,14 +121,8 @@ class Hardtanh(_Pointwise):
         return xp.minimum(xp.maximum(x, low), high)
 
     @staticmethod
-    def input_grad(grad, x, y, low, high):
-        return _mask((x > low) & (x < high), grad)
-
-    @staticmethod
-    def input_grad_array(grad, x, y, low, high):
+    def input_grad(xp, grad, x, low, high):
         return xp.where((x > low) & (x < high), grad, 0.0)
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class LeakyRelu(_Pointwise):
@@ -171,14 +133,8 @@ class LeakyRelu(_Pointwise):
         return xp.where(x > 0, x, x * slope)
 
     @staticmethod
-    def input_grad(grad, x, y, slope):
-        return _mask(x > 0, grad, grad * slope)
-
-    @staticmethod
-    def input_grad_array(grad, x, y, slope):
+    def input_grad(xp, grad, x, slope):
         return xp.where(x > 0, grad, grad * slope)
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Elu(_Pointwise):
@@ -191,20 +147,13 @@ class Elu(_Pointwise):
         return xp.where(x > 0, scale * x, (scale * alpha) * xp.expm1(x * input_scale))
 
     @staticmethod
-    def input_grad(grad, x, y, alpha, scale, input_scale):
-        negative = grad * (exp(x * input_scale) * (scale * alpha * input_scale))
-        return _mask(x > 0, grad * scale, negative)
-
-    @staticmethod
-    def input_grad_array(grad, x, y, alpha, scale, input_scale):
+    def input_grad(xp, grad, x, alpha, scale, input_scale):
         negative = grad * (xp.exp(x * input_scale) * (scale * alpha * input_scale))
         return xp.where(x > 0, grad * scale, negative)
 
-    backward_arrays = _BACKWARD_ARRAYS
-
 
 class Celu(Elu):
-    backward_arrays = _BACKWARD_ARRAYS
+    """``Elu`` with ``input_scale = 1 / alpha``, under PyTorch's node name for celu."""
 
 
 class Gelu(_Pointwise):
@@ -222,7 +171,7 @@ class Gelu(_Pointwise):
         twice_cdf += 1
         y = x * 0.5
         y *= twice_cdf
-        ctx.save_for_backward(x, None, twice_cdf)
+        ctx.save_for_backward(x, twice_cdf)
         return y
 
     @staticmethod
@@ -233,20 +182,29 @@ class Gelu(_Pointwise):
         return 0.5 * x * (1 + _erf_array(x * math.sqrt(0.5)).astype(x.dtype))
 
     @staticmethod
-    def backward_arrays(ctx, grad):
-        saved = ctx.saved_arrays
-        x = saved[0]
-        if ctx.args[0] == "tanh":
+    def input_grad(xp, grad, x, approximate):
+        if approximate == "tanh":
             t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
             slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope), None
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope)
+        cdf = 0.5 * (1 + xp.erf(x * math.sqrt(0.5)))
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)
+
+    @classmethod
+    def backward_arrays(cls, ctx, grad):
+        # The exact form has its own array backward: it reuses the forward's erf, which a
+        # recorded backward must compute again from x (so that it depends on x), in place.
+        if ctx.args[0] == "tanh":
+            return cls.gradients(ArrayMath, ctx, grad)
+        x, twice_cdf = ctx.saved_arrays
         # grad (cdf + x pdf) with pdf = exp(-x^2 / 2) / sqrt(2 pi), as grad (2 cdf + 2 x pdf) / 2
         slope = xp.multiply(x, x, out=xp.empty_like(x))  # an array even when x is 0-d
         slope *= -0.5
         xp.exp(slope, out=slope)
         slope *= x
         slope *= math.sqrt(2 / math.pi)
-        slope += saved[2]
+        slope += twice_cdf
         if grad.dtype == slope.dtype and grad.shape == slope.shape:
             slope *= grad
         else:
@@ -254,35 +212,18 @@ class Gelu(_Pointwise):
         slope *= 0.5
         return slope, None
 
-    @staticmethod
-    def input_grad(grad, x, y, approximate):
-        if approximate == "tanh":
-            t = _tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
-            slope = _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope)
-        cdf = 0.5 * (1 + erf(x * math.sqrt(0.5)))
-        pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return grad * (cdf + x * pdf)
-
 
 class Silu(_Pointwise):
     kernel = "silu_cpu"
 
     @staticmethod
     def compute(x):
-        return x * _sigmoid_array(x)
+        return x * ArrayMath.sigmoid(x)
 
     @staticmethod
-    def input_grad(grad, x, y):
-        s = _sigmoid(x)
+    def input_grad(xp, grad, x):
+        s = xp.sigmoid(x)
         return grad * (s * (1 + x * (1 - s)))
-
-    @staticmethod
-    def input_grad_array(grad, x, y):
-        s = _sigmoid_array(x)
-        return grad * (s * (1 + x * (1 - s)))
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Mish(_Pointwise):
@@ -293,16 +234,9 @@ class Mish(_Pointwise):
         return x * xp.tanh(xp.logaddexp(0, x))
 
     @staticmethod
-    def input_grad(grad, x, y):
-        t = _tanh(softplus(x))
-        return grad * (t + x * _sigmoid(x) * (1 - t * t))
-
-    @staticmethod
-    def input_grad_array(grad, x, y):
-        t = xp.tanh(Softplus.compute(x, 1.0, 20.0).astype(x.dtype, copy=False))
-        return grad * (t + x * _sigmoid_array(x) * (1 - t * t))
-
-    backward_arrays = _BACKWARD_ARRAYS
+    def input_grad(xp, grad, x):
+        t = xp.tanh(xp.where(x > 20.0, x, xp.logaddexp(0, x)))  # tanh(softplus(x))
+        return grad * (t + x * xp.sigmoid(x) * (1 - t * t))
 
 
 class Softplus(_Pointwise):
@@ -313,14 +247,8 @@ class Softplus(_Pointwise):
         return xp.where(x * beta > threshold, x, xp.logaddexp(0, x * beta) / beta)
 
     @staticmethod
-    def input_grad(grad, x, y, beta, threshold):
-        return _mask(x * beta > threshold, grad, grad * _sigmoid(x * beta))
-
-    @staticmethod
-    def input_grad_array(grad, x, y, beta, threshold):
-        return xp.where(x * beta > threshold, grad, grad * _sigmoid_array(x * beta))
-
-    backward_arrays = _BACKWARD_ARRAYS
+    def input_grad(xp, grad, x, beta, threshold):
+        return xp.where(x * beta > threshold, grad, grad * xp.sigmoid(x * beta))
 
 
 class LogSigmoid(_Pointwise):
@@ -331,14 +259,8 @@ class LogSigmoid(_Pointwise):
         return -xp.logaddexp(0, -x)
 
     @staticmethod
-    def input_grad(grad, x, y):
-        return grad * _sigmoid(-x)
-
-    @staticmethod
-    def input_grad_array(grad, x, y):
-        return grad * _sigmoid_array(-x)
-
-    backward_arrays = _BACKWARD_ARRAYS
+    def input_grad(xp, grad, x):
+        return grad * xp.sigmoid(-x)
 
 
 class Hardsigmoid(_Pointwise):
@@ -349,14 +271,8 @@ class Hardsigmoid(_Pointwise):
         return xp.minimum(xp.maximum(x / 6 + 0.5, 0), 1)
 
     @staticmethod
-    def input_grad(grad, x, y):
-        return _mask((x > -3) & (x < 3), grad / 6)
-
-    @staticmethod
-    def input_grad_array(grad, x, y):
+    def input_grad(xp, grad, x):
         return xp.where((x > -3) & (x < 3), grad / 6, 0.0)
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Hardswish(_Pointwise):
@@ -367,14 +283,8 @@ class Hardswish(_Pointwise):
         return xp.where(x < -3, 0, xp.where(x <= 3, x * (x + 3) / 6, x))
 
     @staticmethod
-    def input_grad(grad, x, y):
-        return _mask(x < -3, 0.0, _mask(x <= 3, grad * (x / 3 + 0.5), grad))
-
-    @staticmethod
-    def input_grad_array(grad, x, y):
+    def input_grad(xp, grad, x):
         return xp.where(x < -3, 0.0, xp.where(x <= 3, grad * (x / 3 + 0.5), grad))
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Softshrink(_Pointwise):
@@ -385,19 +295,12 @@ class Softshrink(_Pointwise):
         return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0))
 
     @staticmethod
-    def input_grad(grad, x, y, lambd):
-        return _mask((x >= -lambd) & (x <= lambd), 0.0, grad)
-
-    @staticmethod
-    def input_grad_array(grad, x, y, lambd):
+    def input_grad(xp, grad, x, lambd):
         return xp.where((x >= -lambd) & (x <= lambd), 0.0, grad)
-
-    backward_arrays = _BACKWARD_ARRAYS
 
 
 class Hardshrink(Softshrink):
     kernel = "hardshrink_cpu"
-    backward_arrays = _BACKWARD_ARRAYS
 
     @staticmethod
     def compute(x, lambd):
@@ -519,8 +422,6 @@ def rrelu(
         return leaky_relu(input, (lower + upper) / 2, inplace)
 
     def compute(x):
-        from ember.ops.random import rand
-
         slopes = rand(x.shape, dtype=x.dtype) * (upper - lower) + lower
         return where(x >= 0, x, x * slopes)
 
@@ -657,8 +558,6 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a ⊗ σ(b), where a and b are the two halves of ``input`` along ``dim``."""
-    from ember.ops._function import wrap_dim
-
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     if not input.dtype.is_floating_point:

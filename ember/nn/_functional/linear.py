@@ -5,6 +5,7 @@ from __future__ import annotations
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.ops._function import Op, promote
+from ember.ops.matmul import einsum
 
 __all__ = ["linear", "bilinear"]
 
@@ -24,30 +25,20 @@ class Addmm(Op):
         return output + bias
 
     @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+    def gradients(xp, ctx, grad):
+        x, weight = xp.saved(ctx)
         needs = ctx.needs_input_grad
-        grad_x = grad.matmul(weight) if needs[0] else None
-        grad_weight = grad_bias = None
+        # the leading dims as one: one matrix product, where NumPy would run one per index
+        rows = grad if grad.ndim == 2 else xp.reshape(grad, (-1, grad.shape[-1]))
+        grad_x = grad_weight = grad_bias = None
+        if needs[0] and grad.ndim <= 2:
+            grad_x = xp.matmul(grad, weight)
+        elif needs[0]:
+            grad_x = xp.reshape(xp.matmul(rows, weight), grad.shape[:-1] + weight.shape[1:])
         if needs[1]:
-            grad_weight = grad.reshape(-1, grad.shape[-1]).T.matmul(x.reshape(-1, x.shape[-1]))
+            grad_weight = xp.matmul(xp.swapaxes(rows, 0, 1), xp.reshape(x, (-1, x.shape[-1])))
         if needs[2]:
-            grad_bias = grad.reshape(-1, grad.shape[-1]).sum(0)
-        return grad_x, grad_weight, grad_bias
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        """``backward`` on arrays, used when the gradients need no graph of their own."""
-        x, weight = ctx.saved_arrays
-        needs = ctx.needs_input_grad
-        grad_x = _rows_times(grad, weight) if needs[0] else None
-        grad_weight = grad_bias = None
-        if needs[1] or needs[2]:
-            rows = grad.reshape(-1, grad.shape[-1])
-            if needs[1]:
-                grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
-            if needs[2]:
-                grad_bias = rows.sum(0)
+            grad_bias = xp.sum(rows, axis=0)
         return grad_x, grad_weight, grad_bias
 
 
@@ -65,8 +56,9 @@ def _check(input: Tensor, weight: Tensor) -> None:
         return
     if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
         rows = input.numel() // input.shape[-1] if input.ndim and input.shape[-1] else 1
+        columns = input.shape[-1] if input.ndim else 1
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1}"
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{columns}"
             f" and {weight.shape[-1]}x{weight.shape[0]}): linear expected input of shape "
             f"(*, {weight.shape[-1]}), got {list(input.shape)}"
         )
@@ -97,8 +89,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     Shape:
         input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,) → (*, out).
     """
-    from ember.ops.matmul import einsum
-
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(
             f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} "

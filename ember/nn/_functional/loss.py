@@ -21,7 +21,9 @@ from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
 from ember.ops._function import Op, _legacy, broadcast_shape, promote
+from ember.ops.creation import ones_like
 from ember.ops.elementwise import clamp_min, exp, log, minimum, where, xlogy
+from ember.ops.reduction import any as any_
 from ember.ops.softmax import log_softmax
 
 __all__ = [
@@ -167,20 +169,12 @@ class MseLoss(Op):
         return xp.sum(squared) if reduction == "sum" else squared
 
     @staticmethod
-    def gradients(ctx, grad, input, target):
-        """The gradients from ``input`` and ``target`` as saved: tensors or arrays alike."""
+    def gradients(xp, ctx, grad):
+        input, target = xp.saved(ctx)
         scale = 2.0 / ctx.count if ctx.reduction == "mean" else 2.0
         grad_input = (input - target) * (grad * scale)
         needs = ctx.needs_input_grad
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return MseLoss.gradients(ctx, grad, *ctx.saved_tensors)
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return MseLoss.gradients(ctx, grad, *ctx.saved_arrays)
 
 
 @autocasts(FLOAT32)
@@ -262,8 +256,9 @@ class BinaryCrossEntropy(Op):
         return xp.sum(loss) if reduction == "sum" else loss
 
     @staticmethod
-    def backward(ctx, grad):
-        x, t, weight = ctx.saved_tensors
+    def gradients(xp, ctx, grad):
+        # weight has the target's shape (expanded), so a 0-d weight never meets a 1-d grad
+        x, t, weight = xp.saved(ctx)
         if ctx.reduction == "mean":
             grad = grad / ctx.count
         if weight is not None:
@@ -271,24 +266,7 @@ class BinaryCrossEntropy(Op):
         needs = ctx.needs_input_grad
         grad_x = grad_t = None
         if needs[0]:
-            grad_x = grad * (x - t) / clamp_min(x * (1 - x), _BCE_EPSILON)
-        if needs[1]:
-            grad_t = grad * (log(1 - x) - log(x))
-        return grad_x, grad_t, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        x, t, weight = ctx.saved_arrays
-        if ctx.reduction == "mean":
-            grad = grad / ctx.count
-        if weight is not None:
-            if weight.ndim == 0 and grad.ndim:
-                weight = weight.astype(grad.dtype)  # a 0-d tensor does not promote a 1-d one
-            grad = grad * weight
-        needs = ctx.needs_input_grad
-        grad_x = grad_t = None
-        if needs[0]:
-            grad_x = grad * (x - t) / xp.maximum(x * (1 - x), _BCE_EPSILON)
+            grad_x = grad * (x - t) / xp.clip(x * (1 - x), _BCE_EPSILON, None)
         if needs[1]:
             grad_t = grad * (xp.log(1 - x) - xp.log(x))
         return grad_x, grad_t, None, None
@@ -416,22 +394,15 @@ class NllLoss(Op):
         return xp.asarray(result, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, grad):
-        (coefficient,) = ctx.saved_tensors
-        if ctx.reduction == "none" and ctx.batched:
-            grad = grad.unsqueeze(1)
-        return grad * coefficient, None, None, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        (coefficient,) = ctx.saved_arrays
+    def gradients(xp, ctx, grad):
+        (coefficient,) = xp.saved(ctx)
         if ctx.reduction == "none" and ctx.batched:
             grad = xp.expand_dims(grad, 1)
         return grad * coefficient, None, None, None, None
 
 
 class NllLoss2D(NllLoss):
-    backward_arrays = NllLoss.__dict__["backward_arrays"]
+    """``NllLoss`` of a 4-D input, under PyTorch's node name for it."""
 
 
 def _check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
@@ -662,9 +633,6 @@ def gaussian_nll_loss(
     shared along it), or a float. It is clamped below at ``eps`` without stopping its
     gradient, as PyTorch does.
     """
-    from ember.ops.creation import ones_like
-    from ember.ops.reduction import any as any_
-
     if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")

@@ -62,6 +62,9 @@ class _Normalize(Op):
         ctx.save_for_backward(x, weight, mean, rstd, None if y is normalized else normalized)
         return y.astype(x.dtype, copy=False)
 
+    # One derivative in two forms, because they differ in what they may reuse: a recorded
+    # backward takes the statistics again as functions of x (so that they are differentiated
+    # too); the array backward reuses the forward's normalized values and its own buffers.
     @staticmethod
     def backward(ctx, grad):
         x, weight, mean, rstd = ctx.saved_tensors[:4]
@@ -137,20 +140,17 @@ def _sum_to_size_array(array, shape):
     return array.sum(axis=dims) if dims else array
 
 
-# A node takes ``backward_arrays`` from its own Op's body only, so each subclass names it.
-_NORMALIZE_BACKWARD_ARRAYS = _Normalize.__dict__["backward_arrays"]
-
-
+# One class per PyTorch node name (``NativeBatchNormBackward0`` ...), all ``_Normalize``.
 class NativeBatchNorm(_Normalize):
-    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
+    pass
 
 
 class NativeLayerNorm(_Normalize):
-    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
+    pass
 
 
 class NativeGroupNorm(_Normalize):
-    backward_arrays = _NORMALIZE_BACKWARD_ARRAYS
+    pass
 
 
 def _normalize(op, input, weight, bias, dims, view, eps, running=None) -> Tensor:

@@ -3,19 +3,23 @@
 ``embedding`` is one primitive (``EmbeddingBackward0``): the forward gathers rows, the
 backward scatter-adds the gradient rows into a zero table (repeated indices accumulate),
 skipping ``padding_idx`` and dividing by the index counts with ``scale_grad_by_freq``.
-That scatter is an ember ``index_add``, so the gradient differentiates again. With
+That scatter is written once over an array namespace (``add_at_zeros``): NumPy's
+``add.at`` for a plain backward, ember's accumulating ``index_put`` (differentiable again)
+for a recorded one. With
 ``sparse=True`` the looked-up rows are a proxy leaf whose gradient becomes the weight's sparse
 COO ``.grad``, one row per lookup, as PyTorch's (``ember/ops/sparse.py``).
 """
 
 from __future__ import annotations
 
-from ember._backend import add_at, xp
+from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops import _sparse_grad
 from ember.ops._function import Op, _legacy
+from ember.ops.creation import zeros
+from ember.ops.shape import stack
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -30,35 +34,26 @@ class Embedding(Op):
         return xp.take(weight, indices, axis=0)
 
     @staticmethod
-    def backward(ctx, grad):
-        from ember.ops.creation import zeros
+    def gradients(xp, ctx, grad):
+        flat, factor = _lookups(ctx)
+        rows = xp.reshape(grad, (flat.size, grad.shape[-1]))
+        if factor is not None:
+            rows = rows * xp.asarray(factor, dtype=rows.dtype)
+        return xp.add_at_zeros((ctx.rows, grad.shape[-1]), ((), (flat,)), rows), None, None, None
 
-        flat = ctx.indices.reshape(-1).astype(xp.int64)
-        rows = grad.reshape(flat.size, grad.shape[-1])
-        factor = xp.ones(flat.size)
-        if ctx.scale_grad_by_freq:
-            factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
-        if ctx.padding_idx is not None:
-            factor = factor * (flat != ctx.padding_idx)
-        if ctx.scale_grad_by_freq or ctx.padding_idx is not None:
-            rows = rows * Tensor._make(factor[:, None].astype(grad._data.dtype))
-        table = zeros(ctx.rows, grad.shape[-1], dtype=grad.dtype)
-        return table.index_add(0, Tensor._make(flat), rows), None, None, None
 
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        flat = ctx.indices.reshape(-1).astype(xp.int64)
-        rows = grad.reshape(flat.size, grad.shape[-1])
-        if ctx.scale_grad_by_freq or ctx.padding_idx is not None:
-            factor = xp.ones(flat.size)
-            if ctx.scale_grad_by_freq:
-                factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
-            if ctx.padding_idx is not None:
-                factor = factor * (flat != ctx.padding_idx)
-            rows = rows * factor[:, None].astype(grad.dtype)
-        table = xp.zeros((ctx.rows, grad.shape[-1]), dtype=grad.dtype)
-        add_at(table, flat, rows)
-        return table, None, None, None
+def _lookups(ctx) -> tuple:
+    """The flat indices looked up, and the factor of each lookup's gradient as a column (None
+    where all are 1): 0 at ``padding_idx``, 1 / its count with ``scale_grad_by_freq``."""
+    flat = ctx.indices.reshape(-1).astype(xp.int64)
+    if not ctx.scale_grad_by_freq and ctx.padding_idx is None:
+        return flat, None
+    factor = xp.ones(flat.size)
+    if ctx.scale_grad_by_freq:
+        factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
+    if ctx.padding_idx is not None:
+        factor = factor * (flat != ctx.padding_idx)
+    return flat, factor[:, None]
 
 
 def _check_indices(input: Tensor, op: str) -> None:
@@ -214,9 +209,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     Shape:
         input (B, L) or (N,) with offsets (B,) → (B, embedding_dim).
     """
-    from ember.ops.creation import zeros
-    from ember.ops.shape import stack
-
     if per_sample_weights is not None and input.shape != per_sample_weights.shape:
         raise ValueError(
             f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, "
