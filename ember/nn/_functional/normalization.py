@@ -221,6 +221,29 @@ def _normalize_with(input, mean, var, weight, bias, eps, view) -> Tensor:
     return output
 
 
+def _channel_view(input, running_mean, running_var, weight, bias) -> tuple:
+    """Batch and instance norm's checks of the per-channel tensors; the view that broadcasts
+    one of them along dim 1 of ``input``."""
+    channels = input.shape[1] if input.ndim > 1 else 0
+    _check_channels(channels, running_mean=running_mean, running_var=running_var,
+                    weight=weight, bias=bias)
+    _check_float(input, "batch_norm")
+    _check_same_dtype(input, weight, bias, running_mean, running_var)
+    return (channels,) + (1,) * (input.ndim - 2)
+
+
+def _batch_statistics(input, dims, view, weight, bias, eps, running_mean, running_var,
+                      momentum) -> Tensor:
+    """Normalization with the statistics over ``dims``, blended into the running ones."""
+    running = None
+    if running_mean is not None:
+        running = (running_mean._data, running_var._data, momentum)
+    output = _normalize(NativeBatchNorm, input, weight, bias, dims, view, eps, running)
+    if running is not None and input.numel():
+        _bump(running_mean, running_var)
+    return output
+
+
 # ---------------------------------------------------------------- batch and instance norm
 
 
@@ -252,24 +275,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     elif eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
-    channels = input.shape[1] if input.ndim > 1 else 0
-    _check_channels(channels, running_mean=running_mean, running_var=running_var,
-                    weight=weight, bias=bias)
-    _check_float(input, "batch_norm")
-    _check_same_dtype(input, weight, bias, running_mean, running_var)
-    view = (channels,) + (1,) * (input.ndim - 2)
+    view = _channel_view(input, running_mean, running_var, weight, bias)
     if not training:
         if running_mean is None:
             raise RuntimeError("running_mean must be defined in evaluation mode")
         return _normalize_with(input, running_mean, running_var, weight, bias, eps, view)
     dims = (0,) + tuple(range(2, input.ndim))
-    running = None
-    if running_mean is not None:
-        running = (running_mean._data, running_var._data, momentum)
-    output = _normalize(NativeBatchNorm, input, weight, bias, dims, view, eps, running)
-    if running is not None and input.numel():
-        _bump(running_mean, running_var)
-    return output
+    return _batch_statistics(input, dims, view, weight, bias, eps,
+                             running_mean, running_var, momentum)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -291,12 +304,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
             raise ValueError(
                 f"Expected more than 1 spatial element when training, got input size {size}"
             )
-    channels = input.shape[1] if input.ndim > 1 else 0
-    _check_channels(channels, running_mean=running_mean, running_var=running_var,
-                    weight=weight, bias=bias)
-    _check_float(input, "batch_norm")
-    _check_same_dtype(input, weight, bias, running_mean, running_var)
-    view = (channels,) + (1,) * (input.ndim - 2)
+    view = _channel_view(input, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None:
             raise RuntimeError(
@@ -305,13 +313,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
             )
         return _normalize_with(input, running_mean, running_var, weight, bias, eps, view)
     dims = tuple(range(2, input.ndim))
-    running = None
-    if running_mean is not None:
-        running = (running_mean._data, running_var._data, momentum)
-    output = _normalize(NativeBatchNorm, input, weight, bias, dims, view, eps, running)
-    if running is not None and input.numel():
-        _bump(running_mean, running_var)
-    return output
+    return _batch_statistics(input, dims, view, weight, bias, eps,
+                             running_mean, running_var, momentum)
 
 
 # ---------------------------------------------------------------- layer, group and RMS norm

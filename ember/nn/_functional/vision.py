@@ -371,16 +371,20 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
 # ---------------------------------------------------------------- pixel shuffle
 
 
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
-    """(*, C·r², H, W) → (*, C, H·r, W·r): channel blocks become r×r pixel blocks."""
+def _check_shuffle(input: Tensor, factor: int, op: str, factor_name: str) -> None:
     if input.ndim < 3:
         raise RuntimeError(
-            "pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{op} expects input to have at least 3 dimensions, but got input with "
             f"{input.ndim} dimension(s)"
         )
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {factor_name}, but got {factor}")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C·r², H, W) → (*, C, H·r, W·r): channel blocks become r×r pixel blocks."""
+    _check_shuffle(input, upscale_factor, "pixel_shuffle", "upscale_factor")
     r = upscale_factor
-    if r <= 0:
-        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
     *batch, channels, height, width = input.shape
     if channels % (r * r):
         raise RuntimeError(
@@ -395,14 +399,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H·r, W·r) → (*, C·r², H, W): the inverse of ``pixel_shuffle``."""
-    if input.ndim < 3:
-        raise RuntimeError(
-            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-            f"{input.ndim} dimension(s)"
-        )
+    _check_shuffle(input, downscale_factor, "pixel_unshuffle", "downscale_factor")
     r = downscale_factor
-    if r <= 0:
-        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
     *batch, channels, height, width = input.shape
     for name, size, dim in (("height", height, -2), ("width", width, -1)):
         if size % r:
