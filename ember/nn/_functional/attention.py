@@ -251,6 +251,106 @@ def _to_3d_mask(attn_mask: Tensor, batch_heads: int, target: int, source: int) -
     return attn_mask
 
 
+def _canonical_masks(key_padding_mask, attn_mask, dtype, is_causal: bool,
+                     need_weights: bool) -> tuple:
+    """Both masks as float masks (or None), and whether ``is_causal`` still holds."""
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
+                                       _none_or_dtype(attn_mask), "attn_mask", dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask."
+        )
+    if is_causal and key_padding_mask is None and not need_weights:
+        return None, None, True  # scaled_dot_product_attention builds the causal mask itself
+    attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", dtype, check_other=False)
+    if key_padding_mask is not None:
+        is_causal = False  # the merged mask is no longer causal
+    return key_padding_mask, attn_mask, is_causal
+
+
+def _project(query, key, value, use_separate_proj_weight, in_proj_weight, in_proj_bias,
+             q_proj_weight, k_proj_weight, v_proj_weight) -> tuple[Tensor, Tensor, Tensor]:
+    """The input projections of query, key and value, by the packed or the separate weights."""
+    if use_separate_proj_weight:
+        if key.shape[:2] != value.shape[:2]:
+            raise AssertionError(
+                f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
+                f"{tuple(value.shape[:2])}"
+            )
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError(
+                "use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
+                "v_proj_weight is None"
+            )
+        biases = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        return _in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight,
+                              *biases)
+    if key.shape != value.shape:
+        raise AssertionError(
+            f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}"
+        )
+    if in_proj_weight is None:
+        raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+    return _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+
+
+def _append_bias_kv(k, v, bias_k, bias_v, static_k, static_v, batch: int) -> tuple:
+    """k and v (S, N, E) with the learned bias_k and bias_v as one more position each."""
+    if bias_k is None or bias_v is None:
+        raise AssertionError("bias_k and bias_v must both be set or both be None")
+    if static_k is not None or static_v is not None:
+        raise AssertionError("bias cannot be added to static key or value.")
+    return cat([k, bias_k.repeat(1, batch, 1)]), cat([v, bias_v.repeat(1, batch, 1)])
+
+
+def _merge_padding_mask(key_padding_mask: Tensor, attn_mask: Tensor | None, batch: int,
+                        num_heads: int, source_length: int) -> Tensor:
+    """The (N, S) key padding mask repeated for each head, added to the (float) attn_mask."""
+    if tuple(key_padding_mask.shape) != (batch, source_length):
+        raise AssertionError(
+            f"Expected key_padded_mask of shape {(batch, source_length)}, but got "
+            f"{tuple(key_padding_mask.shape)}"
+        )
+    key_padding_mask = (key_padding_mask.reshape(batch, 1, 1, source_length)
+                        .expand(-1, num_heads, -1, -1)
+                        .reshape(batch * num_heads, 1, source_length))
+    return key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+
+
+def _attention_with_weights(q, k, v, attn_mask, dropout_p: float, is_causal: bool) -> tuple:
+    """softmax(Q Kᵀ/√d + M) V on (N·heads, L, d) inputs, and the weights, which the fused
+    path does not keep."""
+    if is_causal and attn_mask is None:
+        raise AssertionError("is_causal is not implemented for need_weights")
+    q_scaled = q * math.sqrt(1.0 / float(q.shape[-1]))
+    if attn_mask is not None:
+        weights = baddbmm(attn_mask, q_scaled, k.transpose(-2, -1))
+    else:
+        weights = bmm(q_scaled, k.transpose(-2, -1))
+    weights = softmax(weights, dim=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, p=dropout_p)
+    return bmm(weights, v), weights
+
+
+def _fused_attention(q, k, v, attn_mask, dropout_p: float, is_causal: bool, batch: int,
+                     num_heads: int) -> Tensor:
+    """``scaled_dot_product_attention`` with the heads as a dim of their own: (N·heads, L, d)
+    inputs, (L·N, heads·d) rows out."""
+    target_length, source_length, head_dim = q.shape[1], k.shape[1], q.shape[2]
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(batch, num_heads, -1, source_length)
+    q = q.reshape(batch, num_heads, target_length, head_dim)
+    k = k.reshape(batch, num_heads, source_length, head_dim)
+    v = v.reshape(batch, num_heads, source_length, head_dim)
+    output = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    return output.permute(2, 0, 1, 3).reshape(target_length * batch, num_heads * head_dim)
+
+
 # ------------------------------------------------------------ multi-head attention
 def multi_head_attention_forward(
     query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
@@ -288,21 +388,9 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
     target_length, batch, embed_dim = query.shape
-    source_length = key.shape[0]
-    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
-                                       _none_or_dtype(attn_mask), "attn_mask", query.dtype)
-    if is_causal and attn_mask is None:
-        raise RuntimeError(
-            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
-            "module method `generate_square_subsequent_mask` to create this mask."
-        )
-    if is_causal and key_padding_mask is None and not need_weights:
-        attn_mask = None  # scaled_dot_product_attention builds the causal mask itself
-    else:
-        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
-                                    check_other=False)
-        if key_padding_mask is not None:
-            is_causal = False  # the merged mask is no longer causal
+    key_padding_mask, attn_mask, is_causal = _canonical_masks(
+        key_padding_mask, attn_mask, query.dtype, is_causal, need_weights
+    )
     if embed_dim != embed_dim_to_check:
         raise AssertionError(
             f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
@@ -310,40 +398,15 @@ def multi_head_attention_forward(
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
-    if use_separate_proj_weight:
-        if key.shape[:2] != value.shape[:2]:
-            raise AssertionError(
-                f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
-                f"{tuple(value.shape[:2])}"
-            )
-        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
-            raise AssertionError(
-                "use_separate_proj_weight is True but q_proj_weight, k_proj_weight or "
-                "v_proj_weight is None"
-            )
-        biases = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
-        q, k, v = _in_projection(query, key, value, q_proj_weight, k_proj_weight,
-                                 v_proj_weight, *biases)
-    else:
-        if key.shape != value.shape:
-            raise AssertionError(
-                f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}"
-            )
-        if in_proj_weight is None:
-            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    q, k, v = _project(query, key, value, use_separate_proj_weight, in_proj_weight,
+                       in_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight)
 
     batch_heads = batch * num_heads
     if attn_mask is not None:
-        attn_mask = _to_3d_mask(attn_mask, batch_heads, target_length, source_length)
-    if bias_k is not None and bias_v is not None:
-        if static_k is not None or static_v is not None:
-            raise AssertionError("bias cannot be added to static key or value.")
-        k = cat([k, bias_k.repeat(1, batch, 1)])
-        v = cat([v, bias_v.repeat(1, batch, 1)])
+        attn_mask = _to_3d_mask(attn_mask, batch_heads, target_length, key.shape[0])
+    if bias_k is not None or bias_v is not None:
+        k, v = _append_bias_kv(k, v, bias_k, bias_v, static_k, static_v, batch)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
-    elif bias_k is not None or bias_v is not None:
-        raise AssertionError("bias_k and bias_v must both be set or both be None")
 
     # (sequence, batch, embed) -> (batch·heads, sequence, head_dim)
     q = q.reshape(target_length, batch_heads, head_dim).transpose(0, 1)
@@ -354,56 +417,27 @@ def multi_head_attention_forward(
         v = cat([v, zeros(batch_heads, 1, head_dim, dtype=v.dtype)], 1)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     source_length = k.shape[1]
-
     if key_padding_mask is not None:
-        if tuple(key_padding_mask.shape) != (batch, source_length):
-            raise AssertionError(
-                f"Expected key_padded_mask of shape {(batch, source_length)}, but got "
-                f"{tuple(key_padding_mask.shape)}"
-            )
-        key_padding_mask = (key_padding_mask.reshape(batch, 1, 1, source_length)
-                            .expand(-1, num_heads, -1, -1)
-                            .reshape(batch_heads, 1, source_length))
-        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+        attn_mask = _merge_padding_mask(key_padding_mask, attn_mask, batch, num_heads,
+                                        source_length)
     if not training:
         dropout_p = 0.0
 
+    weights = None
     if need_weights:
-        if is_causal and attn_mask is None:
-            raise AssertionError("is_causal is not implemented for need_weights")
-        q_scaled = q * math.sqrt(1.0 / float(head_dim))
-        if attn_mask is not None:
-            weights = baddbmm(attn_mask, q_scaled, k.transpose(-2, -1))
-        else:
-            weights = bmm(q_scaled, k.transpose(-2, -1))
-        weights = softmax(weights, dim=-1)
-        if dropout_p > 0.0:
-            weights = dropout(weights, p=dropout_p)
-        output = bmm(weights, v).transpose(0, 1).reshape(target_length * batch, embed_dim)
-        output = linear(output, out_proj_weight, out_proj_bias)
-        output = output.reshape(target_length, batch, output.shape[1])
+        output, weights = _attention_with_weights(q, k, v, attn_mask, dropout_p, is_causal)
+        output = output.transpose(0, 1).reshape(target_length * batch, embed_dim)
         weights = weights.reshape(batch, num_heads, target_length, source_length)
         if average_attn_weights:
             weights = weights.mean(dim=1)
-        if not batched:
-            output, weights = output.squeeze(1), weights.squeeze(0)
-        return output, weights
-
-    if attn_mask is not None:
-        if attn_mask.shape[0] == 1:
-            attn_mask = attn_mask.unsqueeze(0)
-        else:
-            attn_mask = attn_mask.reshape(batch, num_heads, -1, source_length)
-    q = q.reshape(batch, num_heads, target_length, head_dim)
-    k = k.reshape(batch, num_heads, source_length, head_dim)
-    v = v.reshape(batch, num_heads, source_length, head_dim)
-    output = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
-    output = output.permute(2, 0, 1, 3).reshape(batch * target_length, embed_dim)
+    else:
+        output = _fused_attention(q, k, v, attn_mask, dropout_p, is_causal, batch, num_heads)
     output = linear(output, out_proj_weight, out_proj_bias)
     output = output.reshape(target_length, batch, output.shape[1])
     if not batched:
         output = output.squeeze(1)
-    return output, None
+        weights = None if weights is None else weights.squeeze(0)
+    return output, weights
 
 
 def _heads(x: Tensor, static: Tensor | None, batch_heads: int, head_dim: int,
