@@ -121,18 +121,23 @@ def is_complex(input: Tensor) -> "bool":
     return False
 
 
-_deterministic = [False]
-_deterministic_warn_only = [False]
+class _Determinism:
+    """What ``use_deterministic_algorithms`` was last told (ember's ops are all deterministic)."""
+
+    mode = False
+    warn_only = False
+
+
+_determinism = _Determinism()
 
 
 def use_deterministic_algorithms(mode: "bool", *, warn_only: "bool" = False) -> None:
     """Accepted for parity: every ember op is already deterministic on the CPU."""
-    _deterministic[0] = mode
-    _deterministic_warn_only[0] = warn_only
+    _determinism.mode, _determinism.warn_only = mode, warn_only
 
 
 def are_deterministic_algorithms_enabled() -> "bool":
-    return _deterministic[0]
+    return _determinism.mode
 
 
 def compile(model=None, **kwargs):

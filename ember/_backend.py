@@ -173,22 +173,27 @@ def seed_numpy_global(seed: int) -> None:
 # ---------------------------------------------------------------- threads
 
 
+class _Threads:
+    """The BLAS thread limit that ``set_num_threads`` set (and keeps alive), if any."""
+
+    limit = None  # threadpoolctl's handle: the limit holds while it lives
+    count: int | None = None
+
+
+_threads = _Threads()
+
+
 def set_num_threads(count: int) -> None:
     from threadpoolctl import threadpool_limits
 
-    global _thread_limit
-    _thread_limit = threadpool_limits(limits=int(count), user_api="blas")
-    _thread_limit_value[0] = int(count)
+    _threads.limit = threadpool_limits(limits=int(count), user_api="blas")
+    _threads.count = int(count)
 
 
 def get_num_threads() -> int:
-    if _thread_limit_value[0] is not None:
-        return _thread_limit_value[0]
+    if _threads.count is not None:
+        return _threads.count
     from threadpoolctl import threadpool_info
 
     counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return max(counts) if counts else 1
-
-
-_thread_limit = None
-_thread_limit_value: list = [None]

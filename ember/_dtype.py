@@ -51,7 +51,13 @@ _BY_NAME.update(
     float=float32, double=float64, half=float16, long=int64, int=int32, short=int16
 )
 
-_default_float = [float32]
+class _Defaults:
+    """The process-wide default floating dtype (``set_default_dtype``), as in PyTorch."""
+
+    float_dtype = float32
+
+
+_defaults = _Defaults()
 
 
 def _from_name(name: str) -> dtype:
@@ -59,13 +65,13 @@ def _from_name(name: str) -> dtype:
 
 
 def get_default_dtype() -> dtype:
-    return _default_float[0]
+    return _defaults.float_dtype
 
 
 def set_default_dtype(d: dtype) -> None:
     if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
-    _default_float[0] = d
+    _defaults.float_dtype = d
 
 
 def from_numpy_dtype(numpy_dtype) -> dtype:

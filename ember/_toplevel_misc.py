@@ -340,7 +340,7 @@ def set_warn_always(b: bool) -> None:
 
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     """Whether ``use_deterministic_algorithms(..., warn_only=True)`` was last set."""
-    return ember._deterministic_warn_only[0]
+    return ember._determinism.warn_only
 
 
 def get_deterministic_debug_mode() -> int:

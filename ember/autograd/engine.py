@@ -110,24 +110,20 @@ class _Walk:
         return [self.captured.get(index) for index in range(len(self.targets or ()))]
 
     def _walk(self) -> None:
-        buffers, ready, arrays, needed = self.buffers, self.ready, self.arrays, self.needed
+        buffers, ready, arrays, retain_graph = self.buffers, self.ready, self.arrays, self.retain_graph
         steps = autograd_thread.optimizer_steps
         while ready:
             node = heappop(ready)[1]
             grads = buffers.pop(node)
             if not arrays:
-                grads = self._before(node, grads)
-                if grads is None:
+                results = self._run_on_tensors(node, grads)
+                if results is None:
                     continue
-            if node._is_accumulator:
-                self._at_leaf(node, grads[0])
+            elif node._is_accumulator:
+                _accumulate_array(node.variable, grads[0])
                 continue
-            if needed is not None and not _feeds(node, needed):
-                continue
-            if arrays:
-                results = _backward_on_arrays(node, grads)
             else:
-                results = _backward_on_tensors(node, grads)
+                results = _backward_on_arrays(node, grads)
             for position, shape, dtype, next_node, output_nr in node._input_meta:
                 grad = results[position]
                 if next_node is None or grad is None:
@@ -136,28 +132,34 @@ class _Walk:
                     grad = _conform(grad, shape, dtype, node, position)
                 elif type(grad) is not ndarray or grad.shape != shape or grad.dtype != dtype:
                     grad = _conform_array(grad, shape, dtype, node, position)
-                _queue(buffers, ready, next_node, output_nr, grad)
+                slots = buffers.get(next_node)  # ``_queue``, written out: it runs once per edge
+                if slots is None:
+                    buffers[next_node] = slots = [None] * (len(next_node._output_meta) or 1)
+                    heappush(ready, (-next_node._sequence_nr, next_node))
+                slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
             node._executed_at = steps
-            if not self.retain_graph:
+            if node._saved and not retain_graph:
                 node._release()
 
-    def _before(self, node, grads):
-        """What runs before a node in the tensor form: the hooks, the gradient norm for the
-        graph picture, the capture of a target's gradient. None: the node is not needed."""
-        if self.needed is not None and node not in self.needed:
+    def _run_on_tensors(self, node, grads):
+        """A node's run in the tensor form, with what comes before it: the hooks, the gradient
+        norm for the graph picture, the capture of a target's gradient, a leaf's accumulation.
+        None when nothing flows on from the node."""
+        needed = self.needed
+        if needed is not None and node not in needed:
             return None
         grads = _apply_pre_hooks(node, grads, self.create_graph)
         if thread_state.record_gradient_norms:
             _record_norm(node, grads)
         for index, output_nr in self.capture_at.get(node, ()):
             self.captured[index] = grads[output_nr]
-        return grads
-
-    def _at_leaf(self, node, grad) -> None:
-        if self.arrays:
-            _accumulate_array(node.variable, grad)
-        elif self.accumulate and (self.targets is None or node in self.capture_at):
-            _accumulate(node, grad, self.create_graph)
+        if node._is_accumulator:
+            if self.accumulate and (self.targets is None or node in self.capture_at):
+                _accumulate(node, grads[0], self.create_graph)
+            return None
+        if needed is not None and not _feeds(node, needed):
+            return None
+        return _backward_on_tensors(node, grads)
 
 
 def _queue(buffers, ready, node, output_nr, grad) -> None:
@@ -178,10 +180,12 @@ def _backward_on_arrays(node, grads) -> tuple:
         grads = _materialize(node, grads, _zeros_array)
     backward = node._backward_arrays
     if backward is not None:
-        results = backward(node, *grads)
+        results = backward(node, grads[0]) if len(grads) == 1 else backward(node, *grads)
     else:  # a backward written with tensors only (custom Functions, a few ops)
         tensors = [None if g is None else Tensor._make(g) for g in grads]
         results = node._forward_cls.backward(node, *tensors)
+    if type(results) is tuple and len(results) == node._num_args:
+        return results
     return _checked(node, results)
 
 

@@ -62,7 +62,7 @@ class Op(Function):
             if "backward_arrays" in names:
                 return cls.backward_arrays
             if names.get("gradients") is not None:
-                return _on_arrays(cls.gradients)
+                return partial(cls.gradients, ArrayMath)
             if "backward" in names:
                 return None
         return None
@@ -122,15 +122,6 @@ class Op(Function):
             ctx.needs_input_grad, ctx._num_args = tuple(needs), position + 1
             _record(ctx, args, inputs, outputs)
         return outputs if type(result) is tuple else outputs[0]
-
-
-def _on_arrays(gradients):
-    """An op's ``gradients`` as the node's backward on arrays."""
-
-    def backward_arrays(ctx, *grads):
-        return gradients(ArrayMath, ctx, *grads)
-
-    return backward_arrays
 
 
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
