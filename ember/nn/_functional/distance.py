@@ -5,8 +5,11 @@ twice; at a zero distance the gradient is zero, as PyTorch's).
 
 from __future__ import annotations
 
+from ember._dtype import int64, result_type
 from ember._tensor import Tensor
 from ember.ops._function import _legacy, wrap_dim
+from ember.ops.creation import tensor
+from ember.ops.shape import broadcast_tensors
 
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
@@ -38,9 +41,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     Each input is divided by its norm before the product, which keeps the result in [-1, 1].
     As in PyTorch, the clamp at ``eps`` changes the value but not the gradient path.
     """
-    from ember._dtype import result_type
-    from ember.ops.shape import broadcast_tensors
-
     common = result_type(x1, x2)
     if not common.is_floating_point:
         raise RuntimeError(
@@ -75,9 +75,6 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     Shape:
         input (N, M) → (N (N - 1) / 2,).
     """
-    from ember._dtype import int64
-    from ember.ops.creation import tensor
-
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     if p < 0:

@@ -14,6 +14,7 @@ import warnings
 from ember._tensor import Tensor
 from ember.ops._function import _legacy, snapshot
 from ember.ops._function import inplace as _write_inplace
+from ember.ops.random import rand
 
 __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
@@ -30,8 +31,6 @@ def _check_p(p: float) -> None:
 
 def _keep_mask(input: Tensor, p: float, feature: bool) -> Tensor:
     """1 where an element (or, with ``feature``, a whole channel) is kept, else 0."""
-    from ember.ops.random import rand
-
     if feature:
         if input.ndim < 2:
             raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")

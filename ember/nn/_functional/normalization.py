@@ -20,7 +20,9 @@ from ember._autocast import FLOAT32, autocasts
 from ember._backend import float_info, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.ops._function import Op, _legacy
+from ember.ops._function import Op, _legacy, wrap_dim
+from ember.ops.creation import zeros
+from ember.ops.shape import cat
 
 __all__ = [
     "batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
@@ -267,8 +269,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _running_pair(running_mean, running_var)
     if training:
         if input.ndim < 2:
-            from ember.ops._function import wrap_dim
-
             wrap_dim(1, input.ndim)
         _verify_batch_size(input.shape)
         if eps <= 0.0:
@@ -436,9 +436,6 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     Shape:
         input (N, C, *) with at least 3 dims → same shape.
     """
-    from ember.ops.creation import zeros
-    from ember.ops.shape import cat
-
     if input.ndim < 3:
         raise ValueError(
             f"Expected 3D or higher dimensionality                          input (got "

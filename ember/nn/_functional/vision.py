@@ -14,9 +14,11 @@ import math
 
 from ember._backend import xp
 from ember._tensor import Tensor
+from ember.nn._functional import pooling
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.nn._functional._conv_kernels import output_size as block_counts
 from ember.ops._function import Op, _legacy
+from ember.ops.indexing import index_select
 from ember.ops.shape import pad
 
 __all__ = [
@@ -325,8 +327,6 @@ def interpolate(
             f"\"compute_indices_weights_{kind}\" not implemented for '{_legacy(input.dtype)}'"
         )
     if mode == "area":
-        from ember.nn._functional import pooling
-
         pool = {1: pooling.adaptive_avg_pool1d, 2: pooling.adaptive_avg_pool2d}.get(len(sizes))
         if pool is None:
             raise NotImplementedError(
@@ -337,8 +337,6 @@ def interpolate(
     for offset, (length, out, scale) in enumerate(zip(spatial, sizes, scales)):
         dim = 2 + offset
         if mode.startswith("nearest"):
-            from ember.ops.indexing import index_select
-
             index = _nearest_index(length, out, scale, mode == "nearest-exact")
             output = index_select(output, dim, Tensor._make(index))
         else:
