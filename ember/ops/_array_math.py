@@ -10,6 +10,8 @@ so a formula that runs on one runs on the other.
 
 from __future__ import annotations
 
+from math import prod
+
 from ember._backend import xp
 from ember.ops import _index_key
 from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
@@ -85,7 +87,13 @@ class ArrayMath:
 
     @staticmethod
     def broadcast_to(x, shape):
-        return xp.broadcast_to(x, shape)
+        """A large result is a broadcast view, as PyTorch's expand is; a small one is filled
+        into a new array instead, which costs less than making the view."""
+        if prod(shape) > 1 << 16:
+            return xp.broadcast_to(x, shape)
+        expanded = xp.empty(shape, x.dtype)
+        expanded[...] = x
+        return expanded
 
     @staticmethod
     def transpose(x, axes):
@@ -129,6 +137,17 @@ class ArrayMath:
 
     expand_dims = staticmethod(xp.expand_dims)
     asarray = staticmethod(xp.asarray)
+
+    # shape and reduction families
+    @staticmethod
+    def pad(array, pad_width):
+        """NumPy's ``pad`` in its default mode, zeros: ``pad_width`` holds a non-negative
+        ``(before, after)`` pair per dim. One zeroed buffer and one copy."""
+        pairs = tuple(zip(array.shape, pad_width))
+        padded = xp.zeros(tuple(size + before + after for size, (before, after) in pairs),
+                          array.dtype)
+        padded[tuple(slice(before, before + size) for size, (before, _) in pairs)] = array
+        return padded
 
     # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
     get_at = staticmethod(_index_key.read)

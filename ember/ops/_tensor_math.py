@@ -100,6 +100,12 @@ class TensorMath:
     def asarray(a, dtype=None):
         return creation.as_tensor(a, dtype=dtype)
 
+    # shape and reduction families
+    @staticmethod
+    def pad(array, pad_width):
+        """Zeros around ``array``: ``pad_width`` holds a ``(before, after)`` pair per dim."""
+        return shape.pad(array, [width for pair in reversed(pad_width) for width in pair])
+
     # indexing, matmul and softmax families: ``key`` is an index key of ``ops/indexing.py``
     @staticmethod
     def get_at(x, key):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import functools
 import warnings
-from math import prod as _prod
 
 from ember import return_types
 from ember._autocast import FLOAT32, autocasts
@@ -71,23 +70,16 @@ def _expand_back(grad, ctx):
     return _unreduce(grad, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape)
 
 
-def _expand_back_array(grad, ctx):
-    """``_expand_back`` on arrays.
+def _kept(xp, grad, ctx):
+    """A reduced gradient (array or tensor) at the input's rank, size 1 on the reduced dims."""
+    return grad if ctx.keepdim else xp.reshape(grad, _kept_shape(ctx.shape, ctx.dims))
 
-    A large gradient is a broadcast view, as PyTorch's expand is; a small one is filled
-    into a new array instead, which costs less than making the view (``broadcast_to``
-    spends about 6 µs in Python whatever the size).
-    """
+
+def _expanded(xp, grad, ctx):
+    """``_expand_back`` on the namespace ``xp`` of a gradient formula."""
     if not ctx.keepdim:
-        grad = grad.reshape(_kept_shape(ctx.shape, ctx.dims))
-    if _prod(ctx.shape) > _FILL_BELOW:
-        return xp.broadcast_to(grad, ctx.shape)
-    expanded = xp.empty(ctx.shape, grad.dtype)
-    expanded[...] = grad
-    return expanded
-
-
-_FILL_BELOW = 1 << 16  # elements
+        grad = xp.reshape(grad, _kept_shape(ctx.shape, ctx.dims))
+    return xp.broadcast_to(grad, ctx.shape)
 
 
 def _unreduce(tensor, shape, dims, keepdim):
@@ -180,12 +172,8 @@ class Sum(Op):
         return xp.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
-    def backward(ctx, grad):
-        return _expand_back(grad, ctx), None, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return _expand_back_array(grad, ctx), None, None, None
+    def gradients(xp, ctx, grad):
+        return _expanded(xp, grad, ctx), None, None, None
 
 
 class Nansum(Op):
@@ -226,12 +214,8 @@ class Mean(Op):
         return xp.true_divide(total, ctx.count, dtype=total.dtype)  # NaN when empty, silently
 
     @staticmethod
-    def backward(ctx, grad):
-        return _expand_back(grad / ctx.count, ctx), None, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return _expand_back_array(grad / ctx.count, ctx), None, None, None
+    def gradients(xp, ctx, grad):
+        return _expanded(xp, grad / ctx.count, ctx), None, None, None
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -353,38 +337,27 @@ class _Extreme(Op):
         return y
 
     @staticmethod
-    def backward(ctx, grad):
-        return _expand_back(grad, ctx) * _constant(ctx.share, grad._data), None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        share = xp.asarray(ctx.share, dtype=grad.dtype)
-        return _expand_back_array(grad, ctx) * share, None, None
-
-
-_extreme_backward_arrays = _Extreme.__dict__["backward_arrays"]
+    def gradients(xp, ctx, grad):
+        # the share has the input's shape: the product broadcasts the gradient over it
+        return _kept(xp, grad, ctx) * xp.asarray(ctx.share, dtype=grad.dtype), None, None
 
 
 class Max(_Extreme):
-    backward_arrays = _extreme_backward_arrays
     node_name = "MaxBackward1"
     pick = staticmethod(xp.max)
 
 
 class Min(_Extreme):
-    backward_arrays = _extreme_backward_arrays
     node_name = "MinBackward1"
     pick = staticmethod(xp.min)
 
 
 class Amax(_Extreme):
-    backward_arrays = _extreme_backward_arrays
     pick = staticmethod(xp.max)
     nan_wins = False
 
 
 class Amin(_Extreme):
-    backward_arrays = _extreme_backward_arrays
     pick = staticmethod(xp.min)
     nan_wins = False
 

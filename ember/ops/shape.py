@@ -108,32 +108,29 @@ class View(Op):
             ) from None
 
     @staticmethod
-    def backward(ctx, grad):
-        return grad.reshape(ctx.shape), None, None
-
-    backward_arrays = backward  # the same arithmetic serves arrays
+    def gradients(xp, ctx, grad):
+        return xp.reshape(grad, ctx.shape), None, None
 
 
-# A node class takes ``backward_arrays`` from its own Op's body only, so subclasses name it.
-_view_backward_arrays = View.__dict__["backward_arrays"]
-
-
+# The shape changes below are views too, each with PyTorch's name for its node.
 class Squeeze(View):
-    backward_arrays = _view_backward_arrays
+    """``squeeze(input)``: every size-1 dim removed."""
 
 
 class SqueezeDim(View):
+    """``squeeze(input, dim)``."""
+
     node_name = "SqueezeBackward1"
-    backward_arrays = _view_backward_arrays
 
 
 class SqueezeDims(View):
+    """``squeeze(input, dims)`` with a tuple of dims."""
+
     node_name = "SqueezeBackward2"
-    backward_arrays = _view_backward_arrays
 
 
 class Unsqueeze(View):
-    backward_arrays = _view_backward_arrays
+    """``unsqueeze(input, dim)``."""
 
 
 def reshape(input: Tensor, shape) -> Tensor:
@@ -234,20 +231,16 @@ class Permute(Op):
         return xp.transpose(x, dims)
 
     @staticmethod
-    def backward(ctx, grad):
-        return permute(grad, ctx.inverse), None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
+    def gradients(xp, ctx, grad):
         return xp.transpose(grad, ctx.inverse), None
 
 
 class Transpose(Permute):
-    backward_arrays = Permute.__dict__["backward_arrays"]
+    """``transpose(input, dim0, dim1)``: a permutation named as PyTorch names its node."""
 
 
 class T(Permute):
-    backward_arrays = Permute.__dict__["backward_arrays"]
+    """``t(input)``: a permutation named as PyTorch names its node."""
 
 
 def permute(input: Tensor, dims) -> Tensor:
@@ -332,12 +325,8 @@ class Expand(Op):
         return xp.broadcast_to(x, shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         return grad, None  # the engine sums the gradient back to the input's shape
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return grad, None
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -666,12 +655,8 @@ class Slice(Op):
         return x[_along(dim, slice(start, stop))]
 
     @staticmethod
-    def backward(ctx, grad):
-        return ConstantPadNd.apply(grad, ctx.widths, 0), None, None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return _zero_padded(grad, ctx.widths), None, None, None
+    def gradients(xp, ctx, grad):
+        return xp.pad(grad, ctx.widths), None, None, None
 
 
 class Select(Op):
@@ -683,21 +668,8 @@ class Select(Op):
         return x[_along(dim, index) + (Ellipsis,)]  # the Ellipsis keeps a 0-d result an array
 
     @staticmethod
-    def backward(ctx, grad):
-        return ConstantPadNd.apply(unsqueeze(grad, ctx.dim), ctx.widths, 0), None, None
-
-    @staticmethod
-    def backward_arrays(ctx, grad):
-        return _zero_padded(xp.expand_dims(grad, ctx.dim), ctx.widths), None, None
-
-
-def _zero_padded(grad, widths):
-    """``grad`` padded with zeros by the non-negative ``widths``: one buffer, one copy."""
-    shape = tuple(size + before + after for size, (before, after) in zip(grad.shape, widths))
-    padded = xp.zeros(shape, grad.dtype)
-    inner = tuple(slice(before, before + size) for size, (before, _) in zip(grad.shape, widths))
-    padded[inner] = grad
-    return padded
+    def gradients(xp, ctx, grad):
+        return xp.pad(xp.expand_dims(grad, ctx.dim), ctx.widths), None, None
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
