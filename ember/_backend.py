@@ -8,6 +8,7 @@ state and the BLAS thread control.
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import ml_dtypes
 import numpy
@@ -24,39 +25,37 @@ float_info = ml_dtypes.finfo  # NumPy's finfo for NumPy's floats, and bfloat16's
 int_info = numpy.iinfo
 
 
-def _ignore_errors_context():
-    """Enter/exit functions that silence floating-point warnings, cheaper than ``errstate``.
+def _float_error_switch():
+    """``off()``, which silences NumPy's floating-point warnings and returns a token, and
+    ``restore(token)``, which brings back what was set before.
 
-    NumPy keeps its error state in a context variable; setting it to a prepared
-    "ignore everything" value costs a fraction of building an ``errstate`` each call.
+    NumPy keeps its error state in a context variable; setting it to a prepared "ignore
+    everything" value costs a fraction of building an ``errstate`` each call.
     """
     try:
         from numpy._core._ufunc_config import _extobj_contextvar
-    except ImportError:  # another NumPy layout: fall back to the public context manager
-        return None
+    except ImportError:  # another NumPy layout: the public, slower switch
+
+        def restore(old_settings):
+            numpy.seterr(**old_settings)
+
+        return partial(numpy.seterr, all="ignore"), restore
     with numpy.errstate(all="ignore"):
         ignore = _extobj_contextvar.get()
-    return _extobj_contextvar.set, _extobj_contextvar.reset, ignore
+    return partial(_extobj_contextvar.set, ignore), _extobj_contextvar.reset
 
 
-_IGNORE_ERRORS = _ignore_errors_context()
+float_errors_off, float_errors_restore = _float_error_switch()
 
 
 class ignoring_float_errors:
     """Floating-point warnings off inside the block (NaN and inf propagate as values)."""
 
     def __enter__(self):
-        if _IGNORE_ERRORS is None:
-            self._state = numpy.errstate(all="ignore")
-            self._state.__enter__()
-        else:
-            self._token = _IGNORE_ERRORS[0](_IGNORE_ERRORS[2])
+        self._token = float_errors_off()
 
     def __exit__(self, *exc_info):
-        if _IGNORE_ERRORS is None:
-            self._state.__exit__(*exc_info)
-        else:
-            _IGNORE_ERRORS[1](self._token)
+        float_errors_restore(self._token)
 
 
 def _keep_free_heap(pad: int) -> None:

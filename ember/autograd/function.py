@@ -21,6 +21,7 @@ import warnings
 import weakref
 
 from ember._backend import asarray as _asarray
+from ember._backend import bfloat16 as _BFLOAT16
 from ember._backend import ignoring_float_errors
 from ember._backend import ndarray as _ndarray
 from ember._hooks import add_hook
@@ -357,35 +358,40 @@ def _overridden(cls) -> set:
 
 
 def connect(node: BackwardNode, args, outputs) -> None:
-    """Record ``node`` as the creator of ``outputs`` and link it to the inputs' nodes."""
+    """Record ``node`` as the creator of ``outputs`` and link it to its inputs' nodes.
+
+    Per tensor argument, ``node._input_meta`` keeps (its position among the arguments, its
+    shape, its dtype, the node its gradient goes to or None, that node's output number);
+    ``next_functions`` is read from it. Each output that can carry a gradient (a floating
+    dtype, not marked non-differentiable) gets ``node`` as its ``grad_fn``.
+    """
     needs, inputs = [], []
-    position = -1
-    for arg in args:
-        position += 1
-        if not isinstance(arg, Tensor):
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tensor):
+            data, required = arg._data, arg._requires_grad
+            next_node, output_nr = edge_of(arg) if required else _NO_EDGE
+            inputs.append((position, data.shape, data.dtype, next_node, output_nr))
+            needs.append(required)
+        else:
             needs.append(False)
-            continue
-        data = arg._data
-        needs.append(arg._requires_grad)
-        edge = edge_of(arg) if arg._requires_grad else (None, 0)
-        inputs.append((position, data.shape, data.dtype) + edge)
-    node.needs_input_grad, node._input_meta, node._num_args = tuple(needs), tuple(inputs), position + 1
+    node.needs_input_grad, node._input_meta, node._num_args = tuple(needs), tuple(inputs), len(args)
     node._sequence_nr = next(_sequence)
     excluded = node._non_differentiable or node._dirty
     meta = []
-    output_nr = -1
-    for out in outputs:
-        output_nr += 1
+    for output_nr, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             meta.append(None)
             continue
-        data = out._data
-        meta.append((data.shape, data.dtype))
-        if data.dtype.kind == "f" and not (excluded and _excluded(node, out)):
+        dtype = out._data.dtype
+        meta.append((out._data.shape, dtype))
+        if (dtype.kind == "f" or dtype is _BFLOAT16) and not (excluded and _excluded(node, out)):
             out._requires_grad, out.grad_fn, out._output_nr = True, node, output_nr
     node._output_meta = tuple(meta)
     if anomaly_state.enabled:
         node._trace = traceback.format_stack()[:-3]
+
+
+_NO_EDGE = (None, 0)
 
 
 def edge_of(tensor) -> tuple:

@@ -13,15 +13,15 @@ from __future__ import annotations
 import traceback
 from functools import partial
 
-from ember._backend import _IGNORE_ERRORS, asarray, cast, errstate, ndarray, xp
+from ember._backend import asarray, cast, float_errors_off, float_errors_restore, ndarray, xp
 from ember._backend import bfloat16 as _BFLOAT16
 from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
 from ember._dtype import dtype as _dtype_cls
 from ember._tensor import Tensor
-from ember.ops._array_math import ArrayMath
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 from ember.autograd.function import Function, _sequence, check_leak, grad_accumulator, keep_saved
+from ember.ops._array_math import ArrayMath
 
 
 class _Scratch:
@@ -70,7 +70,8 @@ class Op(Function):
     @classmethod
     def apply(cls, *args):
         # One pass over the arguments unwraps the arrays and gathers, for each tensor, what
-        # its node will need: PyTorch's ``connect``, specialised to ops (see ``_record``).
+        # its node will need: ``autograd.function.connect``, written out for ops (``_record``)
+        # because every op call runs it.
         arrays, needs, inputs = [], [], []
         record = lowered = False
         position = -1
@@ -100,15 +101,11 @@ class Op(Function):
         if lowered and cls.view_of is None and cls.lowers_bfloat16:
             return _apply_lowered(cls, args, arrays, needs, inputs, record and position + 1)
         ctx = cls._backward_cls() if record else _Scratch()
-        if _IGNORE_ERRORS is None:
-            with errstate(all="ignore"):
-                result = cls.forward(ctx, *arrays)
-        else:
-            token = _set_errors(_IGNORE)
-            try:
-                result = cls.forward(ctx, *arrays)
-            finally:
-                _reset_errors(token)
+        token = float_errors_off()  # as in ``_forward``, written out: every op call runs it
+        try:
+            result = cls.forward(ctx, *arrays)
+        finally:
+            float_errors_restore(token)
         if type(result) is tuple:
             outputs = tuple([_make(_as_array(r)) for r in result])
         else:
@@ -137,7 +134,7 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
             for a in arrays]
     requested = [a for a in arrays if isinstance(a, _NUMPY_DTYPE)]
     narrow = (not requested or requested == [_BFLOAT16]) and result_type(
-        *[arrays[entry[0]] for entry in inputs]).numpy is _BFLOAT16
+        *[arrays[position] for position, *_ in inputs]).numpy is _BFLOAT16
     if requested == [_BFLOAT16]:
         wide = [_FLOAT32 if a is _BFLOAT16 else a for a in wide]
     if narrow and cls.rounds_scalars_to_bfloat16:
@@ -145,8 +142,7 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
             if wide[position] is arrays[position]:
                 wide[position] = _through_bfloat16(wide[position])
     ctx = cls._backward_cls() if num_args else _Scratch()
-    with errstate(all="ignore"):
-        result = cls.forward(ctx, *wide)
+    result = _forward(cls, ctx, wide)
     results = result if type(result) is tuple else (result,)
     raw = [_as_array(r) for r in results]
     rounded = [r.astype(_BFLOAT16) if narrow and r.dtype == _FLOAT32 else r for r in raw]
@@ -203,8 +199,13 @@ _NUMPY_DTYPE = xp.dtype
 _make = Tensor._make
 _grad_state = grad_mode.state  # a threading.local: each thread reads its own mode
 _recording = grad_mode.recording  # True while no thread has grad mode off
-if _IGNORE_ERRORS is not None:
-    _set_errors, _reset_errors, _IGNORE = _IGNORE_ERRORS
+def _forward(cls, ctx, arrays):
+    """``cls.forward`` on arrays, without NumPy's floating-point warnings (PyTorch has none)."""
+    token = float_errors_off()
+    try:
+        return cls.forward(ctx, *arrays)
+    finally:
+        float_errors_restore(token)
 
 
 def _as_array(value):
@@ -218,18 +219,18 @@ def _record(node, args, inputs, outputs) -> None:
     tensor itself in place of the node its gradient goes to (or None when it needs none).
     """
     meta = []
-    for entry in inputs:  # ``edge_of`` written out: the call per input cost 3% of op_overhead
-        tensor = entry[3]
+    for position, shape, dtype, tensor, _ in inputs:
         if tensor is None:
-            meta.append(entry)
+            meta.append((position, shape, dtype, None, 0))
             continue
+        # ``edge_of``, written out as ``connect`` is
         next_node = tensor.grad_fn
         if next_node is None:
-            meta.append((entry[0], entry[1], entry[2], grad_accumulator(tensor), 0))
+            meta.append((position, shape, dtype, grad_accumulator(tensor), 0))
             continue
         if next_node._executed_at >= 0:  # it ran backward already: from an earlier step?
             check_leak(next_node)
-        meta.append((entry[0], entry[1], entry[2], next_node, tensor._output_nr))
+        meta.append((position, shape, dtype, next_node, tensor._output_nr))
     node._input_meta = tuple(meta)
     node._sequence_nr = next(_sequence)
     if len(outputs) == 1:
