@@ -33,9 +33,6 @@ __all__ = [
     "cumprod",
     "cumsum",
     "dist",
-    "log_softmax",
-    "logcumsumexp",
-    "logsumexp",
     "max",
     "mean",
     "min",
@@ -45,7 +42,6 @@ __all__ = [
     "norm",
     "prod",
     "quantile",
-    "softmax",
     "std",
     "std_mean",
     "sum",
@@ -1092,6 +1088,3 @@ for _name in ("sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "ar
               "nanmean", "norm", "quantile", "nanquantile"):
     globals()[_name] = _numpy_names(globals()[_name])
 
-
-# The softmax family shares the helpers above; it imports them from here.
-from ember.ops.softmax import log_softmax, logcumsumexp, logsumexp, softmax
