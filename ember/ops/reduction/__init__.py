@@ -1,55 +1,78 @@
-"""Reductions (the module ``ops/reduction.py`` on its way to a package)."""
+"""Reductions over one, several or all dims (with ``keepdim``), and cumulative scans.
+
+Every gradient here is written with ember's own ops so it can be differentiated again.
+Gradients that pick elements (max along a dim, ties of ``amax``, quantile ranks) are
+a constant mask times the incoming gradient, which needs no gather or scatter.
+
+``sums`` holds the sums, means, products and ``all``/``any``; ``extrema`` max, min and
+their indices; ``statistics`` variance, norms, covariance and the trapezoidal rule;
+``scans`` the cumulative scans and quantiles. The softmax family (softmax, log_softmax,
+logsumexp, logcumsumexp) is in ``softmax.py``, which imports the helpers below from here.
+"""
 
 from importlib import import_module
 
-from ember.ops.reduction.statistics import (  # noqa: F401
-    __all__ as _own,
-)
+from ember.ops.reduction._common import _cast, _expand_back, _legacy_name, _reduction_args
+from ember.ops.reduction.extrema import amax, amin, aminmax, argmax, argmin, max, min
+from ember.ops.reduction.scans import cumprod, cumsum, nanquantile, quantile
 from ember.ops.reduction.statistics import (
-    _cast,
-    _expand_back,
-    _flip,
-    _legacy_name,
-    _numpy_names,
-    _reduction_args,
-    all,
-    amax,
-    amin,
-    aminmax,
-    any,
-    argmax,
-    argmin,
     corrcoef,
     cov,
-    cumprod,
-    cumsum,
     dist,
-    max,
-    mean,
-    min,
-    nanmean,
-    nanquantile,
-    nansum,
     norm,
-    prod,
-    quantile,
     renorm,
     std,
     std_mean,
-    sum,
     trapezoid,
     trapz,
     var,
     var_mean,
 )
+from ember.ops.reduction.sums import all, any, mean, nanmean, nansum, prod, sum
+from ember.ops.shape import flip as _flip
+
+__all__ = [
+    "renorm",
+    "all",
+    "amax",
+    "amin",
+    "aminmax",
+    "corrcoef",
+    "cov",
+    "any",
+    "argmax",
+    "argmin",
+    "cumprod",
+    "cumsum",
+    "dist",
+    "log_softmax",
+    "logcumsumexp",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "nanmean",
+    "nanquantile",
+    "nansum",
+    "norm",
+    "prod",
+    "quantile",
+    "softmax",
+    "std",
+    "std_mean",
+    "sum",
+    "trapezoid",
+    "trapz",
+    "var",
+    "var_mean",
+]
 
 _SOFTMAX_FAMILY = ("log_softmax", "logcumsumexp", "logsumexp", "softmax")
-__all__ = [*_own, *_SOFTMAX_FAMILY]
 
 
 def __getattr__(name: str):
-    # ``softmax.py`` imports its helpers from this package, so its functions are fetched
-    # when first asked for: either module may load first.
+    # ``softmax.py`` imports its helpers from this package, so the softmax family that this
+    # package also offers is fetched when first asked for: either module may load first.
     if name in _SOFTMAX_FAMILY:
         return getattr(import_module("ember.ops.softmax"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
