@@ -122,6 +122,10 @@ class _Walk:
             elif node._is_accumulator:
                 _accumulate_array(node.variable, grads[0])
                 continue
+            elif node._backward_arrays is not None and len(grads) == 1:  # the usual node
+                results = node._backward_arrays(node, grads[0])
+                if type(results) is not tuple or len(results) != node._num_args:
+                    results = _checked(node, results)
             else:
                 results = _backward_on_arrays(node, grads)
             for position, shape, dtype, next_node, output_nr in node._input_meta:
