@@ -11,6 +11,7 @@ so a formula that runs on one runs on the other.
 from __future__ import annotations
 
 from math import prod
+from operator import attrgetter
 
 from ember._backend import xp
 from ember.ops import _index_key
@@ -20,10 +21,8 @@ from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_
 class ArrayMath:
     """NumPy's functions, as gradient formulas use them (the same names as ``TensorMath``)."""
 
-    @staticmethod
-    def saved(ctx) -> tuple:
-        """What the forward saved, as arrays (with the in-place version check)."""
-        return ctx.saved_arrays
+    # What the forward saved, as arrays (with the in-place version check): ``saved(ctx)``.
+    saved = attrgetter("saved_arrays")
 
     # elementwise
     where = staticmethod(xp.where)
@@ -83,7 +82,7 @@ class ArrayMath:
 
     @staticmethod
     def reshape(x, shape):
-        return xp.reshape(x, shape)
+        return x.reshape(shape)
 
     @staticmethod
     def broadcast_to(x, shape):
@@ -97,11 +96,11 @@ class ArrayMath:
 
     @staticmethod
     def transpose(x, axes):
-        return xp.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def swapaxes(x, axis1, axis2):
-        return xp.swapaxes(x, axis1, axis2)
+        return x.swapaxes(axis1, axis2)
 
     matmul = staticmethod(xp.matmul)
 

@@ -8,6 +8,8 @@ to ``Op`` once every op exists.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ember._dtype import from_numpy_dtype
 from ember.ops import creation, elementwise, indexing, reduction, shape
 from ember.ops.matmul import matmul as _matmul
@@ -16,10 +18,8 @@ from ember.ops.matmul import matmul as _matmul
 class TensorMath:
     """The names of ``ArrayMath``, each one ember's op of that meaning."""
 
-    @staticmethod
-    def saved(ctx) -> tuple:
-        """What the forward saved, as tensors still connected to the graph."""
-        return ctx.saved_tensors
+    # What the forward saved, as tensors still connected to the graph: ``saved(ctx)``.
+    saved = attrgetter("saved_tensors")
 
     # elementwise
     where = staticmethod(elementwise.where)
