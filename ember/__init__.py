@@ -11,6 +11,9 @@ from ember import _tensor_methods
 
 _tensor_methods.install(Tensor)
 
+import math as _math  # noqa: E402
+
+import ember.utils.checkpoint  # noqa: E402
 from ember import (  # noqa: E402
     accelerator,
     amp,
@@ -28,24 +31,17 @@ from ember import (  # noqa: E402
 )
 from ember._backend import get_num_threads, set_num_threads  # noqa: E402
 from ember._device import device  # noqa: E402
-from ember._memory_format import (  # noqa: E402
-    channels_last,
-    channels_last_3d,
-    contiguous_format,
-    memory_format,
-    preserve_format,
-)
 from ember._dtype import (  # noqa: E402
+    bfloat16,
     bool_ as bool,
     can_cast,
-    finfo,
-    iinfo,
     dtype,
-    bfloat16,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     int8,
     int16,
     int32,
@@ -55,29 +51,20 @@ from ember._dtype import (  # noqa: E402
     set_default_dtype,
     uint8,
 )
+from ember._memory_format import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ember._tensor_str import set_printoptions  # noqa: E402
-from ember.serialization import load, save  # noqa: E402
-from ember.autograd import (  # noqa: E402
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    is_inference_mode_enabled,
-    no_grad,
-    set_grad_enabled,
-)
-from ember.ops import *  # noqa: E402,F401,F403
-from ember.ops._sparse_math import matmul as _sparse_matmul  # noqa: E402
-from ember.ops._sparse_math import spmm  # noqa: E402
-from ember.ops.histogram import histogram, histogramdd  # noqa: E402
-from ember.ops.sparse import SparseTensor as _SparseTensor  # noqa: E402
-from ember.ops.sparse import (  # noqa: E402
-    sparse_coo,
-    sparse_coo_tensor,
-    sparse_csr,
-    sparse_csr_tensor,
-    strided,
-)
-import ember.utils.checkpoint  # noqa: E402
+
+# The torch.* top-level spellings of functional forms, in-place aliases, windows and
+# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
+from ember._toplevel import *  # noqa: E402,F403
+from ember._toplevel_misc import *  # noqa: E402,F403
+from ember._toplevel_views import *  # noqa: E402,F403
 
 # Automatic mixed precision: ``ember.autocast`` and its state (``ember.amp``, with the
 # deprecated ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings).
@@ -89,13 +76,29 @@ from ember.amp.autocast_mode import (  # noqa: E402
     set_autocast_dtype,
     set_autocast_enabled,
 )
-
-# The torch.* top-level spellings of functional forms, in-place aliases, windows and
-# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
-from ember._toplevel import *  # noqa: E402,F403
-from ember._toplevel_misc import *  # noqa: E402,F403
-from ember._toplevel_views import *  # noqa: E402,F403
-import math as _math  # noqa: E402
+from ember.autograd import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from ember.ops import *  # noqa: E402,F401,F403
+from ember.ops._sparse_math import (
+    matmul as _sparse_matmul,  # noqa: E402
+    spmm,  # noqa: E402
+)
+from ember.ops.histogram import histogram, histogramdd  # noqa: E402
+from ember.ops.sparse import (  # noqa: E402
+    SparseTensor as _SparseTensor,  # noqa: E402
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    strided,
+)
+from ember.serialization import load, save  # noqa: E402
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64

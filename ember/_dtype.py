@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ember._backend import bfloat16 as _numpy_bfloat16
-from ember._backend import float_info, xp
+from ember._backend import bfloat16 as _numpy_bfloat16, float_info, xp
 
 
 class dtype:

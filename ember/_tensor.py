@@ -11,16 +11,11 @@ from __future__ import annotations
 import weakref
 
 from ember import _backend
-from ember._backend import asarray, xp
-from ember._backend import bfloat16 as _numpy_bfloat16
-from ember._device import check_device
-from ember._device import cpu as _cpu
-from ember._device import device as _device_cls
-from ember._dtype import _BY_NUMPY, from_numpy_dtype, to_dtype
-from ember._dtype import dtype as _dtype_cls
+from ember._backend import asarray, bfloat16 as _numpy_bfloat16, xp
+from ember._device import check_device, cpu as _cpu, device as _device_cls
+from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 from ember._hooks import add_hook, note_hooked
-from ember._memory_format import contiguous_format as _contiguous_format
-from ember._memory_format import is_in_format
+from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
 from ember._tensor_str import tensor_repr
 
 _new = object.__new__

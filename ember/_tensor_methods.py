@@ -10,13 +10,10 @@ from __future__ import annotations
 import functools
 import types
 
-from ember import _dtype as dtypes
-from ember import autograd, ops
+from ember import _dtype as dtypes, autograd, ops
 from ember._backend import xp
-from ember._device import check_device
-from ember._device import device as _device_cls
-from ember._dtype import dtype as _dtype_cls
-from ember._dtype import to_dtype
+from ember._device import check_device, device as _device_cls
+from ember._dtype import dtype as _dtype_cls, to_dtype
 from ember._memory_format import preserve_format as _preserve_format
 from ember._tensor import Tensor
 from ember.autograd.engine import run_backward

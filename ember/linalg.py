@@ -5,29 +5,30 @@ products); this module only gives them their ``torch.linalg`` names.
 """
 
 from ember.ops import _out
-from ember.ops.linalg import LinAlgError, matrix_power
-from ember.ops.linalg import _linalg_cholesky as cholesky
-from ember.ops.linalg import _linalg_det as det
-from ember.ops.linalg import _linalg_eigh as eigh
-from ember.ops.linalg import _linalg_eigvalsh as eigvalsh
-from ember.ops.linalg import _linalg_inv as inv
-from ember.ops.linalg import _linalg_lstsq as lstsq
-from ember.ops.linalg import _linalg_matrix_exp as matrix_exp
-from ember.ops.linalg import _linalg_matrix_norm as matrix_norm
-from ember.ops.linalg import _linalg_matrix_rank as matrix_rank
-from ember.ops.linalg import _linalg_norm as norm
-from ember.ops.linalg import _linalg_pinv as pinv
-from ember.ops.linalg import _linalg_qr as qr
-from ember.ops.linalg import _linalg_slogdet as slogdet
-from ember.ops.linalg import _linalg_solve as solve
-from ember.ops.linalg import _linalg_solve_triangular as solve_triangular
-from ember.ops.linalg import _linalg_svd as svd
-from ember.ops.linalg import _linalg_svdvals as svdvals
-from ember.ops.linalg import _linalg_vecdot as vecdot
-from ember.ops.linalg import _linalg_vector_norm as vector_norm
-from ember.ops.matmul import _linalg_cross as cross
-from ember.ops.matmul import _multi_dot as multi_dot
-from ember.ops.matmul import matmul
+from ember.ops.linalg import (
+    LinAlgError,
+    _linalg_cholesky as cholesky,
+    _linalg_det as det,
+    _linalg_eigh as eigh,
+    _linalg_eigvalsh as eigvalsh,
+    _linalg_inv as inv,
+    _linalg_lstsq as lstsq,
+    _linalg_matrix_exp as matrix_exp,
+    _linalg_matrix_norm as matrix_norm,
+    _linalg_matrix_rank as matrix_rank,
+    _linalg_norm as norm,
+    _linalg_pinv as pinv,
+    _linalg_qr as qr,
+    _linalg_slogdet as slogdet,
+    _linalg_solve as solve,
+    _linalg_solve_triangular as solve_triangular,
+    _linalg_svd as svd,
+    _linalg_svdvals as svdvals,
+    _linalg_vecdot as vecdot,
+    _linalg_vector_norm as vector_norm,
+    matrix_power,
+)
+from ember.ops.matmul import _linalg_cross as cross, _multi_dot as multi_dot, matmul
 
 __all__ = [
     "LinAlgError",

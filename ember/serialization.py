@@ -22,8 +22,12 @@ import os
 import pickle
 
 from ember._device import check_device, device
-from ember._serialization import atomic, safetensors_format, structure
-from ember._serialization import weights_only as _weights_only
+from ember._serialization import (
+    atomic,
+    safetensors_format,
+    structure,
+    weights_only as _weights_only,
+)
 from ember._serialization.common import Corrupt
 from ember._tensor import Tensor
 

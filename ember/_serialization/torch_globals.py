@@ -14,8 +14,7 @@ from collections import Counter, OrderedDict
 
 from ember._backend import xp
 from ember._device import device
-from ember._dtype import _BY_NAME
-from ember._dtype import dtype as dtype_class
+from ember._dtype import _BY_NAME, dtype as dtype_class
 from ember._serialization.common import Corrupt
 from ember._serialization.torch_pickle import STORAGE_TYPES
 from ember._tensor import Size, Tensor

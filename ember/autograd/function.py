@@ -20,10 +20,12 @@ import traceback
 import warnings
 import weakref
 
-from ember._backend import asarray as _asarray
-from ember._backend import bfloat16 as _BFLOAT16
-from ember._backend import ignoring_float_errors
-from ember._backend import ndarray as _ndarray
+from ember._backend import (
+    asarray as _asarray,
+    bfloat16 as _BFLOAT16,
+    ignoring_float_errors,
+    ndarray as _ndarray,
+)
 from ember._hooks import add_hook
 from ember._tensor import Tensor
 from ember.autograd import grad_mode

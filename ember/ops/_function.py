@@ -13,10 +13,23 @@ from __future__ import annotations
 import traceback
 from functools import partial
 
-from ember._backend import asarray, cast, float_errors_off, float_errors_restore, ndarray, xp
-from ember._backend import bfloat16 as _BFLOAT16
-from ember._dtype import check_python_int, checked_int, from_numpy_dtype, result_type, wrap_int
-from ember._dtype import dtype as _dtype_cls
+from ember._backend import (
+    asarray,
+    bfloat16 as _BFLOAT16,
+    cast,
+    float_errors_off,
+    float_errors_restore,
+    ndarray,
+    xp,
+)
+from ember._dtype import (
+    check_python_int,
+    checked_int,
+    dtype as _dtype_cls,
+    from_numpy_dtype,
+    result_type,
+    wrap_int,
+)
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state

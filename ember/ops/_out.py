@@ -38,8 +38,7 @@ from ember._dtype import can_cast
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.grad_mode import no_grad
-from ember.ops._function import _legacy as _legacy_of_known
-from ember.ops._function import check_leaf_inplace, inplace
+from ember.ops._function import _legacy as _legacy_of_known, check_leaf_inplace, inplace
 
 # Factories: the result takes ``out``'s dtype, and only ``out`` can require grad.
 FACTORIES = frozenset({

@@ -13,10 +13,8 @@ from ember._dtype import to_dtype
 from ember._tensor import Size, Tensor
 from ember.ops import _sparse_grad, creation, elementwise, indexing
 from ember.ops._function import _legacy, broadcast_shape, wrap_dim
-from ember.ops.matmul import matmul as dense_matmul
-from ember.ops.matmul import mm as dense_mm
-from ember.ops.softmax import log_softmax as dense_log_softmax
-from ember.ops.softmax import softmax as dense_softmax
+from ember.ops.matmul import matmul as dense_matmul, mm as dense_mm
+from ember.ops.softmax import log_softmax as dense_log_softmax, softmax as dense_softmax
 from ember.ops.sparse import (
     SparseCsrTensor,
     SparseTensor,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import warnings
 
-from ember._backend import asarray as _array
-from ember._backend import cast, is_array, ndarray, xp
+from ember._backend import asarray as _array, cast, is_array, ndarray, xp
 from ember._device import check_device
 from ember._dtype import (
     bool_,

@@ -24,8 +24,7 @@ from ember.ops._function import (
     snapshot,
     wrap_dim,
 )
-from ember.ops._index_key import read as _read
-from ember.ops._index_key import write as _write
+from ember.ops._index_key import read as _read, write as _write
 from ember.ops.shape import expand, reshape
 
 __all__ = [

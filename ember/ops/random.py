@@ -12,8 +12,7 @@ import contextlib
 import operator
 
 from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info, xp
-from ember._device import check_device
-from ember._device import device as _device_cls
+from ember._device import check_device, device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._memory_format import in_format, is_in_format, preserve_format
 from ember._tensor import Tensor

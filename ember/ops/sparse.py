@@ -34,13 +34,11 @@ import sys
 
 from ember._backend import asarray, xp
 from ember._device import check_device
-from ember._dtype import dtype as _dtype_cls
-from ember._dtype import get_default_dtype, to_dtype
+from ember._dtype import dtype as _dtype_cls, get_default_dtype, to_dtype
 from ember._tensor import Size, Tensor
 from ember._tensor_str import _body, _options, tensor_repr
 from ember.autograd import grad_mode
-from ember.ops import creation, indexing
-from ember.ops import shape as shape_ops
+from ember.ops import creation, indexing, shape as shape_ops
 from ember.ops._function import wrap_dim
 
 __all__ = [

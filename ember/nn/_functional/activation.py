@@ -19,13 +19,9 @@ from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot, wrap_dim
 from ember.ops._special import _erf_array
-from ember.ops.elementwise import relu as _relu
-from ember.ops.elementwise import sigmoid as _sigmoid
-from ember.ops.elementwise import tanh as _tanh
-from ember.ops.elementwise import where
+from ember.ops.elementwise import relu as _relu, sigmoid as _sigmoid, tanh as _tanh, where
 from ember.ops.random import rand
-from ember.ops.softmax import log_softmax as _log_softmax
-from ember.ops.softmax import softmax as _softmax
+from ember.ops.softmax import log_softmax as _log_softmax, softmax as _softmax
 
 __all__ = [
     "celu",

@@ -12,8 +12,7 @@ import math
 import warnings
 
 from ember._tensor import Tensor
-from ember.ops._function import _legacy, snapshot
-from ember.ops._function import inplace as _write_inplace
+from ember.ops._function import _legacy, inplace as _write_inplace, snapshot
 from ember.ops.random import rand
 
 __all__ = [

@@ -15,8 +15,13 @@ import math
 from ember._backend import xp
 from ember._tensor import Tensor
 from ember.nn._functional import pooling
-from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
-from ember.nn._functional._conv_kernels import output_size as block_counts
+from ember.nn._functional._conv_kernels import (
+    Geometry,
+    accumulate,
+    output_size as block_counts,
+    padded,
+    windows,
+)
 from ember.ops._function import Op, _legacy
 from ember.ops.indexing import index_select
 from ember.ops.shape import pad

@@ -7,8 +7,7 @@ except ``GLU`` (halves ``dim``) and the softmax family (same shape, normalized o
 from __future__ import annotations
 
 from ember._tensor import Tensor
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty

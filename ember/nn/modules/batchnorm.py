@@ -13,8 +13,7 @@ import warnings
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty, ones, tensor, zeros

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 from ember._tensor import Tensor
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.ops.creation import empty

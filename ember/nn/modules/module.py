@@ -12,9 +12,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ember._hooks import RemovableHandle
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember._hooks import RemovableHandle
 from ember.nn.parameter import Buffer, Parameter
 
 

@@ -15,8 +15,7 @@ import warnings
 from typing import NamedTuple
 
 from ember._tensor import Tensor
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn._functional.sparse import _padding_index
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter

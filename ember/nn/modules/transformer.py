@@ -12,8 +12,7 @@ import warnings
 from collections.abc import Callable
 
 from ember._tensor import Tensor
-from ember.nn import functional as F
-from ember.nn import init
+from ember.nn import functional as F, init
 from ember.nn._functional.attention import _canonical_mask, _none_or_dtype
 from ember.nn.modules.activation import GELU, ReLU
 from ember.nn.modules.container import ModuleList

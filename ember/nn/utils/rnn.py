@@ -16,8 +16,7 @@ from typing import NamedTuple
 from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops.creation import full
-from ember.ops.creation import tensor as _tensor
+from ember.ops.creation import full, tensor as _tensor
 from ember.ops.shape import cat, stack
 
 __all__ = [
