@@ -4,17 +4,15 @@
 """
 
 # The layers in their order (docs/ARCHITECTURE.md): the tensor's state, autograd, the ops,
-# then the methods that are "the op of that name with self first", installed once both exist.
-from ember._tensor import Size, Tensor  # noqa: I001
+# and the methods that are "the op of that name with self first", installed below once both
+# exist; then the library built on them.
+from ember._tensor import Size, Tensor  # noqa: I001  (the order below is the layers')
 from ember import autograd, ops
 from ember import _tensor_methods
+import math as _math
 
-_tensor_methods.install(Tensor)
-
-import math as _math  # noqa: E402
-
-import ember.utils.checkpoint  # noqa: E402
-from ember import (  # noqa: E402
+import ember.utils.checkpoint
+from ember import (
     accelerator,
     amp,
     backends,
@@ -29,9 +27,9 @@ from ember import (  # noqa: E402
     sparse,
     utils,
 )
-from ember._backend import get_num_threads, set_num_threads  # noqa: E402
-from ember._device import device  # noqa: E402
-from ember._dtype import (  # noqa: E402
+from ember._backend import get_num_threads, set_num_threads
+from ember._device import device
+from ember._dtype import (
     bfloat16,
     bool_ as bool,
     can_cast,
@@ -51,32 +49,26 @@ from ember._dtype import (  # noqa: E402
     set_default_dtype,
     uint8,
 )
-from ember._memory_format import (  # noqa: E402
+from ember._memory_format import (
     channels_last,
     channels_last_3d,
     contiguous_format,
     memory_format,
     preserve_format,
 )
-from ember._tensor_str import set_printoptions  # noqa: E402
-
-# The torch.* top-level spellings of functional forms, in-place aliases, windows and
-# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
-from ember._toplevel import *  # noqa: E402,F403
-from ember._toplevel_misc import *  # noqa: E402,F403
-from ember._toplevel_views import *  # noqa: E402,F403
+from ember._tensor_str import set_printoptions
 
 # Automatic mixed precision: ``ember.autocast`` and its state (``ember.amp``, with the
 # deprecated ``ember.cuda.amp`` / ``ember.cpu.amp`` spellings).
-from ember.amp import autocast  # noqa: E402
-from ember.amp.autocast_mode import (  # noqa: E402
+from ember.amp import autocast
+from ember.amp.autocast_mode import (
     get_autocast_dtype,
     is_autocast_available,
     is_autocast_enabled,
     set_autocast_dtype,
     set_autocast_enabled,
 )
-from ember.autograd import (  # noqa: E402
+from ember.autograd import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -84,21 +76,29 @@ from ember.autograd import (  # noqa: E402
     no_grad,
     set_grad_enabled,
 )
-from ember.ops import *  # noqa: E402,F401,F403
+from ember.ops import *  # noqa: F403
 from ember.ops._sparse_math import (
-    matmul as _sparse_matmul,  # noqa: E402
-    spmm,  # noqa: E402
+    matmul as _sparse_matmul,
+    spmm,
 )
-from ember.ops.histogram import histogram, histogramdd  # noqa: E402
-from ember.ops.sparse import (  # noqa: E402
-    SparseTensor as _SparseTensor,  # noqa: E402
+from ember.ops.histogram import histogram, histogramdd
+from ember.ops.sparse import (
+    SparseTensor as _SparseTensor,
     sparse_coo,
     sparse_coo_tensor,
     sparse_csr,
     sparse_csr_tensor,
     strided,
 )
-from ember.serialization import load, save  # noqa: E402
+from ember.serialization import load, save
+
+# The torch.* top-level spellings of functional forms, in-place aliases, windows and
+# process-wide settings (the special, testing, jit and onnx namespaces load on first use).
+from ember._toplevel import *  # noqa: F403
+from ember._toplevel_misc import *  # noqa: F403
+from ember._toplevel_views import *  # noqa: F403
+
+_tensor_methods.install(Tensor)
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
