@@ -144,7 +144,8 @@ def are_deterministic_algorithms_enabled() -> "bool":
 
 
 def compile(model=None, **kwargs):
-    """Returns ``model`` unchanged: ember runs eagerly and has no compiler (a documented difference)."""
+    """Returns ``model`` unchanged: ember runs eagerly and has no compiler (a documented
+    difference)."""
     if model is None:
         return lambda function: function
     return model
@@ -172,7 +173,7 @@ pi, e = _math.pi, _math.e
 newaxis = None
 
 # ---------------------------------------------------------------- sparse tensors
-_dense_mm, _dense_matmul = mm, matmul
+_dense_mm, _dense_matmul = ops.mm, ops.matmul
 
 
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:

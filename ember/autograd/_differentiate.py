@@ -52,7 +52,9 @@ def _edge_of(tensor):
     return (grad_accumulator(tensor), 0)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+def backward(
+    tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None
+) -> None:
     """Compute the gradient of ``tensors`` and accumulate it into the leaves' ``.grad``.
 
     Args:
@@ -102,7 +104,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots, seeds = _roots_and_seeds(outputs, grad_outputs, "grad")
     targets = [_edge_of(t) for t in inputs_tuple]
-    grads = run_backward(roots, seeds, retain_graph, create_graph, targets=targets, accumulate=False)
+    grads = run_backward(
+        roots, seeds, retain_graph, create_graph, targets=targets, accumulate=False
+    )
     result = []
     for tensor, value in zip(inputs_tuple, grads):
         if value is None:

@@ -110,7 +110,8 @@ class _Walk:
         return [self.captured.get(index) for index in range(len(self.targets or ()))]
 
     def _walk(self) -> None:
-        buffers, ready, arrays, retain_graph = self.buffers, self.ready, self.arrays, self.retain_graph
+        buffers, ready, arrays = self.buffers, self.ready, self.arrays
+        retain_graph = self.retain_graph
         steps = autograd_thread.optimizer_steps
         while ready:
             node = heappop(ready)[1]

@@ -304,7 +304,9 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -312,7 +314,9 @@ class Function(metaclass=FunctionMeta):
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the backward function for custom autograd.Function."
+        )
 
     vjp = backward
 
@@ -346,7 +350,8 @@ class Function(metaclass=FunctionMeta):
         inputs = [a for a in args if isinstance(a, Tensor)]
         wrapped = []
         for item in outputs:
-            if isinstance(item, Tensor) and any(item is i for i in inputs) and not any(item is d for d in node._dirty):
+            returned_input = isinstance(item, Tensor) and any(item is i for i in inputs)
+            if returned_input and not any(item is d for d in node._dirty):
                 item = item._alias()
             wrapped.append(item)
         connect(node, args, wrapped)
@@ -454,11 +459,15 @@ def _as_array(value):
     return value if type(value) is _ndarray else _asarray(value)
 
 
+def _in_package(frame, package: str) -> bool:
+    return os.path.abspath(frame.f_code.co_filename).startswith(package)
+
+
 def _warn_leak() -> None:
     """Warn about a kept graph, once per line of user code that keeps one."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     frame = sys._getframe(1)
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+    while frame.f_back is not None and _in_package(frame, package):
         frame = frame.f_back
     where = (frame.f_code.co_filename, frame.f_lineno)
     if where in _leak_warned_at:

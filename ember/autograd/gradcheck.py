@@ -30,7 +30,9 @@ class GradcheckError(RuntimeError):
 
 
 def _as_tuple(value) -> tuple:
-    return value if isinstance(value, tuple) else tuple(value) if isinstance(value, list) else (value,)
+    if isinstance(value, tuple):
+        return value
+    return tuple(value) if isinstance(value, list) else (value,)
 
 
 def _outputs(func, inputs) -> tuple:

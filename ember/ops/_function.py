@@ -532,7 +532,8 @@ def _refresh_view(view: Tensor) -> None:
 
 
 def _positions_in(base, view):
-    """For each element of ``view`` (an array sharing ``base``'s memory), its flat index in ``base``."""
+    """For each element of ``view`` (an array sharing ``base``'s memory), its flat index in
+    ``base``."""
     def addresses(array, start):
         offsets = xp.full(array.shape, start, dtype=xp.int64)
         for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
