@@ -18,10 +18,11 @@ from ember.ops.matmul import *  # noqa: F403
 from ember.ops.random import *  # noqa: F403
 from ember.ops.reduction import *  # noqa: F403
 from ember.ops.shape import *  # noqa: F403
+from ember.ops.softmax import *  # noqa: F403
 from ember.ops.sorting import *  # noqa: F403
 
 _FAMILIES = ("comparison", "copy", "creation", "elementwise", "indexing", "linalg", "matmul",
-             "random", "reduction", "shape", "sorting")
+             "random", "reduction", "shape", "softmax", "sorting")
 __all__ = sorted(
     {name for family in _FAMILIES
      for name in _importlib.import_module(f"ember.ops.{family}").__all__}

@@ -11,13 +11,8 @@ from ember._backend import float_info, xp
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, float_input, wrap_dim
-from ember.ops.reduction import (
-    _cast,
-    _expand_back,
-    _flip,
-    _legacy_name,
-    _reduction_args,
-)
+from ember.ops.reduction._common import _cast, _expand_back, _legacy_name, _reduction_args
+from ember.ops.shape import flip as _flip
 
 __all__ = ["log_softmax", "logcumsumexp", "logsumexp", "softmax"]
 

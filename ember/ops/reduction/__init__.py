@@ -7,10 +7,8 @@ a constant mask times the incoming gradient, which needs no gather or scatter.
 ``sums`` holds the sums, means, products and ``all``/``any``; ``extrema`` max, min and
 their indices; ``statistics`` variance, norms, covariance and the trapezoidal rule;
 ``scans`` the cumulative scans and quantiles. The softmax family (softmax, log_softmax,
-logsumexp, logcumsumexp) is in ``softmax.py``, which imports the helpers below from here.
+logsumexp, logcumsumexp) is in ``softmax.py``, which imports the helpers of ``_common``.
 """
-
-from importlib import import_module
 
 from ember.ops.reduction._common import _cast, _expand_back, _legacy_name, _reduction_args
 from ember.ops.reduction.extrema import amax, amin, aminmax, argmax, argmin, max, min
@@ -29,7 +27,6 @@ from ember.ops.reduction.statistics import (
     var_mean,
 )
 from ember.ops.reduction.sums import all, any, mean, nanmean, nansum, prod, sum
-from ember.ops.shape import flip as _flip
 
 __all__ = [
     "renorm",
@@ -45,9 +42,6 @@ __all__ = [
     "cumprod",
     "cumsum",
     "dist",
-    "log_softmax",
-    "logcumsumexp",
-    "logsumexp",
     "max",
     "mean",
     "min",
@@ -57,7 +51,6 @@ __all__ = [
     "norm",
     "prod",
     "quantile",
-    "softmax",
     "std",
     "std_mean",
     "sum",
@@ -66,13 +59,3 @@ __all__ = [
     "var",
     "var_mean",
 ]
-
-_SOFTMAX_FAMILY = ("log_softmax", "logcumsumexp", "logsumexp", "softmax")
-
-
-def __getattr__(name: str):
-    # ``softmax.py`` imports its helpers from this package, so the softmax family that this
-    # package also offers is fetched when first asked for: either module may load first.
-    if name in _SOFTMAX_FAMILY:
-        return getattr(import_module("ember.ops.softmax"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
