@@ -1,7 +1,7 @@
 """Special-function kernels: erf, erfc, erfinv, lgamma, polygamma, I1 (float64; erf also float32).
 
 NumPy has none of these and SciPy is not a runtime dependency, so they are written here
-from published approximations (cited beside each). The ops in ``elementwise.py`` call them
+from published approximations (cited beside each). The ops in ``elementwise/`` call them
 and cast the results back to their inputs' dtypes.
 """
 
