@@ -123,10 +123,6 @@ class _Walk:
             elif node._is_accumulator:
                 _accumulate_array(node.variable, grads[0])
                 continue
-            elif node._backward_arrays is not None and len(grads) == 1:  # the usual node
-                results = node._backward_arrays(node, grads[0])
-                if type(results) is not tuple or len(results) != node._num_args:
-                    results = _checked(node, results)
             else:
                 results = _backward_on_arrays(node, grads)
             for position, shape, dtype, next_node, output_nr in node._input_meta:
@@ -137,11 +133,7 @@ class _Walk:
                     grad = _conform(grad, shape, dtype, node, position)
                 elif type(grad) is not ndarray or grad.shape != shape or grad.dtype != dtype:
                     grad = _conform_array(grad, shape, dtype, node, position)
-                slots = buffers.get(next_node)  # ``_queue``, written out: it runs once per edge
-                if slots is None:
-                    buffers[next_node] = slots = [None] * (len(next_node._output_meta) or 1)
-                    heappush(ready, (-next_node._sequence_nr, next_node))
-                slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+                _queue(buffers, ready, next_node, output_nr, grad)
             node._executed_at = steps
             if node._saved and not retain_graph:
                 node._release()
