@@ -179,16 +179,8 @@ def _parse_index(shape, index) -> tuple:
             dim, view_dim = dim + 1, view_dim + 1
         elif item.dtype.kind == "b" or item.dtype == xp.uint8:
             span = item.ndim
-            if tuple(item.shape) != tuple(shape[dim : dim + span]):
-                for offset in range(span):
-                    if item.shape[offset] != shape[dim + offset]:
-                        raise IndexError(
-                            f"The shape of the mask {list(item.shape)} at index {offset} does "
-                            f"not match the shape of the indexed tensor {list(shape)} at index "
-                            f"{dim + offset}"
-                        )
-            for offset, coordinates in enumerate(xp.nonzero(item)):
-                advanced[view_dim + offset] = coordinates.astype(xp.int64)
+            for offset, coordinates in enumerate(_mask_coordinates(item, shape, dim)):
+                advanced[view_dim + offset] = coordinates
             basic.extend([slice(None)] * span)
             dim, view_dim = dim + span, view_dim + span
         else:
@@ -198,7 +190,27 @@ def _parse_index(shape, index) -> tuple:
     basic.append(Ellipsis)  # keeps a full integer selection a 0-d view, not a scalar
     if not advanced:
         return tuple(basic), None
-    arrays = list(advanced.values())
+    _check_broadcast(list(advanced.values()))
+    last = max(advanced)
+    return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
+
+
+def _mask_coordinates(mask, shape, dim) -> list:
+    """The coordinates a boolean ``mask`` selects, one int64 array per dim it spans from ``dim``;
+    PyTorch's IndexError where its shape differs from the indexed tensor's."""
+    span = mask.ndim
+    if tuple(mask.shape) != tuple(shape[dim : dim + span]):
+        for offset in range(span):
+            if mask.shape[offset] != shape[dim + offset]:
+                raise IndexError(
+                    f"The shape of the mask {list(mask.shape)} at index {offset} does "
+                    f"not match the shape of the indexed tensor {list(shape)} at index "
+                    f"{dim + offset}"
+                )
+    return [coordinates.astype(xp.int64) for coordinates in xp.nonzero(mask)]
+
+
+def _check_broadcast(arrays) -> None:
     try:
         xp.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
@@ -206,8 +218,6 @@ def _parse_index(shape, index) -> tuple:
         raise IndexError(
             f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}"
         ) from None
-    last = max(advanced)
-    return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
 
 
 def _dim_key(ndim: int, dim: int, index_array) -> tuple:
