@@ -10,6 +10,13 @@ gives a tuple of results, a single tensor a single tensor.
 
 from __future__ import annotations
 
+from ember._backend import xp
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd._differentiate import grad
+from ember.ops.creation import ones_like, zeros, zeros_like
+from ember.ops.shape import stack
+
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
@@ -18,7 +25,6 @@ __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 def _as_tuple(value, argument: str, function: str) -> tuple:
     """(whether ``value`` was a tuple, ``value`` as a tuple of tensors)."""
-    from ember._tensor import Tensor
 
     is_tuple = isinstance(value, tuple)
     items = value if is_tuple else (value,)
@@ -91,7 +97,6 @@ def _vector(
                 f"The vector v can only be None if the {what} is a single Tensor with a single "
                 "element."
             )
-        from ember.ops.creation import ones_like
 
         return (ones_like(reference[0]),)
     _, v = _as_tuple(v, "v", function)
@@ -116,7 +121,6 @@ def _grad(
     outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool, retain_graph=None
 ) -> tuple:
     """``autograd.grad`` that skips outputs outside the graph and returns None for unused inputs."""
-    from ember.autograd import grad
 
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
@@ -155,7 +159,6 @@ def _zeros_for_unused(
     grads: tuple, references: tuple, strict: bool, create_graph: bool, stage: str
 ) -> tuple:
     """Replace missing gradients by zeros (their true value), or raise in strict mode."""
-    from ember.ops.creation import zeros_like
 
     filled = []
     for index, (value, reference) in enumerate(zip(grads, references)):
@@ -195,7 +198,6 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         >>> ember.autograd.functional.vjp(lambda x: x ** 2, x, ember.ones(2))[1]
         tensor([2., 4.])
     """
-    from ember.autograd import grad_mode
 
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
@@ -232,8 +234,6 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         >>> ember.autograd.functional.jvp(lambda x: x ** 2, x, ember.ones(2))[1]
         tensor([2., 4.])
     """
-    from ember.autograd import grad_mode
-    from ember.ops.creation import zeros_like
 
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
@@ -270,7 +270,6 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def _stack_rows(rows: list, shape: tuple):
     """The rows (each shaped like the input) stacked and reshaped to ``shape``, differentiably."""
-    from ember.ops.shape import stack
 
     return stack(rows).reshape(shape)
 
@@ -329,10 +328,6 @@ def jacobian(
         tensor([[2., 0.],
                 [0., 4.]])
     """
-    from ember._backend import xp
-    from ember._tensor import Tensor
-    from ember.autograd import grad_mode
-    from ember.ops.creation import zeros, zeros_like
 
     _check_strategy(strategy, create_graph, strict, vectorize)
     with grad_mode.enable_grad():
@@ -479,7 +474,6 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     Returns:
         ``(func_output, vhp)``, ``vhp`` structured like ``inputs``.
     """
-    from ember.autograd import grad_mode
 
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
@@ -506,8 +500,6 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     Returns:
         ``(func_output, hvp)``, ``hvp`` structured like ``inputs``.
     """
-    from ember.autograd import grad_mode
-    from ember.ops.creation import zeros_like
 
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
