@@ -6,7 +6,15 @@ from collections.abc import Iterable
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer, _addcmul_, _increment, _step_tensor, _zeros_like
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcmul_,
+    _check_lr,
+    _check_not_negative,
+    _increment,
+    _new_state,
+    _with_weight_decay,
+)
 
 __all__ = ["Adadelta"]
 
@@ -46,16 +54,10 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_not_negative(epsilon=eps, weight_decay=weight_decay)
         defaults = {
             "lr": lr,
             "rho": rho,
@@ -69,17 +71,12 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "square_avg": _zeros_like(param),
-            "acc_delta": _zeros_like(param),
-        }
+        return _new_state(param, "square_avg", "acc_delta")
 
     def _update(self, param, grad, state, group) -> None:
         rho, eps = group["rho"], group["eps"]
         _increment(state["step"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
         square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
         square_avg *= rho
         _addcmul_(square_avg, grad, grad, 1 - rho)

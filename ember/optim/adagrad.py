@@ -6,7 +6,16 @@ from collections.abc import Iterable
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer, _addcdiv_, _addcmul_, _increment, _step_tensor
+from ember.optim.optimizer import (
+    Optimizer,
+    _addcdiv_,
+    _addcmul_,
+    _check_lr,
+    _check_not_negative,
+    _increment,
+    _step_tensor,
+    _with_weight_decay,
+)
 
 __all__ = ["Adagrad"]
 
@@ -47,20 +56,13 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(
-                f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
-            )
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_lr(lr)
+        _check_not_negative(
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            epsilon=eps,
+        )
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,
@@ -87,8 +89,7 @@ class Adagrad(Optimizer):
 
     def _update(self, param, grad, state, group) -> None:
         step = _increment(state["step"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         state_sum = state["sum"]._data
         _addcmul_(state_sum, grad, grad, 1)

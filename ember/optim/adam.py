@@ -8,8 +8,10 @@ from ember._backend import xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import (
     Optimizer,
+    _check_lr,
+    _check_not_negative,
     _increment,
-    _step_tensor,
+    _new_state,
     _to_float,
     _zeros_like,
 )
@@ -18,18 +20,13 @@ __all__ = ["Adam"]
 
 
 def _check_adam_arguments(lr, betas, eps, weight_decay) -> None:
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+    _check_lr(lr)
+    _check_not_negative(epsilon=eps)
     if not 0.0 <= betas[0] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
     if not 0.0 <= betas[1] < 1.0:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    _check_not_negative(weight_decay=weight_decay)
 
 
 class Adam(Optimizer):
@@ -104,11 +101,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        state = {
-            "step": _step_tensor(),
-            "exp_avg": _zeros_like(param),
-            "exp_avg_sq": _zeros_like(param),
-        }
+        state = _new_state(param, "exp_avg", "exp_avg_sq")
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = _zeros_like(param)
         return state

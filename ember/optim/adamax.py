@@ -12,8 +12,8 @@ from ember.optim.optimizer import (
     _addcdiv_,
     _increment,
     _lerp_,
-    _step_tensor,
-    _zeros_like,
+    _new_state,
+    _with_weight_decay,
 )
 
 __all__ = ["Adamax"]
@@ -67,17 +67,12 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "exp_avg": _zeros_like(param),
-            "exp_inf": _zeros_like(param),
-        }
+        return _new_state(param, "exp_avg", "exp_inf")
 
     def _update(self, param, grad, state, group) -> None:
         beta1, beta2 = group["betas"]
         step = _increment(state["step"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
         exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_inf *= beta2

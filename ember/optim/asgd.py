@@ -9,10 +9,13 @@ from ember._tensor import Tensor
 from ember.optim.optimizer import (
     Optimizer,
     _add_scaled_,
+    _check_lr,
+    _check_not_negative,
     _increment,
+    _new_state,
     _scalar_dtype,
     _step_tensor,
-    _zeros_like,
+    _with_weight_decay,
 )
 
 __all__ = ["ASGD"]
@@ -57,12 +60,8 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_lr(lr)
+        _check_not_negative(weight_decay=weight_decay)
         defaults = {
             "lr": lr,
             "lambd": lambd,
@@ -85,18 +84,12 @@ class ASGD(Optimizer):
                     param_state[key] = _step_tensor(float(param_state[key]))
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "eta": _step_tensor(group["lr"]),
-            "mu": _step_tensor(1.0),
-            "ax": _zeros_like(param),
-        }
+        return _new_state(param, "ax", eta=group["lr"], mu=1.0)
 
     def _update(self, param, grad, state, group) -> None:
         lr, lambd = group["lr"], group["lambd"]
         step = _increment(state["step"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
         # eta and mu are read back from their (possibly float32) state tensors, as PyTorch does.
         eta = state["eta"]._data.item()
         param *= 1 - lambd * eta

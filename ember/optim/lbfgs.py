@@ -8,7 +8,7 @@ from ember._backend import is_array, xp
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
-from ember.optim.optimizer import Optimizer, _to_float
+from ember.optim.optimizer import Optimizer, _check_lr, _to_float
 
 __all__ = ["LBFGS"]
 
@@ -172,10 +172,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = {

@@ -11,10 +11,11 @@ from ember.optim.optimizer import (
     Optimizer,
     _addcdiv_,
     _addcmul_,
+    _check_not_negative,
+    _decay_coupled_or_not,
     _increment,
     _lerp_,
-    _step_tensor,
-    _zeros_like,
+    _new_state,
 )
 
 __all__ = ["NAdam"]
@@ -63,8 +64,7 @@ class NAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_adam_arguments(lr, betas, eps, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        _check_not_negative(momentum_decay=momentum_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -80,27 +80,14 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "mu_product": _step_tensor(1.0),
-            "exp_avg": _zeros_like(param),
-            "exp_avg_sq": _zeros_like(param),
-        }
+        return _new_state(param, "exp_avg", "exp_avg_sq", mu_product=1.0)
 
     def _update(self, param, grad, state, group) -> None:
-        lr, weight_decay, momentum_decay = (
-            group["lr"],
-            group["weight_decay"],
-            group["momentum_decay"],
-        )
+        lr, momentum_decay = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         step = _increment(state["step"])
         bias_correction2 = 1 - beta2**step
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = _decay_coupled_or_not(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         # The product lives in a float32 tensor (as in PyTorch), so it is rounded each step.

@@ -74,6 +74,47 @@ def _zeros_like(param: Tensor) -> Tensor:
     return Tensor._make(xp.zeros_like(param._data))
 
 
+def _new_state(param: Tensor, *buffers: str, **scalars: float) -> dict[str, Tensor]:
+    """A state before the first step: ``step`` at 0, then each of ``scalars`` as a 0-d tensor
+    of the step's dtype, then a zero tensor like ``param`` under each of ``buffers``."""
+    state = {"step": _step_tensor()}
+    for name, value in scalars.items():
+        state[name] = _step_tensor(value)
+    for name in buffers:
+        state[name] = _zeros_like(param)
+    return state
+
+
+def _check_lr(lr) -> None:
+    """PyTorch's checks of ``lr``: a number or a one-element tensor, not negative."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_not_negative(**values: float) -> None:
+    """``Invalid <name> value: <value>`` for the first of ``values`` that is negative."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _with_weight_decay(param, grad, weight_decay: float):
+    """``grad`` plus the L2 penalty's gradient ``weight_decay * param`` (a new array)."""
+    return grad if weight_decay == 0 else grad + weight_decay * param
+
+
+def _decay_coupled_or_not(param, grad, group: dict[str, Any]):
+    """The L2 penalty added to ``grad``; or, under ``decoupled_weight_decay``, ``param``
+    shrunk in place by ``1 - lr * weight_decay`` (AdamW's decay) and ``grad`` as it is."""
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        param *= 1 - group["lr"] * weight_decay
+        return grad
+    return _with_weight_decay(param, grad, weight_decay)
+
+
 def _increment(step: Tensor) -> float:
     """``step += 1`` on the state tensor; returns the new count as a float."""
     step._data += 1

@@ -10,10 +10,10 @@ from ember.optim.adam import _check_adam_arguments
 from ember.optim.optimizer import (
     Optimizer,
     _addcmul_,
+    _decay_coupled_or_not,
     _increment,
     _lerp_,
-    _step_tensor,
-    _zeros_like,
+    _new_state,
 )
 
 __all__ = ["RAdam"]
@@ -77,21 +77,13 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "exp_avg": _zeros_like(param),
-            "exp_avg_sq": _zeros_like(param),
-        }
+        return _new_state(param, "exp_avg", "exp_avg_sq")
 
     def _update(self, param, grad, state, group) -> None:
-        lr, weight_decay = group["lr"], group["weight_decay"]
+        lr = group["lr"]
         beta1, beta2 = group["betas"]
         step = _increment(state["step"])
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+        grad = _decay_coupled_or_not(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2

@@ -10,9 +10,12 @@ from ember.optim.optimizer import (
     Optimizer,
     _addcdiv_,
     _addcmul_,
+    _check_lr,
+    _check_not_negative,
     _increment,
     _lerp_,
-    _step_tensor,
+    _new_state,
+    _with_weight_decay,
     _zeros_like,
 )
 
@@ -59,18 +62,8 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_lr(lr)
+        _check_not_negative(epsilon=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -86,7 +79,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        state = {"step": _step_tensor(), "square_avg": _zeros_like(param)}
+        state = _new_state(param, "square_avg")
         if group["momentum"] > 0:
             state["momentum_buffer"] = _zeros_like(param)
         if group["centered"]:
@@ -96,8 +89,7 @@ class RMSprop(Optimizer):
     def _update(self, param, grad, state, group) -> None:
         alpha = group["alpha"]
         _increment(state["step"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = _with_weight_decay(param, grad, group["weight_decay"])
         square_avg = state["square_avg"]._data
         square_avg *= alpha
         _addcmul_(square_avg, grad, grad, 1 - alpha)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ember._backend import xp
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer, _increment, _step_tensor, _zeros_like
+from ember.optim.optimizer import Optimizer, _check_lr, _increment, _new_state
 
 __all__ = ["Rprop"]
 
@@ -45,10 +45,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = {
@@ -63,11 +60,9 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, param, group):
-        return {
-            "step": _step_tensor(),
-            "prev": _zeros_like(param),
-            "step_size": Tensor._make(xp.full_like(param._data, group["lr"])),
-        }
+        state = _new_state(param, "prev")
+        state["step_size"] = Tensor._make(xp.full_like(param._data, group["lr"]))
+        return state
 
     def _update(self, param, grad, state, group) -> None:
         etaminus, etaplus = group["etas"]
