@@ -31,6 +31,9 @@ from __future__ import annotations
 import functools
 import threading
 
+from ember import _dtype
+from ember._tensor import Tensor
+
 LOWER_PRECISION = "lower_precision"
 FLOAT32 = "float32"
 NATIVE = "native"
@@ -69,8 +72,6 @@ def autocast_dtype(device_type: str):
     chosen = state.dtype[device_type]
     if chosen is not None:
         return chosen
-    from ember import _dtype
-
     if device_type == "cuda":
         return _dtype.float16
     return getattr(_dtype, "bfloat16", _dtype.float16)
@@ -118,19 +119,15 @@ def autocasts(policy: str):
 
 
 def _float32():
-    from ember._dtype import float32
-
-    return float32
+    return _dtype.float32
 
 
 def _cast(value, target):
     """``value`` cast to ``target`` if it is an eligible tensor (floating, not float64)."""
-    from ember._tensor import Tensor
-
     if isinstance(value, Tensor):
         dtype = value.dtype
         if dtype.is_floating_point and dtype.name != "float64" and dtype is not target:
-            from ember.ops.copy import to_dtype
+            from ember.ops.copy import to_dtype  # the ops import this module (@autocasts)
 
             return to_dtype(value, target)
         return value

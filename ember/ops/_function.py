@@ -27,6 +27,7 @@ from ember._dtype import (
     checked_int,
     dtype as _dtype_cls,
     from_numpy_dtype,
+    get_default_dtype,
     result_type,
     wrap_int,
 )
@@ -321,7 +322,7 @@ def as_tensor_operand(value, op: str):
     if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
         return value.item()
     if isinstance(value, (list, tuple, ndarray)):
-        from ember.ops.creation import tensor
+        from ember.ops.creation import tensor  # the op families import this module
 
         return tensor(value)
     raise TypeError(
@@ -397,8 +398,6 @@ def float_input(array):
     """Integer and bool inputs of floating-point math become the default float dtype."""
     if array.dtype.kind == "f":
         return array
-    from ember._dtype import get_default_dtype
-
     return array.astype(get_default_dtype().numpy)
 
 
@@ -487,7 +486,7 @@ def _inplace_on_view(target: Tensor, base: Tensor, result: Tensor) -> Tensor:
     ``index_put(old base, positions, result)`` and the view a gather from that, so gradients
     reach both the overwritten values' source and the untouched part of the base.
     """
-    from ember.ops.indexing import index_put
+    from ember.ops.indexing import index_put  # the op families import this module
 
     if base.grad_fn is None and base._requires_grad:
         raise RuntimeError(
@@ -512,7 +511,7 @@ def _mark_rebased(tensor: Tensor) -> None:
 
 
 def _view_of(view: Tensor, base: Tensor, positions: Tensor) -> None:
-    from ember.ops.indexing import getitem
+    from ember.ops.indexing import getitem  # the op families import this module
 
     flat = base.reshape(-1)
     flat.__dict__["_seen_rebased"] = base.__dict__.get("_rebased", 0)  # already current
