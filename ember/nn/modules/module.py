@@ -12,10 +12,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ember._device import check_device
+from ember._dtype import bfloat16, float16, float32, float64
 from ember._hooks import RemovableHandle
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
+from ember.nn.modules._backward_hooks import attach
 from ember.nn.parameter import Buffer, Parameter
+from ember.ops.creation import zeros
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -25,7 +29,8 @@ class _IncompatibleKeys(NamedTuple):
     def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
-        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
 
 
 class _CallStack(threading.local):
@@ -174,7 +179,8 @@ class Module:
             raise ValueError(
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                 "created explicitly. To express '"
-                f"{name}' as a function of another Tensor, compute the value in the forward() method."
+                f"{name}' as a function of another Tensor, "
+                "compute the value in the forward() method."
             )
         self._parameters[name] = param
 
@@ -210,7 +216,10 @@ class Module:
     # ------------------------------------------------------------ traversal
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
         memo = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        if recurse:
+            modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        else:
+            modules = [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in get_members(module):
                 if value is None or (remove_duplicate and id(value) in memo):
@@ -222,7 +231,8 @@ class Module:
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Parameters with dotted names (``layer1.weight``); shared ones are listed once."""
-        return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                   remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, parameter in self.named_parameters(recurse=recurse):
@@ -361,23 +371,15 @@ class Module:
         return self._apply(convert)
 
     def float(self) -> Module:
-        from ember._dtype import float32
-
         return self.to(float32)
 
     def double(self) -> Module:
-        from ember._dtype import float64
-
         return self.to(float64)
 
     def half(self) -> Module:
-        from ember._dtype import float16
-
         return self.to(float16)
 
     def bfloat16(self) -> Module:
-        from ember._dtype import bfloat16
-
         return self.to(bfloat16)
 
     def type(self, dst_type) -> Module:
@@ -387,8 +389,6 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        from ember._device import check_device
-
         check_device("cuda")
         return self
 
@@ -452,8 +452,6 @@ class Module:
         ember calls it with the gradient of the module's output as ``grad_output`` and of its
         tensor inputs as ``grad_input`` (a tuple, ``None`` where an input needs no grad).
         """
-        from ember.nn.modules._backward_hooks import attach
-
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if not getattr(self, "_backward_hook_installed", False):
@@ -521,12 +519,15 @@ class Module:
                     target.copy_(source)
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
             )
         return _IncompatibleKeys(missing, unexpected)
 
@@ -581,8 +582,6 @@ def _size(tensor) -> str:
 
 
 def _empty_float():
-    from ember.ops.creation import zeros
-
     return zeros(0)._data
 
 
@@ -600,7 +599,9 @@ def _annotate(error: Exception, module: Module) -> None:
     chain = list(reversed(error._ember_path))
     names = [type(chain[0]).__name__]
     for parent, child in zip(chain, chain[1:]):
-        names.append(next((n for n, m in parent._modules.items() if m is child), type(child).__name__))
+        names.append(next((n for n, m in parent._modules.items() if m is child),
+                          type(child).__name__))
     if len(chain) > 1 and error.args and isinstance(error.args[0], str):
         where = ".".join(names)
-        error.args = (f"{error.args[0]}\n(raised in module {where} ({type(chain[-1]).__name__}))",) + error.args[1:]
+        message = f"{error.args[0]}\n(raised in module {where} ({type(chain[-1]).__name__}))"
+        error.args = (message,) + error.args[1:]
