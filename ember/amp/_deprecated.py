@@ -31,36 +31,33 @@ class CpuAutocast(autocast_mode.autocast):
         super().__init__("cpu", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
 
 
-class CudaGradScaler(GradScaler):
-    """``torch.cuda.amp.GradScaler``: ``GradScaler("cuda", ...)``, disabled without CUDA."""
+def _deprecated_grad_scaler(device: str) -> type:
+    """``torch.<device>.amp.GradScaler``: ``GradScaler(device, ...)``, with the warning."""
 
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        _warn("torch.cuda.amp.GradScaler(args...)", "torch.amp.GradScaler('cuda', args...)")
-        super().__init__(
-            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
-        )
+    class DeprecatedGradScaler(GradScaler):
+        def __init__(
+            self,
+            init_scale: float = 2.0**16,
+            growth_factor: float = 2.0,
+            backoff_factor: float = 0.5,
+            growth_interval: int = 2000,
+            enabled: bool = True,
+        ) -> None:
+            _warn(f"torch.{device}.amp.GradScaler(args...)",
+                  f"torch.amp.GradScaler('{device}', args...)")
+            super().__init__(
+                device, init_scale, growth_factor, backoff_factor, growth_interval, enabled
+            )
+
+    # Named as the module attribute it becomes, so that pickle finds the class.
+    name = f"{device.capitalize()}GradScaler"
+    DeprecatedGradScaler.__name__ = DeprecatedGradScaler.__qualname__ = name
+    DeprecatedGradScaler.__doc__ = _deprecated_grad_scaler.__doc__.replace("<device>", device)
+    return DeprecatedGradScaler
 
 
-class CpuGradScaler(GradScaler):
-    """``torch.cpu.amp.GradScaler``: ``GradScaler("cpu", ...)``."""
-
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        _warn("torch.cpu.amp.GradScaler(args...)", "torch.amp.GradScaler('cpu', args...)")
-        super().__init__("cpu", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+CudaGradScaler = _deprecated_grad_scaler("cuda")  # disabled without CUDA
+CpuGradScaler = _deprecated_grad_scaler("cpu")
 
 
 def cuda_custom_fwd(fwd=None, *, cast_inputs=None):
