@@ -32,7 +32,7 @@ class CpuAutocast(autocast_mode.autocast):
 
 
 def _deprecated_grad_scaler(device: str) -> type:
-    """``torch.<device>.amp.GradScaler``: ``GradScaler(device, ...)``, with the warning."""
+    """``torch.<device>.amp.GradScaler``: ``GradScaler("<device>", ...)``, with the warning."""
 
     class DeprecatedGradScaler(GradScaler):
         def __init__(
