@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import math
 
+from ember._backend import xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
+from ember.ops.creation import empty, eye
+from ember.ops.elementwise import erfinv
+from ember.ops.random import randperm
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
@@ -89,8 +93,6 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity matrix."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ember.ops.creation import eye
-
     with no_grad():
         return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
 
@@ -147,8 +149,6 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """N(mean, std²) truncated to [a, b], by inverse-CDF sampling as PyTorch does."""
-    from ember.ops.elementwise import erfinv
-
     def cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
@@ -161,9 +161,6 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a normal one (Saxe et al.)."""
-    from ember._backend import xp
-    from ember.ops.creation import empty
-
     if tensor.ndimension() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
@@ -185,14 +182,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
     """A 2-D tensor with a fraction ``sparsity`` of each column zero, the rest N(0, std²)."""
-    import math as _math
-
-    from ember.ops.random import randperm
-
     if tensor.ndimension() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    zeros = int(_math.ceil(sparsity * rows))
+    zeros = int(math.ceil(sparsity * rows))
     with no_grad():
         tensor.normal_(0, std, generator=generator)
         for column in range(cols):

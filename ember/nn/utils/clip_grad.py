@@ -14,6 +14,10 @@ from collections.abc import Iterable
 
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
+from ember.linalg import vector_norm
+from ember.ops.creation import tensor
+from ember.ops.elementwise import clamp
+from ember.ops.shape import stack
 
 __all__ = [
     "clip_grad_norm",
@@ -44,10 +48,6 @@ def get_total_norm(
     Returns:
         A 0-d tensor (0.0 when there are no tensors).
     """
-    from ember.linalg import vector_norm
-    from ember.ops.creation import tensor
-    from ember.ops.shape import stack
-
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if not tensors:
@@ -71,8 +71,6 @@ def clip_grads_with_norm_(
     foreach: bool | None = None,
 ) -> None:
     """grad ← grad · min(max_norm / (total_norm + 1e-6), 1) for every parameter with a grad."""
-    from ember.ops.elementwise import clamp
-
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from ember._backend import xp
-from ember._dtype import int64
+from ember._dtype import float16, float32, float64, int64
 from ember._tensor import Tensor
 from ember.ops.creation import full, tensor as _tensor
 from ember.ops.shape import cat, stack
@@ -69,18 +69,12 @@ class PackedSequence(_PackedSequenceFields):
         return self
 
     def double(self) -> PackedSequence:
-        from ember._dtype import float64
-
         return self.to(dtype=float64)
 
     def float(self) -> PackedSequence:
-        from ember._dtype import float32
-
         return self.to(dtype=float32)
 
     def half(self) -> PackedSequence:
-        from ember._dtype import float16
-
         return self.to(dtype=float16)
 
     def long(self) -> PackedSequence:
