@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ember._tensor import Tensor, _init
+from ember.ops.creation import empty
 
 
 class Parameter(Tensor):
@@ -17,8 +18,6 @@ class Parameter(Tensor):
     """
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
-        from ember.ops.creation import empty
-
         if data is None:
             data = empty(0)
         parameter = object.__new__(cls)
@@ -54,8 +53,6 @@ class Buffer(Tensor):
     """A tensor that a module registers as a buffer when assigned (``persistent`` or not)."""
 
     def __new__(cls, data: Tensor | None = None, *, persistent: bool = True):
-        from ember.ops.creation import empty
-
         if data is None:
             data = empty(0)
         buffer = object.__new__(cls)

@@ -1,4 +1,5 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
+``ParameterDict``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import operator
 from collections import OrderedDict
 from itertools import islice
 
+from ember._tensor import Tensor
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
@@ -45,7 +47,11 @@ class Sequential(Module):
 
     def __delitem__(self, index) -> None:
         keys = list(self._modules)
-        for key in keys[index] if isinstance(index, slice) else [keys[_index(index, len(self), "Sequential")]]:
+        if isinstance(index, slice):
+            deleted = keys[index]
+        else:
+            deleted = [keys[_index(index, len(self), "Sequential")]]
+        for key in deleted:
             del self._modules[key]
         # Keep keys numbered 0..n-1 as PyTorch does after deletion.
         items = list(self._modules.values())
@@ -222,8 +228,6 @@ class ParameterList(Module):
             self.extend(values)
 
     def _wrap(self, value):
-        from ember._tensor import Tensor
-
         if isinstance(value, Tensor) and not isinstance(value, Parameter):
             value = Parameter(value)
         return value
@@ -281,8 +285,6 @@ class ParameterDict(Module):
         return getattr(self, key)
 
     def __setitem__(self, key: str, value) -> None:
-        from ember._tensor import Tensor
-
         if isinstance(value, Tensor) and not isinstance(value, Parameter):
             value = Parameter(value)
         self._keys[key] = None
