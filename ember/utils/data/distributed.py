@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ember import distributed as dist
+from ember.ops.random import Generator, randperm
 from ember.utils.data.sampler import Sampler
 
 __all__ = ["DistributedSampler"]
@@ -21,14 +23,14 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False):
         if num_replicas is None or rank is None:
-            from ember import distributed as dist
-
             if not dist.is_initialized():
                 raise RuntimeError("Requires distributed package to be available")
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
-            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
         self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
         self.epoch, self.drop_last, self.shuffle, self.seed = 0, drop_last, shuffle, seed
         if drop_last and len(dataset) % num_replicas != 0:
@@ -39,8 +41,6 @@ class DistributedSampler(Sampler):
 
     def __iter__(self):
         if self.shuffle:
-            from ember.ops.random import Generator, randperm
-
             generator = Generator().manual_seed(self.seed + self.epoch)
             indices = randperm(len(self.dataset), generator=generator).tolist()
         else:

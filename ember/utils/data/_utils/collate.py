@@ -5,7 +5,10 @@ from __future__ import annotations
 import collections.abc
 
 from ember._backend import generic, ndarray
+from ember._dtype import float64
 from ember._tensor import Tensor
+from ember.ops.creation import as_tensor, tensor
+from ember.ops.shape import stack
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -18,16 +21,15 @@ def default_collate(batch):
     dicts, named tuples, tuples and lists are collated field by field (tuples come back
     as lists, as in PyTorch).
     """
-    from ember._dtype import float64
-    from ember.ops.creation import as_tensor, tensor
-    from ember.ops.shape import stack
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(batch, 0)
     if isinstance(elem, ndarray):
         if elem.dtype.kind in "USO":
-            raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {elem.dtype}")
+            raise TypeError(
+                "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
+                f"lists; found {elem.dtype}"
+            )
         return stack([as_tensor(b) for b in batch], 0)
     if isinstance(elem, generic):
         return tensor([b.item() for b in batch], dtype=as_tensor(elem).dtype)
@@ -63,8 +65,6 @@ def default_collate(batch):
 
 def default_convert(data):
     """Convert NumPy arrays in ``data`` to tensors, leaving everything else (no batching)."""
-    from ember.ops.creation import as_tensor
-
     if isinstance(data, Tensor):
         return data
     if isinstance(data, ndarray) and data.dtype.kind not in "USO":

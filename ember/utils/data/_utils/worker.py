@@ -9,6 +9,9 @@ import random
 import traceback
 from dataclasses import dataclass
 
+from ember._backend import seed_numpy_global
+from ember.random import manual_seed
+
 _worker_info = None
 
 
@@ -75,11 +78,8 @@ class ManagerWatchdog:
 
 
 def seed_worker(seed: int) -> None:
-    import ember
-    from ember._backend import seed_numpy_global
-
     random.seed(seed)
-    ember.manual_seed(seed)
+    manual_seed(seed)
     seed_numpy_global(seed)
 
 
