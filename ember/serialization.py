@@ -26,6 +26,7 @@ from ember._serialization import (
     atomic,
     safetensors_format,
     structure,
+    torch_format,
     weights_only as _weights_only,
 )
 from ember._serialization.common import Corrupt
@@ -108,8 +109,6 @@ def _writer(obj, format: str, use_zip: bool):
                 "ember.save: format='torch' writes only the zip archive of PyTorch >= 1.6; "
                 "_use_new_zipfile_serialization=False (the legacy format) is not supported"
             )
-        from ember._serialization import torch_format  # zipfile stays out of `import ember`
-
         prepared = torch_format.prepare(obj)
         return lambda handle: torch_format.write(handle, prepared)
     encoder = structure.Encoder()
@@ -208,8 +207,6 @@ def _load_from(handle, size: int, source: str, relocate, whole_file: bool):
 
 
 def _load_archive(handle, size: int, source: str, relocate):
-    from ember._serialization import torch_format  # zipfile stays out of `import ember`
-
     try:
         return torch_format.read(handle, size, relocate)
     except pickle.UnpicklingError as error:

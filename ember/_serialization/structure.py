@@ -12,8 +12,11 @@ import json
 import math
 
 from ember._backend import xp
+from ember._dtype import _BY_NAME, dtype as dtype_cls
 from ember._serialization.common import Corrupt
 from ember._tensor import Tensor
+from ember.nn.modules.module import Module
+from ember.nn.parameter import Parameter
 
 FORMAT_KEY = "ember.structure"
 FORMAT_VERSION = 1
@@ -22,8 +25,6 @@ FORMAT_VERSION = 1
 def describe_refusal(value, path: str) -> str:
     """save's message for an object no checkpoint can hold."""
     where = path or "the top level"
-    from ember.nn.modules.module import Module
-
     if isinstance(value, Module):
         return (
             f"ember.save: cannot store the module {type(value).__name__} at {where}; save its "
@@ -74,8 +75,6 @@ class Encoder:
             }
         if is_plain_array(value):
             return {"__ndarray__": self._name(value, value)}
-        from ember._dtype import dtype as dtype_cls
-
         if isinstance(value, dtype_cls):
             return {"__dtype__": value.name}
         raise TypeError(describe_refusal(value, path))
@@ -99,8 +98,6 @@ class Encoder:
         reference = {"__tensor__": self._name(tensor, tensor._data)}
         if tensor.requires_grad:
             reference["requires_grad"] = True
-        from ember.nn.parameter import Parameter
-
         if isinstance(tensor, Parameter):
             reference["parameter"] = True
         return reference
@@ -204,8 +201,6 @@ class _Decoder:
         return key, self.decode(value)
 
     def _dtype(self, name):
-        from ember._dtype import _BY_NAME
-
         if not isinstance(name, str) or name not in _BY_NAME:
             raise Corrupt(f"the structure names an unknown dtype {name!r:.60}")
         return _BY_NAME[name]
@@ -234,7 +229,5 @@ class _Decoder:
         if flags["requires_grad"] and not tensor.is_floating_point():
             raise Corrupt(f"tensor {name!r} of dtype {tensor.dtype} cannot require grad")
         if flags["parameter"]:
-            from ember.nn.parameter import Parameter
-
             return Parameter(tensor, flags["requires_grad"])
         return tensor.requires_grad_() if flags["requires_grad"] else tensor

@@ -18,6 +18,7 @@ from ember._dtype import _BY_NAME, dtype as dtype_class
 from ember._serialization.common import Corrupt
 from ember._serialization.torch_pickle import STORAGE_TYPES
 from ember._tensor import Size, Tensor
+from ember.nn.parameter import Parameter
 
 _MISSING_DTYPES = [
     "complex32",
@@ -82,8 +83,6 @@ class Rebuilder:
         self.relocate = relocate
 
     def allowed(self) -> dict:
-        from ember.nn.parameter import Parameter
-
         allowed = {
             "collections.OrderedDict": OrderedDict,
             "collections.Counter": Counter,
@@ -150,8 +149,6 @@ class Rebuilder:
         )
 
     def rebuild_from_type_v2(self, function, new_type, args, state):
-        from ember.nn.parameter import Parameter
-
         if new_type not in (_TENSOR_TYPE, Parameter) or state or type(args) is not tuple:
             raise Corrupt(
                 "the checkpoint holds a tensor subclass or a tensor with Python attributes, "
@@ -215,8 +212,6 @@ def is_count(value) -> bool:
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None):
-    from ember.nn.parameter import Parameter
-
     if not isinstance(data, Tensor) or type(requires_grad) is not bool:
         raise Corrupt("a parameter is rebuilt from something other than a tensor and a bool")
     return Parameter(data, requires_grad)
