@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
+from ember.ops.creation import zeros
 
 __all__ = ["summary", "ModelSummary"]
 
@@ -48,8 +50,6 @@ class ModelSummary:
 
 
 def _shape_of(output) -> str:
-    from ember._tensor import Tensor
-
     if isinstance(output, Tensor):
         return str(list(output.shape))
     if isinstance(output, (tuple, list)) and output:
@@ -57,7 +57,8 @@ def _shape_of(output) -> str:
     return "--"
 
 
-def summary(model, input_shape=None, input_data=None, dtypes=None, verbose: int = 1) -> ModelSummary:
+def summary(model, input_shape=None, input_data=None, dtypes=None,
+            verbose: int = 1) -> ModelSummary:
     """Run ``model`` once on zeros of ``input_shape`` (or on ``input_data``) and tabulate it.
 
     Args:
@@ -70,10 +71,9 @@ def summary(model, input_shape=None, input_data=None, dtypes=None, verbose: int 
     Returns:
         a ``ModelSummary`` (its ``str()`` is the table).
     """
-    from ember.ops.creation import zeros
-
     if input_data is None:
-        shapes = input_shape if input_shape and isinstance(input_shape[0], (tuple, list)) else [input_shape]
+        several = input_shape and isinstance(input_shape[0], (tuple, list))
+        shapes = input_shape if several else [input_shape]
         dtypes = dtypes or [None] * len(shapes)
         inputs = [zeros(tuple(s), dtype=d) for s, d in zip(shapes, dtypes)]
     else:
