@@ -28,7 +28,8 @@ class Node:
     __slots__ = ("sequence", "backward", "inputs", "saved")
 
     def __init__(self, backward, inputs, saved):
-        self.sequence, self.backward, self.inputs, self.saved = next(_sequence), backward, inputs, saved
+        self.sequence = next(_sequence)
+        self.backward, self.inputs, self.saved = backward, inputs, saved
 
 
 def _result(data, inputs, backward, saved=None) -> Value:

@@ -40,7 +40,8 @@ def compile_once() -> None:
 
 
 def measure(library: str, workload: str, threads: int, repeats: int) -> dict:
-    command = [sys.executable, "-m", "benchmarks.worker", library, workload, str(threads), str(repeats)]
+    command = [sys.executable, "-m", "benchmarks.worker", library, workload, str(threads),
+               str(repeats)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENVIRONMENT)
     if result.returncode != 0:
         return {"error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
@@ -56,7 +57,8 @@ def _best(samples: dict) -> tuple:
 
 def run_workload(workload: str, rounds: int, repeats: int) -> dict:
     libraries = ["torch", "ember"] + [name for name, of in BASELINE_OF.items() if of == workload]
-    collected = {lib: {t: {"times": [], "import": [], "peak_mib": []} for t in THREADS} for lib in libraries}
+    collected = {lib: {t: {"times": [], "import": [], "peak_mib": []} for t in THREADS}
+                 for lib in libraries}
     errors = {}
     units = ""
     for _ in range(rounds):
@@ -101,14 +103,16 @@ def _cell(stats: dict | None) -> str:
 
 def table(rows: list) -> str:
     lines = [
-        "| workload | what one run is | PyTorch | ember | ember / PyTorch | peak RSS ember / PyTorch |",
+        ("| workload | what one run is | PyTorch | ember | ember / PyTorch "
+         "| peak RSS ember / PyTorch |"),
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         ratio = f"{row['ratio']:.2f}" if "ratio" in row else "—"
         memory = "—"
         if "memory_ratio" in row:
-            memory = f"{row['ember']['peak_mib']:.0f} / {row['torch']['peak_mib']:.0f} MiB ({row['memory_ratio']:.2f})"
+            memory = (f"{row['ember']['peak_mib']:.0f} / {row['torch']['peak_mib']:.0f} MiB "
+                      f"({row['memory_ratio']:.2f})")
         lines.append(f"| {row['workload']} | {row['units']} | {_cell(row.get('torch'))} | "
                      f"{_cell(row.get('ember'))} | {ratio} | {memory} |")
     notes = []
@@ -117,7 +121,8 @@ def table(rows: list) -> str:
             notes.append(f"- nand: hand-written NumPy takes {row['numpy']['median']:.3f} s; "
                          f"ember is {row['numpy_ratio']:.2f}× that.")
         if "bare_ratio" in row:
-            notes.append(f"- op_overhead: a bare pure-Python autograd (`benchmarks/bare_autograd.py`) "
+            notes.append("- op_overhead: a bare pure-Python autograd "
+                         "(`benchmarks/bare_autograd.py`) "
                          f"takes {row['bare']['median']:.3f} s; ember is {row['bare_ratio']:.2f}× "
                          f"that, PyTorch {row['torch']['median'] / row['bare']['median']:.2f}×.")
         for library, error in row["errors"].items():
@@ -146,7 +151,8 @@ def main(argv=None) -> int:
     text = table(rows)
     print(text)
     if args.write:
-        machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}")
         command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         kept = _analysis(args.write)

@@ -31,7 +31,8 @@ BASELINES = {"numpy": _numpy_nand, "bare": _bare_op_overhead}
 
 
 def main() -> None:
-    library, workload, threads, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    library, workload = sys.argv[1], sys.argv[2]
+    threads, repeats = int(sys.argv[3]), int(sys.argv[4])
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
     start = time.perf_counter()

@@ -153,9 +153,11 @@ def result_type(*operands) -> dtype:
             operand_dtype = from_numpy_dtype(operand_dtype)  # an array inside a forward
         if operand_dtype is not None:
             if operand.ndim:
-                dimensioned = operand_dtype if dimensioned is None else promote_types(dimensioned, operand_dtype)
+                dimensioned = (operand_dtype if dimensioned is None
+                               else promote_types(dimensioned, operand_dtype))
             else:
-                zero_dim = operand_dtype if zero_dim is None else promote_types(zero_dim, operand_dtype)
+                zero_dim = (operand_dtype if zero_dim is None
+                            else promote_types(zero_dim, operand_dtype))
         else:
             found = _scalar_dtype(operand)
             scalar = found if scalar is None else promote_types(scalar, found)
@@ -209,7 +211,8 @@ class finfo:
     def __init__(self, type=None):
         type = get_default_dtype() if type is None else to_dtype(type)
         if not type.is_floating_point:
-            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle '{type}'")
+            raise TypeError("torch.finfo() requires a floating point input type. "
+                            f"Use torch.iinfo to handle '{type}'")
         info = float_info(type.numpy)
         self.dtype, self.bits = type.name, info.bits
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
@@ -228,7 +231,8 @@ class iinfo:
     def __init__(self, type):
         type = to_dtype(type)
         if type.is_floating_point:
-            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{type}'")
+            raise TypeError("torch.iinfo() requires an integer input type. "
+                            f"Use torch.finfo to handle '{type}'")
         info = xp.iinfo(xp.uint8 if type is bool_ else type.numpy)
         self.dtype, self.bits = type.name, info.bits
         self.min, self.max = int(info.min), int(info.max)

@@ -12,7 +12,8 @@ from ember._backend import xp
 
 
 class memory_format:
-    """One of ``ember.contiguous_format``, ``preserve_format``, ``channels_last``, ``channels_last_3d``."""
+    """One of ``ember.contiguous_format``, ``preserve_format``, ``channels_last``,
+    ``channels_last_3d``."""
 
     __slots__ = ("name",)
 
@@ -39,7 +40,9 @@ def _order(array, fmt: memory_format, op: str) -> tuple:
     if fmt is None or fmt is contiguous_format or fmt is preserve_format:
         return tuple(range(array.ndim))
     if not isinstance(fmt, memory_format):
-        raise TypeError(f"{op}(): memory_format must be ember.memory_format, not {type(fmt).__name__}")
+        raise TypeError(
+            f"{op}(): memory_format must be ember.memory_format, not {type(fmt).__name__}"
+        )
     ndim, order = _ORDER[fmt]
     if array.ndim != ndim:
         raise RuntimeError(f"required rank {ndim} tensor to use {fmt.name} format")

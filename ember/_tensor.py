@@ -79,7 +79,8 @@ class Tensor:
         else:
             sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             # Tensor() is an empty 1-D tensor, as in PyTorch; sizes get zeros, never garbage.
-            array = xp.zeros(tuple(sizes) if args else (0,), dtype=to_dtype(dtype or "float32").numpy)
+            array = xp.zeros(tuple(sizes) if args else (0,),
+                             dtype=to_dtype(dtype or "float32").numpy)
         _init(self, array, False)
 
     @classmethod
@@ -241,7 +242,9 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(tensor)`` on a leaf after its ``.grad`` has been accumulated."""
         if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
         return add_hook(self, "_post_accumulate_hooks", hook)
 
     def detach(self) -> Tensor:
@@ -276,7 +279,8 @@ class Tensor:
     def numpy(self, *, force: bool = False):
         if self._requires_grad and not force:
             raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
             )
         if self._data.dtype is _numpy_bfloat16:  # NumPy has no bfloat16, so neither has torch
             raise TypeError("Got unsupported ScalarType BFloat16")

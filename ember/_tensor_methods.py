@@ -51,9 +51,11 @@ INPLACE = """
 abs acos acosh add addcdiv addcmul asin asinh atan atan2 atanh bitwise_and bitwise_not bitwise_or
 bitwise_xor ceil clamp clamp_max clamp_min clip copysign cos cosh cumsum cumprod deg2rad digamma
 div divide eq erf erfc erfinv exp exp2 expm1 fix float_power floor floor_divide fmod frac ge gt
-greater greater_equal less less_equal not_equal hypot absolute arcsin arccos arctan arctan2 arcsinh arccosh arctanh sgn i0 negative
+greater greater_equal less less_equal not_equal hypot absolute arcsin arccos arctan arctan2
+arcsinh arccosh arctanh sgn i0 negative
 bitwise_left_shift bitwise_right_shift gcd lcm nextafter mvlgamma heaviside ldexp addmm addmv
-addbmm baddbmm addr index_add index_copy index_fill index_put le lerp lgamma log log10 log1p log2 logical_and
+addbmm baddbmm addr index_add index_copy index_fill index_put le lerp lgamma log log10 log1p
+log2 logical_and
 logical_not logical_or logical_xor logit lt masked_fill masked_scatter mul multiply nan_to_num ne
 neg negative pow rad2deg reciprocal relu remainder renorm round rsqrt scatter scatter_add
 scatter_reduce sigmoid sign sin sinc sinh sqrt square sub subtract tan tanh
@@ -129,7 +131,8 @@ def install(cls) -> None:
         setattr(cls, name, _forwarded(function) if function else _missing(name))
     for name in INPLACE:
         function = find(name)
-        setattr(cls, name + "_", _inplace(function, name + "_") if function else _missing(name + "_"))
+        method = name + "_"
+        setattr(cls, method, _inplace(function, method) if function else _missing(method))
     cls.polygamma, cls.polygamma_ = _polygamma, _polygamma_
     for name, value in vars(OwnForms).items():
         if not name.startswith("__"):
@@ -306,7 +309,10 @@ class OwnForms:
     @property
     def mT(self) -> Tensor:
         if self._data.ndim < 2:
-            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self._data.ndim}-D tensor.")
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
         return ops.transpose(self, -2, -1)
 
     # ------------------------------------------------------------ new tensors like this one

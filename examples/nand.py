@@ -6,9 +6,11 @@
 #
 #     python examples/nand.py
 
+import numpy as np  # noqa: F401 - unused, but the blog's program imports it
+
 import ember as torch
 import ember.nn as nn
-import numpy as np
+
 
 # Define a simple neural network
 class SimpleNet(nn.Module):

@@ -98,11 +98,14 @@ def _dtype_name(value) -> str:
 
 def assert_close(actual, expected, atol, rtol, what: str) -> None:
     actual, expected = _to_numpy(actual), _to_numpy(expected)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != torch's {expected.shape}"
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {actual.shape} != torch's {expected.shape}"
+    )
     if expected.dtype.kind in "biu":
         np.testing.assert_array_equal(actual, expected, err_msg=what)
     else:
-        np.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
+        np.testing.assert_allclose(actual, expected, atol=atol, rtol=rtol, equal_nan=True,
+                                   err_msg=what)
 
 
 def check_case(case: Case) -> None:
@@ -111,12 +114,16 @@ def check_case(case: Case) -> None:
     ember_inputs = _tensors(ember, arrays, case.grad)
     expected = _flatten(case.fn(torch, *torch_inputs))
     actual = _flatten(case.fn(ember, *ember_inputs))
-    assert len(actual) == len(expected), f"{case.name}: {len(actual)} outputs, torch has {len(expected)}"
+    assert len(actual) == len(expected), (
+        f"{case.name}: {len(actual)} outputs, torch has {len(expected)}"
+    )
     for index, (a, e) in enumerate(zip(actual, expected)):
         if isinstance(e, torch.Tensor):
             assert isinstance(a, ember.Tensor), f"{case.name}: output {index} is {type(a)}"
             if case.check_dtype:
-                assert _dtype_name(a) == _dtype_name(e), f"{case.name}: dtype {a.dtype} != {e.dtype}"
+                assert _dtype_name(a) == _dtype_name(e), (
+                    f"{case.name}: dtype {a.dtype} != {e.dtype}"
+                )
         assert_close(a, e, case.atol, case.rtol, f"{case.name} forward output {index}")
 
     if case.grad:
@@ -126,7 +133,9 @@ def check_case(case: Case) -> None:
         e32 = _flatten(case.fn(ember, *_tensors(ember, arrays, False, np.float32)))
         for index, (a, e) in enumerate(zip(e32, t32)):
             if isinstance(e, torch.Tensor) and case.check_dtype:
-                assert _dtype_name(a) == _dtype_name(e), f"{case.name} float32: dtype {a.dtype} != {e.dtype}"
+                assert _dtype_name(a) == _dtype_name(e), (
+                    f"{case.name} float32: dtype {a.dtype} != {e.dtype}"
+                )
             assert_close(a, e, 1e-4, 1e-4, f"{case.name} float32 output {index}")
 
 
@@ -158,7 +167,8 @@ def _check_gradients(case, torch_inputs, ember_inputs, expected, actual) -> None
         shape = tuple(torch_inputs[wrt[position]].shape)
         e = np.zeros(shape) if e is None else e
         a = np.zeros(shape) if a is None else a
-        assert_close(a, e, max(case.atol, 1e-9), max(case.rtol, 1e-6), f"{case.name} grad of input {wrt[position]}")
+        assert_close(a, e, max(case.atol, 1e-9), max(case.rtol, 1e-6),
+                     f"{case.name} grad of input {wrt[position]}")
 
     def function(*xs):
         outputs = _flatten(case.fn(ember, *xs))

@@ -37,7 +37,8 @@ def test_gradients_accumulate_across_backward_calls():
 
 def test_blog_snippet_gradients_match_torch():
     rng = np.random.default_rng(0)
-    w1, b1, w2, b2 = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(1, 3)), rng.normal(size=1)
+    w1, b1, w2, b2 = (rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(1, 3)),
+                      rng.normal(size=1))
     results = []
     for lib in (torch, ember):
         x = lib.tensor([[0.0, 0.0]], dtype=lib.float64, requires_grad=True)
@@ -105,7 +106,8 @@ def test_backward_on_tensor_without_grad_raises():
 
 def test_hessian_vector_product_of_mlp_matches_torch():
     rng = np.random.default_rng(1)
-    arrays = [rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(3, 2)), rng.normal(size=(5, 4))]
+    arrays = [rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(3, 2)),
+              rng.normal(size=(5, 4))]
     vectors = [rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(3, 2))]
     results = []
     for lib in (torch, ember):
@@ -253,7 +255,8 @@ def test_modified_saved_tensor_raises_version_error():
         y = x * 1
         z = y.exp()
         z.add_(1)  # exp saved its output
-        with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1; expected version 0"):
+        with pytest.raises(RuntimeError,
+                           match="modified by an inplace operation.*version 1; expected version 0"):
             z.sum().backward()
 
 

@@ -173,13 +173,15 @@ def test_only_the_backend_imports_an_array_library():
 
 
 def test_nothing_in_ember_imports_torch():
-    offenders = [str(p.relative_to(PACKAGE.parent)) for p in _sources() if "torch" in _imported_roots(p)]
+    offenders = [str(p.relative_to(PACKAGE.parent)) for p in _sources()
+                 if "torch" in _imported_roots(p)]
     assert offenders == []
 
 
 def test_importing_ember_does_not_load_torch():
     code = "import sys, ember, ember.nn, ember.optim; print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
     assert result.stdout.strip() == "False"
 
 
@@ -193,7 +195,8 @@ def test_every_tensor_method_in_the_tables_is_backed_by_an_op():
 @pytest.mark.parametrize("setting", ["0", "1048576", "lots"])
 def test_the_heap_pad_setting_is_honoured_or_refused_clearly(setting):
     result = subprocess.run(
-        [sys.executable, "-W", "error::UserWarning", "-c", "import ember; print(ember.ones(2).sum().item())"],
+        [sys.executable, "-W", "error::UserWarning", "-c",
+         "import ember; print(ember.ones(2).sum().item())"],
         capture_output=True, text=True, env={**os.environ, "EMBER_MALLOC_TOP_PAD": setting},
     )
     if setting == "lots":

@@ -83,5 +83,6 @@ def test_gradient_flows_through_a_change_of_layout():
 @pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4, 5, 6)])
 def test_channels_last_needs_a_4d_tensor(shape):
     for lib in (torch, ember):
-        with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        with pytest.raises(RuntimeError,
+                           match="required rank 4 tensor to use channels_last format"):
             lib.zeros(shape).contiguous(memory_format=lib.channels_last)

@@ -10,7 +10,8 @@ import pytest
 from tests import cases
 from tests.oracle import check_case, check_error
 
-_modules = [importlib.import_module(f"tests.cases.{m.name}") for m in pkgutil.iter_modules(cases.__path__)]
+_modules = [importlib.import_module(f"tests.cases.{m.name}")
+            for m in pkgutil.iter_modules(cases.__path__)]
 CASES = [case for module in _modules for case in getattr(module, "CASES", [])]
 ERRORS = [case for module in _modules for case in getattr(module, "ERRORS", [])]
 

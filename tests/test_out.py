@@ -389,7 +389,7 @@ def _other_shape(lib, part):
 
 
 def _wrong_dtype(lib, part):
-    """A dtype the result cannot be cast to: ints for floats, bool for ints (bool casts anywhere)."""
+    """A dtype the result cannot be cast to: ints for floats, bool for ints (bool casts to all)."""
     if part.dtype.is_floating_point:
         dtype = lib.int64
     elif part.dtype == lib.bool:
@@ -400,7 +400,8 @@ def _wrong_dtype(lib, part):
 
 
 def _requiring_grad(lib, part):
-    return lib.zeros(tuple(part.shape), dtype=part.dtype, requires_grad=part.dtype.is_floating_point)
+    return lib.zeros(tuple(part.shape), dtype=part.dtype,
+                     requires_grad=part.dtype.is_floating_point)
 
 
 NAMES = sorted(CASES)

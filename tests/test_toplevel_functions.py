@@ -23,8 +23,10 @@ def _indices(high, shape):
 
 FUNCTIONAL_CASES = [
     Case("conv1d", lambda lib, x, w, b: lib.conv1d(x, w, b, 2, 1), [(2, 3, 7), (4, 3, 3), (4,)]),
-    Case("conv2d", lambda lib, x, w: lib.conv2d(x, w, None, 1, 1, 1, 1), [(1, 2, 5, 5), (3, 2, 3, 3)]),
-    Case("conv3d", lambda lib, x, w: lib.conv3d(x, w, stride=2), [(1, 2, 4, 4, 4), (2, 2, 2, 2, 2)]),
+    Case("conv2d", lambda lib, x, w: lib.conv2d(x, w, None, 1, 1, 1, 1),
+         [(1, 2, 5, 5), (3, 2, 3, 3)]),
+    Case("conv3d", lambda lib, x, w: lib.conv3d(x, w, stride=2),
+         [(1, 2, 4, 4, 4), (2, 2, 2, 2, 2)]),
     Case("conv_transpose1d", lambda lib, x, w: lib.conv_transpose1d(x, w, None, 2, 1, 1),
          [(1, 3, 5), (3, 2, 3)]),
     Case("conv_transpose2d", lambda lib, x, w, b: lib.conv_transpose2d(x, w, b, 2),
@@ -162,7 +164,8 @@ MISC_CASES = [
     Case("combinations_replacement", lambda lib, x: lib.combinations(x, 2, True), [(4,)]),
     Case("cumulative_trapezoid_dx", lambda lib, y: lib.cumulative_trapezoid(y, dx=0.5, dim=0),
          [(5, 3)]),
-    Case("cumulative_trapezoid_x", lambda lib, y, x: lib.cumulative_trapezoid(y, x), [(3, 6), (6,)]),
+    Case("cumulative_trapezoid_x", lambda lib, y, x: lib.cumulative_trapezoid(y, x),
+         [(3, 6), (6,)]),
     Case("adjoint", lambda lib, x: lib.adjoint(x), [(2, 3, 4)]),
     Case("fill", lambda lib, x: lib.fill(x, 2.5) + x, [(3, 2)]),
     Case("fill_tensor_value", lambda lib, x, v: lib.fill(x, v.sum()) * x, [(3, 2), (2,)]),
@@ -197,7 +200,8 @@ def test_window_options_and_errors_match_torch():
                                torch.kaiser_window(8, True, 4.0).numpy(), atol=1e-6)
     assert ember.hann_window(4, requires_grad=True).requires_grad
     for lib in (torch, ember):
-        with pytest.raises(RuntimeError, match="requires non-negative window_length, got window_length=-1"):
+        with pytest.raises(RuntimeError,
+                           match="requires non-negative window_length, got window_length=-1"):
             lib.hann_window(-1)
         with pytest.raises(RuntimeError, match="floating point"):
             lib.hann_window(4, dtype=lib.int64)

@@ -426,7 +426,7 @@ def item(t):
         x.is_leaf,
         hash(x) != 0,
         f"{t.tensor(2.5):.2f}",
-        "%s" % 1,
+        str(1),
         x.new_zeros(2).dtype,
         x.new_tensor([1, 2]).dtype,
         x.new_ones((2,)).dtype,
@@ -660,7 +660,9 @@ def enable_grad(t):
 
 
 def jac(t):
-    f = lambda x: x**2 + x.sin()
+    def f(x):
+        return x**2 + x.sin()
+
     x = t.tensor([1.0, 2.0], dtype=t.float64)
     return [
         t.autograd.functional.jacobian(f, x),
@@ -776,11 +778,11 @@ def mlp_adam(t):
     losses = []
     for i in range(10):
         opt.zero_grad()
-        l = crit(m(X), Y)
-        l.backward()
+        loss = crit(m(X), Y)
+        loss.backward()
         opt.step()
         sched.step()
-        losses.append(l.item())
+        losses.append(loss.item())
     return [
         losses,
         dict(m.state_dict()),
@@ -802,11 +804,11 @@ def adam_cos(t):
     out = []
     for i in range(6):
         opt.zero_grad()
-        l = nn.functional.mse_loss(m(x), t.zeros(4, 2, dtype=t.float64))
-        l.backward()
+        loss = nn.functional.mse_loss(m(x), t.zeros(4, 2, dtype=t.float64))
+        loss.backward()
         opt.step()
         sched.step()
-        out.append(l.item())
+        out.append(loss.item())
     sd = opt.state_dict()
     return [
         out,
@@ -1734,8 +1736,8 @@ def modapi(t):
             self.plist = nn.ParameterList([nn.Parameter(t.ones(1))])
 
         def forward(self, x):
-            for l in self.layers:
-                x = self.d["a"](l(x))
+            for layer in self.layers:
+                x = self.d["a"](layer(x))
             return x * self.mask + self.p
 
     m = Block()
@@ -2055,9 +2057,9 @@ def optims(t):
 
             def closure():
                 opt.zero_grad()
-                l = (p**4).sum() + p.prod()
-                l.backward()
-                return l
+                loss = (p**4).sum() + p.prod()
+                loss.backward()
+                return loss
 
             opt.step(closure)
         out.append(p.detach().clone())
@@ -2067,7 +2069,6 @@ def optims(t):
 def misc_nn(t):
     rng = np.random.default_rng(0)
     nn = t.nn
-    F = nn.functional
     t.manual_seed(0)
     emb = nn.Embedding.from_pretrained(t.tensor([[1.0, 2.0], [3.0, 4.0]]), freeze=True)
     m = nn.Sequential(

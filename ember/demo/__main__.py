@@ -13,8 +13,10 @@ import sys
 DEMOS = {
     "nand": ("ember.demo.nand:run", "the blog's 2-3-1 sigmoid network learning the NAND gate"),
     "digits-mlp": ("ember.demo.digits:run_mlp", "an MLP on scikit-learn's 8x8 handwritten digits"),
-    "digits-cnn": ("ember.demo.digits:run_cnn", "a small CNN on scikit-learn's 8x8 handwritten digits"),
-    "charlm": ("ember.demo.charlm:run", "a character-level transformer trained on a text shipped with Python"),
+    "digits-cnn": ("ember.demo.digits:run_cnn",
+                   "a small CNN on scikit-learn's 8x8 handwritten digits"),
+    "charlm": ("ember.demo.charlm:run",
+               "a character-level transformer trained on a text shipped with Python"),
 }
 
 

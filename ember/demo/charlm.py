@@ -34,7 +34,8 @@ class SelfAttention(nn.Module):
     def forward(self, x):
         batch, time, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=-1)
-        q, k, v = (z.view(batch, time, self.heads, width // self.heads).transpose(1, 2) for z in (q, k, v))
+        q, k, v = (z.view(batch, time, self.heads, width // self.heads).transpose(1, 2)
+                   for z in (q, k, v))
         scores = q @ k.transpose(-2, -1) / math.sqrt(width // self.heads)
         future = ember.triu(ember.ones(time, time, dtype=ember.bool), diagonal=1)
         weights = F.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
@@ -48,7 +49,8 @@ class Block(nn.Module):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
         self.attention = SelfAttention(width, heads)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
+                                 nn.Linear(4 * width, width))
 
     def forward(self, x):
         x = x + self.attention(self.norm1(x))
@@ -58,7 +60,8 @@ class Block(nn.Module):
 class CharLM(nn.Module):
     """Characters → embeddings + positions → blocks → logits over the vocabulary."""
 
-    def __init__(self, vocabulary: int, context: int = 64, width: int = 64, heads: int = 4, depth: int = 2):
+    def __init__(self, vocabulary: int, context: int = 64, width: int = 64, heads: int = 4,
+                 depth: int = 2):
         super().__init__()
         self.context = context
         self.embed = nn.Embedding(vocabulary, width)
@@ -86,7 +89,8 @@ def sample(model, vocabulary: str, prompt: str, length: int, temperature: float 
     return "".join(vocabulary[i] for i in idx[0].tolist())
 
 
-def train(steps: int = 300, lr: float = 3e-3, batch_size: int = 16, seed: int = 0, quiet: bool = True):
+def train(steps: int = 300, lr: float = 3e-3, batch_size: int = 16, seed: int = 0,
+          quiet: bool = True):
     """Train on the Zen of Python; returns ``(model, vocabulary, losses)``."""
     ember.manual_seed(seed)
     text = zen_of_python()
@@ -98,7 +102,8 @@ def train(steps: int = 300, lr: float = 3e-3, batch_size: int = 16, seed: int = 
     losses = []
     with progress_bar(steps, "charlm", quiet) as bar:
         for step in range(steps):
-            starts = ember.randint(0, len(data) - model.context - 1, (batch_size,), generator=generator)
+            starts = ember.randint(0, len(data) - model.context - 1, (batch_size,),
+                                   generator=generator)
             idx = ember.stack([data[s : s + model.context] for s in starts.tolist()])
             target = ember.stack([data[s + 1 : s + model.context + 1] for s in starts.tolist()])
             logits = model(idx)
@@ -119,11 +124,13 @@ def run(args) -> int:
     untrained = CharLM(len(vocabulary))
     prompt = "Beautiful is"
     generator = ember.Generator().manual_seed(args.seed)
-    say("before training:\n  " + sample(untrained, vocabulary, prompt, 120, generator=generator).replace("\n", "\n  "))
+    say("before training:\n  "
+        + sample(untrained, vocabulary, prompt, 120, generator=generator).replace("\n", "\n  "))
     model, vocabulary, losses = train(args.epochs, args.lr, args.batch_size, args.seed, args.quiet)
     say(f"after {args.epochs} steps (loss {losses[0]:.2f} → {losses[-1]:.2f}):\n  "
         + sample(model, vocabulary, prompt, 200, generator=generator).replace("\n", "\n  "))
-    path = ember.viz.plot_history({"cross-entropy": losses}, output_path(args.out, "charlm-loss.png"),
+    path = ember.viz.plot_history({"cross-entropy": losses},
+                                  output_path(args.out, "charlm-loss.png"),
                                   title="charlm: training loss", xlabel="step")
     say(f"wrote {path}")
     return 0

@@ -56,7 +56,8 @@ def accuracy(model, dataset) -> float:
 
 def train(kind: str = "mlp", epochs: int = 30, lr: float = 1e-3, batch_size: int = 32,
           seed: int = 0, quiet: bool = True, distributed: bool = False):
-    """Train; returns ``(model, history)`` with per-epoch 'loss', 'train accuracy', 'test accuracy'."""
+    """Train; returns ``(model, history)``, history holding per-epoch 'loss', 'train accuracy'
+    and 'test accuracy'."""
     ember.manual_seed(seed)
     train_set, test_set = load(seed, image=kind == "cnn")
     model = cnn() if kind == "cnn" else mlp()
@@ -93,7 +94,8 @@ def train(kind: str = "mlp", epochs: int = 30, lr: float = 1e-3, batch_size: int
             history["loss"].append(total / count)
             history["train accuracy"].append(accuracy(model, train_set))
             history["test accuracy"].append(accuracy(model, test_set))
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}", test=f"{history['test accuracy'][-1]:.3f}")
+            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}",
+                            test=f"{history['test accuracy'][-1]:.3f}")
             bar.update(1)
     return model, history
 
@@ -106,15 +108,18 @@ def run(args, kind: str) -> int:
         dist.init_process_group("mpi")
         rank = dist.get_rank()
     quiet = args.quiet or rank != 0
-    model, history = train(kind, args.epochs, args.lr, args.batch_size, args.seed, quiet, args.distributed)
+    model, history = train(kind, args.epochs, args.lr, args.batch_size, args.seed, quiet,
+                           args.distributed)
     if rank != 0:
         return 0
-    say(f"digits-{kind}: test accuracy {history['test accuracy'][-1]:.4f} after {args.epochs} epochs "
+    say(f"digits-{kind}: test accuracy {history['test accuracy'][-1]:.4f} "
+        f"after {args.epochs} epochs "
         f"(train {history['train accuracy'][-1]:.4f}, final loss {history['loss'][-1]:.4f})")
     path = ember.viz.plot_history(
         {"train accuracy": history["train accuracy"], "test accuracy": history["test accuracy"]},
         output_path(args.out, f"digits-{kind}-accuracy.png"), title=f"digits-{kind}: accuracy")
-    loss_path = ember.viz.plot_history({"loss": history["loss"]}, output_path(args.out, f"digits-{kind}-loss.png"),
+    loss_path = ember.viz.plot_history({"loss": history["loss"]},
+                                       output_path(args.out, f"digits-{kind}-loss.png"),
                                        title=f"digits-{kind}: training loss", log_scale=True)
     say(f"wrote {path}, {loss_path}")
     return 0

@@ -108,7 +108,8 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
         raise RuntimeError("trying to initialize the default process group twice!")
     if backend not in (None, "mpi", "gloo", "cpu:gloo", "cpu:mpi"):
         raise ValueError(
-            f"ember.distributed supports the 'mpi' backend (and 'gloo', which runs on MPI); got {backend!r}"
+            "ember.distributed supports the 'mpi' backend (and 'gloo', which runs on MPI); "
+            f"got {backend!r}"
         )
     if not is_available():
         raise RuntimeError(
@@ -125,15 +126,18 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
         )
     _state.comm, _state.backend, _state.mpi = comm, "mpi", MPI
     _state.reduce_ops = {
-        op: (code, getattr(MPI, name), op is ReduceOp.AVG) for op, (code, name) in _REDUCE_OPS.items()
+        op: (code, getattr(MPI, name), op is ReduceOp.AVG)
+        for op, (code, name) in _REDUCE_OPS.items()
     }
     _state.timeout = _DEFAULT_TIMEOUT
     if timeout is not None:
-        _state.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+        _state.timeout = (timeout.total_seconds() if isinstance(timeout, datetime.timedelta)
+                          else float(timeout))
     if comm.Get_size() > 1:  # alone, no rank can be left waiting: Python's own exit is clearer
         _abort.install(comm)
     if _state.watchdog is None:
-        _state.watchdog = threading.Thread(target=_watch, name="ember-distributed-watchdog", daemon=True)
+        _state.watchdog = threading.Thread(target=_watch, name="ember-distributed-watchdog",
+                                           daemon=True)
         _state.watchdog.start()
 
 
@@ -294,7 +298,9 @@ def _buffer(tensor: Tensor):
         raise TypeError(f"expected an ember Tensor, got {type(tensor).__name__}")
     array = tensor._data
     if not array.flags.c_contiguous:
-        raise ValueError("ember.distributed collectives need contiguous tensors; call .contiguous()")
+        raise ValueError(
+            "ember.distributed collectives need contiguous tensors; call .contiguous()"
+        )
     return array
 
 
@@ -324,7 +330,9 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     try:
         _check_same("all_reduce", array, op_code)
         if average and array.dtype.kind != "f":
-            raise RuntimeError("ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor")
+            raise RuntimeError(
+                "ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor"
+            )
         comm.Allreduce(_state.mpi.IN_PLACE, array, op=mpi_op)
     finally:
         _state.deadline = None
@@ -335,7 +343,8 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
 
 
 @_collective
-def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
+def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None,
+           async_op: bool = False):
     """Combine ``tensor`` across ranks into rank ``dst``'s tensor."""
     comm, array = _comm(), _buffer(tensor)
     op_code, mpi_op, average = _reduce_op(op)
@@ -361,7 +370,8 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
 
 
 @_collective
-def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None, async_op: bool = False):
+def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None,
+                           async_op: bool = False):
     """Concatenate every rank's ``input_tensor`` along dim 0 into ``output_tensor``."""
     comm, array = _comm(), _buffer(input_tensor)
     _check_same("all_gather_into_tensor", array)
@@ -381,7 +391,9 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
     comm, array = _comm(), _buffer(tensor)
     world = comm.Get_size()
     if len(tensor_list) != world:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries, world size is {world}")
+        raise ValueError(
+            f"all_gather: tensor_list has {len(tensor_list)} entries, world size is {world}"
+        )
     _check_same("all_gather", array)
     gathered = xp.empty((world,) + array.shape, dtype=array.dtype)
     comm.Allgather(array, gathered)
@@ -399,7 +411,8 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp
     _check_same("reduce_scatter_tensor", array, op_code)
     world = comm.Get_size()
     if input.numel() != output.numel() * world:
-        raise ValueError(f"reduce_scatter_tensor: input must have world_size x output's {output.numel()} elements")
+        raise ValueError("reduce_scatter_tensor: input must have world_size x output's "
+                         f"{output.numel()} elements")
     comm.Reduce_scatter_block(array, _buffer(output), op=mpi_op)
     if average:
         output._data /= world
@@ -412,13 +425,16 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
     """Reduce ``input_list[i]`` across ranks into rank ``i``'s ``output``."""
     world = get_world_size()
     if len(input_list) != world:
-        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} entries, world size is {world}")
+        raise ValueError(
+            f"reduce_scatter: input_list has {len(input_list)} entries, world size is {world}"
+        )
     stacked = Tensor._make(xp.ascontiguousarray(xp.stack([t._data for t in input_list])))
     return reduce_scatter_tensor(output, stacked, op, group, async_op)
 
 
 @_collective
-def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
+def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None,
+           async_op: bool = False):
     """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
     comm, array = _comm(), _buffer(tensor)
     _check_same("gather", array)
@@ -434,7 +450,8 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=
 
 
 @_collective
-def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
+def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None,
+            async_op: bool = False):
     """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src``."""
     comm, array = _comm(), _buffer(tensor)
     _check_same("scatter", array)
@@ -456,7 +473,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
 
 @_collective
 def all_gather_object(object_list: list, obj, group=None) -> None:
-    """Fill ``object_list[i]`` with rank ``i``'s ``obj`` (plain data: numbers, strings, lists...)."""
+    """Fill ``object_list[i]`` with rank ``i``'s ``obj`` (plain data: numbers, strings, lists)."""
     for index, value in enumerate(_comm().allgather(obj)):
         object_list[index] = value
 

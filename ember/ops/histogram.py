@@ -197,7 +197,9 @@ def _equal_edges(count, low, high, dtype, dimension, bins_op):
     the right end, so both ends are exact. PyTorch's kernel fuses each multiply-add (one
     rounding), so they are computed here in a wider type and rounded once."""
     if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise RuntimeError(f"{bins_op}: bins must be > 0, but got {count} for dimension {dimension}")
+        raise RuntimeError(
+            f"{bins_op}: bins must be > 0, but got {count} for dimension {dimension}"
+        )
     start, end = dtype.type(low), dtype.type(high)
     step = (end - start) / dtype.type(count)
     wide = xp.float64 if dtype.itemsize < 8 else xp.longdouble

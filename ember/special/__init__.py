@@ -77,7 +77,8 @@ def _scaled_bessel(input, bessel, asymptotic) -> Tensor:
 
 
 def _bessel_tail(order_squared_times_four: float):
-    """``e^-x I_v(x)`` for large x: ``(1 - (mu-1)/(8x) + (mu-1)(mu-9)/(2!(8x)^2)) / sqrt(2 pi x)``."""
+    """``e^-x I_v(x)`` for large x:
+    ``(1 - (mu-1)/(8x) + (mu-1)(mu-9)/(2!(8x)^2)) / sqrt(2 pi x)``."""
     mu = order_squared_times_four
 
     def tail(magnitude, input):

@@ -116,11 +116,13 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = T
     lines = [
         "digraph ember {",
         '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.3, ranksep=0.35];',
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, fillcolor="#e8eef7"];',
+        ('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, '
+         'fillcolor="#e8eef7"];'),
         '  edge [color="#555555", arrowsize=0.7];',
     ]
+    shape_line = "\n" + _shape_text(tensor.shape, tensor.dtype) if show_shapes else ""
     if start is None:
-        label = names.get(id(tensor), "tensor") + ("\n" + _shape_text(tensor.shape, tensor.dtype) if show_shapes else "")
+        label = names.get(id(tensor), "tensor") + shape_line
         lines.append(f"  leaf [label={_quote(label)}];")
         lines.append("}")
         return Graph("\n".join(lines) + "\n")
@@ -139,14 +141,15 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = T
         for node in order:
             if node._is_accumulator:
                 grad = node.variable.grad
-                norms[id(node)] = None if grad is None else float((grad.detach().double() ** 2).sum().item()) ** 0.5
+                norms[id(node)] = (None if grad is None
+                                   else float((grad.detach().double() ** 2).sum().item()) ** 0.5)
             else:
                 norms[id(node)] = node.metadata.get("grad_norm")
     largest = max((n for n in norms.values() if n is not None and math.isfinite(n)), default=0.0)
 
     ids = {id(node): f"n{i}" for i, node in enumerate(order)}
     output_id = "output"
-    output_label = "output" + ("\n" + _shape_text(tensor.shape, tensor.dtype) if show_shapes else "")
+    output_label = "output" + shape_line
     lines.append(f'  {output_id} [label={_quote(output_label)}, fillcolor="#c8e6c9"];')
     for node in order:
         if node._is_accumulator:

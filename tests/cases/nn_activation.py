@@ -120,7 +120,8 @@ ERRORS = [
     ErrorCase("nn_act_glu_odd", lambda lib: F(lib).glu(lib.ones(2, 3), 1)),
     ErrorCase("nn_act_glu_scalar", lambda lib: F(lib).glu(lib.tensor(1.0))),
     ErrorCase("nn_act_glu_bad_dim", lambda lib: F(lib).glu(lib.ones(2, 4), 2)),
-    ErrorCase("nn_act_prelu_channels_mismatch", lambda lib: F(lib).prelu(lib.ones(2, 3), lib.ones(2))),
+    ErrorCase("nn_act_prelu_channels_mismatch",
+              lambda lib: F(lib).prelu(lib.ones(2, 3), lib.ones(2))),
     ErrorCase("nn_act_prelu_2d_weight", lambda lib: F(lib).prelu(lib.ones(2, 3), lib.ones(1, 3))),
     ErrorCase(
         "nn_act_prelu_dtype",

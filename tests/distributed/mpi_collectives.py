@@ -33,7 +33,8 @@ def main() -> None:
                 continue
             tensor = values(rank, dtype)
             dist.all_reduce(tensor, op=op)
-            np.testing.assert_allclose(tensor.numpy(), result.astype(dtype.numpy), err_msg=f"{op} {dtype}")
+            np.testing.assert_allclose(tensor.numpy(), result.astype(dtype.numpy),
+                                       err_msg=f"{op} {dtype}")
             assert tensor.dtype == dtype
         tensor = values(rank, dtype) if rank == 1 % world else ember.zeros(2, 3, dtype=dtype)
         dist.broadcast(tensor, src=1 % world)
@@ -67,7 +68,8 @@ def main() -> None:
         reduced = values(rank, dtype)
         dist.reduce(reduced, dst=0, op=ReduceOp.MAX)
         if rank == 0:
-            np.testing.assert_array_equal(reduced.numpy(), expected[ReduceOp.MAX].astype(dtype.numpy))
+            np.testing.assert_array_equal(reduced.numpy(),
+                                          expected[ReduceOp.MAX].astype(dtype.numpy))
     dist.barrier()
     # a shape mismatch raises on every rank instead of reducing garbage
     try:

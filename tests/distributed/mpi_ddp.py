@@ -16,7 +16,8 @@ from tests.distributed import run_rank
 
 def make_model():
     ember.manual_seed(0)
-    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                         nn.Linear(8, 1)).double()
 
 
 def train(optimizer_name: str, steps: int, rank: int, world: int) -> None:

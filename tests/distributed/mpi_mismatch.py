@@ -20,9 +20,12 @@ def cases(odd: bool) -> dict:
     return {
         "shape": lambda: dist.all_reduce(ember.ones(3, 2) if odd else ember.ones(2, 3)),
         "length": lambda: dist.all_reduce(ember.ones(7 if odd else 6)),
-        "dtype": lambda: dist.all_reduce(ember.ones(6, dtype=ember.int32 if odd else ember.float32)),
+        "dtype": lambda: dist.all_reduce(
+            ember.ones(6, dtype=ember.int32 if odd else ember.float32)
+        ),
         "op": lambda: dist.all_reduce(ember.ones(6), op=ReduceOp.AVG if odd else ReduceOp.SUM),
-        "collective": lambda: dist.broadcast(ember.ones(6)) if odd else dist.all_reduce(ember.ones(6)),
+        "collective": lambda: (dist.broadcast(ember.ones(6)) if odd
+                               else dist.all_reduce(ember.ones(6))),
         "reduce op": lambda: dist.reduce(ember.ones(6), op=ReduceOp.MAX if odd else ReduceOp.MIN),
         "broadcast shape": lambda: dist.broadcast(ember.ones(5 if odd else 4)),
     }
@@ -50,7 +53,8 @@ def main() -> None:
             call()
         except RuntimeError as error:
             message = str(error)
-            for part in EXPECTED[name] + [f"{others}: ", f"rank {last}: ", "same shapes and dtypes"]:
+            common = [f"{others}: ", f"rank {last}: ", "same shapes and dtypes"]
+            for part in EXPECTED[name] + common:
                 assert part in message, f"{name}: {part!r} missing from {message!r}"
         else:
             raise AssertionError(f"{name}: the mismatch was not detected on rank {rank}")

@@ -24,7 +24,9 @@ def mpirun(script: str, processes: int, *args: str,
            timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``script`` on ``processes`` ranks; a job still running after ``timeout`` seconds
     is stopped, ranks included, and fails the test."""
-    assert shutil.which("mpirun"), "Open MPI's mpirun is missing: apt-get install openmpi-bin libopenmpi-dev"
+    assert shutil.which("mpirun"), (
+        "Open MPI's mpirun is missing: apt-get install openmpi-bin libopenmpi-dev"
+    )
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1")

@@ -24,7 +24,8 @@ def _flatten(value) -> list:
 
 def copy_state(torch_module, ember_module) -> None:
     """Load PyTorch's parameters and buffers into the ember module (strict)."""
-    state = {k: ember.tensor(v.detach().numpy().copy()) for k, v in torch_module.state_dict().items()}
+    state = {k: ember.tensor(v.detach().numpy().copy())
+             for k, v in torch_module.state_dict().items()}
     ember_module.load_state_dict(state)
 
 
@@ -60,7 +61,9 @@ def check_layer(make, inputs, atol: float = 1e-9, rtol: float = 1e-7, grad: bool
         if e is None:
             assert a is None
             continue
-        assert tuple(a.shape) == tuple(e.shape), f"output {index}: {tuple(a.shape)} != {tuple(e.shape)}"
+        assert tuple(a.shape) == tuple(e.shape), (
+            f"output {index}: {tuple(a.shape)} != {tuple(e.shape)}"
+        )
         np.testing.assert_allclose(a.detach().numpy(), e.detach().numpy(), atol=atol, rtol=rtol,
                                    err_msg=f"output {index}")
     if not grad:

@@ -41,12 +41,14 @@ def test_xavier_and_kaiming_bounds_and_spread(shape):
     w = ember.empty(*shape)
     bound = math.sqrt(6 / (fan_in + fan_out))
     nn.init.xavier_uniform_(w)
-    assert np.abs(w.numpy()).max() <= bound and _std(w) == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert np.abs(w.numpy()).max() <= bound
+    assert _std(w) == pytest.approx(bound / math.sqrt(3), rel=0.05)
     nn.init.xavier_normal_(w, gain=2.0)
     assert _std(w) == pytest.approx(2 * math.sqrt(2 / (fan_in + fan_out)), rel=0.05)
     nn.init.kaiming_uniform_(w, a=math.sqrt(5))
     bound = math.sqrt(6 / ((1 + 5) * fan_in))
-    assert np.abs(w.numpy()).max() <= bound and _std(w) == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert np.abs(w.numpy()).max() <= bound
+    assert _std(w) == pytest.approx(bound / math.sqrt(3), rel=0.05)
     nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
     assert _std(w) == pytest.approx(math.sqrt(2 / fan_out), rel=0.05)
 
@@ -77,7 +79,8 @@ def test_eye_dirac_orthogonal_structure_matches_torch():
         e, t = ember.empty(*shape), torch.empty(*shape)
         np.testing.assert_array_equal(nn.init.eye_(e).numpy(), torch.nn.init.eye_(t).numpy())
     e, t = ember.empty(4, 2, 3, 3), torch.empty(4, 2, 3, 3)
-    np.testing.assert_array_equal(nn.init.dirac_(e, groups=2).numpy(), torch.nn.init.dirac_(t, groups=2).numpy())
+    np.testing.assert_array_equal(nn.init.dirac_(e, groups=2).numpy(),
+                                  torch.nn.init.dirac_(t, groups=2).numpy())
     for shape in [(6, 4), (4, 6), (8, 2, 2)]:
         w = nn.init.orthogonal_(ember.empty(*shape), gain=1.5).numpy().reshape(shape[0], -1)
         small = w @ w.T if shape[0] <= w.shape[1] else w.T @ w

@@ -32,7 +32,8 @@ def _nets(lib):
 
 def test_registration_and_traversal_match_torch():
     torch_net, ember_net = _nets(torch)(), _nets(ember)()
-    assert [n for n, _ in ember_net.named_parameters()] == [n for n, _ in torch_net.named_parameters()]
+    assert ([n for n, _ in ember_net.named_parameters()]
+            == [n for n, _ in torch_net.named_parameters()])
     assert [n for n, _ in ember_net.named_buffers()] == [n for n, _ in torch_net.named_buffers()]
     assert [n for n, _ in ember_net.named_children()] == [n for n, _ in torch_net.named_children()]
     assert [n for n, _ in ember_net.named_modules()] == [n for n, _ in torch_net.named_modules()]
@@ -98,7 +99,8 @@ def test_state_dict_round_trip_and_strict_errors():
 
 def test_state_dict_loads_across_frameworks():
     torch_net, ember_net = _nets(torch)(), _nets(ember)()
-    ember_net.load_state_dict({k: ember.tensor(v.numpy()) for k, v in torch_net.state_dict().items()})
+    ember_net.load_state_dict({k: ember.tensor(v.numpy())
+                               for k, v in torch_net.state_dict().items()})
     x = np.array([[0.0, 1.0], [1.0, 0.5]], dtype=np.float32)
     with ember.no_grad():
         np.testing.assert_allclose(ember_net(ember.tensor(x)).numpy(),
@@ -168,7 +170,9 @@ def test_full_backward_hook_sees_gradients():
 
 def test_repr_matches_torch():
     assert repr(_nets(ember)()) == repr(_nets(torch)())
-    assert repr(nn.Sequential(nn.Linear(2, 3), nn.ReLU())) == repr(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU()))
+    assert repr(nn.Sequential(nn.Linear(2, 3), nn.ReLU())) == repr(
+        torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())
+    )
 
 
 def test_sequential_and_containers():
@@ -201,7 +205,8 @@ def test_deepcopy_and_pickle():
     model = _nets(ember)()
     clone = copy.deepcopy(model)
     assert clone.layer1.weight is not model.layer1.weight
-    np.testing.assert_array_equal(clone.layer1.weight.detach().numpy(), model.layer1.weight.detach().numpy())
+    np.testing.assert_array_equal(clone.layer1.weight.detach().numpy(),
+                                  model.layer1.weight.detach().numpy())
     restored = pickle.loads(pickle.dumps(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid())))
     assert isinstance(restored[0].weight, nn.Parameter) and restored[0].weight.requires_grad
 

@@ -80,7 +80,10 @@ def test_unbatched_layer_matches_torch(name, initial, bidirectional):
                                      {"bias": False, "batch_first": True}])
 def test_lstm_projection_matches_torch(options):
     rng = np.random.default_rng(2)
-    make = lambda lib: lib.nn.LSTM(INPUT, HIDDEN, proj_size=2, **options)
+
+    def make(lib):
+        return lib.nn.LSTM(INPUT, HIDDEN, proj_size=2, **options)
+
     shape = (BATCH, SEQUENCE, INPUT) if options.get("batch_first") else (SEQUENCE, BATCH, INPUT)
     check_layer(make, [rng.standard_normal(shape)])
     states = _states(rng, "LSTM", options, hidden=2)

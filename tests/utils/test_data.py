@@ -116,8 +116,10 @@ def test_samplers():
 def test_loader_batches_like_torch():
     x = np.arange(20, dtype=np.float32).reshape(10, 2)
     y = np.arange(10)
-    ember_loader = edata.DataLoader(edata.TensorDataset(ember.tensor(x), ember.tensor(y)), batch_size=4)
-    torch_loader = tdata.DataLoader(tdata.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=4)
+    ember_loader = edata.DataLoader(edata.TensorDataset(ember.tensor(x), ember.tensor(y)),
+                                    batch_size=4)
+    torch_loader = tdata.DataLoader(tdata.TensorDataset(torch.tensor(x), torch.tensor(y)),
+                                    batch_size=4)
     assert len(ember_loader) == len(torch_loader) == 3
     for a, b in zip(ember_loader, torch_loader):
         _same(a, b)
@@ -156,8 +158,8 @@ class _SeedReport(edata.Dataset):
 
     def __getitem__(self, index):
         info = edata.get_worker_info()
-        return np.array([info.id, np.random.randint(0, 2**30), int(ember.randint(0, 2**30, ()).item()),
-                         os.getpid()])
+        return np.array([info.id, np.random.randint(0, 2**30),
+                         int(ember.randint(0, 2**30, ()).item()), os.getpid()])
 
 
 def test_workers_get_distinct_seeds_and_info():
@@ -220,7 +222,8 @@ class _Stream(edata.IterableDataset):
 
 def test_iterable_dataset_single_and_multi_process():
     assert [b.tolist() for b in edata.DataLoader(_Stream(5), batch_size=2)] == [[0, 1], [2, 3], [4]]
-    values = sorted(v for b in edata.DataLoader(_Stream(9), batch_size=2, num_workers=2) for v in b.tolist())
+    loader = edata.DataLoader(_Stream(9), batch_size=2, num_workers=2)
+    values = sorted(v for b in loader for v in b.tolist())
     assert values == list(range(9))
     with pytest.raises(ValueError):
         edata.DataLoader(_Stream(3), shuffle=True)
@@ -228,6 +231,6 @@ def test_iterable_dataset_single_and_multi_process():
 
 def test_timeout_and_pin_memory_are_accepted():
     with pytest.warns(UserWarning, match="pin_memory"):
-        loader = edata.DataLoader(range(4), batch_size=2, num_workers=1, timeout=30, pin_memory=True,
-                                  prefetch_factor=3)
+        loader = edata.DataLoader(range(4), batch_size=2, num_workers=1, timeout=30,
+                                  pin_memory=True, prefetch_factor=3)
     assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]

@@ -45,7 +45,8 @@ class DistributedDataParallel(Module):
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, process_group=None, bucket_cap_mb: float | None = None,
+                 broadcast_buffers: bool = True, process_group=None,
+                 bucket_cap_mb: float | None = None,
                  find_unused_parameters: bool = False, check_reduction: bool = False,
                  gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs):
         super().__init__()
@@ -63,7 +64,8 @@ class DistributedDataParallel(Module):
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         parameters = [p for p in module.parameters() if p.requires_grad]
         object.__setattr__(self, "_buckets", self._make_buckets(list(reversed(parameters)), cap))
-        object.__setattr__(self, "_bucket_of", {id(p): b for b in self._buckets for p in b.parameters})
+        bucket_of = {id(p): b for b in self._buckets for p in b.parameters}
+        object.__setattr__(self, "_bucket_of", bucket_of)
         object.__setattr__(self, "_pending", False)
         for tensor in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(tensor, 0)
@@ -119,7 +121,8 @@ class DistributedDataParallel(Module):
         from ember import distributed as dist
 
         pieces = [
-            p.grad._data.reshape(-1) if p.grad is not None else xp.zeros(p._data.size, p._data.dtype)
+            p.grad._data.reshape(-1) if p.grad is not None
+            else xp.zeros(p._data.size, p._data.dtype)
             for p in bucket.parameters
         ]
         bucket.buffer = xp.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
@@ -141,7 +144,8 @@ class DistributedDataParallel(Module):
                 size = parameter._data.size
                 if parameter.grad is None:
                     parameter.grad = zeros_like(parameter)
-                parameter.grad._data[...] = bucket.buffer[offset : offset + size].reshape(parameter.shape)
+                piece = bucket.buffer[offset : offset + size]
+                parameter.grad._data[...] = piece.reshape(parameter.shape)
                 offset += size
             bucket.ready, bucket.request, bucket.buffer = 0, None, None
         object.__setattr__(self, "_pending", False)

@@ -1,4 +1,5 @@
-"""Datasets: map-style (``__getitem__`` + ``__len__``) and iterable ones, and ways to combine them."""
+"""Datasets: map-style (``__getitem__`` + ``__len__``) and iterable ones, and ways to combine
+them."""
 
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ class StackDataset(Dataset):
 
     def __init__(self, *args, **kwargs):
         if args and kwargs:
-            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/output, but both types are given.")
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
+            )
         self.datasets = args or kwargs
         lengths = {len(d) for d in (args or kwargs.values())}
         if len(lengths) != 1:
@@ -157,7 +161,9 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list:
             counts[i % len(counts)] += 1
         for i, count in enumerate(counts):
             if count == 0:
-                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.")
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset."
+                )
         lengths = counts
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")

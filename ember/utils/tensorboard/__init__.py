@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from ember._tensor import Tensor
+
 # tensorboardX imports torch at import time when it is installed, only to recognise torch
 # tensors; ember hands it NumPy arrays, so keep torch (seconds of import time) out.
 _block_torch = "torch" not in sys.modules
@@ -22,8 +24,6 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 finally:
     if _block_torch:
         del sys.modules["torch"]
-
-from ember._tensor import Tensor
 
 __all__ = ["SummaryWriter"]
 
@@ -80,7 +80,8 @@ class SummaryWriter(_Writer):
                                    global_step=_plain(global_step))
 
     def add_image(self, tag, img_tensor, global_step=None, walltime=None, dataformats="CHW"):
-        return super().add_image(tag, _plain(img_tensor), _plain(global_step), walltime, dataformats)
+        return super().add_image(tag, _plain(img_tensor), _plain(global_step), walltime,
+                                 dataformats)
 
     def add_figure(self, tag, figure, global_step=None, close=True, walltime=None):
         return super().add_figure(tag, figure, _plain(global_step), close, walltime)
