@@ -6,10 +6,9 @@
 #
 #     python examples/nand.py
 
-import numpy as np  # noqa: F401 - unused, but the blog's program imports it
-
-import ember as torch
+import ember as torch  # noqa: I001  (the blog's order)
 import ember.nn as nn
+import numpy as np  # noqa: F401  (unused, but the blog's program imports it)
 
 
 # Define a simple neural network
