@@ -426,7 +426,7 @@ def item(t):
         x.is_leaf,
         hash(x) != 0,
         f"{t.tensor(2.5):.2f}",
-        str(1),
+        f"{t.tensor(1)}",
         x.new_zeros(2).dtype,
         x.new_tensor([1, 2]).dtype,
         x.new_ones((2,)).dtype,
