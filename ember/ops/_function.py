@@ -88,9 +88,7 @@ class Op(Function):
         # because every op call runs it.
         arrays, needs, inputs = [], [], []
         record = lowered = False
-        position = -1
-        for arg in args:
-            position += 1
+        for position, arg in enumerate(args):
             if not isinstance(arg, Tensor):
                 arrays.append(arg)
                 needs.append(False)
@@ -113,7 +111,7 @@ class Op(Function):
             arrays.append(data)
         record = record and (_recording.everywhere or _grad_state.enabled)
         if lowered and cls.view_of is None and cls.lowers_bfloat16:
-            return _apply_lowered(cls, args, arrays, needs, inputs, record and position + 1)
+            return _apply_lowered(cls, args, arrays, needs, inputs, record and len(args))
         ctx = cls._backward_cls() if record else _Scratch()
         token = float_errors_off()  # as in ``_forward``, written out: every op call runs it
         try:
@@ -130,7 +128,7 @@ class Op(Function):
                 outputs[0]._version_counter = source._version_counter
                 outputs[0]._base = source if source._base is None else source._base
         if record:
-            ctx.needs_input_grad, ctx._num_args = tuple(needs), position + 1
+            ctx.needs_input_grad, ctx._num_args = tuple(needs), len(args)
             _record(ctx, args, inputs, outputs)
         return outputs if type(result) is tuple else outputs[0]
 
@@ -237,7 +235,7 @@ def _record(node, args, inputs, outputs) -> None:
         if tensor is None:
             meta.append((position, shape, dtype, None, 0))
             continue
-        # ``edge_of``, written out as ``connect`` is
+        # ``edge_of``, written out: this runs for every tensor input of every op
         next_node = tensor.grad_fn
         if next_node is None:
             meta.append((position, shape, dtype, grad_accumulator(tensor), 0))
