@@ -98,3 +98,16 @@ assert {torch}.nn.modules.upsampling.UpsamplingNearest2d is {torch}.nn.Upsamplin
 """
     for library in ("torch", "ember"):
         exec(script.format(torch=library), {})  # noqa: S102  (the same script on both)
+
+
+def test_removable_handle_lives_where_pytorch_keeps_it():
+    import ember
+
+    from ember.utils.hooks import RemovableHandle
+
+    x = ember.ones(2, requires_grad=True)
+    handle = x.register_hook(lambda grad: grad * 2)
+    assert isinstance(handle, RemovableHandle)
+    handle.remove()
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
