@@ -102,7 +102,6 @@ assert {torch}.nn.modules.upsampling.UpsamplingNearest2d is {torch}.nn.Upsamplin
 
 def test_removable_handle_lives_where_pytorch_keeps_it():
     import ember
-
     from ember.utils.hooks import RemovableHandle
 
     x = ember.ones(2, requires_grad=True)
