@@ -36,7 +36,6 @@ class ArrayMath:
     cosh = staticmethod(xp.cosh)
     tanh = staticmethod(xp.tanh)
     abs = staticmethod(xp.abs)
-    sign = staticmethod(xp.sign)
     square = staticmethod(xp.square)
     reciprocal = staticmethod(xp.reciprocal)
     maximum = staticmethod(xp.maximum)
@@ -46,8 +45,10 @@ class ArrayMath:
     # takes its float input's dtype, as the op's does
     @staticmethod
     def sgn(x):
-        """The sign, 0 at NaN (as ember's ``sgn``; NumPy's ``sign`` gives NaN)."""
+        """The sign, 0 at NaN (as ember's ``sign`` and ``sgn``; NumPy's ``sign`` gives NaN)."""
         return xp.where(xp.isnan(x), 0, xp.sign(x))
+
+    sign = sgn
 
     @staticmethod
     def rsqrt(x):

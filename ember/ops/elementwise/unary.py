@@ -16,6 +16,7 @@ import math
 from ember._backend import is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
 from ember._tensor import Tensor
+from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, float_input
 from ember.ops._special import (
     _TWO_OVER_SQRT_PI,
@@ -91,10 +92,6 @@ def _unary(name: str, compute, derivative=None, **attributes):
     return type(name, (_Unary if derivative is not None else _Piecewise,), body)
 
 
-def _rsqrt_array(x):
-    return 1 / xp.sqrt(x)
-
-
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 Abs = _unary(
@@ -113,7 +110,7 @@ Log2 = _unary("Log2", xp.log2, lambda xp, x, y: xp.reciprocal(x * _LN2))
 Log10 = _unary("Log10", xp.log10, lambda xp, x, y: xp.reciprocal(x * _LN10))
 Log1P = _unary("Log1P", xp.log1p, lambda xp, x, y: xp.reciprocal(x + 1))
 Sqrt = _unary("Sqrt", xp.sqrt, lambda xp, x, y: 0.5 / y, saves="y")
-Rsqrt = _unary("Rsqrt", _rsqrt_array, lambda xp, x, y: -0.5 * y * y * y, saves="y")
+Rsqrt = _unary("Rsqrt", ArrayMath.rsqrt, lambda xp, x, y: -0.5 * y * y * y, saves="y")
 Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda xp, x, y: -y * y, saves="y")
 Sin = _unary("Sin", xp.sin, lambda xp, x, y: xp.cos(x))
 Cos = _unary("Cos", xp.cos, lambda xp, x, y: -xp.sin(x))
@@ -205,7 +202,7 @@ Round = _unary(
 def _sign_array(x):
     if x.dtype == xp.bool_:
         return x.copy()
-    return xp.where(xp.isnan(x), 0, xp.sign(x))  # PyTorch's sign(NaN) is 0
+    return ArrayMath.sgn(x)  # PyTorch's sign(NaN) is 0
 
 
 def _sigmoid_array(x):
