@@ -26,7 +26,6 @@ from ember._serialization import (
     atomic,
     safetensors_format,
     structure,
-    torch_format,
     weights_only as _weights_only,
 )
 from ember._serialization.common import Corrupt
@@ -109,6 +108,9 @@ def _writer(obj, format: str, use_zip: bool):
                 "ember.save: format='torch' writes only the zip archive of PyTorch >= 1.6; "
                 "_use_new_zipfile_serialization=False (the legacy format) is not supported"
             )
+        # PyTorch's zip format loads on first use: it and zipfile stay out of `import ember`
+        from ember._serialization import torch_format
+
         prepared = torch_format.prepare(obj)
         return lambda handle: torch_format.write(handle, prepared)
     encoder = structure.Encoder()
@@ -207,6 +209,8 @@ def _load_from(handle, size: int, source: str, relocate, whole_file: bool):
 
 
 def _load_archive(handle, size: int, source: str, relocate):
+    from ember._serialization import torch_format  # loaded on first use, as in ``_writer``
+
     try:
         return torch_format.read(handle, size, relocate)
     except pickle.UnpicklingError as error:
