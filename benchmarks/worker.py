@@ -1,6 +1,9 @@
-"""One measurement in a fresh process: ``python -m benchmarks.worker LIB WORKLOAD THREADS REPEATS``.
+"""One measurement in a fresh process:
+``python -m benchmarks.worker LIB WORKLOAD THREADS REPEATS [eager|compiled]``.
 
-Prints one JSON line: the seconds of each repetition, the import time and the peak RSS.
+Prints one JSON line: the seconds of each repetition, the import time, the peak RSS and the
+training steps one repetition covers. Compiled, the first run (which compiles) is timed on
+its own as ``first``; a failure prints ``error`` instead and exits with status 1.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import resource
 import sys
 import time
+import traceback
 
 
 def _numpy_nand():
@@ -30,9 +34,13 @@ def _bare_op_overhead():
 BASELINES = {"numpy": _numpy_nand, "bare": _bare_op_overhead}
 
 
-def main() -> None:
-    library, workload = sys.argv[1], sys.argv[2]
-    threads, repeats = int(sys.argv[3]), int(sys.argv[4])
+def _timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def measure(library: str, workload: str, threads: int, repeats: int, mode: str) -> dict:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
     start = time.perf_counter()
@@ -47,18 +55,34 @@ def main() -> None:
     from benchmarks import workloads
 
     if library in BASELINES:
-        run, units = BASELINES[library]()
+        (run, units), steps = BASELINES[library](), None
     else:
-        run, units = workloads.WORKLOADS[workload](module)
-    run()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
+        run, units, steps = workloads.WORKLOADS[workload](module, compiled=mode == "compiled")
+    result = {}
+    if mode == "compiled":
+        result["first"] = _timed(run)
+    else:
+        run()  # warm-up
+    times = [_timed(run) for _ in range(repeats)]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"times": times, "import": import_seconds, "peak_mib": peak_kib / 1024,
-                      "units": units}))
+    return {"times": times, "import": import_seconds, "peak_mib": peak_kib / 1024,
+            "units": units, "steps": steps, **result}
+
+
+def main() -> None:
+    library, workload = sys.argv[1], sys.argv[2]
+    threads, repeats = int(sys.argv[3]), int(sys.argv[4])
+    mode = sys.argv[5] if len(sys.argv) > 5 else "eager"
+    if mode not in ("eager", "compiled"):
+        sys.exit(f"the mode is eager or compiled, not {mode!r}")
+    try:
+        print(json.dumps(measure(library, workload, threads, repeats, mode)))
+    except Exception as error:
+        traceback.print_exc()
+        # a compiler's message can run to pages: its opening words name the failure
+        message = " ".join(str(error).split())[:200]
+        print(json.dumps({"error": f"{type(error).__name__}: {message}"}))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,22 @@
 """The workloads: each builds a training step from the library bound to the name ``torch``.
 
 Every ``make_*`` function takes the library (``torch`` or ``ember``) and returns
-``(run, units)``: ``run()`` performs one timed repetition, ``units`` says what it covers.
-The code is PyTorch's API only, so it runs unchanged on both libraries.
+``(run, units, steps)``: ``run()`` performs one timed repetition, ``units`` says what it
+covers and ``steps`` how many training steps that is. The code is PyTorch's API only, so it
+runs unchanged on both libraries.
+
+With ``compiled=True`` a workload hands its forward and loss to the library's
+``torch.compile``; the backward, gradient clipping and optimizer step stay eager. The model
+and the compiled function are built once, so the first ``run()`` compiles and the later
+ones replay.
 """
 
 from __future__ import annotations
+
+import copy
+import itertools
+import math
+import string
 
 import numpy as np
 
@@ -18,7 +29,40 @@ def _digits():
     return x, digits.target.astype(np.int64)
 
 
-def make_nand(torch):
+def _compiler(torch, compiled):
+    """``torch.compile`` for a compiled workload, else a wrapper that returns its function."""
+    if compiled:
+        return torch.compile
+
+    def eager(function):
+        return function
+
+    return eager
+
+
+def _train(compute_loss, optimizer, batches, clip=None):
+    """One step per batch: the loss from ``compute_loss``, then an eager backward and update."""
+    for batch in batches:
+        loss = compute_loss(*batch)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip is not None:
+            clip()
+        optimizer.step()
+    return loss.item()
+
+
+def _loss_function(torch, model, criterion, compiled):
+    """``criterion(model(inputs), targets)`` as one function, compiled where asked."""
+
+    @_compiler(torch, compiled)
+    def compute_loss(inputs, targets):
+        return criterion(model(inputs), targets)
+
+    return compute_loss
+
+
+def make_nand(torch, compiled=False):
     nn = torch.nn
 
     class SimpleNet(nn.Module):
@@ -33,43 +77,58 @@ def make_nand(torch):
 
     inputs = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     targets = torch.tensor([[1.0], [1.0], [1.0], [0.0]])
+    criterion = nn.MSELoss()
 
-    def run():
+    def fresh_model():
         torch.manual_seed(0)
-        model = SimpleNet()
+        return SimpleNet()
+
+    def train(model, compute_loss):
         optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-        criterion = nn.MSELoss()
-        for _ in range(4000):
-            loss = criterion(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+        return _train(compute_loss, optimizer, itertools.repeat((inputs, targets), 4000))
 
-    return run, "4000 epochs"
+    if compiled:
+        # One model for every run, reset in place, so the compiled function is made once.
+        model = fresh_model()
+        initial_state = copy.deepcopy(model.state_dict())
+        compute_loss = _loss_function(torch, model, criterion, compiled=True)
+
+        def run():
+            model.load_state_dict(initial_state)
+            return train(model, compute_loss)
+    else:
+        def run():
+            model = fresh_model()
+            return train(model, _loss_function(torch, model, criterion, compiled=False))
+
+    return run, "4000 epochs", 4000
 
 
-def make_op_overhead(torch):
+def make_op_overhead(torch, compiled=False):
     rng = np.random.default_rng(0)
     a = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32), requires_grad=True)
     b = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32))
 
+    @_compiler(torch, compiled)
+    def compute_loss(a, b):
+        y = a * b
+        y = y + a
+        y = y.exp()
+        y = y - b
+        y = y.tanh()
+        y = y * 2.0
+        y = y.sigmoid()
+        y = y / b
+        y = y.relu()
+        y = y + 1.0
+        return y.sum()
+
     def run():
         for _ in range(1000):
-            y = a * b
-            y = y + a
-            y = y.exp()
-            y = y - b
-            y = y.tanh()
-            y = y * 2.0
-            y = y.sigmoid()
-            y = y / b
-            y = y.relu()
-            y = y + 1.0
-            y.sum().backward()
+            compute_loss(a, b).backward()
         a.grad = None
 
-    return run, "1000 x (10 ops + sum, forward and backward)"
+    return run, "1000 x (10 ops + sum, forward and backward)", 1000
 
 
 def _batches(torch, x, y, batch_size, image=False):
@@ -78,7 +137,7 @@ def _batches(torch, x, y, batch_size, image=False):
     return [(xs[i : i + batch_size], ys[i : i + batch_size]) for i in range(0, len(x), batch_size)]
 
 
-def make_mlp_digits(torch):
+def make_mlp_digits(torch, compiled=False):
     nn = torch.nn
     x, y = _digits()
     batches = _batches(torch, x, y, 64)
@@ -86,20 +145,15 @@ def make_mlp_digits(torch):
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
                           nn.Linear(128, 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    criterion = nn.CrossEntropyLoss()
+    compute_loss = _loss_function(torch, model, nn.CrossEntropyLoss(), compiled)
 
     def run():
-        for inputs, targets in batches:
-            loss = criterion(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+        return _train(compute_loss, optimizer, batches)
 
-    return run, f"1 epoch ({len(batches)} steps of batch 64)"
+    return run, f"1 epoch ({len(batches)} steps of batch 64)", len(batches)
 
 
-def make_mlp_large(torch):
+def make_mlp_large(torch, compiled=False):
     nn = torch.nn
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
@@ -108,20 +162,15 @@ def make_mlp_large(torch):
     rng = np.random.default_rng(0)
     inputs = torch.tensor(rng.standard_normal((512, 1024)).astype(np.float32))
     targets = torch.tensor(rng.standard_normal((512, 1024)).astype(np.float32))
-    criterion = nn.MSELoss()
+    compute_loss = _loss_function(torch, model, nn.MSELoss(), compiled)
 
     def run():
-        for _ in range(3):
-            loss = criterion(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+        return _train(compute_loss, optimizer, itertools.repeat((inputs, targets), 3))
 
-    return run, "3 steps of batch 512"
+    return run, "3 steps of batch 512", 3
 
 
-def make_cnn_digits(torch):
+def make_cnn_digits(torch, compiled=False):
     nn = torch.nn
     x, y = _digits()
     batches = _batches(torch, x, y, 64, image=True)
@@ -132,28 +181,47 @@ def make_cnn_digits(torch):
         nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    criterion = nn.CrossEntropyLoss()
+    compute_loss = _loss_function(torch, model, nn.CrossEntropyLoss(), compiled)
 
     def run():
-        for inputs, targets in batches:
-            loss = criterion(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+        return _train(compute_loss, optimizer, batches)
 
-    return run, f"1 epoch ({len(batches)} steps of batch 64)"
+    return run, f"1 epoch ({len(batches)} steps of batch 64)", len(batches)
 
 
-def make_charlm(torch):
+# The character workloads: 10 steps of 16 windows of 32 characters from one fixed text.
+TEXT = (string.ascii_letters + " .,;") * 40
+VOCAB = sorted(set(TEXT))
+BLOCK = 32
+STARTS = np.random.default_rng(0).integers(0, len(TEXT) - BLOCK - 1, size=(10, 16))
+CHARACTER_UNITS = "10 steps of batch 16 x 32 characters"
+
+
+def _character_batches(torch, data):
+    """Each step's inputs and next-character targets, sliced as the step runs."""
+    for row in STARTS:
+        idx = torch.stack([data[s : s + BLOCK] for s in row.tolist()])
+        target = torch.stack([data[s + 1 : s + BLOCK + 1] for s in row.tolist()])
+        yield idx, target
+
+
+def _language_model_loss(torch, model, compiled):
+    """The next-character cross-entropy of ``model``'s logits, compiled where asked."""
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    @_compiler(torch, compiled)
+    def compute_loss(idx, target):
+        logits = model(idx)
+        return cross_entropy(logits.reshape(-1, len(VOCAB)), target.reshape(-1))
+
+    return compute_loss
+
+
+def make_charlm(torch, compiled=False):
     nn = torch.nn
     F = nn.functional
-    import string
-
-    text = (string.ascii_letters + " .,;") * 40
-    vocab = sorted(set(text))
-    data = torch.tensor([vocab.index(c) for c in text])
-    block, width, heads = 32, 64, 4
+    data = torch.tensor([VOCAB.index(c) for c in TEXT])
+    width, heads = 64, 4
 
     class Block(nn.Module):
         def __init__(self):
@@ -176,11 +244,11 @@ def make_charlm(torch):
     class CharLM(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = nn.Embedding(len(vocab), width)
-            self.position = nn.Embedding(block, width)
+            self.embed = nn.Embedding(len(VOCAB), width)
+            self.position = nn.Embedding(BLOCK, width)
             self.blocks = nn.Sequential(Block(), Block())
             self.norm = nn.LayerNorm(width)
-            self.head = nn.Linear(width, len(vocab))
+            self.head = nn.Linear(width, len(VOCAB))
 
         def forward(self, idx):
             x = self.embed(idx) + self.position(torch.arange(idx.shape[1]))
@@ -189,20 +257,92 @@ def make_charlm(torch):
     torch.manual_seed(0)
     model = CharLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    starts = np.random.default_rng(0).integers(0, len(text) - block - 1, size=(10, 16))
+    compute_loss = _language_model_loss(torch, model, compiled)
 
     def run():
-        for row in starts:
-            idx = torch.stack([data[s : s + block] for s in row.tolist()])
-            target = torch.stack([data[s + 1 : s + block + 1] for s in row.tolist()])
-            logits = model(idx)
-            loss = F.cross_entropy(logits.reshape(-1, len(vocab)), target.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+        return _train(compute_loss, optimizer, _character_batches(torch, data))
 
-    return run, "10 steps of batch 16 x 32 characters"
+    return run, CHARACTER_UNITS, len(STARTS)
+
+
+def make_gpt(torch, compiled=False):
+    """A small GPT as the minimal GPT training scripts write it: attention spelled out with
+    a registered causal mask, dropout layers at p=0, AdamW with weight decay and clipping."""
+    nn = torch.nn
+    F = nn.functional
+    data = torch.tensor([VOCAB.index(c) for c in TEXT])
+    n_embd, n_head, n_layer = 64, 4, 2
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+            self.c_proj = nn.Linear(n_embd, n_embd)
+            self.attn_dropout = nn.Dropout(0.0)
+            self.resid_dropout = nn.Dropout(0.0)
+            mask = torch.tril(torch.ones(BLOCK, BLOCK)).view(1, 1, BLOCK, BLOCK)
+            self.register_buffer("bias", mask)
+
+        def forward(self, x):
+            b, t, c = x.size()
+            q, k, v = self.c_attn(x).split(n_embd, dim=2)
+            q, k, v = (z.view(b, t, n_head, c // n_head).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+            att = self.attn_dropout(F.softmax(att, dim=-1))
+            y = (att @ v).transpose(1, 2).contiguous().view(b, t, c)
+            return self.resid_dropout(self.c_proj(y))
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc = nn.Linear(n_embd, 4 * n_embd)
+            self.gelu = nn.GELU()
+            self.c_proj = nn.Linear(4 * n_embd, n_embd)
+            self.dropout = nn.Dropout(0.0)
+
+        def forward(self, x):
+            return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+            self.attn, self.mlp = CausalSelfAttention(), MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(len(VOCAB), n_embd)
+            self.wpe = nn.Embedding(BLOCK, n_embd)
+            self.drop = nn.Dropout(0.0)
+            self.h = nn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(n_embd)
+            self.lm_head = nn.Linear(n_embd, len(VOCAB), bias=False)
+
+        def forward(self, idx):
+            pos = torch.arange(0, idx.size(1), dtype=torch.long)
+            x = self.drop(self.wte(idx) + self.wpe(pos))
+            for block in self.h:
+                x = block(x)
+            return self.lm_head(self.ln_f(x))
+
+    torch.manual_seed(0)
+    model = GPT()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    compute_loss = _language_model_loss(torch, model, compiled)
+
+    def clip():
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+
+    def run():
+        return _train(compute_loss, optimizer, _character_batches(torch, data), clip)
+
+    return run, CHARACTER_UNITS, len(STARTS)
 
 
 def make_numpy_nand():
@@ -243,5 +383,6 @@ WORKLOADS = {
     "mlp_digits": make_mlp_digits,
     "cnn_digits": make_cnn_digits,
     "charlm": make_charlm,
+    "gpt": make_gpt,
     "mlp_large": make_mlp_large,
 }
