@@ -1,11 +1,16 @@
 """Run the workloads on PyTorch and on ember, side by side, and print the ratios.
 
-    python -m benchmarks.run [WORKLOAD ...] [--rounds 3] [--repeats 3] [--write docs/benchmarks.md]
+    python -m benchmarks.run [WORKLOAD ...] [--rounds 3] [--repeats 3] [--compiled]
+                             [--write docs/benchmarks.md]
 
 Each measurement is a fresh process (``benchmarks.worker``), so import state and memory
 are per framework. Rounds alternate between the frameworks; PyTorch is timed at 1 and at
 2 threads and the faster is the anchor, and so is ember. The table reports medians with
 the min–max over every repetition, the ratio ember / PyTorch, import time and peak RSS.
+
+With ``--compiled`` the same rounds also time ``torch.compile`` and ``ember.compile`` at one
+thread, and a second table sets them beside eager PyTorch at one thread, with ember's
+compile time (its first run less its median run).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from benchmarks.workloads import WORKLOADS
 THREADS = (1, 2)
 # Baselines measured beside one workload each, at one thread (see benchmarks.worker).
 BASELINE_OF = {"numpy": "nand", "bare": "op_overhead"}
+# With --compiled, each framework's compiler is measured too, at one thread.
+COMPILED_NAMES = {"torch": "torch.compile", "ember": "ember.compile"}
 
 # Both frameworks import from compiled bytecode, as an installed package does (pip compiles
 # it): a shell that sets PYTHONDONTWRITEBYTECODE would otherwise make every ember import
@@ -39,13 +46,16 @@ def compile_once() -> None:
     subprocess.run(command, capture_output=True, cwd=ROOT, env=ENVIRONMENT)
 
 
-def measure(library: str, workload: str, threads: int, repeats: int) -> dict:
+def measure(library: str, workload: str, threads: int, repeats: int, mode: str = "eager") -> dict:
     command = [sys.executable, "-m", "benchmarks.worker", library, workload, str(threads),
-               str(repeats)]
+               str(repeats), mode]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENVIRONMENT)
-    if result.returncode != 0:
-        return {"error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    # The worker's last line is its JSON, an error included; a crash before it leaves stderr.
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        lines = result.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit status {result.returncode}"}
 
 
 def _best(samples: dict) -> tuple:
@@ -55,37 +65,58 @@ def _best(samples: dict) -> tuple:
     return threads, usable[threads]
 
 
-def run_workload(workload: str, rounds: int, repeats: int) -> dict:
-    libraries = ["torch", "ember"] + [name for name, of in BASELINE_OF.items() if of == workload]
-    collected = {lib: {t: {"times": [], "import": [], "peak_mib": []} for t in THREADS}
-                 for lib in libraries}
+def _plan(workload: str, compiled: bool) -> list:
+    """One round's measurements as ``(name, library, threads, mode)``, frameworks alternating."""
+    plan = []
+    for library in ("torch", "ember"):
+        plan += [(library, library, threads, "eager") for threads in THREADS]
+        if compiled:
+            plan.append((COMPILED_NAMES[library], library, 1, "compiled"))
+    plan += [(name, name, 1, "eager") for name, of in BASELINE_OF.items() if of == workload]
+    return plan
+
+
+def _stats(threads: int, samples: dict) -> dict:
+    stats = {
+        "threads": threads,
+        "median": statistics.median(samples["times"]),
+        "min": min(samples["times"]),
+        "max": max(samples["times"]),
+        "import": statistics.median(samples["import"]),
+        "peak_mib": max(samples["peak_mib"]),
+    }
+    if samples["first"]:
+        stats["first"] = statistics.median(samples["first"])
+    return stats
+
+
+def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = False) -> dict:
+    plan = _plan(workload, compiled)
+    names = list(dict.fromkeys(name for name, *_ in plan))
+    collected = {name: {} for name in names}
     errors = {}
-    units = ""
+    units, steps = "", None
     for _ in range(rounds):
-        for library in libraries:
-            for threads in THREADS if library not in BASELINE_OF else (1,):
-                sample = measure(library, workload, threads, repeats)
-                if "error" in sample:
-                    errors[library] = sample["error"]
-                    continue
-                units = sample["units"]
-                slot = collected[library][threads]
-                slot["times"] += sample["times"]
-                slot["import"].append(sample["import"])
-                slot["peak_mib"].append(sample["peak_mib"])
-    row = {"workload": workload, "units": units, "errors": errors}
-    for library in libraries:
-        if library in errors and not any(collected[library][t]["times"] for t in THREADS):
-            continue
-        threads, samples = _best(collected[library])
-        row[library] = {
-            "threads": threads,
-            "median": statistics.median(samples["times"]),
-            "min": min(samples["times"]),
-            "max": max(samples["times"]),
-            "import": statistics.median(samples["import"]),
-            "peak_mib": max(samples["peak_mib"]),
-        }
+        for name, library, threads, mode in plan:
+            sample = measure(library, workload, threads, repeats, mode)
+            if "error" in sample:
+                errors[name] = sample["error"]
+                continue
+            units, steps = sample["units"], sample["steps"] or steps
+            slot = collected[name].setdefault(
+                threads, {"times": [], "import": [], "peak_mib": [], "first": []})
+            slot["times"] += sample["times"]
+            slot["import"].append(sample["import"])
+            slot["peak_mib"].append(sample["peak_mib"])
+            if "first" in sample:
+                slot["first"].append(sample["first"])
+    row = {"workload": workload, "units": units, "steps": steps, "errors": errors}
+    for name in names:
+        if any(samples["times"] for samples in collected[name].values()):
+            row[name] = _stats(*_best(collected[name]))
+    for library in ("torch", "ember"):
+        if collected[library].get(1, {}).get("times"):
+            row[f"{library}_1t"] = _stats(1, collected[library][1])
     if "torch" in row and "ember" in row:
         row["ratio"] = row["ember"]["median"] / row["torch"]["median"]
         row["memory_ratio"] = row["ember"]["peak_mib"] / row["torch"]["peak_mib"]
@@ -95,10 +126,52 @@ def run_workload(workload: str, rounds: int, repeats: int) -> dict:
     return row
 
 
-def _cell(stats: dict | None) -> str:
+def _cell(stats: dict | None, threads: bool = True) -> str:
     if not stats:
         return "failed"
-    return f"{stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f}), {stats['threads']}t"
+    cell = f"{stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f})"
+    return f"{cell}, {stats['threads']}t" if threads else cell
+
+
+def _ratio(row: dict, numerator: str, denominator: str) -> str:
+    if numerator not in row or denominator not in row:
+        return "—"
+    return f"{row[numerator]['median'] / row[denominator]['median']:.2f}"
+
+
+def _compile_time(row: dict) -> tuple:
+    """ember.compile's first run less its median run, in seconds and in eager ember steps."""
+    compiled, eager = row.get("ember.compile"), row.get("ember_1t")
+    if not compiled or "first" not in compiled:
+        return "—", "—"
+    seconds = compiled["first"] - compiled["median"]
+    if not eager or not row["steps"]:
+        return f"{seconds:.3f} s", "—"
+    return f"{seconds:.3f} s", f"{seconds / (eager['median'] / row['steps']):.1f}"
+
+
+def compiled_table(rows: list) -> str:
+    lines = [
+        ("| workload | eager PyTorch | torch.compile | ember.compile "
+         "| torch.compile / eager PyTorch | ember.compile / eager PyTorch "
+         "| ember.compile / torch.compile | ember compile time (first run − median run) "
+         "| that, in eager ember steps |"),
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    notes = []
+    for row in rows:
+        seconds, steps = _compile_time(row)
+        cells = [_cell(row.get(name), threads=False)
+                 for name in ("torch_1t", "torch.compile", "ember.compile")]
+        ratios = [_ratio(row, "torch.compile", "torch_1t"),
+                  _ratio(row, "ember.compile", "torch_1t"),
+                  _ratio(row, "ember.compile", "torch.compile")]
+        lines.append(f"| {row['workload']} | " + " | ".join(cells + ratios + [seconds, steps])
+                     + " |")
+        for name in COMPILED_NAMES.values():
+            if name in row["errors"]:
+                notes.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
+    return "\n".join(lines + [""] + notes)
 
 
 def table(rows: list) -> str:
@@ -126,7 +199,8 @@ def table(rows: list) -> str:
                          f"takes {row['bare']['median']:.3f} s; ember is {row['bare_ratio']:.2f}× "
                          f"that, PyTorch {row['torch']['median'] / row['bare']['median']:.2f}×.")
         for library, error in row["errors"].items():
-            notes.append(f"- {row['workload']} on {library} failed: {error}")
+            if library not in COMPILED_NAMES.values():
+                notes.append(f"- {row['workload']} on {library} failed: {error}")
     imports = [row for row in rows if "torch" in row and "ember" in row]
     if imports:
         ember_import = statistics.median(r["ember"]["import"] for r in imports)
@@ -141,14 +215,18 @@ def main(argv=None) -> int:
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--write", help="also write the table into this markdown file")
+    parser.add_argument("--write", help="also write the tables into this markdown file")
+    parser.add_argument("--compiled", action="store_true",
+                        help="also time torch.compile and ember.compile, at 1 thread each")
     args = parser.parse_args(argv)
     compile_once()
     rows = []
     for workload in args.workloads:
-        rows.append(run_workload(workload, args.rounds, args.repeats))
+        rows.append(run_workload(workload, args.rounds, args.repeats, args.compiled))
         print(f"done: {workload}", file=sys.stderr)
     text = table(rows)
+    if args.compiled:
+        text += "\n\n" + COMPILED_INTRODUCTION + "\n\n" + compiled_table(rows)
     print(text)
     if args.write:
         machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -166,6 +244,13 @@ def main(argv=None) -> int:
 
 
 ANALYSIS_HEADING = "## Where the time goes"
+COMPILED_INTRODUCTION = (
+    "## Compiled\n\n"
+    "Every column at 1 thread, measured in the same rounds as the table above. The compiler "
+    "wraps the forward and the loss; backward, clipping and the optimizer step stay eager. "
+    "The first run, which compiles, is timed apart from the median; eager ember steps are "
+    "ember's eager median at 1 thread over the steps one run covers."
+)
 
 
 def _analysis(path: str) -> str:
