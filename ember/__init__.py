@@ -91,6 +91,7 @@ from ember.ops.sparse import (
     strided,
 )
 from ember.serialization import load, save
+from ember._compile import compile
 
 # The torch.* top-level spellings of functional forms, in-place aliases, windows and
 # process-wide settings (the special, testing, jit and onnx namespaces load on first use).
@@ -108,7 +109,7 @@ __version__ = "0.1.0"
 
 # Namespaces loaded on first use, not at import: ember.viz pulls in plotting helpers, and
 # the others are rarely used and cost import time (``import ember.special`` also works).
-_LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx"}
+_LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx", "compiler", "_dynamo"}
 
 
 def __getattr__(name: str):
@@ -141,14 +142,6 @@ def use_deterministic_algorithms(mode: "bool", *, warn_only: "bool" = False) -> 
 
 def are_deterministic_algorithms_enabled() -> "bool":
     return _determinism.mode
-
-
-def compile(model=None, **kwargs):
-    """Returns ``model`` unchanged: ember runs eagerly and has no compiler (a documented
-    difference)."""
-    if model is None:
-        return lambda function: function
-    return model
 
 
 def is_tensor(obj) -> "bool":

@@ -11,6 +11,8 @@ import itertools
 import threading
 import weakref
 
+from ember._tape import graph_break
+
 # The dicts a hook can live in: on a tensor, ``_hooks`` and ``_post_accumulate_hooks``; on a
 # node, ``_hooks`` (after it runs), ``_prehooks`` (before), ``_tensor_hooks`` (the hooks of
 # its output tensors, by output number) and ``_retained`` (outputs that retain their grad).
@@ -41,6 +43,7 @@ class RemovableHandle:
 
 def add_hook(owner, registry: str, hook, output_nr: int | None = None) -> RemovableHandle:
     """Keep ``hook`` in ``owner``'s dict named ``registry`` (under ``output_nr``, if given)."""
+    graph_break("a hook registered inside the compiled call")
     hooks = getattr(owner, registry)
     if hooks is None:
         hooks = {}

@@ -16,6 +16,7 @@ from ember._device import check_device, cpu as _cpu, device as _device_cls
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 from ember._hooks import add_hook, note_hooked
 from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
+from ember._tape import graph_break
 from ember._tensor_str import tensor_repr
 
 _new = object.__new__
@@ -226,6 +227,7 @@ class Tensor:
         node = self.grad_fn
         if node is None:
             return
+        graph_break("retain_grad() inside the compiled call")
         if node._retained is None:
             node._retained = {}
         note_hooked(node)
@@ -267,6 +269,7 @@ class Tensor:
 
     # ------------------------------------------------------------ conversions
     def item(self):
+        graph_break("Tensor.item() reads a value into Python")
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
@@ -274,9 +277,11 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
+        graph_break("Tensor.tolist() reads a value into Python")
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False):
+        graph_break("Tensor.numpy() reads a value into Python")
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. "
@@ -287,6 +292,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        graph_break("Tensor.__array__() reads a value into Python")
         if self._data.dtype is _numpy_bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
         if dtype is None:
@@ -304,6 +310,7 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
+        graph_break("Tensor.__bool__() reads a value into Python")
         if self._data.size != 1:
             raise RuntimeError(
                 "Boolean value of Tensor with more than one value is ambiguous"
@@ -329,6 +336,7 @@ class Tensor:
     __hash__ = object.__hash__  # identity, as in PyTorch; no Python frame per dict lookup
 
     def __repr__(self) -> str:
+        graph_break("printing a tensor reads its values into Python")
         return tensor_repr(self)
 
     def __format__(self, spec: str) -> str:

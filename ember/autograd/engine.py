@@ -26,6 +26,7 @@ from heapq import heappop, heappush
 from ember._backend import ignoring_float_errors, ndarray, xp
 from ember._dtype import from_numpy_dtype
 from ember._hooks import hooks_registered
+from ember._tape import graph_break
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state, forward_trace
@@ -66,6 +67,7 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
     graph that leads to them; the gradients arriving there are returned in order. With
     ``accumulate`` False, no leaf's ``.grad`` is touched.
     """
+    graph_break("backward() inside the compiled call")
     state = thread_state
     callbacks = []
     state.callbacks.append(callbacks)

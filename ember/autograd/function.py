@@ -27,6 +27,7 @@ from ember._backend import (
     ndarray as _ndarray,
 )
 from ember._hooks import add_hook
+from ember._tape import graph_break
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
@@ -333,6 +334,7 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        graph_break(f"a custom autograd.Function ({cls.__name__})")
         node = cls._backward_cls()
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         node.needs_input_grad = needs

@@ -22,6 +22,7 @@ from ember._backend import (
     ndarray,
     xp,
 )
+from ember import _tape
 from ember._dtype import (
     check_python_int,
     checked_int,
@@ -64,6 +65,14 @@ class Op(Function):
     # An op writes its derivative once, as ``gradients(xp, ctx, *grads)`` over an array
     # namespace ``xp``: ``ArrayMath`` for a plain backward, ``tensor_math`` for a recorded one.
     gradients = None
+    # Whether ``ember.compile`` may replay the forward on new arrays: not when it returns
+    # values computed before the call (random draws), nor when its output's shape depends
+    # on the values (a boolean mask).
+    replayable = True
+    replayable_reason = ""
+    # Positions of array arguments that depend on shapes alone (an average pool's divisors):
+    # a compiled replay may pass them as they are. Any other array argument is a graph break.
+    shape_constants = ()
 
     @classmethod
     def backward(cls, ctx, *grads):
@@ -130,7 +139,28 @@ class Op(Function):
         if record:
             ctx.needs_input_grad, ctx._num_args = tuple(needs), len(args)
             _record(ctx, args, inputs, outputs)
+        if _tape_anywhere.count:  # a compiled call is being recorded
+            _on_tape(cls, args, arrays, outputs, ctx if record else None, result)
         return outputs if type(result) is tuple else outputs[0]
+
+
+def _on_tape(cls, args, arrays, outputs, node, result) -> None:
+    tape = _tape.current()
+    if tape is not None:
+        tape.op(cls, args, arrays, outputs, node, result)
+
+
+class NonDifferentiable(Op):
+    """``function(*arrays)`` for a result that carries no gradient (``all``, ``any``): an op,
+    so that a compiled call records it like any other kernel."""
+
+    @staticmethod
+    def forward(ctx, function, *arrays):
+        return function(*arrays)
+
+    @staticmethod
+    def gradients(xp, ctx, *grads):
+        return (None,) * ctx._num_args
 
 
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
@@ -209,6 +239,7 @@ def _backward_widened(backward_arrays, ctx, *grads):
 _FLOAT32 = xp.dtype(xp.float32)
 _NUMPY_DTYPE = xp.dtype
 _make = Tensor._make
+_tape_anywhere = _tape.anywhere
 _grad_state = grad_mode.state  # a threading.local: each thread reads its own mode
 _recording = grad_mode.recording  # True while no thread has grad mode off
 def _forward(cls, ctx, arrays):
@@ -464,6 +495,9 @@ def inplace(target: Tensor, result: Tensor, op: str) -> Tensor:
         and (result.grad_fn is not None or base._requires_grad)
     ):
         return _inplace_on_view(target, base, result)
+    tape = _tape.current()
+    if tape is not None:
+        tape.write(target, result)
     xp.copyto(target._data, data, casting="unsafe")
     target._version_counter[0] += 1
     if grad_mode.state.enabled and (result.grad_fn is not None or target.grad_fn is not None):
@@ -474,6 +508,8 @@ def inplace(target: Tensor, result: Tensor, op: str) -> Tensor:
         target._requires_grad = True
     elif target.grad_fn is not None and grad_mode.state.enabled:
         target.grad_fn, target._requires_grad = None, False  # overwritten by a constant
+    if tape is not None:
+        tape.wrote(target)
     return target
 
 
@@ -490,6 +526,7 @@ def _inplace_on_view(target: Tensor, base: Tensor, result: Tensor) -> Tensor:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+    _tape.graph_break("an in-place change to a view")
     positions = Tensor._make(_positions_in(base._data, target._data).reshape(-1))
     old_base = snapshot(base)
     values = result if result.dtype is base.dtype else result.to(base.dtype)

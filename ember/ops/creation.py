@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+from ember import _tape
 from ember._backend import asarray as _array, cast, is_array, ndarray, xp
 from ember._device import check_device
 from ember._dtype import (
@@ -59,7 +60,7 @@ def _finish(array, dtype, requires_grad, device) -> Tensor:
     check_device(device)
     if dtype is not None:
         array = array.astype(to_dtype(dtype).numpy, copy=False)
-    result = Tensor._make(array)
+    result = _tape.made(Tensor._make(array))
     if requires_grad:
         result.requires_grad_(True)
     return result
@@ -102,6 +103,7 @@ def _unwrap(data, leaves: set):
     if isinstance(data, (list, tuple)):
         return [_unwrap(item, leaves) for item in data]
     if isinstance(data, Tensor):
+        _tape.graph_break("a tensor made from another tensor's values (torch.tensor(t))")
         data = data._data
     leaves.add(data.dtype if isinstance(data, (ndarray, xp.generic)) else type(data))
     if type(data) is int and not _INT64_MIN <= data <= _INT64_MAX:
@@ -229,6 +231,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor):
         return data if dtype is None or to_dtype(dtype) is data.dtype else data.to(dtype)
     if isinstance(data, ndarray):
+        _tape.graph_break("a tensor over a NumPy array's values (as_tensor)")
         return _finish(data, dtype, False, device)
     return _finish(_from_data(data, dtype), dtype, False, device)
 
@@ -243,6 +246,7 @@ def from_numpy(array) -> Tensor:
     if not isinstance(array, ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     from_numpy_dtype(array.dtype)
+    _tape.graph_break("a tensor over a NumPy array's values (from_numpy)")
     return Tensor._make(array)
 
 

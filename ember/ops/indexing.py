@@ -10,6 +10,7 @@ dims: ints select before the tensor indices are looked at.
 
 from __future__ import annotations
 
+from ember import _tape
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import add_at, xp
 from ember._tensor import Tensor
@@ -337,12 +338,14 @@ class MaskedScatter(IndexPut):
 class MaskedFill(Op):
     """``x`` with ``value`` where ``mask`` is True: one pass, no coordinates of the mask.
 
-    ``mask`` is an array of the result's shape (``x`` broadcasts to it); a 0-d tensor
-    ``value`` receives the sum of the gradient over the filled positions.
+    ``mask`` and ``x`` broadcast to the result's shape; a 0-d tensor ``value`` receives
+    the sum of the gradient over the filled positions.
     """
 
     @staticmethod
     def forward(ctx, x, value, mask):
+        if mask.shape != x.shape:
+            mask = xp.broadcast_to(mask, xp.broadcast_shapes(x.shape, mask.shape))
         ctx.mask = mask
         out = xp.empty(mask.shape, x.dtype)
         xp.copyto(out, x)
@@ -461,6 +464,7 @@ def setitem(input: Tensor, index, value) -> None:
             "setitem: unsupported operation: the tensor is a broadcast (expanded) view whose "
             "elements share memory; call .clone() before writing to it."
         )
+    _tape.graph_break("setitem writes into a tensor in place outside the graph")
     _write(input._data, key, value._data if isinstance(value, Tensor) else value, False)
     input._version_counter[0] += 1
     return
@@ -928,9 +932,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """
     _check_mask(mask, "masked_fill_")
     value = checked_scalar(_scalar_value(value, "masked_fill_"), input)
-    shape = broadcast_shape("masked_fill", input.shape, mask.shape)
-    mask_array = mask._data if mask._data.shape == shape else xp.broadcast_to(mask._data, shape)
-    return MaskedFill.apply(input, value, mask_array)
+    broadcast_shape("masked_fill", input.shape, mask.shape)
+    return MaskedFill.apply(input, value, mask)
 
 
 def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:

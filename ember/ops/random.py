@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import operator
 
+from ember import _tape
 from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info, xp
 from ember._device import check_device, device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
@@ -327,6 +328,9 @@ def _integers(stream, shape, dtype, low: int, high: int | None, op: str):
 class _Draw(Op):
     """``forward(values, *parameters)`` returns the drawn ``values``; parameters get zeros."""
 
+    replayable = False
+    replayable_reason = "its values were drawn or filled in before the op (an in-place draw)"
+
     @staticmethod
     def forward(ctx, values, *parameters):
         return values
@@ -409,6 +413,8 @@ class FillTensor(Op):
     """``fill_`` with a 0-d tensor: the old values get zeros, the value the sum of the gradient."""
 
     node_name = "FillBackward3"
+    replayable = False
+    replayable_reason = "an in-place fill"
 
     @staticmethod
     def forward(ctx, values, old, value):
@@ -468,7 +474,8 @@ def rand(
     target = _creation_dtype(dtype, out)
     _require_float(target, "check_uniform_bounds")
     values = _uniform(_stream(generator, "rand"), shape, target.numpy)
-    return _finish(values, target, device, requires_grad, out)
+    return _drawn_on_tape(_finish(values, target, device, requires_grad, out), out,
+                          _uniform, generator, shape, target.numpy)
 
 
 def _sizes(sizes: tuple, size, op: str) -> tuple:
@@ -497,7 +504,21 @@ def randn(
     target = _creation_dtype(dtype, out)
     _require_float(target, "normal_kernel_cpu")
     values = _standard_normal(_stream(generator, "randn"), shape, target.numpy)
-    return _finish(values, target, device, requires_grad, out)
+    return _drawn_on_tape(_finish(values, target, device, requires_grad, out), out,
+                          _standard_normal, generator, shape, target.numpy)
+
+
+def _drawn_on_tape(result, out, kernel, generator, shape, numpy_dtype) -> Tensor:
+    """Tell a compiled call being recorded how to draw ``result``'s numbers again, from the
+    same generator, on each replay (other draws are graph breaks)."""
+    tape = _tape.current()
+    if tape is not None and out is None and not result._requires_grad:
+        def redraw():
+            stream = _stream(generator, "")
+            return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
+
+        tape.draw(result, redraw)
+    return result
 
 
 def randint(

@@ -61,6 +61,38 @@ class MaxPool2DWithIndices(Op):
         return xp.reshape(flat, ctx.shape), None, None
 
 
+class MaxPool2D(MaxPool2DWithIndices):
+    """``max_pool2d``: the maxima are found in the forward, so a compiled replay finds them
+    again in new values (``indices`` are kept on the node)."""
+
+    node_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+        values, indices = _maxima(x, kernel, stride, padding, dilation, ceil_mode)
+        ctx.indices, ctx.shape = indices, x.shape
+        return values
+
+    @classmethod
+    def gradients(cls, xp, ctx, grad):
+        return MaxPool2DWithIndices.gradients(xp, ctx, grad)[:1] + (None,) * 5
+
+
+def _maxima(x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+    """The values and flat spatial indices of each window's maximum in ``x`` (N, C, H, W)."""
+    if stride == kernel and padding == (0, 0) and dilation == (1, 1):
+        # Tiles: whole ones only (a ceil-mode partial tile takes the general path).
+        if all(n >= k and not (ceil_mode and n % k) for n, k in zip(x.shape[2:], kernel)):
+            found = _tile_maxima(x, kernel)
+            if found is not None:
+                return found
+    out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
+    indices = _max_indices(x, kernel, out, geometry)
+    flat = x.reshape(x.shape[:2] + (math.prod(x.shape[2:]),))
+    where = indices.reshape(indices.shape[:2] + (math.prod(indices.shape[2:]),))
+    return xp.take_along_axis(flat, where, axis=2).reshape(indices.shape), indices
+
+
 def _flat_positions(indices, shape):
     """Plane-wise flat ``indices`` (N, C, *out) as positions in the flattened (N, C, *L)."""
     planes, area = math.prod(shape[:2]), math.prod(shape[2:])
@@ -73,6 +105,8 @@ class AdaptiveMaxPool2D(MaxPool2DWithIndices):
 
 class AvgPool2D(Op):
     """Window sums of the zero-padded ``x`` divided by ``divisor`` (one per output position)."""
+
+    shape_constants = (3,)
 
     @staticmethod
     def forward(ctx, x, kernel, geometry, divisor):
@@ -322,20 +356,13 @@ def max_pool2d(
     if input.dtype.name == "bool":
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
     x, unbatched = _batched(input)
-    found = None
-    if stride == kernel and padding == (0, 0) and dilation == (1, 1):
-        size = x._data.shape[2:]
-        # Tiles: whole ones only (a ceil-mode partial tile takes the general path).
-        if all(n >= k and not (ceil_mode and n % k) for n, k in zip(size, kernel)):
-            found = _tile_maxima(x._data, kernel)
-    if found is None:
-        out, geometry = _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)
-        indices = _max_indices(x._data, kernel, out, geometry)
-        values = MaxPool2DWithIndices.apply(x, indices)
-    else:
-        indices = found[1]
-        values = MaxPool2DWithIndices.apply(x, indices, found[0])
-    indices = Tensor._make(indices)
+    _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)  # checks the size
+    values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return values.squeeze(0) if unbatched else values
+    found = values.grad_fn.indices if values.grad_fn is not None else _maxima(
+        x._data, kernel, stride, padding, dilation, ceil_mode)[1]
+    indices = Tensor._make(found)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return (values, indices) if return_indices else values

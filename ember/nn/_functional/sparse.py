@@ -129,7 +129,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         gradient = _sparse_grad.embedding_gradient(flat, weight, padding_idx, scale_grad_by_freq)
         rows = _sparse_grad.sparse_rows(weight, flat, gradient)
         return rows.reshape(tuple(input.shape) + (weight.shape[1],))
-    return Embedding.apply(weight, indices, padding_idx, scale_grad_by_freq)
+    return Embedding.apply(weight, input, padding_idx, scale_grad_by_freq)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -5,11 +5,13 @@ the other elements."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops._function import Op
+from ember.ops._function import NonDifferentiable, Op
 from ember.ops.elementwise import where
 from ember.ops.reduction._common import (
     _cast,
@@ -180,9 +182,12 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 def _logical(name, numpy_reduce, input, dim, keepdim):
     dims = _reduction_args(input, dim, name)
-    result = numpy_reduce(input._data != 0, axis=dims, keepdims=keepdim)
-    dtype = xp.uint8 if input._data.dtype == xp.uint8 else xp.bool_
-    return Tensor._make(xp.asarray(result, dtype=dtype))
+    return NonDifferentiable.apply(partial(_logical_array, numpy_reduce, dims, keepdim), input)
+
+
+def _logical_array(numpy_reduce, dims, keepdim, x):
+    result = numpy_reduce(x != 0, axis=dims, keepdims=keepdim)
+    return xp.asarray(result, dtype=xp.uint8 if x.dtype == xp.uint8 else xp.bool_)
 
 
 @_numpy_names

@@ -1,0 +1,102 @@
+"""``ember.compile``: record a call once, replay it as a flat program over arrays.
+
+How it works, and where ember differs from ``torch.compile``, is in ``docs/compile.md``:
+
+- ``tape``: what one eager call did, as steps over slots, and what breaks a graph;
+- ``program``: those steps written out as a forward and a backward Python function;
+- ``compiled``: the callable, its cache of recordings and the guards that pick one.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ember import _tape
+from ember._compile.compiled import CompiledFunction, config, modules_of
+from ember._compile.tape import Unsupported
+from ember.nn.modules.module import Module
+
+__all__ = ["compile", "OptimizedModule", "CompiledFunction", "Unsupported", "config"]
+
+
+class OptimizedModule(Module):
+    """What ``ember.compile(module)`` returns: the module, called through its recordings.
+
+    ``_orig_mod`` is the module itself (so ``state_dict()`` keys start with ``_orig_mod.``,
+    as PyTorch's do); attributes, parameters, ``train()`` and ``eval()`` reach it.
+    """
+
+    def __init__(self, module: Module, fullgraph: bool = False):
+        super().__init__()
+        self._orig_mod = module
+        compiled = CompiledFunction(module, fullgraph, modules_of(module))
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "forward", compiled)
+
+    def __call__(self, *args, **kwargs):
+        return self.__dict__["_compiled"](*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.__dict__["_modules"]["_orig_mod"], name)
+
+    @property
+    def training(self) -> bool:
+        return self._orig_mod.training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        if "_modules" in self.__dict__:  # Module.__init__ sets it before _orig_mod exists
+            self._orig_mod.training = value
+
+    @property
+    def code(self) -> str:
+        """The recorded forward and backward programs, as Python source."""
+        return self.__dict__["_compiled"].code
+
+    def __repr__(self) -> str:
+        return f"OptimizedModule(\n  (_orig_mod): {self._orig_mod!r}\n)".replace(
+            "\n)\n)", "\n  )\n)")
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="ember", mode=None,
+            options=None, disable: bool = False):
+    """Record ``model`` (a module or a function) on its first call and replay it after.
+
+    PyTorch's ``torch.compile`` signature; ``dynamic``, ``backend``, ``mode`` and
+    ``options`` are accepted and do not change what ember does. With ``disable=True``
+    the argument comes back unchanged. Used bare or with arguments as a decorator.
+
+    Example::
+
+        >>> model = ember.compile(model)          # an OptimizedModule
+        >>> loss = model(x).sum(); loss.backward()
+        >>> print(model.code)                     # the recorded programs
+    """
+    if model is None:
+        return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
+                                 backend=backend, mode=mode, options=options, disable=disable)
+    if disable or getattr(model, "_ember_compile_disabled", False):
+        return model
+    if isinstance(model, Module):
+        return OptimizedModule(model, fullgraph)
+    if not callable(model):
+        raise RuntimeError(f"ember.compile: expected a Module or a callable, got "
+                           f"{type(model).__name__}")
+    if _is_optimizer_step(model):
+        return model  # the fused update is already one pass over the parameters
+    compiled = CompiledFunction(model, fullgraph, modules_of(model))
+    return functools.wraps(model)(compiled) if hasattr(model, "__name__") else compiled
+
+
+def _is_optimizer_step(function) -> bool:
+    owner = getattr(function, "__self__", None)
+    return getattr(function, "__name__", "") == "step" and any(
+        klass.__name__ == "Optimizer" for klass in type(owner).__mro__)
+
+
+def is_compiling() -> bool:
+    """Whether this thread is recording a compiled call now."""
+    return _tape.current() is not None

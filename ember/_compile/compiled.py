@@ -1,0 +1,407 @@
+"""A compiled callable: its recordings, the guards that choose one, and the fallbacks.
+
+The first call with a given signature runs eagerly under a ``Tape`` and becomes a
+``Recording`` (a ``Program`` plus the guards it holds under); later calls whose signature
+and guards match replay it. The signature, checked on every call, is the cache key: per
+tensor argument its shape, dtype, ``requires_grad`` and contiguity, the value of every
+other argument, grad mode, autocast, anomaly mode, the default dtype and each module's
+``training`` flag. The guards of a recording, one generated expression, check what the
+key does not: that the modules still hold the same parameters, buffers and scalar
+attributes, and that captured tensors kept their shape, dtype and ``requires_grad``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+import weakref
+
+from ember import _autocast, _tape
+from ember._compile.program import Program
+from ember._compile.tape import Tape, Unsupported, handed_arrays
+from ember._dtype import get_default_dtype
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state
+from ember.nn.modules.module import Module
+
+
+class config:
+    """``torch._dynamo.config``'s knobs that ember reads."""
+
+    recompile_limit = 8  # recordings of one compiled function before it stays eager
+    cache_size_limit = 8  # PyTorch's older name for the same limit
+
+
+_EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
+_SCALARS = (bool, int, float, str, type(None))
+_every_compiled = weakref.WeakSet()  # for ``reset``
+
+
+class Recording:
+    """One program and the guards it is valid under."""
+
+    def __init__(self, program, tape, guards, spec, seconds):
+        self.program, self.guards, self.spec, self.seconds = program, guards, spec, seconds
+        self.captured = [s.tensor for s in program.sources if s.kind == "captured"]
+        self.inputs = [s.position for s in program.sources if s.kind == "input"]
+        self.check = _compile_guards(guards)
+
+    def replay(self, tensors):
+        program = self.program
+        sources = [tensors[i] for i in self.inputs] + self.captured
+        arrays, contexts = program.run([t._data for t in sources])
+        outputs = [Tensor._make(a) for a in arrays]
+        if program.grad_outputs and grad_mode.state.enabled:
+            program.connect(outputs, contexts, sources)
+        position = {}
+        values = []
+        for slot, tensor in zip(program.outputs, outputs):
+            values.append(position.setdefault(slot.index, tensor))
+        return _unflatten(self.spec, iter(values))
+
+
+class CompiledFunction:
+    """What ``ember.compile(function)`` returns: call it as the function."""
+
+    def __init__(self, function, fullgraph: bool = False, modules=()):
+        self._function = function
+        self._fullgraph = fullgraph
+        self._modules = list(modules)
+        self._cache = {}
+        self._recordings = 0
+        self._warned = False
+        self._last_key = None
+        self.breaks = []  # (reason, file:line) of every graph break met
+        self.replays = 0
+        self.latest = None  # the latest Recording, for ``code`` and ``explain``
+        self.__wrapped__ = function
+        _every_compiled.add(self)
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        if _tape.current() is not None:  # inside another recording: part of that one
+            return self._function(*args, **kwargs)
+        tensors = []
+        key = (_signature(args, kwargs, tensors), tuple([m.training for m in self._modules]),
+               grad_mode.state.enabled, _autocast.state.target, anomaly_state.enabled,
+               get_default_dtype())
+        entry = self._cache.get(key)
+        if entry is _EAGER:
+            return self._function(*args, **kwargs)
+        if entry is not None and entry.check():
+            self.replays += 1
+            return entry.replay(tensors)
+        if self._recordings >= config.recompile_limit:
+            self._warn_limit(key, entry)
+            return self._function(*args, **kwargs)
+        return self._record(key, args, kwargs, tensors, entry)
+
+    def _record(self, key, args, kwargs, tensors, stale):
+        self._recordings += 1
+        start = time.perf_counter()
+        captured = _captured_tensors(self._function, self._modules)
+        tape = Tape(tensors, captured, self._fullgraph)
+        _hooks_break(tape, self._modules)
+        _tape.start(tape)
+        try:
+            result = self._function(*args, **kwargs)
+        finally:
+            _tape.stop()
+        self._last_key = key
+        recording = self._finish(tape, result, start)
+        tape.release()
+        self._cache[key] = _EAGER if recording is None else recording
+        return result
+
+    def _finish(self, tape, result, start):
+        out_tensors, spec = [], []
+        _flatten(result, out_tensors, spec)
+        for tensor in out_tensors:
+            if tape.by_tensor.get(id(tensor)) is None:
+                tape.slot_of(tensor)
+        for tensor in tape.changed_sources():
+            tape.breaks.append(("an input, parameter or buffer was changed in place without "
+                                f"an ember op (a {tuple(tensor.shape)} tensor)", "<call>"))
+        self.breaks += tape.breaks
+        if tape.breaks:
+            if self._fullgraph:
+                reason, where = tape.breaks[0]
+                raise Unsupported(f"ember.compile(fullgraph=True): {reason} (at {where})")
+            return None
+        outputs = [tape.by_tensor[id(t)] for t in out_tensors]
+        program = Program(tape, outputs)
+        guards = _guards(self._function, self._modules, program)
+        recording = Recording(program, tape, guards, spec, time.perf_counter() - start)
+        self.latest = recording
+        if "output_code" in os.environ.get("EMBER_LOGS", ""):
+            print(program.code, file=sys.stderr)
+        return recording
+
+    def _warn_limit(self, key, entry) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        reason = _why_not(self._last_key, key, entry)
+        warnings.warn(
+            f"ember.compile hit config.recompile_limit ({config.recompile_limit}) for "
+            f"{_name(self._function)}: it now runs eagerly. Last reason: {reason}.",
+            stacklevel=3,
+        )
+
+    @property
+    def code(self) -> str:
+        """The latest recording's forward and backward programs, as Python source."""
+        if self.latest is None:
+            return "# nothing recorded yet: call the compiled function first\n"
+        return self.latest.program.code
+
+    def reset(self) -> None:
+        self._cache.clear()
+        self._recordings, self._warned, self.latest = 0, False, None
+        self.breaks, self.replays = [], 0
+
+
+# ---------------------------------------------------------------- the signature
+
+
+def _signature(args, kwargs, tensors) -> tuple:
+    """The cache key of a call's arguments; their tensors, in order, go to ``tensors``."""
+    key = []
+    if not kwargs:  # the common call: positional tensors only
+        for arg in args:
+            if type(arg) is not Tensor and not isinstance(arg, Tensor):
+                break
+            data = arg._data
+            key.append((data.shape, data.dtype, arg._requires_grad, data.flags.c_contiguous))
+            tensors.append(arg)
+        else:
+            return tuple(key)
+        key.clear()
+        tensors.clear()
+    _flatten((args, kwargs), tensors, [], key)
+    return tuple(key)
+
+
+def _flatten(value, tensors, spec, key=None) -> None:
+    """Tensors of a nested value in order; ``spec`` rebuilds it; ``key`` describes it."""
+    kind = type(value)
+    if isinstance(value, Tensor):
+        if key is not None:
+            data = value._data
+            key.append((data.shape, data.dtype, value._requires_grad, data.flags.c_contiguous))
+        spec.append(None)
+        tensors.append(value)
+    elif kind in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        inner = []
+        if key is not None:
+            key.append((kind, len(value)))
+        for item in value:
+            _flatten(item, tensors, inner, key)
+        spec.append((kind, inner))
+    elif kind is dict:
+        inner = []
+        if key is not None:
+            key.append((dict, tuple(value)))
+        for item in value.values():
+            _flatten(item, tensors, inner, key)
+        spec.append((dict, list(value), inner))
+    else:
+        if key is not None:
+            key.append((kind, value) if kind in _SCALARS else (kind, id(value)))
+        spec.append(("leaf", value))
+
+
+def _unflatten(spec, values):
+    (only,) = spec
+    return _build(only, values)
+
+
+def _build(entry, values):
+    if entry is None:
+        return next(values)
+    if entry[0] == "leaf":
+        return entry[1]
+    if entry[0] is dict:
+        return {name: _build(e, values) for name, e in zip(entry[1], entry[2])}
+    kind, inner = entry
+    items = [_build(e, values) for e in inner]
+    if kind in (tuple, list):
+        return kind(items)
+    return kind(*items)  # a namedtuple
+
+
+# ---------------------------------------------------------------- what the call can reach
+
+
+def _code_names(code) -> set:
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _code_names(constant)
+    return names
+
+
+def _globals_and_cells(function):
+    """(namespace, name, value) for the globals the function names, and its closure cells."""
+    found = []
+    target = getattr(function, "__func__", function)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return found
+    namespace = target.__globals__
+    for name in _code_names(code):
+        if name in namespace:
+            found.append((namespace, name, namespace[name]))
+    for cell in target.__closure__ or ():
+        try:
+            found.append((cell, None, cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    return found
+
+
+def modules_of(function) -> list:
+    """The modules a compiled function can reach: a bound module's, and those it names."""
+    roots = []
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, Module):
+        roots.append(owner)
+    if isinstance(function, Module):
+        roots.append(function)
+    for _, _, value in _globals_and_cells(function):
+        if isinstance(value, Module):
+            roots.append(value)
+    seen = {}
+    for root in roots:
+        for module in root.modules():
+            seen.setdefault(id(module), module)
+    return list(seen.values())
+
+
+def _captured_tensors(function, modules) -> dict:
+    captured = {}
+    for module in modules:
+        for value in module.__dict__.values():
+            if isinstance(value, Tensor):
+                captured[id(value)] = value
+        for registry in (module._parameters, module._buffers):
+            for value in registry.values():
+                if value is not None:
+                    captured[id(value)] = value
+    for _, _, value in _globals_and_cells(function):
+        if isinstance(value, Tensor):
+            captured[id(value)] = value
+    return captured
+
+
+def _hooks_break(tape, modules) -> None:
+    for module in modules:
+        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks:
+            tape.graph_break(f"{type(module).__name__} has hooks, which a replay would skip")
+
+
+# ---------------------------------------------------------------- guards
+
+
+def _guards(function, modules, program) -> list:
+    """(Python expression, objects it names, what it checks) for each guard."""
+    guards = []
+    for number, module in enumerate(modules):
+        name = f"M{number}"
+        label = type(module).__name__
+        guards.append((f"not ({name}._forward_hooks or {name}._forward_pre_hooks or "
+                       f"{name}._backward_hooks)", {name: module}, f"{label} got hooks"))
+        for registry in ("_parameters", "_buffers"):
+            for key, value in getattr(module, registry).items():
+                guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
+                               {name: module, f"{name}_{key}": value},
+                               f"{label}.{key} was replaced"))
+        for key, value in module.__dict__.items():
+            if key != "training" and not key.startswith("_") and type(value) in _SCALARS:
+                guards.append((f"{name}.__dict__.get({key!r}) == {value!r}", {name: module},
+                               f"{label}.{key} changed from {value!r}"))
+            elif isinstance(value, Tensor):
+                guards.append((f"{name}.__dict__.get({key!r}) is {name}_{key}",
+                               {name: module, f"{name}_{key}": value},
+                               f"{label}.{key} was replaced"))
+    for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
+        if not isinstance(value, (Module, Tensor)) and type(value) not in _SCALARS:
+            continue
+        holder, name = f"G{number}", f"G{number}_value"
+        read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
+        check = "==" if type(value) in _SCALARS else "is"
+        guards.append((f"{read} {check} {name}", {holder: namespace, name: value},
+                       f"{key or 'a closure variable'} changed"))
+    for slot in program.sources:
+        if slot.kind != "captured":
+            continue
+        tensor, name = slot.tensor, f"T{slot.index}"
+        data = tensor._data
+        guards.append((f"{name}._requires_grad is {tensor._requires_grad} and "
+                       f"{name}._data.shape == {data.shape!r} and "
+                       f"{name}._data.dtype == {name}_dtype",
+                       {name: tensor, f"{name}_dtype": data.dtype},
+                       f"a captured {tuple(data.shape)} tensor changed shape, dtype or "
+                       "requires_grad"))
+    for step in program.steps:  # arrays handed to an op as they are: a buffer's own
+        for array in handed_arrays(step):
+            owner, name = _owner_of(array, program), f"A{id(array)}"
+            guards.append((f"{name}_owner._data is {name}", {f"{name}_owner": owner, name: array},
+                           "a buffer's storage was replaced"))
+    return guards
+
+
+def _owner_of(array, program):
+    for slot in program.sources:
+        if slot.tensor is not None and slot.tensor._data is array:
+            return slot.tensor
+    raise AssertionError("a constant array argument belongs to no captured tensor")
+
+
+def _compile_guards(guards):
+    namespace = {}
+    for _, objects, _ in guards:
+        namespace.update(objects)
+    body = " and\n        ".join(f"({expression})" for expression, _, _ in guards) or "True"
+    source = f"def check():\n    return (\n        {body}\n    )\n"
+    exec(compile(source, "<ember.compile guards>", "exec"), namespace)
+    check = namespace["check"]
+    check.source, check.guards = source, guards
+    return check
+
+
+def failed_guard(recording) -> str | None:
+    """What the first failing guard of ``recording`` checks, or None when all hold."""
+    for expression, objects, meaning in recording.guards:
+        if not eval(expression, dict(objects)):
+            return meaning
+    return None
+
+
+def _why_not(last_key, key, entry) -> str:
+    if entry is not None and entry is not _EAGER:
+        return failed_guard(entry) or "guards failed"
+    if last_key is None:
+        return "the call signature changed"
+    (old_args, old_modes, *old_state), (new_args, new_modes, *new_state) = last_key, key
+    if old_modes != new_modes:
+        return "a module's training flag changed (train()/eval())"
+    if old_state != new_state:
+        return "grad mode, autocast, anomaly mode or the default dtype changed"
+    for index, (old, new) in enumerate(zip(old_args, new_args)):
+        if old != new:
+            return f"argument entry {index} changed from {old!r} to {new!r}"
+    return f"the number of arguments changed ({len(old_args)} to {len(new_args)})"
+
+
+def _name(function) -> str:
+    return getattr(function, "__qualname__", None) or type(function).__name__
+
+
+def reset() -> None:
+    """Forget every recording of every compiled function (``torch.compiler.reset``)."""
+    for compiled in list(_every_compiled):
+        compiled.reset()

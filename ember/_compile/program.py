@@ -1,0 +1,351 @@
+"""A recording turned into two Python functions over arrays, and their replay.
+
+``Program`` writes the tape's steps out as source, as ``torch.fx`` does: the forward is
+one line per kernel (an op's ``forward`` on arrays, a random draw, an in-place write),
+and the backward one call per node of the region, newest first, as the engine would run
+them, with the engine's own rules written out: a gradient is brought to its input's
+shape and dtype, gradients that meet are summed in arrival order, a node none of whose
+outputs got a gradient is skipped. Steps whose results nothing reads are left out.
+
+A replay runs the forward and puts one node in the autograd graph for the whole region,
+``CompiledFunctionBackward`` (PyTorch's name), whose backward runs the written backward.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+
+from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
+from ember._compile.tape import Slot, handed_arrays
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.engine import _conform_array
+from ember.autograd.function import BackwardNode, Function, _sequence, edge_of
+from ember.ops._function import _Scratch
+
+_programs = itertools.count()
+
+
+class _ArrayContext:
+    """The ctx of a replayed op: what its forward saves is kept as arrays."""
+
+    def save_for_backward(self, *arrays) -> None:
+        self._saved_data = arrays
+
+
+class _TensorContext:
+    """The ctx of a replayed op whose backward is written with tensors only."""
+
+    def save_for_backward(self, *arrays) -> None:
+        self._saved_data = arrays
+        self._saved = tuple(None if a is None else Tensor._make(asarray(a)) for a in arrays)
+
+
+def _tensor_backward(ctx, *grads):
+    """A tensor-only backward run on arrays, as the engine runs it (under no_grad)."""
+    tensors = [None if g is None else Tensor._make(g) for g in grads]
+    with grad_mode.no_grad():
+        results = type(ctx)._forward_cls.backward(ctx, *tensors)
+    if type(results) is not tuple:
+        results = (results,)
+    return tuple(r._data if isinstance(r, Tensor) else r for r in results)
+
+
+def _literal(value) -> str | None:
+    """Python source for a simple constant, or None when it needs a name."""
+    if value is None or type(value) in (bool, int, str):
+        return repr(value)
+    if type(value) is float:
+        text = repr(value)
+        return text if text not in ("inf", "-inf", "nan") else f"float({text!r})"
+    if type(value) in (tuple, list) and all(type(v) in (bool, int) or v is None for v in value):
+        return repr(value)
+    return None
+
+
+def _describe(slot) -> str:
+    return f"{tuple(slot.shape)} {slot.dtype}"
+
+
+class Program:
+    """The forward and backward source of one recording, compiled with ``exec``."""
+
+    def __init__(self, tape, outputs):
+        self.tape_slots = tape.slots
+        self.number = next(_programs)
+        self.outputs = outputs  # per region output: its Slot
+        self.sources = [s for s in tape.slots if s.kind in ("input", "captured")]
+        self.constants = [s for s in tape.slots if s.kind == "constant"]
+        self.steps = _live_steps(tape.steps, outputs)
+        self.namespace = {"asarray": asarray, "copyto": xp.copyto, "ndarray": ndarray,
+                          "conform": _conform_array, "scratch": _Scratch(),
+                          "zeros": xp.zeros, "tensor_backward": _tensor_backward}
+        for slot in self.constants:
+            self.namespace[slot.name] = slot.tensor._data
+        self.grad_outputs = [s for s in dict.fromkeys(outputs) if s.kind == "step"
+                             and s.requires_grad]
+        self.forward_source = self._write_forward()
+        self.flows = _gradient_flow(self.steps, self.grad_outputs)
+        self.grad_sources = [s for s in self.sources if s.index in self.flows]
+        self.backward_source = self._write_backward() if self.grad_outputs else ""
+        self.forward = self._compile(self.forward_source, "forward")
+        self.backward = self._compile(self.backward_source, "backward") \
+            if self.backward_source else None
+        self.node_class = type("CompiledFunctionBackward", (BackwardNode,), {
+            "_forward_cls": CompiledFunction,
+            "_backward_arrays": staticmethod(self.backward) if self.backward else None,
+            "_num_args": len(self.grad_sources),
+            "_output_meta": tuple((s.shape, s.dtype) for s in self.grad_outputs),
+            "program": self,
+        })
+
+    # ------------------------------------------------------------ writing the source
+    def _write_forward(self) -> str:
+        parameters = ", ".join(s.name for s in self.sources)
+        lines = [f"def forward({parameters}):"]
+        contexts = []
+        for number, step in enumerate(self.steps):
+            lines += self._forward_lines(number, step, contexts)
+        returned = "".join(f"{s.name}, " for s in self.outputs)
+        lines.append(f"    return ({returned}), ({''.join(c + ', ' for c in contexts)})")
+        return "\n".join(lines) + "\n"
+
+    def _forward_lines(self, number, step, contexts) -> list:
+        outputs = ", ".join(s.name for s in step.outputs)
+        shapes = "; ".join(_describe(s) for s in step.outputs)
+        if step.kind == "draw":
+            self.namespace[f"draw{number}"] = step.op
+            return [f"    {outputs} = draw{number}()  # random draw: {shapes}"]
+        if step.kind == "write":
+            target, value = step.args
+            lines = [f"    copyto({target.name}, {value.name}, casting='unsafe')  # in-place "
+                     f"write: {_describe(target)}",
+                     f"    {outputs} = {target.name}"]
+            if target.kind == "captured":
+                self.namespace[f"version{number}"] = step.op
+                lines.append(f"    version{number}[0] += 1")
+            return lines
+        kernel = f"{step.op.__name__}_{number}"
+        self.namespace[kernel] = step.op.forward
+        context = "scratch"
+        lines = []
+        if step.node is not None:
+            context = f"c{number}"
+            contexts.append(context)
+            self.namespace[f"C{number}"] = _context_class(step)
+            lines.append(f"    {context} = C{number}()")
+        arguments = [context] + [self._argument(a, number, i) for i, a in enumerate(step.args)]
+        call = f"{kernel}({', '.join(arguments)})"
+        if len(step.outputs) == 1 and not step.as_array[0]:
+            lines.append(f"    {outputs} = {call}  # {shapes}")
+        elif len(step.outputs) == 1:
+            lines.append(f"    {outputs} = asarray({call})  # {shapes}")
+        else:
+            lines.append(f"    {outputs}, = {call}  # {shapes}")
+            for slot, wrap in zip(step.outputs, step.as_array):
+                if wrap:
+                    lines.append(f"    {slot.name} = asarray({slot.name})")
+        for index, array in enumerate(handed_arrays(step)):
+            owner = next(s.tensor for s in self.sources if s.tensor is not None
+                         and s.tensor._data is array)
+            self.namespace[f"version{number}_{index}"] = owner._version_counter
+            lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
+        return lines
+
+    def _argument(self, value, number, position) -> str:
+        if isinstance(value, Slot):
+            return value.name
+        text = _literal(value)
+        if text is None:
+            text = f"k{number}_{position}"
+            self.namespace[text] = value
+        return text
+
+    def _write_backward(self) -> str:
+        outputs = [f"grad{i}" for i in range(len(self.grad_outputs))]
+        lines = [f"def backward(node, {', '.join(outputs)}):"]
+        contexts = [f"c{n}" for n, s in enumerate(self.steps) if s.node is not None]
+        if contexts:
+            lines.append(f"    {''.join(c + ', ' for c in contexts)}= node.contexts")
+        flowing = sorted(self.flows)
+        lines.append(f"    {' = '.join(f'g{i}' for i in flowing)} = None")
+        for slot, name in zip(self.grad_outputs, outputs):
+            lines.append(f"    g{slot.index} = {name}")
+        for number in range(len(self.steps) - 1, -1, -1):
+            step = self.steps[number]
+            if not any(s.index in self.flows for s in step.outputs):
+                continue
+            if step.kind == "write":
+                lines += self._write_backward_lines(step)
+            elif step.node is not None:
+                lines += self._backward_lines(number, step)
+        returned = "".join(f"g{s.index}, " for s in self.grad_sources)
+        lines.append(f"    return ({returned})")
+        return "\n".join(lines) + "\n"
+
+    def _backward_lines(self, number, step) -> list:
+        grads = [f"g{s.index}" if s.index in self.flows else "None" for s in step.outputs]
+        arrived = [g for g in grads if g != "None"]
+        lines = [f"    if {' is not None or '.join(arrived)} is not None:  # {step.name}"]
+        if len(grads) > 1:  # the engine's zeros for outputs that got no gradient
+            for slot, grad in zip(step.outputs, grads):
+                if grad == "None":
+                    continue
+                lines.append(f"        if {grad} is None: {grad} = zeros({slot.shape!r}, "
+                             f"{_dtype_name(self, slot.dtype)})")
+            grads = [g if g != "None" else
+                     f"zeros({s.shape!r}, {_dtype_name(self, s.dtype)})"
+                     for g, s in zip(grads, step.outputs)]
+        backward = step.node._backward_arrays
+        if backward is None:
+            call = f"tensor_backward(c{number}, {', '.join(grads)})"
+        else:
+            self.namespace[f"B{number}"] = backward
+            call = f"B{number}(c{number}, {', '.join(grads)})"
+        lines.append(f"        r = {call}")
+        for position, (arg, need) in enumerate(zip(step.args, step.needs)):
+            if need and isinstance(arg, Slot) and arg.index in self.flows:
+                lines += self._arrival(f"r[{position}]", arg, f"c{number}", position)
+        return lines
+
+    def _write_backward_lines(self, step) -> list:
+        """An in-place write passes its gradient on to the value written."""
+        written, value = step.outputs[0], step.args[1]
+        return [f"    if g{written.index} is not None:  # write"] + self._arrival(
+            f"g{written.index}", value, "node", 0)
+
+    def _arrival(self, grad, slot, node, position) -> list:
+        """A gradient reaching ``slot``: the engine's conform, then the sum."""
+        dtype = _dtype_name(self, slot.dtype)
+        target = f"g{slot.index}"
+        return [
+            f"        t = {grad}",
+            "        if t is not None:",
+            f"            if type(t) is not ndarray or t.shape != {slot.shape!r} or "
+            f"t.dtype != {dtype}:",
+            f"                t = conform(t, {slot.shape!r}, {dtype}, {node}, {position})",
+            f"            {target} = t if {target} is None else {target} + t",
+        ]
+
+    def _compile(self, source, name):
+        filename = f"<ember.compile program {self.number} {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), self.namespace)
+        return self.namespace[name]
+
+    @property
+    def code(self) -> str:
+        return self.forward_source + "\n" + self.backward_source
+
+    # ------------------------------------------------------------ replay
+    def run(self, arrays):
+        """The forward on the sources' arrays: (output arrays, the replayed contexts)."""
+        token = float_errors_off()
+        try:
+            return self.forward(*arrays)
+        finally:
+            float_errors_restore(token)
+
+    def connect(self, outputs, contexts, source_tensors) -> None:
+        """Make one ``CompiledFunctionBackward`` node the creator of the outputs that
+        carry a gradient, linked to the sources that receive one."""
+        node = self.node_class()
+        node.contexts = contexts
+        node.sources = source_tensors
+        meta = []
+        for position, slot in enumerate(self.grad_sources):
+            tensor = source_tensors[self.sources.index(slot)]
+            next_node, output_nr = edge_of(tensor) if tensor._requires_grad else (None, 0)
+            data = tensor._data
+            meta.append((position, data.shape, data.dtype, next_node, output_nr))
+        node._input_meta = tuple(meta)
+        node.needs_input_grad = tuple(m[3] is not None for m in meta)
+        node._sequence_nr = next(_sequence)
+        for tensor, slot in zip(outputs, self.outputs):
+            if slot in self.grad_outputs and tensor.grad_fn is None:
+                tensor._requires_grad, tensor.grad_fn = True, node
+                tensor._output_nr = self.grad_outputs.index(slot)
+
+    def run_on_tensors(self, sources):
+        """The program again with ember's ops on tensors, recording a graph (double backward)."""
+        values = {slot.index: tensor for slot, tensor in zip(self.sources, sources)}
+        for slot in self.constants:
+            values[slot.index] = slot.tensor
+        for step in self.steps:
+            if step.kind == "draw":
+                raise RuntimeError(
+                    "ember.compile: a double backward (create_graph=True) through a compiled "
+                    "region that draws random numbers is not supported; run it uncompiled"
+                )
+            if step.kind == "write":
+                values[step.outputs[0].index] = values[step.args[1].index]
+                continue
+            args = [values[a.index] if isinstance(a, Slot) else a
+                    for a in step.args]
+            results = step.op.apply(*args)
+            results = results if type(results) is tuple else (results,)
+            for slot, tensor in zip(step.outputs, results):
+                values[slot.index] = tensor
+        return [values[slot.index] for slot in self.grad_outputs]
+
+
+class CompiledFunction(Function):
+    """The region's ``Function``: its tensor backward serves ``create_graph=True``."""
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from ember.autograd._differentiate import grad  # the package runs the engine
+
+        program = ctx.program
+        sources = ctx.sources
+        wanted = [sources[program.sources.index(slot)] for slot in program.grad_sources]
+        with grad_mode.enable_grad():
+            outputs = program.run_on_tensors(sources)
+            found = grad(outputs, wanted, grads, create_graph=True, allow_unused=True)
+        return tuple(found)
+
+
+def _context_class(step):
+    """The ctx class of a replayed step: the op's node class, saving arrays on replay."""
+    node = step.node
+    base = _ArrayContext if node._backward_arrays is not None else _TensorContext
+    return type(node.__name__, (base, node), {"needs_input_grad": step.needs,
+                                              "_num_args": len(step.args)})
+
+
+def _dtype_name(program, dtype) -> str:
+    name = f"{dtype.name}_"
+    program.namespace[name] = dtype
+    return name
+
+
+def _live_steps(steps, outputs) -> list:
+    """The steps something depends on: draws and writes always (the generator's position
+    and the buffers are state), ops when an output of theirs is read."""
+    read = {s.index for s in outputs}
+    live = []
+    for step in reversed(steps):
+        keep = step.kind != "op" or any(s.index in read for s in step.outputs) or bool(
+            handed_arrays(step))
+        if keep:
+            live.append(step)
+            read.update(a.index for a in step.args if isinstance(a, Slot))
+    return live[::-1]
+
+
+def _gradient_flow(steps, grad_outputs) -> set:
+    """Indices of the slots a gradient reaches, walking the nodes from the outputs back."""
+    flows = {s.index for s in grad_outputs}
+    for step in reversed(steps):
+        if step.node is None and step.kind != "write":
+            continue
+        if not any(s.index in flows for s in step.outputs):
+            continue
+        if step.kind == "write":
+            flows.add(step.args[1].index)
+            continue
+        for arg, need in zip(step.args, step.needs):
+            if need and isinstance(arg, Slot):
+                flows.add(arg.index)
+    return flows

@@ -1,0 +1,268 @@
+"""The tape: what one eager call of a compiled function did, as a flat list of steps.
+
+Every array the call touched is a ``Slot``: a tensor argument (``input``), a tensor that
+existed before the call and is read afresh on every replay (``captured``: parameters,
+buffers, a module's tensor attributes), a tensor that a creation function made from
+Python values (``constant``), or what a step produced (``step``). A ``Step`` is one
+kernel call: an op's ``forward`` on arrays, a random draw, or an in-place write.
+
+Anything the tape cannot see clearly is a graph break, and the call stays eager: a
+tensor of unknown origin, an array argument it cannot follow, a value read into Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ember._backend import bfloat16, ndarray
+from ember._tensor import Tensor
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Unsupported(RuntimeError):
+    """A graph break under ``fullgraph=True`` (PyTorch's ``torch._dynamo.exc.Unsupported``)."""
+
+
+class Slot:
+    """One array of the program: where it comes from, and its shape and dtype."""
+
+    __slots__ = ("index", "kind", "tensor", "shape", "dtype", "position", "requires_grad")
+
+    def __init__(self, index, kind, source, keep=False, position=None):
+        self.index, self.kind, self.position = index, kind, position
+        self.tensor = source if keep else None
+        self.shape, self.dtype = source._data.shape, source._data.dtype
+        self.requires_grad = source._requires_grad
+
+    @property
+    def name(self) -> str:
+        return f"v{self.index}"
+
+
+class Step:
+    """One kernel call. ``args`` holds, per argument of the kernel, a ``Slot`` or a
+    constant; ``node`` is the node class whose backward runs on replay (None: no graph)."""
+
+    __slots__ = ("kind", "op", "args", "outputs", "node", "needs", "as_array", "where")
+
+    def __init__(self, kind, op, args, outputs, where, node=None, needs=(), as_array=()):
+        self.kind, self.op, self.args, self.outputs, self.where = kind, op, args, outputs, where
+        self.node, self.needs, self.as_array = node, needs, as_array
+
+    @property
+    def name(self) -> str:
+        if self.kind == "op":
+            return self.op.__name__
+        return "draw" if self.kind == "draw" else "write"
+
+
+class Tape:
+    """Filled by ``ember._tape`` reports while the call runs eagerly."""
+
+    def __init__(self, inputs, captured, fullgraph: bool):
+        self.slots, self.steps, self.breaks = [], [], []
+        self.fullgraph = fullgraph
+        self.by_tensor = {}  # id(tensor) -> Slot, for the tensors this call has met
+        self.by_array = {}  # id(array) -> Slot: aliases made without an op (detach, .data)
+        self.alive = []  # everything keyed by id() above, kept so that ids stay unique
+        self.captured = captured  # id(tensor) -> tensor, for the tensors that existed before
+        self.captured_arrays = {id(t._data): key for key, t in captured.items()}
+        self.made_here = set()  # ids of tensors that creation functions made during the call
+        self.saved = set()  # ids of arrays that a recorded node saved for backward
+        self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
+        self.step_arrays = {}  # slot index -> the array a step produced
+        self.pending = None  # an in-place write under way (``write``, then ``wrote``)
+        self.handed_over = set()  # ids of captured arrays an op gets as they are (to write)
+        for position, tensor in enumerate(inputs):
+            self._new_slot("input", tensor, position)
+
+    # ------------------------------------------------------------ reports from ember
+    def graph_break(self, reason: str) -> None:
+        where = user_line()
+        self.breaks.append((reason, where))
+        if self.fullgraph:
+            raise Unsupported(f"ember.compile(fullgraph=True): {reason} (at {where})")
+
+    def made(self, tensor) -> None:
+        if tensor._requires_grad:
+            self.graph_break("a tensor that requires grad was created inside the compiled call")
+        self.made_here.add(id(tensor))
+        self.alive.append(tensor)
+
+    def op(self, cls, args, arrays, outputs, node, result) -> None:
+        if not cls.replayable:
+            self.graph_break(f"{cls.__name__}: {cls.replayable_reason}")
+            return
+        step_args = []
+        for position, (arg, array) in enumerate(zip(args, arrays)):
+            if isinstance(arg, Tensor):
+                slot = self.slot_of(arg)
+                if slot is None:
+                    return
+                step_args.append(slot)
+            elif position not in cls.shape_constants and not self._constant_ok(cls, array):
+                return
+            else:
+                step_args.append(array)
+        if node is not None:
+            self.saved.update(id(a) for a in node._saved_data if a is not None)
+        results = result if type(result) is tuple else (result,)
+        as_array = tuple(type(r) is not ndarray for r in results)
+        needs = node.needs_input_grad if node is not None else ()
+        step = Step("op", cls, tuple(step_args), [], user_line(), node and type(node), needs,
+                    as_array)
+        self._add(step, outputs)
+
+    def draw(self, tensor, redraw) -> None:
+        """``tensor`` holds fresh random numbers; ``redraw()`` draws the next ones alike."""
+        self.made_here.discard(id(tensor))
+        self._add(Step("draw", redraw, (), [], user_line()), (tensor,))
+
+    def write(self, target, result) -> None:
+        """``target``'s storage is about to be overwritten with ``result`` (``inplace``);
+        ``wrote(target)`` follows once it has been."""
+        self.pending = None
+        slot = self.by_tensor.get(id(target))
+        if slot is None and id(target) in self.made_here and id(target) not in self.by_tensor:
+            return  # a constant still being built: its final value is what steps will see
+        if slot is None:
+            slot = self.slot_of(target)
+            if slot is None:
+                return
+        value = self.slot_of(result)
+        if value is None:
+            return
+        if slot.kind == "input" or (slot.kind == "captured" and target._requires_grad):
+            self.graph_break("an in-place change to an input or a parameter of the compiled call")
+        elif id(target._data) in self.saved:
+            self.graph_break("an in-place change to a value that was saved for backward")
+        elif target._base is not None:
+            self.graph_break("an in-place change to a view")
+        elif slot.kind == "constant":
+            self.graph_break("an in-place change to a constant made inside the compiled call")
+        else:
+            self.pending = Step("write", target._version_counter, (slot, value), [],
+                                user_line())
+
+    def wrote(self, target) -> None:
+        if self.pending is not None:
+            self._add(self.pending, (target,))
+            self.pending = None
+
+    # ------------------------------------------------------------ slots
+    def slot_of(self, tensor) -> Slot | None:
+        """The slot a tensor argument reads, or None after a graph break."""
+        slot = self.by_tensor.get(id(tensor))
+        if slot is not None:
+            if tensor._data is not self._array_of(slot):
+                self.graph_break("a tensor's storage was replaced (.data =) inside the call")
+                return None
+            return slot
+        if tensor._data.dtype is bfloat16:
+            self.graph_break("bfloat16 tensors are not recorded")
+            return None
+        key = id(tensor)
+        if key in self.captured:
+            return self._new_slot("captured", tensor)
+        if key in self.made_here:
+            if tensor._requires_grad:
+                self.graph_break("a leaf that requires grad was made inside the compiled call")
+                return None
+            return self._new_slot("constant", tensor)
+        slot = self.by_array.get(id(tensor._data))
+        if slot is not None:
+            if tensor._requires_grad and tensor.grad_fn is None:
+                self.graph_break("a leaf that requires grad was made inside the compiled call")
+                return None
+            self.by_tensor[key] = slot
+            self.alive.append(tensor)
+            return slot
+        self.graph_break(
+            f"a {tuple(tensor.shape)} tensor that the call did not get as an argument, find on "
+            "a module or make with an ember op"
+        )
+        return None
+
+    def _new_slot(self, kind, tensor, position=None) -> Slot:
+        slot = Slot(len(self.slots), kind, tensor, True, position)
+        self.slots.append(slot)
+        self.by_tensor[id(tensor)] = slot
+        self.by_array[id(tensor._data)] = slot
+        self.alive.append(tensor)
+        if kind != "constant":
+            self.versions[id(tensor)] = (tensor, tensor._version_counter[0])
+        return slot
+
+    def _array_of(self, slot):
+        return slot.tensor._data if slot.tensor is not None else self.step_arrays[slot.index]
+
+    def _add(self, step, outputs) -> None:
+        self.steps.append(step)
+        for tensor in outputs:
+            slot = Slot(len(self.slots), "step", tensor)
+            self.slots.append(slot)
+            self.step_arrays[slot.index] = tensor._data
+            self.by_tensor[id(tensor)] = slot
+            self.by_array[id(tensor._data)] = slot
+            self.alive += (tensor, tensor._data)
+            step.outputs.append(slot)
+
+    def _constant_ok(self, cls, value) -> bool:
+        """A non-tensor argument is replayed as it is: it must not hold a tensor, nor an
+        array other than a captured buffer's own (BatchNorm's running statistics)."""
+        items = value if type(value) in (tuple, list) else (value,)
+        if any(isinstance(item, Tensor) for item in items):
+            self.graph_break(f"{cls.__name__}: a tensor inside a non-tensor argument")
+            return False
+        for array in arrays_in(value):
+            slot = self.by_array.get(id(array))
+            owner = self.captured.get(self.captured_arrays.get(id(array)))
+            if slot is None and owner is not None:
+                slot = self._new_slot("captured", owner)
+            if slot is not None and slot.kind == "captured":
+                self.handed_over.add(id(array))
+            if slot is None or slot.kind != "captured":
+                self.graph_break(f"{cls.__name__}: an array argument (an index or mask "
+                                 "computed from values) that a replay could not follow")
+                return False
+        return True
+
+    def changed_sources(self) -> list:
+        """The inputs and captured tensors whose version moved without a recorded write."""
+        written = {id(step.op) for step in self.steps if step.kind == "write"}
+        written.update(id(slot.tensor._version_counter) for slot in self.slots
+                       if slot.kind == "captured" and slot.tensor is not None
+                       and id(slot.tensor._data) in self.handed_over)
+        return [tensor for tensor, version in self.versions.values()
+                if tensor._version_counter[0] != version
+                and id(tensor._version_counter) not in written]
+
+    def release(self) -> None:
+        self.by_tensor = self.by_array = self.captured = None
+        self.alive, self.step_arrays = [], {}
+
+
+def arrays_in(value) -> list:
+    """The arrays in a non-tensor argument, or in a tuple or list of them."""
+    items = value if type(value) in (tuple, list) else (value,)
+    return [item for item in items if type(item) is ndarray]
+
+
+def handed_arrays(step) -> list:
+    """The captured buffers' arrays that an op step gets as they are (and may write)."""
+    if step.kind != "op":
+        return []
+    return [array for position, arg in enumerate(step.args)
+            if position not in step.op.shape_constants for array in arrays_in(arg)]
+
+
+def user_line() -> str:
+    """``file:line`` of the innermost frame outside ember: the user's code that was running."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    if frame is None:
+        return "<ember>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"

@@ -1,0 +1,71 @@
+"""What the lower layers tell an ``ember.compile`` recording in progress, and how cheaply.
+
+While a thread records (the first call of a compiled function), ember's own code reports
+to that thread's tape: each op that ran (``Op.apply``), each tensor a creation function
+made, each random draw and in-place write, and everything that cannot be replayed (a
+*graph break*: reading a tensor's value in Python, a hook, a custom ``Function``). The
+tape itself lives in ``ember._compile``; this module only holds the thread's current tape,
+so that ``_tensor`` and the ops, which sit below the compiler, can reach it.
+
+``anywhere.count`` is the number of threads recording now: code on a hot path tests it
+(one attribute read) before asking for its own thread's tape.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class _Anywhere:
+    __slots__ = ("count", "lock")
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+
+anywhere = _Anywhere()
+
+
+class _ThreadState(threading.local):
+    def __init__(self):
+        self.tape = None  # the recording this thread is making, if any
+
+
+thread_state = _ThreadState()
+
+
+def current():
+    """This thread's tape, or None when it is not recording."""
+    return thread_state.tape if anywhere.count else None
+
+
+def start(tape) -> None:
+    """Make ``tape`` this thread's recording (recordings do not nest)."""
+    with anywhere.lock:
+        anywhere.count += 1
+    thread_state.tape = tape
+
+
+def stop() -> None:
+    thread_state.tape = None
+    with anywhere.lock:
+        anywhere.count -= 1
+
+
+def graph_break(reason: str) -> None:
+    """Tell this thread's recording, if any, that what runs now cannot be replayed."""
+    if anywhere.count:
+        tape = thread_state.tape
+        if tape is not None:
+            tape.graph_break(reason)
+
+
+def made(tensor):
+    """Tell this thread's recording that ``tensor`` is a new constant (a creation function
+    made it from Python values), not a value of unknown origin; returns ``tensor``."""
+    if anywhere.count:
+        tape = thread_state.tape
+        if tape is not None:
+            tape.made(tensor)
+    return tensor
