@@ -35,7 +35,8 @@ def _sources():
 # import from its own layer and the layers before it, never from a later one.
 LAYERS = (
     ("ember._backend",),
-    ("ember._dtype", "ember._device", "ember._memory_format", "ember._hooks", "ember._tensor_str"),
+    ("ember._dtype", "ember._device", "ember._memory_format", "ember._hooks", "ember._tensor_str",
+     "ember._tape"),
     ("ember._tensor",),
     ("ember.autograd", "ember._autocast"),
     ("ember.ops", "ember.return_types", "ember.linalg", "ember.random"),
@@ -47,6 +48,7 @@ LAYERS = (
         "ember.amp", "ember.cuda", "ember.cpu", "ember.backends", "ember.accelerator",
         "ember.sparse", "ember.special", "ember.testing", "ember.jit", "ember.onnx",
         "ember._toplevel", "ember._toplevel_misc", "ember._toplevel_views",
+        "ember._compile", "ember.compiler", "ember._dynamo",
     ),
     ("ember.viz", "ember.demo"),
     ("ember",),

@@ -117,6 +117,9 @@ class Program:
         if step.kind == "draw":
             self.namespace[f"draw{number}"] = step.op
             return [f"    {outputs} = draw{number}()  # random draw: {shapes}"]
+        if step.kind == "snapshot":
+            (source,) = step.args
+            return [f"    {outputs} = {source.name}.copy()  # before an in-place write"]
         if step.kind == "write":
             target, value = step.args
             lines = [f"    copyto({target.name}, {value.name}, casting='unsafe')  # in-place "
@@ -176,7 +179,7 @@ class Program:
             step = self.steps[number]
             if not any(s.index in self.flows for s in step.outputs):
                 continue
-            if step.kind == "write":
+            if step.kind in ("write", "snapshot"):
                 lines += self._write_backward_lines(step)
             elif step.node is not None:
                 lines += self._backward_lines(number, step)
@@ -210,9 +213,10 @@ class Program:
         return lines
 
     def _write_backward_lines(self, step) -> list:
-        """An in-place write passes its gradient on to the value written."""
-        written, value = step.outputs[0], step.args[1]
-        return [f"    if g{written.index} is not None:  # write"] + self._arrival(
+        """An in-place write passes its gradient on to the value written; a copy, to its
+        source."""
+        written, value = step.outputs[0], step.args[-1]
+        return [f"    if g{written.index} is not None:  # {step.kind}"] + self._arrival(
             f"g{written.index}", value, "node", 0)
 
     def _arrival(self, grad, slot, node, position) -> list:
@@ -278,8 +282,8 @@ class Program:
                     "ember.compile: a double backward (create_graph=True) through a compiled "
                     "region that draws random numbers is not supported; run it uncompiled"
                 )
-            if step.kind == "write":
-                values[step.outputs[0].index] = values[step.args[1].index]
+            if step.kind in ("write", "snapshot"):
+                values[step.outputs[0].index] = values[step.args[-1].index]
                 continue
             args = [values[a.index] if isinstance(a, Slot) else a
                     for a in step.args]
@@ -326,7 +330,7 @@ def _live_steps(steps, outputs) -> list:
     read = {s.index for s in outputs}
     live = []
     for step in reversed(steps):
-        keep = step.kind != "op" or any(s.index in read for s in step.outputs) or bool(
+        keep = step.kind in ("draw", "write") or any(s.index in read for s in step.outputs) or bool(
             handed_arrays(step))
         if keep:
             live.append(step)
@@ -338,12 +342,12 @@ def _gradient_flow(steps, grad_outputs) -> set:
     """Indices of the slots a gradient reaches, walking the nodes from the outputs back."""
     flows = {s.index for s in grad_outputs}
     for step in reversed(steps):
-        if step.node is None and step.kind != "write":
+        if step.node is None and step.kind not in ("write", "snapshot"):
             continue
         if not any(s.index in flows for s in step.outputs):
             continue
-        if step.kind == "write":
-            flows.add(step.args[1].index)
+        if step.kind in ("write", "snapshot"):
+            flows.add(step.args[-1].index)
             continue
         for arg, need in zip(step.args, step.needs):
             if need and isinstance(arg, Slot):

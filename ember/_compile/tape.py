@@ -53,9 +53,7 @@ class Step:
 
     @property
     def name(self) -> str:
-        if self.kind == "op":
-            return self.op.__name__
-        return "draw" if self.kind == "draw" else "write"
+        return self.op.__name__ if self.kind == "op" else self.kind
 
 
 class Tape:
@@ -72,7 +70,7 @@ class Tape:
         self.made_here = set()  # ids of tensors that creation functions made during the call
         self.saved = set()  # ids of arrays that a recorded node saved for backward
         self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
-        self.step_arrays = {}  # slot index -> the array a step produced
+        self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
         self.pending = None  # an in-place write under way (``write``, then ``wrote``)
         self.handed_over = set()  # ids of captured arrays an op gets as they are (to write)
         for position, tensor in enumerate(inputs):
@@ -115,6 +113,12 @@ class Tape:
                     as_array)
         self._add(step, outputs)
 
+    def snapshot(self, copy, tensor) -> None:
+        """``copy`` holds a copy of ``tensor``'s present value (before an in-place op)."""
+        slot = self.slot_of(tensor)
+        if slot is not None:
+            self._add(Step("snapshot", None, (slot,), [], user_line()), (copy,))
+
     def draw(self, tensor, redraw) -> None:
         """``tensor`` holds fresh random numbers; ``redraw()`` draws the next ones alike."""
         self.made_here.discard(id(tensor))
@@ -156,7 +160,7 @@ class Tape:
         """The slot a tensor argument reads, or None after a graph break."""
         slot = self.by_tensor.get(id(tensor))
         if slot is not None:
-            if tensor._data is not self._array_of(slot):
+            if tensor._data is not self.storage[id(tensor)]:
                 self.graph_break("a tensor's storage was replaced (.data =) inside the call")
                 return None
             return slot
@@ -176,8 +180,7 @@ class Tape:
             if tensor._requires_grad and tensor.grad_fn is None:
                 self.graph_break("a leaf that requires grad was made inside the compiled call")
                 return None
-            self.by_tensor[key] = slot
-            self.alive.append(tensor)
+            self._know(tensor, slot)
             return slot
         self.graph_break(
             f"a {tuple(tensor.shape)} tensor that the call did not get as an argument, find on "
@@ -188,32 +191,31 @@ class Tape:
     def _new_slot(self, kind, tensor, position=None) -> Slot:
         slot = Slot(len(self.slots), kind, tensor, True, position)
         self.slots.append(slot)
-        self.by_tensor[id(tensor)] = slot
+        self._know(tensor, slot)
         self.by_array[id(tensor._data)] = slot
-        self.alive.append(tensor)
         if kind != "constant":
             self.versions[id(tensor)] = (tensor, tensor._version_counter[0])
         return slot
 
-    def _array_of(self, slot):
-        return slot.tensor._data if slot.tensor is not None else self.step_arrays[slot.index]
+    def _know(self, tensor, slot) -> None:
+        self.by_tensor[id(tensor)] = slot
+        self.storage[id(tensor)] = tensor._data
+        self.alive.append(tensor)
 
     def _add(self, step, outputs) -> None:
         self.steps.append(step)
         for tensor in outputs:
             slot = Slot(len(self.slots), "step", tensor)
             self.slots.append(slot)
-            self.step_arrays[slot.index] = tensor._data
-            self.by_tensor[id(tensor)] = slot
+            self._know(tensor, slot)
             self.by_array[id(tensor._data)] = slot
-            self.alive += (tensor, tensor._data)
+            self.alive.append(tensor._data)
             step.outputs.append(slot)
 
     def _constant_ok(self, cls, value) -> bool:
         """A non-tensor argument is replayed as it is: it must not hold a tensor, nor an
         array other than a captured buffer's own (BatchNorm's running statistics)."""
-        items = value if type(value) in (tuple, list) else (value,)
-        if any(isinstance(item, Tensor) for item in items):
+        if _holds_tensor(value):
             self.graph_break(f"{cls.__name__}: a tensor inside a non-tensor argument")
             return False
         for array in arrays_in(value):
@@ -241,13 +243,22 @@ class Tape:
 
     def release(self) -> None:
         self.by_tensor = self.by_array = self.captured = None
-        self.alive, self.step_arrays = [], {}
+        self.alive, self.storage = [], {}
 
 
 def arrays_in(value) -> list:
-    """The arrays in a non-tensor argument, or in a tuple or list of them."""
-    items = value if type(value) in (tuple, list) else (value,)
-    return [item for item in items if type(item) is ndarray]
+    """The arrays in a non-tensor argument, however deep in tuples and lists."""
+    if type(value) is ndarray:
+        return [value]
+    if type(value) in (tuple, list):
+        return [array for item in value for array in arrays_in(item)]
+    return []
+
+
+def _holds_tensor(value) -> bool:
+    if type(value) in (tuple, list):
+        return any(_holds_tensor(item) for item in value)
+    return isinstance(value, Tensor)
 
 
 def handed_arrays(step) -> list:

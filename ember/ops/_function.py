@@ -591,6 +591,9 @@ def snapshot(target: Tensor) -> Tensor:
     check_leaf_inplace(target)
     copy = Tensor._make(target._data.copy(), target._requires_grad)
     copy.grad_fn, copy._output_nr = target.grad_fn, target._output_nr
+    tape = _tape.current()
+    if tape is not None:
+        tape.snapshot(copy, target)
     return copy
 
 

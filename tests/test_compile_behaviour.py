@@ -1,0 +1,545 @@
+"""``ember.compile``'s contract beyond equal numbers: guards, graph breaks, fallbacks,
+double backward, the module wrapper, the tools that explain it, and whole programs."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+from ember._dynamo.exc import Unsupported
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _state(compiled):
+    return compiled.__dict__["_compiled"] if "_compiled" in compiled.__dict__ else compiled
+
+
+def _array(tensor):
+    return tensor.detach().numpy().copy()
+
+
+# ---------------------------------------------------------------- whole programs
+
+
+def _readme_nand(compiled: bool):
+    source = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(import ember as torch\n.*?)```", source, re.DOTALL).group(1)
+    if compiled:
+        block = block.replace("model = SimpleNet()\n",
+                              "model = SimpleNet()\nmodel = torch.compile(model)\n")
+        assert "torch.compile" in block
+    ember.manual_seed(0)
+    namespace = {"__name__": "nand"}
+    exec(compile(block, "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_nand_with_compile_converges_to_the_same_outputs():
+    eager = _readme_nand(False)
+    compiled = _readme_nand(True)
+    assert compiled["losses"] == eager["losses"]
+    outputs = compiled["model"](compiled["inputs"])
+    np.testing.assert_array_equal(_array(outputs), _array(eager["model"](eager["inputs"])))
+    assert [round(v) for v in outputs.flatten().tolist()] == [1, 1, 1, 0]
+    state = _state(compiled["model"])
+    assert state.breaks == [] and state.replays >= 3999
+
+
+class _Transformer(nn.Module):
+    def __init__(self, vocab=13, width=16, block=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.position = nn.Embedding(block, width)
+        self.layers = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(width, 2, 32, dropout=0.1, batch_first=True,
+                                       norm_first=True), 2)
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, idx, targets):
+        x = self.embed(idx) + self.position(ember.arange(idx.shape[1]))
+        logits = self.head(self.layers(x))
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def _curve(build, batches, compiled: bool, optimizer=ember.optim.AdamW):
+    ember.manual_seed(0)
+    model = build()
+    step_loss = ember.compile(model) if compiled else model
+    opt = optimizer(model.parameters(), lr=1e-2)
+    ember.manual_seed(1)
+    losses = []
+    for args in batches:
+        loss = step_loss(*args)
+        opt.zero_grad()
+        loss.backward()
+        ember.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+    return losses, step_loss
+
+
+def test_100_steps_of_a_small_transformer_give_the_same_loss_curve():
+    rng = np.random.default_rng(0)
+    batches = [(ember.tensor(rng.integers(0, 13, (4, 8))), ember.tensor(rng.integers(0, 13, (4, 8))))
+               for _ in range(100)]
+    eager, _ = _curve(_Transformer, batches, False)
+    compiled, model = _curve(_Transformer, batches, True)
+    assert compiled == eager
+    assert _state(model).breaks == [] and _state(model).replays == 99
+
+
+class _MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+
+    def forward(self, x, y):
+        return F.cross_entropy(self.net(x), y)
+
+
+def test_100_steps_of_an_mlp_give_the_same_loss_curve():
+    rng = np.random.default_rng(1)
+    batches = [(ember.tensor(rng.standard_normal((8, 6)).astype(np.float32)),
+                ember.tensor(rng.integers(0, 3, 8))) for _ in range(100)]
+    eager, _ = _curve(_MLP, batches, False, ember.optim.SGD)
+    compiled, model = _curve(_MLP, batches, True, ember.optim.SGD)
+    assert compiled == eager
+    assert _state(model).replays == 99
+
+
+# ---------------------------------------------------------------- guards
+
+
+def _counting(function):
+    compiled = ember.compile(function)
+    return compiled, compiled
+
+
+def test_a_new_batch_size_records_again_and_both_replay():
+    layer = nn.Linear(3, 2)
+    compiled = ember.compile(layer)
+    for batch in (4, 5, 4, 5):
+        x = ember.randn(batch, 3)
+        np.testing.assert_array_equal(_array(compiled(x)), _array(layer(x)))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 2
+
+
+def test_the_recompile_limit_falls_back_to_eager_with_one_warning():
+    calls = []
+
+    def double(x):
+        calls.append(1)
+        return x * 2
+
+    compiled = ember.compile(double)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for size in range(1, 12):
+            x = ember.randn(size)
+            np.testing.assert_array_equal(_array(compiled(x)), _array(x * 2))
+    limit = [w for w in caught if "recompile_limit" in str(w.message)]
+    assert len(limit) == 1
+    assert "argument entry 0 changed" in str(limit[0].message)
+    assert _state(compiled)._recordings == 8 and len(calls) == 11
+
+
+def test_train_and_eval_switch_the_recorded_program():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    compiled = ember.compile(model)
+    x = ember.randn(3, 4)
+    compiled.train()
+    compiled(x)
+    compiled.eval()
+    assert model.training is False and compiled.training is False
+    first = compiled(x)
+    np.testing.assert_array_equal(_array(first), _array(model(x)))
+    compiled.train()
+    compiled(x)
+    compiled.eval()
+    compiled(x)
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 2
+
+
+def test_a_changed_requires_grad_records_again():
+    layer = nn.Linear(3, 1)
+    compiled = ember.compile(layer)
+    x = ember.randn(2, 3)
+    compiled(x).sum().backward()
+    layer.weight.requires_grad_(False)
+    layer.weight.grad = None
+    compiled(x).sum().backward()
+    assert layer.weight.grad is None and layer.bias.grad is not None
+    assert _state(compiled)._recordings == 2
+
+
+def test_a_replaced_parameter_records_again():
+    layer = nn.Linear(3, 1)
+    compiled = ember.compile(layer)
+    x = ember.randn(2, 3)
+    compiled(x)
+    layer.weight = nn.Parameter(ember.ones(1, 3))
+    np.testing.assert_array_equal(_array(compiled(x)), _array(layer(x)))
+    assert _state(compiled)._recordings == 2
+
+
+def test_replays_read_the_parameters_as_they_are_now():
+    layer = nn.Linear(3, 1)
+    compiled = ember.compile(layer)
+    x = ember.randn(2, 3)
+    compiled(x)
+    with ember.no_grad():
+        layer.weight.mul_(3.0)
+    np.testing.assert_array_equal(_array(compiled(x)), _array(layer(x)))
+    assert _state(compiled).replays == 1
+
+
+# ---------------------------------------------------------------- graph breaks
+
+
+def _item(x):
+    return x * x.sum().item()
+
+
+def _branch(x):
+    if x.sum() > 0:
+        return x * 2
+    return x * 3
+
+
+def _tolist(x):
+    return x * len([v for v in x.tolist() if v > 0])
+
+
+def _numpy(x):
+    return x + float(x.detach().numpy().max())
+
+
+def _nonzero(x):
+    return x[x.nonzero()[:, 0]] * 2
+
+
+def _mask(x):
+    return x[x > 0] * 2
+
+
+def _inplace_input(x):
+    x.add_(1.0)
+    return x * 2
+
+
+class _Square(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad
+
+
+def _custom(x):
+    return _Square.apply(x) + 1
+
+
+def _hook_inside(x):
+    y = x * 2
+    if y.requires_grad:
+        y.register_hook(lambda g: g * 10)
+    return y * 3
+
+
+BREAKS = {
+    "item": (_item, "item()"),
+    "bool": (_branch, "__bool__()"),
+    "tolist": (_tolist, "tolist()"),
+    "numpy": (_numpy, "numpy()"),
+    "nonzero": (_nonzero, "did not get as an argument"),
+    "mask": (_mask, "array argument"),
+    "inplace_input": (_inplace_input, "in-place change to an input"),
+    "custom_function": (_custom, "custom autograd.Function"),
+    "hook": (_hook_inside, "hook"),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_a_graph_break_runs_eagerly_with_eager_results(name):
+    function, reason = BREAKS[name]
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        data = rng.standard_normal(5).astype(np.float32)
+        x_eager = ember.tensor(data, requires_grad=name != "inplace_input")
+        x_compiled = ember.tensor(data, requires_grad=name != "inplace_input")
+        want, got = function(x_eager), compiled(x_compiled)
+        np.testing.assert_array_equal(_array(got), _array(want))
+        if want.requires_grad:
+            cotangent = ember.tensor(rng.standard_normal(tuple(want.shape)).astype(np.float32))
+            (want * cotangent).sum().backward()
+            (got * cotangent).sum().backward()
+            np.testing.assert_array_equal(_array(x_compiled.grad), _array(x_eager.grad))
+    state = _state(compiled)
+    assert state.replays == 0 and state._recordings == 1
+    assert any(reason in text for text, _ in state.breaks), state.breaks
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_fullgraph_turns_a_break_into_an_error_naming_op_and_line(name):
+    function, reason = BREAKS[name]
+    compiled = ember.compile(function, fullgraph=True)
+    x = ember.tensor(np.linspace(-1, 1, 5).astype(np.float32), requires_grad=True)
+    with pytest.raises(Unsupported, match=re.escape(reason)) as error:
+        compiled(x.detach() if name == "inplace_input" else x)
+    assert "test_compile_behaviour.py:" in str(error.value)
+
+
+def test_a_parameter_changed_in_place_during_the_forward_breaks():
+    layer = nn.Linear(2, 2)
+
+    def forward(x):
+        out = layer(x)
+        with ember.no_grad():
+            layer.weight.mul_(0.5)
+        return out
+
+    compiled = ember.compile(forward)
+    compiled(ember.randn(1, 2))
+    assert any("in-place change to an input or a parameter" in r for r, _ in
+               _state(compiled).breaks)
+
+
+def test_a_module_with_a_forward_hook_runs_eagerly():
+    model = nn.Linear(2, 2)
+    seen = []
+    model.register_forward_hook(lambda module, args, out: seen.append(1))
+    compiled = ember.compile(model)
+    for _ in range(3):
+        compiled(ember.randn(1, 2))
+    assert len(seen) == 3 and _state(compiled).replays == 0
+
+
+def test_hooks_added_after_recording_fail_the_guards():
+    model = nn.Linear(2, 2)
+    compiled = ember.compile(model)
+    compiled(ember.randn(1, 2))
+    seen = []
+    model.register_forward_hook(lambda module, args, out: seen.append(1))
+    compiled(ember.randn(1, 2))
+    assert seen == [1]
+
+
+def test_backward_inside_the_compiled_call_breaks():
+    layer = nn.Linear(2, 1)
+
+    def step(x):
+        loss = layer(x).sum()
+        loss.backward()
+        return loss
+
+    compiled = ember.compile(step)
+    compiled(ember.randn(3, 2))
+    compiled(ember.randn(3, 2))
+    assert any("backward()" in r for r, _ in _state(compiled).breaks)
+
+
+# ---------------------------------------------------------------- gradients
+
+
+def test_double_backward_through_a_compiled_region_keeps_the_second_order_term():
+    def function(x, w):
+        return (ember.tanh(x @ w) ** 3).sum()
+
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        data, weights = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+        results = []
+        for run in (function, compiled):
+            x = ember.tensor(data, requires_grad=True)
+            w = ember.tensor(weights, requires_grad=True)
+            (gx,) = ember.autograd.grad(run(x, w), x, create_graph=True)
+            (gw,) = ember.autograd.grad((gx * gx).sum(), w)
+            results.append((_array(gx), _array(gw)))
+        np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
+        np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)
+    assert _state(compiled).replays == 2
+
+
+def test_retain_graph_lets_a_replayed_region_backward_twice():
+    layer = nn.Linear(3, 2)
+    compiled = ember.compile(layer)
+    x = ember.randn(4, 3)
+    compiled(x)
+    out = compiled(x).sum()
+    out.backward(retain_graph=True)
+    first = layer.weight.grad.clone()
+    out.backward()
+    np.testing.assert_array_equal(_array(layer.weight.grad), 2 * _array(first))
+    assert out.grad_fn.next_functions[0][0].name() == "CompiledFunctionBackward"
+
+
+def test_random_draws_are_fresh_on_every_replay():
+    compiled = ember.compile(lambda x: F.dropout(x, 0.5))
+    x = ember.ones(1000)
+    masks = [_array(compiled(x)) for _ in range(3)]
+    assert not np.array_equal(masks[1], masks[2])
+    ember.manual_seed(3)
+    replayed = _array(compiled(x))
+    ember.manual_seed(3)
+    np.testing.assert_array_equal(replayed, _array(F.dropout(x, 0.5)))
+
+
+# ---------------------------------------------------------------- the module wrapper and tools
+
+
+def test_optimized_module_passes_through_to_the_original():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    compiled = ember.compile(model)
+    assert isinstance(compiled, ember._compile.OptimizedModule)
+    assert compiled._orig_mod is model
+    with pytest.raises(TypeError, match="not subscriptable"):  # as PyTorch's
+        compiled[0]
+    linear = ember.compile(nn.Linear(2, 3))
+    assert linear.in_features == 2 and linear.weight is linear._orig_mod.weight
+    assert repr(linear) == ("OptimizedModule(\n  (_orig_mod): Linear(in_features=2, "
+                            "out_features=3, bias=True)\n)")
+    assert list(compiled.parameters()) == list(model.parameters())
+    keys = list(compiled.state_dict())
+    assert keys == ["_orig_mod." + k for k in model.state_dict()]
+    other = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    ember.compile(other).load_state_dict(compiled.state_dict())
+    np.testing.assert_array_equal(_array(other[0].weight), _array(model[0].weight))
+
+
+def test_decorator_forms():
+    @ember.compile
+    def plain(x):
+        return x + 1
+
+    @ember.compile(fullgraph=True)
+    def strict(x):
+        return x * 2
+
+    x = ember.ones(2)
+    assert plain(x).tolist() == [2.0, 2.0] and strict(x).tolist() == [2.0, 2.0]
+    assert plain.__name__ == "plain"
+    assert ember.compile(plain, disable=True) is plain
+
+
+def test_compiled_optimizer_step_is_the_fused_step():
+    layer = nn.Linear(2, 1)
+    optimizer = ember.optim.Adam(layer.parameters(), lr=0.1)
+    step = ember.compile(optimizer.step)
+    layer(ember.ones(1, 2)).sum().backward()
+    before = _array(layer.weight)
+    step()
+    assert not np.array_equal(before, _array(layer.weight))
+
+
+def test_code_prints_the_programs_with_shapes():
+    compiled = ember.compile(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid()))
+    assert "nothing recorded" in compiled.code
+    compiled(ember.randn(4, 2, requires_grad=True))
+    code = compiled.code
+    assert code.startswith("def forward(")
+    assert "# (4, 3) float32" in code and "def backward(node, grad0)" in code
+    assert "Sigmoid" in code
+
+
+def test_output_code_log(capsys, monkeypatch):
+    monkeypatch.setenv("EMBER_LOGS", "output_code")
+    ember.compile(lambda x: x.exp())(ember.ones(2))
+    assert "def forward(" in capsys.readouterr().err
+
+
+def test_explain_lists_recordings_guards_and_breaks():
+    layer = nn.Linear(2, 2)
+    report = ember.compiler.explain(layer, ember.randn(3, 2))
+    assert report.graph_count == 1 and report.graph_break_count == 0
+    assert report.ops_per_graph == [["Addmm"]]
+    assert any("Linear.weight" in guard for guard in report.out_guards)
+    broken = ember.compiler.explain(_item)(ember.randn(3))
+    assert broken.graph_count == 0 and broken.graph_break_count == 1
+    assert "item()" in broken.break_reasons[0] and "Graph Break Count: 1" in str(broken)
+
+
+def test_reset_disable_and_is_compiling():
+    seen = []
+
+    def probe(x):
+        seen.append(ember.compiler.is_compiling())
+        return x + 1
+
+    compiled = ember.compile(probe)
+    compiled(ember.ones(1))
+    compiled(ember.ones(1))
+    assert seen == [True] and not ember.compiler.is_compiling()
+    ember.compiler.reset()
+    compiled(ember.ones(1))
+    assert seen == [True, True]
+
+    @ember.compiler.disable
+    def helper(x):
+        return x * 2
+
+    outer = ember.compile(lambda x: helper(x) + 1)
+    outer(ember.ones(1))
+    outer(ember.ones(1))
+    assert _state(outer).replays == 0 and "disable" in _state(outer).breaks[0][0]
+    assert ember.compile(helper) is helper
+
+
+def test_recording_state_belongs_to_the_thread():
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(x):
+        started.set()
+        release.wait(5)
+        return x + 1
+
+    compiled = ember.compile(slow)
+    worker = threading.Thread(target=compiled, args=(ember.ones(1),))
+    worker.start()
+    started.wait(5)
+    seen.append(ember.compiler.is_compiling())
+    (ember.ones(1) * 2).sum().item()  # another thread's reads are no break of that recording
+    release.set()
+    worker.join()
+    assert seen == [False] and _state(compiled).breaks == []
+
+
+def test_in_place_ops_on_intermediates_replay_with_eager_gradients():
+    def function(x, y):
+        h = x * 1.5
+        h.mul_(y)  # Mul saves its inputs: the value before the write must be kept
+        h.relu_()
+        h += 1.0
+        return h * y
+
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        a, b = rng.standard_normal((2, 3, 4))
+        results = []
+        for run in (function, compiled):
+            x, y = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
+            out = run(x, y)
+            (out * ember.tensor(b + 2)).sum().backward()
+            results.append([_array(out), _array(x.grad), _array(y.grad)])
+        for want, got in zip(*results):
+            np.testing.assert_array_equal(got, want)
+    state = _state(compiled)
+    assert state.breaks == [] and state.replays == 2
+    assert ".copy()  # before an in-place write" in compiled.code
