@@ -13,6 +13,7 @@ from __future__ import annotations
 import traceback
 from functools import partial
 
+from ember import _tape
 from ember._backend import (
     asarray,
     bfloat16 as _BFLOAT16,
@@ -22,7 +23,6 @@ from ember._backend import (
     ndarray,
     xp,
 )
-from ember import _tape
 from ember._dtype import (
     check_python_int,
     checked_int,
