@@ -13,7 +13,10 @@ so that ``_tensor`` and the ops, which sit below the compiler, can reach it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
+from collections.abc import Iterator
 
 
 class _Anywhere:
@@ -69,3 +72,39 @@ def made(tensor):
         if tape is not None:
             tape.made(tensor)
     return tensor
+
+
+def replayed(changes=None):
+    """A function or method that a compiled call replays whole (an optimizer's ``step``,
+    ``zero_grad``, gradient clipping): while recording, its own work is not recorded step
+    by step. ``changes(*args)`` names the tensors it may change in place."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            tape = current()
+            if tape is None:
+                return function(*args, **kwargs)
+            # An iterator (``model.parameters()``) is read once: the replays need a list.
+            args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+            touched = changes(*args) if changes is not None else ()
+            return tape.call(function, args, kwargs, touched)
+
+        return run
+
+    return decorate
+
+
+@contextlib.contextmanager
+def muted():
+    """Nothing this thread does inside is recorded (the eager engine under a recorded
+    ``backward()``)."""
+    tape = current()
+    if tape is None:
+        yield
+        return
+    tape.muted += 1
+    try:
+        yield
+    finally:
+        tape.muted -= 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import types
 
-from ember import _dtype as dtypes, autograd, ops
+from ember import _dtype as dtypes, _tape, autograd, ops
 from ember._backend import xp
 from ember._device import check_device, device as _device_cls
 from ember._dtype import dtype as _dtype_cls, to_dtype
@@ -227,7 +227,8 @@ class OwnForms:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of the leaves it depends on."""
-        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None:
+        if gradient is None and inputs is None and not create_graph and self.grad_fn is not None \
+                and not _tape.anywhere.count:
             data = self._data
             if data.size == 1:  # the usual ``loss.backward()``: seeded with a one, nothing to check
                 seed = Tensor._make(xp.ones(data.shape, data.dtype))

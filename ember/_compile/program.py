@@ -17,11 +17,17 @@ import itertools
 import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
-from ember._compile.tape import Slot, handed_arrays
+from ember._compile.tape import Slot, gradient_flow, handed_arrays
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.autograd.engine import _conform_array
-from ember.autograd.function import BackwardNode, Function, _sequence, edge_of
+from ember.autograd.engine import _accumulate_array, _conform_array
+from ember.autograd.function import (
+    BackwardNode,
+    Function,
+    _sequence,
+    edge_of,
+    grad_accumulator,
+)
 from ember.ops._function import _Scratch
 
 _programs = itertools.count()
@@ -83,10 +89,12 @@ class Program:
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward}
         for slot in self.constants:
             self.namespace[slot.name] = slot.tensor._data
-        self.grad_outputs = [s for s in dict.fromkeys(outputs) if s.kind == "step"
-                             and s.requires_grad]
+        # A region that ran backward() itself hands out no graph: its outputs are constants.
+        inline = any(step.kind == "backward" for step in self.steps)
+        self.grad_outputs = [] if inline else [
+            s for s in dict.fromkeys(outputs) if s.kind == "step" and s.requires_grad]
         self.forward_source = self._write_forward()
-        self.flows = _gradient_flow(self.steps, self.grad_outputs)
+        self.flows = gradient_flow(self.steps, self.grad_outputs)
         self.grad_sources = [s for s in self.sources if s.index in self.flows]
         self.backward_source = self._write_backward() if self.grad_outputs else ""
         self.forward = self._compile(self.forward_source, "forward")
@@ -114,6 +122,14 @@ class Program:
     def _forward_lines(self, number, step, contexts) -> list:
         outputs = ", ".join(s.name for s in step.outputs)
         shapes = "; ".join(_describe(s) for s in step.outputs)
+        if step.kind == "call":
+            self.namespace[f"call{number}"] = step.op
+            comment = f"  # {step.op.func.__qualname__}, replayed whole"
+            if step.outputs:
+                return [f"    {outputs} = call{number}()._data{comment}"]
+            return [f"    call{number}(){comment}"]
+        if step.kind == "backward":
+            return self._inline_backward(number, step)
         if step.kind == "draw":
             self.namespace[f"draw{number}"] = step.op
             return [f"    {outputs} = draw{number}()  # random draw: {shapes}"]
@@ -171,24 +187,57 @@ class Program:
         contexts = [f"c{n}" for n, s in enumerate(self.steps) if s.node is not None]
         if contexts:
             lines.append(f"    {''.join(c + ', ' for c in contexts)}= node.contexts")
-        flowing = sorted(self.flows)
-        lines.append(f"    {' = '.join(f'g{i}' for i in flowing)} = None")
-        for slot, name in zip(self.grad_outputs, outputs):
-            lines.append(f"    g{slot.index} = {name}")
-        for number in range(len(self.steps) - 1, -1, -1):
-            step = self.steps[number]
-            if not any(s.index in self.flows for s in step.outputs):
-                continue
-            if step.kind in ("write", "snapshot"):
-                lines += self._write_backward_lines(step)
-            elif step.node is not None:
-                lines += self._backward_lines(number, step)
+        seeds = list(zip(self.grad_outputs, outputs))
+        lines += self._gradient_lines(seeds, len(self.steps), self.flows)
         returned = "".join(f"g{s.index}, " for s in self.grad_sources)
         lines.append(f"    return ({returned})")
         return "\n".join(lines) + "\n"
 
-    def _backward_lines(self, number, step) -> list:
-        grads = [f"g{s.index}" if s.index in self.flows else "None" for s in step.outputs]
+    def _inline_backward(self, number, step) -> list:
+        """``backward()`` inside the region: the gradient program over the steps before it,
+        then each leaf's ``.grad`` accumulated as the engine does."""
+        seeds = []
+        for root, seed in step.args:
+            if seed is None:
+                self.namespace["ones"] = xp.ones
+                seeds.append((root, f"ones({root.shape!r}, {_dtype_name(self, root.dtype)})"))
+            else:
+                seeds.append((root, seed.name))
+        flows = gradient_flow(self.steps[:number], [root for root, _ in step.args])
+        lines = [f"    # backward() of {', '.join(root.name for root, _ in step.args)}"]
+        lines += self._gradient_lines(seeds, number, flows)
+        self.namespace["accumulate"] = _accumulate_array
+        # As the engine: leaves last, newest accumulator first, once nothing else holds
+        # the gradients, so that a ``.grad`` takes over an array only it would hold.
+        lines.append("    r = t = None")
+        leaves = [s for s in self.sources if s.index in flows]
+        leaves.sort(key=lambda s: -grad_accumulator(s.tensor)._sequence_nr)
+        for slot in leaves:
+            self.namespace[f"leaf{slot.index}"] = slot.tensor
+            lines.append(f"    accumulate(leaf{slot.index}, g{slot.index}, 1)")
+            lines.append(f"    g{slot.index} = None")
+        return lines
+
+    def _gradient_lines(self, seeds, upto, flows) -> list:
+        """The engine's walk over steps ``[0, upto)``, newest first, from ``seeds`` (slot,
+        expression) pairs: what reaches slot ``i`` is summed in ``g{i}``."""
+        lines = [f"    {' = '.join(f'g{i}' for i in sorted(flows))} = None"]
+        for slot, expression in seeds:
+            target = f"g{slot.index}"
+            lines.append(f"    {target} = {expression} if {target} is None else "
+                         f"{target} + {expression}")
+        for number in range(upto - 1, -1, -1):
+            step = self.steps[number]
+            if not any(s.index in flows for s in step.outputs):
+                continue
+            if step.kind in ("write", "snapshot"):
+                lines += self._write_backward_lines(step)
+            elif step.node is not None:
+                lines += self._backward_lines(number, step, flows)
+        return lines
+
+    def _backward_lines(self, number, step, flows) -> list:
+        grads = [f"g{s.index}" if s.index in flows else "None" for s in step.outputs]
         arrived = [g for g in grads if g != "None"]
         lines = [f"    if {' is not None or '.join(arrived)} is not None:  # {step.name}"]
         if len(grads) > 1:  # the engine's zeros for outputs that got no gradient
@@ -208,7 +257,7 @@ class Program:
             call = f"B{number}(c{number}, {', '.join(grads)})"
         lines.append(f"        r = {call}")
         for position, (arg, need) in enumerate(zip(step.args, step.needs)):
-            if need and isinstance(arg, Slot) and arg.index in self.flows:
+            if need and isinstance(arg, Slot) and arg.index in flows:
                 lines += self._arrival(f"r[{position}]", arg, f"c{number}", position)
         return lines
 
@@ -217,7 +266,7 @@ class Program:
         source."""
         written, value = step.outputs[0], step.args[-1]
         return [f"    if g{written.index} is not None:  # {step.kind}"] + self._arrival(
-            f"g{written.index}", value, "node", 0)
+            f"g{written.index}", value, "None", 0)
 
     def _arrival(self, grad, slot, node, position) -> list:
         """A gradient reaching ``slot``: the engine's conform, then the sum."""
@@ -330,26 +379,15 @@ def _live_steps(steps, outputs) -> list:
     read = {s.index for s in outputs}
     live = []
     for step in reversed(steps):
-        keep = step.kind in ("draw", "write") or any(s.index in read for s in step.outputs) or bool(
-            handed_arrays(step))
+        keep = step.kind in ("draw", "write", "call", "backward") or bool(handed_arrays(step)) \
+            or any(s.index in read for s in step.outputs)
         if keep:
             live.append(step)
-            read.update(a.index for a in step.args if isinstance(a, Slot))
+            read.update(a.index for a in _slots_read(step))
     return live[::-1]
 
 
-def _gradient_flow(steps, grad_outputs) -> set:
-    """Indices of the slots a gradient reaches, walking the nodes from the outputs back."""
-    flows = {s.index for s in grad_outputs}
-    for step in reversed(steps):
-        if step.node is None and step.kind not in ("write", "snapshot"):
-            continue
-        if not any(s.index in flows for s in step.outputs):
-            continue
-        if step.kind in ("write", "snapshot"):
-            flows.add(step.args[-1].index)
-            continue
-        for arg, need in zip(step.args, step.needs):
-            if need and isinstance(arg, Slot):
-                flows.add(arg.index)
-    return flows
+def _slots_read(step) -> list:
+    if step.kind == "backward":
+        return [slot for pair in step.args for slot in pair if slot is not None]
+    return [a for a in step.args if isinstance(a, Slot)]

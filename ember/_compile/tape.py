@@ -12,11 +12,14 @@ tensor of unknown origin, an array argument it cannot follow, a value read into 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
 from ember._backend import bfloat16, ndarray
+from ember._hooks import hooks_registered
 from ember._tensor import Tensor
+from ember.autograd.anomaly_mode import anomaly_state
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -73,23 +76,31 @@ class Tape:
         self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
         self.pending = None  # an in-place write under way (``write``, then ``wrote``)
         self.handed_over = set()  # ids of captured arrays an op gets as they are (to write)
+        self.muted = 0  # inside a call replayed whole (``call``), nothing is recorded
+        self.explained = set()  # ids of version counters that recorded calls may move
         for position, tensor in enumerate(inputs):
             self._new_slot("input", tensor, position)
 
     # ------------------------------------------------------------ reports from ember
     def graph_break(self, reason: str) -> None:
+        if self.muted:
+            return
         where = user_line()
         self.breaks.append((reason, where))
         if self.fullgraph:
             raise Unsupported(f"ember.compile(fullgraph=True): {reason} (at {where})")
 
     def made(self, tensor) -> None:
+        if self.muted:
+            return
         if tensor._requires_grad:
             self.graph_break("a tensor that requires grad was created inside the compiled call")
         self.made_here.add(id(tensor))
         self.alive.append(tensor)
 
     def op(self, cls, args, arrays, outputs, node, result) -> None:
+        if self.muted:
+            return
         if not cls.replayable:
             self.graph_break(f"{cls.__name__}: {cls.replayable_reason}")
             return
@@ -115,12 +126,14 @@ class Tape:
 
     def snapshot(self, copy, tensor) -> None:
         """``copy`` holds a copy of ``tensor``'s present value (before an in-place op)."""
-        slot = self.slot_of(tensor)
+        slot = None if self.muted else self.slot_of(tensor)
         if slot is not None:
             self._add(Step("snapshot", None, (slot,), [], user_line()), (copy,))
 
     def draw(self, tensor, redraw) -> None:
         """``tensor`` holds fresh random numbers; ``redraw()`` draws the next ones alike."""
+        if self.muted:
+            return
         self.made_here.discard(id(tensor))
         self._add(Step("draw", redraw, (), [], user_line()), (tensor,))
 
@@ -128,6 +141,8 @@ class Tape:
         """``target``'s storage is about to be overwritten with ``result`` (``inplace``);
         ``wrote(target)`` follows once it has been."""
         self.pending = None
+        if self.muted:
+            return
         slot = self.by_tensor.get(id(target))
         if slot is None and id(target) in self.made_here and id(target) not in self.by_tensor:
             return  # a constant still being built: its final value is what steps will see
@@ -154,6 +169,57 @@ class Tape:
         if self.pending is not None:
             self._add(self.pending, (target,))
             self.pending = None
+
+    def call(self, function, args, kwargs, changes=()):
+        """``function(*args, **kwargs)`` runs whole on every replay (an optimizer's step,
+        ``zero_grad``, gradient clipping): its own work is not recorded, and the tensors in
+        ``changes`` may change in place or get new gradients. Its tensor arguments must be
+        ones that existed before the call (parameters), which a replay reads afresh."""
+        if self.muted:
+            return function(*args, **kwargs)
+        for value in _tensors_in(list(args) + list(kwargs.values())):
+            if id(value) not in self.captured:
+                self.graph_break(f"{function.__qualname__} of a tensor made in the call")
+                return function(*args, **kwargs)
+        step = Step("call", functools.partial(function, *args, **kwargs), (), [], user_line())
+        self.explained.update(id(t._version_counter) for t in changes)
+        self.muted += 1
+        try:
+            result = function(*args, **kwargs)
+        finally:
+            self.muted -= 1
+        # A tensor it returns (clip_grad_norm_'s total norm) is a value of the step.
+        self._add(step, (result,) if isinstance(result, Tensor) else ())
+        return result
+
+    def backward(self, outputs, grad_tensors, create_graph) -> bool:
+        """``backward()`` of ``outputs`` inside the call: recorded as a step that runs the
+        gradient program and accumulates into the leaves. False after a graph break."""
+        if self.muted:
+            return True
+        if create_graph or hooks_registered() or anomaly_state.enabled:
+            self.graph_break("backward() with create_graph, hooks or anomaly mode")
+            return False
+        seeds = grad_tensors if isinstance(grad_tensors, (tuple, list)) else (grad_tensors,)
+        pairs = []
+        for index, output in enumerate(outputs):
+            root = self.by_tensor.get(id(output))
+            seed = seeds[index] if index < len(seeds) else None
+            seed_slot = None if seed is None else self.slot_of(seed)
+            if root is None or root.kind != "step" or (seed is not None and seed_slot is None):
+                self.graph_break("backward() of a tensor the compiled call did not make")
+                return False
+            pairs.append((root, seed_slot))
+        flows = gradient_flow(self.steps, [root for root, _ in pairs])
+        for slot in self.slots:
+            if slot.index in flows and slot.kind in ("input", "captured", "constant"):
+                tensor = slot.tensor
+                if slot.kind != "captured" or tensor.grad_fn is not None:
+                    self.graph_break("backward() inside the compiled call into the .grad of "
+                                     "an argument or of a graph made outside it")
+                    return False
+        self.steps.append(Step("backward", None, tuple(pairs), [], user_line()))
+        return True
 
     # ------------------------------------------------------------ slots
     def slot_of(self, tensor) -> Slot | None:
@@ -233,7 +299,7 @@ class Tape:
 
     def changed_sources(self) -> list:
         """The inputs and captured tensors whose version moved without a recorded write."""
-        written = {id(step.op) for step in self.steps if step.kind == "write"}
+        written = {id(step.op) for step in self.steps if step.kind == "write"} | self.explained
         written.update(id(slot.tensor._version_counter) for slot in self.slots
                        if slot.kind == "captured" and slot.tensor is not None
                        and id(slot.tensor._data) in self.handed_over)
@@ -256,9 +322,30 @@ def arrays_in(value) -> list:
 
 
 def _holds_tensor(value) -> bool:
+    return bool(_tensors_in(value))
+
+
+def _tensors_in(value) -> list:
     if type(value) in (tuple, list):
-        return any(_holds_tensor(item) for item in value)
-    return isinstance(value, Tensor)
+        return [t for item in value for t in _tensors_in(item)]
+    return [value] if isinstance(value, Tensor) else []
+
+
+def gradient_flow(steps, seeds) -> set:
+    """Indices of the slots a gradient reaches from the ``seeds`` slots, walking back."""
+    flows = {s.index for s in seeds}
+    for step in reversed(steps):
+        if step.node is None and step.kind not in ("write", "snapshot"):
+            continue
+        if not any(s.index in flows for s in step.outputs):
+            continue
+        if step.kind in ("write", "snapshot"):
+            flows.add(step.args[-1].index)
+            continue
+        for arg, need in zip(step.args, step.needs):
+            if need and isinstance(arg, Slot):
+                flows.add(arg.index)
+    return flows
 
 
 def handed_arrays(step) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember import _tape
 from ember._backend import asarray, xp
 from ember._tensor import Tensor
 from ember.autograd.engine import run_backward
@@ -69,6 +70,11 @@ def backward(
         retain_graph = create_graph
     roots, seeds = _roots_and_seeds(outputs, grad_tensors, "backward")
     if inputs is None:
+        tape = _tape.current()
+        if tape is not None and tape.backward(outputs, grad_tensors, create_graph):
+            with _tape.muted():  # a step of its own: the engine's work is not recorded
+                run_backward(roots, seeds, retain_graph, create_graph)
+            return
         run_backward(roots, seeds, retain_graph, create_graph)
         return
     inputs = _as_tuple(inputs)

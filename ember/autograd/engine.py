@@ -290,7 +290,9 @@ def _broadcast_dims(grad_shape, shape, node, position) -> tuple:
 # ---------------------------------------------------------------- leaves
 
 
-def _accumulate_array(variable, grad) -> None:
+def _accumulate_array(variable, grad, held: int = 0) -> None:
+    """Add ``grad`` into ``variable.grad``; ``held`` counts the caller's own references to
+    it (a compiled program's local variable) beyond the argument."""
     if grad is None:
         return
     if variable.grad is None:
@@ -298,7 +300,7 @@ def _accumulate_array(variable, grad) -> None:
         # PyTorch's AccumulateGrad steals a buffer whose use count is one; otherwise it gets
         # a copy, since the same array may be another input's gradient or a saved value.
         # A copy per parameter per step was measured to slow a small CNN's step noticeably.
-        owned = grad.base is None and sys.getrefcount(grad) <= _ALONE
+        owned = grad.base is None and sys.getrefcount(grad) <= _ALONE + held
         variable.grad = Tensor._make(grad if owned else grad.copy())
     elif variable.grad.requires_grad:
         variable.grad = variable.grad + Tensor._make(grad)

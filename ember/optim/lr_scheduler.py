@@ -18,6 +18,7 @@ from functools import partial, wraps
 from typing import Any
 from weakref import ref
 
+from ember import _tape
 from ember._tensor import Tensor
 from ember.optim.optimizer import Optimizer
 
@@ -78,6 +79,9 @@ def _set_group_value(group: dict, key: str, value) -> None:
         group[key] = value
 
 
+_replayed_step = _tape.replayed()
+
+
 class LRScheduler:
     """Base class of the schedulers that set ``lr`` from the epoch count ``last_epoch``.
 
@@ -91,6 +95,12 @@ class LRScheduler:
 
     _get_lr_called_within_step: bool = False
     _is_initial: bool = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        # A compiled call replays a scheduler's step whole: it sets Python numbers.
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _replayed_step(cls.__dict__["step"])
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -192,6 +202,9 @@ class LRScheduler:
                 UserWarning,
                 stacklevel=3,
             )
+
+
+LRScheduler.step = _replayed_step(LRScheduler.step)
 
 
 _LRScheduler = LRScheduler

@@ -26,6 +26,7 @@ from copy import deepcopy
 from itertools import chain
 from typing import Any
 
+from ember import _tape
 from ember._backend import xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
@@ -164,6 +165,13 @@ def _addcdiv_(target, tensor1, tensor2, value: float = 1.0) -> None:
     target += value * tensor1 / tensor2
 
 
+def _parameters_of(optimizer, *_) -> list:
+    return [param for group in optimizer.param_groups for param in group["params"]]
+
+
+_replayed_step = _tape.replayed(changes=_parameters_of)
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -179,6 +187,12 @@ class Optimizer:
         >>> loss_fn(model(input), target).backward()
         >>> optimizer.step()
     """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        # A compiled call replays an optimizer's step whole (its update is one fused pass).
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _replayed_step(cls.__dict__["step"])
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -293,6 +307,7 @@ class Optimizer:
             cache[id(group)] = (values, options)
         return options
 
+    @_tape.replayed(changes=lambda self, *_: _parameters_of(self))
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""
         for group in self.param_groups:
@@ -460,6 +475,9 @@ class Optimizer:
                 if key != "params":
                     text += f"    {key}: {group[key]}\n"
         return text + ")"
+
+
+Optimizer.step = _replayed_step(Optimizer.step)
 
 
 def _cast(param: Tensor, value, key=None):

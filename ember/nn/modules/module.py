@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ember import _tape
 from ember._device import check_device
 from ember._dtype import bfloat16, float16, float32, float64
 from ember._hooks import RemovableHandle
@@ -324,6 +325,7 @@ class Module:
             parameter.requires_grad_(requires_grad)
         return self
 
+    @_tape.replayed(changes=lambda self, *_: list(self.parameters()))
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to ``None`` by default, as PyTorch 2)."""
         for parameter in self.parameters():

@@ -12,6 +12,7 @@ import types
 import warnings
 from collections.abc import Iterable
 
+from ember import _tape
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.linalg import vector_norm
@@ -64,6 +65,7 @@ def get_total_norm(
     return total
 
 
+@_tape.replayed()  # a compiled call replays it whole
 def clip_grads_with_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -80,6 +82,7 @@ def clip_grads_with_norm_(
             grad.mul_(coefficient)
 
 
+@_tape.replayed()  # a compiled call replays it whole
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -135,6 +138,7 @@ def clip_grad_norm(
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
+@_tape.replayed()  # a compiled call replays it whole
 def clip_grad_value_(
     parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:
