@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 
-from ember import _backend
+from ember import _backend, _tape
 from ember._backend import asarray, bfloat16 as _numpy_bfloat16, xp
 from ember._device import check_device, cpu as _cpu, device as _device_cls
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
@@ -53,7 +53,7 @@ class Tensor:
     __slots__ = (
         "_data",
         "_requires_grad",
-        "grad",
+        "_grad",
         "grad_fn",
         "_output_nr",
         "_version_counter",
@@ -89,7 +89,7 @@ class Tensor:
         tensor = _new(cls)
         tensor._data = array
         tensor._requires_grad = requires_grad
-        tensor.grad = None
+        tensor._grad = None
         tensor.grad_fn = None
         tensor._output_nr = 0
         tensor._version_counter = [0]
@@ -199,6 +199,17 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward passes (None until the first)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if _tape.anywhere.count:
+            _tape.graph_break("assigning .grad inside the compiled call")
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -374,7 +385,7 @@ class Tensor:
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:
     tensor._data = array
     tensor._requires_grad = requires_grad
-    tensor.grad = None
+    tensor._grad = None
     tensor.grad_fn = None
     tensor._output_nr = 0
     tensor._version_counter = [0]

@@ -586,3 +586,20 @@ def test_in_place_ops_on_intermediates_replay_with_eager_gradients():
     state = _state(compiled)
     assert state.breaks == [] and state.replays == 2
     assert ".copy()  # before an in-place write" in compiled.code
+
+
+def test_assigning_grad_inside_the_call_breaks():
+    layer = nn.Linear(2, 1)
+
+    def step(x):
+        loss = layer(x).sum()
+        layer.weight.grad = None  # a Python assignment a replay could not repeat
+        loss.backward()
+        return loss
+
+    compiled = ember.compile(step)
+    for _ in range(2):
+        compiled(ember.ones(3, 2))
+    assert any("assigning .grad" in r for r, _ in _state(compiled).breaks)
+    np.testing.assert_array_equal(_array(layer.weight.grad), [[3.0, 3.0]])
+    assert _array(layer.bias.grad).tolist() == [6.0]

@@ -14,6 +14,7 @@ import contextlib
 import math
 import shutil
 
+from ember._compile.tape import Slot
 from ember._tensor import Tensor
 from ember.autograd import engine
 
@@ -94,7 +95,7 @@ def _quote(text: str) -> str:
 
 
 def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = True,
-               show_grads: bool = False) -> Graph:
+               show_grads: bool = False, expand_compiled: bool = False) -> Graph:
     """Draw the graph that produced ``tensor``.
 
     Args:
@@ -102,6 +103,8 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = T
         params: names for leaves, e.g. ``dict(model.named_parameters())``.
         show_shapes: label nodes with their output shapes and dtypes.
         show_grads: colour parameters and nodes by gradient norm (after a backward).
+        expand_compiled: draw each ``ember.compile`` region as its recorded kernels (a
+            boxed cluster) instead of one ``CompiledFunctionBackward`` node.
 
     Returns:
         a ``Graph``: ``.source`` (DOT), ``.save(path)``, ``.render(path, format)``.
@@ -127,6 +130,46 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = T
         lines.append("}")
         return Graph("\n".join(lines) + "\n")
 
+    order = _nodes_from(start)
+    norms = _grad_norms(order) if show_grads else {}
+    largest = max((n for n in norms.values() if n is not None and math.isfinite(n)), default=0.0)
+
+    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
+    regions = {}  # id(node) -> (step ids of its inputs, of its outputs), when expanded
+    output_id = "output"
+    output_label = "output" + shape_line
+    lines.append(f'  {output_id} [label={_quote(output_label)}, fillcolor="#c8e6c9"];')
+    for node in order:
+        if expand_compiled and getattr(node, "program", None) is not None:
+            regions[id(node)] = _draw_region(node.program, ids[id(node)], show_shapes, lines)
+            continue
+        label, fill = _label(node, names, show_shapes)
+        if show_grads:
+            norm = norms.get(id(node))
+            label += "\n|grad| " + ("n/a" if norm is None else f"{norm:.2e}")
+            fill = _colour(norm, largest)
+        lines.append(f"  {ids[id(node)]} [label={_quote(label)}, fillcolor=\"{fill}\"];")
+
+    def source(next_node, output_nr) -> str:
+        found = regions.get(id(next_node))
+        return ids[id(next_node)] if found is None else found[1][output_nr]
+
+    def targets(node, position) -> list:
+        found = regions.get(id(node))
+        return [ids[id(node)]] if found is None else found[0][position]
+
+    lines.append(f"  {source(start, tensor._output_nr)} -> {output_id};")
+    for node in order:
+        for position, (next_node, output_nr) in enumerate(node.next_functions):
+            if next_node is not None:
+                for target in targets(node, position):
+                    lines.append(f"  {source(next_node, output_nr)} -> {target};")
+    lines.append("}")
+    return Graph("\n".join(lines) + "\n")
+
+
+def _nodes_from(start) -> list:
+    """The nodes that ``start`` reaches, each once, without recursion."""
     order, seen, stack = [], {id(start)}, [start]
     while stack:
         node = stack.pop()
@@ -135,44 +178,65 @@ def draw_graph(tensor: Tensor, params: dict | None = None, show_shapes: bool = T
             if next_node is not None and id(next_node) not in seen:
                 seen.add(id(next_node))
                 stack.append(next_node)
+    return order
 
+
+def _grad_norms(order) -> dict:
     norms = {}
-    if show_grads:
-        for node in order:
-            if node._is_accumulator:
-                grad = node.variable.grad
-                norms[id(node)] = (None if grad is None
-                                   else float((grad.detach().double() ** 2).sum().item()) ** 0.5)
-            else:
-                norms[id(node)] = node.metadata.get("grad_norm")
-    largest = max((n for n in norms.values() if n is not None and math.isfinite(n)), default=0.0)
-
-    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
-    output_id = "output"
-    output_label = "output" + shape_line
-    lines.append(f'  {output_id} [label={_quote(output_label)}, fillcolor="#c8e6c9"];')
     for node in order:
         if node._is_accumulator:
-            variable = node.variable
-            label = names.get(id(variable), "leaf")
-            if show_shapes:
-                label += "\n" + _shape_text(variable.shape, variable.dtype)
-            fill = "#fff3c4"
+            grad = node.variable.grad
+            norms[id(node)] = (None if grad is None
+                               else float((grad.detach().double() ** 2).sum().item()) ** 0.5)
         else:
-            label = node.name()
-            if show_shapes:
-                shapes = [_shape_text(m[0], m[1]) for m in node._output_meta if m is not None]
-                label += "\n" + "\n".join(shapes)
-            fill = "#e8eef7"
-        if show_grads:
-            norm = norms.get(id(node))
-            label += "\n|grad| " + ("n/a" if norm is None else f"{norm:.2e}")
-            fill = _colour(norm, largest)
-        lines.append(f"  {ids[id(node)]} [label={_quote(label)}, fillcolor=\"{fill}\"];")
-    lines.append(f"  {ids[id(start)]} -> {output_id};")
-    for node in order:
-        for next_node, _ in node.next_functions:
-            if next_node is not None:
-                lines.append(f"  {ids[id(next_node)]} -> {ids[id(node)]};")
-    lines.append("}")
-    return Graph("\n".join(lines) + "\n")
+            norms[id(node)] = node.metadata.get("grad_norm")
+    return norms
+
+
+def _label(node, names, show_shapes) -> tuple:
+    """A node's label and fill colour: a leaf by its name, others by their node name."""
+    if node._is_accumulator:
+        variable = node.variable
+        label = names.get(id(variable), "leaf")
+        if show_shapes:
+            label += "\n" + _shape_text(variable.shape, variable.dtype)
+        return label, "#fff3c4"
+    label = node.name()
+    if getattr(node, "program", None) is not None:
+        label += f" ({len(node.program.steps)} kernels)"
+    if show_shapes:
+        shapes = [_shape_text(m[0], m[1]) for m in node._output_meta if m is not None]
+        label += "\n" + "\n".join(shapes)
+    return label, "#e8eef7"
+
+
+def _draw_region(program, prefix, show_shapes, lines) -> tuple:
+    """A compiled region as a cluster of its forward kernels; returns, per input of its
+    node, the kernels that read it, and per output the kernel that made it."""
+    lines.append(f"  subgraph cluster_{prefix} {{")
+    lines.append(f'    label="ember.compile region ({len(program.steps)} kernels)"; '
+                 'style="rounded,dashed"; color="#888888"; fontname="Helvetica";')
+    made = {}
+    readers = {}
+    for number, step in enumerate(program.steps):
+        name = f"{prefix}_k{number}"
+        label = step.name
+        if show_shapes:
+            label += "".join("\n" + _shape_text(s.shape, s.dtype) for s in step.outputs)
+        lines.append(f'    {name} [label={_quote(label)}, fillcolor="#f3e5f5"];')
+        for arg in _slots_of(step):
+            if arg.index in made:
+                lines.append(f"    {made[arg.index]} -> {name};")
+            readers.setdefault(arg.index, []).append(name)
+        for slot in step.outputs:
+            made[slot.index] = name
+    lines.append("  }")
+    inputs = [readers.get(slot.index, []) for slot in program.grad_sources]
+    outputs = [made[slot.index] for slot in program.grad_outputs]
+    return inputs, outputs
+
+
+def _slots_of(step) -> list:
+    if step.kind == "backward":
+        return [slot for pair in step.args for slot in pair if slot is not None]
+    return [arg for arg in step.args if isinstance(arg, Slot)]

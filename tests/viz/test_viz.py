@@ -105,3 +105,19 @@ def test_leak_warning_fires_for_accumulated_loss_only():
     assert len(leaking) == 1 and "loss.item()" in str(leaking[0].message)
     assert leaking[0].filename.endswith("test_viz.py")
     assert _train(leak=False) == []
+
+
+def test_a_compiled_region_is_one_node_that_expands_into_its_kernels():
+    model = ember.compile(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)))
+    x = ember.randn(4, 2)
+    model(x)
+    loss = ((model(x) - 1) ** 2).mean()
+    names = dict(model.named_parameters())
+    folded = ember.viz.draw_graph(loss, names).source
+    assert "CompiledFunctionBackward (3 kernels)" in folded and "cluster" not in folded
+    assert "n7 -> n3;" in folded  # a parameter feeds the region's node
+    expanded = ember.viz.draw_graph(loss, names, expand_compiled=True).source
+    assert "subgraph cluster_n3" in expanded and "CompiledFunctionBackward" not in expanded
+    assert 'n3_k1 [label="Sigmoid\\n[4, 3] float32"' in expanded
+    assert "n3_k0 -> n3_k1;" in expanded and "n3_k2 -> n2;" in expanded
+    assert "n7 -> n3_k0;" in expanded and "n4 -> n3_k2;" in expanded
