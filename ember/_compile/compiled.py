@@ -328,8 +328,6 @@ def _guards(function, modules, program) -> list:
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
     for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
-        if not isinstance(value, (Module, Tensor)) and type(value) not in _SCALARS:
-            continue
         holder, name = f"G{number}", f"G{number}_value"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
         check = "==" if type(value) in _SCALARS else "is"

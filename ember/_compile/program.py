@@ -84,8 +84,8 @@ class Program:
         self.sources = [s for s in tape.slots if s.kind in ("input", "captured")]
         self.constants = [s for s in tape.slots if s.kind == "constant"]
         self.steps = _live_steps(tape.steps, outputs)
-        self.namespace = {"asarray": asarray, "copyto": xp.copyto, "ndarray": ndarray,
-                          "conform": _conform_array, "scratch": _Scratch(),
+        self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
+                          "scratch": _Scratch(),
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward}
         for slot in self.constants:
             self.namespace[slot.name] = slot.tensor._data
@@ -156,12 +156,13 @@ class Program:
             lines.append(f"    {context} = C{number}()")
         arguments = [context] + [self._argument(a, number, i) for i, a in enumerate(step.args)]
         call = f"{kernel}({', '.join(arguments)})"
+        where = f"{shapes}  <- {_short(step.where)}"
         if len(step.outputs) == 1 and not step.as_array[0]:
-            lines.append(f"    {outputs} = {call}  # {shapes}")
+            lines.append(f"    {outputs} = {call}  # {where}")
         elif len(step.outputs) == 1:
-            lines.append(f"    {outputs} = asarray({call})  # {shapes}")
+            lines.append(f"    {outputs} = asarray({call})  # {where}")
         else:
-            lines.append(f"    {outputs}, = {call}  # {shapes}")
+            lines.append(f"    {outputs}, = {call}  # {where}")
             for slot, wrap in zip(step.outputs, step.as_array):
                 if wrap:
                     lines.append(f"    {slot.name} = asarray({slot.name})")
@@ -209,7 +210,7 @@ class Program:
         self.namespace["accumulate"] = _accumulate_array
         # As the engine: leaves last, newest accumulator first, once nothing else holds
         # the gradients, so that a ``.grad`` takes over an array only it would hold.
-        lines.append("    r = t = None")
+        lines.append("    r = None")
         leaves = [s for s in self.sources if s.index in flows]
         leaves.sort(key=lambda s: -grad_accumulator(s.tensor)._sequence_nr)
         for slot in leaves:
@@ -222,10 +223,14 @@ class Program:
         """The engine's walk over steps ``[0, upto)``, newest first, from ``seeds`` (slot,
         expression) pairs: what reaches slot ``i`` is summed in ``g{i}``."""
         lines = [f"    {' = '.join(f'g{i}' for i in sorted(flows))} = None"]
+        seeded = set()
         for slot, expression in seeds:
             target = f"g{slot.index}"
-            lines.append(f"    {target} = {expression} if {target} is None else "
-                         f"{target} + {expression}")
+            if slot.index in seeded:
+                lines.append(f"    {target} = {target} + {expression}")
+            else:
+                lines.append(f"    {target} = {expression}")
+            seeded.add(slot.index)
         for number in range(upto - 1, -1, -1):
             step = self.steps[number]
             if not any(s.index in flows for s in step.outputs):
@@ -269,17 +274,11 @@ class Program:
             f"g{written.index}", value, "None", 0)
 
     def _arrival(self, grad, slot, node, position) -> list:
-        """A gradient reaching ``slot``: the engine's conform, then the sum."""
+        """A gradient reaching ``slot``: brought to its shape and dtype, then summed."""
         dtype = _dtype_name(self, slot.dtype)
         target = f"g{slot.index}"
-        return [
-            f"        t = {grad}",
-            "        if t is not None:",
-            f"            if type(t) is not ndarray or t.shape != {slot.shape!r} or "
-            f"t.dtype != {dtype}:",
-            f"                t = conform(t, {slot.shape!r}, {dtype}, {node}, {position})",
-            f"            {target} = t if {target} is None else {target} + t",
-        ]
+        return [f"        {target} = arrive({target}, {grad}, {slot.shape!r}, {dtype}, {node}, "
+                f"{position})"]
 
     def _compile(self, source, name):
         filename = f"<ember.compile program {self.number} {name}>"
@@ -359,12 +358,27 @@ class CompiledFunction(Function):
         return tuple(found)
 
 
+def _arrive(total, grad, shape, dtype, node, position):
+    """The engine's handling of one gradient reaching an input: brought to the input's
+    shape and dtype (``_conform_array``), then added to what reached it before."""
+    if grad is None:
+        return total
+    if type(grad) is not ndarray or grad.shape != shape or grad.dtype != dtype:
+        grad = _conform_array(grad, shape, dtype, node, position)
+    return grad if total is None else total + grad
+
+
 def _context_class(step):
     """The ctx class of a replayed step: the op's node class, saving arrays on replay."""
     node = step.node
     base = _ArrayContext if node._backward_arrays is not None else _TensorContext
     return type(node.__name__, (base, node), {"needs_input_grad": step.needs,
                                               "_num_args": len(step.args)})
+
+
+def _short(where: str) -> str:
+    """``file:line`` with the file's name only."""
+    return where.rsplit("/", 1)[-1]
 
 
 def _dtype_name(program, dtype) -> str:

@@ -56,7 +56,9 @@ class Step:
 
     @property
     def name(self) -> str:
-        return self.op.__name__ if self.kind == "op" else self.kind
+        if self.kind == "op":
+            return self.op.__name__
+        return self.op.func.__qualname__ if self.kind == "call" else self.kind
 
 
 class Tape:
