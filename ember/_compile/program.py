@@ -112,6 +112,9 @@ class Program:
     def _write_forward(self) -> str:
         parameters = ", ".join(s.name for s in self.sources)
         lines = [f"def forward({parameters}):"]
+        if self.constants:
+            lines.append("    # constants: " + ", ".join(
+                f"{s.name} {_describe(s)}" for s in self.constants))
         contexts = []
         for number, step in enumerate(self.steps):
             lines += self._forward_lines(number, step, contexts)

@@ -124,6 +124,14 @@ class Tape:
         needs = node.needs_input_grad if node is not None else ()
         step = Step("op", cls, tuple(step_args), [], user_line(), node and type(node), needs,
                     as_array)
+        if node is None and all(a.kind == "constant" for a in step_args if isinstance(a, Slot)) \
+                and not handed_arrays(step):
+            # Constant folding: an op on constants alone (a causal mask built from ``ones``)
+            # gives the same value on every replay, so its result is a constant too.
+            for tensor in outputs:
+                self.made_here.add(id(tensor))
+                self.alive.append(tensor)
+            return
         self._add(step, outputs)
 
     def snapshot(self, copy, tensor) -> None:
