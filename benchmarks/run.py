@@ -8,9 +8,10 @@ are per framework. Rounds alternate between the frameworks; PyTorch is timed at 
 2 threads and the faster is the anchor, and so is ember. The table reports medians with
 the min–max over every repetition, the ratio ember / PyTorch, import time and peak RSS.
 
-With ``--compiled`` the same rounds also time ``torch.compile`` and ``ember.compile`` at one
-thread, and a second table sets them beside eager PyTorch at one thread, with ember's
-compile time (its first run less its median run).
+With ``--compiled`` the same rounds also time ``torch.compile`` and ``ember.compile`` of the
+whole training step at one thread, and a second table sets them beside eager PyTorch at one
+thread, with ember's compile time (its first run less its median run) and the reasons of
+any graph break ember.compile met.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = Fals
     plan = _plan(workload, compiled)
     names = list(dict.fromkeys(name for name, *_ in plan))
     collected = {name: {} for name in names}
-    errors = {}
+    errors, breaks = {}, {}
     units, steps = "", None
     for _ in range(rounds):
         for name, library, threads, mode in plan:
@@ -103,6 +104,7 @@ def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = Fals
                 errors[name] = sample["error"]
                 continue
             units, steps = sample["units"], sample["steps"] or steps
+            breaks.setdefault(name, set()).update(sample.get("breaks", ()))
             slot = collected[name].setdefault(
                 threads, {"times": [], "import": [], "peak_mib": [], "first": []})
             slot["times"] += sample["times"]
@@ -110,7 +112,8 @@ def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = Fals
             slot["peak_mib"].append(sample["peak_mib"])
             if "first" in sample:
                 slot["first"].append(sample["first"])
-    row = {"workload": workload, "units": units, "steps": steps, "errors": errors}
+    row = {"workload": workload, "units": units, "steps": steps, "errors": errors,
+           "breaks": {name: sorted(reasons) for name, reasons in breaks.items() if reasons}}
     for name in names:
         if any(samples["times"] for samples in collected[name].values()):
             row[name] = _stats(*_best(collected[name]))
@@ -171,6 +174,9 @@ def compiled_table(rows: list) -> str:
         for name in COMPILED_NAMES.values():
             if name in row["errors"]:
                 notes.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
+            if name in row["breaks"]:
+                notes.append(f"- {row['workload']} under {name} broke the graph, so the call "
+                             f"ran eagerly: {'; '.join(row['breaks'][name])}.")
     return "\n".join(lines + [""] + notes)
 
 
@@ -247,7 +253,8 @@ ANALYSIS_HEADING = "## Where the time goes"
 COMPILED_INTRODUCTION = (
     "## Compiled\n\n"
     "Every column at 1 thread, measured in the same rounds as the table above. The compiler "
-    "wraps the forward and the loss; backward, clipping and the optimizer step stay eager. "
+    "wraps the whole training step: zero_grad, forward and loss, backward, clipping (gpt) and "
+    "the optimizer step, one call per batch (op_overhead: its ops, the sum and its backward). "
     "The first run, which compiles, is timed apart from the median; eager ember steps are "
     "ember's eager median at 1 thread over the steps one run covers."
 )

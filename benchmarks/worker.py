@@ -3,7 +3,8 @@
 
 Prints one JSON line: the seconds of each repetition, the import time, the peak RSS and the
 training steps one repetition covers. Compiled, the first run (which compiles) is timed on
-its own as ``first``; a failure prints ``error`` instead and exits with status 1.
+its own as ``first``, and the reasons of any graph break ember.compile met come as
+``breaks``; a failure prints ``error`` instead and exits with status 1.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def measure(library: str, workload: str, threads: int, repeats: int, mode: str) 
         run()  # warm-up
     times = [_timed(run) for _ in range(repeats)]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ember.compile's graph breaks: a call that breaks runs eagerly, which the times hide
+    breaks = getattr(workloads.compiled_step(run), "breaks", None) if mode == "compiled" else None
+    if breaks:
+        result["breaks"] = sorted({reason for reason, _ in breaks})
     return {"times": times, "import": import_seconds, "peak_mib": peak_kib / 1024,
             "units": units, "steps": steps, **result}
 

@@ -5,20 +5,27 @@ Every ``make_*`` function takes the library (``torch`` or ``ember``) and returns
 covers and ``steps`` how many training steps that is. The code is PyTorch's API only, so it
 runs unchanged on both libraries.
 
-With ``compiled=True`` a workload hands its forward and loss to the library's
-``torch.compile``; the backward, gradient clipping and optimizer step stay eager. The model
-and the compiled function are built once, so the first ``run()`` compiles and the later
-ones replay.
+With ``compiled=True`` a workload hands its whole training step to the library's
+``torch.compile``: ``zero_grad()``, the forward and loss, ``backward()``, gradient clipping
+where the workload clips, and ``optimizer.step()``, one call per batch. The model, the
+optimizer and the compiled step are built once, so the first ``run()`` compiles and the
+later ones replay. Eager, a workload runs the loop it always has.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import math
 import string
 
 import numpy as np
+
+
+def compiled_step(run):
+    """The compiled function a compiled workload's ``run()`` calls (``None`` when eager)."""
+    return inspect.getclosurevars(run).nonlocals.get("train_step")
 
 
 def _digits():
@@ -29,19 +36,13 @@ def _digits():
     return x, digits.target.astype(np.int64)
 
 
-def _compiler(torch, compiled):
-    """``torch.compile`` for a compiled workload, else a wrapper that returns its function."""
-    if compiled:
-        return torch.compile
-
-    def eager(function):
-        return function
-
-    return eager
-
-
-def _train(compute_loss, optimizer, batches, clip=None):
-    """One step per batch: the loss from ``compute_loss``, then an eager backward and update."""
+def _train(compute_loss, optimizer, batches, clip=None, train_step=None):
+    """One step per batch: the compiled ``train_step`` where given, else the loss from
+    ``compute_loss``, then an eager backward and update."""
+    if train_step is not None:
+        for batch in batches:
+            loss = train_step(*batch)
+        return loss.item()
     for batch in batches:
         loss = compute_loss(*batch)
         optimizer.zero_grad()
@@ -52,10 +53,31 @@ def _train(compute_loss, optimizer, batches, clip=None):
     return loss.item()
 
 
-def _loss_function(torch, model, criterion, compiled):
-    """``criterion(model(inputs), targets)`` as one function, compiled where asked."""
+def _compiled_step(torch, model, criterion, optimizer, compiled, clip=None):
+    """The whole training step of ``_train``'s eager loop, compiled; ``None`` when eager.
 
-    @_compiler(torch, compiled)
+    ``zero_grad()`` comes first here and after the forward in the eager loop: the forward
+    reads no gradient, so both give the same numbers. The step names ``model`` itself, as
+    a training script does: ember.compile finds the modules a function names.
+    """
+    if not compiled:
+        return None
+
+    def train_step(inputs, targets):
+        optimizer.zero_grad()
+        loss = criterion(model(inputs), targets)
+        loss.backward()
+        if clip is not None:
+            clip()
+        optimizer.step()
+        return loss
+
+    return torch.compile(train_step)
+
+
+def _loss_function(model, criterion):
+    """``criterion(model(inputs), targets)`` as one function."""
+
     def compute_loss(inputs, targets):
         return criterion(model(inputs), targets)
 
@@ -83,23 +105,27 @@ def make_nand(torch, compiled=False):
         torch.manual_seed(0)
         return SimpleNet()
 
-    def train(model, compute_loss):
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-        return _train(compute_loss, optimizer, itertools.repeat((inputs, targets), 4000))
+    def epochs():
+        return itertools.repeat((inputs, targets), 4000)
 
     if compiled:
-        # One model for every run, reset in place, so the compiled function is made once.
+        # One model, optimizer and compiled step for every run, so the step is compiled once;
+        # each run reloads the first weights in place. SGD without momentum keeps no state,
+        # so that restores the whole start.
         model = fresh_model()
         initial_state = copy.deepcopy(model.state_dict())
-        compute_loss = _loss_function(torch, model, criterion, compiled=True)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+        compute_loss = _loss_function(model, criterion)
+        train_step = _compiled_step(torch, model, criterion, optimizer, compiled=True)
 
         def run():
             model.load_state_dict(initial_state)
-            return train(model, compute_loss)
+            return _train(compute_loss, optimizer, epochs(), train_step=train_step)
     else:
         def run():
             model = fresh_model()
-            return train(model, _loss_function(torch, model, criterion, compiled=False))
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+            return _train(_loss_function(model, criterion), optimizer, epochs())
 
     return run, "4000 epochs", 4000
 
@@ -109,7 +135,6 @@ def make_op_overhead(torch, compiled=False):
     a = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32), requires_grad=True)
     b = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32))
 
-    @_compiler(torch, compiled)
     def compute_loss(a, b):
         y = a * b
         y = y + a
@@ -123,10 +148,20 @@ def make_op_overhead(torch, compiled=False):
         y = y + 1.0
         return y.sum()
 
-    def run():
-        for _ in range(1000):
+    if compiled:
+        @torch.compile
+        def train_step(a, b):
             compute_loss(a, b).backward()
-        a.grad = None
+
+        def run():
+            for _ in range(1000):
+                train_step(a, b)
+            a.grad = None
+    else:
+        def run():
+            for _ in range(1000):
+                compute_loss(a, b).backward()
+            a.grad = None
 
     return run, "1000 x (10 ops + sum, forward and backward)", 1000
 
@@ -145,10 +180,12 @@ def make_mlp_digits(torch, compiled=False):
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
                           nn.Linear(128, 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    compute_loss = _loss_function(torch, model, nn.CrossEntropyLoss(), compiled)
+    criterion = nn.CrossEntropyLoss()
+    compute_loss = _loss_function(model, criterion)
+    train_step = _compiled_step(torch, model, criterion, optimizer, compiled)
 
     def run():
-        return _train(compute_loss, optimizer, batches)
+        return _train(compute_loss, optimizer, batches, train_step=train_step)
 
     return run, f"1 epoch ({len(batches)} steps of batch 64)", len(batches)
 
@@ -162,10 +199,13 @@ def make_mlp_large(torch, compiled=False):
     rng = np.random.default_rng(0)
     inputs = torch.tensor(rng.standard_normal((512, 1024)).astype(np.float32))
     targets = torch.tensor(rng.standard_normal((512, 1024)).astype(np.float32))
-    compute_loss = _loss_function(torch, model, nn.MSELoss(), compiled)
+    criterion = nn.MSELoss()
+    compute_loss = _loss_function(model, criterion)
+    train_step = _compiled_step(torch, model, criterion, optimizer, compiled)
 
     def run():
-        return _train(compute_loss, optimizer, itertools.repeat((inputs, targets), 3))
+        return _train(compute_loss, optimizer, itertools.repeat((inputs, targets), 3),
+                      train_step=train_step)
 
     return run, "3 steps of batch 512", 3
 
@@ -181,10 +221,12 @@ def make_cnn_digits(torch, compiled=False):
         nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    compute_loss = _loss_function(torch, model, nn.CrossEntropyLoss(), compiled)
+    criterion = nn.CrossEntropyLoss()
+    compute_loss = _loss_function(model, criterion)
+    train_step = _compiled_step(torch, model, criterion, optimizer, compiled)
 
     def run():
-        return _train(compute_loss, optimizer, batches)
+        return _train(compute_loss, optimizer, batches, train_step=train_step)
 
     return run, f"1 epoch ({len(batches)} steps of batch 64)", len(batches)
 
@@ -205,16 +247,14 @@ def _character_batches(torch, data):
         yield idx, target
 
 
-def _language_model_loss(torch, model, compiled):
-    """The next-character cross-entropy of ``model``'s logits, compiled where asked."""
+def _next_character_loss(torch):
+    """The cross-entropy of a language model's logits against the next characters."""
     cross_entropy = torch.nn.functional.cross_entropy
 
-    @_compiler(torch, compiled)
-    def compute_loss(idx, target):
-        logits = model(idx)
+    def criterion(logits, target):
         return cross_entropy(logits.reshape(-1, len(VOCAB)), target.reshape(-1))
 
-    return compute_loss
+    return criterion
 
 
 def make_charlm(torch, compiled=False):
@@ -257,10 +297,13 @@ def make_charlm(torch, compiled=False):
     torch.manual_seed(0)
     model = CharLM()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    compute_loss = _language_model_loss(torch, model, compiled)
+    criterion = _next_character_loss(torch)
+    compute_loss = _loss_function(model, criterion)
+    train_step = _compiled_step(torch, model, criterion, optimizer, compiled)
 
     def run():
-        return _train(compute_loss, optimizer, _character_batches(torch, data))
+        return _train(compute_loss, optimizer, _character_batches(torch, data),
+                      train_step=train_step)
 
     return run, CHARACTER_UNITS, len(STARTS)
 
@@ -334,13 +377,17 @@ def make_gpt(torch, compiled=False):
     torch.manual_seed(0)
     model = GPT()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
-    compute_loss = _language_model_loss(torch, model, compiled)
+    criterion = _next_character_loss(torch)
+    compute_loss = _loss_function(model, criterion)
 
     def clip():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
 
+    train_step = _compiled_step(torch, model, criterion, optimizer, compiled, clip)
+
     def run():
-        return _train(compute_loss, optimizer, _character_batches(torch, data), clip)
+        return _train(compute_loss, optimizer, _character_batches(torch, data), clip,
+                      train_step)
 
     return run, CHARACTER_UNITS, len(STARTS)
 

@@ -1,4 +1,8 @@
-"""The gpt workload trains as on PyTorch, and a compiled workload as its eager twin."""
+"""The gpt workload trains as on PyTorch, and a compiled workload as its eager twin.
+
+Compiled, a workload hands its whole training step to ``torch.compile``; on ember that
+step must record once per batch shape and replay after, with no graph break.
+"""
 
 import inspect
 
@@ -25,16 +29,21 @@ def test_gpt_trains_as_on_pytorch_from_the_same_weights():
 
 
 def test_compiled_gpt_trains_as_eager_gpt_on_ember():
-    eager, _, _ = workloads.make_gpt(ember)
+    eager, _, steps = workloads.make_gpt(ember)
     compiled, _, _ = workloads.make_gpt(ember, compiled=True)
     np.testing.assert_allclose([compiled(), compiled()], [eager(), eager()], rtol=1e-5)
+    step = workloads.compiled_step(compiled)
+    assert step.breaks == [] and step.replays == 2 * steps - 1
+    assert "# backward() of" in step.code and "replayed whole" in step.code
 
 
 def test_compiled_nand_restarts_from_its_first_weights():
-    eager, _, _ = workloads.make_nand(ember)
+    eager, _, steps = workloads.make_nand(ember)
     compiled, _, _ = workloads.make_nand(ember, compiled=True)
     assert compiled() == compiled()
     np.testing.assert_allclose(compiled(), eager(), rtol=1e-5)
+    step = workloads.compiled_step(compiled)
+    assert step.breaks == [] and step.replays == 3 * steps - 1
 
 
 def test_compiled_worker_times_the_first_run_apart(monkeypatch):
