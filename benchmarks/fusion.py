@@ -413,10 +413,18 @@ def best_seconds(variants, repeats: int, min_time: float) -> list:
     return best
 
 
-def mismatch(result, expected) -> str | None:
-    """None when ``result`` equals ``expected`` within float32 tolerance, else the errors."""
-    results = result if isinstance(result, tuple) else (result,)
-    expectations = expected if isinstance(expected, tuple) else (expected,)
+def _as_tuple(result):
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _largest_error(results, reference) -> float:
+    return max(float(np.abs(got - want).max()) for got, want in zip(results, reference))
+
+
+def mismatch(result, expected, reference: Callable) -> str | None:
+    """None when ``result`` equals ``expected`` within float32 tolerance, else the errors,
+    beside both results' errors from ``reference()``, the chain in float64."""
+    results, expectations = _as_tuple(result), _as_tuple(expected)
     for got, want in zip(results, expectations):
         if got.dtype != want.dtype:
             return f"dtype {got.dtype}, NumPy's {want.dtype}"
@@ -425,12 +433,18 @@ def mismatch(result, expected) -> str | None:
         except AssertionError:
             error = np.abs(got.astype(np.float64) - want)
             relative = error / np.maximum(np.abs(want), 1e-30)
-            return f"max abs error {error.max():.2e}, max rel error {relative.max():.2e}"
+            exact = _as_tuple(reference())
+            return (f"max abs error {error.max():.2e}, max rel error {relative.max():.2e}; "
+                    f"from float64, this variant's largest error is "
+                    f"{_largest_error(results, exact):.2e} and NumPy's float32 one "
+                    f"{_largest_error(expectations, exact):.2e}")
     return None
 
 
-def _fresh(inputs):
-    return {name: value.copy() for name, value in inputs.items()}
+def _fresh(inputs, dtype=None):
+    """Copies of the inputs, floating ones cast to ``dtype`` when given."""
+    return {name: value.astype(dtype) if dtype and value.dtype.kind == "f" else value.copy()
+            for name, value in inputs.items()}
 
 
 def optional(module: str):
@@ -480,7 +494,8 @@ def measure_chain(chain, size, columns, args, notes):
         if isinstance(run, str):
             continue
         column.setup()
-        problem = mismatch(run(_fresh(inputs)), expected)
+        problem = mismatch(run(_fresh(inputs)), expected,
+                           lambda: chain.numpy(_fresh(inputs, np.float64)))
         if problem:
             notes.append(f"{chain.name}, {size}, {column.label}: {problem}")
         marks[column.label] = " !" if problem else ""
