@@ -52,7 +52,7 @@ class Recording:
     def replay(self, tensors):
         program = self.program
         sources = [tensors[i] for i in self.inputs] + self.captured
-        arrays, contexts = program.run([t._data for t in sources])
+        arrays, contexts = program.run(sources)
         outputs = [Tensor._make(a) for a in arrays]
         if program.grad_outputs and grad_mode.state.enabled:
             program.connect(outputs, contexts, sources)
@@ -175,7 +175,8 @@ def _signature(args, kwargs, tensors) -> tuple:
             if type(arg) is not Tensor and not isinstance(arg, Tensor):
                 break
             data = arg._data
-            key.append((data.shape, data.dtype, arg._requires_grad, data.flags.c_contiguous))
+            key.append((data.shape, data.dtype, arg._requires_grad, data.flags.c_contiguous,
+                        arg.grad_fn is None))
             tensors.append(arg)
         else:
             return tuple(key)
@@ -191,7 +192,8 @@ def _flatten(value, tensors, spec, key=None) -> None:
     if isinstance(value, Tensor):
         if key is not None:
             data = value._data
-            key.append((data.shape, data.dtype, value._requires_grad, data.flags.c_contiguous))
+            key.append((data.shape, data.dtype, value._requires_grad, data.flags.c_contiguous,
+                        value.grad_fn is None))
         spec.append(None)
         tensors.append(value)
     elif kind in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):

@@ -111,7 +111,7 @@ class Program:
     # ------------------------------------------------------------ writing the source
     def _write_forward(self) -> str:
         parameters = ", ".join(s.name for s in self.sources)
-        lines = [f"def forward({parameters}):"]
+        lines = [f"def forward(inputs, {parameters}):"]
         if self.constants:
             lines.append("    # constants: " + ", ".join(
                 f"{s.name} {_describe(s)}" for s in self.constants))
@@ -217,8 +217,12 @@ class Program:
         leaves = [s for s in self.sources if s.index in flows]
         leaves.sort(key=lambda s: -grad_accumulator(s.tensor)._sequence_nr)
         for slot in leaves:
-            self.namespace[f"leaf{slot.index}"] = slot.tensor
-            lines.append(f"    accumulate(leaf{slot.index}, g{slot.index}, 1)")
+            if slot.kind == "input":  # the argument of this call
+                leaf = f"inputs[{self.sources.index(slot)}]"
+            else:
+                leaf = f"leaf{slot.index}"
+                self.namespace[leaf] = slot.tensor
+            lines.append(f"    accumulate({leaf}, g{slot.index}, 1)")
             lines.append(f"    g{slot.index} = None")
         return lines
 
@@ -294,11 +298,12 @@ class Program:
         return self.forward_source + "\n" + self.backward_source
 
     # ------------------------------------------------------------ replay
-    def run(self, arrays):
-        """The forward on the sources' arrays: (output arrays, the replayed contexts)."""
+    def run(self, sources):
+        """The forward on the sources (tensors; the program reads their arrays): the output
+        arrays and the replayed contexts."""
         token = float_errors_off()
         try:
-            return self.forward(*arrays)
+            return self.forward(sources, *[t._data for t in sources])
         finally:
             float_errors_restore(token)
 

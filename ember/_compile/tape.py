@@ -222,11 +222,10 @@ class Tape:
             pairs.append((root, seed_slot))
         flows = gradient_flow(self.steps, [root for root, _ in pairs])
         for slot in self.slots:
-            if slot.index in flows and slot.kind in ("input", "captured", "constant"):
-                tensor = slot.tensor
-                if slot.kind != "captured" or tensor.grad_fn is not None:
-                    self.graph_break("backward() inside the compiled call into the .grad of "
-                                     "an argument or of a graph made outside it")
+            if slot.index in flows and slot.kind in ("input", "captured"):
+                if slot.tensor.grad_fn is not None:
+                    self.graph_break("backward() inside the compiled call into a graph made "
+                                     "outside it")
                     return False
         self.steps.append(Step("backward", None, tuple(pairs), [], user_line()))
         return True
