@@ -613,3 +613,26 @@ def test_assigning_grad_inside_the_call_breaks():
     assert any("assigning .grad" in r for r, _ in _state(compiled).breaks)
     np.testing.assert_array_equal(_array(layer.weight.grad), [[3.0, 3.0]])
     assert _array(layer.bias.grad).tolist() == [6.0]
+
+
+def test_modules_behind_a_helper_function_are_found():
+    model = nn.Linear(3, 2)
+
+    def compute_loss(x):
+        return model(x).pow(2).sum()
+
+    def step(x):
+        loss = compute_loss(x)
+        loss.backward()
+        return loss
+
+    compiled = ember.compile(step)
+    for _ in range(3):
+        compiled(ember.ones(4, 3))
+    state = _state(compiled)
+    assert state.breaks == [] and state.replays == 2
+    ember.manual_seed(0)
+    other = nn.Linear(3, 2)
+    model.weight = other.weight  # the helper's module changed: the guards see it
+    compiled(ember.ones(4, 3))
+    assert state._recordings == 2

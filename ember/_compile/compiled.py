@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import types
 import warnings
 import weakref
 
@@ -247,21 +248,28 @@ def _code_names(code) -> set:
 
 
 def _globals_and_cells(function):
-    """(namespace, name, value) for the globals the function names, and its closure cells."""
-    found = []
-    target = getattr(function, "__func__", function)
-    code = getattr(target, "__code__", None)
-    if code is None:
-        return found
-    namespace = target.__globals__
-    for name in _code_names(code):
-        if name in namespace:
-            found.append((namespace, name, namespace[name]))
-    for cell in target.__closure__ or ():
-        try:
-            found.append((cell, None, cell.cell_contents))
-        except ValueError:  # an empty cell
+    """(namespace, name, value) for the globals the function names and its closure cells,
+    and those of the Python functions it reaches through them (a ``compute_loss`` helper)."""
+    found, seen, pending = [], set(), [function]
+    while pending:
+        item = pending.pop()
+        target = getattr(item, "__func__", item)
+        code = getattr(target, "__code__", None)
+        if code is None or id(target) in seen:
             continue
+        seen.add(id(target))
+        namespace = target.__globals__
+        values = [(namespace, name, namespace[name]) for name in sorted(_code_names(code))
+                  if name in namespace]
+        for cell in target.__closure__ or ():
+            try:
+                values.append((cell, None, cell.cell_contents))
+            except ValueError:  # an empty cell
+                continue
+        for entry in values:
+            found.append(entry)
+            if isinstance(entry[2], types.FunctionType):
+                pending.append(entry[2])
     return found
 
 
