@@ -1,6 +1,6 @@
 """Kernel fusion on the CPU: do numexpr or numba beat plain NumPy on ember's elementwise chains?
 
-    python -m benchmarks.fusion [--sizes small large] [--repeats 7]
+    python -m benchmarks.fusion [--sizes tiny small large] [--repeats 7] [--min-time 0.02]
 
 Each chain that ember's training steps run is timed in up to five forms on float32 arrays:
 
@@ -9,9 +9,10 @@ Each chain that ember's training steps run is timed in up to five forms on float
 - ``numexpr.evaluate`` at 1 and at 2 threads: every evaluate call is one pass over memory
   that fuses its expression; reductions stay NumPy's;
 - numba, serial and over 2 threads: ``@vectorize`` ufuncs for the pointwise chains,
-  ``@njit(fastmath=False)`` loops for the row-wise and in-place ones, the threaded form
-  with ``target="parallel"`` or ``prange``. Compiled before timing; the compile times
-  (build and first call) are a table of their own.
+  ``@njit(fastmath=False, error_model="numpy")`` loops for the row-wise and in-place ones,
+  the threaded form with ``target="parallel"`` or ``prange`` (``NUMBA_THREADING_LAYER``
+  picks its thread pool). Compiled before timing; the compile times (build and first
+  call) are a table of their own.
 
 The chains: GELU forward (tanh and exact), GELU backward (tanh), bias add + GELU (tanh),
 softmax with a causal mask, layer norm forward, and one Adam update in place. The small
@@ -323,7 +324,10 @@ def _compile_numba(numba, name, parallel):
     if signature is not None:
         target = "parallel" if parallel else "cpu"
         return numba.vectorize([signature], target=target)(source)
-    return numba.njit(fastmath=False, parallel=parallel)(source(numba.prange))
+    # NumPy's error model (x / 0 is inf, as in ember) spares each division a zero check,
+    # which would keep LLVM from vectorizing the loop; @vectorize has it already.
+    return numba.njit(fastmath=False, error_model="numpy", parallel=parallel)(
+        source(numba.prange))
 
 
 def _softmax_numba(kernel, a):
