@@ -17,8 +17,9 @@ Each chain that ember's training steps run is timed in up to five forms on float
 The chains: GELU forward (tanh and exact), GELU backward (tanh), bias add + GELU (tanh),
 softmax with a causal mask, layer norm forward, and one Adam update in place. The small
 size is the ``gpt`` benchmark workload's (batch 16, 32 positions, width 64, MLP 256, 4
-heads), the large one 64 x 256 positions of width 384; the tiny one (16 elements) shows
-the cost of a call alone.
+heads: softmax rows are its attention scores, 16 x 4 x 32 x 32), the large one 64 x 256
+positions of width 384 (softmax on as many elements, still in rows of 32); Adam updates a
+64 x 256 and a 384 x 1536 parameter. The tiny size (16 elements) shows the cost of a call.
 
 A time is the least over ``--repeats`` repeats of ``timeit``, each repeat calling enough
 times for ``--min-time`` seconds; cells give microseconds per call and, in brackets, that
