@@ -166,11 +166,17 @@ def test_train_and_eval_switch_the_recorded_program():
     assert state._recordings == 2 and state.replays == 2
 
 
-def test_a_changed_requires_grad_records_again():
+def _linear_recorded():
+    """A compiled Linear(3, 1), recorded once on ``x``: (the layer, its compiled form, x)."""
     layer = nn.Linear(3, 1)
     compiled = ember.compile(layer)
     x = ember.randn(2, 3)
     compiled(x).sum().backward()
+    return layer, compiled, x
+
+
+def test_a_changed_requires_grad_records_again():
+    layer, compiled, x = _linear_recorded()
     layer.weight.requires_grad_(False)
     layer.weight.grad = None
     compiled(x).sum().backward()
@@ -179,20 +185,14 @@ def test_a_changed_requires_grad_records_again():
 
 
 def test_a_replaced_parameter_records_again():
-    layer = nn.Linear(3, 1)
-    compiled = ember.compile(layer)
-    x = ember.randn(2, 3)
-    compiled(x)
+    layer, compiled, x = _linear_recorded()
     layer.weight = nn.Parameter(ember.ones(1, 3))
     np.testing.assert_array_equal(_array(compiled(x)), _array(layer(x)))
     assert _state(compiled)._recordings == 2
 
 
 def test_replays_read_the_parameters_as_they_are_now():
-    layer = nn.Linear(3, 1)
-    compiled = ember.compile(layer)
-    x = ember.randn(2, 3)
-    compiled(x)
+    layer, compiled, x = _linear_recorded()
     with ember.no_grad():
         layer.weight.mul_(3.0)
     np.testing.assert_array_equal(_array(compiled(x)), _array(layer(x)))
