@@ -636,3 +636,17 @@ def test_modules_behind_a_helper_function_are_found():
     model.weight = other.weight  # the helper's module changed: the guards see it
     compiled(ember.ones(4, 3))
     assert state._recordings == 2
+
+
+def test_outputs_that_are_inputs_or_constants():
+    def function(x):
+        return x, ember.zeros(2), x * 2
+
+    compiled = ember.compile(function)
+    x = ember.ones(2)
+    compiled(x)
+    same, zeros, doubled = compiled(x)
+    assert same is x and doubled.tolist() == [2.0, 2.0]
+    zeros.add_(5.0)  # the caller's copy: the next replay still returns zeros
+    assert compiled(x)[1].tolist() == [0.0, 0.0]
+    assert _state(compiled).replays == 2

@@ -44,7 +44,7 @@ _every_compiled = weakref.WeakSet()  # for ``reset``
 class Recording:
     """One program and the guards it is valid under."""
 
-    def __init__(self, program, tape, guards, spec, seconds):
+    def __init__(self, program, guards, spec, seconds):
         self.program, self.guards, self.spec, self.seconds = program, guards, spec, seconds
         self.captured = [s.tensor for s in program.sources if s.kind == "captured"]
         self.inputs = [s.position for s in program.sources if s.kind == "input"]
@@ -54,13 +54,17 @@ class Recording:
         program = self.program
         sources = [tensors[i] for i in self.inputs] + self.captured
         arrays, contexts = program.run(sources)
-        outputs = [Tensor._make(a) for a in arrays]
+        outputs = []
+        for slot, array in zip(program.outputs, arrays):
+            if slot.kind in ("input", "captured"):  # returned as it came, as eagerly
+                outputs.append(sources[program.sources.index(slot)])
+            else:  # a constant is copied: the caller may change what it gets in place
+                outputs.append(Tensor._make(array.copy() if slot.kind == "constant" else array))
         if program.grad_outputs and grad_mode.state.enabled:
             program.connect(outputs, contexts, sources)
-        position = {}
-        values = []
-        for slot, tensor in zip(program.outputs, outputs):
-            values.append(position.setdefault(slot.index, tensor))
+        first = {}
+        values = [first.setdefault(slot.index, tensor)
+                  for slot, tensor in zip(program.outputs, outputs)]
         return _unflatten(self.spec, iter(values))
 
 
@@ -98,11 +102,13 @@ class CompiledFunction:
         if self._recordings >= config.recompile_limit:
             self._warn_limit(key, entry)
             return self._function(*args, **kwargs)
-        return self._record(key, args, kwargs, tensors, entry)
+        return self._record(key, args, kwargs, tensors)
 
-    def _record(self, key, args, kwargs, tensors, stale):
+    def _record(self, key, args, kwargs, tensors):
         self._recordings += 1
         start = time.perf_counter()
+        self._modules = modules_of(self._function)  # a global may name another module now
+        key = (key[0], tuple([m.training for m in self._modules])) + key[2:]
         captured = _captured_tensors(self._function, self._modules)
         tape = Tape(tensors, captured, self._fullgraph)
         _hooks_break(tape, self._modules)
@@ -135,7 +141,7 @@ class CompiledFunction:
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
         program = Program(tape, outputs)
         guards = _guards(self._function, self._modules, program)
-        recording = Recording(program, tape, guards, spec, time.perf_counter() - start)
+        recording = Recording(program, guards, spec, time.perf_counter() - start)
         self.latest = recording
         if "output_code" in os.environ.get("EMBER_LOGS", ""):
             print(program.code, file=sys.stderr)
