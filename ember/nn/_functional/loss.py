@@ -164,7 +164,7 @@ class MseLoss(Op):
         squared = difference * difference
         if reduction == "mean":
             ctx.count = squared.size
-            total = xp.sum(squared)  # xp.mean costs several times this on small arrays
+            total = squared.sum()  # xp.mean costs several times this on small arrays
             return xp.true_divide(total, ctx.count, dtype=total.dtype)
         return xp.sum(squared) if reduction == "sum" else squared
 
