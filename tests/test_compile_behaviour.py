@@ -650,3 +650,12 @@ def test_outputs_that_are_inputs_or_constants():
     zeros.add_(5.0)  # the caller's copy: the next replay still returns zeros
     assert compiled(x)[1].tolist() == [0.0, 0.0]
     assert _state(compiled).replays == 2
+
+
+def test_hooks_on_the_optimized_module_itself_run():
+    compiled = ember.compile(nn.Linear(2, 2))
+    seen = []
+    compiled.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    for _ in range(3):
+        compiled(ember.ones(1, 2))
+    assert len(seen) == 3 and _state(compiled).replays == 2

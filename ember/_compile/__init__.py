@@ -33,9 +33,6 @@ class OptimizedModule(Module):
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "forward", compiled)
 
-    def __call__(self, *args, **kwargs):
-        return self.__dict__["_compiled"](*args, **kwargs)
-
     def __getattr__(self, name: str):
         try:
             return super().__getattr__(name)
