@@ -78,12 +78,13 @@ class Program:
     """The forward and backward source of one recording, compiled with ``exec``."""
 
     def __init__(self, tape, outputs):
-        self.tape_slots = tape.slots
         self.number = next(_programs)
         self.outputs = outputs  # per region output: its Slot
         self.sources = [s for s in tape.slots if s.kind in ("input", "captured")]
-        self.constants = [s for s in tape.slots if s.kind == "constant"]
         self.steps = _live_steps(tape.steps, outputs)
+        read = {s.index for s in outputs} | {s.index for step in self.steps
+                                             for s in _slots_read(step)}
+        self.constants = [s for s in tape.slots if s.kind == "constant" and s.index in read]
         self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
                           "scratch": _Scratch(),
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward}
