@@ -357,15 +357,14 @@ def max_pool2d(
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
     x, unbatched = _batched(input)
     _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)  # checks the size
-    values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
     if not return_indices:
+        values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
         return values.squeeze(0) if unbatched else values
-    found = values.grad_fn.indices if values.grad_fn is not None else _maxima(
-        x._data, kernel, stride, padding, dilation, ceil_mode)[1]
-    indices = Tensor._make(found)
+    found, indices = _maxima(x._data, kernel, stride, padding, dilation, ceil_mode)
+    values, indices = MaxPool2DWithIndices.apply(x, indices, found), Tensor._make(indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
-    return (values, indices) if return_indices else values
+    return values, indices
 
 
 def max_pool1d(
