@@ -58,19 +58,17 @@ def stop() -> None:
 
 def graph_break(reason: str) -> None:
     """Tell this thread's recording, if any, that what runs now cannot be replayed."""
-    if anywhere.count:
-        tape = thread_state.tape
-        if tape is not None:
-            tape.graph_break(reason)
+    tape = current()
+    if tape is not None:
+        tape.graph_break(reason)
 
 
 def made(tensor):
     """Tell this thread's recording that ``tensor`` is a new constant (a creation function
     made it from Python values), not a value of unknown origin; returns ``tensor``."""
-    if anywhere.count:
-        tape = thread_state.tape
-        if tape is not None:
-            tape.made(tensor)
+    tape = current()
+    if tape is not None:
+        tape.made(tensor)
     return tensor
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 
-from ember import _backend, _tape
+from ember import _backend
 from ember._backend import asarray, bfloat16 as _numpy_bfloat16, xp
 from ember._device import check_device, cpu as _cpu, device as _device_cls
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
@@ -207,8 +207,7 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
-        if _tape.anywhere.count:
-            _tape.graph_break("assigning .grad inside the compiled call")
+        graph_break("assigning .grad inside the compiled call")
         self._grad = value
 
     @property

@@ -362,17 +362,10 @@ def _guards(function, modules, program) -> list:
                        "requires_grad"))
     for step in program.steps:  # arrays handed to an op as they are: a buffer's own
         for array in handed_arrays(step):
-            owner, name = _owner_of(array, program), f"A{id(array)}"
+            owner, name = program.owner_of(array), f"A{id(array)}"
             guards.append((f"{name}_owner._data is {name}", {f"{name}_owner": owner, name: array},
                            "a buffer's storage was replaced"))
     return guards
-
-
-def _owner_of(array, program):
-    for slot in program.sources:
-        if slot.tensor is not None and slot.tensor._data is array:
-            return slot.tensor
-    raise AssertionError("a constant array argument belongs to no captured tensor")
 
 
 def _compile_guards(guards):

@@ -102,7 +102,7 @@ class Program:
         self.backward = self._compile(self.backward_source, "backward") \
             if self.backward_source else None
         self.node_class = type("CompiledFunctionBackward", (BackwardNode,), {
-            "_forward_cls": CompiledFunction,
+            "_forward_cls": CompiledRegion,
             "_backward_arrays": staticmethod(self.backward) if self.backward else None,
             "_num_args": len(self.grad_sources),
             "_output_meta": tuple((s.shape, s.dtype) for s in self.grad_outputs),
@@ -171,11 +171,14 @@ class Program:
                 if wrap:
                     lines.append(f"    {slot.name} = asarray({slot.name})")
         for index, array in enumerate(handed_arrays(step)):
-            owner = next(s.tensor for s in self.sources if s.tensor is not None
-                         and s.tensor._data is array)
-            self.namespace[f"version{number}_{index}"] = owner._version_counter
+            self.namespace[f"version{number}_{index}"] = self.owner_of(array)._version_counter
             lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
         return lines
+
+    def owner_of(self, array):
+        """The captured tensor whose storage ``array`` is (a buffer an op writes)."""
+        return next(s.tensor for s in self.sources if s.kind == "captured"
+                    and s.tensor._data is array)
 
     def _argument(self, value, number, position) -> str:
         if isinstance(value, Slot):
@@ -351,8 +354,9 @@ class Program:
         return [values[slot.index] for slot in self.grad_outputs]
 
 
-class CompiledFunction(Function):
-    """The region's ``Function``: its tensor backward serves ``create_graph=True``."""
+class CompiledRegion(Function):
+    """The region's ``Function`` (its node is ``CompiledFunctionBackward``, PyTorch's name):
+    its tensor backward serves ``create_graph=True``."""
 
     @staticmethod
     def backward(ctx, *grads):

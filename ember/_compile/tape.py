@@ -154,7 +154,7 @@ class Tape:
         if self.muted:
             return
         slot = self.by_tensor.get(id(target))
-        if slot is None and id(target) in self.made_here and id(target) not in self.by_tensor:
+        if slot is None and id(target) in self.made_here:
             return  # a constant still being built: its final value is what steps will see
         if slot is None:
             slot = self.slot_of(target)
@@ -290,7 +290,7 @@ class Tape:
     def _constant_ok(self, cls, value) -> bool:
         """A non-tensor argument is replayed as it is: it must not hold a tensor, nor an
         array other than a captured buffer's own (BatchNorm's running statistics)."""
-        if _holds_tensor(value):
+        if _tensors_in(value):
             self.graph_break(f"{cls.__name__}: a tensor inside a non-tensor argument")
             return False
         for array in arrays_in(value):
@@ -328,10 +328,6 @@ def arrays_in(value) -> list:
     if type(value) in (tuple, list):
         return [array for item in value for array in arrays_in(item)]
     return []
-
-
-def _holds_tensor(value) -> bool:
-    return bool(_tensors_in(value))
 
 
 def _tensors_in(value) -> list:

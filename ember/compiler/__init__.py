@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 
+from ember import _tape
 from ember._compile import compile, config, is_compiling
 from ember._compile.compiled import reset
 from ember._compile.explain import ExplainOutput, explain
@@ -20,7 +21,6 @@ def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
     """Run ``fn`` eagerly, never recorded; usable bare or called, as a decorator."""
     if fn is None:
         return functools.partial(disable, recursive=recursive, reason=reason)
-    from ember import _tape
 
     @functools.wraps(fn)
     def run_eagerly(*args, **kwargs):
