@@ -659,3 +659,26 @@ def test_hooks_on_the_optimized_module_itself_run():
     for _ in range(3):
         compiled(ember.ones(1, 2))
     assert len(seen) == 3 and _state(compiled).replays == 2
+
+
+def test_an_error_while_recording_leaves_no_recording_behind():
+    from ember import _tape
+
+    calls = []
+
+    def flaky(x):
+        calls.append(1)
+        y = x * 2
+        if len(calls) == 1:
+            raise ValueError("the first call fails")
+        return y + 1
+
+    compiled = ember.compile(flaky)
+    with pytest.raises(ValueError, match="first call fails"):
+        compiled(ember.ones(2))
+    assert not ember.compiler.is_compiling() and _tape.anywhere.count == 0
+    (ember.ones(2) * 3).sum().item()  # no recording is left to see this read
+    for _ in range(2):
+        assert compiled(ember.ones(2)).tolist() == [3.0, 3.0]
+    state = _state(compiled)
+    assert state.breaks == [] and state._recordings == 2 and state.replays == 1
