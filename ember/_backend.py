@@ -1,8 +1,11 @@
-"""The one module that knows which array library runs ember.
+"""The one module that knows which array libraries run ember: NumPy, and CuPy for CUDA.
 
-Everything else reaches arrays through ``xp`` (NumPy today, CuPy later), so that
-swapping the library is a change to this file alone. It also holds the random
-state and the BLAS thread control.
+Everything else reaches arrays through ``xp``, NumPy's namespace. A CuPy array answers it
+too: NumPy hands its ufuncs and array functions to CuPy through the dispatch protocols
+(``__array_ufunc__``, ``__array_function__``), so ``xp.exp(a)`` runs on the device that
+holds ``a``. What has no array argument to dispatch on (making an array from a shape or
+from host data, drawing random numbers, copying between devices) goes through the
+device functions below. This module also holds the random state and the BLAS threads.
 """
 
 from __future__ import annotations
@@ -98,7 +101,10 @@ _keep_free_heap(_heap_pad_setting())
 
 
 def asarray(value, dtype=None):
-    """An ``xp`` array from anything array-like (0-d results of ``xp`` ops included)."""
+    """An array from anything array-like (0-d results of ``xp`` ops included); a CUDA
+    array stays on its device."""
+    if cuda.in_use and isinstance(value, cuda.library.ndarray):
+        return value if dtype is None else value.astype(dtype, copy=False)
     return numpy.asarray(value, dtype=dtype)
 
 
@@ -127,12 +133,111 @@ def cast(array, numpy_dtype):
 
 
 def is_array(value) -> bool:
-    return isinstance(value, (numpy.ndarray, numpy.generic))
+    return isinstance(value, (numpy.ndarray, numpy.generic)) or (
+        cuda.in_use and isinstance(value, cuda.library.ndarray)
+    )
 
 
 def add_at(target, index, values) -> None:
     """Accumulating scatter: repeated indices add up instead of overwriting."""
     numpy.add.at(target, index, values)
+
+
+# ---------------------------------------------------------------- devices
+
+
+class _Cuda:
+    """CuPy, loaded on first use. ``library`` stays None where CuPy is missing or sees no
+    GPU. ``in_use`` turns on when the first CUDA array is made; until then no op pays for
+    comparing its inputs' devices."""
+
+    library = None
+    loaded = False
+    in_use = False
+    error = "ember's CUDA backend needs CuPy (pip install \"ember[cuda]\") and a GPU"
+
+
+cuda = _Cuda()
+
+
+def cuda_library():
+    """CuPy where it is installed and sees a GPU, else None."""
+    if not cuda.loaded:
+        cuda.loaded = True
+        try:
+            import cupy
+        except ImportError:
+            return None
+        try:
+            available = cupy.is_available()
+        except Exception as error:  # a broken driver install: say so when CUDA is asked for
+            cuda.error += f" ({error})"
+            available = False
+        cuda.library = cupy if available else None
+    return cuda.library
+
+
+def use_cuda_library(module) -> None:
+    """Run CUDA tensors on ``module`` in CuPy's place (the test suite's CPU stand-in)."""
+    cuda.library, cuda.loaded = module, True
+
+
+def library(index: int | None):
+    """The array library of a device: NumPy for the host (``None``), CuPy for GPU ``index``."""
+    if index is None:
+        return numpy
+    if cuda_library() is None:
+        raise RuntimeError(cuda.error)
+    cuda.in_use = True
+    return cuda.library
+
+
+def on_device(index: int | None):
+    """A ``with`` block that makes GPU ``index`` current (nothing for the host)."""
+    if index is None:
+        return _nothing
+    return library(index).cuda.Device(index)
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+_nothing = _Nothing()
+
+
+def device_index(array) -> int | None:
+    """None for a host array, the GPU's number for a CUDA array."""
+    if type(array) is numpy.ndarray or not cuda.in_use:
+        return None
+    if isinstance(array, cuda.library.ndarray):
+        return array.device.id
+    return None
+
+
+def to_device(array, index: int | None, non_blocking: bool = False):
+    """``array`` on the host (``index`` None) or on GPU ``index``: itself if it is there,
+    else a copy."""
+    here = device_index(array)
+    if here == index:
+        return array
+    if index is None:
+        return array.get(blocking=not non_blocking)
+    with on_device(index):
+        return library(index).asarray(array, blocking=not non_blocking)
+
+
+def to_host(array):
+    """A NumPy array of ``array``'s values (itself if it is one)."""
+    return array if device_index(array) is None else array.get()
+
+
+def device_count() -> int:
+    return 0 if cuda_library() is None else cuda.library.cuda.runtime.getDeviceCount()
 
 
 # ---------------------------------------------------------------- random state
@@ -157,6 +262,35 @@ class BitStream:
         self.initial_seed = state.pop("initial_seed")
         self.random = numpy.random.Generator(numpy.random.PCG64())
         self.random.bit_generator.state = state
+
+
+class CudaBitStream:
+    """The seeded stream of a GPU (CuPy's XORWOW generator), made on its first draw so that
+    seeding works, and costs nothing, where no GPU is present."""
+
+    def __init__(self, index: int, seed: int = 67280421310721):
+        self.index = index
+        self.seed(seed)
+
+    def seed(self, seed: int) -> None:
+        self.initial_seed = int(seed)
+        self._generator = None
+
+    @property
+    def random(self):
+        if self._generator is None:
+            random = library(self.index).random
+            with on_device(self.index):
+                self._generator = random.Generator(random.XORWOW(self.initial_seed % 2**64))
+        return self._generator
+
+    def get_state(self) -> bytes:
+        raise RuntimeError(
+            "the state of a CUDA generator (CuPy's XORWOW) cannot be read back; "
+            "reseed it with ember.cuda.manual_seed instead"
+        )
+
+    set_state = get_state
 
 
 def fresh_seed() -> int:

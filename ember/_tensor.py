@@ -12,7 +12,7 @@ import weakref
 
 from ember import _backend
 from ember._backend import asarray, bfloat16 as _numpy_bfloat16, xp
-from ember._device import check_device, cpu as _cpu, device as _device_cls
+from ember._device import array_index, device as _device_cls, of_index
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 from ember._hooks import add_hook, note_hooked
 from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
@@ -71,7 +71,7 @@ class Tensor:
 
     def __init__(self, *args, device=None, dtype=None):
         """Legacy constructor: ``Tensor(data)`` or ``Tensor(*sizes)``, float32 by default."""
-        check_device(device)
+        index = array_index(device)
         if len(args) == 1 and not isinstance(args[0], int):
             source = args[0]
             array = source._data.copy() if isinstance(source, Tensor) else asarray(source)
@@ -82,7 +82,7 @@ class Tensor:
             # Tensor() is an empty 1-D tensor, as in PyTorch; sizes get zeros, never garbage.
             array = xp.zeros(tuple(sizes) if args else (0,),
                              dtype=to_dtype(dtype or "float32").numpy)
-        _init(self, array, False)
+        _init(self, _backend.to_device(array, index), False)
 
     @classmethod
     def _make(cls, array, requires_grad: bool = False) -> Tensor:
@@ -116,11 +116,16 @@ class Tensor:
 
     @property
     def device(self) -> _device_cls:
-        return _cpu
+        return of_index(_backend.device_index(self._data))
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return _backend.device_index(self._data) is not None
+
+    def get_device(self) -> int:
+        """The GPU's number for a CUDA tensor, -1 for a CPU tensor."""
+        index = _backend.device_index(self._data)
+        return -1 if index is None else index
 
     @property
     def ndim(self) -> int:
@@ -299,15 +304,26 @@ class Tensor:
             )
         if self._data.dtype is _numpy_bfloat16:  # NumPy has no bfloat16, so neither has torch
             raise TypeError("Got unsupported ScalarType BFloat16")
-        return self._data
+        return self._host(force)
 
     def __array__(self, dtype=None, copy=None):
         graph_break("Tensor.__array__() reads a value into Python")
         if self._data.dtype is _numpy_bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
-        if dtype is None:
+        array = self._host(False)
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def _host(self, copy: bool):
+        """The NumPy array of a CPU tensor; a CUDA tensor's values copied when ``copy``."""
+        index = _backend.device_index(self._data)
+        if index is None:
             return self._data
-        return self._data.astype(dtype, copy=False)
+        if not copy:
+            raise TypeError(
+                f"can't convert cuda:{index} device type tensor to numpy. Use Tensor.cpu() to "
+                "copy the tensor to host memory first."
+            )
+        return _backend.to_host(self._data)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -373,12 +389,13 @@ class Tensor:
         memo[id(self)] = copied
         return copied
 
-    def cpu(self) -> Tensor:
-        return self
+    def cpu(self, memory_format=None) -> Tensor:
+        return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
-        check_device("cuda")
-        return self
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        if device is None or isinstance(device, int):
+            device = _device_cls("cuda", device)
+        return self.to(device, non_blocking=non_blocking)
 
 
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:

@@ -12,7 +12,7 @@ import types
 
 from ember import _dtype as dtypes, _tape, autograd, ops
 from ember._backend import xp
-from ember._device import check_device, device as _device_cls
+from ember._device import array_index, device as _device_cls
 from ember._dtype import dtype as _dtype_cls, to_dtype
 from ember._memory_format import preserve_format as _preserve_format
 from ember._tensor import Tensor
@@ -243,13 +243,13 @@ class OwnForms:
         target_dtype = kwargs.pop("dtype", None)
         target_device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
+        non_blocking = kwargs.pop("non_blocking", False)
         memory_format = kwargs.pop("memory_format", _preserve_format)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
             if isinstance(arg, Tensor):
-                target_dtype = arg.dtype
+                target_dtype, target_device = arg.dtype, arg.device
             elif isinstance(arg, _dtype_cls):
                 target_dtype = arg
             elif isinstance(arg, (str, _device_cls, int)) and not (
@@ -259,10 +259,11 @@ class OwnForms:
                 target_device = arg
             elif arg is not None:
                 target_dtype = to_dtype(arg)
-        check_device(target_device)
         result = self
+        if target_device is not None:
+            result = ops.to_device(self, array_index(target_device), non_blocking)
         if target_dtype is not None and to_dtype(target_dtype) is not self.dtype:
-            result = ops.to_dtype(self, to_dtype(target_dtype))
+            result = ops.to_dtype(result, to_dtype(target_dtype))
         if memory_format is not _preserve_format:
             result = ops.contiguous(result, memory_format)
         return result.clone() if copy and result is self else result

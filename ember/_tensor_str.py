@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember._backend import bfloat16, xp
+from ember._backend import bfloat16, device_index, to_host, xp
 
 _options = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 
@@ -77,7 +77,7 @@ def _body(array) -> str:
 def tensor_repr(tensor, prefix: str = "tensor") -> str:
     from ember._dtype import get_default_dtype
 
-    array = tensor._data
+    array = to_host(tensor._data)
     suffixes = []
     if array.size == 0:
         body = "[]"
@@ -85,6 +85,9 @@ def tensor_repr(tensor, prefix: str = "tensor") -> str:
             suffixes.append(f"size={tuple(array.shape)}")
     else:
         body = _body(array)
+    index = device_index(tensor._data)
+    if index is not None:
+        suffixes.append(f"device='cuda:{index}'")
     name = tensor.dtype.name
     if name not in ("int64", "bool") and tensor.dtype is not get_default_dtype():
         suffixes.append(f"dtype=ember.{name}")

@@ -9,6 +9,7 @@ import math
 import warnings
 
 import ember
+from ember import _device
 from ember._backend import xp
 from ember._tensor import Tensor
 from ember.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
@@ -282,19 +283,21 @@ _DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
 
 
 def get_default_device() -> "ember.device":
-    """The device new tensors go to: always ``cpu`` in ember."""
-    return ember.device("cpu")
+    """The device new tensors go to when a factory names none (this thread's)."""
+    return _device.state.default
 
 
 def set_default_device(device) -> None:
-    """Accepts ``cpu`` (or None); ember has no other device to make the default."""
+    """Make ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:0"``; None for the CPU) where this
+    thread's factories put new tensors."""
     if device is None:
+        _device.state.default = _device.cpu
         return
-    if ember.device(device).type != "cpu":
-        raise RuntimeError(
-            f"set_default_device({str(device)!r}): ember has no CUDA backend yet: tensors "
-            "live on the CPU. Use device='cpu' (ember.cuda.is_available() is False)."
-        )
+    target = ember.device(device)
+    _device.array_index(target)  # raises where the device cannot be used
+    if target.type == "cuda" and target.index is None:
+        target = ember.device("cuda", _device.state.current_gpu)
+    _device.state.default = target
 
 
 def get_float32_matmul_precision() -> str:

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import ember
+from tests import devices
 
 torch.set_num_threads(1)
 
@@ -68,7 +69,7 @@ def _tensors(lib, arrays, requires_grad: bool, dtype=None):
     for array in arrays:
         is_float = array.dtype.kind == "f"
         data = array.astype(dtype) if (dtype is not None and is_float) else array
-        t = lib.tensor(data.copy())
+        t = lib.tensor(data.copy(), device=devices.DEVICE if lib is ember else None)
         if requires_grad and is_float:
             t.requires_grad_(True)
         out.append(t)
@@ -88,7 +89,7 @@ def _to_numpy(value):
     if isinstance(value, torch.Tensor):
         return value.detach().numpy(force=True)
     if isinstance(value, ember.Tensor):
-        return value.detach().numpy()
+        return value.detach().cpu().numpy()
     return np.asarray(value)
 
 
@@ -113,7 +114,12 @@ def check_case(case: Case) -> None:
     torch_inputs = _tensors(torch, arrays, case.grad)
     ember_inputs = _tensors(ember, arrays, case.grad)
     expected = _flatten(case.fn(torch, *torch_inputs))
-    actual = _flatten(case.fn(ember, *ember_inputs))
+    with ember.device(devices.DEVICE):
+        actual = _flatten(case.fn(ember, *ember_inputs))
+        _check_outputs(case, actual, expected, torch_inputs, ember_inputs, arrays)
+
+
+def _check_outputs(case, actual, expected, torch_inputs, ember_inputs, arrays) -> None:
     assert len(actual) == len(expected), (
         f"{case.name}: {len(actual)} outputs, torch has {len(expected)}"
     )
@@ -124,6 +130,8 @@ def check_case(case: Case) -> None:
                 assert _dtype_name(a) == _dtype_name(e), (
                     f"{case.name}: dtype {a.dtype} != {e.dtype}"
                 )
+        if isinstance(a, ember.Tensor):
+            assert a.device.type == devices.DEVICE, f"{case.name}: output {index} on {a.device}"
         assert_close(a, e, case.atol, case.rtol, f"{case.name} forward output {index}")
 
     if case.grad:
@@ -183,7 +191,7 @@ def _check_gradients(case, torch_inputs, ember_inputs, expected, actual) -> None
 def check_error(case: ErrorCase) -> None:
     with pytest.raises(Exception) as torch_error:
         case.fn(torch)
-    with pytest.raises(Exception) as ember_error:
+    with pytest.raises(Exception) as ember_error, ember.device(devices.DEVICE):
         case.fn(ember)
     expected = type(torch_error.value)
     assert isinstance(ember_error.value, expected), (

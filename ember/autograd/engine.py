@@ -23,7 +23,7 @@ import threading
 import warnings
 from heapq import heappop, heappush
 
-from ember._backend import ignoring_float_errors, ndarray, xp
+from ember._backend import asarray, ignoring_float_errors, ndarray, xp
 from ember._dtype import from_numpy_dtype
 from ember._hooks import hooks_registered
 from ember._tape import graph_break
@@ -241,7 +241,7 @@ def _checked(node, results) -> tuple:
 def _conform_array(grad, shape, dtype, node, position):
     """An array gradient brought to its input's shape and dtype."""
     if type(grad) is not ndarray:
-        grad = grad._data if isinstance(grad, Tensor) else xp.asarray(grad)
+        grad = grad._data if isinstance(grad, Tensor) else asarray(grad)
     if grad.shape != shape:
         grad = _sum_to_shape(grad, shape, node, position, arrays=True)
     if grad.dtype != dtype:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from math import prod
 from operator import attrgetter
 
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember.ops import _index_key
 from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
 
@@ -136,7 +136,7 @@ class ArrayMath:
         return xp.clip(a, a_min, a_max)
 
     expand_dims = staticmethod(xp.expand_dims)
-    asarray = staticmethod(xp.asarray)
+    asarray = staticmethod(asarray)
 
     # shape and reduction families
     @staticmethod

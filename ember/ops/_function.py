@@ -18,9 +18,12 @@ from ember._backend import (
     asarray,
     bfloat16 as _BFLOAT16,
     cast,
+    cuda as _cuda,
+    device_index,
     float_errors_off,
     float_errors_restore,
     ndarray,
+    to_device,
     xp,
 )
 from ember._dtype import (
@@ -119,6 +122,8 @@ class Op(Function):
                 lowered = True
             arrays.append(data)
         record = record and (_recording.everywhere or _grad_state.enabled)
+        if _cuda.in_use and len(inputs) > 1:  # a CUDA array exists: the inputs must agree
+            _on_one_device(cls, args, arrays)
         if lowered and cls.view_of is None and cls.lowers_bfloat16:
             return _apply_lowered(cls, args, arrays, needs, inputs, record and len(args))
         ctx = cls._backward_cls() if record else _Scratch()
@@ -142,6 +147,28 @@ class Op(Function):
         if _tape_anywhere.count:  # a compiled call is being recorded
             _on_tape(cls, args, arrays, outputs, ctx if record else None, result)
         return outputs if type(result) is tuple else outputs[0]
+
+
+def _on_one_device(cls, args, arrays) -> None:
+    """Check that an op's tensors are on one device. A 0-d CPU tensor may join CUDA ones,
+    as in PyTorch (it is a scalar): its array is copied to their GPU in ``arrays``."""
+    found = {}
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tensor):
+            found.setdefault(device_index(arg._data), []).append(position)
+    if len(found) < 2:
+        return
+    scalars = [p for p in found.get(None, ()) if arrays[p].ndim == 0]
+    gpus = sorted(index for index in found if index is not None)
+    if len(gpus) == 1 and len(scalars) == len(found[None]):
+        for position in scalars:
+            arrays[position] = to_device(arrays[position], gpus[0])
+        return
+    names = [f"cuda:{index}" for index in gpus] + (["cpu"] if None in found else [])
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{names[0]} and {names[1]}! (in {cls.__name__})"
+    )
 
 
 def _on_tape(cls, args, arrays, outputs, node, result) -> None:
@@ -378,9 +405,12 @@ def promote(*values) -> list:
 
 
 def _scalar_array(value, target):
-    """``value`` as an array of ``target``: a Python int wraps to an integer dtype, as in C."""
+    """``value`` as an array of ``target``: a Python int wraps to an integer dtype, as in C.
+    A Python number becomes a NumPy scalar, which CuPy's kernels also take as an argument."""
     if type(value) is int and target.kind in "iu":
         value = wrap_int(value, target)
+    if type(value) in (int, float, bool):
+        return target.type(value)
     return asarray(value, target)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ember._backend import xp
+from ember._backend import asarray, xp
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 # erf and erfc: the rational approximations of Sun's FDLIBM s_erf.c (error < 1 ulp),
@@ -226,7 +226,7 @@ def _erfc_array(x):
 
 def _erfinv_array(y):
     """Giles' single-precision approximation, then two Halley steps on erf (or erfc)."""
-    y = xp.asarray(y, xp.float64)
+    y = asarray(y, xp.float64)
     a = xp.abs(y)
     with xp.errstate(all="ignore"):
         w = -xp.log((1 - a) * (1 + a))
@@ -302,7 +302,7 @@ def _lgamma_positive(x):
 
 
 def _lgamma_array(x):
-    x = xp.asarray(x, xp.float64)
+    x = asarray(x, xp.float64)
     with xp.errstate(all="ignore"):
         reflect = x < 0.5
         direct = _lgamma_positive(xp.where(reflect, 1.0, x))
@@ -363,7 +363,7 @@ def _polygamma_positive(n, x):
 
 
 def _polygamma_array(n, x):
-    x = xp.asarray(x, xp.float64)
+    x = asarray(x, xp.float64)
     with xp.errstate(all="ignore"):
         pole = (x <= 0) & (x == xp.floor(x))
         finite = xp.isfinite(x) & ~pole
@@ -400,7 +400,7 @@ def _polygamma_array(n, x):
 def _i1_array(x):
     """The modified Bessel function I1: its power series (all terms of one sign) for
     ``|x| <= 30``, the asymptotic expansion ``e^x / sqrt(2 pi x) * (1 - 3/(8x) ...)`` above."""
-    x = xp.asarray(x, xp.float64)
+    x = asarray(x, xp.float64)
     a = xp.abs(x)
     with xp.errstate(all="ignore"):
         small = xp.minimum(a, 30.0)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ember._backend import cast
+from ember._backend import cast, device_index, to_device as _to_device
 from ember._memory_format import contiguous_format, in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, inplace, snapshot
 from ember.ops.creation import tensor
 
-__all__ = ["to_dtype", "clone", "contiguous", "copy_"]
+__all__ = ["to_dtype", "to_device", "clone", "contiguous", "copy_"]
 
 
 class ToCopy(Op):
@@ -19,6 +19,21 @@ class ToCopy(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad, None  # the engine casts the gradient back to the input's dtype
+
+
+class ToDevice(Op):
+    """A copy to another device; the gradient is copied back to the input's device."""
+
+    node_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, index, non_blocking):
+        ctx.source = device_index(x)
+        return _to_device(x, index, non_blocking)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.apply(grad, ctx.source, False), None, None
 
 
 class Clone(Op):
@@ -36,6 +51,14 @@ class Clone(Op):
 def to_dtype(input: Tensor, dtype) -> Tensor:
     """``input`` converted to ``dtype`` (a copy, recorded as ``ToCopyBackward0``)."""
     return ToCopy.apply(input, dtype.numpy)
+
+
+def to_device(input: Tensor, index: int | None, non_blocking: bool = False) -> Tensor:
+    """``input`` on the host (``index`` None) or on GPU ``index``: itself when it is there
+    already, else a copy recorded as ``ToCopyBackward0``."""
+    if device_index(input._data) == index:
+        return input
+    return ToDevice.apply(input, index, non_blocking)
 
 
 def clone(input: Tensor, *, memory_format=preserve_format) -> Tensor:

@@ -8,8 +8,18 @@ from __future__ import annotations
 import warnings
 
 from ember import _tape
-from ember._backend import asarray as _array, cast, is_array, ndarray, xp
-from ember._device import check_device
+from ember._backend import (
+    asarray as _array,
+    cast,
+    device_index,
+    is_array,
+    library,
+    ndarray,
+    on_device,
+    to_device,
+    xp,
+)
+from ember._device import array_index, state as _device_state
 from ember._dtype import (
     bool_,
     check_python_int,
@@ -56,14 +66,26 @@ __all__ = [
     "BoolTensor",
 ]
 
+def _target(array, device) -> int | None:
+    """Where a new tensor goes: ``device``; else where ``array`` is, if on a GPU; else the
+    default device."""
+    here = device_index(array)
+    return here if device is None and here is not None else array_index(device)
+
+
 def _finish(array, dtype, requires_grad, device) -> Tensor:
-    check_device(device)
     if dtype is not None:
         array = array.astype(to_dtype(dtype).numpy, copy=False)
+    if device is not None or device_index(array) is not None or _default_is_cuda():
+        array = to_device(array, _target(array, device))
     result = _tape.made(Tensor._make(array))
     if requires_grad:
         result.requires_grad_(True)
     return result
+
+
+def _default_is_cuda() -> bool:
+    return _device_state.default.type == "cuda"
 
 
 def _size(size) -> tuple:
@@ -258,7 +280,9 @@ def _filled(fill, size, dtype, device, requires_grad, default=None, memory_forma
     if like is not None and memory_format is preserve_format:
         array = xp.full_like(like, fill, dtype=target.numpy, order="K")  # keeps a dense layout
     else:
-        array = xp.full(_size(size), fill, dtype=target.numpy)
+        index = _target(like, device) if like is not None else array_index(device)
+        with on_device(index):
+            array = library(index).full(_size(size), fill, dtype=target.numpy)
         if memory_format is not None and not is_in_format(array, memory_format):
             array = in_format(array, memory_format)
     return _finish(array, None, requires_grad, device)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, xp
+from ember._backend import add_at, asarray, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -82,7 +82,7 @@ def _index_array(item):
     if isinstance(item, Tensor):
         array = item._data
     else:
-        array = xp.asarray(item)
+        array = asarray(item)
         if array.size == 0 and array.dtype.kind == "f":
             array = array.astype(xp.int64)
         elif array.dtype.kind == "f":
@@ -1120,7 +1120,7 @@ class Trace(Op):
     def forward(ctx, x):
         ctx.shape = x.shape
         dtype = xp.int64 if x.dtype.kind in "iub" else x.dtype
-        return xp.asarray(xp.trace(x, dtype=dtype))
+        return asarray(xp.trace(x, dtype=dtype))
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,7 +16,7 @@ import math
 
 from ember import return_types
 from ember._autocast import FLOAT32, LOWER_PRECISION, NATIVE, autocasts
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import bfloat16
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim, wrap_dims
@@ -148,7 +148,7 @@ class LinalgVectorNorm(Op):
         else:
             result = xp.sum(magnitude**ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
-        result = xp.asarray(result, dtype=x.dtype)
+        result = asarray(result, dtype=x.dtype)
         ctx.save_for_backward(x, result)
         return result
 
@@ -358,7 +358,7 @@ class LinalgInvEx(Op):
 class LinalgDet(Op):
     @staticmethod
     def forward(ctx, A):
-        determinant = xp.asarray(xp.linalg.det(A), dtype=A.dtype)
+        determinant = asarray(xp.linalg.det(A), dtype=A.dtype)
         ctx.save_for_backward(A, determinant)
         return determinant
 
@@ -374,7 +374,7 @@ class LinalgSlogdet(Op):
     @staticmethod
     def forward(ctx, A):
         sign, logabsdet = xp.linalg.slogdet(A)
-        sign, logabsdet = xp.asarray(sign, dtype=A.dtype), xp.asarray(logabsdet, dtype=A.dtype)
+        sign, logabsdet = asarray(sign, dtype=A.dtype), asarray(logabsdet, dtype=A.dtype)
         ctx.save_for_backward(A)
         return sign, logabsdet
 
@@ -556,7 +556,7 @@ class LinalgQr(Op):
         ctx.mode = mode
         if mode == "r":
             R = xp.linalg.qr(A, mode="r")
-            return xp.zeros((0,), dtype=A.dtype), xp.asarray(R, dtype=A.dtype)
+            return xp.zeros((0,), dtype=A.dtype), asarray(R, dtype=A.dtype)
         Q, R = xp.linalg.qr(A, mode=mode)
         ctx.save_for_backward(Q, R)
         return Q, R
@@ -753,7 +753,7 @@ def _tolerance(values, atol, rtol, rows: int, columns: int):
     rtol = rtol._data if isinstance(rtol, Tensor) else rtol
     if rtol is None:
         # A positive atol given alone switches the relative tolerance off.
-        alone = atol is not None and bool(xp.all(xp.asarray(atol) > 0))
+        alone = atol is not None and bool(xp.all(asarray(atol) > 0))
         rtol = 0.0 if alone else xp.finfo(values.dtype).eps * max(rows, columns)
     atol = 0.0 if atol is None else atol
     largest = xp.max(values, axis=-1, initial=0.0)
@@ -779,7 +779,7 @@ class LinalgPinv(Op):
             result = xp.matmul(
                 xp.swapaxes(Vh, -1, -2) * inverse_values[..., None, :], xp.swapaxes(U, -1, -2)
             )
-        result = xp.asarray(result, dtype=A.dtype)
+        result = asarray(result, dtype=A.dtype)
         ctx.save_for_backward(A, result)
         return result
 
@@ -845,7 +845,7 @@ def _linalg_matrix_rank(
     else:
         values = xp.linalg.svd(data, compute_uv=False)
     tolerance = _tolerance(values, atol, rtol, data.shape[-2], data.shape[-1])
-    return Tensor._make(xp.asarray(xp.sum(values > tolerance, axis=-1), dtype=xp.int64))
+    return Tensor._make(asarray(xp.sum(values > tolerance, axis=-1), dtype=xp.int64))
 
 
 class PowerZero(Op):

@@ -8,7 +8,7 @@ gradient back over them.
 from __future__ import annotations
 
 from ember._autocast import FLOAT32, LOWER_PRECISION, autocasts
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import bfloat16 as _bfloat16
 from ember._tensor import Tensor
 from ember.ops._function import Op, broadcast_shape, wrap_dim
@@ -141,7 +141,7 @@ class Dot(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return xp.asarray(xp.dot(a, b))
+        return asarray(xp.dot(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -163,7 +163,7 @@ class Einsum(Op):
         ctx.save_for_backward(*operands)
         equation = ",".join(terms) + "->" + output
         result = xp.einsum(equation, *operands, optimize=len(operands) > 2)
-        return xp.asarray(result, dtype=operands[0].dtype)
+        return asarray(result, dtype=operands[0].dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -12,7 +12,7 @@ import contextlib
 import operator
 
 from ember import _tape
-from ember._backend import BitStream, asarray, float_info, fresh_seed, int_info, xp
+from ember._backend import BitStream, CudaBitStream, asarray, float_info, fresh_seed, int_info, xp
 from ember._device import check_device, device as _device_cls
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._memory_format import in_format, is_in_format, preserve_format
@@ -134,6 +134,18 @@ def _check_seed(seed) -> int:
 
 default_generator = Generator()
 default_generator.seed()  # PyTorch too starts each process from a fresh seed
+_cuda_generators: dict = {}
+
+
+def cuda_generator(index: int) -> Generator:
+    """GPU ``index``'s default generator (``ember.cuda.manual_seed`` seeds it)."""
+    generator = _cuda_generators.get(index)
+    if generator is None:
+        generator = _cuda_generators[index] = Generator.__new__(Generator)
+        generator.device = _device_cls("cuda", index)
+        generator._stream = CudaBitStream(index)
+        generator._stream.seed(fresh_seed())
+    return generator
 
 
 def manual_seed(seed) -> Generator:

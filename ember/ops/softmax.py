@@ -7,7 +7,7 @@ again) because the composed form would overflow where the forward does not.
 
 from __future__ import annotations
 
-from ember._backend import float_info, xp
+from ember._backend import asarray, float_info, xp
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, float_input, wrap_dim
@@ -127,7 +127,7 @@ class Logsumexp(Op):
         else:
             peak = xp.zeros(_kept(x.shape, dims), dtype=x.dtype)
         y = xp.log(xp.sum(xp.exp(x - peak), axis=dims, keepdims=True)) + peak
-        y = xp.asarray(y if keepdim else y.reshape(xp.sum(x, axis=dims).shape))
+        y = asarray(y if keepdim else y.reshape(xp.sum(x, axis=dims).shape))
         ctx.save_for_backward(x, y)
         return y
 

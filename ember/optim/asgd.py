@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import (
     Optimizer,
@@ -109,4 +109,4 @@ class ASGD(Optimizer):
 
 def _scalar(value: float):
     """``value`` as a 0-d array of the dtype ``torch.as_tensor(value)`` would give it."""
-    return xp.asarray(value, dtype=_scalar_dtype())
+    return asarray(value, dtype=_scalar_dtype())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ember._backend import is_array, xp
+from ember._backend import asarray, is_array, xp
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad, no_grad
@@ -120,7 +120,7 @@ def _wrap(value):
     """State values: arrays and NumPy scalars become ember tensors (PyTorch keeps tensors)."""
     if isinstance(value, list):
         return [_wrap(item) for item in value]
-    return Tensor._make(xp.asarray(value)) if is_array(value) else value
+    return Tensor._make(asarray(value)) if is_array(value) else value
 
 
 def _unwrap(value):

@@ -27,7 +27,7 @@ from itertools import chain
 from typing import Any
 
 from ember import _tape
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
@@ -68,7 +68,7 @@ def _scalar_dtype():
 
 
 def _step_tensor(value: float = 0.0) -> Tensor:
-    return Tensor._make(xp.asarray(value, dtype=_scalar_dtype()))
+    return Tensor._make(asarray(value, dtype=_scalar_dtype()))
 
 
 def _zeros_like(param: Tensor) -> Tensor:

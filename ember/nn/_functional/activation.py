@@ -14,7 +14,7 @@ import math
 import warnings
 
 from ember._autocast import LOWER_PRECISION, autocasts
-from ember._backend import float_info, xp
+from ember._backend import asarray, float_info, xp
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot, wrap_dim
@@ -84,7 +84,7 @@ class _Pointwise(Op):
                 f"\"{cls.kernel}\" not implemented for '{_legacy(dtype_of(x))}'"
             )
         ctx.args = args
-        y = xp.asarray(cls.compute(x, *args)).astype(x.dtype, copy=False)
+        y = asarray(cls.compute(x, *args)).astype(x.dtype, copy=False)
         if xp.shares_memory(y, x):
             y = y.copy()
         ctx.save_for_backward(x)

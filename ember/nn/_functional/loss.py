@@ -16,7 +16,7 @@ import math
 import warnings
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
@@ -252,7 +252,7 @@ class BinaryCrossEntropy(Op):
         ctx.reduction, ctx.count = reduction, loss.size
         ctx.save_for_backward(x, t, weight)
         if reduction == "mean":
-            return xp.asarray(xp.mean(loss) if loss.size else xp.nan, dtype=loss.dtype)
+            return asarray(xp.mean(loss) if loss.size else xp.nan, dtype=loss.dtype)
         return xp.sum(loss) if reduction == "sum" else loss
 
     @staticmethod
@@ -391,7 +391,7 @@ class NllLoss(Op):
             values = -scale if weights is None else -scale[:, None]
             xp.put_along_axis(coefficient, safe[:, None], values, axis=1)
         ctx.save_for_backward(coefficient.reshape(x.shape))
-        return xp.asarray(result, dtype=x.dtype)
+        return asarray(result, dtype=x.dtype)
 
     @staticmethod
     def gradients(xp, ctx, grad):

@@ -20,7 +20,7 @@ import inspect
 import math
 
 from ember._autocast import NATIVE, autocasts
-from ember._backend import is_floating, xp
+from ember._backend import asarray, is_floating, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.nn._functional.activation import relu
@@ -276,7 +276,7 @@ def _max_indices(x, kernel, out, geometry: Geometry):
         # A window of only padding and -inf picks its first in-bounds element, as PyTorch.
         position = xp.where(position < 0, position - (position // dilation) * dilation, position)
         index = index * length + position
-    return xp.asarray(index, dtype=xp.int64)
+    return asarray(index, dtype=xp.int64)
 
 
 def _first_maxima(candidates, labels):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import float16, float32, float64, int64
 from ember._tensor import Tensor
 from ember.ops.creation import full, tensor as _tensor
@@ -100,7 +100,7 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 def _lengths_array(lengths):
     if isinstance(lengths, Tensor):
         return lengths._data.astype(xp.int64)
-    return xp.asarray([int(length) for length in lengths], dtype=xp.int64).reshape(-1)
+    return asarray([int(length) for length in lengths], dtype=xp.int64).reshape(-1)
 
 
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,

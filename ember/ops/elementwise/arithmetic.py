@@ -9,7 +9,7 @@ the family.
 
 from __future__ import annotations
 
-from ember._backend import ndarray, xp
+from ember._backend import asarray, ndarray, xp
 from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, broadcast_shape, checked_scalar, dtype_of, promote
@@ -232,7 +232,7 @@ class Addcmul(Op):
     @staticmethod
     def forward(ctx, x, tensor1, tensor2, value):
         x, tensor1, tensor2 = _promoted("addcmul", x, tensor1, tensor2)
-        value = xp.asarray(value).astype(x.dtype)  # PyTorch casts value to the result type
+        value = asarray(value).astype(x.dtype)  # PyTorch casts value to the result type
         ctx.value = value.item()
         ctx.save_for_backward(tensor1, tensor2)
         return x + value * tensor1 * tensor2
@@ -294,7 +294,7 @@ class Lerp(Op):
                     f"dtype {_legacy(dtype_of(other)).lower()}"
                 )
         scalar_weight = type(weight) is not ndarray
-        weight = xp.asarray(weight).astype(start.dtype, copy=False)
+        weight = asarray(weight).astype(start.dtype, copy=False)
         if scalar_weight:  # a Python weight needs no gradient, so its formula keeps no tensor
             ctx.save_for_backward(None, None, weight)
         else:

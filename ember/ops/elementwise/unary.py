@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import math
 
-from ember._backend import is_floating, ndarray, xp
+from ember._backend import asarray, is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
@@ -53,7 +53,7 @@ class _Unary(Op):
             x = float_input(x)
         y = cls.compute(x)
         if type(y) is not ndarray:
-            y = xp.asarray(y)
+            y = asarray(y)
         if y.dtype != x.dtype:
             y = y.astype(x.dtype)
         elif y is x or (y.base is not None and xp.shares_memory(y, x)):
@@ -210,7 +210,7 @@ def _sigmoid_array(x):
     # for very negative x, and 1 / inf is the 0 that PyTorch returns there too.
     y = xp.negative(x)
     if type(y) is not ndarray:  # NumPy turns a 0-d result into a scalar
-        return xp.asarray(1 / (1 + xp.exp(y)))
+        return asarray(1 / (1 + xp.exp(y)))
     xp.exp(y, out=y)
     y += 1
     return xp.divide(1, y, out=y)
@@ -363,7 +363,7 @@ frac = _unary_function("frac", Frac, "``input - trunc(input)``; the gradient is 
 def signbit(input: Tensor, *, out=None) -> Tensor:
     """True where the sign bit is set (``-0.0`` included)."""
     data = input._data
-    return Tensor._make(xp.asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0))
+    return Tensor._make(asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0))
 
 
 def deg2rad(input: Tensor) -> Tensor:

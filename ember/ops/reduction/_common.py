@@ -4,7 +4,7 @@ in error messages."""
 
 from __future__ import annotations
 
-from ember._backend import xp
+from ember._backend import asarray
 from ember._dtype import to_dtype
 from ember._tensor import Tensor
 from ember.ops._function import wrap_dim, wrap_dims
@@ -54,7 +54,7 @@ def _one_dim(input: Tensor, dim, op: str) -> int | None:
 
 
 def _constant(array, like) -> Tensor:
-    return Tensor._make(xp.asarray(array, dtype=like.dtype))
+    return Tensor._make(asarray(array, dtype=like.dtype))
 
 
 def _numpy_dtype(dtype):

@@ -6,7 +6,7 @@ along a dim the gradient goes to the index returned."""
 from __future__ import annotations
 
 from ember import return_types
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.ops._function import Op
@@ -187,7 +187,7 @@ def _arg(name, numpy_arg, input, dim, keepdim):
             raise IndexError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
             )
-        index = xp.asarray(numpy_arg(x.reshape(-1)), dtype=xp.int64)
+        index = asarray(numpy_arg(x.reshape(-1)), dtype=xp.int64)
         return Tensor._make(index.reshape((1,) * x.ndim) if keepdim else index)
     one = _one_dim(input, dim, name)
     if one is None:

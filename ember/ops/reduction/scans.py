@@ -6,7 +6,7 @@ sorted elements it read, weighted as it interpolated between them."""
 from __future__ import annotations
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.ops._function import Op, wrap_dim
@@ -167,7 +167,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
         q_array = q._data
     else:
-        q_array = xp.asarray(float(q), dtype=input._data.dtype)
+        q_array = asarray(float(q), dtype=input._data.dtype)
     if q_array.size and ((q_array < 0).any() or (q_array > 1).any()):
         bad = q_array.reshape(-1)[((q_array < 0) | (q_array > 1)).reshape(-1)][0]
         raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {bad:g}")

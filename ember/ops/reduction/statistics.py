@@ -9,7 +9,7 @@ import builtins
 import warnings
 
 from ember import return_types
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._tensor import Tensor
 from ember.ops._function import Op, wrap_dim, wrap_dims
 from ember.ops.elementwise import sub, where
@@ -71,7 +71,7 @@ class Std(Op):
         ctx.dof = _degrees_of_freedom(x.shape, dims, correction)
         centered = _centered(x, dims)
         variance = xp.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.dof
-        y = xp.asarray(xp.sqrt(variance))
+        y = asarray(xp.sqrt(variance))
         ctx.save_for_backward(x, y)
         return y
 
@@ -151,7 +151,7 @@ class LinalgVectorNorm(Op):
             y = xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
         else:
             y = xp.sum(magnitude**order, axis=dims, keepdims=keepdim) ** (1.0 / order)
-        y = xp.asarray(y)  # NumPy returns a scalar for a full reduction; backward needs y
+        y = asarray(y)  # NumPy returns a scalar for a full reduction; backward needs y
         ctx.save_for_backward(x, y)
         return y
 
@@ -280,7 +280,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     if aweights is not None:
         weights = aweights if weights is None else weights * aweights
     if weights is None:
-        total = Tensor._make(xp.asarray(observations.shape[1], dtype=xp.int64))
+        total = Tensor._make(asarray(observations.shape[1], dtype=xp.int64))
         average = observations.sum(1) / total
     else:
         total = weights.sum()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.ops._function import NonDifferentiable, Op
@@ -128,7 +128,7 @@ class Prod(Op):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if dtype is None and x.dtype.kind in "biu":
             dtype = int64.numpy
-        y = xp.asarray(xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype))
+        y = asarray(xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype))
         ctx.has_zero = bool((x == 0).any())
         ctx.save_for_backward(x, y)
         return y
@@ -187,7 +187,7 @@ def _logical(name, numpy_reduce, input, dim, keepdim):
 
 def _logical_array(numpy_reduce, dims, keepdim, x):
     result = numpy_reduce(x != 0, axis=dims, keepdims=keepdim)
-    return xp.asarray(result, dtype=xp.uint8 if x.dtype == xp.uint8 else xp.bool_)
+    return asarray(result, dtype=xp.uint8 if x.dtype == xp.uint8 else xp.bool_)
 
 
 @_numpy_names
