@@ -154,7 +154,7 @@ class _Cuda:
     library = None
     loaded = False
     in_use = False
-    error = "ember's CUDA backend needs CuPy (pip install \"ember[cuda]\") and a GPU"
+    error = "ember has no CUDA backend here: it needs CuPy (pip install \"ember[cuda]\") and a GPU"
 
 
 cuda = _Cuda()
