@@ -21,17 +21,19 @@ class device:  # noqa: N801 -- PyTorch's name
     def __init__(self, type: str | device | int, index: int | None = None):
         if isinstance(type, device):
             type, index = type.type, type.index
-        if isinstance(type, int) and not isinstance(type, bool):  # device(0) is cuda:0
+        if isinstance(type, int) and not isinstance(type, bool):  # the accelerator's number
+            if _backend.cuda_library() is None:
+                raise RuntimeError("Cannot access accelerator device when none is available.")
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() expected a string like 'cpu', got {type!r}")
-        name, _, number = type.partition(":")
+        name, colon, number = type.partition(":")
         if name not in ("cpu", "cuda", "mps", "meta"):
             raise RuntimeError(
                 "Expected one of cpu, cuda, mps, meta device type at start of device string: "
                 f"{type}"
             )
-        if number and not number.isdigit():
+        if colon and not number.isdigit():
             raise RuntimeError(f"Invalid device string: '{type}'")
         self.type = name
         self.index = int(number) if number else index
