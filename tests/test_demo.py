@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+import ember
 from ember.demo.__main__ import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -59,3 +62,18 @@ def test_charlm_prints_samples_and_plots(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "before training:" in out and "after 5 steps" in out and "Beautiful is" in out
     assert (tmp_path / "charlm-loss.png").read_bytes().startswith(PNG)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("demo", ["nand", "digits-mlp", "digits-cnn", "charlm"])
+def test_demos_train_on_the_gpu(demo, tmp_path, capsys):
+    assert main([demo, "--device", "cuda", "--epochs", "2", "--out", str(tmp_path),
+                 "--quiet"]) == 0
+    assert ember.get_default_device() == ember.device("cpu")
+
+
+def test_the_device_option_says_when_cuda_is_missing(tmp_path):
+    if ember.cuda.is_available():
+        pytest.skip("this run has CUDA")
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        main(["nand", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path), "--quiet"])

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+import ember
+
 # name -> (module, one-line description)
 DEMOS = {
     "nand": ("ember.demo.nand:run", "the blog's 2-3-1 sigmoid network learning the NAND gate"),
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--distributed", action="store_true",
                         help="digits demos: train across the processes of `mpirun -np N`")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--device", default="cpu",
+                        help="where to train: cpu (default), cuda or cuda:N (needs CuPy)")
     return parser
 
 
@@ -56,7 +60,13 @@ def main(argv=None) -> int:
         if getattr(args, key) is None:
             setattr(args, key, value)
     module_name, function = DEMOS[args.demo][0].split(":")
-    return getattr(importlib.import_module(module_name), function)(args)
+    demo = getattr(importlib.import_module(module_name), function)
+    previous = ember.get_default_device()
+    ember.set_default_device(args.device)  # the demo's tensors and parameters are made there
+    try:
+        return demo(args)
+    finally:
+        ember.set_default_device(previous)
 
 
 if __name__ == "__main__":
