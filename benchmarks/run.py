@@ -226,7 +226,16 @@ def main(argv=None) -> int:
     parser.add_argument("--write", help="also write the tables into this markdown file")
     parser.add_argument("--compiled", action="store_true",
                         help="also time torch.compile and ember.compile, at 1 thread each")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="cuda: the GPU workloads of benchmarks/gpu.py instead")
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        from benchmarks import gpu
+
+        names = [name for name in args.workloads if name in gpu.GPU_WORKLOADS]
+        given = argv if argv is not None else sys.argv[1:]
+        chosen = names if any(name in given for name in names) else list(gpu.GPU_WORKLOADS)
+        return gpu.main(chosen + ["--rounds", str(args.rounds), "--repeats", str(args.repeats)])
     compile_once()
     rows = []
     for workload in args.workloads:
