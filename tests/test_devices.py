@@ -248,3 +248,28 @@ def test_the_nand_program_trains_on_the_device():
         optimizer.step()
     assert all(p.is_cuda for p in model.parameters())
     assert loss.item() < 0.02
+
+
+@cuda
+@pytest.mark.skipif(not devices.FAKE, reason="the copies are counted by CuPy's CPU stand-in")
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+def test_a_training_step_copies_nothing_to_the_host_but_the_loss(optimizer):
+    from tests.devices.fake_cupy import counting_transfers
+
+    nn = ember.nn
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16), nn.Dropout(0.1),
+                          nn.Linear(16, 4)).cuda()
+    step = getattr(ember.optim, optimizer)(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    inputs = ember.tensor(rng.standard_normal((32, 8)), dtype=ember.float32, device="cuda")
+    labels = ember.tensor(rng.integers(0, 4, 32), device="cuda")
+    for _ in range(2):  # the second step runs with the optimizer's state in place
+        with counting_transfers() as transfers:
+            step.zero_grad()
+            loss = nn.functional.cross_entropy(model(inputs), labels)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            step.step()
+            loss.item()
+        assert (transfers.to_host, transfers.to_device) == (1, 0)
