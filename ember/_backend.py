@@ -231,6 +231,23 @@ def to_device(array, index: int | None, non_blocking: bool = False):
         return library(index).asarray(array, blocking=not non_blocking)
 
 
+def pinned_copy(array):
+    """A copy of a host array in page-locked memory, from which a copy to the GPU can run
+    while the host goes on (``non_blocking=True``). Raises without CUDA, as PyTorch does."""
+    if cuda_library() is None:
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    cuda.in_use = True
+    pinned = cuda.library.cuda.alloc_pinned_memory(array.nbytes)
+    copy = numpy.ndarray(array.shape, array.dtype, buffer=pinned)
+    copy[...] = array
+    return copy
+
+
+def is_pinned(array) -> bool:
+    """Whether a host array lies in page-locked memory (``pinned_copy`` made it)."""
+    return cuda.in_use and isinstance(array.base, cuda.library.cuda.PinnedMemoryPointer)
+
+
 def to_host(array):
     """A NumPy array of ``array``'s values (itself if it is one)."""
     return array if device_index(array) is None else array.get()

@@ -389,6 +389,19 @@ class Tensor:
         memo[id(self)] = copied
         return copied
 
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy in page-locked host memory, from which ``.to("cuda", non_blocking=True)``
+        can copy while the host goes on. Needs CUDA, as in PyTorch."""
+        if _backend.device_index(self._data) is not None:
+            raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can "
+                               "be pinned")
+        if self.is_pinned():
+            return self
+        return Tensor._make(_backend.pinned_copy(self._data), self._requires_grad)
+
+    def is_pinned(self, device=None) -> bool:
+        return _backend.is_pinned(self._data)
+
     def cpu(self, memory_format=None) -> Tensor:
         return self.to("cpu")
 

@@ -273,3 +273,25 @@ def test_a_training_step_copies_nothing_to_the_host_but_the_loss(optimizer):
             step.step()
             loss.item()
         assert (transfers.to_host, transfers.to_device) == (1, 0)
+
+
+@no_cuda
+def test_pinning_needs_an_accelerator_like_torch():
+    assert ember.ones(2).is_pinned() is torch.ones(2).is_pinned() is False
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(2).pin_memory()
+    with pytest.raises(RuntimeError, match=str(theirs.value)):
+        ember.ones(2).pin_memory()
+
+
+@cuda
+def test_pinned_tensors_copy_to_the_device():
+    host = ember.arange(6.0).reshape(2, 3)
+    pinned = host.pin_memory()
+    assert pinned.is_pinned() and not host.is_pinned() and pinned.pin_memory() is pinned
+    np.testing.assert_array_equal(pinned.numpy(), host.numpy())
+    moved = pinned.to("cuda", non_blocking=True)
+    assert moved.is_cuda
+    np.testing.assert_array_equal(_host(moved), host.numpy())
+    with pytest.raises(RuntimeError, match="cannot pin 'cuda:0' memory"):
+        moved.pin_memory()

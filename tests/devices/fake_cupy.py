@@ -289,6 +289,10 @@ class _XORWOW:
         self.seed = seed
 
 
+class PinnedMemoryPointer(bytearray):
+    """``cupy.cuda.PinnedMemoryPointer``: host memory that a NumPy array can lie in."""
+
+
 class _MemoryPool:
     def used_bytes(self) -> int:
         return 0
@@ -324,6 +328,8 @@ def _module() -> types.ModuleType:
         ),
         get_current_stream=lambda: None,
         set_allocator=lambda allocator=None: None,
+        alloc_pinned_memory=lambda size: PinnedMemoryPointer(max(size, 1)),
+        PinnedMemoryPointer=PinnedMemoryPointer,
     )
     module.random = types.SimpleNamespace(Generator=_Generator, XORWOW=_XORWOW)
     for where, name in _FUNCTIONS:
