@@ -2,7 +2,9 @@
 
 Every draw comes from a ``Generator``, whose state is a ``BitStream`` (NumPy's PCG64,
 in ``ember._backend``): the numbers differ from PyTorch's bit for bit, while the API,
-dtypes, shapes, argument checks and distributions match. A sample is not a smooth
+dtypes, shapes, argument checks and distributions match. Numbers are drawn on the device
+of the result, from that device's generator: a CUDA generator is CuPy's XORWOW
+(``CudaBitStream``), seeded by ``ember.cuda.manual_seed``. A sample is not a smooth
 function of its parameters, so, as in PyTorch, gradients through a draw are zero.
 """
 
@@ -12,8 +14,19 @@ import contextlib
 import operator
 
 from ember import _tape
-from ember._backend import BitStream, CudaBitStream, asarray, float_info, fresh_seed, int_info, xp
-from ember._device import check_device, device as _device_cls
+from ember._backend import (
+    BitStream,
+    CudaBitStream,
+    asarray,
+    device_index,
+    float_info,
+    fresh_seed,
+    int_info,
+    on_device,
+    to_device,
+    xp,
+)
+from ember._device import array_index, device as _device_cls, of_index
 from ember._dtype import bool_, get_default_dtype, int64, to_dtype
 from ember._memory_format import in_format, is_in_format, preserve_format
 from ember._tensor import Tensor
@@ -78,9 +91,9 @@ class Generator:
     """
 
     def __init__(self, device="cpu"):
-        check_device(device)
-        self.device = _device_cls("cpu")
-        self._stream = BitStream()
+        self._index = array_index(device)  # raises where the device is missing
+        self.device = of_index(self._index)
+        self._stream = BitStream() if self._index is None else CudaBitStream(self._index)
 
     def manual_seed(self, seed) -> Generator:
         """Reset the state from ``seed`` (an int in [-2**63, 2**64)); returns this generator."""
@@ -142,7 +155,7 @@ def cuda_generator(index: int) -> Generator:
     generator = _cuda_generators.get(index)
     if generator is None:
         generator = _cuda_generators[index] = Generator.__new__(Generator)
-        generator.device = _device_cls("cuda", index)
+        generator.device, generator._index = _device_cls("cuda", index), index
         generator._stream = CudaBitStream(index)
         generator._stream.seed(fresh_seed())
     return generator
@@ -179,7 +192,10 @@ def fork_rng(
     _devices_kw: str = "devices",
     device_type: str = "cuda",
 ):
-    """Restore the default generator's state on exit: draws inside leave no trace outside."""
+    """Restore the default generator's state on exit: draws inside leave no trace outside.
+
+    Only the CPU's: a CUDA generator's state (CuPy's XORWOW) cannot be read back.
+    """
     if not enabled:
         yield
         return
@@ -190,13 +206,29 @@ def fork_rng(
         set_rng_state(state)
 
 
-def _stream(generator, op: str):
-    if generator is None:
-        return default_generator._stream.random
-    if not isinstance(generator, Generator):
+def _check_generator(generator, op: str) -> None:
+    if generator is not None and not isinstance(generator, Generator):
         raise TypeError(
             f"{op}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}"
         )
+
+
+def _stream(generator, op: str, index: int | None = None):
+    """What draws numbers on device ``index`` (None: the host): ``generator``, else that
+    device's default generator. A NumPy ``Generator`` or a CuPy one; CuPy's has no
+    ``permutation``, ``lognormal`` or ``standard_cauchy``."""
+    if generator is None:
+        if index is None:
+            return default_generator._stream.random
+        return cuda_generator(index)._stream.random
+    _check_generator(generator, op)
+    if generator._index != index:
+        wanted = "cpu" if index is None else "cuda"
+        if wanted == generator.device.type:
+            raise RuntimeError(f"Expected a generator on cuda:{index} but found one on "
+                               f"{generator.device}")
+        raise RuntimeError(f"Expected a '{wanted}' device type for generator but found "
+                           f"'{generator.device.type}'")
     return generator._stream.random
 
 
@@ -253,8 +285,15 @@ def _require_float(dtype, kernel: str) -> None:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(dtype)}'")
 
 
-def _finish(array, dtype, device, requires_grad, out=None) -> Tensor:
-    check_device(device)
+def _target(device, out) -> int | None:
+    """The array index a new tensor is drawn on: ``device``'s, else ``out``'s, else the
+    default device's (which raises for a device ember cannot use)."""
+    if device is None and out is not None:
+        return device_index(out._data)
+    return array_index(device)
+
+
+def _finish(array, dtype, requires_grad, out=None) -> Tensor:
     result = Tensor._make(array.astype(dtype.numpy, copy=False))
     if requires_grad:
         result.requires_grad_(True)
@@ -485,9 +524,11 @@ def rand(
     shape = _sizes(sizes, size, "rand")
     target = _creation_dtype(dtype, out)
     _require_float(target, "check_uniform_bounds")
-    values = _uniform(_stream(generator, "rand"), shape, target.numpy)
-    return _drawn_on_tape(_finish(values, target, device, requires_grad, out), out,
-                          _uniform, generator, shape, target.numpy)
+    index = _target(device, out)
+    with on_device(index):
+        values = _uniform(_stream(generator, "rand", index), shape, target.numpy)
+    return _drawn_on_tape(_finish(values, target, requires_grad, out), out,
+                          _uniform, generator, index, shape, target.numpy)
 
 
 def _sizes(sizes: tuple, size, op: str) -> tuple:
@@ -515,19 +556,22 @@ def randn(
     shape = _sizes(sizes, size, "randn")
     target = _creation_dtype(dtype, out)
     _require_float(target, "normal_kernel_cpu")
-    values = _standard_normal(_stream(generator, "randn"), shape, target.numpy)
-    return _drawn_on_tape(_finish(values, target, device, requires_grad, out), out,
-                          _standard_normal, generator, shape, target.numpy)
+    index = _target(device, out)
+    with on_device(index):
+        values = _standard_normal(_stream(generator, "randn", index), shape, target.numpy)
+    return _drawn_on_tape(_finish(values, target, requires_grad, out), out,
+                          _standard_normal, generator, index, shape, target.numpy)
 
 
-def _drawn_on_tape(result, out, kernel, generator, shape, numpy_dtype) -> Tensor:
+def _drawn_on_tape(result, out, kernel, generator, index, shape, numpy_dtype) -> Tensor:
     """Tell a compiled call being recorded how to draw ``result``'s numbers again, from the
     same generator, on each replay (other draws are graph breaks)."""
     tape = _tape.current()
     if tape is not None and out is None and not result._requires_grad:
         def redraw():
-            stream = _stream(generator, "")
-            return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
+            with on_device(index):
+                stream = _stream(generator, "", index)
+                return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
 
         tape.draw(result, redraw)
     return result
@@ -563,8 +607,11 @@ def randint(
     shape = _size_argument(size, "randint")
     low, high = _integer(low, "low", "randint"), _integer(high, "high", "randint")
     target = to_dtype(dtype) if dtype is not None else (out.dtype if out is not None else int64)
-    values = _integers(_stream(generator, "randint"), shape, target, low, high, "random_")
-    return _finish(values, target, device, requires_grad, out)
+    index = _target(device, out)
+    with on_device(index):
+        values = _integers(_stream(generator, "randint", index), shape, target, low, high,
+                           "random_")
+    return _finish(values, target, requires_grad, out)
 
 
 def randperm(
@@ -588,8 +635,12 @@ def randperm(
         raise RuntimeError(f"n cannot be greater than {largest + 1} for {_legacy(target)} type.")
     if not target.is_floating_point and n - 1 > largest:
         raise RuntimeError(f"value cannot be converted to type {target.name}_t without overflow")
-    values = _stream(generator, "randperm").permutation(n)
-    return _finish(values, target, device, requires_grad, out)
+    index = _target(device, out)
+    with on_device(index):
+        stream = _stream(generator, "randperm", index)
+        # CuPy's Generator has no permutation: the order that sorts uniform draws is one.
+        values = stream.permutation(n) if index is None else xp.argsort(stream.random(n))
+    return _finish(values, target, requires_grad, out)
 
 
 def normal(
@@ -617,7 +668,7 @@ def normal(
         >>> ember.normal(ember.zeros(2, 1), ember.ones(3)).shape
         ember.Size([2, 3])
     """
-    stream = _stream(generator, "normal")
+    _check_generator(generator, "normal")  # before the other arguments, as PyTorch
     mean_is_tensor, std_is_tensor = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (mean_is_tensor or std_is_tensor):
         if size is None:
@@ -628,13 +679,16 @@ def normal(
             raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
         target = _creation_dtype(dtype, out)
         _require_float(target, "normal_kernel_cpu")
-        values = float(mean) + std * _standard_normal(stream, shape, target.numpy)
-        return _finish(values, target, device, requires_grad, out)
+        index = _target(device, out)
+        with on_device(index):
+            draws = _standard_normal(_stream(generator, "normal", index), shape, target.numpy)
+        return _finish(float(mean) + std * draws, target, requires_grad, out)
     if size is not None:
         raise TypeError("normal(): 'size' is only accepted when mean and std are both numbers")
     reference = mean if mean_is_tensor else std
     _require_float(reference.dtype, "normal_kernel_cpu")
     if std_is_tensor:
+        # A host round trip on a GPU, as PyTorch's check of std also is.
         if std.numel() and bool((std._data < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
     elif std < 0:
@@ -646,8 +700,10 @@ def normal(
     numpy_dtype = reference._data.dtype
     mean_values = mean._data if mean_is_tensor else mean
     std_values = std._data if std_is_tensor else std
-    values = mean_values + std_values * _standard_normal(stream, shape, numpy_dtype)
-    values = asarray(values, numpy_dtype)
+    index = device_index(reference._data)
+    with on_device(index):
+        draws = _standard_normal(_stream(generator, "normal", index), shape, numpy_dtype)
+    values = asarray(mean_values + std_values * draws, numpy_dtype)
     if mean_is_tensor and std_is_tensor:
         result = _drawn(Normal3, values, mean, std)
     elif mean_is_tensor:
@@ -655,7 +711,7 @@ def normal(
     else:
         result = _drawn(Normal2, values, std)
     if out is not None:
-        return _finish(result._data, out.dtype, None, False, out)
+        return _finish(result._data, out.dtype, False, out)
     return result
 
 
@@ -689,10 +745,12 @@ def _like(draw, leading, input, generator, dtype, device, requires_grad, memory_
     The samples are drawn in row-major order whatever the layout, so a layout never
     changes which number lands at which index.
     """
+    if device is None:
+        device = input.device  # PyTorch's *_like draw where the input lives
     result = draw(*leading, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                   device=device, requires_grad=requires_grad)
     if memory_format is preserve_format:
-        if input._data.flags.c_contiguous:
+        if input._data.flags.c_contiguous or result.device != input.device:
             return result
         array = xp.empty_like(input._data, dtype=result._data.dtype, order="K")
         array[...] = result._data
@@ -741,30 +799,37 @@ def multinomial(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
     weights = input._data.reshape(-1, categories).astype(xp.float64)
+    # The checks read a flag to the host: on a GPU, a round trip each.
     if weights.size and not (xp.isfinite(weights) & (weights >= 0)).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     totals = weights.sum(axis=1)
     if (totals <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    stream = _stream(generator, "multinomial")
-    rows = weights.shape[0]
+    index = device_index(weights)
+    with on_device(index):
+        indices = _categories(_stream(generator, "multinomial", index), weights, totals,
+                              num_samples, replacement)
+    indices = indices.astype(xp.int64).reshape(input.shape[:-1] + (num_samples,))
+    return _finish(indices, int64, False, out)
+
+
+def _categories(stream, weights, totals, num_samples: int, replacement: bool):
+    """``num_samples`` category indices per row of ``weights`` (rows, categories)."""
+    rows, categories = weights.shape
     if replacement:
         cumulative = xp.cumsum(weights / totals[:, None], axis=1)
         draws = stream.random((rows, num_samples))
-        indices = xp.zeros((rows, num_samples), dtype=xp.int64)
+        indices = xp.zeros((rows, num_samples), dtype=xp.int64, like=weights)
         for row in range(rows):
             indices[row] = xp.searchsorted(cumulative[row], draws[row], side="right")
         # A draw past the rounded total belongs to the last category of positive weight.
         last_positive = categories - 1 - xp.argmax(weights[:, ::-1] > 0, axis=1)
-        indices = xp.minimum(indices, last_positive[:, None])
-    else:
-        # Exponential race (PyTorch's method): the k smallest E_i / w_i are a draw of k
-        # categories without replacement; zero weights come last.
-        with xp.errstate(divide="ignore"):
-            keys = stream.exponential(size=weights.shape) / weights
-        indices = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    indices = indices.astype(xp.int64).reshape(input.shape[:-1] + (num_samples,))
-    return _finish(indices, int64, None, False, out)
+        return xp.minimum(indices, last_positive[:, None])
+    # Exponential race (PyTorch's method): the k smallest E_i / w_i are a draw of k
+    # categories without replacement; zero weights come last.
+    with xp.errstate(divide="ignore"):
+        keys = stream.exponential(size=weights.shape) / weights
+    return xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
@@ -772,24 +837,27 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
 
     The result has ``input``'s dtype and shape; its gradient to ``input`` is zero.
     """
-    stream = _stream(generator, "bernoulli")
+    index = device_index(input._data)
+    stream = _stream(generator, "bernoulli", index)
     if p is not None:
         p = float(_number(p))
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_text(p)}")
-        values = asarray(stream.random(input.shape) < p, input._data.dtype)
+        with on_device(index):
+            values = asarray(stream.random(input.shape) < p, input._data.dtype)
         return _drawn(BernoulliProbability, values, input)
     _require_float(input.dtype, "bernoulli_tensor_cpu_p_")
     probabilities = input._data
-    if not ((probabilities >= 0) & (probabilities <= 1)).all():
+    if not ((probabilities >= 0) & (probabilities <= 1)).all():  # on a GPU, a round trip
         raise RuntimeError(
             "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli: every "
             "probability must lie in [0, 1])"
         )
-    values = asarray(stream.random(input.shape) < probabilities, probabilities.dtype)
+    with on_device(index):
+        values = asarray(stream.random(input.shape) < probabilities, probabilities.dtype)
     result = _drawn(Bernoulli, values, input)
     if out is not None:
-        return _finish(result._data, out.dtype, None, False, out)
+        return _finish(result._data, out.dtype, False, out)
     return result
 
 
@@ -799,7 +867,10 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     rates = input._data
     if (rates < 0).any():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    values = asarray(_stream(generator, "poisson").poisson(rates.astype(xp.float64)), rates.dtype)
+    index = device_index(rates)
+    with on_device(index):
+        counts = _stream(generator, "poisson", index).poisson(rates.astype(xp.float64))
+    values = asarray(counts, rates.dtype)
     return _drawn(Poisson, values, input)
 
 
@@ -838,7 +909,10 @@ def uniform_(
             f"uniform_ expects to-from <= std::numeric_limits<{_legacy(input.dtype)}>::max(), "
             f"but found to={high:g} and from={low:g} which result in to-from to exceed the limit"
         )
-    values = _uniform(_stream(generator, "uniform_"), input.shape, input._data.dtype, low, high)
+    index = device_index(input._data)
+    with on_device(index):
+        values = _uniform(_stream(generator, "uniform_", index), input.shape, input._data.dtype,
+                          low, high)
     return _overwrite(input, values, Uniform, "uniform_")
 
 
@@ -848,7 +922,10 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
     _require_float(input.dtype, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
-    draws = _standard_normal(_stream(generator, "normal_"), input.shape, input._data.dtype)
+    index = device_index(input._data)
+    with on_device(index):
+        draws = _standard_normal(_stream(generator, "normal_", index), input.shape,
+                                 input._data.dtype)
     return _overwrite(input, mean + std * draws, Normal, "normal_")
 
 
@@ -870,16 +947,19 @@ def random_(input: Tensor, from_=_UNSET, to=_UNSET, *, generator=None, **keyword
         low, high = from_, to
     low = _integer(low, "from", "random_")
     high = None if high is None else _integer(high, "to", "random_")
-    values = _integers(
-        _stream(generator, "random_"), input.shape, input.dtype, low, high, "random_"
-    )
+    index = device_index(input._data)
+    with on_device(index):
+        values = _integers(
+            _stream(generator, "random_", index), input.shape, input.dtype, low, high, "random_"
+        )
     return _overwrite(input, values, Random, "random_")
 
 
 def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill ``input`` in place with 0/1 draws that are 1 with probability ``p``
     (a number, or a tensor broadcastable to ``input``)."""
-    stream = _stream(generator, "bernoulli_")
+    index = device_index(input._data)
+    stream = _stream(generator, "bernoulli_", index)
     if isinstance(p, Tensor):
         if (
             p.ndim > input.ndim
@@ -889,8 +969,8 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                 f"bernoulli_: probabilities of shape {list(p.shape)} can't be expanded to the "
                 f"tensor's shape {list(input.shape)}"
             )
-        probabilities = p._data
-        if not ((probabilities >= 0) & (probabilities <= 1)).all():
+        probabilities = to_device(p._data, index)
+        if not ((probabilities >= 0) & (probabilities <= 1)).all():  # on a GPU, a round trip
             raise RuntimeError(
                 "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli_: "
                 "every probability must lie in [0, 1])"
@@ -901,7 +981,8 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
             raise RuntimeError(
                 f"bernoulli_ expects p to be in [0, 1], but got p={_text(probabilities)}"
             )
-    values = stream.random(input.shape) < probabilities
+    with on_device(index):
+        values = stream.random(input.shape) < probabilities
     return _overwrite(input, values, BernoulliFill, "bernoulli_")
 
 
@@ -911,7 +992,10 @@ def exponential_(input: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor
     _require_continuous(input, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_text(lambd)}")
-    draws = _stream(generator, "exponential_").exponential(1.0 / lambd, size=input.shape)
+    index = device_index(input._data)
+    with on_device(index):
+        draws = _stream(generator, "exponential_", index).exponential(1.0 / lambd,
+                                                                      size=input.shape)
     return _overwrite(input, draws, Exponential, "exponential_")
 
 
@@ -921,7 +1005,9 @@ def geometric_(input: Tensor, p: float, *, generator=None) -> Tensor:
     p = float(_number(p))
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_text(p)}")
-    draws = _stream(generator, "geometric_").geometric(p, size=input.shape)
+    index = device_index(input._data)
+    with on_device(index):
+        draws = _stream(generator, "geometric_", index).geometric(p, size=input.shape)
     return _overwrite(input, draws, Geometric, "geometric_")
 
 
@@ -932,7 +1018,13 @@ def cauchy_(input: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator
     _require_continuous(input, "Cauchy")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_text(sigma)}")
-    draws = _stream(generator, "cauchy_").standard_cauchy(size=input.shape)
+    index = device_index(input._data)
+    with on_device(index):
+        stream = _stream(generator, "cauchy_", index)
+        if index is None:
+            draws = stream.standard_cauchy(size=input.shape)
+        else:  # CuPy's Generator has none: the inverse of Cauchy's CDF, as PyTorch's kernel
+            draws = xp.tan(xp.pi * (stream.random(input.shape) - 0.5))
     return _overwrite(input, median + sigma * draws, Cauchy, "cauchy_")
 
 
@@ -942,7 +1034,13 @@ def log_normal_(input: Tensor, mean: float = 1.0, std: float = 2.0, *, generator
     _require_float(input.dtype, "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_text(std)}")
-    draws = _stream(generator, "log_normal_").lognormal(mean, std, size=input.shape)
+    index = device_index(input._data)
+    with on_device(index):
+        stream = _stream(generator, "log_normal_", index)
+        if index is None:
+            draws = stream.lognormal(mean, std, size=input.shape)
+        else:  # CuPy's Generator has no lognormal
+            draws = xp.exp(mean + std * stream.standard_normal(input.shape))
     return _overwrite(input, draws, LogNormal, "log_normal_")
 
 
@@ -966,7 +1064,9 @@ def fill_(input: Tensor, value) -> Tensor:
                 "fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value.ndim} dimensions."
             )
-        values = xp.full(input.shape, value._data, dtype=input._data.dtype)
+        target = input._data
+        fill = to_device(value._data, device_index(target))  # a 0-d CPU value may fill a GPU's
+        values = xp.full(input.shape, fill, dtype=target.dtype, like=target)
         if grad_mode.state.enabled and value._requires_grad:
             return _overwrite(input, values, FillTensor, "fill_", value)
         return _overwrite(input, values, Fill, "fill_")
@@ -977,9 +1077,11 @@ def fill_(input: Tensor, value) -> Tensor:
             f"{type(value).__name__}"
         )
     value = checked_scalar(value, input)
-    return _overwrite(input, xp.full(input.shape, value, dtype=input._data.dtype), Fill, "fill_")
+    values = xp.full(input.shape, value, dtype=input._data.dtype, like=input._data)
+    return _overwrite(input, values, Fill, "fill_")
 
 
 def zero_(input: Tensor) -> Tensor:
     """Set every element of ``input`` to zero, in place."""
-    return _overwrite(input, xp.zeros(input.shape, dtype=input._data.dtype), Zero, "zero_")
+    values = xp.zeros(input.shape, dtype=input._data.dtype, like=input._data)
+    return _overwrite(input, values, Zero, "zero_")
