@@ -83,9 +83,10 @@ class Adafactor(Optimizer):
     def _init_state(self, param, group):
         state = {"step": _step_tensor()}
         if param.dim() > 1:
-            state["row_var"] = Tensor._make(xp.zeros((*param.shape[:-1], 1), param._data.dtype))
-            col_shape = (*param.shape[:-2], 1, param.shape[-1])
-            state["col_var"] = Tensor._make(xp.zeros(col_shape, param._data.dtype))
+            array = param._data
+            row_shape, col_shape = (*array.shape[:-1], 1), (*array.shape[:-2], 1, array.shape[-1])
+            state["row_var"] = Tensor._make(xp.zeros(row_shape, array.dtype, like=array))
+            state["col_var"] = Tensor._make(xp.zeros(col_shape, array.dtype, like=array))
         else:
             state["variance"] = Tensor._make(xp.zeros_like(param._data))
         return state

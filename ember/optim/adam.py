@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ember._backend import xp
+from ember._backend import device_index, xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import (
     Optimizer,
@@ -191,8 +191,11 @@ def _flat_moments(optimizer, params, grads, states):
     a ``load_state_dict`` that replaced the tensors makes it anew.
     """
     dtype, step = params[0].dtype, states[0]["step"]._data
+    device = device_index(params[0])
     for param, grad, state in zip(params, grads, states):
         if param.dtype != dtype or grad.dtype != dtype or state["step"]._data != step:
+            return None
+        if device_index(param) != device:
             return None
     cache = optimizer.__dict__.setdefault("_flat_moments", {})
     key = tuple(id(state) for state in states)
@@ -206,7 +209,8 @@ def _flat_moments(optimizer, params, grads, states):
     for param in params:
         bounds.append((start, start + param.size))
         start += param.size
-    exp_avg, exp_avg_sq = xp.empty(start, dtype), xp.empty(start, dtype)
+    like = params[0]
+    exp_avg, exp_avg_sq = xp.empty(start, dtype, like=like), xp.empty(start, dtype, like=like)
     for state, (begin, end), param in zip(states, bounds, params):
         for name, flat in (("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
             view = flat[begin:end].reshape(param.shape)

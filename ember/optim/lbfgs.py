@@ -193,7 +193,7 @@ class LBFGS(Optimizer):
     def _gather_flat_grad(self):
         return xp.concatenate(
             [
-                xp.zeros(param._data.size, param._data.dtype)
+                xp.zeros(param._data.size, param._data.dtype, like=param._data)
                 if param.grad is None
                 else param.grad._data.reshape(-1)
                 for param in self._params

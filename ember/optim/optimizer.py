@@ -148,7 +148,7 @@ def _add_scaled_(target, source, alpha: float) -> None:
         target += alpha * source
         return
     flat_target, flat_source = target.reshape(-1), source.reshape(-1)
-    scratch = xp.empty(_PIECE, target.dtype)
+    scratch = xp.empty(_PIECE, target.dtype, like=target)
     for start in range(0, flat_target.size, _PIECE):
         stop = min(start + _PIECE, flat_target.size)
         product = xp.multiply(flat_source[start:stop], alpha, out=scratch[: stop - start])

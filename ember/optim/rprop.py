@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ember._backend import xp
+from ember._backend import asarray, xp
 from ember._tensor import Tensor
 from ember.optim.optimizer import Optimizer, _check_lr, _increment, _new_state
 
@@ -80,7 +80,7 @@ class Rprop(Optimizer):
         factor[sign == 0] = 1
         step_size *= factor
         xp.clip(step_size, step_size_min, step_size_max, out=step_size)
-        grad = xp.array(grad)
+        grad = asarray(grad).copy()
         grad[flipped] = 0
         param -= xp.sign(grad) * step_size
         xp.copyto(prev, grad)

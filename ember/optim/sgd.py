@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ember._backend import asarray
 from ember._tensor import Tensor
 from ember.optim.optimizer import Optimizer, _add_scaled_
 
@@ -90,7 +91,7 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         if momentum != 0:
             if state.get("momentum_buffer") is None:
-                buffer = grad.copy()
+                buffer = asarray(grad).copy()  # an array even for a 0-d NumPy scalar
                 state["momentum_buffer"] = Tensor._make(buffer)
             else:
                 buffer = state["momentum_buffer"]._data
