@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from ember._backend import xp
+from ember._backend import device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd._differentiate import grad as autograd_grad
 
@@ -22,7 +22,7 @@ def _is_tensor(value) -> bool:
 def _zeros_like(tensor):
     """Zeros of ``tensor``'s shape and dtype, contiguous, outside any graph."""
     data = tensor._data
-    return Tensor._make(xp.zeros(data.shape, data.dtype))
+    return Tensor._make(xp.zeros(data.shape, data.dtype, like=data))
 
 
 class GradcheckError(RuntimeError):
@@ -45,10 +45,10 @@ def _numerical(func, inputs, index, output_index, eps):
     flat = x.reshape(-1)
     if x.size and not xp.shares_memory(flat, x):
         raise GradcheckError("gradcheck needs contiguous inputs")
-    size = _outputs(func, inputs)[output_index].numel()
-    if x.size == 0 or size == 0:
-        return xp.zeros((flat.size, size))
-    jacobian = xp.zeros((flat.size, size))
+    output = _outputs(func, inputs)[output_index]._data
+    jacobian = xp.zeros((flat.size, output.size), like=output)  # on the output's device
+    if x.size == 0 or output.size == 0:
+        return jacobian
     for j in range(flat.size):
         original = flat[j]
         flat[j] = original + eps
@@ -63,7 +63,7 @@ def _numerical(func, inputs, index, output_index, eps):
 def _analytical(func, inputs, index, output_index):
 
     output = _outputs(func, inputs)[output_index]
-    jacobian = xp.zeros((inputs[index].numel(), output.numel()))
+    jacobian = xp.zeros((inputs[index].numel(), output.numel()), like=output._data)
     if not output.requires_grad:
         return jacobian
     for k in range(output.numel()):
@@ -76,7 +76,7 @@ def _analytical(func, inputs, index, output_index):
                     f"gradient of input {index} has shape {list(grad.shape)}, expected "
                     f"{list(inputs[index].shape)}"
                 )
-            jacobian[:, k] = grad._data.reshape(-1)
+            jacobian[:, k] = to_device(grad._data, device_index(jacobian)).reshape(-1)
     return jacobian
 
 
@@ -144,7 +144,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     if grad_outputs is None:
         rng = xp.random.default_rng(0)
         grad_outputs = tuple(
-            _make(rng.standard_normal(o.shape).astype(o._data.dtype), True) for o in outputs
+            _make(to_device(rng.standard_normal(o.shape).astype(o._data.dtype),
+                            device_index(o._data)), True)
+            for o in outputs
         )
     grad_outputs = _as_tuple(grad_outputs)
     count = len(inputs)

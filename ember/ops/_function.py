@@ -15,6 +15,7 @@ from functools import partial
 
 from ember import _tape
 from ember._backend import (
+    array_types,
     asarray,
     bfloat16 as _BFLOAT16,
     cast,
@@ -22,6 +23,7 @@ from ember._backend import (
     device_index,
     float_errors_off,
     float_errors_restore,
+    generic,
     ndarray,
     to_device,
     xp,
@@ -334,9 +336,17 @@ def _record(node, args, inputs, outputs) -> None:
                         item = tensor
                         break
                 else:
-                    item = Tensor._make(_as_array(item))
+                    item = Tensor._make(_saved_constant(item, outputs))
         tensors.append(item)
     keep_saved(node, tensors)
+
+
+def _saved_constant(value, outputs):
+    """A saved value that is neither an argument's nor an output's array, as an array; a
+    NumPy scalar (a promoted Python number) is made on the outputs' device."""
+    if isinstance(value, generic):
+        return xp.asarray(value, like=outputs[0]._data)
+    return _as_array(value)
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -393,13 +403,12 @@ def promote(*values) -> list:
     every value comes back as an array of the result dtype.
     """
     common = _common_dtype(values)
-    if common is not None:
-        return [
-            value if type(value) is ndarray else asarray(value, common) for value in values
-        ]
+    if common is not None:  # the others are Python numbers: NumPy scalars join any device
+        return [value if type(value) in array_types else common.type(value) for value in values]
     target = result_type(*values).numpy
     return [
-        value if type(value) is ndarray and value.dtype == target else _scalar_array(value, target)
+        value if type(value) in array_types and value.dtype == target
+        else _scalar_array(value, target)
         for value in values
     ]
 
@@ -436,7 +445,7 @@ def _common_dtype(values):
     common = None
     scalars = False
     for value in values:
-        if type(value) is ndarray:
+        if type(value) in array_types:
             if common is None:
                 common = value.dtype
             elif value.dtype is not common:

@@ -10,7 +10,7 @@ that only apply their op (``exp(input, *, out=None)`` is ``Exp.apply(input)``).
 
 from __future__ import annotations
 
-from ember._backend import ndarray
+from ember._backend import array_types
 from ember._tensor import Tensor
 from ember.ops._function import (
     _legacy,
@@ -30,14 +30,14 @@ def _promoted(op: str, *values, float_math: bool = False) -> list:
     if len(values) == 2:
         a, b = values
         if (
-            type(a) is ndarray
-            and type(b) is ndarray
+            type(a) in array_types
+            and type(b) in array_types
             and a.dtype is b.dtype
             and a.shape == b.shape
             and (a.dtype.kind == "f" or not float_math)
         ):
             return values  # the common case: nothing to broadcast, promote or convert
-    broadcast_shape(op, *(value.shape for value in values if type(value) is ndarray))
+    broadcast_shape(op, *(value.shape for value in values if type(value) in array_types))
     if not float_math:
         return promote(*values)
     # a Python int keeps its value in float math: it never wraps to an integer tensor's dtype

@@ -9,7 +9,7 @@ the family.
 
 from __future__ import annotations
 
-from ember._backend import asarray, ndarray, xp
+from ember._backend import array_types, xp
 from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
 from ember._tensor import Tensor
 from ember.ops._function import Op, _legacy, broadcast_shape, checked_scalar, dtype_of, promote
@@ -80,7 +80,7 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        scalar_a, scalar_b = type(a) is not ndarray, type(b) is not ndarray
+        scalar_a, scalar_b = type(a) not in array_types, type(b) not in array_types
         a, b = _promoted("mul", a, b)
         # PyTorch keeps ``a`` only for ``b``'s gradient, which a Python scalar never needs
         ctx.save_for_backward(None if scalar_b else a, None if scalar_a else b)
@@ -98,7 +98,7 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        scalar_b = type(b) is not ndarray
+        scalar_b = type(b) not in array_types
         a, b = _promoted("div", a, b, float_math=True)
         ctx.save_for_backward(None if scalar_b else a, b)  # ``a`` serves ``b``'s gradient only
         return a / b
@@ -204,7 +204,7 @@ class Pow(Op):
 
     @staticmethod
     def forward(ctx, base, exponent):
-        scalar_exponent = type(exponent) is not ndarray
+        scalar_exponent = type(exponent) not in array_types
         base, exponent = _promoted("pow", base, exponent)
         if base.dtype.kind in "iu" and (exponent < 0).any():
             raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -232,7 +232,7 @@ class Addcmul(Op):
     @staticmethod
     def forward(ctx, x, tensor1, tensor2, value):
         x, tensor1, tensor2 = _promoted("addcmul", x, tensor1, tensor2)
-        value = asarray(value).astype(x.dtype)  # PyTorch casts value to the result type
+        value = x.dtype.type(value)  # PyTorch casts value to the result type
         ctx.value = value.item()
         ctx.save_for_backward(tensor1, tensor2)
         return x + value * tensor1 * tensor2
@@ -280,12 +280,13 @@ class Lerp(Op):
 
     @staticmethod
     def forward(ctx, start, end, weight):
-        broadcast_shape("lerp", *(v.shape for v in (start, end, weight) if type(v) is ndarray))
+        arrays = [v for v in (start, end, weight) if type(v) in array_types]
+        broadcast_shape("lerp", *(v.shape for v in arrays))
         if start.dtype.kind != "f":
             raise _unsupported("lerp_kernel_scalar", start)
         for name, other in (("end", end), ("weight", weight)):
             if (
-                type(other) is ndarray
+                type(other) in array_types
                 and other.dtype != start.dtype
                 and (name == "end" or other.ndim)
             ):
@@ -293,8 +294,11 @@ class Lerp(Op):
                     f"expected dtype {_legacy(dtype_of(start)).lower()} for `{name}` but got "
                     f"dtype {_legacy(dtype_of(other)).lower()}"
                 )
-        scalar_weight = type(weight) is not ndarray
-        weight = asarray(weight).astype(start.dtype, copy=False)
+        scalar_weight = type(weight) not in array_types
+        if scalar_weight:
+            weight = xp.full((), weight, start.dtype, like=start)
+        else:
+            weight = weight.astype(start.dtype, copy=False)
         if scalar_weight:  # a Python weight needs no gradient, so its formula keeps no tensor
             ctx.save_for_backward(None, None, weight)
         else:
@@ -326,7 +330,8 @@ class Where(Op):
                 "where expected condition to be a boolean tensor, but got a tensor with dtype "
                 f"{_legacy(dtype_of(condition))}"
             )
-        broadcast_shape("where", condition.shape, *(v.shape for v in (a, b) if type(v) is ndarray))
+        arrays = [v for v in (a, b) if type(v) in array_types]
+        broadcast_shape("where", condition.shape, *(v.shape for v in arrays))
         a, b = promote(a, b)
         ctx.condition = condition
         return xp.where(condition, a, b)
