@@ -18,6 +18,9 @@ import numpy
 
 xp = numpy
 ndarray = numpy.ndarray
+# The array types of the libraries in use (CuPy's joins when a CUDA array is first made):
+# ``type(value) in array_types`` tells an op's array argument from a scalar.
+array_types = {numpy.ndarray}
 generic = numpy.generic
 errstate = numpy.errstate
 int_info = numpy.iinfo
@@ -189,6 +192,7 @@ def library(index: int | None):
     if cuda_library() is None:
         raise RuntimeError(cuda.error)
     cuda.in_use = True
+    array_types.add(cuda.library.ndarray)
     return cuda.library
 
 
