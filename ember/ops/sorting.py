@@ -43,7 +43,9 @@ __all__ = [
 
 def _along(indices, dim: int) -> tuple:
     """An index tuple that addresses ``indices[...]`` along ``dim`` and the rest in place."""
-    mesh = list(xp.ogrid[tuple(slice(size) for size in indices.shape)])
+    ndim = indices.ndim
+    mesh = [xp.arange(size, like=indices).reshape((size,) + (1,) * (ndim - 1 - axis))
+            for axis, size in enumerate(indices.shape)]
     mesh[dim] = indices
     return tuple(mesh)
 
@@ -75,7 +77,7 @@ class ScatterAdd(Op):
         ctx.indices, ctx.dim = indices, dim
         if len(shape) == 0:
             return source.copy()
-        result = xp.zeros(shape, dtype=source.dtype)
+        result = xp.zeros(shape, dtype=source.dtype, like=source)
         add_at(result, _along(indices, dim), source)
         return result
 
@@ -143,7 +145,7 @@ class Cummin(_Select):
 
 
 def _isnan(data):
-    return xp.isnan(data) if is_floating(data.dtype) else xp.zeros(data.shape, dtype=bool)
+    return xp.isnan(data) if is_floating(data.dtype) else xp.zeros_like(data, dtype=bool)
 
 
 def _sortable(data):
@@ -155,7 +157,7 @@ def _sortable(data):
 def _order(data, dim: int, descending: bool = False):
     """Stable argsort along ``dim``; NaN is the largest value, ties keep their input order."""
     if data.ndim == 0:
-        return xp.zeros((), dtype=xp.int64)
+        return xp.zeros((), dtype=xp.int64, like=data)
     data = _sortable(data)
     if not descending:
         return xp.argsort(data, axis=dim, kind="stable")
@@ -165,7 +167,7 @@ def _order(data, dim: int, descending: bool = False):
 
 
 def _first(order, count: int, dim: int):
-    return order if order.ndim == 0 else xp.take(order, xp.arange(count), axis=dim)
+    return order if order.ndim == 0 else xp.take(order, xp.arange(count, like=order), axis=dim)
 
 
 def _size(input: Tensor, dim: int) -> int:
@@ -280,15 +282,15 @@ class Median(Op):
     def forward(ctx, x, ignore_nan):
         flat = x.reshape(-1)
         if flat.size == 0:
-            return xp.full((), xp.nan, dtype=x.dtype)
+            return xp.full((), xp.nan, dtype=x.dtype, like=x)
         value = flat[_median_indices(flat, 0, ignore_nan)[0]]
-        ctx.mask = _isnan(x) if _isnan(asarray(value)) else x == value
+        ctx.mask = (x == value) | (_isnan(x) & _isnan(value))  # a NaN median: the NaNs
         return asarray(value)
 
     @staticmethod
     def backward(ctx, grad):
         mask = Tensor._make(ctx.mask)
-        return grad * mask / ctx.mask.sum(), None
+        return grad * mask / mask.sum(), None
 
 
 class Nanmedian(Median):
@@ -326,15 +328,15 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, o
 def _mode_indices(data, dim: int):
     """Index of the smallest most frequent value of each slice (its last occurrence)."""
     if data.ndim == 0:
-        return xp.zeros((), dtype=xp.int64)
+        return xp.zeros((), dtype=xp.int64, like=data)
     rows = xp.moveaxis(data, dim, -1)
     length = rows.shape[-1]
     rows = rows.reshape(-1, length)
-    chosen = xp.empty(rows.shape[0], dtype=xp.int64)
+    chosen = xp.empty(rows.shape[0], dtype=xp.int64, like=data)
     for number, row in enumerate(_sortable(rows)):
         order = xp.argsort(row, kind="stable")
         ordered = row[order]
-        starts = xp.flatnonzero(xp.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        starts = xp.flatnonzero(_runs(ordered))
         ends = xp.append(starts[1:], length)
         chosen[number] = order[ends[xp.argmax(ends - starts)] - 1]
     shape = list(data.shape)
@@ -353,12 +355,12 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
 def _cumulative_indices(data, dim: int, better):
     """Index of the running extremum along ``dim``; a later tie or a NaN takes over."""
     if data.ndim == 0:
-        return xp.zeros((), dtype=xp.int64)
+        return xp.zeros((), dtype=xp.int64, like=data)
     moved = xp.moveaxis(data, dim, 0)
-    indices = xp.empty(moved.shape, dtype=xp.int64)
+    indices = xp.empty(moved.shape, dtype=xp.int64, like=data)
     if moved.shape[0] == 0:
         return xp.moveaxis(indices, 0, dim)
-    best, best_index = moved[0], xp.zeros(moved.shape[1:], dtype=xp.int64)
+    best, best_index = moved[0], xp.zeros(moved.shape[1:], dtype=xp.int64, like=data)
     for step in range(moved.shape[0]):
         current = moved[step]
         take = _isnan(current) | (~_isnan(best) & better(current, best))
@@ -402,18 +404,20 @@ def _rows(data, dim, op: str):
 
 
 def _runs(rows):
-    """Where each run of equal consecutive rows starts (NaN equals nothing)."""
+    """Where each run of equal consecutive rows (or elements) starts (NaN equals nothing)."""
     if rows.shape[0] == 0:
-        return xp.zeros(0, dtype=bool)
-    changed = xp.any(rows[1:] != rows[:-1], axis=1)
-    return xp.concatenate([[True], changed])
+        return xp.zeros(0, dtype=bool, like=rows)
+    changed = rows[1:] != rows[:-1]
+    if changed.ndim > 1:
+        changed = xp.any(changed, axis=1)
+    return xp.concatenate([xp.ones(1, dtype=bool, like=rows), changed])
 
 
 def _unique_result(data, dim, rows, order, return_inverse, return_counts):
     ordered = rows[order]
     starts = _runs(ordered)
     run_of = xp.cumsum(starts) - 1
-    inverse = xp.empty(rows.shape[0], dtype=xp.int64)
+    inverse = xp.empty(rows.shape[0], dtype=xp.int64, like=rows)
     inverse[order] = run_of
     counts = xp.diff(xp.append(xp.flatnonzero(starts), rows.shape[0]))
     kept = ordered[starts]
@@ -423,7 +427,7 @@ def _unique_result(data, dim, rows, order, return_inverse, return_counts):
         dim = wrap_dim(dim, data.ndim)
         moved_shape = (kept.shape[0],) + tuple(xp.delete(data.shape, dim))
         values = xp.moveaxis(kept.reshape(moved_shape), 0, dim)
-    result = [Tensor._make(xp.ascontiguousarray(values))]
+    result = [Tensor._make(xp.ascontiguousarray(values, like=values))]
     if return_inverse:
         result.append(Tensor._make(inverse))
     if return_counts:
@@ -454,7 +458,7 @@ def unique(
     if rows.shape[1] == 1:
         order = xp.argsort(keys[:, 0], kind="stable")
     elif rows.shape[1] == 0:
-        order = xp.arange(rows.shape[0])
+        order = xp.arange(rows.shape[0], like=rows)
     else:
         # lexsort takes its primary key last: column 0 of each row decides first.
         order = xp.lexsort(keys.T[::-1])
@@ -467,7 +471,7 @@ def unique_consecutive(
     """``input`` with each run of equal consecutive elements (slices) collapsed to one."""
     data = input._data
     rows = _rows(data, dim, "unique_consecutive")
-    order = xp.arange(rows.shape[0])
+    order = xp.arange(rows.shape[0], like=rows)
     return _unique_result(data, dim, rows, order, return_inverse, return_counts)
 
 
@@ -538,7 +542,7 @@ def searchsorted(
     """
     side = _side(right, side)
     boundaries = sorted_sequence._data
-    values = input._data if isinstance(input, Tensor) else asarray(input)
+    values = input._data if isinstance(input, Tensor) else xp.asarray(input, like=boundaries)
     if boundaries.ndim == 0:
         raise RuntimeError(
             "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
@@ -564,7 +568,7 @@ def searchsorted(
         )
     rows = boundaries.reshape(-1, boundaries.shape[-1])
     queries = values.reshape(-1, values.shape[-1])
-    result = xp.empty(queries.shape, dtype=dtype)
+    result = xp.empty(queries.shape, dtype=dtype, like=queries)
     for number in range(rows.shape[0]):
         result[number] = xp.searchsorted(rows[number], queries[number], side=side)
     return Tensor._make(result.reshape(values.shape))
