@@ -7,6 +7,11 @@ format="torch")`` writes the zip archive ``torch.save`` writes, which
 ``torch.load(f, weights_only=True)`` reads. Saving to a path is atomic (a fsynced
 temporary, then a rename), so an interrupted save leaves the previous checkpoint whole.
 
+A CUDA tensor is saved from a copy on the host. ember's format records no device, so
+its tensors load on the CPU unless ``map_location`` says otherwise; a ``torch.save``
+archive records each storage's device (``'cuda:0'``), and ``load`` puts tensors back
+there, as PyTorch does.
+
 ``load`` tells the formats apart by their content. A safetensors file has every header
 rule checked before any data is read; a ``torch.save`` archive is read with an unpickler
 that builds only what PyTorch's ``weights_only=True`` loader builds (see
@@ -21,7 +26,8 @@ import io
 import os
 import pickle
 
-from ember._device import check_device, device
+from ember._backend import cuda_library, device_count, to_device
+from ember._device import array_index, device
 from ember._serialization import (
     atomic,
     safetensors_format,
@@ -136,9 +142,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
 
     Args:
         f: a path (str or os.PathLike) or a readable binary file object.
-        map_location: as in PyTorch: None, ``'cpu'`` or a cpu ``device``, a dict mapping
-            location names (``'cuda:0'``) to those, or a callable ``(tensor, location)``
-            returning a tensor or None. CUDA targets raise, as PyTorch does without CUDA.
+        map_location: as in PyTorch: None (each tensor where the file says it was saved:
+            the CPU for ember's format), a device or its name (``'cpu'``, ``'cuda'``,
+            ``'cuda:0'``), a dict mapping location names (``'cuda:0'``) to those, or a
+            callable ``(tensor, location)`` returning a tensor or None. CUDA targets raise
+            PyTorch's error where CUDA is not available.
         weights_only: True (or None) is the only mode there is. False raises: it asks
             for arbitrary objects to be unpickled, which can run any code the file
             names, and ember never does that.
@@ -292,7 +300,9 @@ class safe_globals:
 
 
 def _relocator(map_location):
-    """``relocate(tensor, location)``: PyTorch's map_location, where only the CPU exists."""
+    """``relocate(tensor, location)``: PyTorch's map_location over a tensor read onto the
+    host. Each tensor moves on its own, so views of one saved storage that go to a GPU
+    load as separate tensors there."""
     if map_location is None:
         return _stay
     if callable(map_location):
@@ -314,11 +324,11 @@ def _relocator(map_location):
     if target.type == "cpu":
         return lambda tensor, location="cpu": tensor
     # As in PyTorch, the target is refused only when a tensor is actually loaded.
-    return lambda tensor, location="cpu": _refuse_device(target)
+    return lambda tensor, location="cpu": _moved(tensor, target)
 
 
 def _stay(tensor: Tensor, location: str = "cpu") -> Tensor:
-    """Keep a tensor where the file says it was: only the CPU can be honoured."""
+    """Put a tensor back where the file says it was."""
     if location == "cpu" or location.startswith("cpu:"):
         return tensor
     try:
@@ -327,14 +337,23 @@ def _stay(tensor: Tensor, location: str = "cpu") -> Tensor:
         raise RuntimeError(
             f"ember.load: a tensor was saved on unknown device {location!r}"
         ) from None
-    return _refuse_device(target)
+    return _moved(tensor, target)
 
 
-def _refuse_device(target: device):
+def _moved(tensor: Tensor, target: device) -> Tensor:
+    """``tensor`` (read onto the host) on ``target``, with PyTorch's errors where the device
+    is missing."""
     if target.type == "cuda":
-        raise RuntimeError(_CUDA_UNAVAILABLE)
-    check_device(target)
-    raise RuntimeError(f"ember.load: tensors cannot be loaded on {target}; only the CPU exists")
+        if cuda_library() is None:
+            raise RuntimeError(_CUDA_UNAVAILABLE)
+        count = device_count()
+        if target.index is not None and target.index >= count:
+            raise RuntimeError(
+                f"Attempting to deserialize object on CUDA device {target.index} but "
+                f"torch.cuda.device_count() is {count}. Please use torch.load with "
+                "map_location to map your storages to an existing device."
+            )
+    return Tensor._make(to_device(tensor._data, array_index(target)))
 
 
 def _call_map_location(function, tensor: Tensor, location: str) -> Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 
-from ember._backend import xp
+from ember._backend import to_host, xp
 from ember._dtype import _BY_NAME, dtype as dtype_cls
 from ember._serialization.common import Corrupt
 from ember._tensor import Tensor
@@ -95,7 +95,8 @@ class Encoder:
         return name
 
     def _tensor(self, tensor: Tensor) -> dict:
-        reference = {"__tensor__": self._name(tensor, tensor._data)}
+        # A CUDA tensor is written from a host copy: the file is the one its CPU copy makes.
+        reference = {"__tensor__": self._name(tensor, to_host(tensor._data))}
         if tensor.requires_grad:
             reference["requires_grad"] = True
         if isinstance(tensor, Parameter):

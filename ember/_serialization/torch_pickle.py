@@ -13,7 +13,7 @@ import pickle
 import struct
 from collections import OrderedDict
 
-from ember._backend import xp
+from ember._backend import device_index, to_host, xp
 from ember._device import device
 from ember._dtype import dtype as dtype_class
 from ember._serialization.structure import describe_refusal, is_plain_array
@@ -34,11 +34,13 @@ STORAGE_TYPES = {
 
 
 class Storage:
-    """One storage of the archive: a C-contiguous 1-D array, written to ``data/<key>``."""
+    """One storage of the archive: a C-contiguous 1-D host array, written to ``data/<key>``,
+    and the device it came from (``'cpu'``, ``'cuda:0'``), which the file records."""
 
-    def __init__(self, key: str, array):
+    def __init__(self, key: str, array, location: str = "cpu"):
         self.key = key
         self.array = array
+        self.location = location
 
 
 class TorchPickler:
@@ -213,7 +215,7 @@ class TorchPickler:
         self._out.append(pickle.MARK + pickle.MARK)
         self._save("storage", "", set())
         self._global("torch", STORAGE_TYPES[storage.array.dtype.name])
-        for item in (storage.key, "cpu", storage.array.size):
+        for item in (storage.key, storage.location, storage.array.size):
             self._save(item, "", set())
         self._out.append(pickle.TUPLE + pickle.BINPERSID)
         for item in (offset, tuple(tensor.shape), strides):
@@ -233,11 +235,17 @@ class TorchPickler:
         """The storage a tensor views, its offset into it and its strides, in elements.
 
         Tensors over one NumPy buffer (views of one base, or tensors loaded from one
-        storage) share one storage in the file, as in PyTorch.
+        storage) share one storage in the file, as in PyTorch. A CUDA tensor is written from
+        a host copy of its own (views of one GPU buffer are not joined), recorded as on
+        ``cuda:<n>``, as ``torch.save`` records it.
         """
         array = tensor._data
         if array.dtype.name not in STORAGE_TYPES:
             raise TypeError(f"ember.save: tensor of dtype {array.dtype} cannot be stored")
+        index = device_index(array)
+        location = "cpu" if index is None else f"cuda:{index}"
+        if index is not None:
+            array = to_host(array)
         root = _root(array)
         placement = _place(array, root)
         if placement is None:
@@ -247,7 +255,7 @@ class TorchPickler:
         storage = self._storage_keys.get(owner)
         if storage is None:
             flat = root.reshape(-1).view(array.dtype) if root is not array else root.reshape(-1)
-            storage = Storage(str(len(self.storages)), flat)
+            storage = Storage(str(len(self.storages)), flat, location)
             self._storage_keys[owner] = storage
             self.storages.append(storage)
             self._keep.append(root)
