@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ember._backend import xp
+from ember._backend import ndarray, xp
 
 
 class Geometry(NamedTuple):
@@ -55,7 +55,7 @@ def padded(x, geometry: Geometry, value=0):
         length + lead + trail
         for length, lead, trail in zip(x.shape[2:], geometry.before, geometry.after)
     )
-    result = xp.full(shape, value, x.dtype)
+    result = xp.full(shape, value, x.dtype, like=x)
     inner = tuple(slice(lead, lead + length) for lead, length in zip(geometry.before, x.shape[2:]))
     result[(Ellipsis, *inner)] = x
     return result
@@ -70,7 +70,25 @@ def windows(x_padded, kernel, out, geometry: Geometry):
         + tuple(step * d for step, d in zip(spatial, geometry.dilation))
     )
     shape = x_padded.shape[:2] + tuple(out) + tuple(kernel)
+    if type(x_padded) is not ndarray:
+        return _device_windows(x_padded, 2, kernel, out, geometry)
     return xp.lib.stride_tricks.as_strided(x_padded, shape, strides, writeable=False)
+
+
+def _device_windows(array, first: int, kernel, out, geometry: Geometry):
+    """``windows`` on a device array, whose library's ``as_strided`` NumPy cannot reach:
+    the windows along the spatial dims from ``first`` on, ``(..., *out, ..., *kernel)``,
+    sliced out of ``sliding_window_view`` (which dispatches to the array's library)."""
+    count = len(kernel)
+    if 0 in out:
+        shape = array.shape[:first] + tuple(out) + array.shape[first + count :] + tuple(kernel)
+        return xp.zeros(shape, array.dtype, like=array)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, geometry.dilation))
+    axes = tuple(range(first, first + count))
+    view = xp.lib.stride_tricks.sliding_window_view(array, spans, axis=axes)
+    positions = tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(geometry.stride, out))
+    offsets = tuple(slice(None, None, d) for d in geometry.dilation)
+    return view[(slice(None),) * first + positions + (Ellipsis,) + offsets]
 
 
 def accumulate(cols, size, kernel, geometry: Geometry):
@@ -84,9 +102,10 @@ def accumulate(cols, size, kernel, geometry: Geometry):
     if abs(cols.strides[1]) > abs(cols.strides[0]):
         # Channel-major columns (from a matmul): lay the sum out the same way, so each add
         # walks both arrays in memory order.
-        result = xp.zeros((cols.shape[1], cols.shape[0]) + full, cols.dtype).swapaxes(0, 1)
+        shape = (cols.shape[1], cols.shape[0]) + full
+        result = xp.zeros(shape, cols.dtype, like=cols).swapaxes(0, 1)
     else:
-        result = xp.zeros(cols.shape[:2] + full, cols.dtype)
+        result = xp.zeros(cols.shape[:2] + full, cols.dtype, like=cols)
     if 0 not in out:
         for offset in xp.ndindex(*kernel):
             region = tuple(
@@ -95,7 +114,7 @@ def accumulate(cols, size, kernel, geometry: Geometry):
             )
             result[(Ellipsis, *region)] += cols[(Ellipsis, *offset)]
     crop = tuple(slice(lead, lead + length) for lead, length in zip(geometry.before, size))
-    return xp.ascontiguousarray(result[(Ellipsis, *crop)])
+    return xp.ascontiguousarray(result[(Ellipsis, *crop)], like=result)
 
 
 def _columns(x, kernel, out, geometry: Geometry):
@@ -148,7 +167,7 @@ def _convolve(x, weight, geometry: Geometry, out=None, columns=None):
     columns = _columns(x, kernel, out, geometry)
     product = _grouped_matmul(_weight_matrix(weight, groups), columns)
     product = product.reshape((weight.shape[0], x.shape[0]) + out)
-    return xp.ascontiguousarray(product.transpose(1, 0, *range(2, 2 + count)))
+    return xp.ascontiguousarray(product.transpose(1, 0, *range(2, 2 + count)), like=product)
 
 
 def _convolve_transpose(grad, weight, size, geometry: Geometry):
@@ -206,15 +225,16 @@ def _to_batch_last(x):
 
 def _to_batch_first(y):
     """``y`` (*rest, N) as a contiguous (N, *rest)."""
-    return xp.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1))))
+    return xp.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1))), like=y)
 
 
-def _strided(array, start: int, shape: tuple, strides: tuple, writeable: bool = False):
-    """A view of the C-contiguous ``array`` from byte ``start`` (cheaper than as_strided)."""
+def _strided(array, start: int, shape: tuple, strides: tuple):
+    """A read-only view of the C-contiguous NumPy ``array`` from byte ``start`` (cheaper
+    than as_strided)."""
     if 0 in shape:
         return xp.zeros(shape, array.dtype)
     view = xp.ndarray(shape, array.dtype, array, start, strides)
-    view.flags.writeable = writeable
+    view.flags.writeable = False
     return view
 
 
@@ -229,15 +249,21 @@ def _batch_last_columns(moved, kernel, out, geometry: Geometry):
     """im2col of a batch-last input ``moved`` (C, *L, N), zero-padded as ``geometry`` says:
     ``(groups, C_g · prod(k), prod(out) · N)``, one copy."""
     channels, size, batch = moved.shape[0], moved.shape[1:-1], moved.shape[-1]
-    image = xp.ascontiguousarray(moved)
+    image = xp.ascontiguousarray(moved, like=moved)
     if any(geometry.before) or any(geometry.after):
         full = tuple(n + a + b for n, a, b in zip(size, geometry.before, geometry.after))
-        image = xp.zeros((channels,) + full + (batch,), moved.dtype)
+        image = xp.zeros((channels,) + full + (batch,), moved.dtype, like=moved)
         image[(slice(None), *(slice(a, a + n) for a, n in zip(geometry.before, size)))] = moved
-    offsets, positions = _window_strides(image, geometry)
-    shape = (channels, *kernel, *out, batch)
-    strides = (image.strides[0], *offsets, *positions, image.strides[-1])
-    view = _strided(image, 0, shape, strides)
+    if type(image) is ndarray:
+        offsets, positions = _window_strides(image, geometry)
+        shape = (channels, *kernel, *out, batch)
+        strides = (image.strides[0], *offsets, *positions, image.strides[-1])
+        view = _strided(image, 0, shape, strides)
+    else:
+        count = len(kernel)
+        view = _device_windows(image, 1, kernel, out, geometry).transpose(
+            0, *range(count + 2, 2 * count + 2), *range(1, count + 2)
+        )
     depth = channels // geometry.groups * math.prod(kernel)
     return view.reshape(geometry.groups, depth, math.prod(out) * batch)
 
@@ -277,13 +303,13 @@ def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geome
     product = _grouped_matmul(_weight_matrix(weight, groups).transpose(0, 2, 1), matrix)
     columns = product.reshape((channels, math.prod(kernel)) + tuple(out) + (batch,))
     full = tuple(n + a + b for n, a, b in zip(size, geometry.before, geometry.after))
-    image = xp.zeros((channels,) + full + (batch,), columns.dtype)
-    offsets, positions = _window_strides(image, geometry)
-    shape = (channels,) + tuple(out) + (batch,)
-    strides = (image.strides[0], *positions, image.strides[-1])
-    for index, offset in enumerate(xp.ndindex(*kernel)):
-        start = sum(o * step for o, step in zip(offset, offsets))
-        target = _strided(image, start, shape, strides, writeable=True)
+    image = xp.zeros((channels,) + full + (batch,), columns.dtype, like=columns)
+    for index, offset in enumerate(xp.ndindex(*kernel) if 0 not in out else ()):
+        region = tuple(
+            slice(k * d, k * d + s * (o - 1) + 1, s)
+            for k, d, s, o in zip(offset, geometry.dilation, geometry.stride, out)
+        )
+        target = image[(slice(None), *region)]  # a view: the add writes into ``image``
         target += columns[:, index]
     inner = tuple(slice(a, a + n) for a, n in zip(geometry.before, size))
     return _to_batch_first(image[(slice(None), *inner)])

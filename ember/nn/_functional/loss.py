@@ -16,7 +16,7 @@ import math
 import warnings
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import asarray, xp
+from ember._backend import asarray, ndarray, xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
@@ -344,32 +344,24 @@ class NllLoss(Op):
         batched = x.ndim > 1
         x2 = x if batched else x[None]
         target2 = (target if batched else target.reshape(1)).astype(xp.int64, copy=False)
-        classes = x2.shape[1]
-        any_ignored = False
-        if not (
-            target2.size
-            and 0 <= target2.min()
-            and target2.max() < classes
-            and not 0 <= ignore_index < classes
-        ):  # some target is ignored or out of range, or may be
-            ignored = target2 == ignore_index
-            any_ignored = ignored.any()
-            out_of_range = ~ignored & ((target2 < 0) | (target2 >= classes))
-            if out_of_range.any():
-                raise IndexError(f"Target {int(target2[out_of_range][0])} is out of bounds.")
-        safe = xp.where(ignored, 0, target2) if any_ignored else target2
+        on_host = type(x) is ndarray
+        safe, ignored = (_host_targets if on_host else _device_targets)(
+            target2, x2.shape[1], ignore_index
+        )
         # weights None stands for all ones (no class weight, no ignored target)
         weights = None
-        if weight is not None or any_ignored:
-            weights = weight[safe] if weight is not None else xp.ones(safe.shape, x.dtype)
-            if any_ignored:
+        if weight is not None or ignored is not None:
+            weights = weight[safe] if weight is not None else xp.ones(safe.shape, x.dtype, like=x)
+            if ignored is not None:
                 weights = xp.where(ignored, 0, weights)
             weights = weights.astype(x.dtype, copy=False)
-        rows = xp.arange(safe.shape[0]) if x2.ndim == 2 else None
+        rows = xp.arange(safe.shape[0], like=x) if x2.ndim == 2 else None
         if rows is not None:
             picked = x2[rows, safe]
         else:
             picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
+        if not on_host:  # an out-of-range target, unchecked on a GPU, makes the loss NaN
+            picked = xp.where(_out_of_range(target2, x2.shape[1], ignore_index), xp.nan, picked)
         losses = -picked if weights is None else -picked * weights
         one = x.dtype.type(1)
         scale = one if weights is None else weights
@@ -381,8 +373,10 @@ class NllLoss(Op):
             total = x.dtype.type(safe.size) if weights is None else xp.sum(weights)
             result = xp.sum(losses) / total
             # no counted target: the loss is 0/0 = nan, but PyTorch's gradient is zero
-            if total:
-                scale = scale / total
+            if on_host or weights is None:
+                scale = scale / total if total else scale
+            else:  # a GPU's total stays there
+                scale = scale / xp.where(total == 0, one, total)
         ctx.reduction, ctx.batched = reduction, batched
         coefficient = xp.zeros_like(x2)
         if rows is not None:
@@ -399,6 +393,34 @@ class NllLoss(Op):
         if ctx.reduction == "none" and ctx.batched:
             grad = xp.expand_dims(grad, 1)
         return grad * coefficient, None, None, None, None
+
+
+def _out_of_range(target, classes: int, ignore_index: int):
+    return (target != ignore_index) & ((target < 0) | (target >= classes))
+
+
+def _host_targets(target, classes: int, ignore_index: int) -> tuple:
+    """The targets made safe to index with (ignored ones as 0) and where they are ignored
+    (None when none is); an out-of-range target raises PyTorch's IndexError."""
+    if (
+        target.size
+        and 0 <= target.min()
+        and target.max() < classes
+        and not 0 <= ignore_index < classes
+    ):
+        return target, None  # every target in range and none ignored, at a glance
+    out_of_range = _out_of_range(target, classes, ignore_index)
+    if out_of_range.any():
+        raise IndexError(f"Target {int(target[out_of_range][0])} is out of bounds.")
+    ignored = target == ignore_index
+    return (xp.where(ignored, 0, target), ignored) if ignored.any() else (target, None)
+
+
+def _device_targets(target, classes: int, ignore_index: int) -> tuple:
+    """``_host_targets`` on a GPU, which asks nothing of the values: a check that raised
+    would wait for the device (PyTorch's CUDA kernels assert on the device instead)."""
+    ignored = target == ignore_index
+    return xp.where(ignored | (target < 0) | (target >= classes), 0, target), ignored
 
 
 class NllLoss2D(NllLoss):

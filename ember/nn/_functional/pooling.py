@@ -20,7 +20,7 @@ import inspect
 import math
 
 from ember._autocast import NATIVE, autocasts
-from ember._backend import asarray, is_floating, xp
+from ember._backend import asarray, is_floating, ndarray, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.nn._functional.activation import relu
@@ -80,8 +80,10 @@ class MaxPool2D(MaxPool2DWithIndices):
 
 def _maxima(x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     """The values and flat spatial indices of each window's maximum in ``x`` (N, C, H, W)."""
-    if stride == kernel and padding == (0, 0) and dilation == (1, 1):
-        # Tiles: whole ones only (a ceil-mode partial tile takes the general path).
+    if stride == kernel and padding == (0, 0) and dilation == (1, 1) and type(x) is ndarray:
+        # Tiles: whole ones only (a ceil-mode partial tile takes the general path). The
+        # layout pays on the host's caches; a GPU takes the general path, which never waits
+        # for a value to come back to the host.
         if all(n >= k and not (ceil_mode and n % k) for n, k in zip(x.shape[2:], kernel)):
             found = _tile_maxima(x, kernel)
             if found is not None:
@@ -96,7 +98,8 @@ def _maxima(x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
 def _flat_positions(indices, shape):
     """Plane-wise flat ``indices`` (N, C, *out) as positions in the flattened (N, C, *L)."""
     planes, area = math.prod(shape[:2]), math.prod(shape[2:])
-    return (indices.reshape(planes, -1) + (xp.arange(planes) * area)[:, None]).reshape(-1)
+    offsets = xp.arange(planes, like=indices) * area
+    return (indices.reshape(planes, -1) + offsets[:, None]).reshape(-1)
 
 
 class AdaptiveMaxPool2D(MaxPool2DWithIndices):
@@ -255,7 +258,7 @@ def _window_argmax(flat):
     choice = flat.argmax(-1)
     if is_floating(flat.dtype):
         nan = xp.isnan(flat)
-        if nan.any():
+        if type(nan) is not ndarray or nan.any():  # a GPU computes rather than asks
             last_nan = flat.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
             choice = xp.where(nan.any(-1), last_nan, choice)
     return choice
@@ -270,7 +273,7 @@ def _max_indices(x, kernel, out, geometry: Geometry):
     index = 0
     for dim, (offset, length) in enumerate(zip(offsets, x.shape[2:])):
         stride, dilation = geometry.stride[dim], geometry.dilation[dim]
-        starts = xp.arange(out[dim]) * stride - geometry.before[dim]
+        starts = xp.arange(out[dim], like=x) * stride - geometry.before[dim]
         starts = starts.reshape([-1 if i == dim else 1 for i in range(len(out))])
         position = starts + offset * dilation
         # A window of only padding and -inf picks its first in-bounds element, as PyTorch.
@@ -398,13 +401,14 @@ def max_pool1d(
 # ---------------------------------------------------------------- average pooling
 
 
-def _divisor(size, out, kernel, stride, padding, count_include_pad, divisor_override, dtype):
-    """The divisor of each output position (separable over dims), as PyTorch counts it."""
+def _divisor(x, out, kernel, stride, padding, count_include_pad, divisor_override, dtype):
+    """The divisor of each output position (separable over dims), as PyTorch counts it,
+    on ``x``'s device."""
     if divisor_override is not None:
-        return xp.full(out, float(divisor_override), dtype)
-    result = xp.ones((), dtype)
-    for dim, (length, o, k, s, p) in enumerate(zip(size, out, kernel, stride, padding)):
-        start = xp.arange(o) * s - p
+        return xp.full(out, float(divisor_override), dtype, like=x)
+    result = xp.ones((), dtype, like=x)
+    for dim, (length, o, k, s, p) in enumerate(zip(x.shape[2:], out, kernel, stride, padding)):
+        start = xp.arange(o, like=x) * s - p
         end = xp.minimum(start + k, length + p)
         if count_include_pad:
             count = end - start
@@ -446,7 +450,7 @@ def avg_pool2d(
     out, geometry = _windows_geometry(x, kernel, stride, padding, (1, 1), ceil_mode)
     dtype = x._data.dtype if x._data.dtype.kind == "f" else xp.float64
     divisor = _divisor(
-        x.shape[2:], out, kernel, stride, padding, count_include_pad, divisor_override, dtype
+        x._data, out, kernel, stride, padding, count_include_pad, divisor_override, dtype
     )
     output = AvgPool2D.apply(x, kernel, geometry, divisor)
     return output.squeeze(0) if unbatched else output
@@ -521,17 +525,17 @@ def _adaptive_sizes(output_size, input: Tensor, count: int, op: str) -> tuple:
     return sizes
 
 
-def _bounds(length: int, out: int) -> tuple:
-    """PyTorch's adaptive windows: [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉)."""
-    index = xp.arange(out)
+def _bounds(length: int, out: int, like) -> tuple:
+    """PyTorch's adaptive windows: [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉), on ``like``'s device."""
+    index = xp.arange(out, like=like)
     return (index * length) // out, -((-(index + 1) * length) // out)
 
 
-def _averaging_matrix(length: int, out: int, dtype):
-    start, end = _bounds(length, out)
-    positions = xp.arange(length)
+def _averaging_matrix(length: int, out: int, like):
+    start, end = _bounds(length, out, like)
+    positions = xp.arange(length, like=like)
     inside = (positions >= start[:, None]) & (positions < end[:, None])
-    return Tensor._make((inside / (end - start)[:, None]).astype(dtype))
+    return Tensor._make((inside / (end - start)[:, None]).astype(like.dtype))
 
 
 def _check_adaptive(input: Tensor, count: int, op: str) -> None:
@@ -567,9 +571,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     height, width = input.shape[-2:]
     if (out_height, out_width) == (1, 1):
         return input.mean((-2, -1), keepdim=True)
-    dtype = input._data.dtype
-    rows = _averaging_matrix(height, out_height, dtype)
-    columns = _averaging_matrix(width, out_width, dtype)
+    rows = _averaging_matrix(height, out_height, input._data)
+    columns = _averaging_matrix(width, out_width, input._data)
     return rows.matmul(input.matmul(columns.t()))
 
 
@@ -578,25 +581,27 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Average over windows [⌊i·L/O⌋, ⌈(i + 1)·L/O⌉). Shape: (N, C, L) or (C, L) → (..., O)."""
     _check_adaptive(input, 1, "adaptive_avg_pool1d")
     (out,) = _adaptive_sizes(output_size, input, 1, "adaptive_avg_pool1d")
-    return input.matmul(_averaging_matrix(input.shape[-1], out, input._data.dtype).t())
+    return input.matmul(_averaging_matrix(input.shape[-1], out, input._data).t())
 
 
 def _adaptive_max_indices(x, out):
     """Flat spatial index of the maximum of each adaptive window of ``x`` (N, C, H, W)."""
     tables = []
     for length, size in zip(x.shape[2:], out):
-        start, end = _bounds(length, size)
-        widest = int((end - start).max()) if size else 1
+        start, end = _bounds(length, size, x)
+        # The widest window, from the sizes alone (no wait for the device).
+        widest = max((-(-(i + 1) * length // size) - i * length // size for i in range(size)),
+                     default=1)
         # Short windows repeat their last element: a later duplicate never wins a tie.
-        tables.append(xp.minimum(start[:, None] + xp.arange(widest), end[:, None] - 1))
+        tables.append(xp.minimum(start[:, None] + xp.arange(widest, like=x), end[:, None] - 1))
     rows, columns = tables
     gathered = x[:, :, rows[:, :, None, None], columns[None, None, :, :]]
     gathered = gathered.transpose(0, 1, 2, 4, 3, 5)
     shape = gathered.shape
     choice = _window_argmax(gathered.reshape(shape[:4] + (shape[4] * shape[5],)))
     row_offset, column_offset = xp.unravel_index(choice, shape[4:])
-    row = rows[xp.arange(shape[2])[:, None], row_offset]
-    column = columns[xp.arange(shape[3]), column_offset]
+    row = rows[xp.arange(shape[2], like=x)[:, None], row_offset]
+    column = columns[xp.arange(shape[3], like=x), column_offset]
     return (row * x.shape[3] + column).astype(xp.int64)
 
 
