@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, asarray, xp
+from ember._backend import add_at, asarray, device_index, library, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -63,7 +63,14 @@ _INDEX_KINDS = "iub"
 
 def _target_shape(shape, key) -> tuple:
     """The shape ``_read`` gives for an array of ``shape``, without touching data."""
-    return _read(xp.broadcast_to(xp.zeros((), xp.int8), shape), key).shape
+    basic, advanced = key
+    if advanced is not None:  # host stand-ins of the index arrays, which may be on a GPU
+        advanced = tuple(
+            item if isinstance(item, slice) or type(item) is xp.ndarray
+            else xp.broadcast_to(xp.zeros((), xp.intp), item.shape)
+            for item in advanced
+        )
+    return _read(xp.broadcast_to(xp.zeros((), xp.int8), shape), (basic, advanced)).shape
 
 
 def _treat_as_tuple(index: list) -> bool:
@@ -139,8 +146,9 @@ def _checked(array, size: int, dim: int):
     return xp.where(array < 0, array + size, array)
 
 
-def _parse_index(shape, index) -> tuple:
-    """PyTorch's reading of ``index`` for a tensor of ``shape``, as a ``(basic, advanced)`` key."""
+def _parse_index(shape, index, data) -> tuple:
+    """PyTorch's reading of ``index`` for a tensor of ``shape``, as a ``(basic, advanced)`` key
+    whose index arrays lie on the device of the array ``data``."""
     if isinstance(index, list) and _treat_as_tuple(index):
         index = tuple(index)
     elif not isinstance(index, tuple):
@@ -163,7 +171,7 @@ def _parse_index(shape, index) -> tuple:
             view_dim += 1
         elif isinstance(item, bool) or (hasattr(item, "dtype") and item.ndim == 0):
             basic.append(None)  # a scalar mask adds a dim of size 1 or 0
-            advanced[view_dim] = xp.zeros(1 if bool(item) else 0, xp.int64)
+            advanced[view_dim] = xp.zeros(1 if bool(item) else 0, xp.int64, like=data)
             view_dim += 1
         elif isinstance(item, int):
             size = shape[dim]
@@ -192,6 +200,9 @@ def _parse_index(shape, index) -> tuple:
     if not advanced:
         return tuple(basic), None
     _check_broadcast(list(advanced.values()))
+    device = device_index(data)
+    if device is not None:  # a list or a CPU tensor indexes a CUDA tensor as in PyTorch
+        advanced = {d: to_device(array, device) for d, array in advanced.items()}
     last = max(advanced)
     return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
 
@@ -234,7 +245,8 @@ def _along_key(index_array, dim: int) -> tuple:
         if d == dim:
             parts.append(index_array)
         else:
-            parts.append(xp.arange(size).reshape([size if i == d else 1 for i in range(ndim)]))
+            positions = xp.arange(size, like=index_array)
+            parts.append(positions.reshape([size if i == d else 1 for i in range(ndim)]))
     return (Ellipsis,), tuple(parts)
 
 
@@ -347,7 +359,7 @@ class MaskedFill(Op):
         if mask.shape != x.shape:
             mask = xp.broadcast_to(mask, xp.broadcast_shapes(x.shape, mask.shape))
         ctx.mask = mask
-        out = xp.empty(mask.shape, x.dtype)
+        out = xp.empty(mask.shape, x.dtype, like=x)
         xp.copyto(out, x)
         xp.copyto(out, value, casting="unsafe", where=mask)
         return out
@@ -390,7 +402,7 @@ def getitem(input: Tensor, index) -> Tensor:
         tensor([[2., 0.],
                 [5., 3.]])
     """
-    key = _parse_index(input.shape, index)
+    key = _parse_index(input.shape, index, input._data)
     return _reader(key).apply(input, key)
 
 
@@ -445,7 +457,7 @@ def setitem(input: Tensor, index, value) -> None:
     Gradients flow to ``value`` (summed over broadcast and repeated positions) and to
     the untouched positions of ``input``; overwritten positions receive zero.
     """
-    key = _parse_index(input.shape, index)
+    key = _parse_index(input.shape, index, input._data)
     value = _setitem_value(input, key, value)
     recording = grad_mode.state.enabled and (
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
@@ -615,7 +627,7 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
             f"{_legacy(input.dtype)} for the destination and {_legacy(values.dtype)} for the "
             "source."
         )
-    key = _parse_index(input.shape, tuple(indices))
+    key = _parse_index(input.shape, tuple(indices), input._data)
     values = _setitem_value(input, key, values)
     return IndexPut.apply(input, values, key, bool(accumulate))
 
@@ -759,7 +771,7 @@ class ScatterReduce(Op):
     @staticmethod
     def forward(ctx, x, src, key, reduce, include_self):
         ctx.key, ctx.reduce, ctx.include_self = key, reduce, include_self
-        hit = xp.zeros(x.shape, bool)
+        hit = xp.zeros(x.shape, bool, like=x)
         hit[key[1]] = True
         out = x.copy()
         if not include_self:
@@ -774,7 +786,7 @@ class ScatterReduce(Op):
         ufunc.at(out, key[1], src)
         ctx.hit = hit
         if reduce == "mean":
-            count = (xp.ones if include_self else xp.zeros)(x.shape, x.dtype)
+            count = (xp.ones if include_self else xp.zeros)(x.shape, x.dtype, like=x)
             add_at(count, key[1], 1)
             count[count == 0] = 1
             out = out // count if x.dtype.kind in "iub" else out / count
@@ -814,7 +826,7 @@ def _prod_backward(ctx, grad, x, src, out):
     if not include_self:
         grad_x = masked_fill(grad_x, Tensor._make(ctx.hit), 0)
     src_zero = src._data == 0
-    zeros_per_slot = xp.zeros(x.shape, xp.int64)
+    zeros_per_slot = xp.zeros(x.shape, xp.int64, like=src_zero)
     add_at(zeros_per_slot, key[1], src_zero)
     single = Tensor._make(src_zero & (_read(zeros_per_slot, key) == 1))
     # A lone zero in a product: its gradient is the product of the others, not out / 0.
@@ -971,7 +983,7 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
         coordinates = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
         return tuple(Tensor._make(c.astype(xp.int64)) for c in coordinates)
     if data.ndim == 0:
-        return Tensor._make(xp.zeros((int(bool(data)), 0), xp.int64))
+        return Tensor._make(xp.zeros((int(bool(data)), 0), xp.int64, like=data))
     return Tensor._make(xp.argwhere(data).astype(xp.int64))
 
 
@@ -1037,7 +1049,9 @@ def _diagonal_view(array, offset: int, dim1: int, dim2: int):
     rest = [d for d in range(array.ndim) if d not in (dim1, dim2)]
     new_shape = [shape[d] for d in rest] + [length]
     new_strides = [strides[d] for d in rest] + [strides[dim1] + strides[dim2]]
-    return xp.lib.stride_tricks.as_strided(corner, new_shape, new_strides)
+    # NumPy does not hand ``as_strided`` to another library: the array's own library runs it
+    as_strided = library(device_index(array)).lib.stride_tricks.as_strided
+    return as_strided(corner, new_shape, new_strides)
 
 
 class Diagonal(Op):
@@ -1059,7 +1073,7 @@ class DiagEmbed(Op):
     @staticmethod
     def forward(ctx, x, shape, offset, dim1, dim2):
         ctx.args = (offset, dim1, dim2)
-        out = xp.zeros(shape, x.dtype)
+        out = xp.zeros(shape, x.dtype, like=x)
         _diagonal_view(out, offset, dim1, dim2)[...] = x
         return out
 

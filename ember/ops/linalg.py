@@ -70,16 +70,16 @@ def _refuse_bfloat16(A: Tensor, kernel: str = "", low_precision: str = "") -> No
 
 
 def _constant(array) -> Tensor:
-    return Tensor._make(xp.array(array, copy=True))
+    return Tensor._make(asarray(array).copy())
 
 
 def _eye(size: int, like: Tensor) -> Tensor:
-    return _constant(xp.eye(size, dtype=like._data.dtype))
+    return Tensor._make(xp.eye(size, dtype=like._data.dtype, like=like._data))
 
 
 def _tril(A: Tensor, diagonal: int = 0) -> Tensor:
     rows, columns = A.shape[-2], A.shape[-1]
-    return A * _constant(xp.tri(rows, columns, diagonal, dtype=A._data.dtype))
+    return A * Tensor._make(xp.tri(rows, columns, diagonal, dtype=A._data.dtype, like=A._data))
 
 
 def _triu(A: Tensor, diagonal: int = 0) -> Tensor:
@@ -92,7 +92,7 @@ def _diag_embed(values: Tensor) -> Tensor:
 
 def _columns(count: int, total: int, like: Tensor) -> Tensor:
     """The ``(total, count)`` matrix that keeps the first ``count`` columns: ``X @ it``."""
-    return _constant(xp.eye(total, count, dtype=like._data.dtype))
+    return Tensor._make(xp.eye(total, count, dtype=like._data.dtype, like=like._data))
 
 
 def _batch_failure(op: str, arrays, check, message: str) -> LinAlgError:
@@ -265,9 +265,9 @@ def _linalg_matrix_norm(
             result = values.sum(-1)
         else:
             # Singular values come sorted, largest first: pick the first or the last.
-            pick = xp.zeros(values.shape[-1], dtype=values._data.dtype)
+            pick = xp.zeros(values.shape[-1], dtype=values._data.dtype, like=values._data)
             pick[0 if ord == 2 else -1] = 1
-            result = (values * _constant(pick)).sum(-1)
+            result = (values * Tensor._make(pick)).sum(-1)
     else:
         largest = ord > 0
         if abs(ord) == 1:
@@ -520,7 +520,7 @@ class LinalgCholeskyEx(Op):
                 "positive-definite (the leading minor of order {} is not positive-definite).",
             ) from None
         ctx.upper = upper
-        result = xp.ascontiguousarray(xp.swapaxes(lower, -1, -2)) if upper else lower
+        result = xp.swapaxes(lower, -1, -2).copy() if upper else lower
         ctx.save_for_backward(result)
         return result
 
@@ -556,7 +556,7 @@ class LinalgQr(Op):
         ctx.mode = mode
         if mode == "r":
             R = xp.linalg.qr(A, mode="r")
-            return xp.zeros((0,), dtype=A.dtype), asarray(R, dtype=A.dtype)
+            return xp.zeros((0,), dtype=A.dtype, like=A), asarray(R, dtype=A.dtype)
         Q, R = xp.linalg.qr(A, mode=mode)
         ctx.save_for_backward(Q, R)
         return Q, R
@@ -691,8 +691,9 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
         values = _linalg_svdvals(input)
         rows, columns = input.shape[-2], input.shape[-1]
         batch = tuple(input.shape[:-2])
-        U = _constant(xp.zeros(batch + (rows, rows), dtype=input._data.dtype))
-        V = _constant(xp.zeros(batch + (columns, columns), dtype=input._data.dtype))
+        data = input._data
+        U = Tensor._make(xp.zeros(batch + (rows, rows), dtype=data.dtype, like=data))
+        V = Tensor._make(xp.zeros(batch + (columns, columns), dtype=data.dtype, like=data))
         return return_types.svd(U, values, V)
     U, S, Vh = LinalgSvd.apply(input, not some)
     return return_types.svd(U, S, Vh.mT)
@@ -853,8 +854,8 @@ class PowerZero(Op):
 
     @staticmethod
     def forward(ctx, A):
-        identity = xp.eye(A.shape[-1], dtype=A.dtype)
-        return xp.ascontiguousarray(xp.broadcast_to(identity, A.shape))
+        identity = xp.eye(A.shape[-1], dtype=A.dtype, like=A)
+        return xp.broadcast_to(identity, A.shape).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -927,7 +928,7 @@ def _linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     values = xp.linalg.svd(A._data, compute_uv=False)
     rank = xp.sum(values > rtol * values[..., :1], axis=-1).astype(xp.int64)
     dtype = A._data.dtype
-    empty = xp.zeros((0,), dtype=dtype)
+    empty = xp.zeros((0,), dtype=dtype, like=A._data)
     residuals = _constant(empty)
     if rows > columns and driver != "gelsy" and bool(xp.all(rank == columns)):
         difference = matmul(A, solution) - matrix_B
@@ -935,7 +936,7 @@ def _linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     rank_tensor = (
         _constant(rank)
         if driver in ("gelsy", "gelsd", "gelss")
-        else _constant(xp.zeros((0,), dtype=xp.int64))
+        else _constant(xp.zeros((0,), dtype=xp.int64, like=A._data))
     )
     singular = _constant(values) if driver in ("gelsd", "gelss") else _constant(empty)
     if vector:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import xp
+from ember._backend import device_index, to_device, to_host, xp
 from ember._tensor import Tensor
 from ember.autograd.function import FunctionMeta
 from ember.ops._function import Op, wrap_dim
@@ -41,7 +41,7 @@ class IndexSelectBackward(Op):
     @staticmethod
     def forward(ctx, grad, index, shape):
         ctx.index = index
-        result = xp.zeros(shape, grad.dtype)
+        result = xp.zeros(shape, grad.dtype, like=grad)
         xp.add.at(result, index, grad)
         return result
 
@@ -65,8 +65,8 @@ def repeat_interleave(
     """
     if repeats is None:
         counts = input
-        _check_counts(counts._data)
-        return repeat_interleave(arange(counts.shape[0] if counts.ndim else 1), counts, 0)
+        positions = arange(counts.shape[0] if counts.ndim else 1, device=counts.device)
+        return repeat_interleave(positions, counts, 0)
     if dim is None:
         input, dim = flatten(input), 0
     elif input.ndim == 0:
@@ -75,7 +75,8 @@ def repeat_interleave(
     dim = wrap_dim(dim, input.ndim, "repeat_interleave")
     length = input.shape[dim]
     if isinstance(repeats, Tensor):
-        counts = repeats._data
+        # the counts decide the result's shape: read on the host (PyTorch syncs here too)
+        counts = to_host(repeats._data)
         if counts.ndim > 1:
             raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
         if counts.dtype.kind not in "iu":
@@ -94,7 +95,7 @@ def repeat_interleave(
         if repeats < 0:
             raise RuntimeError("Repeats must be non-negative")
         counts = repeats
-    index = xp.repeat(xp.arange(length), counts)
+    index = to_device(xp.repeat(xp.arange(length), counts), device_index(input._data))
     return IndexSelect.apply(input, _along(dim, index))
 
 
@@ -134,8 +135,8 @@ _PAD_OPS = {
 }
 
 
-def _pad_index(size: int, before: int, after: int, mode: str):
-    positions = xp.arange(-before, size + after)
+def _pad_index(size: int, before: int, after: int, mode: str, like):
+    positions = xp.arange(-before, size + after, like=like)
     if mode == "replicate":
         return xp.clip(positions, 0, size - 1)
     if mode == "circular":
@@ -196,7 +197,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     for d in range(input.ndim - count, input.ndim):
         size, (before, after) = shape[d], widths[d]
         _check_pad(mode, size, before, after, d, shape)
-        positions = _pad_index(size, before, after, mode)
+        positions = _pad_index(size, before, after, mode, input._data)
         index.append(positions.reshape([-1 if i == len(index) else 1 for i in range(count)]))
     op = _PAD_OPS.get((mode, count), IndexSelect)
     if mode == "circular":
@@ -251,7 +252,7 @@ class UnfoldBackward(Op):
         ctx.dim, ctx.size, ctx.step = dim, size, step
         shape = list(grad.shape[:-1])
         count, shape[dim] = shape[dim], length
-        result = xp.zeros(shape, grad.dtype)
+        result = xp.zeros(shape, grad.dtype, like=grad)
         if count:
             for offset in range(size):
                 stop = offset + step * (count - 1) + 1
