@@ -16,7 +16,9 @@ import sys
 import threading
 import time
 
+from ember._backend import cuda_library
 from ember.utils.data._utils import worker as _worker
+from ember.utils.data._utils.pin_memory import pin_memory
 from ember.utils.data._utils.worker import ExceptionWrapper
 
 # While waiting for a batch the main process checks this often that its workers are alive
@@ -41,6 +43,7 @@ class _BaseLoaderIter:
         self._index_sampler = loader._index_sampler
         self._num_workers = loader.num_workers
         self._timeout = loader.timeout
+        self._pin_memory = loader.pin_memory and cuda_library() is not None
         self._sampler_iter = self._new_sampler_iter()
         # Drawn for every new iterator, with workers or without, as PyTorch does: the data
         # order that follows a manual_seed must not depend on num_workers.
@@ -70,7 +73,8 @@ class _SingleProcessLoaderIter(_BaseLoaderIter):
                                            self._collate_fn, self._drop_last, self._batch_size)
 
     def __next__(self):
-        return self._fetch(next(self._sampler_iter))
+        batch = self._fetch(next(self._sampler_iter))
+        return pin_memory(batch) if self._pin_memory else batch
 
 
 class _MultiProcessLoaderIter(_BaseLoaderIter):
@@ -199,7 +203,8 @@ class _MultiProcessLoaderIter(_BaseLoaderIter):
         self._try_put_index()
         if isinstance(data, ExceptionWrapper):
             data.reraise()
-        return data
+        # Pinned here, in the main process: page-locked memory does not cross processes.
+        return pin_memory(data) if self._pin_memory else data
 
     def _get_data(self):
         """The next answer from any worker, checking on the workers while waiting."""

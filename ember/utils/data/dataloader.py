@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from ember._backend import cuda_library
 from ember.utils.data._loader_iter import _MultiProcessLoaderIter, _SingleProcessLoaderIter
 from ember.utils.data._utils.collate import default_collate, default_convert
 from ember.utils.data._utils.worker import get_worker_info
@@ -34,7 +35,9 @@ class DataLoader:
         persistent_workers: keep the workers between epochs; ``iter(loader)`` then resets
             and returns the same iterator each time, as in PyTorch.
         in_order: yield batches in sampler order (``False``: as the workers finish them).
-        pin_memory: accepted; on the CPU there is nothing to pin (PyTorch warns the same).
+        pin_memory: copy each batch's tensors into page-locked host memory, from which
+            ``.to("cuda", non_blocking=True)`` copies while the host goes on. Where CUDA is
+            not available nothing is pinned, with PyTorch's warning.
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -58,7 +61,7 @@ class DataLoader:
             )
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
-        if pin_memory:
+        if pin_memory and cuda_library() is None:
             warnings.warn(
                 "'pin_memory' argument is set as true but no accelerator is found, then device "
                 "pinned memory won't be used.",
