@@ -231,7 +231,7 @@ class OwnForms:
                 and not _tape.anywhere.count:
             data = self._data
             if data.size == 1:  # the usual ``loss.backward()``: seeded with a one, nothing to check
-                seed = Tensor._make(xp.ones(data.shape, data.dtype))
+                seed = Tensor._make(xp.ones(data.shape, data.dtype, like=data))
                 run_backward([(self.grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
                 return
         autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ember import _tape
-from ember._backend import asarray, xp
+from ember._backend import asarray, device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd.engine import run_backward
 from ember.autograd.function import grad_accumulator
@@ -34,9 +34,10 @@ def _roots_and_seeds(outputs, grad_outputs, api: str):
         if seed is None:
             if output.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = Tensor._make(xp.ones(output._data.shape, output._data.dtype))
+            seed = Tensor._make(xp.ones_like(output._data))
         elif not isinstance(seed, Tensor):
-            seed = Tensor._make(asarray(seed, output._data.dtype))
+            data = asarray(seed, output._data.dtype)
+            seed = Tensor._make(to_device(data, device_index(output._data)))
         if seed._data.shape != output._data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output[{index}] has a shape of {seed.shape} and "

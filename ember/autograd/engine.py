@@ -205,22 +205,24 @@ def _backward_on_tensors(node, grads) -> tuple:
 
 
 def _materialize(node, grads, zeros) -> list:
-    """``grads`` with zeros for the outputs that received no gradient."""
+    """``grads`` with zeros for the outputs that received no gradient, on the device of
+    those that did."""
     if all(g is not None for g in grads):
         return grads
+    given = next((g for g in grads if g is not None), None)
     return [
-        zeros(meta) if g is None and meta is not None else g
+        zeros(meta, given) if g is None and meta is not None else g
         for g, meta in zip(grads, node._output_meta)
     ]
 
 
-def _zeros_array(meta):
+def _zeros_array(meta, like):
     shape, dtype = meta
-    return xp.zeros(shape, dtype)
+    return xp.zeros(shape, dtype, like=like)
 
 
-def _zeros_tensor(meta):
-    return Tensor._make(_zeros_array(meta))
+def _zeros_tensor(meta, like):
+    return Tensor._make(_zeros_array(meta, None if like is None else like._data))
 
 
 def _checked(node, results) -> tuple:

@@ -352,6 +352,14 @@ def _saved_constant(value, outputs):
 # ---------------------------------------------------------------- shared helpers
 
 
+def open_grid(shape: tuple, like) -> list:
+    """NumPy's ``ogrid`` over ``shape``, made on ``like``'s device: per dim, its indices
+    shaped to broadcast against the others'."""
+    ndim = len(shape)
+    return [xp.arange(size, like=like).reshape((size,) + (1,) * (ndim - 1 - axis))
+            for axis, size in enumerate(shape)]
+
+
 def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
     """A dimension index in ``[0, ndim)``, or PyTorch's IndexError for an out-of-range one."""
     bound = max(ndim, 1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ember import return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
-from ember.ops._function import Op, _legacy, wrap_dim
+from ember.ops._function import Op, _legacy, open_grid, wrap_dim
 
 __all__ = [
     "argsort",
@@ -43,9 +43,7 @@ __all__ = [
 
 def _along(indices, dim: int) -> tuple:
     """An index tuple that addresses ``indices[...]`` along ``dim`` and the rest in place."""
-    ndim = indices.ndim
-    mesh = [xp.arange(size, like=indices).reshape((size,) + (1,) * (ndim - 1 - axis))
-            for axis, size in enumerate(indices.shape)]
+    mesh = open_grid(indices.shape, indices)
     mesh[dim] = indices
     return tuple(mesh)
 

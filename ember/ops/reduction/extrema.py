@@ -93,13 +93,13 @@ class _ExtremeDim(Op):
     def forward(cls, ctx, x, dim, keepdim):
         if x.ndim == 0:
             ctx.shape, ctx.dims, ctx.keepdim, ctx.chosen = x.shape, (), keepdim, None
-            return x.copy(), xp.zeros((), dtype=int64.numpy)
+            return x.copy(), xp.zeros((), dtype=int64.numpy, like=x)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, (dim,), keepdim
         indices = cls.choose(x, axis=dim, keepdims=True)
         values = xp.take_along_axis(x, indices, axis=dim)
         line = [1] * x.ndim
         line[dim] = x.shape[dim]
-        ctx.chosen = xp.arange(x.shape[dim]).reshape(line) == indices
+        ctx.chosen = xp.arange(x.shape[dim], like=x).reshape(line) == indices
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
         return values, indices.astype(int64.numpy)
@@ -191,7 +191,7 @@ def _arg(name, numpy_arg, input, dim, keepdim):
         return Tensor._make(index.reshape((1,) * x.ndim) if keepdim else index)
     one = _one_dim(input, dim, name)
     if one is None:
-        return Tensor._make(xp.zeros((), dtype=xp.int64))
+        return Tensor._make(xp.zeros((), dtype=xp.int64, like=x))
     _check_nonempty(x, (one,), name, whole=False)
     return Tensor._make(numpy_arg(x, axis=one, keepdims=keepdim).astype(xp.int64))
 

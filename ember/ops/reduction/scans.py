@@ -6,10 +6,10 @@ sorted elements it read, weighted as it interpolated between them."""
 from __future__ import annotations
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import asarray, xp
+from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops._function import Op, wrap_dim
+from ember.ops._function import Op, open_grid, wrap_dim
 from ember.ops.elementwise import where
 from ember.ops.reduction._common import _constant, _kept_shape, _numpy_dtype, _to_last
 from ember.ops.reduction.sums import sum
@@ -43,7 +43,6 @@ class Cumprod(Op):
         if dtype is None and x.dtype.kind in "biu":
             dtype = int64.numpy
         y = xp.cumprod(x, axis=dim, dtype=dtype) if x.ndim else x.astype(dtype or x.dtype)
-        ctx.has_zero = bool((x == 0).any())
         ctx.save_for_backward(x, y)
         return y
 
@@ -52,7 +51,7 @@ class Cumprod(Op):
         x, y = ctx.saved_tensors
         if x.ndim == 0:
             return grad, None, None
-        if not ctx.has_zero:
+        if not (x._data == 0).any():  # read on the host, as PyTorch's cumprod_backward does
             return _reverse_cumsum(grad * y, ctx.dim) / x, None, None
         return _cumprod_backward_with_zeros(x, grad, ctx.dim), None, None
 
@@ -67,8 +66,8 @@ def _cumprod_backward_with_zeros(x: Tensor, grad: Tensor, dim: int) -> Tensor:
     grad_moved, _ = _to_last(grad, dim)
     batch, n = moved.shape[:-1], moved.shape[-1]
     rows = moved.reshape(*batch, 1, n).expand(*batch, n, n)
-    partial = cumprod(where(Tensor._make(xp.eye(n, dtype=bool)), 1.0, rows), -1)
-    later = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool)))
+    partial = cumprod(where(Tensor._make(xp.eye(n, dtype=bool, like=x._data)), 1.0, rows), -1)
+    later = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool, like=x._data)))
     weighted = where(later, partial * grad_moved.reshape(*batch, 1, n), 0.0)
     return restore(sum(weighted, -1))
 
@@ -98,7 +97,7 @@ class Quantile(Op):
         order = xp.argsort(flat, axis=-1, kind="stable")  # NaN sorts last
         ordered = xp.take_along_axis(flat, order, axis=-1)
         nan_count = xp.isnan(flat).sum(axis=-1)
-        valid = n - nan_count if ignore_nan else xp.full(nan_count.shape, n)
+        valid = n - nan_count if ignore_nan else xp.full(nan_count.shape, n, like=flat)
         rank = q.reshape((-1,) + (1,) * nan_count.ndim) * (valid - 1)
         if not ignore_nan:  # a NaN slice reads its last sorted element, a NaN (as PyTorch)
             rank = xp.where(nan_count > 0, n - 1, rank)
@@ -106,14 +105,15 @@ class Quantile(Op):
         below = xp.clip(below, 0, n - 1).astype(xp.int64)
         above = xp.clip(above, 0, n - 1).astype(xp.int64)
         weight = weight.astype(x.dtype)
-        batch = tuple(xp.indices(below.shape))[1:]
+        grid = open_grid(below.shape, below)
+        batch = tuple(grid[1:])
         low, high = ordered[batch + (below,)], ordered[batch + (above,)]
         y = xp.where(weight < 0.5, low + weight * (high - low), high - (high - low) * (1 - weight))
         undefined = valid == 0 if ignore_nan else nan_count > 0
         y = xp.where(undefined, xp.nan, y).astype(x.dtype)
         # Each quantile's gradient goes to the elements at its two ranks, weighted as the lerp.
-        share = xp.zeros(below.shape + (n,), dtype=x.dtype)
-        lead = tuple(xp.indices(below.shape))
+        share = xp.zeros(below.shape + (n,), dtype=x.dtype, like=x)
+        lead = tuple(grid)
         xp.add.at(share, lead + (order[batch + (below,)],), 1 - weight)
         xp.add.at(share, lead + (order[batch + (above,)],), weight)
         if dim is None:
@@ -167,10 +167,10 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
         q_array = q._data
     else:
-        q_array = asarray(float(q), dtype=input._data.dtype)
+        q_array = xp.asarray(float(q), dtype=input._data.dtype, like=input._data)
     if q_array.size and ((q_array < 0).any() or (q_array > 1).any()):
         bad = q_array.reshape(-1)[((q_array < 0) | (q_array > 1)).reshape(-1)][0]
-        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {bad:g}")
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {float(bad):g}")
     if input.ndim == 0:
         input = input.reshape(1)
         dim = None if dim is None else 0

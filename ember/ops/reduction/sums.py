@@ -129,7 +129,6 @@ class Prod(Op):
         if dtype is None and x.dtype.kind in "biu":
             dtype = int64.numpy
         y = asarray(xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype))
-        ctx.has_zero = bool((x == 0).any())
         ctx.save_for_backward(x, y)
         return y
 
@@ -137,7 +136,7 @@ class Prod(Op):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         grad = _expand_back(grad, ctx)
-        if not ctx.has_zero:
+        if not (x._data == 0).any():  # read on the host, as PyTorch's prod_backward does
             return grad * _expand_back(y, ctx) / x, None, None, None
         if len(ctx.dims) == 1:
             return grad * _product_of_others(x, ctx.dims[0]), None, None, None
@@ -155,7 +154,7 @@ def _product_of_others(x: Tensor, dim: int) -> Tensor:
     moved, restore = _to_last(x, dim)
     n = moved.shape[-1]
     rows = moved.reshape(*moved.shape[:-1], 1, n).expand(*moved.shape[:-1], n, n)
-    others = prod(where(Tensor._make(xp.eye(n, dtype=bool)), 1.0, rows), -1)
+    others = prod(where(Tensor._make(xp.eye(n, dtype=bool, like=x._data)), 1.0, rows), -1)
     return restore(others)
 
 
