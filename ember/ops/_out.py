@@ -498,7 +498,7 @@ def _resize(name: str, target: Tensor, shape) -> None:
             UserWarning,
             stacklevel=5,
         )
-    target._data = xp.zeros(tuple(shape), dtype=target._data.dtype)
+    target._data = xp.zeros(tuple(shape), dtype=target._data.dtype, like=target._data)
 
 
 def _range_warning(old, new) -> str:

@@ -10,9 +10,11 @@ dims: ints select before the tensor indices are looked at.
 
 from __future__ import annotations
 
+from string import ascii_letters
+
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, asarray, device_index, library, to_device, xp
+from ember._backend import add_at, asarray, device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -1035,23 +1037,21 @@ def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
 
 
 def _diagonal_view(array, offset: int, dim1: int, dim2: int):
-    """A writable view of the diagonal, moved to the last dim (NumPy's own is read-only)."""
-    shape, strides = array.shape, array.strides
+    """A writable view of the diagonal, moved to the last dim. NumPy's ``diagonal`` is
+    read-only; a one-operand einsum without a sum is a writable view in NumPy and CuPy."""
+    shape = array.shape
     if offset >= 0:
         length = max(0, min(shape[dim1], shape[dim2] - offset))
-        start = [slice(None)] * array.ndim
-        start[dim2] = slice(min(offset, shape[dim2]), None)
+        first1, first2 = 0, min(offset, shape[dim2])
     else:
         length = max(0, min(shape[dim1] + offset, shape[dim2]))
-        start = [slice(None)] * array.ndim
-        start[dim1] = slice(min(-offset, shape[dim1]), None)
-    corner = array[tuple(start)]
-    rest = [d for d in range(array.ndim) if d not in (dim1, dim2)]
-    new_shape = [shape[d] for d in rest] + [length]
-    new_strides = [strides[d] for d in rest] + [strides[dim1] + strides[dim2]]
-    # NumPy does not hand ``as_strided`` to another library: the array's own library runs it
-    as_strided = library(device_index(array)).lib.stride_tricks.as_strided
-    return as_strided(corner, new_shape, new_strides)
+        first1, first2 = min(-offset, shape[dim1]), 0
+    corner = [slice(None)] * array.ndim
+    corner[dim1], corner[dim2] = slice(first1, first1 + length), slice(first2, first2 + length)
+    letters = list(ascii_letters[: array.ndim])
+    letters[dim2] = letters[dim1]
+    rest = "".join(letter for d, letter in enumerate(letters) if d not in (dim1, dim2))
+    return xp.einsum(f"{''.join(letters)}->{rest}{letters[dim1]}", array[tuple(corner)])
 
 
 class Diagonal(Op):

@@ -200,7 +200,8 @@ def _einsum_operand_grad(ctx, grad, term, other_terms, other_tensors):
             new = next(fresh)
             spread.append(new)
             eye_terms.append(letter + new)
-            identities.append(Tensor._make(xp.eye(ctx.sizes[letter], dtype=grad._data.dtype)))
+            eye = xp.eye(ctx.sizes[letter], dtype=grad._data.dtype, like=grad._data)
+            identities.append(Tensor._make(eye))
         else:
             seen.add(letter)
             spread.append(letter)

@@ -125,7 +125,7 @@ class Logsumexp(Op):
             peak = xp.max(x, axis=dims, keepdims=True)
             peak = xp.where(xp.isinf(peak), 0, peak)  # all -inf (or +inf) slices
         else:
-            peak = xp.zeros(_kept(x.shape, dims), dtype=x.dtype)
+            peak = xp.zeros(_kept(x.shape, dims), dtype=x.dtype, like=x)
         y = xp.log(xp.sum(xp.exp(x - peak), axis=dims, keepdims=True)) + peak
         y = asarray(y if keepdim else y.reshape(xp.sum(x, axis=dims).shape))
         ctx.save_for_backward(x, y)
