@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ember._backend import xp
+from ember._backend import device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.nn._functional import pooling
 from ember.nn._functional._conv_kernels import (
@@ -66,7 +66,8 @@ class Col2Im(Op):
         out = block_counts(size, kernel, geometry)
         channels = columns.shape[1] // math.prod(kernel)
         blocks = columns.reshape((columns.shape[0], channels) + tuple(kernel) + tuple(out))
-        inverse = xp.argsort(_block_order(count))
+        order = _block_order(count)
+        inverse = tuple(order.index(axis) for axis in range(len(order)))
         return accumulate(blocks.transpose(inverse), size, kernel, geometry)
 
     @staticmethod
@@ -229,8 +230,8 @@ def _interpolation_matrix(length: int, out: int, scale, align_corners: bool, cub
 
 
 def _along(x: Tensor, dim: int, matrix) -> Tensor:
-    """``matrix`` (out, length) applied along ``dim`` of ``x``."""
-    weights = Tensor._make(matrix.astype(x._data.dtype))
+    """``matrix`` (out, length), a host array, applied along ``dim`` of ``x``."""
+    weights = Tensor._make(to_device(matrix.astype(x._data.dtype), device_index(x._data)))
     if dim == x.ndim - 1:
         return x.matmul(weights.t())
     return x.movedim(dim, -1).matmul(weights.t()).movedim(-1, dim)
@@ -339,10 +340,12 @@ def interpolate(
             )
         return pool(input, sizes)
     output = input
+    # The indices and matrices depend on the sizes alone: made on the host, then moved.
     for offset, (length, out, scale) in enumerate(zip(spatial, sizes, scales)):
         dim = 2 + offset
         if mode.startswith("nearest"):
             index = _nearest_index(length, out, scale, mode == "nearest-exact")
+            index = to_device(index, device_index(input._data))
             output = index_select(output, dim, Tensor._make(index))
         else:
             matrix = _interpolation_matrix(length, out, scale, align_corners, mode == "bicubic")
