@@ -1,4 +1,4 @@
-"""``autocast``: run the listed ops in a lower-precision dtype, as PyTorch's CPU autocast does.
+"""``autocast``: run the listed ops in a lower-precision dtype, as PyTorch's autocast does.
 
 Which functions autocast, and to what, is declared where each is defined (see
 ``ember/_autocast.py``); this module holds the public switches.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import warnings
 
-from ember import _autocast
+from ember import _autocast, _backend
 from ember._dtype import float16
 
 __all__ = [
@@ -82,8 +82,9 @@ class autocast:
     (``ember.bfloat16`` by default, or ``ember.float16``); losses, ``cdist`` and ``prod``
     run in float32; every other op runs in the dtype of its inputs. Only floating tensors
     other than float64 are cast. The casts are recorded, so gradients reach float32 leaves
-    in float32. The state belongs to the thread. Without CUDA, ``autocast("cuda")`` warns
-    and does nothing, as in PyTorch.
+    in float32. The state belongs to the thread. ``autocast("cuda")`` does the same for
+    calls on CUDA tensors with PyTorch's CUDA lists, in float16 (CuPy has no bfloat16);
+    without CUDA it warns and does nothing, as in PyTorch.
 
     Args:
         device_type: ``"cpu"`` or ``"cuda"``.
@@ -107,13 +108,21 @@ class autocast:
         self._cache_enabled = (
             is_autocast_cache_enabled() if cache_enabled is None else cache_enabled
         )
-        if enabled and self.device == "cuda":
+        if enabled and self.device == "cuda" and _backend.cuda_library() is None:
             warnings.warn(
                 "CUDA is not available or torch_xla is imported. Disabling autocast.",
                 stacklevel=2,
             )
             enabled = False
-        elif enabled and self.fast_dtype not in _supported_dtypes():
+        elif enabled and self.device == "cuda" and self.fast_dtype is not float16:
+            # CuPy has no bfloat16, so ember.cuda.is_bf16_supported() is False.
+            warnings.warn(
+                "In CUDA autocast, but the target dtype is not supported. Disabling autocast.\n"
+                "CUDA Autocast only supports dtypes of torch.float16 currently.",
+                stacklevel=2,
+            )
+            enabled = False
+        elif enabled and self.device == "cpu" and self.fast_dtype not in _supported_dtypes():
             names = ", ".join(f"torch.{dtype.name}" for dtype in _supported_dtypes())
             warnings.warn(
                 "In CPU autocast, but the target dtype is not supported. Disabling autocast.\n"

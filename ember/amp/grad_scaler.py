@@ -3,8 +3,9 @@
 Each step multiplies the loss by the scale before ``backward``; ``step`` divides the
 gradients by it again, checks them for inf/NaN, and skips ``optimizer.step()`` when it
 finds any; ``update`` halves the scale after a skipped step and doubles it after
-``growth_interval`` clean ones. Ember has no CUDA, so ``GradScaler("cuda")`` (the
-default device, as in PyTorch) warns and disables itself; ``GradScaler("cpu")`` scales.
+``growth_interval`` clean ones. ``GradScaler("cuda")`` (the default device, as in
+PyTorch) keeps its scale on the GPU, checks the gradients there and reads one flag per
+device into Python per step; without CUDA it warns and disables itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import enum
 import warnings
 from collections import abc, defaultdict
 
+from ember._backend import cuda_library
 from ember._dtype import float16, float32, float64, int32
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
@@ -36,7 +38,7 @@ class GradScaler:
 
     Args:
         device: ``"cuda"`` (PyTorch's default; disabled with a warning without CUDA) or
-            ``"cpu"``.
+            ``"cpu"``: where the scale lives.
         init_scale: the first scale.
         growth_factor: the scale's factor after ``growth_interval`` clean steps (> 1).
         backoff_factor: the scale's factor after a step with inf/NaN gradients (< 1).
@@ -67,7 +69,7 @@ class GradScaler:
     ) -> None:
         self._device = device
         self._enabled = enabled
-        if self._device == "cuda" and enabled:
+        if self._device == "cuda" and enabled and cuda_library() is None:
             warnings.warn(
                 "torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
                 stacklevel=2,
@@ -99,8 +101,10 @@ class GradScaler:
         return self._scale, self._growth_tracker
 
     def _lazy_init_scale_growth_tracker(self) -> None:
-        self._scale = full((), self._init_scale, dtype=float32)
-        self._growth_tracker = full((), self._init_growth_tracker, dtype=int32)
+        self._scale = full((), self._init_scale, dtype=float32, device=self._device)
+        self._growth_tracker = full((), self._init_growth_tracker, dtype=int32,
+                                    device=self._device)
+        self._clean_steps = self._init_growth_tracker  # the tracker's value, read without a sync
 
     def scale(self, outputs):
         """``outputs`` (a tensor or nested lists/tuples of them) times the scale."""
@@ -126,6 +130,12 @@ class GradScaler:
     def _unscale_grads_(
         self, optimizer, inv_scale: Tensor, found_inf: Tensor, allow_fp16: bool
     ) -> dict:
+        """Multiply the gradients by ``inv_scale``; return, per device of the gradients, a
+        0-d float32 tensor there that is 1.0 if one of them held an inf or NaN.
+
+        The checks stay on each gradient's device: no value is read into Python here.
+        """
+        found, inv_scales = {}, {}
         with no_grad():
             for group in optimizer.param_groups:
                 for param in group["params"]:
@@ -136,10 +146,15 @@ class GradScaler:
                     grad = param.grad
                     if grad.is_sparse:
                         grad = grad._values()
-                    if not bool(grad.isfinite().all()):
-                        found_inf.fill_(1.0)
-                    grad.mul_(inv_scale.to(grad.dtype) if grad.dtype is not float32 else inv_scale)
-        return {"cpu": found_inf}
+                    where = grad.device
+                    if where not in found:  # PyTorch's _MultiDeviceReplicator
+                        found[where] = found_inf if found_inf.device == where else full(
+                            (), 0.0, dtype=float32, device=where)
+                        inv_scales[where] = inv_scale.to(where)
+                    found[where].add_(grad.isfinite().all().logical_not().to(float32))
+                    factor = inv_scales[where]
+                    grad.mul_(factor.to(grad.dtype) if grad.dtype is not float32 else factor)
+        return {str(where): flag.clamp_(max=1.0) for where, flag in found.items()}
 
     def unscale_(self, optimizer) -> None:
         """Divide ``optimizer``'s gradients by the scale, in place, and check them for inf/NaN.
@@ -158,7 +173,7 @@ class GradScaler:
             raise RuntimeError("unscale_() is being called after step().")
         # The reciprocal in float64, as PyTorch takes it, then rounded to float32.
         inv_scale = self._scale.to(float64).reciprocal().to(float32)
-        found_inf = full((), 0.0, dtype=float32)
+        found_inf = full((), 0.0, dtype=float32, device=self._scale.device)
         optimizer_state["found_inf_per_device"] = self._unscale_grads_(
             optimizer, inv_scale, found_inf, False
         )
@@ -182,7 +197,10 @@ class GradScaler:
         if len(optimizer_state["found_inf_per_device"]) == 0:
             raise AssertionError("No inf checks were recorded for this optimizer.")
         retval = None
-        if not sum(value.item() for value in optimizer_state["found_inf_per_device"].values()):
+        # The one read of the step: a sync on a GPU, as PyTorch's .item() here.
+        found = sum(value.item() for value in optimizer_state["found_inf_per_device"].values())
+        optimizer_state["found_inf"] = found
+        if not found:
             retval = optimizer.step(*args, **kwargs)
         optimizer_state["stage"] = OptState.STEPPED
         return retval
@@ -205,7 +223,12 @@ class GradScaler:
             ]
             if len(found_infs) == 0:
                 raise AssertionError("No inf checks were recorded prior to update.")
-            self._update_scale(scale, growth_tracker, sum(value.item() for value in found_infs))
+            states = self._per_optimizer_states.values()
+            if all("found_inf" in state for state in states):  # step() read them already
+                found = sum(state["found_inf"] for state in states)
+            else:
+                found = sum(value.item() for value in found_infs)
+            self._update_scale(scale, growth_tracker, found)
         self._per_optimizer_states = defaultdict(_refresh_per_optimizer_state)
 
     def _set_scale(self, new_scale) -> None:
@@ -227,15 +250,16 @@ class GradScaler:
         if found_inf:
             scale.mul_(self._backoff_factor)
             growth_tracker.fill_(0)
+            self._clean_steps = 0
             return
-        successful = growth_tracker.item() + 1
+        successful = self._clean_steps + 1
         if successful == self._growth_interval:
             grown = scale * self._growth_factor
-            if bool(grown.isfinite()):
+            if bool(grown.isfinite()):  # a sync once per growth_interval steps
                 scale.copy_(grown)
-            growth_tracker.fill_(0)
-        else:
-            growth_tracker.fill_(successful)
+            successful = 0
+        growth_tracker.fill_(successful)
+        self._clean_steps = successful
 
     def get_scale(self) -> float:
         """The current scale as a Python float (1.0 when disabled)."""
@@ -308,6 +332,7 @@ class GradScaler:
         self._init_growth_tracker = state_dict["_growth_tracker"]
         if self._growth_tracker is not None:
             self._growth_tracker.fill_(state_dict["_growth_tracker"])
+            self._clean_steps = state_dict["_growth_tracker"]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
