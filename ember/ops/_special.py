@@ -170,12 +170,12 @@ def _erf_single(x, scale=1.0):
     ``scale x`` is rounded to x's dtype first, as PyTorch's GELU rounds ``x / sqrt 2``.
     """
     flat = x.reshape(-1)
-    result = xp.empty(flat.shape, xp.float32)
+    result = xp.empty(flat.shape, xp.float32, like=flat)
     size = min(flat.size, _ERF_CHUNK)
     if size == 0:
         return result.reshape(x.shape)
-    scratch = xp.empty((3, size))
-    scaled = xp.empty(size, x.dtype) if scale != 1.0 else None
+    scratch = xp.empty((3, size), like=flat)
+    scaled = xp.empty(size, x.dtype, like=flat) if scale != 1.0 else None
     for start in range(0, flat.size, size):
         part = flat[start : start + size]
         count = part.size
@@ -199,10 +199,10 @@ def _erf_array(x, scale=1.0):
         return _erf_single(x, scale)
     if scale != 1.0:
         x = x * scale
-    x = xp.array(x, dtype=xp.float64)
+    x = asarray(x).astype(xp.float64)  # a copy; ``asarray`` makes a NumPy scalar 0-d
     with xp.errstate(all="ignore"):
         a, small, middle, large = _erf_regions(x)
-        value = xp.array(a)  # NaN stays NaN
+        value = asarray(a).copy()  # NaN stays NaN
         value[small] = _erf_small(a[small])
         value[middle] = _ERX + _erf_middle(a[middle])
         value[large] = 1 - _erfc_tail(a[large])
@@ -210,11 +210,11 @@ def _erf_array(x, scale=1.0):
 
 
 def _erfc_array(x):
-    x = xp.array(x, dtype=xp.float64)
+    x = asarray(x).astype(xp.float64)
     with xp.errstate(all="ignore"):
         a, small, middle, large = _erf_regions(x)
         negative = x < 0
-        value = xp.array(x)  # NaN stays NaN
+        value = x.copy()  # NaN stays NaN
         erf_small = _erf_small(a[small])
         value[small] = xp.where(negative[small], 1 + erf_small, 1 - erf_small)
         erf_middle = _erf_middle(a[middle])

@@ -117,7 +117,7 @@ class TensorMath:
 
     @staticmethod
     def add_at_zeros(shape_, key, values):
-        zeros = creation.zeros(tuple(shape_), dtype=values.dtype)
+        zeros = creation.zeros(tuple(shape_), dtype=values.dtype, device=values.device)
         return indexing.IndexPut.apply(zeros, values, key, True)
 
     @staticmethod

@@ -170,7 +170,7 @@ def _test(function, input: Tensor, name: str) -> Tensor:
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     data = input._data
     if not is_floating(data.dtype):
-        return Tensor._make(xp.full(data.shape, function is xp.isfinite))
+        return Tensor._make(xp.full(data.shape, function is xp.isfinite, like=data))
     return Tensor._make(asarray(function(data)))
 
 
@@ -201,7 +201,7 @@ def isneginf(input: Tensor, *, out=None) -> Tensor:
 
 def isreal(input: Tensor) -> Tensor:
     """True where ``input`` has no imaginary part: everywhere, for ember's real dtypes."""
-    return Tensor._make(xp.ones(input.shape, dtype=bool))
+    return Tensor._make(xp.ones(input.shape, dtype=bool, like=input._data))
 
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:

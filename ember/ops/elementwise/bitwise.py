@@ -7,7 +7,7 @@ C's undefined ones.
 
 from __future__ import annotations
 
-from ember._backend import is_floating, xp
+from ember._backend import array_types, is_floating, xp
 from ember.ops._function import Op, broadcast_shape
 from ember.ops.elementwise._common import (
     _binary_function,
@@ -73,8 +73,12 @@ class RightShift(_Bitwise):
     @staticmethod
     def compute(a, shift):
         bits = a.dtype.itemsize * 8
-        shift = xp.where((shift < 0) | (shift >= bits), bits - 1, shift)
-        return xp.right_shift(a, shift.astype(a.dtype)).astype(a.dtype, copy=False)
+        beyond = (shift < 0) | (shift >= bits)
+        if type(beyond) in array_types:
+            shift = xp.where(beyond, bits - 1, shift).astype(a.dtype)
+        else:  # a scalar count: ``where`` would make it an array on the host
+            shift = a.dtype.type(bits - 1 if beyond else shift)
+        return xp.right_shift(a, shift).astype(a.dtype, copy=False)
 
 
 class Gcd(_Bitwise):
