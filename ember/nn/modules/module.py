@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from ember import _tape
-from ember._device import check_device
-from ember._dtype import bfloat16, float16, float32, float64
+from ember._device import check_device, device as _device_cls
+from ember._dtype import bfloat16, dtype as _dtype_cls, float16, float32, float64
 from ember._hooks import RemovableHandle
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.nn.modules._backward_hooks import attach
 from ember.nn.parameter import Buffer, Parameter
-from ember.ops.creation import zeros
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -346,29 +345,44 @@ class Module:
 
     # ------------------------------------------------------------ dtype and device
     def _apply(self, convert) -> Module:
-        for module in self.modules():
-            for name, parameter in module._parameters.items():
-                if parameter is None:
-                    continue
-                with grad_mode.no_grad():
-                    converted = convert(parameter)
-                parameter._data = converted._data
-                if parameter.grad is not None:
-                    parameter.grad = convert(parameter.grad)
-            for name, buffer in module._buffers.items():
-                if buffer is not None:
-                    module._buffers[name] = convert(buffer)
+        """Convert every parameter and buffer with ``convert``. A parameter, and its
+        gradient, keep their identity (PyTorch's ``param.data = convert(param)``), so an
+        optimizer made before ``to`` or ``cuda`` still holds them; buffers are replaced."""
+        with grad_mode.no_grad():
+            for module in self.modules():
+                for parameter in module._parameters.values():
+                    if parameter is None:
+                        continue
+                    parameter._data = convert(parameter)._data
+                    if parameter.grad is not None:
+                        parameter.grad._data = convert(parameter.grad)._data
+                for name, buffer in module._buffers.items():
+                    if buffer is not None:
+                        module._buffers[name] = convert(buffer)
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """Convert floating-point parameters and buffers: ``to(dtype)``, ``to(device)``."""
-        probe = Tensor._make(_empty_float())
-        target = probe.to(*args, **kwargs).dtype
+        """Move and/or cast the parameters and buffers, in place: ``to(device)``,
+        ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its device and dtype), each with
+        ``non_blocking=`` and ``memory_format=`` (for 4-D and 5-D tensors).
+
+        Only floating-point tensors change dtype; every tensor changes device.
+        """
+        device, dtype, non_blocking, memory_format = _to_arguments(args, kwargs)
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dtype}"
+            )
+        if device is not None:
+            check_device(device)  # raises before any tensor has moved
 
         def convert(tensor):
-            if tensor.is_floating_point() and tensor.dtype is not target:
-                return tensor.to(target)
-            return tensor
+            target = dtype if dtype is not None and tensor.is_floating_point() else None
+            if memory_format is not None and tensor.ndim in (4, 5):
+                return tensor.to(device, target, non_blocking=non_blocking,
+                                 memory_format=memory_format)
+            return tensor.to(device, target, non_blocking=non_blocking)
 
         return self._apply(convert)
 
@@ -388,11 +402,15 @@ class Module:
         return self.to(dst_type)
 
     def cpu(self) -> Module:
-        return self
+        """Move every parameter and buffer to the CPU, in place."""
+        return self.to("cpu")
 
     def cuda(self, device=None) -> Module:
-        check_device("cuda")
-        return self
+        """Move every parameter and buffer to a CUDA GPU (the current one by default), in
+        place."""
+        if device is None or isinstance(device, int):
+            device = _device_cls("cuda", device)
+        return self.to(device)
 
     def share_memory(self) -> Module:
         return self
@@ -579,12 +597,43 @@ def _register(registry, hook, prepend, with_kwargs, kwargs_set) -> RemovableHand
     return handle
 
 
+def _to_arguments(args: tuple, kwargs: dict) -> tuple:
+    """PyTorch's forms of ``Module.to``'s arguments, as (device, dtype, non_blocking,
+    memory_format): ``(device=None, dtype=None, non_blocking=False)``, ``(dtype,
+    non_blocking=False)``, ``(tensor, non_blocking=False)``; a ``copy`` flag is ignored."""
+    kwargs = dict(kwargs)
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    non_blocking = kwargs.pop("non_blocking", False)
+    memory_format = kwargs.pop("memory_format", None)
+    kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        first = rest.pop(0)
+        device, dtype = first.device, first.dtype
+    elif rest and isinstance(rest[0], _dtype_cls):
+        dtype = rest.pop(0)
+    elif rest and (rest[0] is None or isinstance(rest[0], (str, _device_cls, int))) and (
+        not isinstance(rest[0], bool)
+    ):
+        device = rest.pop(0)
+        if rest and (rest[0] is None or isinstance(rest[0], _dtype_cls)):
+            dtype = rest.pop(0)
+    for flag in ("non_blocking", "copy"):
+        if rest and isinstance(rest[0], bool):
+            value = rest.pop(0)
+            non_blocking = value if flag == "non_blocking" else non_blocking
+    if rest:
+        raise TypeError(
+            "to() received an invalid combination of arguments - got "
+            f"({', '.join(type(arg).__name__ for arg in args)})"
+        )
+    return device, dtype, non_blocking, memory_format
+
+
 def _size(tensor) -> str:
     return f"torch.Size({list(tensor.shape)})"
-
-
-def _empty_float():
-    return zeros(0)._data
 
 
 def _annotate(error: Exception, module: Module) -> None:
