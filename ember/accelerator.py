@@ -1,13 +1,17 @@
-"""``ember.accelerator``: PyTorch's device-generic accelerator API, answered for the CPU.
+"""``ember.accelerator``: PyTorch's device-generic accelerator API, answered by ``ember.cuda``.
 
-ember computes on the CPU only, so there is no accelerator: the queries answer as CPU-only
-PyTorch does (``is_available()`` is False, ``current_accelerator()`` is None,
-``device_count()`` is 0) and every call that needs a device raises PyTorch's RuntimeError.
+With CuPy and a GPU the accelerator is CUDA and every call goes to ``ember.cuda``; without
+them the queries answer as CPU-only PyTorch does (``is_available()`` is False,
+``current_accelerator()`` is None, ``device_count()`` is 0) and every call that needs a
+device raises PyTorch's RuntimeError.
 """
 
 from __future__ import annotations
 
 import warnings
+
+from ember import cuda
+from ember._device import device as _device
 
 __all__ = [
     "current_accelerator",
@@ -35,33 +39,32 @@ __all__ = [
 _NO_ACCELERATOR = "Cannot access accelerator device when none is available."
 
 
-def _unavailable(*args, **kwargs):
-    raise RuntimeError(_NO_ACCELERATOR)
+def _cuda():
+    """``ember.cuda``, or PyTorch's RuntimeError where there is no accelerator."""
+    if not cuda.is_available():
+        raise RuntimeError(_NO_ACCELERATOR)
+    return cuda
 
 
 def is_available() -> bool:
-    """False: ember has no accelerator."""
-    return False
+    return cuda.is_available()
 
 
 def device_count() -> int:
-    """0: ember has no accelerator."""
-    return 0
+    return cuda.device_count()
 
 
-def current_accelerator(check_available: bool = False) -> None:
-    """None: there is no accelerator (``check_available`` cannot change that)."""
-    return
+def current_accelerator(check_available: bool = False):
+    """``device('cuda')`` where CUDA is available, else None."""
+    return _device("cuda") if cuda.is_available() else None
 
 
 def current_device_index() -> int:
-    """Raises: there is no accelerator device to index."""
-    _unavailable()
+    return _cuda().current_device()
 
 
 def set_device_index(device, /) -> None:
-    """Raises: there is no accelerator device to select."""
-    _unavailable()
+    _cuda().set_device(device)
 
 
 def current_device_idx() -> int:
@@ -77,34 +80,63 @@ def set_device_idx(device, /) -> None:
 
 
 def synchronize(device=None, /) -> None:
-    """Raises: there is no accelerator to wait for (CPU work is already synchronous)."""
-    _unavailable()
+    _cuda().synchronize(device)
 
 
 def current_stream(device=None, /):
-    """Raises: there is no accelerator stream."""
-    _unavailable()
+    return _cuda().current_stream(device)
 
 
 def set_stream(stream) -> None:
-    """Raises: there is no accelerator stream."""
-    _unavailable()
+    """Make ``stream`` current (``with stream:`` for a block is the portable form)."""
+    _cuda()
+    stream.__enter__()
 
 
-empty_cache = get_memory_info = memory_stats = memory_allocated = _unavailable
-max_memory_allocated = memory_reserved = max_memory_reserved = _unavailable
-reset_accumulated_memory_stats = reset_peak_memory_stats = _unavailable
+def _forward(name: str):
+    def call(*args, **kwargs):
+        return getattr(_cuda(), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``ember.cuda.{name}`` where CUDA is available; raises without it."
+    return call
+
+
+empty_cache = _forward("empty_cache")
+memory_allocated = _forward("memory_allocated")
+max_memory_allocated = _forward("max_memory_allocated")
+memory_reserved = _forward("memory_reserved")
+max_memory_reserved = _forward("max_memory_reserved")
+reset_peak_memory_stats = reset_accumulated_memory_stats = _forward("reset_peak_memory_stats")
+
+
+def memory_stats(device=None) -> dict:
+    """The counts PyTorch's ``memory_stats`` names most often, from ``ember.cuda``."""
+    gpu = _cuda()
+    return {"allocated_bytes.all.current": gpu.memory_allocated(device),
+            "allocated_bytes.all.peak": gpu.max_memory_allocated(device),
+            "reserved_bytes.all.current": gpu.memory_reserved(device),
+            "reserved_bytes.all.peak": gpu.max_memory_reserved(device)}
+
+
+def get_memory_info(device=None) -> tuple:
+    """Free and total bytes of the GPU, as the driver reports them."""
+    properties = _cuda().get_device_properties(device)
+    total = int(properties["totalGlobalMem"])
+    return total - cuda.memory_reserved(device), total
 
 
 class device_index:
-    """Context manager selecting an accelerator device; only ``None`` (no change) works."""
+    """Context manager selecting an accelerator device for the block (None: no change)."""
 
     def __init__(self, device, /) -> None:
         self.index = device
 
     def __enter__(self) -> None:
         if self.index is not None:
-            _unavailable()
+            self.previous = current_device_index()
+            set_device_index(self.index)
 
     def __exit__(self, *exc_info) -> None:
-        return None
+        if self.index is not None:
+            set_device_index(self.previous)

@@ -295,3 +295,16 @@ def test_pinned_tensors_copy_to_the_device():
     np.testing.assert_array_equal(_host(moved), host.numpy())
     with pytest.raises(RuntimeError, match="cannot pin 'cuda:0' memory"):
         moved.pin_memory()
+
+
+@cuda
+def test_the_accelerator_is_cuda():
+    accelerator = ember.accelerator
+    assert accelerator.is_available() and accelerator.device_count() >= 1
+    assert accelerator.current_accelerator() == ember.device("cuda")
+    assert accelerator.current_device_index() == 0
+    with accelerator.device_index(0):
+        assert accelerator.current_device_index() == 0
+    accelerator.synchronize()
+    assert accelerator.memory_allocated() >= 0
+    assert set(accelerator.memory_stats()) >= {"allocated_bytes.all.peak"}
