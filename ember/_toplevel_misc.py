@@ -149,9 +149,10 @@ def frexp(input: Tensor):
     if values.dtype == ember.bfloat16:
         # float32 shares bfloat16's exponent range, so its frexp is exact for bfloat16.
         values = values.float()
-    mantissa, exponent = xp.frexp(values.numpy())
+    mantissa, exponent = xp.frexp(values._data)  # on the tensor's device
     return ember.return_types.frexp(
-        ember.tensor(mantissa, dtype=input.dtype), ember.tensor(exponent.astype("int32")))
+        ember.Tensor._make(mantissa).to(input.dtype),
+        ember.Tensor._make(exponent.astype("int32")))
 
 
 def cumulative_trapezoid(y: Tensor, x=None, *, dx=None, dim: int = -1) -> Tensor:

@@ -188,11 +188,11 @@ def as_strided(input: Tensor, size, stride, storage_offset=None) -> Tensor:
                            ".contiguous() first")
     base = input.storage_offset()
     offset = base if storage_offset is None else int(storage_offset)
-    positions = ember.full(size, offset - base, dtype=ember.int64)
+    positions = ember.full(size, offset - base, dtype=ember.int64, device=input.device)
     for dim, (extent, step) in enumerate(zip(size, stride)):
         shape = [1] * len(size)
         shape[dim] = extent
-        positions = positions + (ember.arange(extent) * step).reshape(shape)
+        positions = positions + (ember.arange(extent, device=input.device) * step).reshape(shape)
     if positions.numel() and (int(positions.min()) < 0 or int(positions.max())
                               >= input.numel()):
         raise RuntimeError(
@@ -361,7 +361,7 @@ def set_flush_denormal(mode: bool) -> bool:
 
 def to_dlpack(tensor: Tensor):
     """A DLPack capsule of the tensor's data (read it with any DLPack consumer)."""
-    return tensor.detach().numpy().__dlpack__()
+    return tensor.detach()._data.__dlpack__()  # a CuPy array exports its GPU memory
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
