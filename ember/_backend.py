@@ -235,6 +235,22 @@ def to_device(array, index: int | None, non_blocking: bool = False):
         return library(index).asarray(array, blocking=not non_blocking)
 
 
+def is_writable(array) -> bool:
+    """Whether an array may be written into. NumPy keeps a flag (a broadcast view has it
+    off); CuPy keeps none, so there a view with a zero stride over a dimension longer than
+    one counts as read-only, as PyTorch refuses to write into an expanded tensor."""
+    if isinstance(array, numpy.ndarray):
+        return array.flags.writeable
+    return all(step or size < 2 for step, size in zip(array.strides, array.shape))
+
+
+def address(array) -> int:
+    """The address of an array's first element, in host or device memory."""
+    if isinstance(array, numpy.ndarray):
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
 def pinned_copy(array):
     """A copy of a host array in page-locked memory, from which a copy to the GPU can run
     while the host goes on (``non_blocking=True``). Raises without CUDA, as PyTorch does."""

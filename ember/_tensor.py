@@ -169,8 +169,8 @@ class Tensor:
         """Elements between the start of the storage (the base's data) and this tensor's first."""
         if self._base is None:
             return 0
-        start = self._data.__array_interface__["data"][0]
-        return (start - self._base._data.__array_interface__["data"][0]) // self._data.itemsize
+        start = _backend.address(self._data)
+        return (start - _backend.address(self._base._data)) // self._data.itemsize
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]

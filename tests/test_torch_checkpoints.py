@@ -409,6 +409,8 @@ def _on_cuda_archive() -> io.BytesIO:
 
 
 def test_cuda_storages_need_a_map_location_as_in_torch():
+    if ember.cuda.is_available():
+        pytest.skip("this run has CUDA")
     with pytest.raises(RuntimeError) as expected:
         torch.load(_on_cuda_archive(), weights_only=True)
     with pytest.raises(RuntimeError) as caught:

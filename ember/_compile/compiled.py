@@ -91,8 +91,8 @@ class CompiledFunction:
             return self._function(*args, **kwargs)
         tensors = []
         key = (_signature(args, kwargs, tensors), tuple([m.training for m in self._modules]),
-               grad_mode.state.enabled, _autocast.state.target, anomaly_state.enabled,
-               get_default_dtype())
+               grad_mode.state.enabled, _autocast.state.target, _autocast.state.cuda_target,
+               anomaly_state.enabled, get_default_dtype())
         entry = self._cache.get(key)
         if entry is _EAGER:
             return self._function(*args, **kwargs)
@@ -183,7 +183,7 @@ def _signature(args, kwargs, tensors) -> tuple:
                 break
             data = arg._data
             key.append((data.shape, data.dtype, arg._requires_grad, data.flags.c_contiguous,
-                        arg.grad_fn is None))
+                        arg.grad_fn is None, type(data)))  # the array's type: its device
             tensors.append(arg)
         else:
             return tuple(key)
@@ -200,7 +200,7 @@ def _flatten(value, tensors, spec, key=None) -> None:
         if key is not None:
             data = value._data
             key.append((data.shape, data.dtype, value._requires_grad, data.flags.c_contiguous,
-                        value.grad_fn is None))
+                        value.grad_fn is None, type(data)))
         spec.append(None)
         tensors.append(value)
     elif kind in (tuple, list) or (isinstance(value, tuple) and hasattr(value, "_fields")):

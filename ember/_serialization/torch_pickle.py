@@ -13,7 +13,7 @@ import pickle
 import struct
 from collections import OrderedDict
 
-from ember._backend import device_index, to_host, xp
+from ember._backend import address, device_index, to_host, xp
 from ember._device import device
 from ember._dtype import dtype as dtype_class
 from ember._serialization.structure import describe_refusal, is_plain_array
@@ -279,7 +279,7 @@ def _place(array, root):
     itemsize = array.itemsize
     if not root.flags.c_contiguous or root.nbytes % itemsize:
         return None
-    start = array.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    start = address(array) - address(root)
     strides = array.strides
     if start < 0 or start % itemsize or any(s < 0 or s % itemsize for s in strides):
         return None

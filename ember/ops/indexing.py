@@ -14,7 +14,7 @@ from string import ascii_letters
 
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, asarray, device_index, to_device, xp
+from ember._backend import add_at, asarray, device_index, is_writable, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -473,7 +473,7 @@ def setitem(input: Tensor, index, value) -> None:
             )
         inplace(input, IndexPut.apply(snapshot(input), value, key, False), "setitem")
         return
-    if not input._data.flags.writeable:
+    if not is_writable(input._data):
         raise RuntimeError(
             "setitem: unsupported operation: the tensor is a broadcast (expanded) view whose "
             "elements share memory; call .clone() before writing to it."

@@ -27,7 +27,7 @@ from itertools import chain
 from typing import Any
 
 from ember import _tape
-from ember._backend import asarray, xp
+from ember._backend import asarray, is_writable, xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
@@ -325,7 +325,7 @@ class Optimizer:
                     grad.detach_()
                 else:
                     grad.requires_grad_(False)
-                if grad._data.flags.writeable:
+                if is_writable(grad._data):
                     grad._data.fill(0)
                 else:
                     grad._data = xp.zeros_like(grad._data)

@@ -155,6 +155,18 @@ class ndarray:  # noqa: N801 -- CuPy's name
     def device(self) -> Device:
         return Device(0)
 
+    @property
+    def flags(self):
+        """CuPy's flags: no ``writeable``, which NumPy's have."""
+        flags = self._array.flags
+        return types.SimpleNamespace(c_contiguous=flags.c_contiguous,
+                                     f_contiguous=flags.f_contiguous, owndata=flags.owndata)
+
+    @property
+    def data(self):
+        """CuPy's memory pointer: its ``ptr`` is the first element's address."""
+        return types.SimpleNamespace(ptr=self._array.__array_interface__["data"][0])
+
     def __getattr__(self, name):
         if name not in _METHODS:
             raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}' (fake CuPy)")
@@ -273,15 +285,30 @@ def _creator(function, where: str):
     return create
 
 
+def _as_strided(x, shape=None, strides=None):
+    """``cupy.lib.stride_tricks.as_strided``: a view of a device array."""
+    return ndarray(numpy.lib.stride_tricks.as_strided(x._array, shape, strides))
+
+
 class _Generator:
-    """``cupy.random.Generator`` over NumPy's: the methods ember's streams call."""
+    """``cupy.random.Generator`` over NumPy's, with only the methods CuPy 14.2's has."""
+
+    METHODS = frozenset((
+        "beta", "binomial", "chisquare", "dirichlet", "exponential", "f", "gamma", "geometric",
+        "hypergeometric", "integers", "logseries", "poisson", "power", "random",
+        "standard_exponential", "standard_gamma", "standard_normal", "uniform",
+    ))
 
     def __init__(self, bit_generator):
         self._numpy = numpy.random.Generator(numpy.random.PCG64(bit_generator.seed))
 
     def __getattr__(self, name):
+        if name not in self.METHODS:
+            raise AttributeError(f"'cupy.random.Generator' object has no attribute '{name}'")
         method = getattr(self._numpy, name)
-        return lambda *args, **kwargs: _wrap(numpy.asarray(method(*args, **kwargs)))
+        where = f"Generator.{name}"
+        return lambda *args, **kwargs: _wrap(numpy.asarray(
+            method(*_unwrap(args, where), **_unwrap(kwargs, where))))
 
 
 class _XORWOW:
@@ -342,6 +369,9 @@ def _module() -> types.ModuleType:
             setattr(module, name, _creator(value, f"cupy.{name}"))
     for name in ("linalg", "fft"):
         setattr(module, name, getattr(numpy, name))
+    module.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
+        as_strided=_as_strided, sliding_window_view=_creator(
+            numpy.lib.stride_tricks.sliding_window_view, "cupy.lib.stride_tricks")))
     return module
 
 
