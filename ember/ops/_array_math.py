@@ -91,7 +91,8 @@ class ArrayMath:
         into a new array instead, which costs less than making the view."""
         if prod(shape) > 1 << 16:
             return xp.broadcast_to(x, shape)
-        expanded = xp.empty(shape, x.dtype)
+        # ``like`` keeps a CUDA ``x``'s device; a NumPy scalar cannot be its reference
+        expanded = xp.empty(shape, x.dtype, like=None if isinstance(x, xp.generic) else x)
         expanded[...] = x
         return expanded
 
@@ -145,7 +146,7 @@ class ArrayMath:
         ``(before, after)`` pair per dim. One zeroed buffer and one copy."""
         pairs = tuple(zip(array.shape, pad_width))
         padded = xp.zeros(tuple(size + before + after for size, (before, after) in pairs),
-                          array.dtype)
+                          array.dtype, like=array)
         padded[tuple(slice(before, before + size) for size, (before, _) in pairs)] = array
         return padded
 
@@ -163,7 +164,7 @@ class ArrayMath:
     def add_at_zeros(shape, key, values):
         """Zeros of ``shape`` with ``values`` added at ``key``, as NumPy's ``add.at``: a
         position that ``key`` names twice receives both values."""
-        out = xp.zeros(shape, values.dtype)
+        out = xp.zeros(shape, values.dtype, like=values)
         _index_key.write(out, key, values, True)
         return out
 

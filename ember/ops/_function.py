@@ -15,6 +15,7 @@ from functools import partial
 
 from ember import _tape
 from ember._backend import (
+    address,
     array_types,
     asarray,
     bfloat16 as _BFLOAT16,
@@ -24,6 +25,7 @@ from ember._backend import (
     float_errors_off,
     float_errors_restore,
     generic,
+    is_writable,
     ndarray,
     to_device,
     xp,
@@ -530,7 +532,7 @@ def inplace(target: Tensor, result: Tensor, op: str) -> Tensor:
                 f"{op}: output with shape {list(target.shape)} doesn't match the broadcast "
                 f"shape {list(data.shape)}"
             )
-    if not target._data.flags.writeable:
+    if not is_writable(target._data):
         raise RuntimeError(
             f"{op}: unsupported operation: the tensor is a broadcast (expanded) view whose "
             "elements share memory; call .clone() before writing to it."
@@ -616,15 +618,14 @@ def _positions_in(base, view):
     """For each element of ``view`` (an array sharing ``base``'s memory), its flat index in
     ``base``."""
     def addresses(array, start):
-        offsets = xp.full(array.shape, start, dtype=xp.int64)
+        offsets = xp.full(array.shape, start, dtype=xp.int64, like=array)
         for axis, (size, stride) in enumerate(zip(array.shape, array.strides)):
             shape = [1] * array.ndim
             shape[axis] = size
-            offsets += (xp.arange(size, dtype=xp.int64) * stride).reshape(shape)
+            offsets += (xp.arange(size, dtype=xp.int64, like=array) * stride).reshape(shape)
         return offsets
 
-    base_start = base.__array_interface__["data"][0]
-    view_start = view.__array_interface__["data"][0]
+    base_start, view_start = address(base), address(view)
     base_addresses = addresses(base, 0).reshape(-1)
     order = xp.argsort(base_addresses, kind="stable")
     found = xp.searchsorted(base_addresses[order], addresses(view, view_start - base_start))

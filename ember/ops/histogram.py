@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 from typing import NamedTuple
 
-from ember._backend import add_at, xp
+from ember._backend import add_at, device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.ops._function import _legacy
 
@@ -123,7 +123,7 @@ def _histogramdd(input, bins, range, weight, density, bins_op):
             f"{dimensions}-dimensional histogram but got {len(bins)}"
         )
     bounds = _bounds(points, range)
-    edges, positions, inside = [], [], xp.ones(points.shape[0], dtype=bool)
+    edges, positions, inside = [], [], xp.ones(points.shape[0], dtype=bool, like=points)
     for dimension, spec in enumerate(bins):
         column = points[:, dimension]
         if isinstance(spec, Tensor):
@@ -131,7 +131,8 @@ def _histogramdd(input, bins, range, weight, density, bins_op):
             position = _bin_by_search(column, dimension_edges)
         else:
             dimension_edges = _equal_edges(spec, *bounds[dimension], data.dtype, dimension,
-                                           bins_op)
+                                           bins_op)  # on the host: CuPy has no longdouble
+            dimension_edges = to_device(dimension_edges, device_index(points))
             position = _bin_by_division(column, dimension_edges)
         inside &= (column >= dimension_edges[0]) & (column <= dimension_edges[-1])
         edges.append(dimension_edges)
@@ -254,7 +255,7 @@ def _bin_by_division(column, edges):
 
 
 def _count(positions, inside, weights, bin_counts, dtype):
-    flat = xp.zeros(int(xp.prod(bin_counts)), dtype=dtype)
+    flat = xp.zeros(int(xp.prod(bin_counts)), dtype=dtype, like=inside)
     # The last bin includes its right edge.
     kept = [xp.minimum(position[inside], count - 1)
             for position, count in zip(positions, bin_counts)]

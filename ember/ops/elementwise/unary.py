@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import math
 
-from ember._backend import asarray, is_floating, ndarray, xp
+from ember._backend import array_types, asarray, is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
@@ -209,7 +209,7 @@ def _sigmoid_array(x):
     # PyTorch's formula, so that results match to the last bit: exp(-x) overflows to inf
     # for very negative x, and 1 / inf is the 0 that PyTorch returns there too.
     y = xp.negative(x)
-    if type(y) is not ndarray:  # NumPy turns a 0-d result into a scalar
+    if type(y) not in array_types:  # NumPy turns a 0-d result into a scalar
         return asarray(1 / (1 + xp.exp(y)))
     xp.exp(y, out=y)
     y += 1
