@@ -94,7 +94,7 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     with no_grad():
-        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
@@ -167,7 +167,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = empty(rows, cols, dtype=tensor.dtype).normal_(0, 1, generator=generator)._data
+    flat = empty(rows, cols, dtype=tensor.dtype, device=tensor.device)
+    flat = flat.normal_(0, 1, generator=generator)._data
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -189,6 +190,6 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     with no_grad():
         tensor.normal_(0, std, generator=generator)
         for column in range(cols):
-            rows_to_zero = randperm(rows, generator=generator)[:zeros]
+            rows_to_zero = randperm(rows, generator=generator)[:zeros].to(tensor.device)
             tensor._data[rows_to_zero._data, column] = 0
     return tensor

@@ -418,7 +418,7 @@ def rrelu(
         return leaky_relu(input, (lower + upper) / 2, inplace)
 
     def compute(x):
-        slopes = rand(x.shape, dtype=x.dtype) * (upper - lower) + lower
+        slopes = rand(x.shape, dtype=x.dtype, device=x.device) * (upper - lower) + lower
         return where(x >= 0, x, x * slopes)
 
     if not input.dtype.is_floating_point:

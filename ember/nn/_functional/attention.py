@@ -110,7 +110,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             "is_causal=True"
         )
     if is_causal:
-        attn_mask = ones(query.shape[-2], key.shape[-2], dtype=dtypes.bool_).tril()
+        attn_mask = ones(query.shape[-2], key.shape[-2], dtype=dtypes.bool_,
+                         device=query.device).tril()
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     # PyTorch scales query and key by √scale each, before the product, for range.
@@ -158,7 +159,9 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name:
             stacklevel=2,
         )
     if not is_float:
-        mask = zeros(mask.shape, dtype=target_type).masked_fill(mask, float("-inf"))
+        mask = zeros(mask.shape, dtype=target_type, device=mask.device).masked_fill(
+            mask, float("-inf")
+        )
     return mask
 
 
@@ -232,7 +235,7 @@ def _pad_last(mask: Tensor | None) -> Tensor | None:
     """Append one zero column: the extra key (bias_k or the zero key) is never masked."""
     if mask is None:
         return None
-    return cat([mask, zeros(*mask.shape[:-1], 1, dtype=mask.dtype)], -1)
+    return cat([mask, zeros(*mask.shape[:-1], 1, dtype=mask.dtype, device=mask.device)], -1)
 
 
 def _to_3d_mask(attn_mask: Tensor, batch_heads: int, target: int, source: int) -> Tensor:
@@ -413,8 +416,8 @@ def multi_head_attention_forward(
     k = _heads(k, static_k, batch_heads, head_dim, "static_k")
     v = _heads(v, static_v, batch_heads, head_dim, "static_v")
     if add_zero_attn:
-        k = cat([k, zeros(batch_heads, 1, head_dim, dtype=k.dtype)], 1)
-        v = cat([v, zeros(batch_heads, 1, head_dim, dtype=v.dtype)], 1)
+        k = cat([k, zeros(batch_heads, 1, head_dim, dtype=k.dtype, device=k.device)], 1)
+        v = cat([v, zeros(batch_heads, 1, head_dim, dtype=v.dtype, device=v.device)], 1)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     source_length = k.shape[1]
     if key_padding_mask is not None:

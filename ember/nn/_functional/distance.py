@@ -86,6 +86,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     rows = input.shape[0]
     first = [i for i in range(rows) for _ in range(i + 1, rows)]
     second = [j for i in range(rows) for j in range(i + 1, rows)]
-    difference = (input.index_select(0, tensor(first, dtype=int64))
-                  - input.index_select(0, tensor(second, dtype=int64)))
+    device = input.device
+    difference = (input.index_select(0, tensor(first, dtype=int64, device=device))
+                  - input.index_select(0, tensor(second, dtype=int64, device=device)))
     return difference.norm(p, 1)

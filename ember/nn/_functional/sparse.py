@@ -48,7 +48,7 @@ def _lookups(ctx) -> tuple:
     flat = ctx.indices.reshape(-1).astype(xp.int64)
     if not ctx.scale_grad_by_freq and ctx.padding_idx is None:
         return flat, None
-    factor = xp.ones(flat.size)
+    factor = xp.ones(flat.size, like=flat)
     if ctx.scale_grad_by_freq:
         factor = factor / xp.bincount(flat, minlength=ctx.rows)[flat]
     if ctx.padding_idx is not None:
@@ -66,6 +66,8 @@ def _check_indices(input: Tensor, op: str) -> None:
 
 
 def _check_range(indices, rows: int) -> None:
+    # On a GPU this waits for the device (PyTorch's CUDA kernels assert there instead), so
+    # that a bad index raises PyTorch's IndexError rather than reading another row.
     if indices.size and (indices.min() < 0 or indices.max() >= rows):
         raise IndexError("index out of range in self")
 
@@ -149,14 +151,15 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if values.size == 0:
         if num_classes <= 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        return Tensor._make(xp.zeros(values.shape + (num_classes,), dtype=xp.int64))
+        return Tensor._make(xp.zeros(values.shape + (num_classes,), xp.int64, like=values))
     if values.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
         num_classes = int(values.max()) + 1
     elif values.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return Tensor._make((values[..., None] == xp.arange(num_classes)).astype(xp.int64))
+    classes = xp.arange(num_classes, like=values)
+    return Tensor._make((values[..., None] == classes).astype(xp.int64))
 
 
 # ---------------------------------------------------------------- embedding_bag
@@ -172,7 +175,8 @@ def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
                 f"{type(offsets)}"
             )
         count, length = input.shape
-        return input._data.reshape(-1), xp.repeat(xp.arange(count), length), count
+        bags = xp.repeat(xp.arange(count, like=input._data), length)
+        return input._data.reshape(-1), bags, count
     if input.ndim != 1:
         raise ValueError(
             f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
@@ -188,7 +192,7 @@ def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
             f"from position 0. However, got {int(starts[0])}"
         )
     count = starts.size - 1 if include_last_offset else starts.size
-    positions = xp.arange(input.shape[0])
+    positions = xp.arange(input.shape[0], like=starts)
     bag = xp.searchsorted(starts, positions, side="right") - 1
     return input._data, bag, count
 
@@ -249,10 +253,10 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         weights = per_sample_weights.reshape(-1)[Tensor._make(xp.flatnonzero(keep))]
         vectors = vectors * weights.unsqueeze(1)
     if mode == "max":
-        empty = zeros(weight.shape[1], dtype=weight.dtype)
+        empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
         return stack([vectors[Tensor._make(xp.flatnonzero(bag == b))].max(0).values
                       if (bag == b).any() else empty for b in range(count)])
-    total = zeros(count, weight.shape[1], dtype=weight.dtype).index_add(
+    total = zeros(count, weight.shape[1], dtype=weight.dtype, device=weight.device).index_add(
         0, Tensor._make(bag), vectors
     )
     if mode == "sum":

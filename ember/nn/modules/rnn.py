@@ -245,11 +245,11 @@ class RNNBase(Module):
     def _zero_state(self, input: Tensor, batch: int):
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
-        hidden = zeros(self.num_layers * num_directions, batch, size, dtype=input.dtype)
+        layers, device = self.num_layers * num_directions, input.device
+        hidden = zeros(layers, batch, size, dtype=input.dtype, device=device)
         if self.mode != "LSTM":
             return hidden
-        cell = zeros(self.num_layers * num_directions, batch, self.hidden_size,
-                     dtype=input.dtype)
+        cell = zeros(layers, batch, self.hidden_size, dtype=input.dtype, device=device)
         return hidden, cell
 
     def _check_hidden_dims(self, hx, batched: bool) -> None:
@@ -563,7 +563,7 @@ class RNNCellBase(Module):
         return (input if batched else input.unsqueeze(0)), batched
 
     def _zeros(self, input: Tensor) -> Tensor:
-        return zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+        return zeros(input.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
 
     def _prepare_hidden(self, input: Tensor, hx: Tensor | None, name: str) -> tuple:
         """``input`` and the one state ``hx`` (zeros when omitted) with a batch dim, and

@@ -122,7 +122,7 @@ class DistributedDataParallel(Module):
 
         pieces = [
             p.grad._data.reshape(-1) if p.grad is not None
-            else xp.zeros(p._data.size, p._data.dtype)
+            else xp.zeros(p._data.size, p._data.dtype, like=p._data)
             for p in bucket.parameters
         ]
         bucket.buffer = xp.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()

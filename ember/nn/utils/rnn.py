@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from ember._backend import asarray, xp
+from ember._backend import asarray, device_index, to_device, to_host, xp
 from ember._dtype import float16, float32, float64, int64
 from ember._tensor import Tensor
+from ember.ops._function import _legacy
 from ember.ops.creation import full, tensor as _tensor
 from ember.ops.shape import cat, stack
 
@@ -59,14 +60,23 @@ class PackedSequence(_PackedSequenceFields):
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs) -> PackedSequence:
-        """A copy with ``data`` converted by ``Tensor.to``; the indices stay int64."""
+        """A copy with ``data`` converted by ``Tensor.to``; the indices follow it to its
+        device and stay int64, ``batch_sizes`` stays on the CPU (as PyTorch)."""
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+        non_blocking = kwargs.get("non_blocking", False)
+        sorted_indices, unsorted_indices = (
+            None if indices is None else indices.to(data.device, non_blocking=non_blocking)
+            for indices in (self.sorted_indices, self.unsorted_indices)
+        )
+        return type(self)(data, self.batch_sizes, sorted_indices, unsorted_indices)
 
     def cpu(self) -> PackedSequence:
-        return self
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> PackedSequence:
+        return self.to(self.data.cuda(device).device)
 
     def double(self) -> PackedSequence:
         return self.to(dtype=float64)
@@ -82,10 +92,10 @@ class PackedSequence(_PackedSequenceFields):
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.data.is_cuda
 
     def is_pinned(self) -> bool:
-        return False
+        return self.data.is_pinned()
 
 
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
@@ -93,13 +103,14 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     if permutation is None:
         return None
     inverse = xp.empty_like(permutation._data)
-    inverse[permutation._data] = xp.arange(permutation._data.size)
+    inverse[permutation._data] = xp.arange(permutation._data.size, like=permutation._data)
     return Tensor._make(inverse)
 
 
 def _lengths_array(lengths):
+    """The lengths as an int64 host array: they decide shapes, so they are read here."""
     if isinstance(lengths, Tensor):
-        return lengths._data.astype(xp.int64)
+        return to_host(lengths._data).astype(xp.int64)
     return asarray([int(length) for length in lengths], dtype=xp.int64).reshape(-1)
 
 
@@ -120,12 +131,18 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         >>> pack_padded_sequence(padded, [3, 1]).batch_sizes
         tensor([2, 1, 1])
     """
+    if isinstance(lengths, Tensor) and lengths.is_cuda:
+        raise RuntimeError(
+            "'lengths' argument should be a 1D CPU int64 tensor, but got "
+            f"{lengths.ndim}D {lengths.device} {_legacy(lengths.dtype)} tensor"
+        )
     lengths = _lengths_array(lengths)
+    device = device_index(input._data)
     sorted_indices = None
     if not enforce_sorted:
         order = xp.argsort(-lengths, kind="stable")
         lengths = lengths[order]
-        sorted_indices = Tensor._make(order.astype(xp.int64))
+        sorted_indices = Tensor._make(to_device(order.astype(xp.int64), device))
         input = input.index_select(0 if batch_first else 1, sorted_indices)
     if input.dim() < 2:
         raise IndexError(
@@ -157,7 +174,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         )
     longest = int(lengths[0]) if batch else 0
     running = xp.arange(longest)[:, None] < lengths[None, :]  # (T, B), time-major order
-    rows = xp.flatnonzero(running).astype(xp.int64)
+    rows = to_device(xp.flatnonzero(running).astype(xp.int64), device)
     data = input.reshape(steps * batch, *input.shape[2:]).index_select(0, Tensor._make(rows))
     batch_sizes = Tensor._make(running.sum(axis=1).astype(xp.int64))
     return PackedSequence(data, batch_sizes, sorted_indices, None)
@@ -177,7 +194,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     Returns:
         ``(padded, lengths)``, both in the caller's original batch order; lengths is int64.
     """
-    batch_sizes = sequence.batch_sizes._data.astype(xp.int64)
+    batch_sizes = to_host(sequence.batch_sizes._data).astype(xp.int64)
     steps = batch_sizes.size
     if total_length is not None:
         if total_length < steps:
@@ -196,14 +213,15 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     rows[running] = xp.arange(data.shape[0])
     if batch_first:
         rows = rows.T
-    padding = full((1, *data.shape[1:]), padding_value, dtype=data.dtype)
-    padded = cat([data, padding]).index_select(0, Tensor._make(rows.reshape(-1)))
-    padded = padded.reshape(*rows.shape, *data.shape[1:])
+    padding = full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
+    rows = to_device(rows.reshape(-1), device_index(data._data))
+    padded = cat([data, padding]).index_select(0, Tensor._make(rows))
+    padded = padded.reshape(*running.shape[:: -1 if batch_first else 1], *data.shape[1:])
     lengths = running.sum(axis=0).astype(xp.int64)
     if sequence.unsorted_indices is not None:
         unsorted = sequence.unsorted_indices
         padded = padded.index_select(0 if batch_first else 1, unsorted)
-        lengths = lengths[unsorted._data]
+        lengths = lengths[to_host(unsorted._data)]
     return padded, Tensor._make(lengths)
 
 
@@ -259,7 +277,8 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         sequence = sequence.to(first.dtype)
         missing = longest - sequence.shape[0]
         if missing:
-            padding = full((missing, *trailing), padding_value, dtype=first.dtype)
+            padding = full((missing, *trailing), padding_value, dtype=first.dtype,
+                           device=first.device)
             pieces = [sequence, padding] if padding_side == "right" else [padding, sequence]
             sequence = cat(pieces)
         padded.append(sequence)
