@@ -179,6 +179,8 @@ class ndarray:  # noqa: N801 -- CuPy's name
         def method(*args, **kwargs):
             out = kwargs.get("out")
             result = value(*_unwrap(args, where), **_unwrap(kwargs, where))
+            if result is self._array:  # astype(same, copy=False) and friends: the array itself
+                return self
             return out if out is not None else _wrap(result)
 
         return method
