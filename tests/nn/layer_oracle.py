@@ -26,8 +26,10 @@ def _flatten(value) -> list:
 
 
 def copy_state(torch_module, ember_module) -> None:
-    """Load PyTorch's parameters and buffers into the ember module (strict)."""
-    state = {k: ember.tensor(v.detach().numpy().copy())
+    """Load PyTorch's parameters and buffers into the ember module (strict), each made on
+    the device of the ember tensor it replaces."""
+    devices_of = {k: v.device for k, v in ember_module.state_dict().items()}
+    state = {k: ember.tensor(v.detach().numpy().copy(), device=devices_of.get(k))
              for k, v in torch_module.state_dict().items()}
     ember_module.load_state_dict(state)
 

@@ -147,3 +147,17 @@ def test_to_accepts_torchs_argument_forms():
         model.to(ember.int64)
     assert "only accepts floating point or complex dtypes" in str(theirs.value)
     assert model[0].weight.dtype == ember.float32
+
+
+@cuda
+def test_a_cpu_state_dict_loads_into_a_cuda_module():
+    source, target = _model(), _model().cuda()
+    with ember.no_grad():
+        for p in source.parameters():
+            p.add_(1.0)
+    weight = target[0].weight
+    target.load_state_dict(source.state_dict())
+    assert target[0].weight is weight and weight.is_cuda
+    expected = _snapshot(source)
+    for name, value in _snapshot(target).items():
+        np.testing.assert_array_equal(value, expected[name], err_msg=name)

@@ -36,7 +36,7 @@ def _keep_mask(input: Tensor, p: float, feature: bool) -> Tensor:
         shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     else:
         shape = tuple(input.shape)
-    return (rand(shape, dtype=input.dtype) >= p).to(input.dtype)
+    return (rand(shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
 
 
 def _dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool,

@@ -450,7 +450,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     before, after = size // 2, (size - 1) // 2
 
     def padding(count):
-        return zeros((input.shape[0], count) + tuple(input.shape[2:]), dtype=input.dtype)
+        shape = (input.shape[0], count) + tuple(input.shape[2:])
+        return zeros(shape, dtype=input.dtype, device=input.device)
 
     padded = cat([padding(before), squared, padding(after)], 1)
     total = padded.narrow(1, 0, channels)

@@ -194,7 +194,7 @@ def _detect_is_causal_mask(mask: Tensor | None, is_causal: bool | None = None,
     make_causal = is_causal is True
     if is_causal is None and mask is not None:
         length = size if size is not None else mask.shape[-2]
-        causal = _generate_square_subsequent_mask(length, dtype=mask.dtype)
+        causal = _generate_square_subsequent_mask(length, device=mask.device, dtype=mask.dtype)
         make_causal = mask.shape == causal.shape and bool((mask == causal).all())
     return make_causal
 
