@@ -230,6 +230,7 @@ def to_device(array, index: int | None, non_blocking: bool = False):
     if here == index:
         return array
     if index is None:
+        raise_deferred()
         return array.get(blocking=not non_blocking)
     with on_device(index):
         return library(index).asarray(array, blocking=not non_blocking)
@@ -270,7 +271,37 @@ def is_pinned(array) -> bool:
 
 def to_host(array):
     """A NumPy array of ``array``'s values (itself if it is one)."""
-    return array if device_index(array) is None else array.get()
+    if device_index(array) is None:
+        return array
+    raise_deferred()
+    return array.get()
+
+
+# ---------------------------------------------------------------- checks a GPU defers
+# A check of values on a GPU (an out-of-range class index) would wait for the device if it
+# raised at once. CUDA's kernels assert on the device instead, and the error surfaces at the
+# next synchronization; ember keeps each check's flag on the device and raises at the next
+# read of values into Python (``to_host``, ``Tensor.item`` ...), all flags in one copy.
+_deferred: list = []
+
+
+def defer_check(failed, error) -> None:
+    """Raise ``error()`` at the next read of values if the 0-d device array ``failed`` is
+    true."""
+    _deferred.append((failed, error))
+    if len(_deferred) >= 256:  # a program that never reads a value still gets its errors
+        raise_deferred()
+
+
+def raise_deferred() -> None:
+    if not _deferred:
+        return
+    pending = _deferred[:]
+    _deferred.clear()
+    flags = numpy.stack([failed for failed, _ in pending]).get()
+    for flag, (_, error) in zip(flags, pending):
+        if flag:
+            raise error()
 
 
 def device_count() -> int:

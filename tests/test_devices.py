@@ -271,8 +271,19 @@ def test_a_training_step_copies_nothing_to_the_host_but_the_loss(optimizer):
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             step.step()
-            loss.item()
-        assert (transfers.to_host, transfers.to_device) == (1, 0)
+            assert (transfers.to_host, transfers.to_device) == (0, 0)
+            loss.item()  # the value, and the flag of the target check deferred to this read
+            assert (transfers.to_host, transfers.to_device) == (2, 0)
+
+
+@cuda
+def test_an_out_of_range_target_raises_at_the_next_read():
+    logits = ember.zeros(2, 3, device="cuda")
+    loss = ember.nn.functional.cross_entropy(logits, ember.tensor([0, 5], device="cuda"))
+    with pytest.raises(IndexError, match="Target 5 is out of bounds."):
+        loss.item()
+    assert ember.nn.functional.cross_entropy(logits, ember.tensor([0, 2], device="cuda")).item() \
+        == pytest.approx(np.log(3))
 
 
 @no_cuda

@@ -78,11 +78,12 @@ def contiguous(input: Tensor, memory_format=contiguous_format) -> Tensor:
 
 
 def copy_(input: Tensor, src, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast to ``input``'s shape) into ``input``, in place."""
+    """Copy ``src`` (broadcast to ``input``'s shape, on any device) into ``input``, in place."""
     if not isinstance(src, Tensor):
         src = tensor(src)
     broadcast_shape("copy_", src.shape, input.shape)
     before = snapshot(input)
-    source = src if src.dtype is input.dtype else to_dtype(src, input.dtype)
+    source = to_device(src, device_index(input._data), non_blocking)  # from any device
+    source = source if source.dtype is input.dtype else to_dtype(source, input.dtype)
     del before  # the old value is overwritten: nothing flows back to it
     return inplace(input, source.expand_as(input), "copy_")

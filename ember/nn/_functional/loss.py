@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import partial
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import asarray, ndarray, xp
+from ember._backend import asarray, defer_check, ndarray, xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
@@ -360,8 +361,10 @@ class NllLoss(Op):
             picked = x2[rows, safe]
         else:
             picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
-        if not on_host:  # an out-of-range target, unchecked on a GPU, makes the loss NaN
-            picked = xp.where(_out_of_range(target2, x2.shape[1], ignore_index), xp.nan, picked)
+        if not on_host:  # checked without waiting: the error comes at the next read of values
+            out_of_range = _out_of_range(target2, x2.shape[1], ignore_index)
+            picked = xp.where(out_of_range, xp.nan, picked)
+            defer_check(out_of_range.any(), partial(_out_of_bounds, target2, out_of_range))
         losses = -picked if weights is None else -picked * weights
         one = x.dtype.type(1)
         scale = one if weights is None else weights
@@ -411,14 +414,18 @@ def _host_targets(target, classes: int, ignore_index: int) -> tuple:
         return target, None  # every target in range and none ignored, at a glance
     out_of_range = _out_of_range(target, classes, ignore_index)
     if out_of_range.any():
-        raise IndexError(f"Target {int(target[out_of_range][0])} is out of bounds.")
+        raise _out_of_bounds(target, out_of_range)
     ignored = target == ignore_index
     return (xp.where(ignored, 0, target), ignored) if ignored.any() else (target, None)
 
 
+def _out_of_bounds(target, out_of_range) -> IndexError:
+    return IndexError(f"Target {int(target[out_of_range][0])} is out of bounds.")
+
+
 def _device_targets(target, classes: int, ignore_index: int) -> tuple:
     """``_host_targets`` on a GPU, which asks nothing of the values: a check that raised
-    would wait for the device (PyTorch's CUDA kernels assert on the device instead)."""
+    would wait for the device, so the caller defers it (``defer_check``)."""
     ignored = target == ignore_index
     return xp.where(ignored | (target < 0) | (target >= classes), 0, target), ignored
 
