@@ -2421,8 +2421,14 @@ SCENARIOS = [
 ]
 
 
+# Scripts that pick CUDA when it is available: they differ in a run that has CUDA.
+_DEVICE_DEPENDENT = {"device_idiom", "half"}
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
 def test_user_script_matches_torch(scenario):
+    if scenario.__name__ in _DEVICE_DEPENDENT and ember.cuda.is_available():
+        pytest.skip("torch here has no CUDA, so the scripts' device choices differ by design")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch_error, expected = _run(scenario, torch)

@@ -98,7 +98,7 @@ def train(steps: int = 300, lr: float = 3e-3, batch_size: int = 16, seed: int = 
     data = ember.tensor([vocabulary.index(c) for c in text])
     model = CharLM(len(vocabulary))
     optimizer = ember.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    generator = ember.Generator().manual_seed(seed)
+    generator = ember.Generator(data.device).manual_seed(seed)  # draws where the data is
     losses = []
     with progress_bar(steps, "charlm", quiet) as bar:
         for step in range(steps):
@@ -123,7 +123,7 @@ def run(args) -> int:
     vocabulary = "".join(sorted(set(text)))
     untrained = CharLM(len(vocabulary))
     prompt = "Beautiful is"
-    generator = ember.Generator().manual_seed(args.seed)
+    generator = ember.Generator(ember.get_default_device()).manual_seed(args.seed)
     say("before training:\n  "
         + sample(untrained, vocabulary, prompt, 120, generator=generator).replace("\n", "\n  "))
     model, vocabulary, losses = train(args.epochs, args.lr, args.batch_size, args.seed, args.quiet)

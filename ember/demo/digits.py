@@ -25,7 +25,7 @@ def load(seed: int = 0, image: bool = False):
     y = ember.tensor(digits.target)
     if image:
         x = x.reshape(-1, 1, 8, 8)
-    order = ember.randperm(len(y), generator=ember.Generator().manual_seed(seed))
+    order = ember.randperm(len(y), generator=ember.Generator().manual_seed(seed), device="cpu")
     split = int(0.8 * len(y))
     train, test = order[:split], order[split:]
     return TensorDataset(x[train], y[train]), TensorDataset(x[test], y[test])

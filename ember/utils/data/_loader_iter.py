@@ -47,7 +47,8 @@ class _BaseLoaderIter:
         self._sampler_iter = self._new_sampler_iter()
         # Drawn for every new iterator, with workers or without, as PyTorch does: the data
         # order that follows a manual_seed must not depend on num_workers.
-        self._base_seed = int(randint(0, 2**62, (), generator=loader.generator).item())
+        self._base_seed = int(randint(0, 2**62, (), generator=loader.generator,
+                                      device="cpu").item())
 
     def _new_sampler_iter(self):
         if self._kind == "iterable":

@@ -167,7 +167,7 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list:
         lengths = counts
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = randperm(sum(lengths), generator=generator).tolist()
+    order = randperm(sum(lengths), generator=generator, device="cpu").tolist()
     subsets, start = [], 0
     for length in lengths:
         subsets.append(Subset(dataset, order[start : start + length]))

@@ -42,7 +42,7 @@ class DistributedSampler(Sampler):
     def __iter__(self):
         if self.shuffle:
             generator = Generator().manual_seed(self.seed + self.epoch)
-            indices = randperm(len(self.dataset), generator=generator).tolist()
+            indices = randperm(len(self.dataset), generator=generator, device="cpu").tolist()
         else:
             indices = list(range(len(self.dataset)))
         if not self.drop_last:

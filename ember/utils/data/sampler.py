@@ -17,7 +17,7 @@ def _fresh_generator(generator):
     """The given generator, or a new one seeded from the global stream (as PyTorch does)."""
     if generator is not None:
         return generator
-    seed = int(randint(0, 2**62, ()).item())
+    seed = int(randint(0, 2**62, (), device="cpu").item())
     return Generator().manual_seed(seed)
 
 
@@ -71,11 +71,13 @@ class RandomSampler(Sampler):
         if self.replacement:
             for start in range(0, self.num_samples, 32):
                 count = min(32, self.num_samples - start)
-                yield from randint(0, n, (count,), generator=generator).tolist()
+                yield from randint(0, n, (count,), generator=generator,
+                                   device="cpu").tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from randperm(n, generator=generator).tolist()
-        yield from randperm(n, generator=generator).tolist()[: self.num_samples % n]
+            yield from randperm(n, generator=generator, device="cpu").tolist()
+        last = randperm(n, generator=generator, device="cpu")
+        yield from last.tolist()[: self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -88,7 +90,8 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self):
-        for i in randperm(len(self.indices), generator=self.generator).tolist():
+        order = randperm(len(self.indices), generator=self.generator, device="cpu")
+        for i in order.tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:
