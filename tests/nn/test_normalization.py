@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import ember
+from tests import devices
 from tests.nn.layer_oracle import check_layer, copy_state
 
 
@@ -43,14 +44,14 @@ def test_batch_norm_train_steps_match_torch(make, shape):
     for step in range(3):
         x = _x(rng, *shape)
         expected = torch_module(torch.tensor(x))
-        actual = ember_module(ember.tensor(x))
-        np.testing.assert_allclose(actual.detach().numpy(), expected.detach().numpy(),
+        actual = ember_module(ember.tensor(x, device=devices.DEVICE))
+        np.testing.assert_allclose(actual.detach().cpu().numpy(), expected.detach().numpy(),
                                    atol=1e-9, rtol=1e-7)
     expected_state, actual_state = torch_module.state_dict(), ember_module.state_dict()
     assert list(actual_state) == list(expected_state)
     for key, value in expected_state.items():
         assert str(actual_state[key].dtype).split(".")[-1] == str(value.dtype).split(".")[-1], key
-        np.testing.assert_allclose(actual_state[key].numpy(), value.numpy(), rtol=1e-9,
+        np.testing.assert_allclose(actual_state[key].cpu().numpy(), value.numpy(), rtol=1e-9,
                                    err_msg=key)
     # eval mode normalizes with the running statistics (or the batch's when not tracked)
     check_layer(lambda lib: _loaded(lib, make, torch_module), [_x(rng, *shape)], train=False)
@@ -102,7 +103,7 @@ def test_instance_norm_matches_torch(make, shape):
     rng = np.random.default_rng(0)
     torch_module, ember_module = check_layer(make, [_x(rng, *shape)], train=True)
     for key, value in torch_module.state_dict().items():
-        np.testing.assert_allclose(ember_module.state_dict()[key].numpy(), value.numpy(),
+        np.testing.assert_allclose(ember_module.state_dict()[key].cpu().numpy(), value.numpy(),
                                    rtol=1e-9, err_msg=key)
     check_layer(make, [_x(rng, *shape)], train=False)
 
