@@ -116,6 +116,19 @@ def test_100_steps_of_an_mlp_give_the_same_loss_curve():
     assert _state(model).replays == 99
 
 
+@pytest.mark.cuda
+def test_a_compiled_step_on_the_gpu_gives_the_eager_loss_curve():
+    rng = np.random.default_rng(2)
+    with ember.device("cuda"):
+        batches = [(ember.tensor(rng.standard_normal((8, 6)).astype(np.float32)),
+                    ember.tensor(rng.integers(0, 3, 8))) for _ in range(20)]
+        eager, _ = _curve(_MLP, batches, False, ember.optim.SGD)
+        compiled, model = _curve(_MLP, batches, True, ember.optim.SGD)
+    assert compiled == eager
+    assert _state(model).breaks == [] and _state(model).replays == 19
+    assert all(parameter.is_cuda for parameter in model.parameters())
+
+
 # ---------------------------------------------------------------- guards
 
 

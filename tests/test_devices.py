@@ -319,3 +319,15 @@ def test_the_accelerator_is_cuda():
     accelerator.synchronize()
     assert accelerator.memory_allocated() >= 0
     assert set(accelerator.memory_stats()) >= {"allocated_bytes.all.peak"}
+
+
+@cuda
+def test_manual_seed_seeds_every_device_like_torch():
+    ember.manual_seed(3)
+    first = ember.rand(4, device="cuda").tolist(), ember.rand(2).tolist()
+    ember.manual_seed(3)
+    assert (ember.rand(4, device="cuda").tolist(), ember.rand(2).tolist()) == first
+    ember.cuda.manual_seed(5)
+    again = ember.randn(3, device="cuda").tolist()
+    ember.cuda.manual_seed(5)
+    assert ember.randn(3, device="cuda").tolist() == again

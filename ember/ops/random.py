@@ -148,6 +148,7 @@ def _check_seed(seed) -> int:
 default_generator = Generator()
 default_generator.seed()  # PyTorch too starts each process from a fresh seed
 _cuda_generators: dict = {}
+_cuda_seed = [None]  # what manual_seed last gave every device (None: each GPU draws fresh)
 
 
 def cuda_generator(index: int) -> Generator:
@@ -157,18 +158,29 @@ def cuda_generator(index: int) -> Generator:
         generator = _cuda_generators[index] = Generator.__new__(Generator)
         generator.device, generator._index = _device_cls("cuda", index), index
         generator._stream = CudaBitStream(index)
-        generator._stream.seed(fresh_seed())
+        generator._stream.seed(fresh_seed() if _cuda_seed[0] is None else _cuda_seed[0])
     return generator
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the default generator (the global stream); returns it."""
-    return default_generator.manual_seed(int(seed) if isinstance(seed, float) else seed)
+    """Seed the random numbers of every device, as PyTorch does: the default generator
+    (the global stream), which it returns, and each GPU's, made or yet to be made."""
+    generator = default_generator.manual_seed(int(seed) if isinstance(seed, float) else seed)
+    _seed_cuda(generator.initial_seed())
+    return generator
 
 
 def seed() -> int:
-    """Seed the default generator non-deterministically and return the seed."""
-    return default_generator.seed()
+    """Seed every device's random numbers non-deterministically and return the seed."""
+    value = default_generator.seed()
+    _seed_cuda(value)
+    return value
+
+
+def _seed_cuda(value: int) -> None:
+    _cuda_seed[0] = value
+    for generator in _cuda_generators.values():
+        generator._stream.seed(value)
 
 
 def initial_seed() -> int:
