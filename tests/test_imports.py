@@ -12,7 +12,7 @@ import sys
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "ember"
-ARRAY_LIBRARIES = {"numpy", "cupy"}
+ARRAY_LIBRARIES = {"numpy", "cupy", "cupyx"}
 
 
 def _imported_roots(path: pathlib.Path) -> set:
