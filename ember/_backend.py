@@ -304,6 +304,27 @@ def raise_deferred() -> None:
             raise error()
 
 
+def nccl():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), behind ``ember.distributed``'s ``nccl``
+    backend; raises where CUDA or NCCL is missing."""
+    library(0)
+    module = getattr(cuda.library.cuda, "nccl", None)
+    if module is None:
+        try:
+            from cupy.cuda import nccl as module
+        except ImportError:
+            module = None
+    if module is None or not getattr(module, "available", False):
+        raise RuntimeError("ember.distributed's 'nccl' backend needs NCCL for CuPy: "
+                           "pip install nvidia-nccl-cu12 (or -cu13)")
+    return module
+
+
+def current_stream_pointer() -> int:
+    """The address of the current CUDA stream, which NCCL's calls queue on."""
+    return cuda.library.cuda.get_current_stream().ptr
+
+
 def device_count() -> int:
     return 0 if cuda_library() is None else cuda.library.cuda.runtime.getDeviceCount()
 

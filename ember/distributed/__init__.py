@@ -7,7 +7,10 @@ launcher. Collectives work in place on tensors, as PyTorch's do.
 Every collective first checks that all ranks agree on what they are doing (which
 collective, which reduce op, the tensor's dtype and shape) in one tiny all-reduce: a
 mismatch raises on every rank instead of producing a silently wrong result. The data then
-moves in one blocking MPI call on the tensor's own array: no copies. A watchdog thread
+moves in one blocking MPI call on the tensor's own array: no copies. With the ``nccl``
+backend, CUDA tensors go through NCCL (CuPy's bindings) on the current stream, with no
+copy to the host; with ``mpi``, ``all_reduce`` and ``broadcast`` of CUDA tensors pass
+through host memory. A watchdog thread
 bounds every collective by the group's ``timeout`` (default 30 minutes, as PyTorch): a
 rank that died or never arrives makes the waiting ranks print which collective timed out
 and abort the job, instead of hanging forever. And a rank that ends with an uncaught
@@ -25,7 +28,8 @@ import threading
 import time
 from enum import Enum
 
-from ember._backend import xp
+from ember import _backend, _device
+from ember._backend import device_index, to_host, xp
 from ember._tensor import Tensor
 from ember.distributed import _abort
 
@@ -63,6 +67,8 @@ class _State:
     current = ""
     watchdog = None
     mpi = None  # the mpi4py.MPI module, imported by init_process_group
+    nccl = None  # the NCCL communicator of the 'nccl' backend, and CuPy's NCCL module
+    nccl_module = None
     reduce_ops = None  # ReduceOp -> (its code in signatures, the MPI op, whether to average)
 
 
@@ -93,8 +99,9 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
     """Join the processes started by ``mpirun`` into the default group.
 
     Args:
-        backend: ``"mpi"``. (``"gloo"`` is accepted too and runs on MPI, so that CPU
-            scripts written for PyTorch run unchanged; ``"nccl"`` needs a GPU ember lacks.)
+        backend: ``"mpi"``, or ``"nccl"`` for CUDA tensors (NCCL through CuPy; MPI still
+            starts the ranks and carries the checks). ``"gloo"`` is accepted too and runs
+            on MPI, so that CPU scripts written for PyTorch run unchanged.
         timeout: a ``datetime.timedelta`` (default 30 minutes): a collective that waits
             longer prints which collective timed out on which rank and aborts the job.
         world_size, rank: if given, must agree with what the MPI launcher says.
@@ -106,11 +113,12 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
     """
     if _state.comm is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
-    if backend not in (None, "mpi", "gloo", "cpu:gloo", "cpu:mpi"):
+    if backend not in (None, "mpi", "gloo", "cpu:gloo", "cpu:mpi", "nccl", "cuda:nccl"):
         raise ValueError(
-            "ember.distributed supports the 'mpi' backend (and 'gloo', which runs on MPI); "
-            f"got {backend!r}"
+            "ember.distributed supports the 'mpi' and 'nccl' backends (and 'gloo', which runs "
+            f"on MPI); got {backend!r}"
         )
+    nccl = _backend.nccl() if backend in ("nccl", "cuda:nccl") else None
     if not is_available():
         raise RuntimeError(
             "ember.distributed needs mpi4py and an MPI library: pip install 'ember[distributed]' "
@@ -125,6 +133,9 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
             f"launcher (world size {comm.Get_size()}, rank {comm.Get_rank()})"
         )
     _state.comm, _state.backend, _state.mpi = comm, "mpi", MPI
+    if nccl is not None:
+        _state.nccl, _state.nccl_module = _nccl_communicator(comm, nccl), nccl
+        _state.backend = "nccl"
     _state.reduce_ops = {
         op: (code, getattr(MPI, name), op is ReduceOp.AVG)
         for op, (code, name) in _REDUCE_OPS.items()
@@ -139,6 +150,14 @@ def init_process_group(backend: str | None = "mpi", init_method=None, timeout=No
         _state.watchdog = threading.Thread(target=_watch, name="ember-distributed-watchdog",
                                            daemon=True)
         _state.watchdog.start()
+
+
+def _nccl_communicator(comm, nccl):
+    """This rank's NCCL communicator, on its current GPU: rank 0's unique id reaches the
+    others through MPI."""
+    unique_id = comm.bcast(nccl.get_unique_id() if comm.Get_rank() == 0 else None, root=0)
+    with _backend.on_device(_device.state.current_gpu):
+        return nccl.NcclCommunicator(comm.Get_size(), unique_id, comm.Get_rank())
 
 
 def _watch() -> None:
@@ -210,7 +229,9 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None):
 def destroy_process_group(group=None) -> None:
     """Leave the default group; an uncaught exception no longer aborts the other ranks."""
     _abort.uninstall()
-    _state.comm = None
+    if _state.nccl is not None:
+        _state.nccl.destroy()
+    _state.comm = _state.nccl = _state.nccl_module = None
     _state.backend = None
 
 
@@ -293,15 +314,46 @@ def _reduce_op(op: ReduceOp) -> tuple:
         raise TypeError(f"expected an ember.distributed.ReduceOp, got {op!r}") from None
 
 
-def _buffer(tensor: Tensor):
+def _buffer(tensor: Tensor, name: str = "", on_device: bool = False):
+    """The tensor's array; a CUDA tensor's only where the collective takes one."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected an ember Tensor, got {type(tensor).__name__}")
     array = tensor._data
+    if not on_device and device_index(array) is not None:
+        raise NotImplementedError(
+            f"ember.distributed.{name or 'this collective'}: CUDA tensors are taken by "
+            "all_reduce and broadcast (and DistributedDataParallel); copy this one to the CPU"
+        )
     if not array.flags.c_contiguous:
         raise ValueError(
             "ember.distributed collectives need contiguous tensors; call .contiguous()"
         )
     return array
+
+
+_NCCL_OPS = {ReduceOp.SUM: "NCCL_SUM", ReduceOp.AVG: "NCCL_SUM", ReduceOp.PRODUCT: "NCCL_PROD",
+             ReduceOp.MIN: "NCCL_MIN", ReduceOp.MAX: "NCCL_MAX"}
+
+
+def _nccl_type(array) -> int:
+    try:
+        return getattr(_state.nccl_module, f"NCCL_{array.dtype.name.upper()}")
+    except AttributeError:
+        raise TypeError(f"NCCL has no {array.dtype.name} type") from None
+
+
+def _device_all_reduce(array, op: ReduceOp) -> None:
+    """All-reduce a CUDA array in place (without the average): through NCCL on the current
+    stream, or through a host copy where the backend is MPI."""
+    if _state.nccl is None:
+        host = to_host(array)
+        _state.comm.Allreduce(_state.mpi.IN_PLACE, host, op=_reduce_op(op)[1])
+        array[...] = host
+        return
+    pointer = _backend.address(array)
+    _state.nccl.allReduce(pointer, pointer, array.size, _nccl_type(array),
+                          getattr(_state.nccl_module, _NCCL_OPS[op]),
+                          _backend.current_stream_pointer())
 
 
 class _Work:
@@ -323,7 +375,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
     # The hot path of data-parallel training sets the watchdog's deadline itself rather than
     # through @_collective: once a large all-reduce has swept the CPU caches, the Python
     # that runs next is cold, and each call layer costs microseconds.
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, on_device=True)
     op_code, mpi_op, average = _reduce_op(op)
     _state.current = "all_reduce"
     _state.deadline = time.monotonic() + _state.timeout
@@ -333,7 +385,10 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
             raise RuntimeError(
                 "ember.distributed.all_reduce: ReduceOp.AVG needs a floating-point tensor"
             )
-        comm.Allreduce(_state.mpi.IN_PLACE, array, op=mpi_op)
+        if type(array) is xp.ndarray:
+            comm.Allreduce(_state.mpi.IN_PLACE, array, op=mpi_op)
+        else:
+            _device_all_reduce(array, op)
     finally:
         _state.deadline = None
     if average:
@@ -346,7 +401,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
 def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None,
            async_op: bool = False):
     """Combine ``tensor`` across ranks into rank ``dst``'s tensor."""
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, "reduce")
     op_code, mpi_op, average = _reduce_op(op)
     _check_same("reduce", array, op_code)
     is_root = comm.Get_rank() == dst
@@ -362,9 +417,17 @@ def reduce(tensor: Tensor, dst: int = 0, op: ReduceOp = ReduceOp.SUM, group=None
 @_collective
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``."""
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, on_device=True)
     _check_same("broadcast", array)
-    comm.Bcast(array, root=src)
+    if type(array) is xp.ndarray:
+        comm.Bcast(array, root=src)
+    elif _state.nccl is not None:
+        _state.nccl.bcast(_backend.address(array), array.size, _nccl_type(array), src,
+                          _backend.current_stream_pointer())
+    else:
+        host = to_host(array)
+        comm.Bcast(host, root=src)
+        array[...] = host
     tensor._version_counter[0] += 1
     return _done(async_op)
 
@@ -373,7 +436,7 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=None,
                            async_op: bool = False):
     """Concatenate every rank's ``input_tensor`` along dim 0 into ``output_tensor``."""
-    comm, array = _comm(), _buffer(input_tensor)
+    comm, array = _comm(), _buffer(input_tensor, "all_gather_into_tensor")
     _check_same("all_gather_into_tensor", array)
     world = comm.Get_size()
     if output_tensor.numel() != input_tensor.numel() * world:
@@ -388,7 +451,7 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group=No
 @_collective
 def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
     """Fill ``tensor_list[i]`` with rank ``i``'s ``tensor``."""
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, "all_gather")
     world = comm.Get_size()
     if len(tensor_list) != world:
         raise ValueError(
@@ -406,7 +469,7 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: ReduceOp = ReduceOp.SUM, group=None,
                           async_op: bool = False):
     """Reduce ``input`` across ranks, then give rank ``i`` the ``i``-th slice along dim 0."""
-    comm, array = _comm(), _buffer(input)
+    comm, array = _comm(), _buffer(input, "reduce_scatter_tensor")
     op_code, mpi_op, average = _reduce_op(op)
     _check_same("reduce_scatter_tensor", array, op_code)
     world = comm.Get_size()
@@ -436,7 +499,7 @@ def reduce_scatter(output: Tensor, input_list: list, op: ReduceOp = ReduceOp.SUM
 def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=None,
            async_op: bool = False):
     """Collect every rank's ``tensor`` into ``gather_list`` on rank ``dst``."""
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, "gather")
     _check_same("gather", array)
     is_root = comm.Get_rank() == dst
     if is_root and (gather_list is None or len(gather_list) != comm.Get_size()):
@@ -453,7 +516,7 @@ def gather(tensor: Tensor, gather_list: list | None = None, dst: int = 0, group=
 def scatter(tensor: Tensor, scatter_list: list | None = None, src: int = 0, group=None,
             async_op: bool = False):
     """Give rank ``i`` the tensor ``scatter_list[i]`` of rank ``src``."""
-    comm, array = _comm(), _buffer(tensor)
+    comm, array = _comm(), _buffer(tensor, "scatter")
     _check_same("scatter", array)
     is_root = comm.Get_rank() == src
     if is_root and (scatter_list is None or len(scatter_list) != comm.Get_size()):

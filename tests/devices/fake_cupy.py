@@ -322,6 +322,34 @@ class PinnedMemoryPointer(bytearray):
     """``cupy.cuda.PinnedMemoryPointer``: host memory that a NumPy array can lie in."""
 
 
+class NcclCommunicator:
+    """``cupy.cuda.nccl.NcclCommunicator`` of a one-rank job, which records its calls (a
+    collective over one rank leaves the buffer as it is)."""
+
+    calls: list = []
+
+    def __init__(self, ndev: int, commId, rank: int):
+        if ndev != 1 or rank != 0:
+            raise RuntimeError("fake NCCL runs one rank only")
+
+    def allReduce(self, sendbuf, recvbuf, count, datatype, op, stream):  # noqa: N802
+        self.calls.append(("allReduce", sendbuf == recvbuf, count, datatype, op))
+
+    def bcast(self, buff, count, datatype, root, stream):
+        self.calls.append(("bcast", count, datatype, root))
+
+    def destroy(self):
+        pass
+
+
+def _nccl() -> types.SimpleNamespace:
+    names = ["NCCL_INT8", "NCCL_UINT8", "NCCL_INT32", "NCCL_INT64", "NCCL_FLOAT16",
+             "NCCL_FLOAT32", "NCCL_FLOAT64", "NCCL_SUM", "NCCL_PROD", "NCCL_MAX", "NCCL_MIN"]
+    return types.SimpleNamespace(available=True, get_unique_id=lambda: (0,) * 128,
+                                 NcclCommunicator=NcclCommunicator,
+                                 **{name: code for code, name in enumerate(names)})
+
+
 class _MemoryPool:
     def used_bytes(self) -> int:
         return 0
@@ -355,7 +383,8 @@ def _module() -> types.ModuleType:
             getDeviceProperties=lambda index: {"name": b"Fake CuPy GPU",
                                                "totalGlobalMem": 1 << 30},
         ),
-        get_current_stream=lambda: None,
+        get_current_stream=lambda: types.SimpleNamespace(ptr=0),
+        nccl=_nccl(),
         set_allocator=lambda allocator=None: None,
         alloc_pinned_memory=lambda size: PinnedMemoryPointer(max(size, 1)),
         PinnedMemoryPointer=PinnedMemoryPointer,

@@ -5,16 +5,20 @@ backward, parameters are grouped into buckets of about ``bucket_cap_mb``; as soo
 every gradient of a bucket has been accumulated, the bucket is flattened into one buffer
 and a non-blocking all-reduce starts, while backward goes on with the remaining
 layers. When backward ends, the engine calls back: the remaining buckets are reduced,
-every reduction is waited for, and the averages are written into ``.grad``.
+every reduction is waited for, and the averages are written into ``.grad``. CUDA
+gradients are reduced by NCCL on the GPU with the ``nccl`` backend, and through host
+memory with ``mpi``.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from ember._backend import xp
+from ember._backend import to_host, xp
 from ember.autograd import engine
 from ember.nn.modules.module import Module
+
+_QUEUED = object()  # a bucket whose all-reduce NCCL runs in stream order: nothing to wait for
 
 
 class _Bucket:
@@ -126,6 +130,11 @@ class DistributedDataParallel(Module):
             for p in bucket.parameters
         ]
         bucket.buffer = xp.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+        if type(bucket.buffer) is not xp.ndarray and dist.get_backend() == "nccl":
+            dist._device_all_reduce(bucket.buffer, dist.ReduceOp.SUM)  # queued on the stream
+            bucket.request = _QUEUED
+            return
+        bucket.buffer = to_host(bucket.buffer)  # MPI reduces host memory
         bucket.request = dist._comm().Iallreduce(MPI.IN_PLACE, bucket.buffer, op=MPI.SUM)
 
     def _finish(self) -> None:
@@ -137,7 +146,8 @@ class DistributedDataParallel(Module):
             if bucket.request is None:
                 self._launch(bucket)
         for bucket in self._buckets:
-            dist._wait(bucket.request, "DistributedDataParallel gradient all_reduce")
+            if bucket.request is not _QUEUED:
+                dist._wait(bucket.request, "DistributedDataParallel gradient all_reduce")
             bucket.buffer /= world
             offset = 0
             for parameter in bucket.parameters:
