@@ -331,3 +331,31 @@ def test_manual_seed_seeds_every_device_like_torch():
     again = ember.randn(3, device="cuda").tolist()
     ember.cuda.manual_seed(5)
     assert ember.randn(3, device="cuda").tolist() == again
+
+
+@cuda
+def test_streams_and_events():
+    stream = ember.cuda.Stream()
+    start, end = ember.cuda.Event(enable_timing=True), ember.cuda.Event(enable_timing=True)
+    with ember.cuda.stream(stream):
+        start.record()
+        ember.ones(3, device="cuda").sum()
+        end.record()
+    end.synchronize()
+    stream.synchronize()
+    assert start.query() and end.query()
+    assert start.elapsed_time(end) >= 0.0
+    assert isinstance(ember.cuda.current_stream(), ember.cuda.Stream)
+    stream.wait_stream(ember.cuda.default_stream())
+    with ember.cuda.stream(None):
+        pass
+
+
+@cuda
+def test_memory_counts_answer():
+    ember.cuda.reset_peak_memory_stats()
+    held = ember.zeros(1024, device="cuda")
+    assert ember.cuda.max_memory_allocated() >= ember.cuda.memory_allocated() >= 0
+    assert ember.cuda.memory_reserved() >= 0
+    del held
+    ember.cuda.empty_cache()

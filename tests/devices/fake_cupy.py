@@ -322,6 +322,54 @@ class PinnedMemoryPointer(bytearray):
     """``cupy.cuda.PinnedMemoryPointer``: host memory that a NumPy array can lie in."""
 
 
+class Stream:
+    """``cupy.cuda.Stream``: work on the CPU is done when it is queued."""
+
+    null = None
+    done = True
+    ptr = 0
+
+    def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False):
+        pass
+
+    def synchronize(self) -> None:
+        pass
+
+    def wait_event(self, event) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+Stream.null = Stream(null=True)
+
+
+class Event:
+    """``cupy.cuda.Event``: recorded at once."""
+
+    done = True
+
+    def __init__(self, block: bool = False, disable_timing: bool = False,
+                 interprocess: bool = False):
+        self.timing = not disable_timing
+
+    def record(self, stream=None) -> None:
+        pass
+
+    def synchronize(self) -> None:
+        pass
+
+
+def _elapsed_time(start: Event, end: Event) -> float:
+    if not (start.timing and end.timing):
+        raise RuntimeError("cudaErrorInvalidResourceHandle: an event made without timing")
+    return 0.0
+
+
 class NcclCommunicator:
     """``cupy.cuda.nccl.NcclCommunicator`` of a one-rank job, which records its calls (a
     collective over one rank leaves the buffer as it is)."""
@@ -383,7 +431,10 @@ def _module() -> types.ModuleType:
             getDeviceProperties=lambda index: {"name": b"Fake CuPy GPU",
                                                "totalGlobalMem": 1 << 30},
         ),
-        get_current_stream=lambda: types.SimpleNamespace(ptr=0),
+        get_current_stream=lambda: Stream.null,
+        Stream=Stream,
+        Event=Event,
+        get_elapsed_time=_elapsed_time,
         nccl=_nccl(),
         set_allocator=lambda allocator=None: None,
         alloc_pinned_memory=lambda size: PinnedMemoryPointer(max(size, 1)),
