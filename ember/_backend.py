@@ -232,6 +232,8 @@ def to_device(array, index: int | None, non_blocking: bool = False):
     if index is None:
         raise_deferred()
         return array.get(blocking=not non_blocking)
+    if here is not None:  # from another GPU: through the host, which any pair of GPUs allows
+        array = array.get()
     with on_device(index):
         return library(index).asarray(array, blocking=not non_blocking)
 
