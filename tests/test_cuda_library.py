@@ -241,6 +241,29 @@ def test_autocast_cuda_runs_matmul_in_float16_and_losses_in_float32():
 
 
 @cuda
+@pytest.mark.parametrize("call", [
+    lambda x: x.exp(), lambda x: x.log(), lambda x: x.reciprocal(), lambda x: x.rsqrt(),
+    lambda x: x ** 2, lambda x: x.pow(3), lambda x: x.sum(), lambda x: x.sum(dim=0),
+    lambda x: x.cumsum(0), lambda x: x.softmax(-1), lambda x: x.log_softmax(-1),
+    lambda x: ember.linalg.vector_norm(x), lambda x: x.norm(),
+    lambda x: ember.nn.functional.layer_norm(x, (4,)),
+    lambda x: ember.nn.functional.group_norm(x.reshape(1, 4, 3), 2),
+    lambda x: ember.nn.functional.softplus(x),
+], ids=["exp", "log", "reciprocal", "rsqrt", "square", "pow", "sum", "sum_dim", "cumsum",
+        "softmax", "log_softmax", "vector_norm", "norm", "layer_norm", "group_norm",
+        "softplus"])
+def test_autocast_cuda_runs_its_float32_list_in_float32(call):
+    # PyTorch's CUDA autocast list of ops that autocast to float32 (its amp docs)
+    x = ember.rand(3, 4, device="cuda").half().requires_grad_(True)
+    assert call(x).dtype is ember.float16
+    with ember.autocast("cuda"):
+        result = call(x)
+    assert result.dtype is ember.float32 and result.is_cuda
+    result.float().sum().backward()
+    assert x.grad.dtype is ember.float16 and x.grad.is_cuda
+
+
+@cuda
 def test_grad_scaler_on_cuda_skips_a_step_with_inf_and_backs_off():
     scaler = ember.amp.GradScaler("cuda", init_scale=8.0, growth_interval=2)
     assert scaler.is_enabled()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import traceback
 from functools import partial
 
-from ember import _tape
+from ember import _autocast, _tape
 from ember._backend import (
     address,
     array_types,
@@ -80,6 +80,10 @@ class Op(Function):
     # Positions of array arguments that depend on shapes alone (an average pool's divisors):
     # a compiled replay may pass them as they are. Any other array argument is a graph break.
     shape_constants = ()
+    # True for the ops of PyTorch's CUDA autocast float32 list that sit outside the CPU's
+    # (exp, log, pow, sum, softmax, the norms ...): under autocast("cuda") their narrow
+    # floating CUDA inputs are cast to float32 (a recorded cast) before they run.
+    cuda_autocast_float32 = False
 
     @classmethod
     def backward(cls, ctx, *grads):
@@ -99,6 +103,8 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args):
+        if _cuda.in_use and cls.cuda_autocast_float32 and _autocast.state.cuda_target:
+            args = _float32_on_cuda(args)
         # One pass over the arguments unwraps the arrays and gathers, for each tensor, what
         # its node will need: ``autograd.function.connect``, written out for ops (``_record``)
         # because every op call runs it.
@@ -151,6 +157,20 @@ class Op(Function):
         if _tape_anywhere.count:  # a compiled call is being recorded
             _on_tape(cls, args, arrays, outputs, ctx if record else None, result)
         return outputs if type(result) is tuple else outputs[0]
+
+
+def _float32_on_cuda(args) -> tuple:
+    """``args`` with their float16 and bfloat16 CUDA tensors cast to float32, as PyTorch's
+    CUDA autocast casts the inputs of its float32 list (the cast is recorded: gradients
+    flow back in the narrow type)."""
+    from ember.ops.copy import to_dtype  # copy.py defines its ops on this module's Op
+
+    float32 = from_numpy_dtype(xp.dtype(xp.float32))
+    return tuple([
+        to_dtype(arg, float32) if isinstance(arg, Tensor) and device_index(arg._data) is not None
+        and (arg._data.dtype == xp.float16 or arg._data.dtype is _BFLOAT16) else arg
+        for arg in args
+    ])
 
 
 def _on_one_device(cls, args, arrays) -> None:

@@ -132,6 +132,8 @@ def _is_absent(grad: Tensor) -> bool:
 
 
 class LinalgVectorNorm(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, ord, dims, keepdim):
         magnitude = xp.abs(x)

@@ -26,6 +26,8 @@ def _shifted(x, dim):
 
 
 class Softmax(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
@@ -55,6 +57,8 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim

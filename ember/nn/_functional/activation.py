@@ -237,6 +237,7 @@ class Mish(_Pointwise):
 
 class Softplus(_Pointwise):
     kernel = "softplus_cpu"
+    cuda_autocast_float32 = True
 
     @staticmethod
     def compute(x, beta, threshold):

@@ -148,11 +148,11 @@ class NativeBatchNorm(_Normalize):
 
 
 class NativeLayerNorm(_Normalize):
-    pass
+    cuda_autocast_float32 = True
 
 
 class NativeGroupNorm(_Normalize):
-    pass
+    cuda_autocast_float32 = True
 
 
 def _normalize(op, input, weight, bias, dims, view, eps, running=None) -> Tensor:

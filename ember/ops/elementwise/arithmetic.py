@@ -201,6 +201,7 @@ class Neg(Op):
 
 class Pow(Op):
     rounds_scalars_to_bfloat16 = (0, 1)
+    cuda_autocast_float32 = True
 
     @staticmethod
     def forward(ctx, base, exponent):

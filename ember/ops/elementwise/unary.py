@@ -102,24 +102,27 @@ Abs = _unary(
     refuses="b",
     kernel="abs_cpu",
 )
-Exp = _unary("Exp", xp.exp, lambda xp, x, y: y, saves="y")
+Exp = _unary("Exp", xp.exp, lambda xp, x, y: y, saves="y", cuda_autocast_float32=True)
 Exp2 = _unary("Exp2", xp.exp2, lambda xp, x, y: y * _LN2, saves="y")
-Expm1 = _unary("Expm1", xp.expm1, lambda xp, x, y: y + 1, saves="y")
-Log = _unary("Log", xp.log, lambda xp, x, y: xp.reciprocal(x))
-Log2 = _unary("Log2", xp.log2, lambda xp, x, y: xp.reciprocal(x * _LN2))
-Log10 = _unary("Log10", xp.log10, lambda xp, x, y: xp.reciprocal(x * _LN10))
-Log1P = _unary("Log1P", xp.log1p, lambda xp, x, y: xp.reciprocal(x + 1))
+Expm1 = _unary("Expm1", xp.expm1, lambda xp, x, y: y + 1, saves="y", cuda_autocast_float32=True)
+Log = _unary("Log", xp.log, lambda xp, x, y: xp.reciprocal(x), cuda_autocast_float32=True)
+Log2 = _unary("Log2", xp.log2, lambda xp, x, y: xp.reciprocal(x * _LN2), cuda_autocast_float32=True)
+Log10 = _unary("Log10", xp.log10, lambda xp, x, y: xp.reciprocal(x * _LN10),
+               cuda_autocast_float32=True)
+Log1P = _unary("Log1P", xp.log1p, lambda xp, x, y: xp.reciprocal(x + 1), cuda_autocast_float32=True)
 Sqrt = _unary("Sqrt", xp.sqrt, lambda xp, x, y: 0.5 / y, saves="y")
-Rsqrt = _unary("Rsqrt", ArrayMath.rsqrt, lambda xp, x, y: -0.5 * y * y * y, saves="y")
-Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda xp, x, y: -y * y, saves="y")
+Rsqrt = _unary("Rsqrt", ArrayMath.rsqrt, lambda xp, x, y: -0.5 * y * y * y, saves="y",
+               cuda_autocast_float32=True)
+Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda xp, x, y: -y * y, saves="y",
+                    cuda_autocast_float32=True)
 Sin = _unary("Sin", xp.sin, lambda xp, x, y: xp.cos(x))
 Cos = _unary("Cos", xp.cos, lambda xp, x, y: -xp.sin(x))
-Tan = _unary("Tan", xp.tan, lambda xp, x, y: 1 + y * y, saves="y")
-Asin = _unary("Asin", xp.arcsin, lambda xp, x, y: xp.rsqrt(1 - x * x))
-Acos = _unary("Acos", xp.arccos, lambda xp, x, y: -xp.rsqrt(1 - x * x))
+Tan = _unary("Tan", xp.tan, lambda xp, x, y: 1 + y * y, saves="y", cuda_autocast_float32=True)
+Asin = _unary("Asin", xp.arcsin, lambda xp, x, y: xp.rsqrt(1 - x * x), cuda_autocast_float32=True)
+Acos = _unary("Acos", xp.arccos, lambda xp, x, y: -xp.rsqrt(1 - x * x), cuda_autocast_float32=True)
 Atan = _unary("Atan", xp.arctan, lambda xp, x, y: xp.reciprocal(1 + x * x))
-Sinh = _unary("Sinh", xp.sinh, lambda xp, x, y: xp.cosh(x))
-Cosh = _unary("Cosh", xp.cosh, lambda xp, x, y: xp.sinh(x))
+Sinh = _unary("Sinh", xp.sinh, lambda xp, x, y: xp.cosh(x), cuda_autocast_float32=True)
+Cosh = _unary("Cosh", xp.cosh, lambda xp, x, y: xp.sinh(x), cuda_autocast_float32=True)
 Tanh = _unary("Tanh", xp.tanh, lambda xp, x, y: 1 - y * y, saves="y")
 Asinh = _unary("Asinh", xp.arcsinh, lambda xp, x, y: xp.rsqrt(x * x + 1))
 Acosh = _unary("Acosh", xp.arccosh, lambda xp, x, y: xp.rsqrt((x - 1) * (x + 1)))
@@ -136,6 +139,7 @@ Erfinv = _unary(  # PyTorch saves the input only, and computes erfinv again in b
     "Erfinv",
     lambda x: _erfinv_array(x),
     lambda xp, x, y: (math.sqrt(math.pi) / 2) * xp.exp(xp.erfinv(x) ** 2),
+    cuda_autocast_float32=True,
 )
 Lgamma = _unary("Lgamma", lambda x: _lgamma_array(x), lambda xp, x, y: xp.digamma(x))
 Digamma = _unary(
@@ -432,3 +436,4 @@ def nan_to_num(
 absolute, fix = abs, trunc
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+

@@ -22,6 +22,8 @@ def _reverse_cumsum(x: Tensor, dim: int) -> Tensor:
 
 
 class Cumsum(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
@@ -37,6 +39,8 @@ class Cumsum(Op):
 
 
 class Cumprod(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim

@@ -135,6 +135,8 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, c
 
 
 class LinalgVectorNorm(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, order, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim, ctx.order = x.shape, dims, keepdim, order

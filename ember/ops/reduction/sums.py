@@ -29,6 +29,8 @@ from ember.ops.shape import _numpy_names
 
 
 class Sum(Op):
+    cuda_autocast_float32 = True
+
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
