@@ -25,8 +25,9 @@ its list: PyTorch's CUDA lists differ from the CPU's) and casts only CUDA tensor
 other call follows CPU autocast. ``autocasts(policy, cuda=...)`` gives a function its CUDA
 policy; without it the policy is ``CUDA_POLICIES``' entry for the function's name, else
 the CPU's. CUDA autocast also runs in float32 a set of elementwise functions, reductions,
-softmax and the norms, which are outside the CPU's lists: those need
-``@autocasts(NATIVE, cuda=FLOAT32)`` where they are defined.
+softmax and the norms, which are outside the CPU's lists: their ops declare
+``cuda_autocast_float32`` and ``Op.apply`` casts them, so that no wrapper costs a call
+where CUDA is unused.
 
 Ember's dtype checks happen in the public functions, before any ``Op`` runs (``mm`` of a
 bfloat16 and a float32 matrix must not reach them), so the policy wraps those functions
