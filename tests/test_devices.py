@@ -359,3 +359,12 @@ def test_memory_counts_answer():
     assert ember.cuda.memory_reserved() >= 0
     del held
     ember.cuda.empty_cache()
+
+
+@cuda
+def test_indices_on_another_device_follow_torchs_rule():
+    gpu, cpu = ember.arange(6.0, device="cuda"), ember.arange(6.0)
+    assert gpu[ember.tensor([1, 4])].tolist() == [1.0, 4.0]  # CPU indices into a CUDA tensor
+    assert gpu[[0, 5]].is_cuda
+    with pytest.raises(RuntimeError, match="indices should be either on cpu or on the same"):
+        cpu[ember.tensor([1, 4], device="cuda")]

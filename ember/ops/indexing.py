@@ -14,7 +14,7 @@ from string import ascii_letters
 
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, asarray, device_index, is_writable, to_device, xp
+from ember._backend import add_at, asarray, cuda as _cuda, device_index, is_writable, to_device, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -205,6 +205,9 @@ def _parse_index(shape, index, data) -> tuple:
     device = device_index(data)
     if device is not None:  # a list or a CPU tensor indexes a CUDA tensor as in PyTorch
         advanced = {d: to_device(array, device) for d, array in advanced.items()}
+    elif _cuda.in_use and any(device_index(array) is not None for array in advanced.values()):
+        raise RuntimeError("indices should be either on cpu or on the same device as the "
+                           "indexed tensor (cpu)")
     last = max(advanced)
     return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
 
