@@ -368,3 +368,12 @@ def test_indices_on_another_device_follow_torchs_rule():
     assert gpu[[0, 5]].is_cuda
     with pytest.raises(RuntimeError, match="indices should be either on cpu or on the same"):
         cpu[ember.tensor([1, 4], device="cuda")]
+
+
+@cuda
+def test_a_cpu_batch_norm_on_a_cuda_input_raises_torchs_error():
+    layer = ember.nn.BatchNorm1d(3)
+    with pytest.raises(RuntimeError, match="found at least two devices, cuda:0 and cpu!"):
+        layer(ember.randn(4, 3, device="cuda"))
+    layer.cuda()
+    assert layer(ember.randn(4, 3, device="cuda")).is_cuda and layer.running_mean.is_cuda

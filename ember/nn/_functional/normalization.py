@@ -17,7 +17,7 @@ import math
 import numbers
 
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import float_info, xp
+from ember._backend import cuda as _cuda, device_index, float_info, xp
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import Op, _legacy, wrap_dim
@@ -206,11 +206,17 @@ def _verify_batch_size(size) -> None:
         )
 
 
-def _running_pair(running_mean, running_var) -> None:
+def _running_pair(running_mean, running_var, input) -> None:
     if (running_mean is None) != (running_var is None):
         raise ValueError(
             "running_mean and running_var must either both be None or neither be None"
         )
+    if _cuda.in_use and running_mean is not None:  # the running statistics reach arrays
+        places = [device_index(t._data) for t in (input, running_mean, running_var)]
+        if len(set(places)) > 1:
+            names = sorted({"cpu" if i is None else f"cuda:{i}" for i in places}, reverse=True)
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {names[0]} and {names[1]}!")
 
 
 def _normalize_with(input, mean, var, weight, bias, eps, view) -> Tensor:
@@ -266,7 +272,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             f"batch_norm(): argument 'momentum' (position 7) must be float, not "
             f"{type(momentum).__name__}"
         )
-    _running_pair(running_mean, running_var)
+    _running_pair(running_mean, running_var, input)
     if training:
         if input.ndim < 2:
             wrap_dim(1, input.ndim)
@@ -297,7 +303,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     Shape:
         input (N, C, *), running_mean/var, weight, bias (C,) → (N, C, *).
     """
-    _running_pair(running_mean, running_var)
+    _running_pair(running_mean, running_var, input)
     if use_input_stats:
         size = list(input.shape)
         if math.prod(size[2:]) == 1:
