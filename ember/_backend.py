@@ -146,6 +146,32 @@ def add_at(target, index, values) -> None:
     numpy.add.at(target, index, values)
 
 
+def scatter_at(ufunc, target, index, values) -> None:
+    """``ufunc.at(target, index, values)``: values at a repeated index combine. CuPy has
+    ``at`` for add, maximum and minimum only; another ufunc's scatter into a GPU array
+    combines on the host, a round trip that only a multiplying scatter pays."""
+    if type(target) is numpy.ndarray or ufunc.__name__ in ("add", "maximum", "minimum"):
+        ufunc.at(target, index, values)
+        return
+    host = to_host(target)
+    keys = tuple(to_host(key) if is_array(key) else key for key in index) \
+        if type(index) is tuple else to_host(index)
+    ufunc.at(host, keys, to_host(values) if is_array(values) else values)
+    target[...] = to_device(host, device_index(target))
+
+
+# Reductions by ufunc name: CuPy's ufuncs have no ``reduce``, its arrays have these methods.
+_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
+
+
+def reduce(ufunc, array, axis, keepdims: bool = True):
+    """``ufunc.reduce(array, axis=axis, keepdims=keepdims)``, NumPy's direct form on the
+    host; a GPU array's own reduction method (CuPy's ufuncs have no ``reduce``)."""
+    if type(array) is numpy.ndarray:
+        return ufunc.reduce(array, axis=axis, keepdims=keepdims)
+    return getattr(array, _REDUCTIONS[ufunc.__name__])(axis=axis, keepdims=keepdims)
+
+
 # ---------------------------------------------------------------- devices
 
 

@@ -14,7 +14,16 @@ from string import ascii_letters
 
 from ember import _tape
 from ember._autocast import FLOAT32, autocasts
-from ember._backend import add_at, asarray, cuda as _cuda, device_index, is_writable, to_device, xp
+from ember._backend import (
+    add_at,
+    asarray,
+    cuda as _cuda,
+    device_index,
+    is_writable,
+    scatter_at,
+    to_device,
+    xp,
+)
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import (
@@ -705,7 +714,7 @@ class ScatterWithReduce(Op):
     def forward(ctx, x, value, key, reduce):
         out = x.copy()
         view = out[key[0]]
-        (xp.add if reduce == "add" else xp.multiply).at(view, key[1], value)
+        scatter_at(xp.add if reduce == "add" else xp.multiply, view, key[1], value)
         return out
 
     @staticmethod
@@ -788,7 +797,7 @@ class ScatterReduce(Op):
             "amax": xp.maximum,
             "amin": xp.minimum,
         }[reduce]
-        ufunc.at(out, key[1], src)
+        scatter_at(ufunc, out, key[1], src)
         ctx.hit = hit
         if reduce == "mean":
             count = (xp.ones if include_self else xp.zeros)(x.shape, x.dtype, like=x)

@@ -7,7 +7,7 @@ again) because the composed form would overflow where the forward does not.
 
 from __future__ import annotations
 
-from ember._backend import asarray, float_info, xp
+from ember._backend import asarray, device_index, float_info, reduce, to_device, to_host, xp
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
 from ember.ops._function import Op, float_input, wrap_dim
@@ -22,7 +22,7 @@ def _shifted(x, dim):
     as PyTorch). ``dim`` is None for a 0-d ``x``."""
     if x.size == 0:
         return x.copy()
-    return xp.subtract(x, xp.maximum.reduce(x, axis=dim, keepdims=True), out=xp.empty_like(x))
+    return xp.subtract(x, reduce(xp.maximum, x, dim), out=xp.empty_like(x))
 
 
 class Softmax(Op):
@@ -33,7 +33,7 @@ class Softmax(Op):
         ctx.dim = dim
         y = _shifted(x, dim)
         xp.exp(y, out=y)
-        y /= xp.add.reduce(y, axis=dim, keepdims=True)
+        y /= reduce(xp.add, y, dim)
         ctx.save_for_backward(y)
         return y
 
@@ -50,7 +50,7 @@ class Softmax(Op):
         if y.ndim == 0 or grad.dtype != y.dtype:
             return Softmax.gradients(ArrayMath, ctx, grad)
         result = grad * y
-        total = xp.add.reduce(result, axis=ctx.dim, keepdims=True)
+        total = reduce(xp.add, result, ctx.dim)
         xp.subtract(grad, total, out=result)
         result *= y
         return result, None
@@ -63,7 +63,7 @@ class LogSoftmax(Op):
     def forward(ctx, x, dim):
         ctx.dim = dim
         y = _shifted(x, dim)
-        y -= xp.log(xp.add.reduce(xp.exp(y), axis=dim, keepdims=True))
+        y -= xp.log(reduce(xp.add, xp.exp(y), dim))
         ctx.save_for_backward(y)
         return y
 
@@ -79,7 +79,7 @@ class LogSoftmax(Op):
         if y.ndim == 0 or grad.dtype != y.dtype:
             return LogSoftmax.gradients(ArrayMath, ctx, grad)
         result = xp.exp(y)
-        result *= xp.add.reduce(grad, axis=ctx.dim, keepdims=True)
+        result *= reduce(xp.add, grad, ctx.dim)
         xp.subtract(grad, result, out=result)
         return result, None
 
@@ -153,11 +153,22 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     return Logsumexp.apply(input, _reduction_args(input, dim, "logsumexp"), keepdim)
 
 
+def _log_cumulative_sum_exp(x, dim):
+    """``log(cumsum(exp(x)))`` along ``dim`` by NumPy's ``logaddexp.accumulate``. CuPy's
+    ufuncs have no ``accumulate``, and a running sum of ``exp(x - max)`` loses the prefixes
+    far below the maximum (their logs become -inf, and the backward's then NaN), so a GPU
+    array is computed on the host: a round trip that only this rare op pays."""
+    index = device_index(x)
+    if index is None:
+        return xp.logaddexp.accumulate(x, axis=dim)
+    return to_device(xp.logaddexp.accumulate(to_host(x), axis=dim), index)
+
+
 class Logcumsumexp(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        y = xp.logaddexp.accumulate(x, axis=dim) if x.ndim else x.copy()
+        y = _log_cumulative_sum_exp(x, dim) if x.ndim else x.copy()
         ctx.save_for_backward(x, y)
         return y
 

@@ -11,7 +11,9 @@ that code which works on them has no hidden dependence on NumPy:
 - a NumPy function that CuPy does not have (by the module path its ``__array_function__``
   maps from) raises NumPy's "no implementation found", and an ``ndarray`` attribute that
   ``cupy.ndarray`` lacks raises ``AttributeError``; ``cupy_names.txt`` lists CuPy's names;
-- reductions and indexing give 0-d arrays, never NumPy scalars.
+- reductions and indexing give 0-d arrays, never NumPy scalars;
+- a ufunc method CuPy lacks (``reduce``, ``accumulate``, ``reduceat``; ``at`` but for
+  ``add``, ``maximum``, ``minimum``) raises, as CuPy's documentation lists them.
 
 What it cannot show: CuPy's own numerics, kernels, streams and memory. ``cupy_names.txt``
 was made from the ``cupy-cuda12x`` 14.2.0 wheel (``import cupy`` works without a GPU) by
@@ -42,6 +44,13 @@ def _load_names() -> tuple[set, set]:
 
 
 _FUNCTIONS, _METHODS = _load_names()
+
+
+# The ufunc methods CuPy has, by its documentation ("Universal functions", Methods):
+# reduce, accumulate and reduceat not at all, outer for every ufunc, at for three.
+_UFUNC_METHODS = {"outer": frozenset(name for name in dir(numpy)
+                                     if isinstance(getattr(numpy, name), numpy.ufunc)),
+                  "at": frozenset(("add", "maximum", "minimum"))}
 
 
 class Transfers:
@@ -128,6 +137,8 @@ class ndarray:  # noqa: N801 -- CuPy's name
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"numpy.{ufunc.__name__}.{method}"
+        if method != "__call__" and ufunc.__name__ not in _UFUNC_METHODS.get(method, ()):
+            return NotImplemented  # NumPy then raises, as it does for CuPy's arrays
         inputs = _unwrap(inputs, where)
         outs = kwargs.get("out")
         if outs is not None:
