@@ -39,11 +39,7 @@ def _synchronized(torch, run):
 def make_cnn32(torch, batch: int = 256, steps: int = 3):
     nn = torch.nn
     torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 8 * 8, 10),
-    )
+    model = workloads.small_cnn(nn, 3, 32, 32)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     images = torch.tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32))

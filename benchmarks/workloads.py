@@ -210,16 +210,22 @@ def make_mlp_large(torch, compiled=False):
     return run, "3 steps of batch 512", 3
 
 
+def small_cnn(nn, channels: int, width: int, side: int):
+    """Two stages of 3x3 convolution, ReLU and 2x2 max pooling (``width``, then ``2 * width``
+    channels) on ``side`` x ``side`` images, and a linear layer to 10 classes."""
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(2 * width * (side // 4) ** 2, 10),
+    )
+
+
 def make_cnn_digits(torch, compiled=False):
     nn = torch.nn
     x, y = _digits()
     batches = _batches(torch, x, y, 64, image=True)
     torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
-    )
+    model = small_cnn(nn, 1, 16, 8)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     criterion = nn.CrossEntropyLoss()
     compute_loss = _loss_function(model, criterion)
