@@ -240,25 +240,9 @@ class OwnForms:
     # ------------------------------------------------------------ dtype and device
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        target_dtype = kwargs.pop("dtype", None)
-        target_device = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        non_blocking = kwargs.pop("non_blocking", False)
-        memory_format = kwargs.pop("memory_format", _preserve_format)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                target_dtype, target_device = arg.dtype, arg.device
-            elif isinstance(arg, _dtype_cls):
-                target_dtype = arg
-            elif isinstance(arg, (str, _device_cls, int)) and not (
-                isinstance(arg, str) and arg.removeprefix("torch.").removeprefix("ember.")
-                in ("float32", "float64", "float16", "int64", "int32", "bool")
-            ):
-                target_device = arg
-            elif arg is not None:
-                target_dtype = to_dtype(arg)
+        target_device, target_dtype, non_blocking, copy, memory_format = parse_to(args, kwargs)
+        if memory_format is None:
+            memory_format = _preserve_format
         result = self
         if target_device is not None:
             result = ops.to_device(self, array_index(target_device), non_blocking)
@@ -401,6 +385,42 @@ class OwnForms:
 
     def col_indices(self):
         self._sparse_only("col_indices", "sparse row compressed tensor")
+
+
+def parse_to(args: tuple, kwargs: dict) -> tuple:
+    """PyTorch's forms of ``to``'s arguments, a tensor's and a module's, as ``(device, dtype,
+    non_blocking, copy, memory_format)``: ``to(device=None, dtype=None, non_blocking=False,
+    copy=False, memory_format=None)``, ``to(dtype, non_blocking, copy)`` and
+    ``to(other_tensor, non_blocking, copy)`` (its device and dtype). A string that names a
+    dtype is one; any other string, an int or a ``device`` is a device."""
+    kwargs = dict(kwargs)
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    flags = [kwargs.pop("non_blocking", False), kwargs.pop("copy", False)]
+    memory_format = kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    given = 0  # positional flags: non_blocking, then copy
+    for arg in args:
+        if isinstance(arg, bool):
+            if given == len(flags):
+                raise TypeError(
+                    "to() received an invalid combination of arguments - got "
+                    f"({', '.join(type(value).__name__ for value in args)})"
+                )
+            flags[given] = arg
+            given += 1
+        elif isinstance(arg, Tensor):
+            dtype, device = arg.dtype, arg.device
+        elif isinstance(arg, _dtype_cls):
+            dtype = arg
+        elif isinstance(arg, (str, _device_cls, int)) and not (
+            isinstance(arg, str) and arg.removeprefix("torch.").removeprefix("ember.")
+            in ("float32", "float64", "float16", "int64", "int32", "bool")
+        ):
+            device = arg
+        elif arg is not None:
+            dtype = to_dtype(arg)
+    return device, dtype, flags[0], flags[1], memory_format
 
 
 def _sizes(args) -> tuple:

@@ -377,3 +377,15 @@ def test_a_cpu_batch_norm_on_a_cuda_input_raises_torchs_error():
         layer(ember.randn(4, 3, device="cuda"))
     layer.cuda()
     assert layer(ember.randn(4, 3, device="cuda")).is_cuda and layer.running_mean.is_cuda
+
+
+def test_to_takes_positional_flags_like_torch():
+    for lib in (torch, ember):
+        x = lib.ones(2)
+        moved = x.to("cpu", lib.float64, True)  # non_blocking
+        assert moved.dtype == lib.float64
+        copied = x.to(lib.float32, False, True)  # non_blocking, copy
+        assert copied is not x and copied.dtype == lib.float32
+        assert x.to(x, True) is x
+    with pytest.raises(TypeError):
+        ember.ones(2).to(ember.float32, False, True, True)

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from ember import _tape
 from ember._device import check_device, device as _device_cls
-from ember._dtype import bfloat16, dtype as _dtype_cls, float16, float32, float64
+from ember._dtype import bfloat16, float16, float32, float64
 from ember._hooks import RemovableHandle
 from ember._tensor import Tensor
+from ember._tensor_methods import parse_to
 from ember.autograd import grad_mode
 from ember.nn.modules._backward_hooks import attach
 from ember.nn.parameter import Buffer, Parameter
@@ -368,7 +369,7 @@ class Module:
 
         Only floating-point tensors change dtype; every tensor changes device.
         """
-        device, dtype, non_blocking, memory_format = _to_arguments(args, kwargs)
+        device, dtype, non_blocking, _, memory_format = parse_to(args, kwargs)
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
@@ -595,41 +596,6 @@ def _register(registry, hook, prepend, with_kwargs, kwargs_set) -> RemovableHand
     if with_kwargs:
         kwargs_set.add(handle.id)
     return handle
-
-
-def _to_arguments(args: tuple, kwargs: dict) -> tuple:
-    """PyTorch's forms of ``Module.to``'s arguments, as (device, dtype, non_blocking,
-    memory_format): ``(device=None, dtype=None, non_blocking=False)``, ``(dtype,
-    non_blocking=False)``, ``(tensor, non_blocking=False)``; a ``copy`` flag is ignored."""
-    kwargs = dict(kwargs)
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    non_blocking = kwargs.pop("non_blocking", False)
-    memory_format = kwargs.pop("memory_format", None)
-    kwargs.pop("copy", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    rest = list(args)
-    if rest and isinstance(rest[0], Tensor):
-        first = rest.pop(0)
-        device, dtype = first.device, first.dtype
-    elif rest and isinstance(rest[0], _dtype_cls):
-        dtype = rest.pop(0)
-    elif rest and (rest[0] is None or isinstance(rest[0], (str, _device_cls, int))) and (
-        not isinstance(rest[0], bool)
-    ):
-        device = rest.pop(0)
-        if rest and (rest[0] is None or isinstance(rest[0], _dtype_cls)):
-            dtype = rest.pop(0)
-    for flag in ("non_blocking", "copy"):
-        if rest and isinstance(rest[0], bool):
-            value = rest.pop(0)
-            non_blocking = value if flag == "non_blocking" else non_blocking
-    if rest:
-        raise TypeError(
-            "to() received an invalid combination of arguments - got "
-            f"({', '.join(type(arg).__name__ for arg in args)})"
-        )
-    return device, dtype, non_blocking, memory_format
 
 
 def _size(tensor) -> str:
