@@ -187,6 +187,7 @@ class _Cuda:
 
 
 cuda = _Cuda()
+NO_ACCELERATOR = "Cannot access accelerator device when none is available."  # PyTorch's
 
 
 def cuda_library():
@@ -284,7 +285,7 @@ def pinned_copy(array):
     """A copy of a host array in page-locked memory, from which a copy to the GPU can run
     while the host goes on (``non_blocking=True``). Raises without CUDA, as PyTorch does."""
     if cuda_library() is None:
-        raise RuntimeError("Cannot access accelerator device when none is available.")
+        raise RuntimeError(NO_ACCELERATOR)
     cuda.in_use = True
     pinned = cuda.library.cuda.alloc_pinned_memory(array.nbytes)
     copy = numpy.ndarray(array.shape, array.dtype, buffer=pinned)

@@ -23,7 +23,7 @@ class device:  # noqa: N801 -- PyTorch's name
             type, index = type.type, type.index
         if isinstance(type, int) and not isinstance(type, bool):  # the accelerator's number
             if _backend.cuda_library() is None:
-                raise RuntimeError("Cannot access accelerator device when none is available.")
+                raise RuntimeError(_backend.NO_ACCELERATOR)
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() expected a string like 'cpu', got {type!r}")
@@ -109,6 +109,18 @@ def of_index(index: int | None) -> device:
 
 
 _CUDA: dict = {}
+
+
+def mixed_devices(indices, where: str = "") -> RuntimeError:
+    """PyTorch's error for tensors found on several devices (``indices``: array indices,
+    None for the CPU), GPUs named first; ``where`` names the op."""
+    found = set(indices)
+    names = [f"cuda:{index}" for index in sorted(i for i in found if i is not None)]
+    names += ["cpu"] if None in found else []
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{names[0]} and {names[1]}!" + (f" (in {where})" if where else "")
+    )
 
 
 def check_device(target) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from ember import cuda
+from ember import _backend, cuda
 from ember._device import device as _device
 
 __all__ = [
@@ -36,13 +36,11 @@ __all__ = [
     "synchronize",
 ]
 
-_NO_ACCELERATOR = "Cannot access accelerator device when none is available."
-
 
 def _cuda():
     """``ember.cuda``, or PyTorch's RuntimeError where there is no accelerator."""
     if not cuda.is_available():
-        raise RuntimeError(_NO_ACCELERATOR)
+        raise RuntimeError(_backend.NO_ACCELERATOR)
     return cuda
 
 

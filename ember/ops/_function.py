@@ -30,6 +30,7 @@ from ember._backend import (
     to_device,
     xp,
 )
+from ember._device import mixed_devices
 from ember._dtype import (
     check_python_int,
     checked_int,
@@ -188,11 +189,7 @@ def _on_one_device(cls, args, arrays) -> None:
         for position in scalars:
             arrays[position] = to_device(arrays[position], gpus[0])
         return
-    names = [f"cuda:{index}" for index in gpus] + (["cpu"] if None in found else [])
-    raise RuntimeError(
-        "Expected all tensors to be on the same device, but found at least two devices, "
-        f"{names[0]} and {names[1]}! (in {cls.__name__})"
-    )
+    raise mixed_devices(found, cls.__name__)
 
 
 def _on_tape(cls, args, arrays, outputs, node, result) -> None:

@@ -18,6 +18,7 @@ import numbers
 
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import cuda as _cuda, device_index, float_info, xp
+from ember._device import mixed_devices
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops._function import Op, _legacy, wrap_dim
@@ -214,9 +215,7 @@ def _running_pair(running_mean, running_var, input) -> None:
     if _cuda.in_use and running_mean is not None:  # the running statistics reach arrays
         places = [device_index(t._data) for t in (input, running_mean, running_var)]
         if len(set(places)) > 1:
-            names = sorted({"cpu" if i is None else f"cuda:{i}" for i in places}, reverse=True)
-            raise RuntimeError("Expected all tensors to be on the same device, but found at "
-                               f"least two devices, {names[0]} and {names[1]}!")
+            raise mixed_devices(places, "batch_norm")
 
 
 def _normalize_with(input, mean, var, weight, bias, eps, view) -> Tensor:
