@@ -19,7 +19,7 @@ from ember._backend import (
     to_device,
     xp,
 )
-from ember._device import array_index, state as _device_state
+from ember._device import array_index
 from ember._dtype import (
     bool_,
     check_python_int,
@@ -76,16 +76,11 @@ def _target(array, device) -> int | None:
 def _finish(array, dtype, requires_grad, device) -> Tensor:
     if dtype is not None:
         array = array.astype(to_dtype(dtype).numpy, copy=False)
-    if device is not None or device_index(array) is not None or _default_is_cuda():
-        array = to_device(array, _target(array, device))
+    array = to_device(array, _target(array, device))
     result = _tape.made(Tensor._make(array))
     if requires_grad:
         result.requires_grad_(True)
     return result
-
-
-def _default_is_cuda() -> bool:
-    return _device_state.default.type == "cuda"
 
 
 def _size(size) -> tuple:
