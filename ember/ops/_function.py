@@ -35,6 +35,7 @@ from ember._dtype import (
     check_python_int,
     checked_int,
     dtype as _dtype_cls,
+    float32 as _float32_dtype,
     from_numpy_dtype,
     get_default_dtype,
     result_type,
@@ -166,12 +167,13 @@ def _float32_on_cuda(args) -> tuple:
     flow back in the narrow type)."""
     from ember.ops.copy import to_dtype  # copy.py defines its ops on this module's Op
 
-    float32 = from_numpy_dtype(xp.dtype(xp.float32))
-    return tuple([
-        to_dtype(arg, float32) if isinstance(arg, Tensor) and device_index(arg._data) is not None
-        and (arg._data.dtype == xp.float16 or arg._data.dtype is _BFLOAT16) else arg
-        for arg in args
-    ])
+    return tuple([to_dtype(arg, _float32_dtype) if _narrow_on_cuda(arg) else arg
+                  for arg in args])
+
+
+def _narrow_on_cuda(arg) -> bool:
+    return isinstance(arg, Tensor) and device_index(arg._data) is not None and (
+        arg._data.dtype == xp.float16 or arg._data.dtype is _BFLOAT16)
 
 
 def _on_one_device(cls, args, arrays) -> None:
