@@ -346,7 +346,7 @@ class NllLoss(Op):
         x2 = x if batched else x[None]
         target2 = (target if batched else target.reshape(1)).astype(xp.int64, copy=False)
         on_host = type(x) is ndarray
-        safe, ignored = (_host_targets if on_host else _device_targets)(
+        safe, ignored, unchecked = (_host_targets if on_host else _device_targets)(
             target2, x2.shape[1], ignore_index
         )
         # weights None stands for all ones (no class weight, no ignored target)
@@ -361,10 +361,8 @@ class NllLoss(Op):
             picked = x2[rows, safe]
         else:
             picked = xp.take_along_axis(x2, safe[:, None], axis=1)[:, 0]
-        if not on_host:  # checked without waiting: the error comes at the next read of values
-            out_of_range = _out_of_range(target2, x2.shape[1], ignore_index)
-            picked = xp.where(out_of_range, xp.nan, picked)
-            defer_check(out_of_range.any(), partial(_out_of_bounds, target2, out_of_range))
+        if unchecked is not None:  # out-of-range targets, until the deferred check raises
+            picked = xp.where(unchecked, xp.nan, picked)
         losses = -picked if weights is None else -picked * weights
         one = x.dtype.type(1)
         scale = one if weights is None else weights
@@ -403,20 +401,22 @@ def _out_of_range(target, classes: int, ignore_index: int):
 
 
 def _host_targets(target, classes: int, ignore_index: int) -> tuple:
-    """The targets made safe to index with (ignored ones as 0) and where they are ignored
-    (None when none is); an out-of-range target raises PyTorch's IndexError."""
+    """The targets made safe to index with (ignored ones as 0), where they are ignored
+    (None when none is) and where they are out of range, unchecked (None: here they are
+    checked, and an out-of-range target raises PyTorch's IndexError)."""
     if (
         target.size
         and 0 <= target.min()
         and target.max() < classes
         and not 0 <= ignore_index < classes
     ):
-        return target, None  # every target in range and none ignored, at a glance
+        return target, None, None  # every target in range and none ignored, at a glance
     out_of_range = _out_of_range(target, classes, ignore_index)
     if out_of_range.any():
         raise _out_of_bounds(target, out_of_range)
     ignored = target == ignore_index
-    return (xp.where(ignored, 0, target), ignored) if ignored.any() else (target, None)
+    return (xp.where(ignored, 0, target), ignored, None) if ignored.any() \
+        else (target, None, None)
 
 
 def _out_of_bounds(target, out_of_range) -> IndexError:
@@ -425,9 +425,12 @@ def _out_of_bounds(target, out_of_range) -> IndexError:
 
 def _device_targets(target, classes: int, ignore_index: int) -> tuple:
     """``_host_targets`` on a GPU, which asks nothing of the values: a check that raised
-    would wait for the device, so the caller defers it (``defer_check``)."""
+    would wait for the device, so it is deferred to the next read of values
+    (``defer_check``), and the out-of-range places come back for the loss to mark."""
     ignored = target == ignore_index
-    return xp.where(ignored | (target < 0) | (target >= classes), 0, target), ignored
+    out_of_range = _out_of_range(target, classes, ignore_index)
+    defer_check(out_of_range.any(), partial(_out_of_bounds, target, out_of_range))
+    return xp.where(ignored | out_of_range, 0, target), ignored, out_of_range
 
 
 class NllLoss2D(NllLoss):
