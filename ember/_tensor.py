@@ -289,14 +289,12 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        if _backend._deferred:
-            _backend.raise_deferred()
+        _backend.raise_deferred()
         return self._data.reshape(()).item()
 
     def tolist(self):
         graph_break("Tensor.tolist() reads a value into Python")
-        if _backend._deferred:
-            _backend.raise_deferred()
+        _backend.raise_deferred()
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False):
@@ -347,8 +345,7 @@ class Tensor:
                 if self._data.size
                 else "Boolean value of Tensor with no values is ambiguous"
             )
-        if _backend._deferred:
-            _backend.raise_deferred()
+        _backend.raise_deferred()
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
