@@ -24,15 +24,21 @@ def _numpy_nand():
     return make_numpy_nand()
 
 
+def _numpy_op_overhead():
+    from benchmarks.workloads import make_numpy_op_overhead
+
+    return make_numpy_op_overhead()
+
+
 def _bare_op_overhead():
     from benchmarks.bare_autograd import make_op_overhead
 
     return make_op_overhead()
 
 
-# Floors measured beside the frameworks: the NAND loop written by hand in NumPy, and
-# op_overhead on a bare pure-Python autograd.
-BASELINES = {"numpy": _numpy_nand, "bare": _bare_op_overhead}
+# Floors measured beside the frameworks: the NAND loop and op_overhead's step written by
+# hand in NumPy, and op_overhead on a bare pure-Python autograd.
+BASELINES = {"numpy": _numpy_nand, "numpy_ops": _numpy_op_overhead, "bare": _bare_op_overhead}
 
 
 def _timed(run) -> float:

@@ -430,6 +430,35 @@ def make_numpy_nand():
     return run, "4000 epochs"
 
 
+def make_numpy_op_overhead():
+    """op_overhead's ten ops, sum and backward written by hand in NumPy: its floor.
+
+    ``step(a, b)`` returns the loss and ``a``'s gradient, for the test that holds it to
+    ember's; ``run()`` is the workload's 1000 steps.
+    """
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32)
+    b = rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32)
+
+    def step(a, b):
+        y1 = a * b
+        y3 = np.exp(y1 + a)
+        y5 = np.tanh(y3 - b)
+        y7 = 1 / (1 + np.exp(-(y5 * 2.0)))
+        y9 = np.maximum(y7 / b, 0)
+        loss = (y9 + 1.0).sum()
+        grad = (y9 > 0) / b  # d loss / d y7, through relu and the division
+        grad = grad * (y7 * (1 - y7)) * 2.0 * (1 - y5 * y5) * y3  # ... down to y1 + a
+        return loss, grad * b + grad  # through a * b and + a
+
+    def run():
+        for _ in range(1000):
+            step(a, b)
+
+    run.step = step
+    return run, "1000 x (10 ops + sum, forward and backward)"
+
+
 WORKLOADS = {
     "nand": make_nand,
     "op_overhead": make_op_overhead,

@@ -40,3 +40,19 @@ def test_every_baseline_the_runner_names_is_one_the_worker_runs():
     # each baseline's run covers what its workload's run covers
     assert worker.BASELINES["bare"]()[1] == workloads.make_op_overhead(ember)[1]
     assert worker.BASELINES["numpy"]()[1] == workloads.make_nand(ember)[1]
+    assert worker.BASELINES["numpy_ops"]()[1] == workloads.make_op_overhead(ember)[1]
+
+
+def test_hand_written_op_overhead_matches_ember():
+    run, _ = workloads.make_numpy_op_overhead()
+    rng = np.random.default_rng(0)
+    a_values = rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32)
+    b_values = rng.uniform(-1.5, 1.5, (4, 3)).astype(np.float32)  # some ReLUs cut
+    loss, grad = run.step(a_values, b_values)
+
+    x = ember.tensor(a_values, requires_grad=True)
+    z = ember.tensor(b_values)
+    w = ((((((x * z + x).exp() - z).tanh() * 2.0).sigmoid()) / z).relu() + 1.0).sum()
+    w.backward()
+    np.testing.assert_allclose(grad, x.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss, float(w), rtol=1e-6)
