@@ -206,9 +206,9 @@ class Program:
         then each leaf's ``.grad`` accumulated as the engine does."""
         seeds = []
         for root, seed in step.args:
-            if seed is None:
-                self.namespace["ones"] = xp.ones
-                seeds.append((root, f"ones({root.shape!r}, {_dtype_name(self, root.dtype)})"))
+            if seed is None:  # a copy of a ones array made once: cheaper than ``ones`` anew
+                self.namespace[f"ones{root.index}"] = xp.ones(root.shape, root.dtype)
+                seeds.append((root, f"ones{root.index}.copy()"))
             else:
                 seeds.append((root, seed.name))
         flows = gradient_flow(self.steps[:number], [root for root, _ in step.args])

@@ -23,6 +23,7 @@ from ember.ops._function import (
 from ember.ops.creation import zeros_like
 
 _operand = as_tensor_operand
+_NUMBERS = (float, int)  # not bool: ``x * True`` promotes as a bool
 
 
 def _promoted(op: str, *values, float_math: bool = False) -> list:
@@ -37,6 +38,12 @@ def _promoted(op: str, *values, float_math: bool = False) -> list:
             and (a.dtype.kind == "f" or not float_math)
         ):
             return values  # the common case: nothing to broadcast, promote or convert
+        # a float tensor and a Python number (``x * 2.0``): the number takes the tensor's
+        # dtype as below (float math first makes an int a float), and a scalar broadcasts
+        if type(a) in array_types and type(b) in _NUMBERS and a.dtype.kind == "f":
+            return [a, a.dtype.type(float(b) if float_math else b)]
+        if type(b) in array_types and type(a) in _NUMBERS and b.dtype.kind == "f":
+            return [b.dtype.type(float(a) if float_math else a), b]
     broadcast_shape(op, *(value.shape for value in values if type(value) in array_types))
     if not float_math:
         return promote(*values)
