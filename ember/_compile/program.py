@@ -28,16 +28,24 @@ from ember.autograd.function import (
     edge_of,
     grad_accumulator,
 )
-from ember.ops._function import _Scratch
+from ember.ops._function import OUTPUT, _Scratch
 
 _programs = itertools.count()
+_SET, _MAYBE = "set", "maybe"  # what the writer knows of a gradient variable
 
 
 class _ArrayContext:
-    """The ctx of a replayed op: what its forward saves is kept as arrays."""
+    """The ctx of a replayed op: what its forward saves is kept as arrays.
+
+    ``saved_arrays`` is a plain attribute here, not the node's property that checks each
+    saved value's version: the recording already saw every in-place write, and copied a
+    saved value before one (a snapshot step), so a replay has nothing to check.
+    """
+
+    saved_arrays = ()
 
     def save_for_backward(self, *arrays) -> None:
-        self._saved_data = arrays
+        self.saved_arrays = arrays
 
 
 class _TensorContext:
@@ -94,6 +102,8 @@ class Program:
         inline = any(step.kind == "backward" for step in self.steps)
         self.grad_outputs = [] if inline else [
             s for s in dict.fromkeys(outputs) if s.kind == "step" and s.requires_grad]
+        self.lowered = {}  # step number -> its Lowered form, for the steps that have one
+        self.contexts = []  # what the forward hands its separate backward, by name
         self.forward_source = self._write_forward()
         self.flows = gradient_flow(self.steps, self.grad_outputs)
         self.grad_sources = [s for s in self.sources if s.index in self.flows]
@@ -116,7 +126,7 @@ class Program:
         if self.constants:
             lines.append("    # constants: " + ", ".join(
                 f"{s.name} {_describe(s)}" for s in self.constants))
-        contexts = []
+        contexts = self.contexts
         for number, step in enumerate(self.steps):
             lines += self._forward_lines(number, step, contexts)
         returned = "".join(f"{s.name}, " for s in self.outputs)
@@ -149,6 +159,9 @@ class Program:
                 self.namespace[f"version{number}"] = step.op
                 lines.append(f"    version{number}[0] += 1")
             return lines
+        lowered = self._lower(number, step)
+        if lowered is not None:
+            return self._lowered_forward_lines(number, step, lowered, contexts)
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = step.op.forward
         context = "scratch"
@@ -175,6 +188,46 @@ class Program:
             lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
         return lines
 
+    def _lower(self, number, step):
+        """The op's lowered form (``Op.lower``) where it has one for these arguments."""
+        if step.kind != "op" or len(step.outputs) != 1 or handed_arrays(step):
+            return None
+        needs = step.needs or (False,) * len(step.args)
+        lowered = step.op.lower(needs, step.outputs[0], *step.args)
+        if lowered is None or any(type(saved) is int and not isinstance(step.args[saved], Slot)
+                                  for saved in lowered.saves):
+            return None
+        self.lowered[number] = lowered
+        return lowered
+
+    def _lowered_forward_lines(self, number, step, lowered, contexts) -> list:
+        """``F<n>(args)``: the op's arithmetic alone; what its backward takes is kept by
+        name (a context of the region when the backward is a function of its own)."""
+        (output,) = step.outputs
+        kernel = f"{step.op.__name__}_{number}"
+        self.namespace[kernel] = lowered.forward
+        arguments = [self._argument(a, number, i) for i, a in enumerate(step.args)]
+        call = f"{kernel}({', '.join(arguments)})"
+        if step.as_array[0]:
+            call = f"asarray({call})"
+        if step.node is not None:
+            for name in self._saved_names(number, step):
+                if name != "None" and name not in contexts:
+                    contexts.append(name)
+        return [f"    {output.name} = {call}  # {_describe(output)}  <- {_short(step.where)}"]
+
+    def _saved_names(self, number, step) -> list:
+        """The names of what a lowered step's backward takes after the gradient."""
+        names = []
+        for saved in self.lowered[number].saves:
+            if saved is None:
+                names.append("None")
+            elif saved == OUTPUT:
+                names.append(step.outputs[0].name)
+            else:
+                names.append(step.args[saved].name)
+        return names
+
     def owner_of(self, array):
         """The captured tensor whose storage ``array`` is (a buffer an op writes)."""
         return next(s.tensor for s in self.sources if s.kind == "captured"
@@ -192,11 +245,11 @@ class Program:
     def _write_backward(self) -> str:
         outputs = [f"grad{i}" for i in range(len(self.grad_outputs))]
         lines = [f"def backward(node, {', '.join(outputs)}):"]
-        contexts = [f"c{n}" for n, s in enumerate(self.steps) if s.node is not None]
-        if contexts:
-            lines.append(f"    {''.join(c + ', ' for c in contexts)}= node.contexts")
+        if self.contexts:
+            lines.append(f"    {''.join(c + ', ' for c in self.contexts)}= node.contexts")
         seeds = list(zip(self.grad_outputs, outputs))
-        lines += self._gradient_lines(seeds, len(self.steps), self.flows)
+        # the engine may pass None for an output that got no gradient
+        lines += self._gradient_lines(seeds, len(self.steps), self.flows, seeded=_MAYBE)
         returned = "".join(f"g{s.index}, " for s in self.grad_sources)
         lines.append(f"    return ({returned})")
         return "\n".join(lines) + "\n"
@@ -230,26 +283,72 @@ class Program:
             lines.append(f"    g{slot.index} = None")
         return lines
 
-    def _gradient_lines(self, seeds, upto, flows) -> list:
+    def _gradient_lines(self, seeds, upto, flows, seeded=_SET) -> list:
         """The engine's walk over steps ``[0, upto)``, newest first, from ``seeds`` (slot,
-        expression) pairs: what reaches slot ``i`` is summed in ``g{i}``."""
+        expression) pairs: what reaches slot ``i`` is summed in ``g{i}``.
+
+        ``known`` follows what the writer can tell of each ``g{i}`` as the walk goes: set
+        for sure (a seed, or a lowered step's gradient on a path that surely ran), maybe
+        set, or still None (absent). A lowered step whose gradient is surely set runs
+        without a test, and what it hands on is assigned or added without ``arrive``.
+        """
         lines = [f"    {' = '.join(f'g{i}' for i in sorted(flows))} = None"]
-        seeded = set()
+        known = {}
         for slot, expression in seeds:
             target = f"g{slot.index}"
-            if slot.index in seeded:
+            if slot.index in known:
                 lines.append(f"    {target} = {target} + {expression}")
             else:
                 lines.append(f"    {target} = {expression}")
-            seeded.add(slot.index)
+            known[slot.index] = seeded
         for number in range(upto - 1, -1, -1):
             step = self.steps[number]
             if not any(s.index in flows for s in step.outputs):
                 continue
             if step.kind in ("write", "snapshot"):
                 lines += self._write_backward_lines(step)
+                _arrived(known, step.args[-1], _MAYBE)
+            elif number in self.lowered and step.node is not None:
+                lines += self._lowered_backward_lines(number, step, flows, known)
             elif step.node is not None:
                 lines += self._backward_lines(number, step, flows)
+                for arg, need in zip(step.args, step.needs):
+                    if need and isinstance(arg, Slot) and arg.index in flows:
+                        _arrived(known, arg, _MAYBE)
+        return lines
+
+    def _lowered_backward_lines(self, number, step, flows, known) -> list:
+        (output,) = step.outputs
+        state = known.get(output.index)
+        if state is None:
+            return []  # nothing reaches it
+        indent = "    " if state is _SET else "        "
+        lines = [] if state is _SET else [f"    if g{output.index} is not None:  # {step.name}"]
+        self.namespace[f"B{number}"] = self.lowered[number].backward
+        call = f"B{number}({', '.join([f'g{output.index}'] + self._saved_names(number, step))})"
+        wanted = [(position, arg) for position, (arg, need) in enumerate(zip(step.args, step.needs))
+                  if need and isinstance(arg, Slot) and arg.index in flows]
+        if len(wanted) == 1:
+            (position, _), = wanted
+            results = {position: f"{call}[{position}]"}
+            comment = f"  # {step.name}" if state is _SET else ""
+        else:
+            lines.append(f"{indent}r = {call}" + (f"  # {step.name}" if state is _SET else ""))
+            results = {position: f"r[{position}]" for position, _ in wanted}
+            comment = ""
+        for position, arg in wanted:
+            target, value = f"g{arg.index}", results[position]
+            before = known.get(arg.index)
+            if before is _SET:
+                lines.append(f"{indent}{target} = {target} + {value}{comment}")
+            elif before is None and state is _SET:
+                lines.append(f"{indent}{target} = {value}{comment}")
+            else:  # it may or may not hold a gradient yet: the engine's rule decides
+                dtype = _dtype_name(self, arg.dtype)
+                lines.append(f"{indent}{target} = arrive({target}, {value}, {arg.shape!r}, "
+                             f"{dtype}, None, {position}){comment}")
+            comment = ""
+            _arrived(known, arg, state)
         return lines
 
     def _backward_lines(self, number, step, flows) -> list:
@@ -369,6 +468,12 @@ class CompiledRegion(Function):
             outputs = program.run_on_tensors(sources)
             found = grad(outputs, wanted, grads, create_graph=True, allow_unused=True)
         return tuple(found)
+
+
+def _arrived(known, slot, state) -> None:
+    """A gradient reached ``slot`` in a block that ran for sure (``_SET``) or maybe."""
+    if known.get(slot.index) is not _SET:
+        known[slot.index] = _SET if state is _SET else _MAYBE
 
 
 def _arrive(total, grad, shape, dtype, node, position):

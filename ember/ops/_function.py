@@ -47,6 +47,35 @@ from ember.autograd.anomaly_mode import anomaly_state
 from ember.autograd.function import Function, _sequence, check_leak, grad_accumulator, keep_saved
 from ember.ops._array_math import ArrayMath
 
+OUTPUT = "output"  # in ``Lowered.saves``: the op's result
+
+
+class Lowered:
+    """An op's arithmetic alone, for one recording's shapes and dtypes (``Op.lower``).
+
+    ``forward(*args)`` takes the op's arguments as ``forward`` does, without ``ctx``, and
+    returns the result array. ``backward(grad, *saved)`` takes the result's gradient and
+    the values named in ``saves`` (an argument's position, ``OUTPUT``, or None for none)
+    and returns one gradient per argument: None where none is needed, else an array of
+    exactly that argument's shape and dtype. Both compute what the op's own ``forward`` and
+    ``gradients`` compute, kernel for kernel, so a replay is bit for bit the eager result.
+    """
+
+    __slots__ = ("forward", "saves", "backward")
+
+    def __init__(self, forward, saves, backward):
+        self.forward, self.saves, self.backward = forward, saves, backward
+
+
+def lowerable(*described) -> bool:
+    """Whether arrays of these descriptions suit a lowered op: float32 or float64 (no
+    rounding to a narrower dtype to reproduce) and at least one dim (NumPy turns a 0-d
+    result into a scalar, which the op's own forward wraps)."""
+    return all(d.dtype in _LOWERED_DTYPES and len(d.shape) > 0 for d in described)
+
+
+_LOWERED_DTYPES = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
 
 class _Scratch:
     """A throwaway ctx for a forward that records nothing."""
@@ -86,6 +115,18 @@ class Op(Function):
     # (exp, log, pow, sum, softmax, the norms ...): under autocast("cuda") their narrow
     # floating CUDA inputs are cast to float32 (a recorded cast) before they run.
     cuda_autocast_float32 = False
+
+    @classmethod
+    def lower(cls, needs, out, *args):
+        """``ember.compile``'s form of this op for arguments like ``args``, or None.
+
+        A tensor argument comes as a description (its ``shape`` and ``dtype``), any other
+        argument as it is; ``out`` describes the result and ``needs`` says which arguments
+        get a gradient. The recording's guards keep those shapes and dtypes, so the
+        ``Lowered`` form skips the checks and promotions that they settle. None, the
+        default, replays ``forward`` and the backward whole.
+        """
+        return None
 
     @classmethod
     def backward(cls, ctx, *grads):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
-from ember.ops._function import Op, promote
+from ember.ops._array_math import ArrayMath
+from ember.ops._function import Lowered, Op, lowerable, promote
 from ember.ops.matmul import einsum
 
 __all__ = ["linear", "bilinear"]
@@ -18,6 +19,10 @@ class Addmm(Op):
         if not (x.dtype is weight.dtype is bias.dtype):
             x, weight, bias = promote(x, weight, bias)
         ctx.save_for_backward(x, weight)
+        return Addmm.compute(x, weight, bias)
+
+    @staticmethod
+    def compute(x, weight, bias):
         output = _rows_times(x, weight.T)
         if bias.shape == output.shape[-1:] or bias.ndim == 0:
             output += bias  # the product is a fresh array: add in place, no second buffer
@@ -27,7 +32,18 @@ class Addmm(Op):
     @staticmethod
     def gradients(xp, ctx, grad):
         x, weight = xp.saved(ctx)
-        needs = ctx.needs_input_grad
+        return Addmm.chain(xp, grad, x, weight, ctx.needs_input_grad)
+
+    @classmethod
+    def lower(cls, needs, out, x, weight, bias):
+        if not (lowerable(x, weight, bias) and x.dtype == weight.dtype == bias.dtype
+                and bias.shape == weight.shape[:1]):
+            return None  # promotion, or a bias whose gradient is summed to its shape
+        return Lowered(cls.compute, (0, 1),
+                       lambda grad, x, weight: cls.chain(ArrayMath, grad, x, weight, needs))
+
+    @staticmethod
+    def chain(xp, grad, x, weight, needs):
         # the leading dims as one: one matrix product, where NumPy would run one per index
         rows = grad if grad.ndim == 2 else xp.reshape(grad, (-1, grad.shape[-1]))
         grad_x = grad_weight = grad_bias = None

@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import warnings
 from functools import partial
+from math import prod
 
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import asarray, defer_check, ndarray, xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
-from ember.ops._function import Op, _legacy, broadcast_shape, promote
+from ember.ops._function import Lowered, Op, _legacy, broadcast_shape, lowerable, promote
 from ember.ops.creation import ones_like
 from ember.ops.elementwise import clamp_min, exp, log, minimum, where, xlogy
 from ember.ops.reduction import any as any_
@@ -160,22 +161,41 @@ class MseLoss(Op):
     def forward(ctx, input, target, reduction):
         input, target = promote(input, target)
         ctx.save_for_backward(input, target)
+        result = MseLoss.compute(input, target, reduction)
         ctx.reduction = reduction
+        ctx.count = input.size if input.shape == target.shape else \
+            prod(xp.broadcast_shapes(input.shape, target.shape))
+        return result
+
+    @staticmethod
+    def compute(input, target, reduction):
         difference = input - target
         squared = difference * difference
         if reduction == "mean":
-            ctx.count = squared.size
             total = squared.sum()  # xp.mean costs several times this on small arrays
-            return xp.true_divide(total, ctx.count, dtype=total.dtype)
+            return xp.true_divide(total, squared.size, dtype=total.dtype)
         return xp.sum(squared) if reduction == "sum" else squared
 
     @staticmethod
     def gradients(xp, ctx, grad):
         input, target = xp.saved(ctx)
-        scale = 2.0 / ctx.count if ctx.reduction == "mean" else 2.0
+        return MseLoss.chain(grad, input, target, ctx.reduction, ctx.count,
+                             ctx.needs_input_grad)
+
+    @staticmethod
+    def chain(grad, input, target, reduction, count, needs):
+        scale = 2.0 / count if reduction == "mean" else 2.0
         grad_input = (input - target) * (grad * scale)
-        needs = ctx.needs_input_grad
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
+
+    @classmethod
+    def lower(cls, needs, out, input, target, reduction):
+        if not lowerable(input, target) or (input.shape, input.dtype) != (target.shape,
+                                                                          target.dtype):
+            return None  # promotion or broadcasting: the forward's own
+        count = prod(input.shape)
+        return Lowered(cls.compute, (0, 1), lambda grad, input, target: cls.chain(
+            grad, input, target, reduction, count, needs))
 
 
 @autocasts(FLOAT32)

@@ -12,8 +12,18 @@ from __future__ import annotations
 from ember._backend import array_types, xp
 from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
 from ember._tensor import Tensor
-from ember.ops._function import Op, _legacy, broadcast_shape, checked_scalar, dtype_of, promote
+from ember.ops._function import (
+    Lowered,
+    Op,
+    _legacy,
+    broadcast_shape,
+    checked_scalar,
+    dtype_of,
+    lowerable,
+    promote,
+)
 from ember.ops.elementwise._common import (
+    _NUMBERS,
     _not_implemented_backward,
     _operand,
     _promoted,
@@ -28,6 +38,11 @@ def _check_integer_divisor(b) -> None:
         raise RuntimeError("ZeroDivisionError")
 
 
+# Each op below computes in ``compute`` and differentiates in ``chain``, on operands
+# already promoted: ``forward`` and ``gradients`` call them, and so does the op's lowered
+# form (``lower``), which ember.compile runs without the promotion its guards settle.
+
+
 class Add(Op):
     rounds_scalars_to_bfloat16 = (0, 1)
 
@@ -35,11 +50,26 @@ class Add(Op):
     def forward(ctx, a, b, alpha):
         a, b = _promoted("add", a, b)
         ctx.alpha = alpha
+        return Add.compute(a, b, alpha)
+
+    @staticmethod
+    def compute(a, b, alpha):
         return a + b if alpha == 1 else a + b * alpha
 
     @staticmethod
     def gradients(xp, ctx, grad):
-        return grad, grad if ctx.alpha == 1 else grad * ctx.alpha, None
+        return Add.chain(grad, ctx.alpha)
+
+    @staticmethod
+    def chain(grad, alpha):
+        return grad, grad if alpha == 1 else grad * alpha, None
+
+    @classmethod
+    def lower(cls, needs, out, a, b, alpha):
+        operands = _lowered_operands(out, a, b)
+        if operands is None:
+            return None
+        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha))
 
 
 class Sub(Op):
@@ -51,11 +81,26 @@ class Sub(Op):
         if type(alpha) is int and a.dtype.kind in "iu":
             alpha = wrap_int(alpha, a.dtype)  # it was checked negated: it may not fit itself
         ctx.alpha = alpha
+        return Sub.compute(a, b, alpha)
+
+    @staticmethod
+    def compute(a, b, alpha):
         return a - b if alpha == 1 else a - b * alpha
 
     @staticmethod
     def gradients(xp, ctx, grad):
-        return grad, -grad if ctx.alpha == 1 else grad * -ctx.alpha, None
+        return Sub.chain(grad, ctx.alpha)
+
+    @staticmethod
+    def chain(grad, alpha):
+        return grad, -grad if alpha == 1 else grad * -alpha, None
+
+    @classmethod
+    def lower(cls, needs, out, a, b, alpha):
+        operands = _lowered_operands(out, a, b)  # float operands only: alpha needs no wrap
+        if operands is None:
+            return None
+        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha))
 
 
 def _check_alpha(op, input, other, alpha) -> None:
@@ -89,8 +134,21 @@ class Mul(Op):
     @staticmethod
     def gradients(xp, ctx, grad):
         a, b = xp.saved(ctx)
-        needs = ctx.needs_input_grad
+        return Mul.chain(grad, a, b, ctx.needs_input_grad)
+
+    @staticmethod
+    def chain(grad, a, b, needs):
         return (grad * b if needs[0] else None, grad * a if needs[1] else None)
+
+    @classmethod
+    def lower(cls, needs, out, a, b):
+        operands = _lowered_operands(out, a, b)
+        if operands is None:
+            return None
+        # as ``forward`` saves: nothing when a factor is a number, which ``chain`` is given
+        saves = (0, 1) if operands == (None, None) else (None, None)
+        return Lowered(_bound(_multiply, operands), saves,
+                       _bound_chain(cls.chain, operands, needs))
 
 
 class Div(Op):
@@ -106,11 +164,65 @@ class Div(Op):
     @staticmethod
     def gradients(xp, ctx, grad):
         a, b = xp.saved(ctx)
-        needs = ctx.needs_input_grad
+        return Div.chain(grad, a, b, ctx.needs_input_grad)
+
+    @staticmethod
+    def chain(grad, a, b, needs):
         return (
             grad / b if needs[0] else None,
             -grad * a / (b * b) if needs[1] else None,
         )
+
+    @classmethod
+    def lower(cls, needs, out, a, b):
+        operands = _lowered_operands(out, a, b, float_math=True)
+        if operands is None:
+            return None
+        scalar_a, scalar_b = (value is not None for value in operands)
+        saves = (None if scalar_b or scalar_a else 0, None if scalar_b else 1)
+        return Lowered(_bound(_divide, operands), saves,
+                       _bound_chain(cls.chain, operands, needs))
+
+
+def _multiply(a, b):
+    return a * b
+
+
+def _divide(a, b):
+    return a / b
+
+
+def _lowered_operands(out, a, b, float_math=False):
+    """The operands of a lowered binary op (``Op.lower``): for a tensor argument None (its
+    array comes on each replay), for a Python number the scalar ``_promoted`` makes of it.
+    None where ``_promoted`` would broadcast or promote tensors: that stays in ``forward``.
+    """
+    tensors = [value for value in (a, b) if type(value) not in _NUMBERS]
+    if not tensors or not lowerable(out, *tensors):
+        return None
+    if any(value.shape != out.shape or value.dtype != out.dtype for value in tensors):
+        return None
+    dtype = out.dtype.type
+    return tuple(None if type(value) not in _NUMBERS
+                 else dtype(float(value) if float_math else value) for value in (a, b))
+
+
+def _bound(compute, operands):
+    """``compute(a, b, *rest)`` with the numbers among ``operands`` put in."""
+    number_a, number_b = operands
+    if number_a is None and number_b is None:
+        return compute
+    if number_b is not None:
+        return lambda a, b, *rest: compute(a, number_b, *rest)
+    return lambda a, b, *rest: compute(number_a, b, *rest)
+
+
+def _bound_chain(chain, operands, needs):
+    """``chain(grad, a, b, needs)`` of the saved operands, the numbers among ``operands``
+    put in."""
+    number_a, number_b = operands
+    return lambda grad, a, b: chain(grad, a if number_a is None else number_a,
+                                    b if number_b is None else number_b, needs)
 
 
 class RoundedDiv(Op):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import builtins
 import math
+from functools import partial
 
 from ember._backend import array_types, asarray, is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
-from ember.ops._function import Op, float_input
+from ember.ops._function import OUTPUT, Lowered, Op, float_input, lowerable
 from ember.ops._special import (
     _TWO_OVER_SQRT_PI,
     _erf_array,
@@ -65,7 +66,33 @@ class _Unary(Op):
     @classmethod
     def gradients(cls, xp, ctx, grad):
         x, y = xp.saved(ctx)
+        return cls.chain(xp, grad, x, y)
+
+    @classmethod
+    def chain(cls, xp, grad, x, y):
+        """The chain rule: the input's gradient from the output's."""
         return (grad * cls.derivative(xp, x, y),)
+
+    @classmethod
+    def lower(cls, needs, out, x):
+        own = all(next(k for k in cls.__mro__ if name in vars(k)) is _Unary
+                  for name in ("forward", "gradients"))  # a row of the table
+        if not own or not lowerable(x, out):
+            return None
+        if not _fresh_same_dtype(cls.compute, x.dtype):
+            return None  # the forward casts or copies what ``compute`` gives back
+        saves = (0 if "x" in cls.saves else None, OUTPUT if "y" in cls.saves else None)
+        return Lowered(cls.compute, saves, partial(cls.chain, ArrayMath))
+
+
+def _fresh_same_dtype(compute, dtype) -> bool:
+    """Whether ``compute`` gives a new array of its input's float dtype, as ``_Unary``'s
+    forward keeps it (tried on one element)."""
+    sample = xp.full(1, 0.5, dtype)
+    with xp.errstate(all="ignore"):
+        result = compute(sample)
+    return type(result) is ndarray and result.dtype == dtype and not xp.shares_memory(
+        result, sample)
 
 
 class _Piecewise(_Unary):

@@ -6,12 +6,14 @@ the other elements."""
 from __future__ import annotations
 
 from functools import partial
+from types import SimpleNamespace
 
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import asarray, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops._function import NonDifferentiable, Op
+from ember.ops._array_math import ArrayMath
+from ember.ops._function import Lowered, NonDifferentiable, Op, lowerable
 from ember.ops.elementwise import where
 from ember.ops.reduction._common import (
     _cast,
@@ -36,11 +38,23 @@ class Sum(Op):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if dtype is None and x.dtype.kind in "biu":
             dtype = int64.numpy
+        return Sum.compute(x, dims, keepdim, dtype)
+
+    @staticmethod
+    def compute(x, dims, keepdim, dtype):
         return x.sum(axis=dims, keepdims=keepdim, dtype=dtype)  # the method skips a wrapper
 
     @staticmethod
     def gradients(xp, ctx, grad):
         return _expanded(xp, grad, ctx), None, None, None
+
+    @classmethod
+    def lower(cls, needs, out, x, dims, keepdim, dtype):
+        if not lowerable(x) or out.dtype != x.dtype or dtype not in (None, x.dtype):
+            return None
+        shape = SimpleNamespace(shape=x.shape, dims=dims, keepdim=keepdim)  # what ctx holds
+        return Lowered(cls.compute, (),
+                       lambda grad: (_expanded(ArrayMath, grad, shape), None, None, None))
 
 
 class Nansum(Op):

@@ -1,0 +1,219 @@
+"""Lowered ops in ``ember.compile``: an op's arithmetic alone (``Op.lower``), bit for bit.
+
+A lowered op replays without its checks and promotions, and its backward without a ctx or
+the engine's shape conforming, so each family is held to eager ember here: every row of the
+unary table, the binary arithmetic with tensors and Python numbers on either side, sums,
+the MSE loss and the linear layer's product, in float32 and float64. Each case runs with
+the backward inside the compiled call and outside it (the region's own node), and checks
+that the op really was lowered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.ops.elementwise import unary
+from ember.ops.elementwise.arithmetic import Add, Mul
+
+DTYPES = [ember.float32, ember.float64]
+
+
+def _same(a, b, what):
+    a, b = a.detach().numpy(), b.detach().numpy()
+    assert a.dtype == b.dtype and a.shape == b.shape, what
+    np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+def _tensors(rng, shapes, dtype, low=0.2, high=1.4):
+    """One tensor that requires grad per shape, values in [low, high)."""
+    return [ember.tensor(rng.uniform(low, high, shape), dtype=dtype, requires_grad=True)
+            for shape in shapes]
+
+
+def _check(function, arrays, lowered_ops, seed=0):
+    """``function`` compiled against eager: outputs and input gradients under a random
+    cotangent, with ``backward()`` inside the compiled call and outside it; ``lowered_ops``
+    (op class names) must all have been lowered in both programs."""
+    rng = np.random.default_rng(seed)
+
+    def fresh():
+        return [a.detach().clone().requires_grad_(a.requires_grad) for a in arrays]
+
+    expected_inputs = fresh()
+    out = function(*expected_inputs)
+    cotangent = ember.tensor(rng.standard_normal(tuple(out.shape)), dtype=out.dtype)
+    (out * cotangent).sum().backward()
+
+    def step(*inputs):
+        result = function(*inputs)
+        (result * cotangent).sum().backward()
+        return result
+
+    def forward(*inputs):
+        return function(*inputs)
+
+    for name, compiled, outside in (("inside", ember.compile(step), False),
+                                    ("outside", ember.compile(forward), True)):
+        for call in range(3):  # the first call records, the later ones replay
+            inputs = fresh()
+            result = compiled(*inputs)
+            if outside:
+                (result * cotangent).sum().backward()
+            _same(out, result, f"{name} call {call}: output")
+            for index, (want, have) in enumerate(zip(expected_inputs, inputs)):
+                if want.grad is None:
+                    assert have.grad is None
+                else:
+                    _same(want.grad, have.grad, f"{name} call {call}: grad of input {index}")
+        assert compiled.breaks == [] and compiled.replays == 2
+        program = compiled.latest.program
+        names = {program.steps[number].op.__name__ for number in program.lowered}
+        assert set(lowered_ops) <= names, (set(lowered_ops) - names, program.code)
+
+
+def _unary_rows():
+    rows = []
+    for name in dir(unary):
+        op = getattr(unary, name)
+        if isinstance(op, type) and issubclass(op, unary._Unary) and op is not unary._Unary \
+                and op.lower((True,), _Like((3, 4), np.float32), _Like((3, 4), np.float32)):
+            rows.append(op)
+    return rows
+
+
+class _Like:
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, np.dtype(dtype)
+
+
+UNARY = _unary_rows()
+
+
+def test_the_unary_table_is_lowered_row_by_row():
+    # the table's common rows are lowered; those with their own forward are not
+    names = {op.__name__ for op in UNARY}
+    assert {"Exp", "Log", "Tanh", "Sigmoid", "Relu", "Sqrt", "Sin", "Erf"} <= names
+    assert unary.RoundDecimals not in UNARY
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("op", UNARY, ids=lambda op: op.__name__)
+def test_unary_rows_equal_eager(op, dtype):
+    rng = np.random.default_rng(1)
+    (x,) = _tensors(rng, [(3, 4)], dtype)
+    # a second op after it, so that the row's gradient flows on through a lowered step
+    _check(lambda x: op.apply(x) * x, [x], [op.__name__, "Mul"])
+
+
+NUMBERS = [2.0, 3, -0.75, 1e-3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_binary_arithmetic_of_two_tensors_equals_eager(dtype):
+    rng = np.random.default_rng(2)
+    a, b = _tensors(rng, [(2, 3), (2, 3)], dtype)
+    _check(lambda a, b: ((a + b) * (a - b) / (b * a)).sub(b, alpha=0.5).add(a, alpha=2),
+           [a, b], ["Add", "Sub", "Mul", "Div"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("number", NUMBERS, ids=repr)
+def test_binary_arithmetic_with_a_python_number_on_either_side_equals_eager(number, dtype):
+    rng = np.random.default_rng(3)
+    (a,) = _tensors(rng, [(4, 2)], dtype)
+
+    def function(a):
+        y = (a * number + number) / number - number
+        return number / (number - (number * y + a))
+
+    _check(function, [a], ["Add", "Sub", "Mul", "Div"])
+
+
+def test_an_operand_that_needs_no_gradient_gets_none_and_the_other_its_own():
+    rng = np.random.default_rng(4)
+    a, b = _tensors(rng, [(3, 3), (3, 3)], ember.float32)
+    b.requires_grad_(False)
+    _check(lambda a, b: (a * b) / b - b, [a, b], ["Mul", "Div", "Sub"])
+
+
+def test_broadcasting_and_mixed_dtypes_stay_with_the_forward_and_still_equal_eager():
+    rng = np.random.default_rng(5)
+    a, b = _tensors(rng, [(3, 4), (4,)], ember.float32)
+    c = ember.tensor(rng.uniform(0.5, 1.5, (3, 4)), dtype=ember.float64, requires_grad=True)
+
+    def function(a, b, c):
+        return ((a * b) + c).exp()
+
+    _check(function, [a, b, c], ["Exp"])
+    program = ember.compile(function)
+    program(a, b, c)
+    lowered = {program.latest.program.steps[n].op for n in program.latest.program.lowered}
+    assert Mul not in lowered and Add not in lowered  # they broadcast and promote
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("dims,keepdim", [(None, False), ((0,), False), ((1, 2), True),
+                                          ((-1,), True), ((0, 2), False)])
+def test_sums_over_dims_equal_eager(dims, keepdim, dtype):
+    rng = np.random.default_rng(6)
+    (x,) = _tensors(rng, [(2, 3, 4)], dtype)
+    if dims is None:
+        function = lambda x: (x * x).sum()  # noqa: E731
+    else:
+        function = lambda x: (x * x).sum(dims, keepdim=keepdim).tanh()  # noqa: E731
+    _check(function, [x], ["Sum", "Mul"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_equals_eager(reduction, dtype):
+    rng = np.random.default_rng(7)
+    x, t = _tensors(rng, [(5, 2), (5, 2)], dtype)
+    _check(lambda x, t: F.mse_loss(x.sigmoid(), t, reduction=reduction), [x, t],
+           ["MseLoss", "Sigmoid"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3), (3,)])
+def test_linear_equals_eager(shape, dtype):
+    rng = np.random.default_rng(8)
+    x, weight, bias = _tensors(rng, [shape, (2, 3), (2,)], dtype, low=-1.0, high=1.0)
+    _check(lambda x, w, b: F.linear(x, w, b).sigmoid(), [x, weight, bias],
+           ["Addmm", "Sigmoid"])
+
+
+def test_linear_whose_input_needs_no_gradient_equals_eager():
+    rng = np.random.default_rng(9)
+    x, weight, bias = _tensors(rng, [(4, 3), (2, 3), (2,)], ember.float32, low=-1.0)
+    x.requires_grad_(False)
+    _check(lambda x, w, b: F.linear(x, w, b).relu(), [x, weight, bias], ["Addmm", "Relu"])
+
+
+def test_a_gradient_that_meets_another_is_summed_in_the_engines_order():
+    rng = np.random.default_rng(10)
+    (a,) = _tensors(rng, [(3, 2)], ember.float32)
+
+    def function(a):
+        b = a.exp()
+        return (b * a + b.sin() - a.tanh() * b) / a
+
+    _check(function, [a], ["Exp", "Mul", "Sin", "Tanh", "Add", "Sub", "Div"])
+
+
+def test_a_lowered_program_reads_as_straight_line_code():
+    rng = np.random.default_rng(11)
+    (a,) = _tensors(rng, [(3, 2)], ember.float32)
+
+    @ember.compile
+    def step(a):
+        loss = (a.exp() * 2.0).sum()
+        loss.backward()
+        return loss
+
+    step(a)
+    code = step.code
+    # no context objects, no tests of which gradients arrived, no engine rule
+    assert "C0()" not in code and "is not None" not in code and "arrive(" not in code, code
