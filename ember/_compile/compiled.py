@@ -48,12 +48,27 @@ class Recording:
         self.program, self.guards, self.spec, self.seconds = program, guards, spec, seconds
         self.captured = [s.tensor for s in program.sources if s.kind == "captured"]
         self.inputs = [s.position for s in program.sources if s.kind == "input"]
+        # the call's tensors, in order, are the program's first sources (the usual call)
+        self.inputs_in_order = self.inputs == list(range(len(self.inputs)))
         self.check = _compile_guards(guards)
+        # what the call returns when that is no tensor or one new tensor (a step's loss)
+        self.bare = spec in ([("leaf", None)], [None]) and not (
+            spec == [None] and program.outputs[0].kind != "step")
 
     def replay(self, tensors):
         program = self.program
-        sources = [tensors[i] for i in self.inputs] + self.captured
+        if self.inputs_in_order and len(tensors) == len(self.inputs):
+            sources = tensors + self.captured
+        else:
+            sources = [tensors[i] for i in self.inputs] + self.captured
         arrays, contexts = program.run(sources)
+        if self.bare:  # nothing to rebuild: ``None``, or the one tensor the step made
+            if not arrays:
+                return None
+            output = Tensor._make(arrays[0])
+            if program.grad_outputs and grad_mode.state.enabled:
+                program.connect([output], contexts, sources)
+            return output
         outputs = []
         for slot, array in zip(program.outputs, arrays):
             if slot.kind in ("input", "captured"):  # returned as it came, as eagerly
