@@ -389,10 +389,10 @@ class NllLoss(Op):
         if reduction == "none":
             result = losses if batched else losses.reshape(())
         elif reduction == "sum":
-            result = xp.sum(losses)
+            result = losses.sum()  # the method skips NumPy's wrapper
         else:
-            total = x.dtype.type(safe.size) if weights is None else xp.sum(weights)
-            result = xp.sum(losses) / total
+            total = x.dtype.type(safe.size) if weights is None else weights.sum()
+            result = losses.sum() / total
             # no counted target: the loss is 0/0 = nan, but PyTorch's gradient is zero
             if on_host or weights is None:
                 scale = scale / total if total else scale
