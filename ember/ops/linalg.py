@@ -136,23 +136,27 @@ class LinalgVectorNorm(Op):
 
     @staticmethod
     def forward(ctx, x, ord, dims, keepdim):
-        magnitude = xp.abs(x)
-        if ord == math.inf:
-            result = xp.max(magnitude, axis=dims, keepdims=keepdim)
-        elif ord == -math.inf:
-            result = xp.min(magnitude, axis=dims, keepdims=keepdim)
-        elif ord == 0:
-            result = xp.sum(x != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
-        elif ord == 1:
-            result = xp.sum(magnitude, axis=dims, keepdims=keepdim)
-        elif ord == 2:
-            result = xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
-        else:
-            result = xp.sum(magnitude**ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        result = LinalgVectorNorm.compute(x, ord, dims, keepdim)
         ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
-        result = asarray(result, dtype=x.dtype)
         ctx.save_for_backward(x, result)
         return result
+
+    @staticmethod
+    def compute(x, ord, dims, keepdim):
+        """The ``ord``-norm of ``x`` over ``dims``, an array of ``x``'s dtype."""
+        if ord == 2:
+            result = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
+        elif ord == 0:
+            result = (x != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+        elif ord == math.inf:
+            result = xp.abs(x).max(axis=dims, keepdims=keepdim)
+        elif ord == -math.inf:
+            result = xp.abs(x).min(axis=dims, keepdims=keepdim)
+        elif ord == 1:
+            result = xp.abs(x).sum(axis=dims, keepdims=keepdim)
+        else:
+            result = (xp.abs(x) ** ord).sum(axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        return asarray(result, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -136,3 +136,47 @@ def test_parameters_to_vector_round_trip():
 def test_vector_to_parameters_rejects_non_tensors():
     with pytest.raises(TypeError, match="expected torch.Tensor, but got"):
         ember.nn.utils.vector_to_parameters([1.0, 2.0], [ember.nn.Parameter(ember.ones(2))])
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, 0.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clipping_plain_gradients_on_their_arrays_equals_the_op_path(norm_type, dtype,
+                                                                     monkeypatch):
+    from ember.nn.utils import clip_grad
+
+    def clip(parameters):
+        return ember.nn.utils.clip_grad_norm_(parameters, 0.7, norm_type)
+
+    fast, slow = _parameters(ember, 2.0, dtype), _parameters(ember, 2.0, dtype)
+    fast.append(ember.nn.Parameter(ember.ones(0, dtype=ember.float32)))  # an empty gradient
+    fast[-1].grad = ember.zeros(0, dtype=fast[0].dtype)
+    slow.append(ember.nn.Parameter(ember.ones(0, dtype=ember.float32)))
+    slow[-1].grad = ember.zeros(0, dtype=slow[0].dtype)
+    versions = [p.grad._version for p in fast if p.grad is not None]
+    with monkeypatch.context() as patch:  # no op per tensor on this path
+        patch.setattr(clip_grad, "vector_norm", None)
+        fast_total = clip(fast)
+    monkeypatch.setattr(clip_grad, "_plain", lambda tensors, dtype: False)
+    slow_total = clip(slow)
+    np.testing.assert_array_equal(fast_total.numpy(), slow_total.numpy())
+    assert fast_total.dtype == slow_total.dtype
+    for f, s in zip(fast, slow):
+        if f.grad is not None:
+            assert f.grad.dtype == s.grad.dtype
+            np.testing.assert_array_equal(f.grad.numpy(), s.grad.numpy())
+    # each clipped gradient changed in place, as ``mul_`` counts it
+    assert [p.grad._version for p in fast if p.grad is not None] == [v + 1 for v in versions]
+
+
+def test_clipping_gradients_of_two_dtypes_matches_torch():
+    for lib in (torch, ember):
+        first = lib.nn.Parameter(lib.ones(3))
+        second = lib.nn.Parameter(lib.ones(2, dtype=lib.float64))
+        first.grad = lib.tensor([3.0, 0.0, 4.0], dtype=lib.float32)
+        second.grad = lib.tensor([1.0, -2.0], dtype=lib.float64)
+        total = lib.nn.utils.clip_grad_norm_([first, second], 1.0)
+        if lib is torch:
+            expected = (total.item(), first.grad.numpy(), second.grad.numpy())
+    assert total.item() == pytest.approx(expected[0], rel=1e-6)
+    np.testing.assert_allclose(first.grad.numpy(), expected[1], rtol=1e-6)
+    np.testing.assert_allclose(second.grad.numpy(), expected[2], rtol=1e-12)

@@ -13,11 +13,14 @@ import warnings
 from collections.abc import Iterable
 
 from ember import _tape
+from ember._backend import device_index, xp
+from ember._dtype import float32, float64
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.linalg import vector_norm
 from ember.ops.creation import tensor
 from ember.ops.elementwise import clamp
+from ember.ops.linalg import LinalgVectorNorm
 from ember.ops.shape import stack
 
 __all__ = [
@@ -53,9 +56,16 @@ def get_total_norm(
     norm_type = float(norm_type)
     if not tensors:
         return tensor(0.0)
-    with no_grad():
-        norms = [vector_norm(t, norm_type) for t in tensors]
-        total = vector_norm(stack(norms), norm_type)
+    if (_plain(tensors, tensors[0].dtype) and norm_type >= 0 and not math.isinf(norm_type)
+            and _tape.current() is None):  # a recording sees ops, not this
+        # the same kernel as below on the arrays, without an op call per tensor
+        norms = [LinalgVectorNorm.compute(t._data, norm_type, tuple(range(t.ndim)), False)
+                 for t in tensors]
+        total = Tensor._make(LinalgVectorNorm.compute(xp.stack(norms), norm_type, (0,), False))
+    else:
+        with no_grad():
+            norms = [vector_norm(t, norm_type) for t in tensors]
+            total = vector_norm(stack(norms), norm_type)
     if error_if_nonfinite and not math.isfinite(total.item()):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
@@ -78,8 +88,25 @@ def clip_grads_with_norm_(
         return
     with no_grad():
         coefficient = clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)
+        if _plain(grads, coefficient.dtype) and coefficient.ndim == 0:
+            # ``mul_`` on the arrays, which round as it does (one dtype throughout)
+            for grad in grads:
+                grad._data *= coefficient._data
+                grad._version_counter[0] += 1
+            return
         for grad in grads:
             grad.mul_(coefficient)
+
+
+def _plain(tensors, dtype) -> bool:
+    """Dense float32 or float64 tensors of ``dtype`` on one device, with no graph: their
+    arrays may be worked on directly."""
+    if dtype not in (float32, float64):
+        return False
+    device = device_index(tensors[0]._data) if type(tensors[0]) is Tensor else None
+    return all(type(t) is Tensor and t.dtype is dtype and t.grad_fn is None
+               and not t._requires_grad and device_index(t._data) == device
+               for t in tensors)
 
 
 @_tape.replayed()  # a compiled call replays it whole
