@@ -168,8 +168,29 @@ def reduce(ufunc, array, axis, keepdims: bool = True):
     """``ufunc.reduce(array, axis=axis, keepdims=keepdims)``, NumPy's direct form on the
     host; a GPU array's own reduction method (CuPy's ufuncs have no ``reduce``)."""
     if type(array) is numpy.ndarray:
+        if ufunc in _EXACT and _short_rows(array, axis):
+            return _across_rows(ufunc, array, keepdims)
         return ufunc.reduce(array, axis=axis, keepdims=keepdims)
     return getattr(array, _REDUCTIONS[ufunc.__name__])(axis=axis, keepdims=keepdims)
+
+
+# Reductions whose value does not depend on the order they meet the elements in.
+_EXACT = (numpy.maximum, numpy.minimum)
+
+
+def _short_rows(array, axis) -> bool:
+    """Many rows of at most 64 along the last axis: NumPy reduces each row on its own, some
+    times at 3 ns an element (the maximum over a 32-wide attention row), where a copy with
+    the rows as columns, reduced across, costs under 1 ns."""
+    return array.ndim >= 2 and axis in (-1, array.ndim - 1) and 2 <= array.shape[-1] <= 64 \
+        and array.size >= 64 * array.shape[-1]
+
+
+def _across_rows(ufunc, array, keepdims: bool):
+    """``ufunc.reduce`` over the last axis, computed across a transposed copy."""
+    columns = numpy.ascontiguousarray(array.reshape(-1, array.shape[-1]).T)
+    result = ufunc.reduce(columns, axis=0)
+    return result.reshape(array.shape[:-1] + ((1,) if keepdims else ()))
 
 
 # ---------------------------------------------------------------- devices
