@@ -194,6 +194,36 @@ def test_softmax_family(dtype, name):
         _check(lambda lib, a, d=dim: getattr(lib.nn.functional, name)(a, d), [x], rtol, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(8, 16, 10), (300, 3), (2, 4, 16, 32)])
+def test_softmax_family_over_many_short_rows(dtype, name, shape):
+    # many rows of at most 64: the row maximum is taken across a transposed copy
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(dtype) * 30
+    x.reshape(-1, shape[-1])[0] = -np.inf
+    x.reshape(-1, shape[-1])[1, 1] = np.nan
+    x.reshape(-1, shape[-1])[2, -1] = np.inf
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    _check(lambda lib, a: getattr(lib.nn.functional, name)(a, -1), [x], rtol, atol=1e-6)
+
+
+@pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
+@pytest.mark.parametrize("shape", [(64, 2), (100, 64), (3, 40, 7), (64, 65), (10, 5)])
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_backend_extrema_over_short_rows_equal_numpys(ufunc, shape, keepdims):
+    from ember import _backend
+
+    rng = np.random.default_rng(7)
+    for x in (rng.standard_normal(shape).astype(np.float32),
+              rng.integers(-9, 9, shape), np.where(rng.random(shape) < 0.1, np.nan,
+                                                   rng.standard_normal(shape))):
+        expected = ufunc.reduce(x, axis=-1, keepdims=keepdims)
+        actual = _backend.reduce(ufunc, x, x.ndim - 1, keepdims)
+        assert actual.dtype == expected.dtype and actual.shape == expected.shape
+        np.testing.assert_array_equal(actual, expected)
+
+
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("shape", [(), (0, 3)])
 def test_softmax_family_0d_and_empty(name, shape):
