@@ -695,3 +695,98 @@ def test_an_error_while_recording_leaves_no_recording_behind():
         assert compiled(ember.ones(2)).tolist() == [3.0, 3.0]
     state = _state(compiled)
     assert state.breaks == [] and state._recordings == 2 and state.replays == 1
+
+
+# ---------------------------------------------------------------- zero_grad folded
+
+
+def _mse_step(model, optimizer, set_to_none=True, second_backward=False):
+    def step(x, t):
+        optimizer.zero_grad(set_to_none=set_to_none)
+        loss = F.mse_loss(model(x), t)
+        loss.backward()
+        if second_backward:  # gradients of two losses, accumulated
+            (model(x).sum() * 0.1).backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def _eager_and_compiled(build, steps=5):
+    """Losses, parameters and gradients of ``steps`` calls, eager and compiled."""
+    rng = np.random.default_rng(3)
+    batches = [tuple(ember.tensor(rng.standard_normal(shape), dtype=ember.float32)
+                     for shape in ((4, 3), (4, 2))) for _ in range(steps)]
+    runs = []
+    for compiled in (False, True):
+        ember.manual_seed(0)
+        model, step = build()
+        step = ember.compile(step) if compiled else step
+        losses = [step(x, t).item() for x, t in batches]
+        runs.append((losses, [_array(p) for p in model.parameters()],
+                     [None if p.grad is None else _array(p.grad) for p in model.parameters()],
+                     step))
+    (losses, params, grads, _), (c_losses, c_params, c_grads, compiled) = runs
+    assert c_losses == losses
+    for want, got in zip(params + grads, c_params + c_grads):
+        assert (want is None) == (got is None)
+        if want is not None:
+            np.testing.assert_array_equal(got, want)
+    assert _state(compiled).breaks == [] and _state(compiled).replays == steps - 1
+    return compiled.code
+
+
+@pytest.mark.parametrize("second_backward", [False, True])
+def test_zero_grad_folds_into_the_backward_after_it(second_backward):
+    def build():
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, _mse_step(model, optimizer, second_backward=second_backward)
+
+    code = _eager_and_compiled(build)
+    assert "zero_grad(): folded" in code and "Optimizer.zero_grad, replayed whole" not in code
+    # the first backward's accumulations replace .grad; a second one adds to it
+    assert code.count(", replace=True)") == 4
+    assert code.count("accumulate(") == (8 if second_backward else 4)
+
+
+def test_zero_grad_to_zeros_is_replayed_whole():
+    def build():
+        model = nn.Linear(3, 2)
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+        return model, _mse_step(model, optimizer, set_to_none=False)
+
+    code = _eager_and_compiled(build)
+    assert "Optimizer.zero_grad, replayed whole" in code and ", replace=True)" not in code
+
+
+def test_zero_grad_of_a_parameter_the_backward_does_not_reach_is_replayed_whole():
+    spare = nn.Parameter(ember.ones(3))
+
+    def build():
+        model = nn.Linear(3, 2)
+        model.spare = spare  # a parameter of the model that no op uses
+        spare.grad = ember.ones(3)  # zero_grad() must set it to None on every call
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+        return model, _mse_step(model, optimizer)
+
+    code = _eager_and_compiled(build)
+    assert "Optimizer.zero_grad, replayed whole" in code and ", replace=True)" not in code
+    assert spare.grad is None
+
+
+def test_a_parameter_group_added_after_recording_records_again():
+    model, other = nn.Linear(3, 2), nn.Linear(3, 2)
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+    step = ember.compile(_mse_step(model, optimizer))
+    x, t = ember.randn(4, 3), ember.randn(4, 2)
+    step(x, t)
+    step(x, t)
+    assert "zero_grad(): folded" in step.code
+    optimizer.add_param_group({"params": other.parameters()})
+    other.weight.grad = ember.ones(2, 3)
+    step(x, t)  # the folded zero_grad no longer covers every parameter: a new recording
+    assert other.weight.grad is None
+    assert "Optimizer.zero_grad, replayed whole" in step.code
+    assert _state(step).breaks == [] and _state(step)._recordings == 2

@@ -375,6 +375,16 @@ def _guards(function, modules, program) -> list:
                        {name: tensor, f"{name}_dtype": data.dtype},
                        f"a captured {tuple(data.shape)} tensor changed shape, dtype or "
                        "requires_grad"))
+    for number, optimizer in enumerate(program.zero_grads.values()):
+        # a folded zero_grad() covers the parameters it had: the same groups, lists, lengths
+        name, groups = f"O{number}", optimizer.param_groups
+        checks = [f"len({name}.param_groups) == {len(groups)}"] + [
+            f"{name}.param_groups[{i}]['params'] is {name}_{i} and len({name}_{i}) == "
+            f"{len(group['params'])}" for i, group in enumerate(groups)]
+        objects = {name: optimizer} | {f"{name}_{i}": group["params"]
+                                       for i, group in enumerate(groups)}
+        guards.append((" and ".join(checks), objects,
+                       "the optimizer's parameter groups changed"))
     for step in program.steps:  # arrays handed to an op as they are: a buffer's own
         for array in handed_arrays(step):
             owner, name = program.owner_of(array), f"A{id(array)}"

@@ -90,6 +90,9 @@ class Program:
         self.outputs = outputs  # per region output: its Slot
         self.sources = [s for s in tape.slots if s.kind in ("input", "captured")]
         self.steps = _live_steps(tape.steps, outputs)
+        # optimizer.zero_grad() calls folded into the backward() after them: step number ->
+        # optimizer, and backward step number -> the slots whose first accumulation replaces
+        self.zero_grads, self.replaced = _folded_zero_grads(self.steps, self.sources)
         read = {s.index for s in outputs} | {s.index for step in self.steps
                                              for s in _slots_read(step)}
         self.constants = [s for s in tape.slots if s.kind == "constant" and s.index in read]
@@ -136,6 +139,8 @@ class Program:
     def _forward_lines(self, number, step, contexts) -> list:
         outputs = ", ".join(s.name for s in step.outputs)
         shapes = "; ".join(_describe(s) for s in step.outputs)
+        if step.kind == "call" and number in self.zero_grads:
+            return ["    # Optimizer.zero_grad(): folded into the accumulations (replace=True)"]
         if step.kind == "call":
             self.namespace[f"call{number}"] = step.op
             comment = f"  # {step.op.func.__qualname__}, replayed whole"
@@ -279,7 +284,8 @@ class Program:
             else:
                 leaf = f"leaf{slot.index}"
                 self.namespace[leaf] = slot.tensor
-            lines.append(f"    accumulate({leaf}, g{slot.index}, 1)")
+            replace = ", replace=True" if slot.index in self.replaced.get(number, ()) else ""
+            lines.append(f"    accumulate({leaf}, g{slot.index}, 1{replace})")
             lines.append(f"    g{slot.index} = None")
         return lines
 
@@ -503,6 +509,41 @@ def _dtype_name(program, dtype) -> str:
     name = f"{dtype.name}_"
     program.namespace[name] = dtype
     return name
+
+
+def _folded_zero_grads(steps, sources) -> tuple:
+    """``optimizer.zero_grad()`` (to None) whose very next call or ``backward()`` is a
+    ``backward()`` that reaches every parameter of the optimizer: the zeroing is folded
+    into that backward, whose first accumulation into each parameter then replaces
+    ``.grad``. So it costs nothing per parameter. The optimizer's parameter groups are
+    guarded (``compiled._guards``)."""
+    zero_grads, replaced = {}, {}
+    captured = {id(s.tensor): s for s in sources if s.kind == "captured"}
+    for number, step in enumerate(steps):
+        if not _zeroes_to_none(step):
+            continue
+        later = next((n for n in range(number + 1, len(steps))
+                      if steps[n].kind in ("call", "backward")), None)
+        if later is None or steps[later].kind != "backward":
+            continue
+        optimizer = step.op.args[0]
+        slots = [captured.get(id(p)) for group in optimizer.param_groups
+                 for p in group["params"]]
+        flows = gradient_flow(steps[:later], [root for root, _ in steps[later].args])
+        if any(slot is None or slot.index not in flows for slot in slots):
+            continue  # a parameter the backward does not reach keeps the call
+        zero_grads[number] = optimizer
+        replaced.setdefault(later, set()).update(slot.index for slot in slots)
+    return zero_grads, replaced
+
+
+def _zeroes_to_none(step) -> bool:
+    """Whether ``step`` is ``Optimizer.zero_grad`` (the base's own) setting grads to None."""
+    if step.kind != "call" or step.op.func.__qualname__ != "Optimizer.zero_grad":
+        return False
+    args, keywords = step.op.args, step.op.keywords
+    set_to_none = args[1] if len(args) > 1 else keywords.get("set_to_none", True)
+    return set_to_none is True
 
 
 def _live_steps(steps, outputs) -> list:

@@ -292,12 +292,16 @@ def _broadcast_dims(grad_shape, shape, node, position) -> tuple:
 # ---------------------------------------------------------------- leaves
 
 
-def _accumulate_array(variable, grad, held: int = 0) -> None:
+def _accumulate_array(variable, grad, held: int = 0, replace: bool = False) -> None:
     """Add ``grad`` into ``variable.grad``; ``held`` counts the caller's own references to
-    it (a compiled program's local variable) beyond the argument."""
+    it (a compiled program's local variable) beyond the argument. With ``replace``,
+    ``.grad`` becomes ``grad`` (None for None) whatever it held: a compiled program's
+    ``zero_grad()`` folded into the accumulation that follows it."""
     if grad is None:
+        if replace:
+            variable.grad = None
         return
-    if variable.grad is None:
+    if replace or variable.grad is None:
         # ``.grad`` takes over the array when nothing else holds it or its memory, as
         # PyTorch's AccumulateGrad steals a buffer whose use count is one; otherwise it gets
         # a copy, since the same array may be another input's gradient or a saved value.
