@@ -132,6 +132,14 @@ def test_binary_arithmetic_with_a_python_number_on_either_side_equals_eager(numb
     _check(function, [a], ["Add", "Sub", "Mul", "Div"])
 
 
+@pytest.mark.parametrize("other", [True, False, np.float32(2.5), np.float64(-1.5)],
+                         ids=repr)
+def test_a_bool_or_a_numpy_scalar_operand_stays_with_the_forward(other):
+    rng = np.random.default_rng(12)
+    (a,) = _tensors(rng, [(3, 2)], ember.float32)
+    _check(lambda a: ((a * other) + other - (a / 2.0)).exp(), [a], ["Exp"])
+
+
 def test_an_operand_that_needs_no_gradient_gets_none_and_the_other_its_own():
     rng = np.random.default_rng(4)
     a, b = _tensors(rng, [(3, 3), (3, 3)], ember.float32)

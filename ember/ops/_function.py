@@ -68,13 +68,16 @@ class Lowered:
 
 
 def lowerable(*described) -> bool:
-    """Whether arrays of these descriptions suit a lowered op: float32 or float64 (no
-    rounding to a narrower dtype to reproduce) and at least one dim (NumPy turns a 0-d
-    result into a scalar, which the op's own forward wraps)."""
-    return all(d.dtype in _LOWERED_DTYPES and len(d.shape) > 0 for d in described)
+    """Whether these are descriptions of arrays that suit a lowered op: float32 or float64
+    (no rounding to a narrower dtype to reproduce) and at least one dim (NumPy turns a 0-d
+    result into a scalar, which the op's own forward wraps). Anything else (a bool, a
+    NumPy scalar) is not."""
+    return all(isinstance(getattr(d, "dtype", None), _NUMPY_DTYPE) and d.dtype in _LOWERED_DTYPES
+               and len(d.shape) > 0 for d in described)
 
 
 _LOWERED_DTYPES = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+_NUMPY_DTYPE = xp.dtype  # a described array's dtype (NumPy's ``dtype == None`` is float64's)
 
 
 class _Scratch:

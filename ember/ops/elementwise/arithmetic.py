@@ -199,7 +199,7 @@ def _lowered_operands(out, a, b, float_math=False):
     """
     tensors = [value for value in (a, b) if type(value) not in _NUMBERS]
     if not tensors or not lowerable(out, *tensors):
-        return None
+        return None  # a bool or a NumPy scalar promotes in ways left to ``forward``
     if any(value.shape != out.shape or value.dtype != out.dtype for value in tensors):
         return None
     dtype = out.dtype.type
