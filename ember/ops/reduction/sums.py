@@ -50,7 +50,7 @@ class Sum(Op):
 
     @classmethod
     def lower(cls, needs, out, x, dims, keepdim, dtype):
-        if not lowerable(x) or out.dtype != x.dtype or dtype not in (None, x.dtype):
+        if not lowerable(x) or out.dtype != x.dtype or (dtype is not None and dtype != x.dtype):
             return None
         shape = SimpleNamespace(shape=x.shape, dims=dims, keepdim=keepdim)  # what ctx holds
         return Lowered(cls.compute, (),
