@@ -52,8 +52,8 @@ class Recording:
         self.inputs_in_order = self.inputs == list(range(len(self.inputs)))
         self.check = _compile_guards(guards)
         # what the call returns when that is no tensor or one new tensor (a step's loss)
-        self.bare = spec in ([("leaf", None)], [None]) and not (
-            spec == [None] and program.outputs[0].kind != "step")
+        self.bare = spec == [("leaf", None)] or (
+            spec == [None] and program.outputs[0].kind == "step")
 
     def replay(self, tensors):
         program = self.program

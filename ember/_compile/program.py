@@ -206,7 +206,7 @@ class Program:
         return lowered
 
     def _lowered_forward_lines(self, number, step, lowered, contexts) -> list:
-        """``F<n>(args)``: the op's arithmetic alone; what its backward takes is kept by
+        """``<Op>_<n>(args)``: the op's arithmetic alone; what its backward takes is kept by
         name (a context of the region when the backward is a function of its own)."""
         (output,) = step.outputs
         kernel = f"{step.op.__name__}_{number}"

@@ -101,12 +101,11 @@ def clip_grads_with_norm_(
 def _plain(tensors, dtype) -> bool:
     """Dense float32 or float64 tensors of ``dtype`` on one device, with no graph: their
     arrays may be worked on directly."""
-    if dtype not in (float32, float64):
-        return False
-    device = device_index(tensors[0]._data) if type(tensors[0]) is Tensor else None
-    return all(type(t) is Tensor and t.dtype is dtype and t.grad_fn is None
-               and not t._requires_grad and device_index(t._data) == device
-               for t in tensors)
+    if dtype not in (float32, float64) or any(type(t) is not Tensor for t in tensors):
+        return False  # a sparse tensor's array is not its values
+    device = device_index(tensors[0]._data)
+    return all(t.dtype is dtype and t.grad_fn is None and not t._requires_grad
+               and device_index(t._data) == device for t in tensors)
 
 
 @_tape.replayed()  # a compiled call replays it whole

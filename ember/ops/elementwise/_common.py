@@ -39,17 +39,23 @@ def _promoted(op: str, *values, float_math: bool = False) -> list:
         ):
             return values  # the common case: nothing to broadcast, promote or convert
         # a float tensor and a Python number (``x * 2.0``): the number takes the tensor's
-        # dtype as below (float math first makes an int a float), and a scalar broadcasts
+        # dtype as below, and a scalar broadcasts
         if type(a) in array_types and type(b) in _NUMBERS and a.dtype.kind == "f":
-            return [a, a.dtype.type(float(b) if float_math else b)]
+            return [a, _number_as(b, a.dtype, float_math)]
         if type(b) in array_types and type(a) in _NUMBERS and b.dtype.kind == "f":
-            return [b.dtype.type(float(a) if float_math else a), b]
+            return [_number_as(a, b.dtype, float_math), b]
     broadcast_shape(op, *(value.shape for value in values if type(value) in array_types))
     if not float_math:
         return promote(*values)
     # a Python int keeps its value in float math: it never wraps to an integer tensor's dtype
     values = [float(value) if type(value) is int else value for value in values]
     return [float_input(value) for value in promote(*values)]
+
+
+def _number_as(number, dtype, float_math: bool = False):
+    """A Python number beside a float tensor of ``dtype``, as ``promote`` makes it: a
+    scalar of that dtype (float math first makes an int a float, keeping its value)."""
+    return dtype.type(float(number) if float_math else number)
 
 
 def _unsupported(kernel: str, array) -> NotImplementedError:

@@ -25,6 +25,7 @@ from ember.ops._function import (
 from ember.ops.elementwise._common import (
     _NUMBERS,
     _not_implemented_backward,
+    _number_as,
     _operand,
     _promoted,
     _unsupported,
@@ -202,9 +203,8 @@ def _lowered_operands(out, a, b, float_math=False):
         return None  # a bool or a NumPy scalar promotes in ways left to ``forward``
     if any(value.shape != out.shape or value.dtype != out.dtype for value in tensors):
         return None
-    dtype = out.dtype.type
     return tuple(None if type(value) not in _NUMBERS
-                 else dtype(float(value) if float_math else value) for value in (a, b))
+                 else _number_as(value, out.dtype, float_math) for value in (a, b))
 
 
 def _bound(compute, operands):
