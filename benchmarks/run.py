@@ -88,7 +88,7 @@ def _stats(threads: int, samples: dict) -> dict:
         "import": statistics.median(samples["import"]),
         "peak_mib": max(samples["peak_mib"]),
     }
-    for name in ("first", "recording"):
+    for name in ("first", "recording", "fusion"):
         if samples[name]:
             stats[name] = statistics.median(samples[name])
     return stats
@@ -109,11 +109,12 @@ def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = Fals
             units, steps = sample["units"], sample["steps"] or steps
             breaks.setdefault(name, set()).update(sample.get("breaks", ()))
             slot = collected[name].setdefault(
-                threads, {"times": [], "import": [], "peak_mib": [], "first": [], "recording": []})
+                threads, {"times": [], "import": [], "peak_mib": [], "first": [], "recording": [],
+                          "fusion": []})
             slot["times"] += sample["times"]
             slot["import"].append(sample["import"])
             slot["peak_mib"].append(sample["peak_mib"])
-            for key in ("first", "recording"):
+            for key in ("first", "recording", "fusion"):
                 if key in sample:
                     slot[key].append(sample[key])
     row = {"workload": workload, "units": units, "steps": steps, "errors": errors,
@@ -181,6 +182,11 @@ def compiled_table(rows: list) -> str:
         floor = next((_ratio(row, name, "torch_1t") for name in HAND_WRITTEN if name in row), "—")
         row_cells = cells + ratios + times + [floor]
         lines.append(f"| {row['workload']} | " + " | ".join(row_cells) + " |")
+        fusion = row.get("ember.compile", {}).get("fusion")
+        if fusion is not None:
+            notes.append(f"- {row['workload']}: ember.compile compiled its fused kernels in a "
+                         f"background thread in {fusion:.2f} s, waited for before the timed "
+                         "runs (the steps meanwhile run NumPy's kernels).")
         for name in COMPILED_NAMES.values():
             if name in row["errors"]:
                 notes.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")

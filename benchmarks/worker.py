@@ -3,7 +3,8 @@
 
 Prints one JSON line: the seconds of each repetition, the import time, the peak RSS and the
 training steps one repetition covers. Compiled, the first run (which compiles) is timed on
-its own as ``first``, ember.compile's own time for its recordings comes as ``recording``,
+its own as ``first``, ember.compile's own time for its recordings comes as ``recording``
+(and that of the fused kernels it compiles in the background, waited for, as ``fusion``),
 and the reasons of any graph break ember.compile met as ``breaks``; a failure prints
 ``error`` instead and exits with status 1.
 """
@@ -69,6 +70,11 @@ def measure(library: str, workload: str, threads: int, repeats: int, mode: str) 
     result = {}
     if mode == "compiled":
         result["first"] = _timed(run)
+        if library == "ember":  # fused kernels compile in the background: not timed
+            from ember._compile import fusion
+
+            if fusion.wait() or fusion.failure:
+                result["fusion"] = fusion.seconds
     else:
         run()  # warm-up
     times = [_timed(run) for _ in range(repeats)]

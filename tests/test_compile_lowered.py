@@ -225,3 +225,20 @@ def test_a_lowered_program_reads_as_straight_line_code():
     code = step.code
     # no context objects, no tests of which gradients arrived, no engine rule
     assert "C0()" not in code and "is not None" not in code and "arrive(" not in code, code
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3), (7,)])
+def test_exact_gelu_keeps_its_erf_for_the_backward_and_equals_eager(shape, dtype, monkeypatch):
+    from ember._compile import fusion
+
+    monkeypatch.setattr(fusion, "enabled", False)  # NumPy's kernels: tests/test_compile_fusion
+    rng = np.random.default_rng(13)
+    arrays = [ember.tensor(rng.standard_normal(shape) * 3, dtype=dtype, requires_grad=True)]
+    _check(lambda x: F.gelu(x * 1.5), arrays, ["Gelu", "Mul"])
+
+
+def test_the_tanh_gelu_is_replayed_whole_and_equals_eager():
+    rng = np.random.default_rng(14)
+    arrays = [ember.tensor(rng.standard_normal((3, 4)), requires_grad=True)]
+    _check(lambda x: F.gelu(x * 1.5, approximate="tanh"), arrays, ["Mul"])

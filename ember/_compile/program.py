@@ -17,6 +17,7 @@ import itertools
 import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
+from ember._compile import fusion
 from ember._compile.tape import Slot, gradient_flow, handed_arrays
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -211,15 +212,27 @@ class Program:
         (output,) = step.outputs
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = lowered.forward
+        fused = fusion.offer(self.namespace, kernel, step)
         arguments = [self._argument(a, number, i) for i, a in enumerate(step.args)]
         call = f"{kernel}({', '.join(arguments)})"
-        if step.as_array[0]:
-            call = f"asarray({call})"
+        targets, wrap = output.name, step.as_array[0]
+        if lowered.kept and step.node is not None:  # the values its backward reuses
+            targets = ", ".join([output.name] + _kept_names(number, lowered))
+        elif lowered.kept:
+            call = f"{call}[0]"
+        if wrap and not lowered.kept:
+            call, wrap = f"asarray({call})", False
+        comment = f"  # {_describe(output)}  <- {_short(step.where)}"
+        if fused:
+            comment += f"  ({fused})"
+        lines = [f"    {targets} = {call}{comment}"]
+        if wrap:
+            lines.append(f"    {output.name} = asarray({output.name})")
         if step.node is not None:
             for name in self._saved_names(number, step):
                 if name != "None" and name not in contexts:
                     contexts.append(name)
-        return [f"    {output.name} = {call}  # {_describe(output)}  <- {_short(step.where)}"]
+        return lines
 
     def _saved_names(self, number, step) -> list:
         """The names of what a lowered step's backward takes after the gradient."""
@@ -231,7 +244,7 @@ class Program:
                 names.append(step.outputs[0].name)
             else:
                 names.append(step.args[saved].name)
-        return names
+        return names + _kept_names(number, self.lowered[number])
 
     def owner_of(self, array):
         """The captured tensor whose storage ``array`` is (a buffer an op writes)."""
@@ -498,6 +511,11 @@ def _context_class(step):
     base = _ArrayContext if node._backward_arrays is not None else _TensorContext
     return type(node.__name__, (base, node), {"needs_input_grad": step.needs,
                                               "_num_args": len(step.args)})
+
+
+def _kept_names(number, lowered) -> list:
+    """The names of the values a lowered step's forward keeps for its backward."""
+    return [f"keep{number}_{i}" for i in range(lowered.kept)]
 
 
 def _short(where: str) -> str:

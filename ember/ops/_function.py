@@ -59,12 +59,15 @@ class Lowered:
     and returns one gradient per argument: None where none is needed, else an array of
     exactly that argument's shape and dtype. Both compute what the op's own ``forward`` and
     ``gradients`` compute, kernel for kernel, so a replay is bit for bit the eager result.
+
+    With ``kept`` > 0 the forward returns ``(result, *kept_arrays)``: values its backward
+    reuses (GELU's erf), passed to ``backward`` after those named in ``saves``.
     """
 
-    __slots__ = ("forward", "saves", "backward")
+    __slots__ = ("forward", "saves", "backward", "kept")
 
-    def __init__(self, forward, saves, backward):
-        self.forward, self.saves, self.backward = forward, saves, backward
+    def __init__(self, forward, saves, backward, kept=0):
+        self.forward, self.saves, self.backward, self.kept = forward, saves, backward, kept
 
 
 def lowerable(*described) -> bool:

@@ -17,7 +17,16 @@ from ember._autocast import LOWER_PRECISION, autocasts
 from ember._backend import asarray, float_info, xp
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
-from ember.ops._function import Op, _legacy, dtype_of, inplace, snapshot, wrap_dim
+from ember.ops._function import (
+    Lowered,
+    Op,
+    _legacy,
+    dtype_of,
+    inplace,
+    lowerable,
+    snapshot,
+    wrap_dim,
+)
 from ember.ops._special import _erf_array
 from ember.ops.elementwise import relu as _relu, sigmoid as _sigmoid, tanh as _tanh, where
 from ember.ops.random import rand
@@ -162,13 +171,27 @@ class Gelu(_Pointwise):
         if approximate == "tanh" or x.dtype.kind != "f":
             return super().forward(ctx, x, approximate)
         ctx.args = (approximate,)
+        y, twice_cdf = cls.exact(x)
+        ctx.save_for_backward(x, twice_cdf)
+        return y
+
+    @staticmethod
+    def exact(x):
+        """``(y, 1 + erf(x / sqrt 2))``: the exact form and what its backward reuses."""
         # x / 2 (1 + erf(x / sqrt 2)) in x's dtype, in PyTorch's order of rounding
         twice_cdf = _erf_array(x, math.sqrt(0.5)).astype(x.dtype, copy=False)
         twice_cdf += 1
         y = x * 0.5
         y *= twice_cdf
-        ctx.save_for_backward(x, twice_cdf)
-        return y
+        return y, twice_cdf
+
+    @classmethod
+    def lower(cls, needs, out, x, approximate):
+        if approximate != "none" or not lowerable(x):
+            return None
+        return Lowered(lambda x, approximate: cls.exact(x), (0,),
+                       lambda grad, x, twice_cdf: (cls.exact_grad(grad, x, twice_cdf), None),
+                       kept=1)
 
     @staticmethod
     def compute(x, approximate):
@@ -193,7 +216,11 @@ class Gelu(_Pointwise):
         # recorded backward must compute again from x (so that it depends on x), in place.
         if ctx.args[0] == "tanh":
             return cls.gradients(ArrayMath, ctx, grad)
-        x, twice_cdf = ctx.saved_arrays
+        return cls.exact_grad(grad, *ctx.saved_arrays), None
+
+    @staticmethod
+    def exact_grad(grad, x, twice_cdf):
+        """The exact form's input gradient from ``exact``'s ``twice_cdf``."""
         # grad (cdf + x pdf) with pdf = exp(-x^2 / 2) / sqrt(2 pi), as grad (2 cdf + 2 x pdf) / 2
         slope = xp.multiply(x, x, out=xp.empty_like(x))  # an array even when x is 0-d
         slope *= -0.5
@@ -206,7 +233,7 @@ class Gelu(_Pointwise):
         else:
             slope = grad * slope
         slope *= 0.5
-        return slope, None
+        return slope
 
 
 class Silu(_Pointwise):

@@ -1,0 +1,157 @@
+"""Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py``): the exact GELU of a
+float32 array in one numba loop, bit for bit the eager result, compiled in a background
+thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
+changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember._compile import fusion
+from ember.nn._functional.activation import Gelu
+
+numba = pytest.importorskip("numba")  # the test extra installs it (ember[compile])
+
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40, 3.9, -3.9, 4.0, 40.0, -40.0,
+           1e-3, -1e-3, 0.84375, -1.25]
+
+
+def _inputs(shape, seed):
+    rng = np.random.default_rng(seed)
+    values = (rng.standard_normal(int(np.prod(shape))) * 3).astype(np.float32)
+    values[: len(SPECIAL)] = SPECIAL[: values.size]
+    return values.reshape(shape)
+
+
+def _eager_and_compiled(function, array, calls=3, fused=True):
+    """Outputs and input gradients (under a random cotangent) of ``function``, eagerly and
+    compiled (the first call records; the later ones wait for the fused kernel)."""
+    shape = tuple(function(ember.tensor(array)).shape)
+    cotangent = ember.tensor(np.random.default_rng(7).standard_normal(shape),
+                             dtype=ember.float32)
+
+    def run(call):
+        x = ember.tensor(array, requires_grad=True)
+        y = call(x)
+        (y * cotangent).sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    results = []
+    for _ in range(calls):
+        results.append(run(compiled))
+        assert fusion.wait(timeout=120) or not fused, fusion.failure
+    return expected, results, compiled
+
+
+def _kernel_of(compiled):
+    program = compiled.latest.program
+    (number,) = [n for n in program.lowered if program.steps[n].op.__name__ == "Gelu"]
+    return program.namespace[f"Gelu_{number}"]
+
+
+@pytest.mark.parametrize("shape", [(64,), (16, 32, 24), (3, 0, 5)])
+def test_the_fused_gelu_equals_eager_bit_for_bit(shape):
+    expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
+                                                      _inputs(shape, seed=len(shape)))
+    for output, grad in results:
+        np.testing.assert_array_equal(output, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+    assert _kernel_of(compiled).__qualname__.startswith("_gelu_forward")
+    assert "fused by numba" in compiled.code
+
+
+def test_the_fused_gelu_covers_float32_across_its_range():
+    """Every 97th float32 from -6 to 6, and the non-finite ones, against eager."""
+    grid = np.arange(np.float32(-6).view(np.int32), np.float32(-1e-30).view(np.int32),
+                     -97, dtype=np.int32).view(np.float32)
+    values = np.concatenate([grid, -grid, np.float32(SPECIAL)])
+    kernel = fusion._gelu_forward(_kernel())
+    y, twice_cdf = kernel(values, "none")
+    with np.errstate(invalid="ignore"):  # -inf / 2 * 0, as in eager under the op's errstate
+        want_y, want_twice_cdf = Gelu.exact(values)
+    np.testing.assert_array_equal(y, want_y)
+    np.testing.assert_array_equal(twice_cdf, want_twice_cdf)
+
+
+def _kernel():
+    fusion.offer({}, "probe", _probe_step())
+    assert fusion.wait(timeout=120), fusion.failure
+    return fusion._kernels["gelu"]
+
+
+def _probe_step():
+    x = ember.ones(2, requires_grad=True)
+    compiled = ember.compile(lambda x: F.gelu(x))
+    compiled(x)
+    program = compiled.latest.program
+    return program.steps[next(iter(program.lowered))]
+
+
+def test_a_strided_input_takes_numpys_kernels_and_equals_eager():
+    array = _inputs((12, 10), seed=3)
+    expected, results, _ = _eager_and_compiled(lambda x: F.gelu(x.t()), array)
+    for output, grad in results:
+        np.testing.assert_array_equal(output, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("function", [lambda x: F.gelu(x.double() * 1.0),
+                                      lambda x: F.gelu(x * 1.0, approximate="tanh")],
+                         ids=["float64", "tanh"])
+def test_float64_and_the_tanh_form_have_no_fused_kernel(function):
+    expected, results, compiled = _eager_and_compiled(function, _inputs((5, 6), seed=4))
+    assert "fused" not in compiled.code
+    for output, grad in results:
+        np.testing.assert_array_equal(output, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.fixture
+def fresh_fusion(monkeypatch):
+    """The module as a process starts it: nothing compiled, no thread."""
+    for name, value in (("_kernels", {}), ("_waiting", []), ("_thread", None),
+                        ("failure", None), ("_available", None)):
+        monkeypatch.setattr(fusion, name, value)
+    return fusion
+
+
+def test_without_numba_the_program_keeps_numpys_kernels(fresh_fusion, monkeypatch):
+    monkeypatch.setattr(fusion.importlib.util, "find_spec", lambda name: None)
+    expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
+                                                      _inputs((4, 5), seed=5), calls=2,
+                                                      fused=False)
+    assert fusion._thread is None and "fused" not in compiled.code
+    assert _kernel_of(compiled).__qualname__.startswith("Gelu.lower")
+    np.testing.assert_array_equal(results[-1][0], expected[0])
+
+
+def test_a_failed_compilation_keeps_numpys_kernels_and_says_why(fresh_fusion, monkeypatch):
+    def broken(numba):
+        raise RuntimeError("no LLVM today")
+
+    monkeypatch.setattr(fusion, "_gelu_kernel", broken)
+    expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
+                                                      _inputs((4, 5), seed=6), calls=2,
+                                                      fused=False)
+    assert fusion.failure == "RuntimeError: no LLVM today"
+    assert _kernel_of(compiled).__qualname__.startswith("Gelu.lower")
+    for output, grad in results:
+        np.testing.assert_array_equal(output, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+def test_a_program_written_while_numba_compiles_gets_the_kernel_when_it_is_ready(
+        fresh_fusion):
+    first = ember.compile(lambda x: F.gelu(x * 1.0))
+    second = ember.compile(lambda x: F.gelu(x * 2.0))
+    x = ember.tensor(_inputs((8,), seed=8))
+    first(x), second(x)  # both written before the kernel can be ready
+    assert "once compiled" in first.code and "once compiled" in second.code
+    assert fusion.wait(timeout=120), fusion.failure
+    assert _kernel_of(first).__qualname__.startswith("_gelu_forward")
+    assert _kernel_of(second).__qualname__.startswith("_gelu_forward")
