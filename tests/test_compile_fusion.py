@@ -114,8 +114,8 @@ def test_float64_and_the_tanh_form_have_no_fused_kernel(function):
 @pytest.fixture
 def fresh_fusion(monkeypatch):
     """The module as a process starts it: nothing compiled, no thread."""
-    for name, value in (("_kernels", {}), ("_waiting", []), ("_thread", None),
-                        ("failure", None), ("_available", None)):
+    for name, value in (("_kernels", {}), ("_requested", []), ("_waiting", []),
+                        ("_thread", None), ("failure", None), ("_available", None)):
         monkeypatch.setattr(fusion, name, value)
     return fusion
 
@@ -134,7 +134,7 @@ def test_a_failed_compilation_keeps_numpys_kernels_and_says_why(fresh_fusion, mo
     def broken(numba):
         raise RuntimeError("no LLVM today")
 
-    monkeypatch.setattr(fusion, "_gelu_kernel", broken)
+    monkeypatch.setitem(fusion._BUILDERS, "gelu", broken)
     expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
                                                       _inputs((4, 5), seed=6), calls=2,
                                                       fused=False)
@@ -155,3 +155,62 @@ def test_a_program_written_while_numba_compiles_gets_the_kernel_when_it_is_ready
     assert fusion.wait(timeout=120), fusion.failure
     assert _kernel_of(first).__qualname__.startswith("_gelu_forward")
     assert _kernel_of(second).__qualname__.startswith("_gelu_forward")
+
+
+ADAMS = [
+    (ember.optim.Adam, {}),
+    (ember.optim.AdamW, {}),
+    (ember.optim.Adam, {"weight_decay": 0.1}),  # L2: the gradient gains the decay
+    (ember.optim.Adam, {"betas": (0.2, 0.9)}),  # 1 - beta1 >= 0.5: lerp_'s other side
+    (ember.optim.AdamW, {"maximize": True, "eps": 1e-3}),
+    (ember.optim.Adam, {"amsgrad": True}),  # not fused: Adam's own update
+]
+
+
+def _train(optimizer_class, options, compiled, dtype=ember.float32, steps=6):
+    """Parameters and optimizer state after ``steps`` training steps, and the step."""
+    ember.manual_seed(0)
+    model = ember.nn.Sequential(ember.nn.Linear(5, 7), ember.nn.Tanh(), ember.nn.Linear(7, 3))
+    model.to(dtype)
+    optimizer = optimizer_class(model.parameters(), lr=1e-2, **options)
+    rng = np.random.default_rng(11)
+    x = ember.tensor(rng.standard_normal((8, 5)), dtype=dtype)
+    y = ember.tensor(rng.standard_normal((8, 3)), dtype=dtype)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    train_step = ember.compile(step) if compiled else step
+    for number in range(steps):
+        train_step(x, y)
+        if compiled and number == 1:  # steps 0-1 ran NumPy's kernels, 2-5 the fused one
+            assert fusion.wait(timeout=120), fusion.failure
+    values = [p.detach().numpy().copy() for p in model.parameters()]
+    values += [tensor._data.copy() for state in optimizer.state.values()
+               for tensor in state.values()]
+    return values, train_step
+
+
+@pytest.mark.parametrize("optimizer_class,options", ADAMS,
+                         ids=[f"{c.__name__}{o}" for c, o in ADAMS])
+def test_the_fused_adam_step_equals_eager_bit_for_bit(optimizer_class, options):
+    expected, _ = _train(optimizer_class, options, compiled=False)
+    found, train_step = _train(optimizer_class, options, compiled=True)
+    assert len(found) == len(expected)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    program = train_step.latest.program
+    (name,) = [f"call{n}" for n, step in enumerate(program.steps)
+               if step.kind == "call" and step.op.func.__name__ == "step"]
+    assert program.namespace[name] is not program.steps[int(name[4:])].op  # bound to fusion's
+
+
+def test_a_float64_adam_is_not_fused_and_equals_eager():
+    expected, _ = _train(ember.optim.Adam, {}, compiled=False, dtype=ember.float64)
+    found, train_step = _train(ember.optim.Adam, {}, compiled=True, dtype=ember.float64)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)

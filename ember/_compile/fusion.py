@@ -1,12 +1,13 @@
 """Fused kernels for compiled programs, through numba where it is installed.
 
-NumPy runs one pass over an array per operation. The exact GELU of a float32 array costs
-about thirty of them: its erf is a rational function evaluated in float64. numba compiles
-the same arithmetic into one loop, about 7x faster on the gpt workload's activations
-(``docs/compile.md`` has the measurements, and says why other kernels stay with NumPy).
+NumPy runs one pass over an array per operation. Two kernels of a training step take many:
+the exact GELU of a float32 array (about thirty: its erf is a rational function evaluated
+in float64) and Adam's update (about twelve, over the moments and the parameters). numba
+compiles the same arithmetic into one loop each (``docs/compile.md`` has the measurements,
+and says why other kernels stay with NumPy).
 
-The fused kernel does the same float32 and float64 operations in the same order as the
-op's NumPy kernels, so a replay stays bit for bit the eager result. numba compiles in a
+A fused kernel does the same float32 and float64 operations in the same order as the NumPy
+kernels it replaces, so a replay stays bit for bit the eager result. numba compiles in a
 background thread, started by the first program that can use a fused kernel, so that a
 recording does not wait for it: until the kernel is ready the program runs NumPy's
 kernels; then its name in the program's namespace is bound to the fused one.
@@ -16,6 +17,7 @@ Optional: ``pip install "ember[compile]"`` installs numba. Without it nothing ch
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import threading
@@ -24,15 +26,18 @@ import time
 from ember._backend import ndarray, xp
 from ember.nn._functional.activation import Gelu
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
+from ember.optim.adam import Adam
+from ember.optim.optimizer import Optimizer, _increment, _to_float
 
 enabled = True  # False: programs written from now on keep NumPy's kernels (A/B runs)
 failure = None  # why numba could not compile the kernels, where it could not
 seconds = None  # how long the background compilation took, once it ended
 
 _lock = threading.Lock()
-_kernels = {}  # name -> the compiled numba function, once ready
-_waiting = []  # (namespace, name): program kernels to rebind once the fused one is ready
-_thread = None
+_kernels = {}  # kind ("gelu", "adam") -> the compiled numba function, once ready
+_requested = []  # the kinds some program asked for, in order
+_waiting = []  # (kind, namespace, name, bind): program names to bind once a kernel is ready
+_thread = None  # the background compilation, while it runs
 _available = None  # whether numba is installed, found once
 _FLOAT32 = xp.dtype(xp.float32)
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
@@ -44,58 +49,89 @@ def offer(namespace, name, step) -> str:
     Returns a note for the printed program ("" when ``step`` has no fused kernel here).
     """
     global _available
-    if not enabled or step.op is not Gelu or step.args[1] != "none" or \
-            step.args[0].dtype != _FLOAT32:
+    kind, bind = _fusable(step) if enabled else (None, None)
+    if kind is None:
         return ""
     if _available is None:
         _available = importlib.util.find_spec("numba") is not None
     if not _available or failure is not None:
         return ""
     with _lock:
-        kernel = _kernels.get("gelu")
+        kernel = _kernels.get(kind)
         if kernel is None:
-            _waiting.append((namespace, name))
+            _waiting.append((kind, namespace, name, bind))
+            if kind not in _requested:
+                _requested.append(kind)
             _start()
             return "fused by numba once compiled"
-    namespace[name] = _gelu_forward(kernel)
+    namespace[name] = bind(kernel)
     return "fused by numba"
 
 
+def _fusable(step):
+    """(kind, bind) where ``step`` has a fused kernel: ``bind(kernel)`` is what the
+    program's name for the step becomes. (None, None) elsewhere."""
+    if step.kind == "op" and step.op is Gelu:
+        x, approximate = step.args
+        if approximate == "none" and x.dtype == _FLOAT32:
+            return "gelu", _gelu_forward
+    if step.kind == "call" and step.op.func is _OPTIMIZER_STEP and not step.op.keywords:
+        optimizer, *closure = step.op.args
+        if isinstance(optimizer, Adam) and not any(closure) and \
+                type(optimizer)._update_group is Adam._update_group:
+            return "adam", functools.partial(_adam_step, optimizer)
+    return None, None
+
+
+_OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
+
+
 def wait(timeout: float | None = None) -> bool:
-    """Wait for the background compilation; whether the fused kernels are ready."""
+    """Wait for the background compilation; whether every kernel asked for is ready."""
     thread = _thread
     if thread is not None:
         thread.join(timeout)
-    return "gelu" in _kernels
+    return bool(_requested) and all(kind in _kernels for kind in _requested)
 
 
 def _start() -> None:
+    """Start the compiling thread unless it runs (called holding ``_lock``)."""
     global _thread
     if _thread is None:
-        _thread = threading.Thread(target=_compile_all, name="ember-fusion")
+        _thread = threading.Thread(target=_compile_requested, name="ember-fusion")
         _thread.start()
 
 
-def _compile_all() -> None:
-    global failure, seconds
-    start = time.perf_counter()
-    try:
-        import numba
-
-        kernel = _gelu_kernel(numba)
-    except Exception as error:  # numba's import or LLVM failed: NumPy's kernels stay
-        failure = f"{type(error).__name__}: {error}"
+def _compile_requested() -> None:
+    """Compile each kind asked for, then bind the names waiting for it, until none is left."""
+    global _thread, failure, seconds
+    while True:
         with _lock:
-            _waiting.clear()
-        return
-    finally:
-        seconds = time.perf_counter() - start
-    with _lock:
-        _kernels["gelu"] = kernel
-        waiting = list(_waiting)
-        _waiting.clear()
-    for namespace, name in waiting:
-        namespace[name] = _gelu_forward(kernel)
+            pending = [kind for kind in _requested if kind not in _kernels]
+            if not pending or failure is not None:
+                _thread = None
+                return
+        start = time.perf_counter()
+        try:
+            import numba
+
+            kernel = _BUILDERS[pending[0]](numba)
+        except Exception as error:  # numba's import or LLVM failed: NumPy's kernels stay
+            with _lock:
+                failure = f"{type(error).__name__}: {error}"
+                _waiting.clear()
+            continue
+        finally:
+            seconds = (seconds or 0.0) + time.perf_counter() - start
+        with _lock:
+            _kernels[pending[0]] = kernel
+            ready = [entry for entry in _waiting if entry[0] == pending[0]]
+            _waiting[:] = [entry for entry in _waiting if entry[0] != pending[0]]
+        for _, namespace, name, bind in ready:
+            namespace[name] = bind(kernel)
+
+
+# ---------------------------------------------------------------- GELU
 
 
 def _gelu_forward(kernel):
@@ -141,3 +177,77 @@ def _gelu_kernel(numba):
             y[i] = (value * half) * cdf
 
     return gelu
+
+
+# ---------------------------------------------------------------- Adam
+
+
+def _adam_step(optimizer, kernel):
+    """The compiled program's ``optimizer.step()``: ``Optimizer._step`` with each group's
+    update through the fused kernel."""
+    return functools.partial(optimizer._step, None,
+                             functools.partial(_adam_update_group, optimizer, kernel))
+
+
+def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
+    """``Adam._update_group`` a parameter at a time through the fused kernel: per element
+    the arithmetic of ``adam._decayed`` and ``adam._adam_step``, in float32 with their
+    Python numbers rounded to float32 as NumPy rounds them. A group or a parameter the
+    kernel does not take (amsgrad, another dtype or device, a strided array) goes as
+    eagerly."""
+    if group["amsgrad"]:
+        return Adam._update_group(optimizer, params, grads, states, group)
+    lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+    beta1, beta2 = (_to_float(beta) for beta in group["betas"])
+    decay = 0 if weight_decay == 0 else 1 if group["decoupled_weight_decay"] else 2
+    factor = 1 - lr * weight_decay if decay == 1 else weight_decay
+    weight = 1 - beta1
+    constants = (decay, xp.float32(factor), abs(weight) < 0.5, xp.float32(weight),
+                 xp.float32(1 - weight), xp.float32(beta2), xp.float32(1 - beta2))
+    for param, grad, state in zip(params, grads, states):
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        if not _takes(param, grad, exp_avg, exp_avg_sq):
+            optimizer._update(param, grad, state, group)
+            continue
+        step = _increment(state["step"])
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+               *constants, xp.float32(bias_correction2_sqrt), xp.float32(eps),
+               xp.float32(-step_size))
+
+
+def _takes(*arrays) -> bool:
+    return all(type(a) is ndarray and a.dtype == _FLOAT32 and a.flags.c_contiguous
+               and a.shape == arrays[0].shape for a in arrays)
+
+
+def _adam_kernel(numba):
+    """Adam's update of one float32 parameter in one loop (see ``_adam_update_group``)."""
+    signature = ("void(float32[::1], float32[::1], float32[::1], float32[::1], int64, float32, "
+                 "boolean, float32, float32, float32, float32, float32, float32, float32)")
+
+    @numba.njit(signature, nogil=True, error_model="numpy")
+    def adam(param, grad, exp_avg, exp_avg_sq, decay, factor, small_weight, weight,
+             one_minus_weight, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
+             negative_step_size):
+        for i in range(param.shape[0]):
+            p, g = param[i], grad[i]
+            if decay == 1:  # decoupled: the parameter shrinks first
+                p = p * factor
+            elif decay == 2:  # L2: the gradient gains weight_decay * param
+                g = p * factor + g
+            m = exp_avg[i]
+            if small_weight:  # PyTorch's lerp_: m + w (g - m), or g - (1 - w) (g - m)
+                m = m + (g - m) * weight
+            else:
+                m = g - (g - m) * one_minus_weight
+            v = exp_avg_sq[i] * beta2 + (g * one_minus_beta2) * g
+            denominator = math.sqrt(v) / bias_correction2_sqrt + eps
+            exp_avg[i], exp_avg_sq[i] = m, v
+            param[i] = p + (m * negative_step_size) / denominator
+
+    return adam
+
+
+_BUILDERS = {"gelu": _gelu_kernel, "adam": _adam_kernel}

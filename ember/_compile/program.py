@@ -145,6 +145,9 @@ class Program:
         if step.kind == "call":
             self.namespace[f"call{number}"] = step.op
             comment = f"  # {step.op.func.__qualname__}, replayed whole"
+            fused = fusion.offer(self.namespace, f"call{number}", step)
+            if fused:
+                comment += f" ({fused})"
             if step.outputs:
                 return [f"    {outputs} = call{number}()._data{comment}"]
             return [f"    call{number}(){comment}"]

@@ -236,6 +236,11 @@ class Optimizer:
         Args:
             closure: re-evaluates the model and returns the loss (run with grad enabled).
         """
+        return self._step(closure, self._update_group)
+
+    def _step(self, closure, update_group):
+        """``step``, with ``update_group`` doing each group's arithmetic (a compiled
+        program's fused kernel, ``ember/_compile/fusion.py``, or ``_update_group``)."""
         loss = None
         if closure is not None:
             with enable_grad():
@@ -258,7 +263,7 @@ class Optimizer:
                     arrays.append(param._data)
                     grads.append(-grad if maximize else grad)
                     group_states.append(state)
-                self._update_group(arrays, grads, group_states, options)
+                update_group(arrays, grads, group_states, options)
                 for param, state in zip(stepped, group_states):
                     param._version_counter[0] += 1
                     if state:
