@@ -204,22 +204,30 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
     weight = 1 - beta1
     constants = (decay, xp.float32(factor), abs(weight) < 0.5, xp.float32(weight),
                  xp.float32(1 - weight), xp.float32(beta2), xp.float32(1 - beta2))
+    eps, last_step, per_step = xp.float32(eps), None, None
     for param, grad, state in zip(params, grads, states):
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         if not _takes(param, grad, exp_avg, exp_avg_sq):
             optimizer._update(param, grad, state, group)
             continue
         step = _increment(state["step"])
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        if step != last_step:  # the group's parameters usually share their step count
+            last_step = step
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            per_step = (xp.float32(bias_correction2_sqrt), eps,
+                        xp.float32(-(lr / (1 - beta1**step))))
         kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-               *constants, xp.float32(bias_correction2_sqrt), xp.float32(eps),
-               xp.float32(-step_size))
+               *constants, *per_step)
 
 
-def _takes(*arrays) -> bool:
-    return all(type(a) is ndarray and a.dtype == _FLOAT32 and a.flags.c_contiguous
-               and a.shape == arrays[0].shape for a in arrays)
+def _takes(param, grad, exp_avg, exp_avg_sq) -> bool:
+    """Whether the kernel takes these: float32 NumPy arrays of one shape, contiguous."""
+    return (type(param) is ndarray and type(grad) is ndarray
+            and param.dtype == _FLOAT32 and grad.dtype == _FLOAT32
+            and exp_avg.dtype == _FLOAT32 and exp_avg_sq.dtype == _FLOAT32
+            and param.flags.c_contiguous and grad.flags.c_contiguous
+            and exp_avg.flags.c_contiguous and exp_avg_sq.flags.c_contiguous
+            and param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape)
 
 
 def _adam_kernel(numba):
