@@ -5,6 +5,8 @@ changes."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -113,11 +115,28 @@ def test_float64_and_the_tanh_form_have_no_fused_kernel(function):
 
 @pytest.fixture
 def fresh_fusion(monkeypatch):
-    """The module as a process starts it: nothing compiled, no thread."""
+    """The module as a process starts it: nothing compiled, no thread. A thread an earlier
+    test started ends first, and the test's own before the module's state comes back."""
+    fusion.wait()
     for name, value in (("_kernels", {}), ("_requested", []), ("_waiting", []),
                         ("_thread", None), ("failure", None), ("_available", None)):
         monkeypatch.setattr(fusion, name, value)
-    return fusion
+    yield fusion
+    fusion.wait()
+
+
+def test_a_forked_child_starts_with_a_free_lock_and_no_thread(fresh_fusion):
+    fusion._kernels["gelu"] = "compiled"
+    fusion._requested[:] = ["gelu", "adam"]
+    fusion._waiting.append(("adam", {}, "call0", None))
+    fusion._lock.acquire()  # as if the parent's thread held it when the process forked
+    try:
+        fusion._forget_in_child()
+        assert fusion._lock.acquire(blocking=False)
+        fusion._lock.release()
+    finally:
+        fusion._lock = threading.Lock()
+    assert fusion._thread is None and fusion._waiting == [] and fusion._requested == ["gelu"]
 
 
 def test_without_numba_the_program_keeps_numpys_kernels(fresh_fusion, monkeypatch):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 import threading
 import time
 
@@ -92,6 +93,19 @@ def wait(timeout: float | None = None) -> bool:
     if thread is not None:
         thread.join(timeout)
     return bool(_requested) and all(kind in _kernels for kind in _requested)
+
+
+def _forget_in_child() -> None:
+    """After ``fork`` (a DataLoader worker): a fresh lock, no thread, nothing waiting. The
+    parent's thread does not exist in the child, and may have held the lock."""
+    global _lock, _thread
+    _lock, _thread = threading.Lock(), None
+    _waiting.clear()
+    _requested[:] = list(_kernels)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _start() -> None:
