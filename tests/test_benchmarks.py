@@ -1,4 +1,5 @@
-"""The benchmarks' floors compute what the workloads they stand beside compute."""
+"""The benchmarks: their floors compute what the workloads they stand beside compute, and the
+tables say what the runs measured."""
 
 import numpy as np
 
@@ -56,3 +57,18 @@ def test_hand_written_op_overhead_matches_ember():
     w.backward()
     np.testing.assert_allclose(grad, x.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(loss, float(w), rtol=1e-6)
+
+
+def test_the_compiled_table_says_how_long_the_fused_kernels_took():
+    def stats(median, **extra):
+        return {"threads": 1, "median": median, "min": median, "max": median, **extra}
+
+    row = {"workload": "gpt", "steps": 10, "errors": {}, "breaks": {},
+           "torch_1t": stats(0.08), "torch.compile": stats(0.06, first=5.0),
+           "ember.compile": stats(0.1, recording=0.03, fusion=0.95), "ember_1t": stats(0.13)}
+    table = run.compiled_table([row])
+    assert "| gpt | " in table and "| 1.25 |" in table  # ember.compile / eager PyTorch
+    assert "gpt: ember.compile compiled its fused kernels in a background thread in 0.95 s" \
+        in table
+    del row["ember.compile"]["fusion"]
+    assert "fused kernels" not in run.compiled_table([row])

@@ -20,6 +20,7 @@ import warnings
 import weakref
 
 from ember import _autocast, _tape
+from ember._compile import fusion
 from ember._compile.program import Program
 from ember._compile.tape import Tape, Unsupported, handed_arrays
 from ember._dtype import get_default_dtype
@@ -136,6 +137,7 @@ class CompiledFunction:
         recording = self._finish(tape, result, start)
         tape.release()
         self._cache[key] = _EAGER if recording is None else recording
+        fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
     def _finish(self, tape, result, start):

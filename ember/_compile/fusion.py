@@ -8,8 +8,8 @@ and says why other kernels stay with NumPy).
 
 A fused kernel does the same float32 and float64 operations in the same order as the NumPy
 kernels it replaces, so a replay stays bit for bit the eager result. numba compiles in a
-background thread, started by the first program that can use a fused kernel, so that a
-recording does not wait for it: until the kernel is ready the program runs NumPy's
+background thread, started when a recording that can use a fused kernel is done, so that
+a recording does not wait for it: until the kernel is ready the program runs NumPy's
 kernels; then its name in the program's namespace is bound to the fused one.
 
 Optional: ``pip install "ember[compile]"`` installs numba. Without it nothing changes.
@@ -63,7 +63,6 @@ def offer(namespace, name, step) -> str:
             _waiting.append((kind, namespace, name, bind))
             if kind not in _requested:
                 _requested.append(kind)
-            _start()
             return "fused by numba once compiled"
     namespace[name] = bind(kernel)
     return "fused by numba"
@@ -87,8 +86,21 @@ def _fusable(step):
 _OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
 
 
+def start() -> None:
+    """Start compiling the kernels asked for in the background, unless that runs already.
+
+    A recording calls it when it is done, so that numba's import does not compete with
+    the rest of the recording for the interpreter.
+    """
+    with _lock:
+        if failure is None and any(kind not in _kernels for kind in _requested):
+            _start()
+
+
 def wait(timeout: float | None = None) -> bool:
-    """Wait for the background compilation; whether every kernel asked for is ready."""
+    """Wait for the background compilation (starting it where it has not started);
+    whether every kernel asked for is ready."""
+    start()
     thread = _thread
     if thread is not None:
         thread.join(timeout)
