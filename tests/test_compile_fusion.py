@@ -1,7 +1,7 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py``): the exact GELU of a
-float32 array in one numba loop, bit for bit the eager result, compiled in a background
-thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
-changes."""
+float32 array, layer norm over rows and Adam's update, each one numba loop, bit for bit the
+eager result, compiled in a background thread while the program runs NumPy's kernels;
+without numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
@@ -233,3 +233,84 @@ def test_a_float64_adam_is_not_fused_and_equals_eager():
     found, train_step = _train(ember.optim.Adam, {}, compiled=True, dtype=ember.float64)
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
+
+
+def _layer_norm_case(shape, seed, weight_grad=True, input_grad=True, elementwise=True,
+                     normalized=None):
+    """Outputs and gradients of a layer norm over ``normalized`` (the last dim), eagerly
+    and compiled (replays after the kernels are ready), and the compiled function."""
+    rng = np.random.default_rng(seed)
+    normalized = normalized or shape[-1:]
+    weight, bias = [ember.tensor(rng.standard_normal(normalized), dtype=ember.float32,
+                                 requires_grad=weight_grad) if elementwise else None
+                    for _ in range(2)]
+    array = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    array.reshape(-1)[: len(SPECIAL) // 2] = 0.0  # a row that starts flat
+    cotangent = ember.tensor(rng.standard_normal(shape), dtype=ember.float32)
+
+    def function(x):
+        return F.layer_norm(x * 1.0, normalized, weight, bias)
+
+    def run(call):
+        x = ember.tensor(array, requires_grad=input_grad)
+        tensors = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
+        for tensor in tensors:
+            tensor.grad = None
+        y = call(x)
+        if tensors:
+            (y * cotangent).sum().backward()
+        return [y.detach().numpy()] + [t.grad.numpy() for t in tensors]
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    fusion.wait(timeout=120)
+    return expected, run(compiled), compiled
+
+
+def _bound(compiled, role):
+    """The names in the compiled program's namespace for its layer norm: fused or not."""
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ ==
+                 "NativeLayerNorm"]
+    name = f"NativeLayerNorm_{number}" if role == "forward" else f"B{number}"
+    return program.namespace[name].__qualname__
+
+
+@pytest.mark.parametrize("shape", [(16, 32, 64), (5, 7), (3, 8), (4, 129), (3, 300),
+                                   (2, 1000), (1, 64)])
+def test_the_fused_layer_norm_equals_eager_bit_for_bit(shape):
+    expected, found, compiled = _layer_norm_case(shape, seed=shape[-1])
+    assert fusion.failure is None
+    assert len(found) == len(expected) == 4
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    assert _bound(compiled, "forward").startswith("_layer_norm_forward")
+    assert _bound(compiled, "backward").startswith("_layer_norm_backward")
+
+
+@pytest.mark.parametrize("weight_grad,input_grad", [(False, True), (True, False)])
+def test_the_fused_layer_norm_computes_only_the_gradients_asked_for(weight_grad, input_grad):
+    expected, found, compiled = _layer_norm_case((6, 40), seed=2, weight_grad=weight_grad,
+                                                 input_grad=input_grad)
+    assert len(found) == len(expected)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    assert _bound(compiled, "backward").startswith("_layer_norm_backward")
+
+
+@pytest.mark.parametrize("case", [{"elementwise": False}, {"normalized": (3, 8)}],
+                         ids=["no weight", "two dims"])
+def test_other_layer_norms_keep_numpys_kernels(case):
+    expected, found, compiled = _layer_norm_case((4, 3, 8), seed=3, **case)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    assert not _bound(compiled, "forward").startswith("_layer_norm")
+
+
+def test_the_pairwise_sum_is_numpys_at_every_length():
+    row_sum = fusion._pairwise_sum(numba)  # compiled here, for its signature
+    rng = np.random.default_rng(21)
+    for length in list(range(0, 300)) + [511, 512, 1000, 4096, 5000]:
+        values = (rng.standard_normal(length) * 100).astype(np.float32)
+        assert row_sum(values) == values.sum(), length

@@ -1,10 +1,10 @@
 """Fused kernels for compiled programs, through numba where it is installed.
 
-NumPy runs one pass over an array per operation. Two kernels of a training step take many:
-the exact GELU of a float32 array (about thirty: its erf is a rational function evaluated
-in float64) and Adam's update (about twelve, over the moments and the parameters). numba
-compiles the same arithmetic into one loop each (``docs/compile.md`` has the measurements,
-and says why other kernels stay with NumPy).
+NumPy runs one pass over an array per operation. Three kernels of a training step take
+many: the exact GELU of a float32 array (about thirty: its erf is a rational function
+evaluated in float64), layer norm over rows (about twelve forward, fifteen backward) and
+Adam's update (about twelve). numba compiles the same arithmetic into one loop each
+(``docs/compile.md`` has the measurements, and says why other kernels stay with NumPy).
 
 A fused kernel does the same float32 and float64 operations in the same order as the NumPy
 kernels it replaces, so a replay stays bit for bit the eager result. numba compiles in a
@@ -26,6 +26,7 @@ import time
 
 from ember._backend import ndarray, xp
 from ember.nn._functional.activation import Gelu
+from ember.nn._functional.normalization import NativeLayerNorm
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
@@ -44,13 +45,14 @@ _FLOAT32 = xp.dtype(xp.float32)
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
 
 
-def offer(namespace, name, step) -> str:
-    """Bind ``namespace[name]`` to a fused kernel for ``step``, now or once compiled.
+def offer(namespace, name, step, role="forward") -> str:
+    """Bind ``namespace[name]``, the ``role`` ("forward" or "backward") of ``step`` in a
+    program, to a fused kernel, now or once compiled.
 
     Returns a note for the printed program ("" when ``step`` has no fused kernel here).
     """
     global _available
-    kind, bind = _fusable(step) if enabled else (None, None)
+    kind, bind = _fusable(step, role) if enabled else (None, None)
     if kind is None:
         return ""
     if _available is None:
@@ -68,9 +70,13 @@ def offer(namespace, name, step) -> str:
     return "fused by numba"
 
 
-def _fusable(step):
+def _fusable(step, role):
     """(kind, bind) where ``step`` has a fused kernel: ``bind(kernel)`` is what the
-    program's name for the step becomes. (None, None) elsewhere."""
+    program's name for the step's ``role`` becomes. (None, None) elsewhere."""
+    if step.kind == "op" and step.op is NativeLayerNorm and _last_dim(*step.args):
+        return "layer_norm", _layer_norm_forward if role == "forward" else _layer_norm_backward
+    if role != "forward":
+        return None, None
     if step.kind == "op" and step.op is Gelu:
         x, approximate = step.args
         if approximate == "none" and x.dtype == _FLOAT32:
@@ -205,6 +211,178 @@ def _gelu_kernel(numba):
     return gelu
 
 
+# ---------------------------------------------------------------- layer norm
+
+
+def _last_dim(x, weight, bias, dims, view, eps, running) -> bool:
+    """Whether ``layer_norm`` of ``x`` (a slot) normalizes float32 rows over the last dim,
+    with a weight and a bias: the case the fused kernels take."""
+    return (x.dtype == _FLOAT32 and len(x.shape) >= 2 and dims == (len(x.shape) - 1,)
+            and running is None and view == x.shape[-1:]
+            and all(getattr(p, "dtype", None) == _FLOAT32 and tuple(p.shape) == view
+                    for p in (weight, bias)))
+
+
+def _rows(*arrays) -> bool:
+    return all(type(a) is ndarray and a.dtype == _FLOAT32 and a.flags.c_contiguous
+               for a in arrays)
+
+
+def _layer_norm_forward(kernels):
+    """``_Normalize.forward`` of rows through the fused kernel: the same result, and the
+    same saved values, which the op's own backward can take."""
+
+    def forward(ctx, x, weight, bias, dims, view, eps, running):
+        if not _rows(x, weight, bias):
+            return NativeLayerNorm.forward(ctx, x, weight, bias, dims, view, eps, running)
+        width = x.shape[-1]
+        rows = x.size // width if width else 0
+        y, normalized = xp.empty_like(x), xp.empty_like(x)
+        statistics = x.shape[:-1] + (1,)
+        mean, rstd = xp.empty(statistics, xp.float32), xp.empty(statistics, xp.float32)
+        kernels[0](x.reshape(rows, width), weight, bias, xp.float32(eps),
+                   y.reshape(rows, width), normalized.reshape(rows, width),
+                   mean.reshape(-1), rstd.reshape(-1), xp.empty(width, xp.float32))
+        ctx.dims, ctx.view, ctx.eps, ctx.bias_shape = dims, view, eps, bias.shape
+        ctx.save_for_backward(x, weight, mean, rstd, normalized)
+        return y
+
+    return forward
+
+
+def _layer_norm_backward(kernels):
+    """``_Normalize.backward_arrays`` of rows through the fused kernel."""
+
+    def backward(ctx, grad):
+        x, weight, mean, rstd, normalized = ctx.saved_arrays
+        if normalized is None or not _rows(grad, normalized, weight, rstd) or \
+                grad.shape != normalized.shape:
+            return NativeLayerNorm.backward_arrays(ctx, grad)
+        width = x.shape[-1]
+        rows = x.size // width if width else 0
+        needs = ctx.needs_input_grad
+        grad_x = xp.empty_like(x) if needs[0] else None
+        grad_weight = xp.empty(width, xp.float32) if needs[1] else None
+        grad_bias = xp.empty(width, xp.float32) if needs[2] else None
+        none = xp.empty(0, xp.float32)
+        kernels[1](grad.reshape(rows, width), normalized.reshape(rows, width), weight,
+                   rstd.reshape(-1),
+                   none.reshape(0, 0) if grad_x is None else grad_x.reshape(rows, width),
+                   none if grad_weight is None else grad_weight,
+                   none if grad_bias is None else grad_bias,
+                   xp.empty(width, xp.float32), xp.empty(width, xp.float32))
+        return grad_x, grad_weight, grad_bias, None, None, None, None
+
+    return backward
+
+
+def _layer_norm_kernels(numba):
+    """``_Normalize``'s forward and array backward over rows, in one loop each.
+
+    A row's sum is NumPy's pairwise summation of a contiguous float32 row (eight running
+    sums in blocks of 128, halves above), so a mean is NumPy's to the bit; a column's sum
+    over rows (the weight's and bias's gradients) is NumPy's running sum in row order.
+    ``tests/test_compile_fusion.py`` holds both to NumPy's sums at many lengths.
+    """
+    single = numba.float32
+    row_sum = _pairwise_sum(numba)
+
+    @numba.njit("void(float32[:, ::1], float32[::1], float32[::1], float32, float32[:, ::1], "
+                "float32[:, ::1], float32[::1], float32[::1], float32[::1])", nogil=True,
+                error_model="numpy")
+    def forward(x, weight, bias, eps, y, normalized, mean, rstd, square):
+        rows, width = x.shape
+        count, one = single(width), single(1.0)
+        for r in range(rows):
+            average = row_sum(x[r]) / count
+            for j in range(width):
+                centered = x[r, j] - average
+                normalized[r, j] = centered
+                square[j] = centered * centered
+            scale = one / single(math.sqrt(row_sum(square) / count + eps))
+            mean[r], rstd[r] = average, scale
+            for j in range(width):
+                value = normalized[r, j] * scale
+                normalized[r, j] = value
+                y[r, j] = value * weight[j] + bias[j]
+
+    return forward, _layer_norm_backward_kernel(numba, row_sum)
+
+
+def _layer_norm_backward_kernel(numba, row_sum):
+    """``_Normalize.backward_arrays`` over rows (see ``_layer_norm_kernels``)."""
+    single = numba.float32
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1], float32[::1], float32[::1], "
+                "float32[:, ::1], float32[::1], float32[::1], float32[::1], float32[::1])",
+                nogil=True, error_model="numpy")
+    def backward(grad, normalized, weight, rstd, grad_x, grad_weight, grad_bias, g, product):
+        rows, width = grad.shape
+        count = single(width)
+        if grad_weight.shape[0]:  # the column sums of grad * normalized, in row order
+            for j in range(width):
+                grad_weight[j] = grad[0, j] * normalized[0, j] if rows else 0.0
+            for r in range(1, rows):
+                for j in range(width):
+                    grad_weight[j] += grad[r, j] * normalized[r, j]
+        if grad_bias.shape[0]:
+            for j in range(width):
+                grad_bias[j] = grad[0, j] if rows else 0.0
+            for r in range(1, rows):
+                for j in range(width):
+                    grad_bias[j] += grad[r, j]
+        if grad_x.shape[0]:
+            # rstd (g - mean(g) - normalized mean(g normalized)), g = grad weight
+            for r in range(rows):
+                for j in range(width):
+                    g[j] = grad[r, j] * weight[j]
+                    product[j] = g[j] * normalized[r, j]
+                mean_product = row_sum(product) / count
+                mean_g = row_sum(g) / count
+                for j in range(width):
+                    grad_x[r, j] = ((g[j] - mean_g) - normalized[r, j] * mean_product) * rstd[r]
+
+    return backward
+
+
+def _pairwise_sum(numba):
+    """NumPy's pairwise sum of a contiguous float32 array (``pairwise_sum`` in its ufunc
+    loops): plain under 8 elements, eight running sums up to 128, halves (a multiple of 8
+    first) above."""
+
+    @numba.njit("float32(float32[::1])", nogil=True)
+    def pairwise(a):
+        n = a.shape[0]
+        if n < 8:
+            total = numba.float32(0.0)
+            for i in range(n):
+                total += a[i]
+            return total
+        if n <= 128:
+            r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+            i, stop = 8, n - n % 8
+            while i < stop:
+                r0 += a[i]
+                r1 += a[i + 1]
+                r2 += a[i + 2]
+                r3 += a[i + 3]
+                r4 += a[i + 4]
+                r5 += a[i + 5]
+                r6 += a[i + 6]
+                r7 += a[i + 7]
+                i += 8
+            total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n:
+                total += a[i]
+                i += 1
+            return total
+        half = n // 2
+        half -= half % 8
+        return pairwise(a[:half]) + pairwise(a[half:])
+
+    return pairwise
+
+
 # ---------------------------------------------------------------- Adam
 
 
@@ -284,4 +462,4 @@ def _adam_kernel(numba):
     return adam
 
 
-_BUILDERS = {"gelu": _gelu_kernel, "adam": _adam_kernel}
+_BUILDERS = {"gelu": _gelu_kernel, "layer_norm": _layer_norm_kernels, "adam": _adam_kernel}

@@ -173,6 +173,7 @@ class Program:
             return self._lowered_forward_lines(number, step, lowered, contexts)
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = step.op.forward
+        fused = fusion.offer(self.namespace, kernel, step) if step.node is not None else ""
         context = "scratch"
         lines = []
         if step.node is not None:
@@ -182,7 +183,7 @@ class Program:
             lines.append(f"    {context} = C{number}()")
         arguments = [context] + [self._argument(a, number, i) for i, a in enumerate(step.args)]
         call = f"{kernel}({', '.join(arguments)})"
-        where = f"{shapes}  <- {_short(step.where)}"
+        where = f"{shapes}  <- {_short(step.where)}" + (f"  ({fused})" if fused else "")
         if len(step.outputs) == 1 and not step.as_array[0]:
             lines.append(f"    {outputs} = {call}  # {where}")
         elif len(step.outputs) == 1:
@@ -391,6 +392,7 @@ class Program:
             call = f"tensor_backward(c{number}, {', '.join(grads)})"
         else:
             self.namespace[f"B{number}"] = backward
+            fusion.offer(self.namespace, f"B{number}", step, role="backward")
             call = f"B{number}(c{number}, {', '.join(grads)})"
         lines.append(f"        r = {call}")
         for position, (arg, need) in enumerate(zip(step.args, step.needs)):
