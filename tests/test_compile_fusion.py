@@ -314,3 +314,32 @@ def test_the_pairwise_sum_is_numpys_at_every_length():
     for length in list(range(0, 300)) + [511, 512, 1000, 4096, 5000]:
         values = (rng.standard_normal(length) * 100).astype(np.float32)
         assert row_sum(values) == values.sum(), length
+
+
+@pytest.mark.parametrize("options,fused", [({}, True), ({"padding_idx": 3}, False),
+                                           ({"scale_grad_by_freq": True}, False)],
+                         ids=["plain", "padding_idx", "scale_grad_by_freq"])
+@pytest.mark.parametrize("index_dtype", [ember.int64, ember.int32], ids=str)
+def test_the_fused_embedding_gradient_equals_eager_bit_for_bit(options, fused, index_dtype):
+    rng = np.random.default_rng(31)
+    weight = ember.tensor(rng.standard_normal((9, 5)), dtype=ember.float32, requires_grad=True)
+    indices = ember.tensor(rng.integers(0, 9, (6, 7)), dtype=index_dtype)  # repeats, surely
+    cotangent = ember.tensor(rng.standard_normal((6, 7, 5)), dtype=ember.float32)
+
+    def function(indices):
+        return F.embedding(indices, weight, **options) * 1.0
+
+    def run(call):
+        weight.grad = None
+        (call(indices) * cotangent).sum().backward()
+        return weight.grad.numpy().copy()
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    fusion.wait(timeout=120)
+    np.testing.assert_array_equal(run(compiled), expected)
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "Embedding"]
+    bound = getattr(program.namespace[f"B{number}"], "__qualname__", "the op's own")
+    assert bound.startswith("_embedding_backward") == fused, bound

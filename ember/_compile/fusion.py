@@ -3,8 +3,9 @@
 NumPy runs one pass over an array per operation. Three kernels of a training step take
 many: the exact GELU of a float32 array (about thirty: its erf is a rational function
 evaluated in float64), layer norm over rows (about twelve forward, fifteen backward) and
-Adam's update (about twelve). numba compiles the same arithmetic into one loop each
-(``docs/compile.md`` has the measurements, and says why other kernels stay with NumPy).
+Adam's update (about twelve); and NumPy's ``add.at``, an embedding's gradient, is slow
+per row. numba compiles the same arithmetic into one loop each (``docs/compile.md`` has
+the measurements, and says why other kernels stay with NumPy).
 
 A fused kernel does the same float32 and float64 operations in the same order as the NumPy
 kernels it replaces, so a replay stays bit for bit the eager result. numba compiles in a
@@ -27,6 +28,8 @@ import time
 from ember._backend import ndarray, xp
 from ember.nn._functional.activation import Gelu
 from ember.nn._functional.normalization import NativeLayerNorm
+from ember.nn._functional.sparse import Embedding
+from ember.ops._array_math import ArrayMath
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
@@ -75,6 +78,9 @@ def _fusable(step, role):
     program's name for the step's ``role`` becomes. (None, None) elsewhere."""
     if step.kind == "op" and step.op is NativeLayerNorm and _last_dim(*step.args):
         return "layer_norm", _layer_norm_forward if role == "forward" else _layer_norm_backward
+    if step.kind == "op" and step.op is Embedding and role == "backward" and \
+            _plain_lookup(*step.args):
+        return "embedding", _embedding_backward
     if role != "forward":
         return None, None
     if step.kind == "op" and step.op is Gelu:
@@ -383,6 +389,53 @@ def _pairwise_sum(numba):
     return pairwise
 
 
+# ---------------------------------------------------------------- embedding
+
+
+def _plain_lookup(weight, indices, padding_idx, scale_grad_by_freq) -> bool:
+    """Whether an embedding's gradient is a plain scatter-add of float32 rows."""
+    return (weight.dtype == _FLOAT32 and len(weight.shape) == 2 and padding_idx is None
+            and not scale_grad_by_freq)
+
+
+def _embedding_backward(kernel):
+    """``Embedding.gradients`` on arrays through the fused scatter-add."""
+
+    def backward(ctx, grad):
+        indices = ctx.indices
+        if not (_rows(grad) and type(indices) is ndarray and indices.dtype.kind == "i"
+                and ctx.padding_idx is None and not ctx.scale_grad_by_freq):
+            return Embedding.gradients(ArrayMath, ctx, grad)
+        flat = indices.reshape(-1).astype(xp.int64, copy=False)
+        width = grad.shape[-1]
+        grad_weight = xp.zeros((ctx.rows, width), xp.float32)
+        if not kernel(grad.reshape(flat.size, width), flat, grad_weight):
+            return Embedding.gradients(ArrayMath, ctx, grad)  # an index out of range
+        return grad_weight, None, None, None
+
+    return backward
+
+
+def _embedding_kernel(numba):
+    """NumPy's ``add.at`` of rows: each row of ``grad`` added to its index's row of ``out``
+    in index order, so repeated indices sum as they do there. False, with nothing written,
+    when an index is out of range."""
+
+    @numba.njit("boolean(float32[:, ::1], int64[::1], float32[:, ::1])", nogil=True)
+    def embedding_backward(grad, indices, out):
+        rows = out.shape[0]
+        for i in range(indices.shape[0]):
+            if indices[i] < -rows or indices[i] >= rows:
+                return False
+        for i in range(indices.shape[0]):
+            row = indices[i] if indices[i] >= 0 else indices[i] + rows
+            for j in range(grad.shape[1]):
+                out[row, j] += grad[i, j]
+        return True
+
+    return embedding_backward
+
+
 # ---------------------------------------------------------------- Adam
 
 
@@ -462,4 +515,5 @@ def _adam_kernel(numba):
     return adam
 
 
-_BUILDERS = {"gelu": _gelu_kernel, "layer_norm": _layer_norm_kernels, "adam": _adam_kernel}
+_BUILDERS = {"gelu": _gelu_kernel, "layer_norm": _layer_norm_kernels,
+             "embedding": _embedding_kernel, "adam": _adam_kernel}
