@@ -3,9 +3,10 @@
 NumPy runs one pass over an array per operation. Three kernels of a training step take
 many: the exact GELU of a float32 array (about thirty: its erf is a rational function
 evaluated in float64), layer norm over rows (about twelve forward, fifteen backward) and
-Adam's update (about twelve); and NumPy's ``add.at``, an embedding's gradient, is slow
-per row. numba compiles the same arithmetic into one loop each (``docs/compile.md`` has
-the measurements, and says why other kernels stay with NumPy).
+Adam's update (about twelve); softmax over rows takes five around its ``exp``; and NumPy's
+``add.at``, an embedding's gradient, is slow per row. numba compiles the same arithmetic
+into loops (``docs/compile.md`` has the measurements, and says why other kernels stay with
+NumPy).
 
 A fused kernel does the same float32 and float64 operations in the same order as the NumPy
 kernels it replaces, so a replay stays bit for bit the eager result. numba compiles in a
@@ -31,6 +32,7 @@ from ember.nn._functional.normalization import NativeLayerNorm
 from ember.nn._functional.sparse import Embedding
 from ember.ops._array_math import ArrayMath
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
+from ember.ops.softmax import Softmax
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
 
@@ -81,6 +83,8 @@ def _fusable(step, role):
     if step.kind == "op" and step.op is Embedding and role == "backward" and \
             _plain_lookup(*step.args):
         return "embedding", _embedding_backward
+    if step.kind == "op" and step.op is Softmax and _last_rows(*step.args):
+        return "softmax", _softmax_forward if role == "forward" else _softmax_backward
     if role != "forward":
         return None, None
     if step.kind == "op" and step.op is Gelu:
@@ -351,6 +355,7 @@ def _layer_norm_backward_kernel(numba, row_sum):
     return backward
 
 
+@functools.cache
 def _pairwise_sum(numba):
     """NumPy's pairwise sum of a contiguous float32 array (``pairwise_sum`` in its ufunc
     loops): plain under 8 elements, eight running sums up to 128, halves (a multiple of 8
@@ -387,6 +392,91 @@ def _pairwise_sum(numba):
         return pairwise(a[:half]) + pairwise(a[half:])
 
     return pairwise
+
+
+# ---------------------------------------------------------------- softmax
+
+
+def _last_rows(x, dim) -> bool:
+    """Whether ``softmax`` of ``x`` (a slot) runs over the last dim of float32 rows."""
+    return x.dtype == _FLOAT32 and len(x.shape) >= 1 and dim in (-1, len(x.shape) - 1)
+
+
+def _softmax_forward(kernels):
+    """``Softmax.forward`` over rows: the shift by each row's maximum in one loop, NumPy's
+    ``exp`` (numba's would round differently), then the division by each row's sum in one
+    loop."""
+
+    def forward(ctx, x, dim):
+        if not _rows(x) or x.size == 0:
+            return Softmax.forward(ctx, x, dim)
+        width = x.shape[-1]
+        y = xp.empty_like(x)
+        rows = y.reshape(x.size // width, width)
+        kernels[0](x.reshape(rows.shape), rows)
+        xp.exp(y, out=y)
+        kernels[1](rows)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    return forward
+
+
+def _softmax_backward(kernels):
+    """``Softmax.backward_arrays`` over rows in one loop."""
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        if not _rows(grad, y) or grad.shape != y.shape or y.size == 0:
+            return Softmax.backward_arrays(ctx, grad)
+        width = y.shape[-1]
+        result = xp.empty_like(y)
+        shape = (y.size // width, width)
+        kernels[2](grad.reshape(shape), y.reshape(shape), result.reshape(shape),
+                   xp.empty(width, xp.float32))
+        return result, None
+
+    return backward
+
+
+def _softmax_kernels(numba):
+    """``Softmax``'s shift, its normalization and its array backward over rows. The row's
+    maximum is exact in any order (a NaN anywhere makes it NaN, as NumPy's); its sums are
+    NumPy's pairwise ones (``_pairwise_sum``)."""
+    row_sum = _pairwise_sum(numba)
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1])", nogil=True)
+    def shift(x, y):
+        for r in range(x.shape[0]):
+            top = x[r, 0]
+            for j in range(1, x.shape[1]):
+                value = x[r, j]
+                if value > top or value != value:
+                    top = value
+                if top != top:
+                    break
+            for j in range(x.shape[1]):
+                y[r, j] = x[r, j] - top
+
+    @numba.njit("void(float32[:, ::1])", nogil=True, error_model="numpy")
+    def normalize(y):
+        for r in range(y.shape[0]):
+            total = row_sum(y[r])
+            for j in range(y.shape[1]):
+                y[r, j] = y[r, j] / total
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1])",
+                nogil=True)
+    def backward(grad, y, result, product):
+        for r in range(y.shape[0]):
+            for j in range(y.shape[1]):
+                product[j] = grad[r, j] * y[r, j]
+            total = row_sum(product)
+            for j in range(y.shape[1]):
+                result[r, j] = (grad[r, j] - total) * y[r, j]
+
+    return shift, normalize, backward
 
 
 # ---------------------------------------------------------------- embedding
@@ -516,4 +606,4 @@ def _adam_kernel(numba):
 
 
 _BUILDERS = {"gelu": _gelu_kernel, "layer_norm": _layer_norm_kernels,
-             "embedding": _embedding_kernel, "adam": _adam_kernel}
+             "softmax": _softmax_kernels, "embedding": _embedding_kernel, "adam": _adam_kernel}
