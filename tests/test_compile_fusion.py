@@ -1,7 +1,7 @@
-"""Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py``): the exact GELU of a
-float32 array, layer norm over rows and Adam's update, each one numba loop, bit for bit the
-eager result, compiled in a background thread while the program runs NumPy's kernels;
-without numba, or when it fails, nothing changes."""
+"""Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
+exact GELU, softmax and layer norm over rows, an embedding's gradient and Adam's update as
+numba loops, bit for bit the eager result, compiled in a background thread while the
+program runs NumPy's kernels; without numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember._compile import fusion
+from ember._compile import fusion, kernels
+from ember._compile.kernels import activations
+from ember._compile.kernels._common import pairwise_sum
 from ember.nn._functional.activation import Gelu
 
 numba = pytest.importorskip("numba")  # the test extra installs it (ember[compile])
@@ -72,7 +74,7 @@ def test_the_fused_gelu_covers_float32_across_its_range():
     grid = np.arange(np.float32(-6).view(np.int32), np.float32(-1e-30).view(np.int32),
                      -97, dtype=np.int32).view(np.float32)
     values = np.concatenate([grid, -grid, np.float32(SPECIAL)])
-    kernel = fusion._gelu_forward(_kernel())
+    kernel = activations._gelu_forward(_kernel())
     y, twice_cdf = kernel(values, "none")
     with np.errstate(invalid="ignore"):  # -inf / 2 * 0, as in eager under the op's errstate
         want_y, want_twice_cdf = Gelu.exact(values)
@@ -153,7 +155,7 @@ def test_a_failed_compilation_keeps_numpys_kernels_and_says_why(fresh_fusion, mo
     def broken(numba):
         raise RuntimeError("no LLVM today")
 
-    monkeypatch.setitem(fusion._BUILDERS, "gelu", broken)
+    monkeypatch.setitem(kernels.BUILDERS, "gelu", broken)
     expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
                                                       _inputs((4, 5), seed=6), calls=2,
                                                       fused=False)
@@ -309,7 +311,7 @@ def test_other_layer_norms_keep_numpys_kernels(case):
 
 
 def test_the_pairwise_sum_is_numpys_at_every_length():
-    row_sum = fusion._pairwise_sum(numba)  # compiled here, for its signature
+    row_sum = pairwise_sum(numba)  # compiled here, for its signature
     rng = np.random.default_rng(21)
     for length in list(range(0, 300)) + [511, 512, 1000, 4096, 5000]:
         values = (rng.standard_normal(length) * 100).astype(np.float32)

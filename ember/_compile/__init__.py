@@ -4,7 +4,7 @@ How it works, and where ember differs from ``torch.compile``, is in ``docs/compi
 
 - ``tape``: what one eager call did, as steps over slots, and what breaks a graph;
 - ``program``: those steps written out as a forward and a backward Python function;
-- ``fusion``: numba loops for GELU, layer norm, softmax, embedding and Adam (with numba);
+- ``kernels`` and ``fusion``: numba loops for a few ops, and their binding into programs;
 - ``compiled``: the callable, its cache of recordings and the guards that pick one.
 """
 

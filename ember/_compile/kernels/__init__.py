@@ -1,0 +1,28 @@
+"""The fused kernels of ``ember.compile``, one module per family of ops, as the ops' own
+(``ember/_compile/fusion.py`` binds them into programs):
+
+- ``activations``: the exact GELU; softmax over rows and its backward;
+- ``normalization``: layer norm over rows and its backward;
+- ``sparse``: an embedding's gradient;
+- ``adam``: Adam's and AdamW's update.
+"""
+
+from __future__ import annotations
+
+from ember._compile.kernels.activations import GELU, SOFTMAX
+from ember._compile.kernels.adam import ADAM
+from ember._compile.kernels.normalization import LAYER_NORM
+from ember._compile.kernels.sparse import EMBEDDING
+
+FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, ADAM)
+BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
+
+
+def fusable(step, role: str) -> tuple:
+    """(kind, bind) for the ``role`` of ``step`` in a program where a family takes it:
+    ``bind(kernel)`` is what the program's name for it becomes. (None, None) elsewhere."""
+    for family in FAMILIES:
+        bind = family.binds(step, role)
+        if bind is not None:
+            return family.kind, bind
+    return None, None

@@ -1,0 +1,72 @@
+"""What the fused kernels share: the record of a family, the check that arrays suit a loop,
+and NumPy's pairwise summation."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ember._backend import ndarray, xp
+
+FLOAT32 = xp.dtype(xp.float32)
+
+
+class Fused(NamedTuple):
+    """One family of fused kernels.
+
+    ``build(numba)`` compiles its kernel (or a tuple of them); ``binds(step, role)`` is,
+    for the ``role`` ("forward" or "backward") of a program's ``step`` that it takes, the
+    function that makes what the program's name for it becomes from the compiled kernel
+    (None for a step it does not take).
+    """
+
+    kind: str
+    build: Callable
+    binds: Callable
+
+
+def contiguous_float32(*arrays) -> bool:
+    """Whether these are C-contiguous float32 NumPy arrays (what the loops take)."""
+    return all(type(a) is ndarray and a.dtype == FLOAT32 and a.flags.c_contiguous
+               for a in arrays)
+
+
+@functools.cache
+def pairwise_sum(numba):
+    """NumPy's pairwise sum of a contiguous float32 array (``pairwise_sum`` in its ufunc
+    loops): plain under 8 elements, eight running sums up to 128, halves (a multiple of 8
+    first) above."""
+
+    @numba.njit("float32(float32[::1])", nogil=True)
+    def pairwise(a):
+        n = a.shape[0]
+        if n < 8:
+            total = numba.float32(0.0)
+            for i in range(n):
+                total += a[i]
+            return total
+        if n <= 128:
+            r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+            i, stop = 8, n - n % 8
+            while i < stop:
+                r0 += a[i]
+                r1 += a[i + 1]
+                r2 += a[i + 2]
+                r3 += a[i + 3]
+                r4 += a[i + 4]
+                r5 += a[i + 5]
+                r6 += a[i + 6]
+                r7 += a[i + 7]
+                i += 8
+            total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n:
+                total += a[i]
+                i += 1
+            return total
+        half = n // 2
+        half -= half % 8
+        return pairwise(a[:half]) + pairwise(a[half:])
+
+    return pairwise
+

@@ -1,0 +1,164 @@
+"""The exact GELU of a float32 array in one loop, and softmax over rows in two loops around
+NumPy's ``exp`` (numba's would round differently) with one for its backward."""
+
+from __future__ import annotations
+
+import math
+
+from ember._backend import ndarray, xp
+from ember._compile.kernels._common import FLOAT32, Fused, contiguous_float32, pairwise_sum
+from ember.nn._functional.activation import Gelu
+from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
+from ember.ops.softmax import Softmax
+
+_SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
+
+
+def _gelu_binds(step, role):
+    if role == "forward" and step.kind == "op" and step.op is Gelu:
+        x, approximate = step.args
+        if approximate == "none" and x.dtype == FLOAT32:
+            return _gelu_forward
+    return None
+
+
+def _gelu_forward(kernel):
+    """The lowered GELU's forward (``Gelu.exact``) through the fused kernel."""
+
+    def forward(x, approximate):
+        if type(x) is not ndarray or x.dtype != FLOAT32 or not x.flags.c_contiguous:
+            return Gelu.exact(x)
+        y, twice_cdf = xp.empty_like(x), xp.empty_like(x)
+        kernel(x.reshape(-1), _SCALE, y.reshape(-1), twice_cdf.reshape(-1))
+        return y, twice_cdf
+
+    return forward
+
+
+def _gelu_kernel(numba):
+    """``Gelu.exact`` on float32 in one loop: ``_erf_single``'s rational in float64 (the
+    same Horner steps), rounded and clipped to float32, then ``1 + erf`` and ``x / 2 * it``
+    in float32."""
+    single, double = numba.float32, numba.float64
+    p0, p1, p2, p3, p4, p5, p6 = _ERF_SINGLE_P
+    q0, q1, q2, q3, q4, q5 = _ERF_SINGLE_Q
+
+    @numba.njit("void(float32[::1], float32, float32[::1], float32[::1])", nogil=True,
+                error_model="numpy")
+    def gelu(x, scale, y, twice_cdf):
+        one, half = single(1.0), single(0.5)
+        for i in range(x.shape[0]):
+            value = x[i]
+            a = double(value * scale)
+            s = a * a
+            if s > 16.0:  # NaN stays NaN, as under NumPy's minimum
+                s = 16.0
+            numerator = ((((((s * p6 + p5) * s + p4) * s + p3) * s + p2) * s + p1) * s + p0) * a
+            denominator = ((((s * q5 + q4) * s + q3) * s + q2) * s + q1) * s + q0
+            erf = single(numerator / denominator)
+            if erf > one:
+                erf = one
+            if erf < -one:
+                erf = -one
+            cdf = erf + one
+            twice_cdf[i] = cdf
+            y[i] = (value * half) * cdf
+
+    return gelu
+
+
+GELU = Fused("gelu", _gelu_kernel, _gelu_binds)
+
+
+# ---------------------------------------------------------------- softmax
+
+
+def _softmax_binds(step, role):
+    if step.kind == "op" and step.op is Softmax and _last_rows(*step.args):
+        return _softmax_forward if role == "forward" else _softmax_backward
+    return None
+
+
+def _last_rows(x, dim) -> bool:
+    """Whether ``softmax`` of ``x`` (a slot) runs over the last dim of float32 rows."""
+    return x.dtype == FLOAT32 and len(x.shape) >= 1 and dim in (-1, len(x.shape) - 1)
+
+
+def _softmax_forward(kernels):
+    """``Softmax.forward`` over rows: the shift by each row's maximum in one loop, NumPy's
+    ``exp`` (numba's would round differently), then the division by each row's sum in one
+    loop."""
+
+    def forward(ctx, x, dim):
+        if not contiguous_float32(x) or x.size == 0:
+            return Softmax.forward(ctx, x, dim)
+        width = x.shape[-1]
+        y = xp.empty_like(x)
+        rows = y.reshape(x.size // width, width)
+        kernels[0](x.reshape(rows.shape), rows)
+        xp.exp(y, out=y)
+        kernels[1](rows)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    return forward
+
+
+def _softmax_backward(kernels):
+    """``Softmax.backward_arrays`` over rows in one loop."""
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        if not contiguous_float32(grad, y) or grad.shape != y.shape or y.size == 0:
+            return Softmax.backward_arrays(ctx, grad)
+        width = y.shape[-1]
+        result = xp.empty_like(y)
+        shape = (y.size // width, width)
+        kernels[2](grad.reshape(shape), y.reshape(shape), result.reshape(shape),
+                   xp.empty(width, xp.float32))
+        return result, None
+
+    return backward
+
+
+def _softmax_kernels(numba):
+    """``Softmax``'s shift, its normalization and its array backward over rows. The row's
+    maximum is exact in any order (a NaN anywhere makes it NaN, as NumPy's); its sums are
+    NumPy's pairwise ones (``_pairwise_sum``)."""
+    row_sum = pairwise_sum(numba)
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1])", nogil=True)
+    def shift(x, y):
+        for r in range(x.shape[0]):
+            top = x[r, 0]
+            for j in range(1, x.shape[1]):
+                value = x[r, j]
+                if value > top or value != value:
+                    top = value
+                if top != top:
+                    break
+            for j in range(x.shape[1]):
+                y[r, j] = x[r, j] - top
+
+    @numba.njit("void(float32[:, ::1])", nogil=True, error_model="numpy")
+    def normalize(y):
+        for r in range(y.shape[0]):
+            total = row_sum(y[r])
+            for j in range(y.shape[1]):
+                y[r, j] = y[r, j] / total
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1])",
+                nogil=True)
+    def backward(grad, y, result, product):
+        for r in range(y.shape[0]):
+            for j in range(y.shape[1]):
+                product[j] = grad[r, j] * y[r, j]
+            total = row_sum(product)
+            for j in range(y.shape[1]):
+                result[r, j] = (grad[r, j] - total) * y[r, j]
+
+    return shift, normalize, backward
+
+
+SOFTMAX = Fused("softmax", _softmax_kernels, _softmax_binds)
