@@ -377,3 +377,25 @@ def test_the_fused_softmax_equals_eager_bit_for_bit(shape, dim, fused):
     for name in (f"Softmax_{number}", f"B{number}"):
         bound = getattr(program.namespace[name], "__qualname__", "the op's own")
         assert bound.startswith("_softmax") == fused, (name, bound)
+
+
+def test_an_inference_region_runs_the_fused_forwards_too():
+    """Under no_grad nothing is saved for a backward: the fused forwards give the same."""
+    rng = np.random.default_rng(51)
+    weight, bias = (ember.tensor(rng.standard_normal(16), dtype=ember.float32)
+                    for _ in range(2))
+    x = ember.tensor(rng.standard_normal((4, 6, 16)), dtype=ember.float32)
+
+    def function(x):
+        return F.softmax(F.gelu(F.layer_norm(x, (16,), weight, bias)), dim=-1)
+
+    with ember.no_grad():
+        expected = function(x).numpy()
+        compiled = ember.compile(function)
+        compiled(x)
+        assert fusion.wait(timeout=120), fusion.failure
+        found = compiled(x).numpy()
+    np.testing.assert_array_equal(found, expected)
+    namespace = compiled.latest.program.namespace
+    bound = {getattr(value, "__qualname__", "").split(".")[0] for value in namespace.values()}
+    assert {"_layer_norm_forward", "_gelu_forward", "_softmax_forward"} <= bound, bound

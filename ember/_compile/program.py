@@ -173,7 +173,7 @@ class Program:
             return self._lowered_forward_lines(number, step, lowered, contexts)
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = step.op.forward
-        fused = fusion.offer(self.namespace, kernel, step) if step.node is not None else ""
+        fused = fusion.offer(self.namespace, kernel, step)
         context = "scratch"
         lines = []
         if step.node is not None:
