@@ -32,6 +32,8 @@ THREADS = (1, 2)
 BASELINE_OF = {"numpy": "nand", "numpy_ops": "op_overhead", "bare": "op_overhead"}
 # The baselines that are a workload written by hand in NumPy: a compiled replay's floor.
 HAND_WRITTEN = ("numpy", "numpy_ops")
+# What a compiled sample may add: the first run, ember.compile's recordings and fused kernels.
+EXTRAS = ("first", "recording", "fusion")
 # With --compiled, each framework's compiler is measured too, at one thread.
 COMPILED_NAMES = {"torch": "torch.compile", "ember": "ember.compile"}
 
@@ -88,7 +90,7 @@ def _stats(threads: int, samples: dict) -> dict:
         "import": statistics.median(samples["import"]),
         "peak_mib": max(samples["peak_mib"]),
     }
-    for name in ("first", "recording", "fusion"):
+    for name in EXTRAS:
         if samples[name]:
             stats[name] = statistics.median(samples[name])
     return stats
@@ -109,12 +111,11 @@ def run_workload(workload: str, rounds: int, repeats: int, compiled: bool = Fals
             units, steps = sample["units"], sample["steps"] or steps
             breaks.setdefault(name, set()).update(sample.get("breaks", ()))
             slot = collected[name].setdefault(
-                threads, {"times": [], "import": [], "peak_mib": [], "first": [], "recording": [],
-                          "fusion": []})
+                threads, {key: [] for key in ("times", "import", "peak_mib") + EXTRAS})
             slot["times"] += sample["times"]
             slot["import"].append(sample["import"])
             slot["peak_mib"].append(sample["peak_mib"])
-            for key in ("first", "recording", "fusion"):
+            for key in EXTRAS:
                 if key in sample:
                     slot[key].append(sample[key])
     row = {"workload": workload, "units": units, "steps": steps, "errors": errors,

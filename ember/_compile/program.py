@@ -30,8 +30,10 @@ from ember.autograd.function import (
     grad_accumulator,
 )
 from ember.ops._function import OUTPUT, _Scratch
+from ember.optim.optimizer import Optimizer
 
 _programs = itertools.count()
+_ZERO_GRAD = Optimizer.zero_grad.__wrapped__  # what a compiled call records (``_tape``)
 _SET, _MAYBE = "set", "maybe"  # what the writer knows of a gradient variable
 
 
@@ -562,7 +564,7 @@ def _folded_zero_grads(steps, sources) -> tuple:
 
 def _zeroes_to_none(step) -> bool:
     """Whether ``step`` is ``Optimizer.zero_grad`` (the base's own) setting grads to None."""
-    if step.kind != "call" or step.op.func.__qualname__ != "Optimizer.zero_grad":
+    if step.kind != "call" or step.op.func is not _ZERO_GRAD:
         return False
     args, keywords = step.op.args, step.op.keywords
     set_to_none = args[1] if len(args) > 1 else keywords.get("set_to_none", True)

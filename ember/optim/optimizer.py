@@ -240,7 +240,7 @@ class Optimizer:
 
     def _step(self, closure, update_group):
         """``step``, with ``update_group`` doing each group's arithmetic (a compiled
-        program's fused kernel, ``ember/_compile/fusion.py``, or ``_update_group``)."""
+        program's fused kernel, ``ember/_compile/kernels/adam.py``, or ``_update_group``)."""
         loss = None
         if closure is not None:
             with enable_grad():

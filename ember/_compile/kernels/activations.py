@@ -125,7 +125,7 @@ def _softmax_backward(kernels):
 def _softmax_kernels(numba):
     """``Softmax``'s shift, its normalization and its array backward over rows. The row's
     maximum is exact in any order (a NaN anywhere makes it NaN, as NumPy's); its sums are
-    NumPy's pairwise ones (``_pairwise_sum``)."""
+    NumPy's pairwise ones (``pairwise_sum``)."""
     row_sum = pairwise_sum(numba)
 
     @numba.njit("void(float32[:, ::1], float32[:, ::1])", nogil=True)

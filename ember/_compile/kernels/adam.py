@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import math
 
-from ember._backend import ndarray, xp
-from ember._compile.kernels._common import FLOAT32, Fused
+from ember._backend import xp
+from ember._compile.kernels._common import Fused, contiguous_float32
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
 
@@ -63,12 +63,8 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
 
 def _takes(param, grad, exp_avg, exp_avg_sq) -> bool:
     """Whether the kernel takes these: float32 NumPy arrays of one shape, contiguous."""
-    return (type(param) is ndarray and type(grad) is ndarray
-            and param.dtype == FLOAT32 and grad.dtype == FLOAT32
-            and exp_avg.dtype == FLOAT32 and exp_avg_sq.dtype == FLOAT32
-            and param.flags.c_contiguous and grad.flags.c_contiguous
-            and exp_avg.flags.c_contiguous and exp_avg_sq.flags.c_contiguous
-            and param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape)
+    return contiguous_float32(param, grad, exp_avg, exp_avg_sq) and \
+        param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape
 
 
 def _adam_kernel(numba):

@@ -25,9 +25,9 @@ def _embedding_backward(kernel):
     """``Embedding.gradients`` on arrays through the fused scatter-add."""
 
     def backward(ctx, grad):
-        indices = ctx.indices
-        if not (contiguous_float32(grad) and type(indices) is ndarray and indices.dtype.kind == "i"
-                and ctx.padding_idx is None and not ctx.scale_grad_by_freq):
+        indices = ctx.indices  # padding_idx and scale_grad_by_freq: checked when bound
+        if not (contiguous_float32(grad) and type(indices) is ndarray
+                and indices.dtype.kind == "i"):
             return Embedding.gradients(ArrayMath, ctx, grad)
         flat = indices.reshape(-1).astype(xp.int64, copy=False)
         width = grad.shape[-1]
