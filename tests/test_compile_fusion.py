@@ -399,3 +399,62 @@ def test_an_inference_region_runs_the_fused_forwards_too():
     namespace = compiled.latest.program.namespace
     bound = {getattr(value, "__qualname__", "").split(".")[0] for value in namespace.values()}
     assert {"_layer_norm_forward", "_gelu_forward", "_softmax_forward"} <= bound, bound
+
+
+def _gelu_of_child(array, results):
+    """A forked child's compiled GELU (run in the child by ``test_a_forked_child...``)."""
+    compiled = ember.compile(lambda x: F.gelu(x * 1.0))
+    x = ember.tensor(array)
+    compiled(x)
+    results.put(compiled(x).numpy())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_child_forked_while_the_lock_is_held_still_compiles(fresh_fusion):
+    """The parent's compiling thread may hold the lock when a DataLoader worker forks; the
+    child must not wait on a lock that no thread of its own will ever release."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    array = _inputs((3, 4), seed=9)
+    with ember.no_grad():
+        expected = F.gelu(ember.tensor(array) * 1.0).numpy()
+    results = context.Queue()
+    with fusion._lock:  # held in the parent across the fork
+        child = context.Process(target=_gelu_of_child, args=(array, results))
+        child.start()
+        child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0, "the forked child hung or failed"
+    np.testing.assert_array_equal(results.get(timeout=10), expected)
+
+
+def test_replays_in_a_second_thread_while_the_kernel_is_bound_equal_eager(fresh_fusion):
+    """The fused kernel replaces NumPy's between two replays of another thread."""
+    array = _inputs((16, 32, 24), seed=10)
+    with ember.no_grad():
+        expected = F.gelu(ember.tensor(array) * 1.0).numpy()
+    compiled = ember.compile(lambda x: F.gelu(x * 1.0))
+    x = ember.tensor(array)
+    compiled(x)  # records; the kernel compiles in the background from here
+    found, stop = [], threading.Event()
+
+    def replay():
+        while not stop.is_set() and len(found) < 10000:
+            found.append(compiled(x).numpy())
+
+    worker = threading.Thread(target=replay)
+    worker.start()
+    try:
+        assert fusion.wait(timeout=120), fusion.failure
+        for _ in range(3):  # replays after the binding, in this thread and the other
+            found.append(compiled(x).numpy())
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert _kernel_of(compiled).__qualname__.startswith("_gelu_forward")
+    for result in found:
+        np.testing.assert_array_equal(result, expected)
