@@ -458,3 +458,37 @@ def test_replays_in_a_second_thread_while_the_kernel_is_bound_equal_eager(fresh_
     assert _kernel_of(compiled).__qualname__.startswith("_gelu_forward")
     for result in found:
         np.testing.assert_array_equal(result, expected)
+
+
+def test_the_fused_block_agrees_with_pytorch():
+    """Layer norm, GELU, softmax and an embedding's gradient, fused, against PyTorch's
+    float32 results (eager ember's own agreement is held bit for bit above)."""
+    from tests.oracle import torch
+
+    rng = np.random.default_rng(61)
+    table = rng.standard_normal((11, 16)).astype(np.float32)
+    indices = rng.integers(0, 11, (4, 6))
+    weight, bias = (rng.standard_normal(16).astype(np.float32) for _ in range(2))
+    cotangent = rng.standard_normal((4, 6, 16)).astype(np.float32)
+
+    def block(library, embedding, weight, bias, indices):
+        x = library.nn.functional.embedding(indices, embedding)
+        x = library.nn.functional.layer_norm(x, (16,), weight, bias)
+        return library.nn.functional.softmax(library.nn.functional.gelu(x), dim=-1)
+
+    def run(library, call):
+        tensors = [library.tensor(a, requires_grad=True) for a in (table, weight, bias)]
+        out = call(library, *tensors, library.tensor(indices))
+        (out * library.tensor(cotangent)).sum().backward()
+        return [out.detach().numpy()] + [t.grad.numpy() for t in tensors]
+
+    expected = run(torch, block)
+    compiled = ember.compile(block)
+    run(ember, compiled)
+    assert fusion.wait(timeout=120), fusion.failure
+    for want, have in zip(expected, run(ember, compiled)):
+        np.testing.assert_allclose(have, want, rtol=2e-5, atol=2e-6)
+    bound = {getattr(v, "__qualname__", "").split(".")[0]
+             for v in compiled.latest.program.namespace.values()}
+    assert {"_embedding_backward", "_layer_norm_forward", "_layer_norm_backward",
+            "_gelu_forward", "_softmax_forward", "_softmax_backward"} <= bound, bound
