@@ -1,7 +1,8 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU, softmax and layer norm over rows, an embedding's gradient and Adam's update as
-numba loops, bit for bit the eager result, compiled in a background thread while the
-program runs NumPy's kernels; without numba, or when it fails, nothing changes."""
+exact GELU, softmax and layer norm over rows, an embedding's gradient, max pooling and
+Adam's update as numba loops, bit for bit the eager result, compiled in a background
+thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
+changes."""
 
 from __future__ import annotations
 
@@ -377,6 +378,52 @@ def test_the_fused_softmax_equals_eager_bit_for_bit(shape, dim, fused):
     for name in (f"Softmax_{number}", f"B{number}"):
         bound = getattr(program.namespace[name], "__qualname__", "the op's own")
         assert bound.startswith("_softmax") == fused, (name, bound)
+
+
+POOLS = [((4, 3, 8, 8), 2, 2, False, "fused"), ((2, 3, 7, 9), 2, 2, False, "fused"),
+         ((2, 2, 8, 8), 2, 2, False, "nan"), ((2, 2, 7, 7), 3, 2, False, "backward only"),
+         ((2, 2, 5, 5), 2, 2, True, "backward only")]
+
+
+@pytest.mark.parametrize("shape,kernel,stride,ceil_mode,fused", POOLS,
+                         ids=[f"{p[0]}-k{p[1]}s{p[2]}{'-ceil' if p[3] else ''}" for p in POOLS])
+def test_the_fused_max_pool_equals_eager_bit_for_bit(shape, kernel, stride, ceil_mode, fused):
+    """Ties (±0 among them) keep the first, as eagerly; a -0 gradient lands as +0 as with
+    NumPy's add.at; a tile with a NaN goes as eagerly (NaN wins there)."""
+    rng = np.random.default_rng(61)
+    array = rng.standard_normal(shape).astype(np.float32)
+    array[0, 0, 0, :2], array[0, 0, 1, 0] = 0.0, -0.0  # a tile of zeros, -0 after +0
+    array[0, 0, 0, 2], array[0, 0, 1, 3] = -0.0, 0.0  # and +0 after -0
+    array[1, 1, 2, 3] = array[1, 1, 2, 2] = array[1, 1, 3, 2]  # a three-way tie
+    if fused == "nan":
+        array[1, 0, 4, 5] = np.nan
+
+    def function(x):
+        return F.max_pool2d(x * 1.0, kernel, stride, ceil_mode=ceil_mode)
+
+    cotangent = rng.standard_normal(function(ember.tensor(array)).shape).astype(np.float32)
+    cotangent.reshape(-1)[:3] = -0.0
+    cotangent = ember.tensor(cotangent)
+
+    def run(call):
+        x = ember.tensor(array, requires_grad=True)
+        y = call(x)
+        y.backward(cotangent)
+        return y.detach().numpy(), x.grad.numpy()
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    assert fusion.wait(timeout=120), fusion.failure
+    for want, have in zip(expected, run(compiled)):
+        np.testing.assert_array_equal(have, want)
+        np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "MaxPool2D"]
+    forward, backward = (getattr(program.namespace[name], "__qualname__", "")
+                         for name in (f"MaxPool2D_{number}", f"B{number}"))
+    assert forward.startswith("_max_pool_forward") == (fused != "backward only"), forward
+    assert backward.startswith("_max_pool_backward"), backward
 
 
 def test_an_inference_region_runs_the_fused_forwards_too():

@@ -85,6 +85,13 @@ class SGD(Optimizer):
         "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
     )
 
+    def _update_group(self, params, grads, states, group) -> None:
+        if group["weight_decay"] != 0 or group["momentum"] != 0:
+            return super()._update_group(params, grads, states, group)
+        alpha = -group["lr"]  # plain SGD keeps no state: only the update itself
+        for param, grad in zip(params, grads):
+            _add_scaled_(param, grad, alpha)
+
     def _update(self, param, grad, state, group) -> None:
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param

@@ -4,6 +4,7 @@
 - ``activations``: the exact GELU; softmax over rows and its backward;
 - ``normalization``: layer norm over rows and its backward;
 - ``sparse``: an embedding's gradient;
+- ``pooling``: max pooling over 2 × 2 tiles, and any max pooling's gradient;
 - ``adam``: Adam's and AdamW's update.
 """
 
@@ -12,9 +13,10 @@ from __future__ import annotations
 from ember._compile.kernels.activations import GELU, SOFTMAX
 from ember._compile.kernels.adam import ADAM
 from ember._compile.kernels.normalization import LAYER_NORM
+from ember._compile.kernels.pooling import MAX_POOL
 from ember._compile.kernels.sparse import EMBEDDING
 
-FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, ADAM)
+FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, MAX_POOL, ADAM)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 

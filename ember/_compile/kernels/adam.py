@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import math
 
-from ember._backend import xp
-from ember._compile.kernels._common import Fused, contiguous_float32
+from ember._backend import ndarray, xp
+from ember._compile.kernels._common import FLOAT32, Fused
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
 
@@ -35,17 +35,18 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
     the arithmetic of ``adam._decayed`` and ``adam._adam_step``, in float32 with their
     Python numbers rounded to float32 as NumPy rounds them. A group or a parameter the
     kernel does not take (amsgrad, another dtype or device, a strided array) goes as
-    eagerly."""
+    eagerly. The kernel's numbers come in one float32 array (``_CONSTANTS`` names them):
+    numba checks the type of each argument of a call, and one array is cheaper than ten."""
     if group["amsgrad"]:
         return Adam._update_group(optimizer, params, grads, states, group)
-    lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+    lr, weight_decay = group["lr"], group["weight_decay"]
     beta1, beta2 = (_to_float(beta) for beta in group["betas"])
     decay = 0 if weight_decay == 0 else 1 if group["decoupled_weight_decay"] else 2
-    factor = 1 - lr * weight_decay if decay == 1 else weight_decay
     weight = 1 - beta1
-    constants = (decay, xp.float32(factor), abs(weight) < 0.5, xp.float32(weight),
-                 xp.float32(1 - weight), xp.float32(beta2), xp.float32(1 - beta2))
-    eps, last_step, per_step = xp.float32(eps), None, None
+    constants = xp.array([decay, 1 - lr * weight_decay if decay == 1 else weight_decay,
+                          abs(weight) < 0.5, weight, 1 - weight, beta2, 1 - beta2,
+                          0, group["eps"], 0], xp.float32)
+    last_step = None
     for param, grad, state in zip(params, grads, states):
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         if not _takes(param, grad, exp_avg, exp_avg_sq):
@@ -54,28 +55,35 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
         step = _increment(state["step"])
         if step != last_step:  # the group's parameters usually share their step count
             last_step = step
-            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-            per_step = (xp.float32(bias_correction2_sqrt), eps,
-                        xp.float32(-(lr / (1 - beta1**step))))
-        kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-               *constants, *per_step)
+            constants[7] = (1 - beta2**step) ** 0.5
+            constants[9] = -(lr / (1 - beta1**step))
+        kernel(param.ravel(), grad.ravel(), exp_avg.ravel(), exp_avg_sq.ravel(), constants)
+
+
+# What ``constants[i]`` holds, each rounded to float32 as NumPy rounds a Python number
+# that meets a float32 array (``decay``: 0 none, 1 decoupled as AdamW, 2 L2).
+_CONSTANTS = ("decay", "factor", "small_weight", "weight", "one_minus_weight", "beta2",
+              "one_minus_beta2", "bias_correction2_sqrt", "eps", "negative_step_size")
 
 
 def _takes(param, grad, exp_avg, exp_avg_sq) -> bool:
     """Whether the kernel takes these: float32 NumPy arrays of one shape, contiguous."""
-    return contiguous_float32(param, grad, exp_avg, exp_avg_sq) and \
-        param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape
+    return (type(param) is ndarray and type(grad) is ndarray and type(exp_avg) is ndarray
+            and type(exp_avg_sq) is ndarray
+            and param.dtype == grad.dtype == exp_avg.dtype == exp_avg_sq.dtype == FLOAT32
+            and param.flags.c_contiguous and grad.flags.c_contiguous
+            and exp_avg.flags.c_contiguous and exp_avg_sq.flags.c_contiguous
+            and param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape)
 
 
 def _adam_kernel(numba):
     """Adam's update of one float32 parameter in one loop (see ``_adam_update_group``)."""
-    signature = ("void(float32[::1], float32[::1], float32[::1], float32[::1], int64, float32, "
-                 "boolean, float32, float32, float32, float32, float32, float32, float32)")
 
-    @numba.njit(signature, nogil=True, error_model="numpy")
-    def adam(param, grad, exp_avg, exp_avg_sq, decay, factor, small_weight, weight,
-             one_minus_weight, beta2, one_minus_beta2, bias_correction2_sqrt, eps,
-             negative_step_size):
+    @numba.njit("void(float32[::1], float32[::1], float32[::1], float32[::1], float32[::1])",
+                nogil=True, error_model="numpy")
+    def adam(param, grad, exp_avg, exp_avg_sq, constants):
+        decay, factor, small_weight, weight, one_minus_weight, beta2, one_minus_beta2, \
+            bias_correction2_sqrt, eps, negative_step_size = constants
         for i in range(param.shape[0]):
             p, g = param[i], grad[i]
             if decay == 1:  # decoupled: the parameter shrinks first
