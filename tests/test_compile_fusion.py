@@ -1,8 +1,8 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU, softmax and layer norm over rows, an embedding's gradient, max pooling and
-Adam's update as numba loops, bit for bit the eager result, compiled in a background
-thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
-changes."""
+exact GELU, softmax and layer norm over rows, an embedding's gradient, max pooling, the
+gradients' norms of ``clip_grad_norm_`` and Adam's update as numba loops, bit for bit the
+eager result, compiled in a background thread while the program runs NumPy's kernels;
+without numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
@@ -424,6 +424,64 @@ def test_the_fused_max_pool_equals_eager_bit_for_bit(shape, kernel, stride, ceil
                          for name in (f"MaxPool2D_{number}", f"B{number}"))
     assert forward.startswith("_max_pool_forward") == (fused != "backward only"), forward
     assert backward.startswith("_max_pool_backward"), backward
+
+
+CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]
+
+
+@pytest.mark.parametrize("dtype,max_norm,fused", CLIPS,
+                         ids=["float32-clips", "float32-within", "float64"])
+def test_the_fused_clip_grad_norm_equals_eager_bit_for_bit(dtype, max_norm, fused):
+    """Gradients of sizes around NumPy's pairwise blocks (7, 128, 129, 1000, 64 x 256), in
+    one and two dims, and a parameter without a gradient."""
+    rng = np.random.default_rng(71)
+    shapes = [(7,), (128,), (129,), (1000,), (64, 256), (3, 5)]
+    model = ember.nn.ParameterList(
+        [ember.nn.Parameter(ember.tensor(rng.standard_normal(shape), dtype=dtype))
+         for shape in shapes + [(4,)]])
+    cotangents = [ember.tensor(rng.standard_normal(shape) * 10, dtype=dtype)
+                  for shape in shapes]
+    optimizer = ember.optim.SGD(model.parameters())  # for its zero_grad()
+
+    def step(*cotangents):
+        optimizer.zero_grad()
+        loss = sum(((w * w) * c).sum() for w, c in zip(model, cotangents))
+        loss.backward()
+        return ember.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def run(call):
+        total = call(*cotangents)
+        return [total.numpy().copy()] + [w.grad.numpy().copy() for w in model[:-1]]
+
+    expected = run(step)
+    compiled = ember.compile(step)
+    run(compiled)
+    assert not compiled.breaks, compiled.breaks
+    assert fusion.wait(timeout=120) or not fused, fusion.failure
+    found = run(compiled)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    calls = [getattr(value, "func", None) for name, value in
+             compiled.latest.program.namespace.items() if name.startswith("call")]
+    assert any(getattr(call, "__name__", "") == "_clip_grad_norm" for call in calls) == fused
+
+
+def test_the_fused_clip_grad_norm_raises_eagers_error_on_a_nonfinite_norm():
+    model = ember.nn.Linear(3, 1)
+    optimizer = ember.optim.SGD(model.parameters())
+
+    def step(x):
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        return ember.nn.utils.clip_grad_norm_(model.parameters(), 1.0, error_if_nonfinite=True)
+
+    compiled = ember.compile(step)
+    x = ember.ones(2, 3)
+    compiled(x)
+    assert fusion.wait(timeout=120), fusion.failure
+    compiled(x)
+    with pytest.raises(RuntimeError, match="The total norm of order 2.0 .* is non-finite"):
+        compiled(ember.full((2, 3), float("inf")))
 
 
 def test_an_inference_region_runs_the_fused_forwards_too():

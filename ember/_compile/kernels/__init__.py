@@ -5,6 +5,7 @@
 - ``normalization``: layer norm over rows and its backward;
 - ``sparse``: an embedding's gradient;
 - ``pooling``: max pooling over 2 × 2 tiles, and any max pooling's gradient;
+- ``clipping``: ``clip_grad_norm_``'s norm of each gradient;
 - ``adam``: Adam's and AdamW's update.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 from ember._compile.kernels.activations import GELU, SOFTMAX
 from ember._compile.kernels.adam import ADAM
+from ember._compile.kernels.clipping import CLIP
 from ember._compile.kernels.normalization import LAYER_NORM
 from ember._compile.kernels.pooling import MAX_POOL
 from ember._compile.kernels.sparse import EMBEDDING
 
-FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, MAX_POOL, ADAM)
+FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 

@@ -66,13 +66,19 @@ def get_total_norm(
         with no_grad():
             norms = [vector_norm(t, norm_type) for t in tensors]
             total = vector_norm(stack(norms), norm_type)
-    if error_if_nonfinite and not math.isfinite(total.item()):
+    if error_if_nonfinite:
+        _check_finite(total, norm_type)
+    return total
+
+
+def _check_finite(total: Tensor, norm_type: float) -> None:
+    """``error_if_nonfinite``'s error, where the total norm is nan or ±inf."""
+    if not math.isfinite(total.item()):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
             "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    return total
 
 
 @_tape.replayed()  # a compiled call replays it whole
