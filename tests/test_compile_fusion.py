@@ -1,7 +1,7 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU, softmax and layer norm over rows, an embedding's gradient, max pooling, the
-gradients' norms of ``clip_grad_norm_`` and Adam's update as numba loops, bit for bit the
-eager result, compiled in a background thread while the program runs NumPy's kernels;
+exact GELU, softmax, masked_fill and layer norm over rows, an embedding's gradient, max
+pooling, the gradients' norms of ``clip_grad_norm_`` and Adam's update as numba loops, bit
+for bit the eager result, compiled in a background thread while the program runs NumPy's kernels;
 without numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
@@ -424,6 +424,46 @@ def test_the_fused_max_pool_equals_eager_bit_for_bit(shape, kernel, stride, ceil
                          for name in (f"MaxPool2D_{number}", f"B{number}"))
     assert forward.startswith("_max_pool_forward") == (fused != "backward only"), forward
     assert backward.startswith("_max_pool_backward"), backward
+
+
+FILLS = [((16, 4, 8, 8), (1, 1, 8, 8), float("-inf"), True), ((3, 5), (3, 5), 2.5, True),
+         ((2, 3, 4), (4,), 0, True), ((2, 3), (), 7.0, True),
+         ((2, 3, 4), (3, 1), 1.0, False), ((2, 3), (1, 2, 3), 1.0, False)]
+
+
+@pytest.mark.parametrize("shape,mask_shape,value,fused", FILLS,
+                         ids=[f"{f[0]}-by-{f[1]}" for f in FILLS])
+def test_the_fused_masked_fill_equals_eager_bit_for_bit(shape, mask_shape, value, fused):
+    """A mask shared across leading dims (attention's causal mask) is fused; one that
+    broadcasts in another way, or grows the result, keeps NumPy's kernels."""
+    rng = np.random.default_rng(81)
+    array = _inputs(shape, seed=8)
+    mask = ember.tensor(rng.random(mask_shape) > 0.5)
+    cotangent = rng.standard_normal(np.broadcast_shapes(shape, mask_shape)).astype(np.float32)
+    cotangent.reshape(-1)[:4] = -0.0
+    cotangent = ember.tensor(cotangent)
+
+    def function(x):
+        return (x * 1.0).masked_fill(mask, value)
+
+    def run(call):
+        x = ember.tensor(array, requires_grad=True)
+        y = call(x)
+        y.backward(cotangent)
+        return y.detach().numpy(), x.grad.numpy()
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    assert fusion.wait(timeout=120) or not fused, fusion.failure
+    for want, have in zip(expected, run(compiled)):
+        np.testing.assert_array_equal(have, want)
+        np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "MaskedFill"]
+    for name in (f"MaskedFill_{number}", f"B{number}"):
+        bound = getattr(program.namespace[name], "__qualname__", "the op's own")
+        assert bound.startswith("_masked_fill") == fused, (name, bound)
 
 
 CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]

@@ -3,6 +3,7 @@
 
 - ``activations``: the exact GELU; softmax over rows and its backward;
 - ``normalization``: layer norm over rows and its backward;
+- ``masking``: ``masked_fill`` by a mask shared across leading dims, and its backward;
 - ``sparse``: an embedding's gradient;
 - ``pooling``: max pooling over 2 × 2 tiles, and any max pooling's gradient;
 - ``clipping``: ``clip_grad_norm_``'s norm of each gradient;
@@ -14,11 +15,12 @@ from __future__ import annotations
 from ember._compile.kernels.activations import GELU, SOFTMAX
 from ember._compile.kernels.adam import ADAM
 from ember._compile.kernels.clipping import CLIP
+from ember._compile.kernels.masking import MASKED_FILL
 from ember._compile.kernels.normalization import LAYER_NORM
 from ember._compile.kernels.pooling import MAX_POOL
 from ember._compile.kernels.sparse import EMBEDDING
 
-FAMILIES = (GELU, SOFTMAX, LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM)
+FAMILIES = (GELU, SOFTMAX, MASKED_FILL, LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 
