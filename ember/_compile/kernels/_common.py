@@ -36,37 +36,49 @@ def contiguous_float32(*arrays) -> bool:
 def pairwise_sum(numba):
     """NumPy's pairwise sum of a contiguous float32 array (``pairwise_sum`` in its ufunc
     loops): plain under 8 elements, eight running sums up to 128, halves (a multiple of 8
-    first) above."""
+    first) above.
 
-    @numba.njit("float32(float32[::1])", nogil=True)
-    def pairwise(a):
+    numba inlines it into the loop that calls it (a row's sum, one call per row, costs as
+    much as the row's arithmetic otherwise); only a row of over 128 calls the halving.
+    """
+
+    @numba.njit("float32(float32[::1])", nogil=True, inline="always")
+    def block(a):
         n = a.shape[0]
         if n < 8:
             total = numba.float32(0.0)
             for i in range(n):
                 total += a[i]
             return total
+        r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+        i, stop = 8, n - n % 8
+        while i < stop:
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            total += a[i]
+            i += 1
+        return total
+
+    @numba.njit("float32(float32[::1])", nogil=True)
+    def halves(a):
+        n = a.shape[0]
         if n <= 128:
-            r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
-            i, stop = 8, n - n % 8
-            while i < stop:
-                r0 += a[i]
-                r1 += a[i + 1]
-                r2 += a[i + 2]
-                r3 += a[i + 3]
-                r4 += a[i + 4]
-                r5 += a[i + 5]
-                r6 += a[i + 6]
-                r7 += a[i + 7]
-                i += 8
-            total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-            while i < n:
-                total += a[i]
-                i += 1
-            return total
+            return block(a)
         half = n // 2
         half -= half % 8
-        return pairwise(a[:half]) + pairwise(a[half:])
+        return halves(a[:half]) + halves(a[half:])
+
+    @numba.njit("float32(float32[::1])", nogil=True, inline="always")
+    def pairwise(a):
+        return block(a) if a.shape[0] <= 128 else halves(a)
 
     return pairwise
-
