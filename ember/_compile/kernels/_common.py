@@ -1,5 +1,5 @@
 """What the fused kernels share: the record of a family, the check that arrays suit a loop,
-and NumPy's pairwise summation."""
+NumPy's pairwise summation and a row's maximum."""
 
 from __future__ import annotations
 
@@ -82,3 +82,39 @@ def pairwise_sum(numba):
         return block(a) if a.shape[0] <= 128 else halves(a)
 
     return pairwise
+
+
+@functools.cache
+def row_maximum(numba):
+    """The maximum of a contiguous float32 row, inlined where it is called: exact in any
+    order, so in eight running maxima (a loop that vectorizes); the row's first NaN where
+    it holds one, as a loop that stops at it."""
+
+    @numba.njit("float32(float32[::1])", nogil=True, inline="always")
+    def row_max(row):
+        width = row.shape[0]
+        stop = width - width % 8
+        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = row[0]
+        nan = False
+        for j in range(0, stop, 8):
+            a0, a1, a2, a3 = row[j], row[j + 1], row[j + 2], row[j + 3]
+            a4, a5, a6, a7 = row[j + 4], row[j + 5], row[j + 6], row[j + 7]
+            t0, t1 = a0 if a0 > t0 else t0, a1 if a1 > t1 else t1
+            t2, t3 = a2 if a2 > t2 else t2, a3 if a3 > t3 else t3
+            t4, t5 = a4 if a4 > t4 else t4, a5 if a5 > t5 else t5
+            t6, t7 = a6 if a6 > t6 else t6, a7 if a7 > t7 else t7
+            nan |= (a0 != a0) | (a1 != a1) | (a2 != a2) | (a3 != a3) | (a4 != a4) | \
+                (a5 != a5) | (a6 != a6) | (a7 != a7)
+        top = t0
+        for t in (t1, t2, t3, t4, t5, t6, t7):
+            top = t if t > top else top
+        for j in range(stop, width):
+            nan |= row[j] != row[j]
+            top = row[j] if row[j] > top else top
+        if nan or top != top:
+            for j in range(width):
+                if row[j] != row[j]:
+                    return row[j]
+        return top
+
+    return row_max

@@ -6,7 +6,13 @@ from __future__ import annotations
 import math
 
 from ember._backend import ndarray, xp
-from ember._compile.kernels._common import FLOAT32, Fused, contiguous_float32, pairwise_sum
+from ember._compile.kernels._common import (
+    FLOAT32,
+    Fused,
+    contiguous_float32,
+    pairwise_sum,
+    row_maximum,
+)
 from ember.nn._functional.activation import Gelu
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
 from ember.ops.softmax import Softmax
@@ -126,36 +132,7 @@ def _softmax_kernels(numba):
     """``Softmax``'s shift, its normalization and its array backward over rows. The row's
     maximum is exact in any order (a NaN anywhere makes it NaN, as NumPy's); its sums are
     NumPy's pairwise ones (``pairwise_sum``)."""
-    row_sum = pairwise_sum(numba)
-
-    @numba.njit("float32(float32[::1])", nogil=True, inline="always")
-    def row_max(row):
-        """The row's maximum in eight running ones (exact in any order, and a loop that
-        vectorizes); its first NaN where it holds one."""
-        width = row.shape[0]
-        stop = width - width % 8
-        t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = row[0]
-        nan = False
-        for j in range(0, stop, 8):
-            a0, a1, a2, a3 = row[j], row[j + 1], row[j + 2], row[j + 3]
-            a4, a5, a6, a7 = row[j + 4], row[j + 5], row[j + 6], row[j + 7]
-            t0, t1 = a0 if a0 > t0 else t0, a1 if a1 > t1 else t1
-            t2, t3 = a2 if a2 > t2 else t2, a3 if a3 > t3 else t3
-            t4, t5 = a4 if a4 > t4 else t4, a5 if a5 > t5 else t5
-            t6, t7 = a6 if a6 > t6 else t6, a7 if a7 > t7 else t7
-            nan |= (a0 != a0) | (a1 != a1) | (a2 != a2) | (a3 != a3) | (a4 != a4) | \
-                (a5 != a5) | (a6 != a6) | (a7 != a7)
-        top = t0
-        for t in (t1, t2, t3, t4, t5, t6, t7):
-            top = t if t > top else top
-        for j in range(stop, width):
-            nan |= row[j] != row[j]
-            top = row[j] if row[j] > top else top
-        if nan or top != top:
-            for j in range(width):
-                if row[j] != row[j]:
-                    return row[j]
-        return top
+    row_sum, row_max = pairwise_sum(numba), row_maximum(numba)
 
     @numba.njit("void(float32[:, ::1], float32[:, ::1])", nogil=True)
     def shift(x, y):
