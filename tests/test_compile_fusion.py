@@ -56,7 +56,7 @@ def _eager_and_compiled(function, array, calls=3, fused=True):
 def _kernel_of(compiled):
     program = compiled.latest.program
     (number,) = [n for n in program.lowered if program.steps[n].op.__name__ == "Gelu"]
-    return program.namespace[f"Gelu_{number}"]
+    return program.namespace[f"Gelu_{number}"], program.namespace.get(f"B{number}")
 
 
 @pytest.mark.parametrize("shape", [(64,), (16, 32, 24), (3, 0, 5)])
@@ -66,12 +66,15 @@ def test_the_fused_gelu_equals_eager_bit_for_bit(shape):
     for output, grad in results:
         np.testing.assert_array_equal(output, expected[0])
         np.testing.assert_array_equal(grad, expected[1])
-    assert _kernel_of(compiled).__qualname__.startswith("_gelu_forward")
+    forward, backward = _kernel_of(compiled)
+    assert forward.__qualname__.startswith("_gelu_forward")
+    assert backward.__qualname__.startswith("_gelu_backward")
     assert "fused by numba" in compiled.code
 
 
 def test_the_fused_gelu_covers_float32_across_its_range():
-    """Every 97th float32 from -6 to 6, and the non-finite ones, against eager."""
+    """Every 97th float32 from -6 to 6, and the non-finite ones, against eager: the
+    forward, and the backward under a random gradient."""
     grid = np.arange(np.float32(-6).view(np.int32), np.float32(-1e-30).view(np.int32),
                      -97, dtype=np.int32).view(np.float32)
     values = np.concatenate([grid, -grid, np.float32(SPECIAL)])
@@ -81,6 +84,11 @@ def test_the_fused_gelu_covers_float32_across_its_range():
         want_y, want_twice_cdf = Gelu.exact(values)
     np.testing.assert_array_equal(y, want_y)
     np.testing.assert_array_equal(twice_cdf, want_twice_cdf)
+    grad = np.random.default_rng(5).standard_normal(values.shape).astype(np.float32)
+    grad[:3] = [-0.0, np.inf, np.nan]
+    with np.errstate(invalid="ignore", over="ignore"):
+        found, _ = activations._gelu_backward(_kernel())(grad, values, twice_cdf)
+        np.testing.assert_array_equal(found, Gelu.exact_grad(grad, values, twice_cdf))
 
 
 def _kernel():
@@ -148,7 +156,7 @@ def test_without_numba_the_program_keeps_numpys_kernels(fresh_fusion, monkeypatc
                                                       _inputs((4, 5), seed=5), calls=2,
                                                       fused=False)
     assert fusion._thread is None and "fused" not in compiled.code
-    assert _kernel_of(compiled).__qualname__.startswith("Gelu.lower")
+    assert _kernel_of(compiled)[0].__qualname__.startswith("Gelu.lower")
     np.testing.assert_array_equal(results[-1][0], expected[0])
 
 
@@ -161,7 +169,7 @@ def test_a_failed_compilation_keeps_numpys_kernels_and_says_why(fresh_fusion, mo
                                                       _inputs((4, 5), seed=6), calls=2,
                                                       fused=False)
     assert fusion.failure == "RuntimeError: no LLVM today"
-    assert _kernel_of(compiled).__qualname__.startswith("Gelu.lower")
+    assert _kernel_of(compiled)[0].__qualname__.startswith("Gelu.lower")
     for output, grad in results:
         np.testing.assert_array_equal(output, expected[0])
         np.testing.assert_array_equal(grad, expected[1])
@@ -175,8 +183,8 @@ def test_a_program_written_while_numba_compiles_gets_the_kernel_when_it_is_ready
     first(x), second(x)  # both written before the kernel can be ready
     assert "once compiled" in first.code and "once compiled" in second.code
     assert fusion.wait(timeout=120), fusion.failure
-    assert _kernel_of(first).__qualname__.startswith("_gelu_forward")
-    assert _kernel_of(second).__qualname__.startswith("_gelu_forward")
+    assert _kernel_of(first)[0].__qualname__.startswith("_gelu_forward")
+    assert _kernel_of(second)[0].__qualname__.startswith("_gelu_forward")
 
 
 ADAMS = [
@@ -600,7 +608,7 @@ def test_replays_in_a_second_thread_while_the_kernel_is_bound_equal_eager(fresh_
         stop.set()
         worker.join(timeout=60)
     assert not worker.is_alive()
-    assert _kernel_of(compiled).__qualname__.startswith("_gelu_forward")
+    assert _kernel_of(compiled)[0].__qualname__.startswith("_gelu_forward")
     for result in found:
         np.testing.assert_array_equal(result, expected)
 

@@ -350,6 +350,7 @@ class Program:
         indent = "    " if state is _SET else "        "
         lines = [] if state is _SET else [f"    if g{output.index} is not None:  # {step.name}"]
         self.namespace[f"B{number}"] = self.lowered[number].backward
+        fusion.offer(self.namespace, f"B{number}", step, role="backward")
         call = f"B{number}({', '.join([f'g{output.index}'] + self._saved_names(number, step))})"
         wanted = [(position, arg) for position, (arg, need) in enumerate(zip(step.args, step.needs))
                   if need and isinstance(arg, Slot) and arg.index in flows]

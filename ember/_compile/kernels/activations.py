@@ -21,24 +21,66 @@ _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in e
 
 
 def _gelu_binds(step, role):
-    if role == "forward" and step.kind == "op" and step.op is Gelu:
+    if step.kind == "op" and step.op is Gelu:
         x, approximate = step.args
         if approximate == "none" and x.dtype == FLOAT32:
-            return _gelu_forward
+            return _gelu_forward if role == "forward" else _gelu_backward
     return None
 
 
-def _gelu_forward(kernel):
+def _gelu_forward(kernels):
     """The lowered GELU's forward (``Gelu.exact``) through the fused kernel."""
 
     def forward(x, approximate):
         if type(x) is not ndarray or x.dtype != FLOAT32 or not x.flags.c_contiguous:
             return Gelu.exact(x)
         y, twice_cdf = xp.empty_like(x), xp.empty_like(x)
-        kernel(x.reshape(-1), _SCALE, y.reshape(-1), twice_cdf.reshape(-1))
+        kernels[0](x.reshape(-1), _SCALE, y.reshape(-1), twice_cdf.reshape(-1))
         return y, twice_cdf
 
     return forward
+
+
+def _gelu_backward(kernels):
+    """The lowered GELU's backward (``Gelu.exact_grad``): its first two and last five
+    passes in a loop each, around NumPy's ``exp`` (numba's would round differently)."""
+
+    def backward(grad, x, twice_cdf):
+        if not contiguous_float32(grad, x, twice_cdf) or not grad.shape == x.shape == \
+                twice_cdf.shape:
+            return Gelu.exact_grad(grad, x, twice_cdf), None
+        slope = xp.empty_like(x)
+        flat = slope.reshape(-1)
+        kernels[1](x.reshape(-1), flat)
+        xp.exp(slope, out=slope)
+        kernels[2](flat, x.reshape(-1), twice_cdf.reshape(-1), grad.reshape(-1))
+        return slope, None
+
+    return backward
+
+
+def _gelu_kernels(numba):
+    """``Gelu.exact``'s loop, and the two of ``Gelu.exact_grad``: ``-x² / 2``, then (after
+    ``exp``) ``(e · x · sqrt(2 / pi) + twice_cdf) · grad · 1/2``, each product rounded to
+    float32 in that order, as in eager."""
+    exponent, rest = _SLOPE_FACTORS
+
+    @numba.njit("void(float32[::1], float32[::1])", nogil=True)
+    def before_exp(x, slope):
+        for i in range(x.shape[0]):
+            slope[i] = (x[i] * x[i]) * exponent
+
+    @numba.njit("void(float32[::1], float32[::1], float32[::1], float32[::1])", nogil=True)
+    def after_exp(slope, x, twice_cdf, grad):
+        half = numba.float32(0.5)
+        for i in range(x.shape[0]):
+            slope[i] = (((slope[i] * x[i]) * rest + twice_cdf[i]) * grad[i]) * half
+
+    return _gelu_kernel(numba), before_exp, after_exp
+
+
+# ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
+_SLOPE_FACTORS = (xp.float32(-0.5), xp.float32(math.sqrt(2 / math.pi)))
 
 
 def _gelu_kernel(numba):
@@ -73,7 +115,7 @@ def _gelu_kernel(numba):
     return gelu
 
 
-GELU = Fused("gelu", _gelu_kernel, _gelu_binds)
+GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
 
 
 # ---------------------------------------------------------------- softmax
