@@ -49,10 +49,12 @@ def _max_pool_backward(kernels):
         indices = ctx.indices
         if not contiguous_float32(grad) or type(indices) is not ndarray or \
                 indices.dtype != xp.int64 or indices.shape != grad.shape or \
-                not indices.flags.c_contiguous:
+                not indices.flags.c_contiguous or grad.size == 0:
             return MaxPool2D.gradients(ArrayMath, ctx, grad)
         grad_x = xp.zeros(ctx.shape, xp.float32)
-        kernels[1](grad, indices, grad_x)
+        planes = grad.shape[0] * grad.shape[1]
+        kernels[1](grad.reshape(planes, -1), indices.reshape(planes, -1),
+                   grad_x.reshape(planes, -1))
         return (grad_x,) + (None,) * 5
 
     return backward
@@ -92,17 +94,11 @@ def _max_pool_kernels(numba):
                         indices[n, c, i, j] = 2 * i * width + 2 * j + offset
         return not nan
 
-    @numba.njit("void(float32[:, :, :, ::1], int64[:, :, :, ::1], float32[:, :, :, ::1])",
-                nogil=True)
+    @numba.njit("void(float32[:, ::1], int64[:, ::1], float32[:, ::1])", nogil=True)
     def scatter(grad, indices, out):
-        width = out.shape[3]
-        for n in range(grad.shape[0]):
-            for c in range(grad.shape[1]):
-                plane = out[n, c]
-                for i in range(grad.shape[2]):
-                    for j in range(grad.shape[3]):
-                        index = indices[n, c, i, j]
-                        plane[index // width, index % width] += grad[n, c, i, j]
+        for plane in range(grad.shape[0]):
+            for k in range(grad.shape[1]):
+                out[plane, indices[plane, k]] += grad[plane, k]
 
     return tiles, scatter
 
