@@ -246,6 +246,32 @@ def test_a_float64_adam_is_not_fused_and_equals_eager():
         np.testing.assert_array_equal(have, want)
 
 
+def _eager_then_fused(function, array, cotangent, fused=True):
+    """``function``'s output and input gradient under ``cotangent``, eagerly and compiled
+    (once the fused kernels are ready), and the compiled function."""
+
+    def run(call):
+        x = ember.tensor(array, requires_grad=True)
+        y = call(x)
+        y.backward(cotangent)
+        return y.detach().numpy(), x.grad.numpy()
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    assert fusion.wait(timeout=120) or not fused, fusion.failure
+    return expected, run(compiled), compiled
+
+
+def _fused_names(compiled, op, prefix) -> list:
+    """Whether the compiled program's forward and backward names for its ``op`` step are
+    bound to fused kernels (whose names start with ``prefix``)."""
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == op]
+    return [getattr(program.namespace[name], "__qualname__", "").startswith(prefix)
+            for name in (f"{op}_{number}", f"B{number}")]
+
+
 def _layer_norm_case(shape, seed, weight_grad=True, input_grad=True, elementwise=True,
                      normalized=None):
     """Outputs and gradients of a layer norm over ``normalized`` (the last dim), eagerly
@@ -279,15 +305,6 @@ def _layer_norm_case(shape, seed, weight_grad=True, input_grad=True, elementwise
     return expected, run(compiled), compiled
 
 
-def _bound(compiled, role):
-    """The names in the compiled program's namespace for its layer norm: fused or not."""
-    program = compiled.latest.program
-    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ ==
-                 "NativeLayerNorm"]
-    name = f"NativeLayerNorm_{number}" if role == "forward" else f"B{number}"
-    return program.namespace[name].__qualname__
-
-
 @pytest.mark.parametrize("shape", [(16, 32, 64), (5, 7), (3, 8), (4, 129), (3, 300),
                                    (2, 1000), (1, 64)])
 def test_the_fused_layer_norm_equals_eager_bit_for_bit(shape):
@@ -296,8 +313,7 @@ def test_the_fused_layer_norm_equals_eager_bit_for_bit(shape):
     assert len(found) == len(expected) == 4
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
-    assert _bound(compiled, "forward").startswith("_layer_norm_forward")
-    assert _bound(compiled, "backward").startswith("_layer_norm_backward")
+    assert _fused_names(compiled, "NativeLayerNorm", "_layer_norm") == [True, True]
 
 
 @pytest.mark.parametrize("weight_grad,input_grad", [(False, True), (True, False)])
@@ -307,7 +323,7 @@ def test_the_fused_layer_norm_computes_only_the_gradients_asked_for(weight_grad,
     assert len(found) == len(expected)
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
-    assert _bound(compiled, "backward").startswith("_layer_norm_backward")
+    assert _fused_names(compiled, "NativeLayerNorm", "_layer_norm")[1]
 
 
 @pytest.mark.parametrize("case", [{"elementwise": False}, {"normalized": (3, 8)}],
@@ -316,7 +332,7 @@ def test_other_layer_norms_keep_numpys_kernels(case):
     expected, found, compiled = _layer_norm_case((4, 3, 8), seed=3, **case)
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
-    assert not _bound(compiled, "forward").startswith("_layer_norm")
+    assert not _fused_names(compiled, "NativeLayerNorm", "_layer_norm")[0]
 
 
 def test_the_pairwise_sum_is_numpys_at_every_length():
@@ -366,26 +382,11 @@ def test_the_fused_softmax_equals_eager_bit_for_bit(shape, dim, fused):
     rows[0, 1:], rows[1, :], rows[2, 2] = -np.inf, -np.inf, np.nan
     cotangent = ember.tensor(rng.standard_normal(shape), dtype=ember.float32)
 
-    def function(x):
-        return F.softmax(x * 1.0, dim=dim)
-
-    def run(call):
-        x = ember.tensor(array, requires_grad=True)
-        y = call(x)
-        y.backward(cotangent)
-        return y.detach().numpy(), x.grad.numpy()
-
-    expected = run(function)
-    compiled = ember.compile(function)
-    run(compiled)
-    fusion.wait(timeout=120)
-    for want, have in zip(expected, run(compiled)):
+    expected, found, compiled = _eager_then_fused(lambda x: F.softmax(x * 1.0, dim=dim),
+                                                  array, cotangent, fused)
+    for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
-    program = compiled.latest.program
-    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "Softmax"]
-    for name in (f"Softmax_{number}", f"B{number}"):
-        bound = getattr(program.namespace[name], "__qualname__", "the op's own")
-        assert bound.startswith("_softmax") == fused, (name, bound)
+    assert _fused_names(compiled, "Softmax", "_softmax") == [fused, fused]
 
 
 POOLS = [((4, 3, 8, 8), 2, 2, False, "fused"), ((2, 3, 7, 9), 2, 2, False, "fused"),
@@ -411,27 +412,11 @@ def test_the_fused_max_pool_equals_eager_bit_for_bit(shape, kernel, stride, ceil
 
     cotangent = rng.standard_normal(function(ember.tensor(array)).shape).astype(np.float32)
     cotangent.reshape(-1)[:3] = -0.0
-    cotangent = ember.tensor(cotangent)
-
-    def run(call):
-        x = ember.tensor(array, requires_grad=True)
-        y = call(x)
-        y.backward(cotangent)
-        return y.detach().numpy(), x.grad.numpy()
-
-    expected = run(function)
-    compiled = ember.compile(function)
-    run(compiled)
-    assert fusion.wait(timeout=120), fusion.failure
-    for want, have in zip(expected, run(compiled)):
+    expected, found, compiled = _eager_then_fused(function, array, ember.tensor(cotangent))
+    for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
         np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
-    program = compiled.latest.program
-    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "MaxPool2D"]
-    forward, backward = (getattr(program.namespace[name], "__qualname__", "")
-                         for name in (f"MaxPool2D_{number}", f"B{number}"))
-    assert forward.startswith("_max_pool_forward") == (fused != "backward only"), forward
-    assert backward.startswith("_max_pool_backward"), backward
+    assert _fused_names(compiled, "MaxPool2D", "_max_pool") == [fused != "backward only", True]
 
 
 FILLS = [((16, 4, 8, 8), (1, 1, 8, 8), float("-inf"), True), ((3, 5), (3, 5), 2.5, True),
@@ -449,29 +434,12 @@ def test_the_fused_masked_fill_equals_eager_bit_for_bit(shape, mask_shape, value
     mask = ember.tensor(rng.random(mask_shape) > 0.5)
     cotangent = rng.standard_normal(np.broadcast_shapes(shape, mask_shape)).astype(np.float32)
     cotangent.reshape(-1)[:4] = -0.0
-    cotangent = ember.tensor(cotangent)
-
-    def function(x):
-        return (x * 1.0).masked_fill(mask, value)
-
-    def run(call):
-        x = ember.tensor(array, requires_grad=True)
-        y = call(x)
-        y.backward(cotangent)
-        return y.detach().numpy(), x.grad.numpy()
-
-    expected = run(function)
-    compiled = ember.compile(function)
-    run(compiled)
-    assert fusion.wait(timeout=120) or not fused, fusion.failure
-    for want, have in zip(expected, run(compiled)):
+    expected, found, compiled = _eager_then_fused(
+        lambda x: (x * 1.0).masked_fill(mask, value), array, ember.tensor(cotangent), fused)
+    for want, have in zip(expected, found):
         np.testing.assert_array_equal(have, want)
         np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
-    program = compiled.latest.program
-    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "MaskedFill"]
-    for name in (f"MaskedFill_{number}", f"B{number}"):
-        bound = getattr(program.namespace[name], "__qualname__", "the op's own")
-        assert bound.startswith("_masked_fill") == fused, (name, bound)
+    assert _fused_names(compiled, "MaskedFill", "_masked_fill") == [fused, fused]
 
 
 CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]
