@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ember._backend import ndarray, xp
+from ember._backend import xp
 from ember._compile.kernels._common import (
     FLOAT32,
     Fused,
@@ -18,6 +18,8 @@ from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
 from ember.ops.softmax import Softmax
 
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
+# ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
+_SLOPE_FACTORS = (xp.float32(-0.5), xp.float32(math.sqrt(2 / math.pi)))
 
 
 def _gelu_binds(step, role):
@@ -32,7 +34,7 @@ def _gelu_forward(kernels):
     """The lowered GELU's forward (``Gelu.exact``) through the fused kernel."""
 
     def forward(x, approximate):
-        if type(x) is not ndarray or x.dtype != FLOAT32 or not x.flags.c_contiguous:
+        if not contiguous_float32(x):
             return Gelu.exact(x)
         y, twice_cdf = xp.empty_like(x), xp.empty_like(x)
         kernels[0](x.reshape(-1), _SCALE, y.reshape(-1), twice_cdf.reshape(-1))
@@ -77,10 +79,6 @@ def _gelu_kernels(numba):
             slope[i] = (((slope[i] * x[i]) * rest + twice_cdf[i]) * grad[i]) * half
 
     return _gelu_kernel(numba), before_exp, after_exp
-
-
-# ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
-_SLOPE_FACTORS = (xp.float32(-0.5), xp.float32(math.sqrt(2 / math.pi)))
 
 
 def _gelu_kernel(numba):

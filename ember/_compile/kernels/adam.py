@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import math
 
-from ember._backend import ndarray, xp
-from ember._compile.kernels._common import FLOAT32, Fused
+from ember._backend import xp
+from ember._compile.kernels._common import Fused, contiguous_float32
 from ember.optim.adam import Adam
 from ember.optim.optimizer import Optimizer, _increment, _to_float
 
@@ -35,13 +35,14 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
     the arithmetic of ``adam._decayed`` and ``adam._adam_step``, in float32 with their
     Python numbers rounded to float32 as NumPy rounds them. A group or a parameter the
     kernel does not take (amsgrad, another dtype or device, a strided array) goes as
-    eagerly. The kernel's numbers come in one float32 array (``_CONSTANTS`` names them):
+    eagerly. The kernel's ten numbers come in one float32 array, in the order the kernel
+    unpacks them, each rounded as NumPy rounds a Python number that meets a float32 array:
     numba checks the type of each argument of a call, and one array is cheaper than ten."""
     if group["amsgrad"]:
         return Adam._update_group(optimizer, params, grads, states, group)
     lr, weight_decay = group["lr"], group["weight_decay"]
     beta1, beta2 = (_to_float(beta) for beta in group["betas"])
-    decay = 0 if weight_decay == 0 else 1 if group["decoupled_weight_decay"] else 2
+    decay = 0 if weight_decay == 0 else 1 if group["decoupled_weight_decay"] else 2  # 1: AdamW
     weight = 1 - beta1
     constants = xp.array([decay, 1 - lr * weight_decay if decay == 1 else weight_decay,
                           abs(weight) < 0.5, weight, 1 - weight, beta2, 1 - beta2,
@@ -55,25 +56,15 @@ def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:
         step = _increment(state["step"])
         if step != last_step:  # the group's parameters usually share their step count
             last_step = step
-            constants[7] = (1 - beta2**step) ** 0.5
-            constants[9] = -(lr / (1 - beta1**step))
+            constants[7] = (1 - beta2**step) ** 0.5  # bias_correction2_sqrt
+            constants[9] = -(lr / (1 - beta1**step))  # negative_step_size
         kernel(param.ravel(), grad.ravel(), exp_avg.ravel(), exp_avg_sq.ravel(), constants)
-
-
-# What ``constants[i]`` holds, each rounded to float32 as NumPy rounds a Python number
-# that meets a float32 array (``decay``: 0 none, 1 decoupled as AdamW, 2 L2).
-_CONSTANTS = ("decay", "factor", "small_weight", "weight", "one_minus_weight", "beta2",
-              "one_minus_beta2", "bias_correction2_sqrt", "eps", "negative_step_size")
 
 
 def _takes(param, grad, exp_avg, exp_avg_sq) -> bool:
     """Whether the kernel takes these: float32 NumPy arrays of one shape, contiguous."""
-    return (type(param) is ndarray and type(grad) is ndarray and type(exp_avg) is ndarray
-            and type(exp_avg_sq) is ndarray
-            and param.dtype == grad.dtype == exp_avg.dtype == exp_avg_sq.dtype == FLOAT32
-            and param.flags.c_contiguous and grad.flags.c_contiguous
-            and exp_avg.flags.c_contiguous and exp_avg_sq.flags.c_contiguous
-            and param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape)
+    return contiguous_float32(param, grad, exp_avg, exp_avg_sq) and \
+        param.shape == grad.shape == exp_avg.shape == exp_avg_sq.shape
 
 
 def _adam_kernel(numba):
