@@ -212,6 +212,86 @@ def test_replays_read_the_parameters_as_they_are_now():
     assert _state(compiled).replays == 1
 
 
+def _strided_rows(x):
+    """``x`` (one row) as a contiguous view with other strides: row 0 of every other row."""
+    return ember.cat([x, x])[::2]
+
+
+# What a call can change after a replay, each applied to (model, x) and undone after it:
+# the quick test of the last recording (``Recording.fast``) must say no to each, and the
+# call must still give eager's numbers. Two keep the key (``_SAME_KEY``): there the quick
+# test may say no (the general path then finds the same recording), and only the numbers
+# are checked.
+_KEY_CHANGES = {
+    "shape": lambda model, x: (ember.randn(2, 3), None),
+    "dtype": lambda model, x: (x.double(), None),
+    "requires_grad": lambda model, x: (x.clone().requires_grad_(), None),
+    "not a leaf": lambda model, x: (ember.randn(1, 3, requires_grad=True) * 1, None),
+    "not contiguous": lambda model, x: (ember.randn(3, 1).t(), None),
+    "other strides": lambda model, x: (_strided_rows(x), None),
+    "a Tensor subclass": lambda model, x: (nn.Parameter(x.clone(), requires_grad=False), None),
+    "eval": lambda model, x: (x, (model.eval(), model.train)[1]),
+    "no_grad": lambda model, x: (x, _entered(ember.no_grad())),
+    "default dtype": lambda model, x: (x, _entered(_default_dtype(ember.float64))),
+    "autocast": lambda model, x: (x, _entered(ember.autocast("cpu", dtype=ember.bfloat16))),
+    "anomaly mode": lambda model, x: (x, _entered(ember.autograd.detect_anomaly())),
+    "a guard": lambda model, x: (x, _replaced_weight(model)),
+}
+_SAME_KEY = {"other strides", "a Tensor subclass"}
+
+
+def _entered(context):
+    context.__enter__()
+    return lambda: context.__exit__(None, None, None)
+
+
+class _default_dtype:
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def __enter__(self):
+        self.old = ember.get_default_dtype()
+        ember.set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc_info):
+        ember.set_default_dtype(self.old)
+
+
+def _replaced_weight(model):
+    old = model[0].weight
+    model[0].weight = nn.Parameter(ember.ones(2, 3))
+    return lambda: setattr(model[0], "weight", old)
+
+
+@pytest.mark.parametrize("change", sorted(_KEY_CHANGES))
+def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.0))
+
+    def step(x):
+        return model(x.float()) * 2
+
+    compiled = ember.compile(step)
+    x = ember.randn(1, 3)
+    compiled(x)
+    compiled(x)  # a replay: the recording is now the one tested first
+    state = _state(compiled)
+    recording = state._last
+    assert recording is state.latest and recording.fast((x,))
+    changed, undo = _KEY_CHANGES[change](model, x)
+    try:
+        assert change in _SAME_KEY or not recording.fast((changed,))
+        result = compiled(changed)
+        expected = step(changed)
+    finally:
+        if undo is not None:
+            undo()
+    np.testing.assert_array_equal(_array(result.float()), _array(expected.float()))
+    assert result.dtype == expected.dtype and result.requires_grad == expected.requires_grad
+    assert recording.fast((x,))  # undone: the recording's own call again
+    assert not recording.fast((x, x)) and not recording.fast(())
+
+
 # ---------------------------------------------------------------- graph breaks
 
 

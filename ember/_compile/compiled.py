@@ -52,6 +52,7 @@ class Recording:
         # the call's tensors, in order, are the program's first sources (the usual call)
         self.inputs_in_order = self.inputs == list(range(len(self.inputs)))
         self.check = _compile_guards(guards)
+        self.fast = None  # the key and the guards in one test, where ``_fast_check`` can write it
         # what the call returns when that is no tensor or one new tensor (a step's loss)
         self.bare = spec == [("leaf", None)] or (
             spec == [None] and program.outputs[0].kind == "step")
@@ -95,6 +96,7 @@ class CompiledFunction:
         self._recordings = 0
         self._warned = False
         self._last_key = None
+        self._last = None  # the recording the latest replay ran, tested first on each call
         self.breaks = []  # (reason, file:line) of every graph break met
         self.replays = 0
         self.latest = None  # the latest Recording, for ``code`` and ``explain``
@@ -105,6 +107,10 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _tape.current() is not None:  # inside another recording: part of that one
             return self._function(*args, **kwargs)
+        last = self._last
+        if last is not None and not kwargs and last.fast(args):  # the usual call: again
+            self.replays += 1
+            return last.replay(list(args))
         tensors = []
         key = (_signature(args, kwargs, tensors), tuple([m.training for m in self._modules]),
                grad_mode.state.enabled, _autocast.state.target, _autocast.state.cuda_target,
@@ -114,6 +120,8 @@ class CompiledFunction:
             return self._function(*args, **kwargs)
         if entry is not None and entry.check():
             self.replays += 1
+            if entry.fast is not None:
+                self._last = entry
             return entry.replay(tensors)
         if self._recordings >= config.recompile_limit:
             self._warn_limit(key, entry)
@@ -136,6 +144,8 @@ class CompiledFunction:
         self._last_key = key
         recording = self._finish(tape, result, start)
         tape.release()
+        if recording is not None:
+            recording.fast = _fast_check(key, tensors, self._modules, recording.guards)
         self._cache[key] = _EAGER if recording is None else recording
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
@@ -184,7 +194,7 @@ class CompiledFunction:
 
     def reset(self) -> None:
         self._cache.clear()
-        self._recordings, self._warned, self.latest = 0, False, None
+        self._recordings, self._warned, self.latest, self._last = 0, False, None, None
         self.breaks, self.replays = [], 0
 
 
@@ -405,6 +415,54 @@ def _compile_guards(guards):
     check = namespace["check"]
     check.source, check.guards = source, guards
     return check
+
+
+def _fast_check(key, tensors, modules, guards):
+    """``fast(args)``: whether a call with the positional ``args`` has this ``key`` and
+    passes ``guards``, in one generated test that reads the arguments, the modes and the
+    guarded objects directly rather than building the key and looking it up. None where the
+    key is not of tensors alone (``tensors``, the recorded call's).
+
+    It may say no where the key would match (a dtype that is equal but not the same object,
+    a contiguous array with other strides than the recorded call's, a Tensor subclass):
+    the call then takes the general path. It never says yes where the key would not match.
+    """
+    arguments, trainings, *modes = key
+    if not all(len(entry) == 6 and type(entry[0]) is tuple for entry in arguments):
+        return None  # not one entry per tensor argument (``_signature``'s common call)
+    namespace = {"Tensor": Tensor, "grad_state": grad_mode.state, "autocast": _autocast.state,
+                 "anomaly_state": anomaly_state, "get_default_dtype": get_default_dtype}
+    for _, objects, _ in guards:
+        namespace.update(objects)
+    names = ", ".join(f"a{i}" for i in range(len(arguments)))
+    tests = []
+    for i, (shape, dtype, requires_grad, contiguous, leaf, array_type) in enumerate(arguments):
+        if not contiguous:
+            return None
+        namespace[f"array{i}"], namespace[f"dtype{i}"] = array_type, dtype
+        strides = tensors[i]._data.strides  # contiguous: the strides say so
+        tests.append(f"type(a{i}) is Tensor and type(a{i}._data) is array{i} and "
+                     f"a{i}._data.shape == {shape!r} and a{i}._data.dtype is dtype{i} and "
+                     f"a{i}._data.strides == {strides!r} and "
+                     f"a{i}._requires_grad is {requires_grad} and "
+                     f"a{i}.grad_fn is {'' if leaf else 'not '}None")
+    for number, (module, training) in enumerate(zip(modules, trainings)):
+        namespace[f"module{number}"] = module
+        tests.append(f"module{number}.training is {training}")
+    enabled, target, cuda_target, anomaly, default = modes
+    namespace.update(target=target, cuda_target=cuda_target, default=default)
+    tests.append(f"grad_state.enabled is {enabled} and autocast.target is target and "
+                 f"autocast.cuda_target is cuda_target and anomaly_state.enabled is {anomaly} "
+                 "and get_default_dtype() is default")
+    tests += [f"({expression})" for expression, _, _ in guards]
+    body = " and\n        ".join(tests)
+    unpack = f"    {names}, = args\n" if arguments else ""
+    source = (f"def fast(args):\n    if len(args) != {len(arguments)}:\n        return False\n"
+              f"{unpack}    return (\n        {body}\n    )\n")
+    exec(compile(source, "<ember.compile fast check>", "exec"), namespace)
+    fast = namespace["fast"]
+    fast.source = source
+    return fast
 
 
 def failed_guard(recording) -> str | None:
