@@ -6,11 +6,12 @@ The base class walks the groups, skips parameters without a gradient, negates th
 for ``maximize``, and keeps PyTorch's ``state_dict`` format.
 
 The update is arithmetic on the arrays (``param._data``, ``param.grad._data`` and the state
-tensors' ``_data``) done in place under ``no_grad``: an optimizer step is never differentiated,
-so it builds no graph. Each step bumps the parameter's version counter once, as PyTorch's
-in-place update does, so a graph that saved the old value refuses to backward; and it counts
-itself (``ember.autograd.function.count_optimizer_step``, per thread), which lets autograd
-warn when a graph from an earlier step is kept alive (``total_loss += loss``).
+tensors' ``_data``) done in place: an optimizer step is never differentiated, and arrays
+build no graph (so the step does not pay for entering ``no_grad``). Each step bumps the
+parameter's version counter once, as PyTorch's in-place update does, so a graph that saved
+the old value refuses to backward; and it counts itself
+(``ember.autograd.function.count_optimizer_step``, per thread), which lets autograd warn
+when a graph from an earlier step is kept alive (``total_loss += loss``).
 
 ``foreach``, ``fused``, ``capturable`` and ``differentiable`` are accepted and stored in the
 groups (so ``state_dict`` and ``repr`` read as PyTorch's) but change nothing: ember has one
@@ -31,7 +32,7 @@ from ember._backend import asarray, is_writable, xp
 from ember._dtype import float64, get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
-from ember.autograd.grad_mode import enable_grad, no_grad
+from ember.autograd.grad_mode import enable_grad
 from ember.ops.creation import zeros
 from ember.ops.sparse import sparse_coo_tensor
 
@@ -246,28 +247,28 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         states = self.state
-        with no_grad():
-            for group in self.param_groups:
-                options = self._options(group)
-                maximize = options.get("maximize", False)
-                stepped, arrays, grads, group_states = [], [], [], []
-                for param in group["params"]:
-                    grad = param.grad
-                    if grad is None:
-                        continue
-                    state = states.get(param)
-                    if not state:
-                        state = self._init_state(param, options)
-                    grad = grad._data if type(grad) is Tensor else self._sparse_grad(grad, options)
-                    stepped.append(param)
-                    arrays.append(param._data)
-                    grads.append(-grad if maximize else grad)
-                    group_states.append(state)
-                update_group(arrays, grads, group_states, options)
-                for param, state in zip(stepped, group_states):
-                    param._version_counter[0] += 1
-                    if state:
-                        states[param] = state
+        # Arrays only, from here on: nothing can record a graph, so no ``no_grad()``
+        for group in self.param_groups:
+            options = self._options(group)
+            maximize = options.get("maximize", False)
+            stepped, arrays, grads, group_states = [], [], [], []
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                state = states.get(param)
+                if not state:
+                    state = self._init_state(param, options)
+                grad = grad._data if type(grad) is Tensor else self._sparse_grad(grad, options)
+                stepped.append(param)
+                arrays.append(param._data)
+                grads.append(-grad if maximize else grad)
+                group_states.append(state)
+            update_group(arrays, grads, group_states, options)
+            for param, state in zip(stepped, group_states):
+                param._version_counter[0] += 1
+                if state:
+                    states[param] = state
         count_optimizer_step()
         return loss
 

@@ -210,6 +210,30 @@ def test_parameters_without_grad_are_skipped():
     assert list(optimizer.state_dict()["state"]) == [0]
 
 
+_MORE = [("ASGD", {}), ("Rprop", {}), ("Adafactor", {}), ("Muon", {})]
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS + _MORE,
+                         ids=CONFIG_IDS + [name for name, _ in _MORE])
+def test_a_step_builds_no_graph_even_from_gradients_that_carry_one(name, kwargs):
+    # grad mode on, and gradients from backward(create_graph=True), which require grad: a
+    # step that did its arithmetic on tensors rather than arrays would record a graph here
+    arrays = [a for a in _initial_arrays() if a.ndim == 2]  # Muon takes matrices only
+    params = _make_params(ember, arrays)
+    optimizer = getattr(ember.optim, name)(params, **kwargs)
+    for _ in range(2):
+        optimizer.zero_grad()
+        sum((p ** 3).sum() for p in params).backward(create_graph=True)
+        assert all(p.grad.requires_grad for p in params)
+        optimizer.step()
+    for param in params:
+        assert param.is_leaf and param.grad_fn is None and param.requires_grad
+    for state in optimizer.state.values():
+        for value in state.values():
+            assert not isinstance(value, ember.Tensor) or (
+                value.grad_fn is None and not value.requires_grad), name
+
+
 def test_sgd_without_momentum_keeps_no_state():
     params = _make_params(ember, _initial_arrays())
     optimizer = ember.optim.SGD(params, lr=0.1)
