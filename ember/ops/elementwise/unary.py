@@ -244,7 +244,7 @@ def _sigmoid_array(x):
         return asarray(1 / (1 + xp.exp(y)))
     xp.exp(y, out=y)
     y += 1
-    return xp.divide(1, y, out=y)
+    return xp.reciprocal(y, out=y)  # 1 / y, rounded the same, without a Python number
 
 
 class RoundDecimals(_Piecewise):
