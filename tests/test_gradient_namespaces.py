@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
+import pytest
+
+import ember
 from ember.ops._array_math import ArrayMath
 from ember.ops._tensor_math import TensorMath
 
@@ -16,3 +22,20 @@ def test_array_and_tensor_math_offer_the_same_names():
 
 def test_the_namespaces_are_not_empty():
     assert {"saved", "where", "sum", "reshape", "matmul"} <= _names(ArrayMath)
+
+
+SPECIAL = [np.nan, -np.inf, -2.5, -0.0, 0.0, 1e-45, 3.0, np.inf]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_a_gradient_times_above_zero_is_the_gradient_times_the_bool_mask(dtype):
+    # every pairing of special values, in the gradient and in the masked values
+    y, grad = (np.array(v, dtype) for v in zip(*itertools.product(SPECIAL, SPECIAL)))
+    mask = ArrayMath.above_zero(y)
+    assert mask.dtype == (y.dtype if dtype != np.float16 else np.bool_)
+    with np.errstate(invalid="ignore"):  # inf times 0
+        expected, product = grad * (y > 0), grad * mask
+    bits = f"u{y.itemsize}"
+    np.testing.assert_array_equal(product.view(bits), expected.view(bits))
+    tensor_mask = TensorMath.above_zero(ember.tensor(y))
+    np.testing.assert_array_equal(tensor_mask.numpy(), y > 0)

@@ -17,6 +17,8 @@ from ember._backend import asarray, xp
 from ember.ops import _index_key
 from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
 
+_FLOAT_MASKS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+
 
 class ArrayMath:
     """NumPy's functions, as gradient formulas use them (the same names as ``TensorMath``)."""
@@ -43,6 +45,15 @@ class ArrayMath:
 
     # elementwise family: ember's ops where NumPy has none or another meaning; each result
     # takes its float input's dtype, as the op's does
+    @staticmethod
+    def above_zero(x):
+        """1 where ``x > 0``, else 0 (NaN too), as ``x``'s float dtype: a gradient times
+        this float mask is the gradient times the bool ``x > 0``, bit for bit, several
+        times faster (NumPy's bool-by-float product casts element by element)."""
+        if x.dtype not in _FLOAT_MASKS:
+            return x > 0
+        return xp.greater(x, 0, out=xp.empty_like(x), casting="unsafe")
+
     @staticmethod
     def sgn(x):
         """The sign, 0 at NaN (as ember's ``sign`` and ``sgn``; NumPy's ``sign`` gives NaN)."""

@@ -49,6 +49,11 @@ class TensorMath:
     i0 = staticmethod(elementwise.i0)
     i1 = staticmethod(elementwise._I1.apply)  # torch.special.i1; ember.special builds on it
 
+    @staticmethod
+    def above_zero(x):
+        """``x > 0`` (``ArrayMath``'s is the same mask as a float array)."""
+        return x > 0
+
     # reductions and shapes
     @staticmethod
     def sum(x, axis=None, keepdims=False, where=True):

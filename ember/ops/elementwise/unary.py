@@ -190,7 +190,7 @@ Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda xp, x, y: y * (1
 Relu = _unary(
     "Relu",
     lambda x: xp.maximum(x, 0),
-    lambda xp, x, y: y > 0,
+    lambda xp, x, y: xp.above_zero(y),
     float_math=False,
     refuses="b",
     kernel="clamp_min_scalar_cpu",
