@@ -29,10 +29,12 @@ SPECIAL = [np.nan, -np.inf, -2.5, -0.0, 0.0, 1e-45, 3.0, np.inf]
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_a_gradient_times_above_zero_is_the_gradient_times_the_bool_mask(dtype):
-    # every pairing of special values, in the gradient and in the masked values
-    y, grad = (np.array(v, dtype) for v in zip(*itertools.product(SPECIAL, SPECIAL)))
+    # every pairing of special values, repeated to a size that gets the float mask
+    pairs = list(itertools.product(SPECIAL, SPECIAL)) * 20
+    y, grad = (np.array(v, dtype) for v in zip(*pairs))
     mask = ArrayMath.above_zero(y)
     assert mask.dtype == (y.dtype if dtype != np.float16 else np.bool_)
+    assert ArrayMath.above_zero(y[:10]).dtype == np.bool_  # small: the bool mask
     with np.errstate(invalid="ignore"):  # inf times 0
         expected, product = grad * (y > 0), grad * mask
     bits = f"u{y.itemsize}"

@@ -48,9 +48,10 @@ class ArrayMath:
     @staticmethod
     def above_zero(x):
         """1 where ``x > 0``, else 0 (NaN too), as ``x``'s float dtype: a gradient times
-        this float mask is the gradient times the bool ``x > 0``, bit for bit, several
-        times faster (NumPy's bool-by-float product casts element by element)."""
-        if x.dtype not in _FLOAT_MASKS:
+        this float mask is the gradient times the bool ``x > 0``, bit for bit, twice as
+        fast on large arrays (NumPy's bool-by-float product casts element by element). A
+        small array keeps the bool mask, which costs less to make."""
+        if x.size < 1024 or x.dtype not in _FLOAT_MASKS:
             return x > 0
         return xp.greater(x, 0, out=xp.empty_like(x), casting="unsafe")
 
