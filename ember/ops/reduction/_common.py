@@ -12,7 +12,13 @@ from ember.ops.copy import to_dtype as convert
 
 
 def _kept_shape(shape, dims) -> tuple:
-    return tuple(1 if i in dims else size for i, size in enumerate(shape))
+    """``shape`` with size 1 on ``dims`` (distinct dims in ``[0, len(shape))``)."""
+    if len(dims) == len(shape):  # a reduction over every dim: the usual loss
+        return (1,) * len(shape)
+    kept = list(shape)
+    for dim in dims:
+        kept[dim] = 1
+    return tuple(kept)
 
 
 def _expand_back(grad, ctx):
