@@ -553,19 +553,30 @@ def broadcast_shape(op: str, *shapes) -> tuple:
             break
     else:
         return tuple(first)
-    width = max((len(shape) for shape in shapes), default=0)
+    width = max(len(shape) for shape in shapes)
+    result = [1] * width
+    for shape in shapes:
+        offset = width - len(shape)
+        for index, size in enumerate(shape):
+            if size != 1:
+                current = result[offset + index]
+                if current == 1:
+                    result[offset + index] = size
+                elif current != size:
+                    _broadcast_error(op, width, shapes)
+    return tuple(result)
+
+
+def _broadcast_error(op: str, width: int, shapes) -> None:
+    """PyTorch's error for shapes that do not broadcast: the first dim where they clash."""
     padded = [(1,) * (width - len(shape)) + tuple(shape) for shape in shapes]
-    result = []
     for dim in range(width):
-        sizes = [shape[dim] for shape in padded]
-        distinct = list(dict.fromkeys(size for size in sizes if size != 1))
+        distinct = list(dict.fromkeys(shape[dim] for shape in padded if shape[dim] != 1))
         if len(distinct) > 1:
             raise RuntimeError(
                 f"{op}: The size of tensor a ({distinct[0]}) must match the size of tensor b "
                 f"({distinct[1]}) at non-singleton dimension {dim}"
             )
-        result.append(distinct[0] if distinct else 1)
-    return tuple(result)
 
 
 def check_float(op: str, tensor: Tensor) -> None:

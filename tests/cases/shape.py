@@ -275,6 +275,11 @@ ERRORS = [
     ErrorCase("shape_broadcast_shapes_mismatch", lambda lib: lib.broadcast_shapes((2, 1), (3, 2))),
     ErrorCase("shape_broadcast_tensors_mismatch",
               lambda lib: lib.broadcast_tensors(lib.ones(2, 1), lib.ones(3, 2))),
+    # three shapes that clash first at dim 1 (between the first two), then at dim 0
+    ErrorCase("shape_broadcast_tensors_mismatch_of_three",
+              lambda lib: lib.broadcast_tensors(lib.ones(2, 3), lib.ones(2, 4), lib.ones(5, 3))),
+    ErrorCase("shape_binary_op_mismatch_with_a_scalar_dim",
+              lambda lib: lib.ones(1, 4, 3) * lib.ones(2, 1, 1, 2)),
     ErrorCase("shape_sum_to_size_bad", lambda lib: lib.ones(2, 3).sum_to_size(3, 3)),
     ErrorCase("shape_sum_to_size_longer", lambda lib: lib.ones(3).sum_to_size(2, 3)),
     ErrorCase("shape_repeat_too_few", lambda lib: lib.ones(2, 3).repeat(2)),
