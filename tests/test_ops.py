@@ -6,7 +6,9 @@ import importlib
 import pkgutil
 
 import pytest
+import torch
 
+import ember
 from tests import cases
 from tests.oracle import check_case, check_error
 
@@ -29,3 +31,15 @@ def test_op_matches_torch(case):
 @pytest.mark.parametrize("case", ERRORS, ids=lambda c: c.name)
 def test_bad_input_raises_like_torch(case):
     check_error(case)
+
+
+@pytest.mark.parametrize("shapes", [
+    [(2, 3), (3, 4)], [(2, 3, 1), (5, 3, 4)], [(2, 3), (2, 4), (5, 3)], [(4, 3), (2, 1, 5)],
+    [(3,), (1, 2, 1), (4, 1, 2)],
+])
+def test_a_broadcast_error_names_the_clash_torch_names(shapes):
+    with pytest.raises(RuntimeError) as expected:
+        torch.broadcast_tensors(*[torch.ones(shape) for shape in shapes])
+    with pytest.raises(RuntimeError) as got:
+        ember.broadcast_tensors(*[ember.ones(shape) for shape in shapes])
+    assert str(got.value).split(": ", 1)[1] == str(expected.value)

@@ -546,7 +546,11 @@ def float_input(array):
 
 
 def broadcast_shape(op: str, *shapes) -> tuple:
-    """The broadcast of ``shapes``, or PyTorch's RuntimeError naming the sizes that clash."""
+    """The broadcast of ``shapes``, or PyTorch's RuntimeError naming the sizes that clash.
+
+    As PyTorch, the shapes are taken in turn, each against the broadcast of those before
+    it, from the last dim to the first: the error names the first clash met that way.
+    """
     first = shapes[0] if shapes else ()
     for shape in shapes:
         if shape != first:
@@ -557,26 +561,18 @@ def broadcast_shape(op: str, *shapes) -> tuple:
     result = [1] * width
     for shape in shapes:
         offset = width - len(shape)
-        for index, size in enumerate(shape):
+        for index in range(len(shape) - 1, -1, -1):
+            size = shape[index]
             if size != 1:
                 current = result[offset + index]
                 if current == 1:
                     result[offset + index] = size
                 elif current != size:
-                    _broadcast_error(op, width, shapes)
+                    raise RuntimeError(
+                        f"{op}: The size of tensor a ({current}) must match the size of tensor "
+                        f"b ({size}) at non-singleton dimension {offset + index}"
+                    )
     return tuple(result)
-
-
-def _broadcast_error(op: str, width: int, shapes) -> None:
-    """PyTorch's error for shapes that do not broadcast: the first dim where they clash."""
-    padded = [(1,) * (width - len(shape)) + tuple(shape) for shape in shapes]
-    for dim in range(width):
-        distinct = list(dict.fromkeys(shape[dim] for shape in padded if shape[dim] != 1))
-        if len(distinct) > 1:
-            raise RuntimeError(
-                f"{op}: The size of tensor a ({distinct[0]}) must match the size of tensor b "
-                f"({distinct[1]}) at non-singleton dimension {dim}"
-            )
 
 
 def check_float(op: str, tensor: Tensor) -> None:
