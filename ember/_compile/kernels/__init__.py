@@ -1,7 +1,7 @@
 """The fused kernels of ``ember.compile``, one module per family of ops, as the ops' own
 (``ember/_compile/fusion.py`` binds them into programs):
 
-- ``activations``: the exact GELU; softmax over rows and its backward;
+- ``activations``: the exact GELU; softmax and log-softmax over rows, and their backwards;
 - ``normalization``: layer norm over rows and its backward;
 - ``masking``: ``masked_fill`` by a mask shared across leading dims, and its backward;
 - ``sparse``: an embedding's gradient;

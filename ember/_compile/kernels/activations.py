@@ -1,5 +1,5 @@
-"""The exact GELU of a float32 array in one loop, and softmax over rows in two loops around
-NumPy's ``exp`` (numba's would round differently) with one for its backward."""
+"""The exact GELU of a float32 array in one loop; softmax and log-softmax over rows in loops
+around NumPy's ``exp`` and ``log`` (numba's would round differently), and their backwards."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ember._compile.kernels._common import (
 )
 from ember.nn._functional.activation import Gelu
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
-from ember.ops.softmax import Softmax
+from ember.ops.softmax import LogSoftmax, Softmax
 
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
 # ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
@@ -120,13 +120,13 @@ GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
 
 
 def _softmax_binds(step, role):
-    if step.kind == "op" and step.op is Softmax and _last_rows(*step.args):
-        return _softmax_forward if role == "forward" else _softmax_backward
+    if step.kind == "op" and step.op in _SOFTMAXES and _last_rows(*step.args):
+        return _SOFTMAXES[step.op][role == "backward"]
     return None
 
 
 def _last_rows(x, dim) -> bool:
-    """Whether ``softmax`` of ``x`` (a slot) runs over the last dim of float32 rows."""
+    """Whether (log-)softmax of ``x`` (a slot) runs over the last dim of float32 rows."""
     return x.dtype == FLOAT32 and len(x.shape) >= 1 and dim in (-1, len(x.shape) - 1)
 
 
@@ -169,9 +169,10 @@ def _softmax_backward(kernels):
 
 
 def _softmax_kernels(numba):
-    """``Softmax``'s shift, its normalization and its array backward over rows. The row's
-    maximum is exact in any order (a NaN anywhere makes it NaN, as NumPy's); its sums are
-    NumPy's pairwise ones (``pairwise_sum``)."""
+    """``Softmax``'s shift, its normalization and its array backward over rows, then
+    ``LogSoftmax``'s loops (which share the shift). The row's maximum is exact in any order
+    (a NaN anywhere makes it NaN, as NumPy's); its sums are NumPy's pairwise ones
+    (``pairwise_sum``)."""
     row_sum, row_max = pairwise_sum(numba), row_maximum(numba)
 
     @numba.njit("void(float32[:, ::1], float32[:, ::1])", nogil=True)
@@ -199,7 +200,78 @@ def _softmax_kernels(numba):
             for j in range(y.shape[1]):
                 result[r, j] = (grad[r, j] - total) * y[r, j]
 
-    return shift, normalize, backward
+    return (shift, normalize, backward) + _log_softmax_kernels(numba, row_sum)
 
 
+def _log_softmax_forward(kernels):
+    """``LogSoftmax.forward`` over rows: the shift as softmax's, NumPy's ``exp``, each row's
+    sum in one loop, NumPy's ``log`` of the sums, then their subtraction in one loop."""
+
+    def forward(ctx, x, dim):
+        if not contiguous_float32(x) or x.size == 0:
+            return LogSoftmax.forward(ctx, x, dim)
+        width = x.shape[-1]
+        y = xp.empty_like(x)
+        rows = y.reshape(x.size // width, width)
+        kernels[0](x.reshape(rows.shape), rows)
+        sums = xp.empty(rows.shape[0], xp.float32)
+        kernels[3](xp.exp(rows), sums)
+        kernels[4](rows, xp.log(sums, out=sums))
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    return forward
+
+
+def _log_softmax_backward(kernels):
+    """``LogSoftmax.backward_arrays`` over rows: the sums of the gradient's rows in one loop,
+    NumPy's ``exp`` of the output, then ``grad - exp(y) * sum`` in one loop."""
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        if not contiguous_float32(grad, y) or grad.shape != y.shape or y.size == 0:
+            return LogSoftmax.backward_arrays(ctx, grad)
+        width = y.shape[-1]
+        shape = (y.size // width, width)
+        sums = xp.empty(shape[0], xp.float32)
+        grad_rows = grad.reshape(shape)
+        kernels[3](grad_rows, sums)
+        result = xp.exp(y)
+        kernels[5](grad_rows, result.reshape(shape), sums)
+        return result, None
+
+    return backward
+
+
+def _log_softmax_kernels(numba, row_sum):
+    """Log-softmax's loops: each row's pairwise sum, the subtraction of a number per row,
+    and its backward's ``grad - e * sum`` (``e`` overwritten), in eager's order."""
+
+    @numba.njit("void(float32[:, ::1], float32[::1])", nogil=True)
+    def row_sums(rows, sums):
+        for r in range(rows.shape[0]):
+            sums[r] = row_sum(rows[r])
+
+    @numba.njit("void(float32[:, ::1], float32[::1])", nogil=True)
+    def subtract_rows(rows, values):
+        for r in range(rows.shape[0]):
+            value = values[r]
+            for j in range(rows.shape[1]):
+                rows[r, j] = rows[r, j] - value
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1], float32[::1])", nogil=True)
+    def backward(grad, e, sums):
+        for r in range(grad.shape[0]):
+            total = sums[r]
+            for j in range(grad.shape[1]):
+                e[r, j] = grad[r, j] - e[r, j] * total
+
+    return row_sums, subtract_rows, backward
+
+
+_SOFTMAXES = {  # op -> (its fused forward, its fused backward)
+    Softmax: (_softmax_forward, _softmax_backward),
+    LogSoftmax: (_log_softmax_forward, _log_softmax_backward),
+}
 SOFTMAX = Fused("softmax", _softmax_kernels, _softmax_binds)
