@@ -5,7 +5,8 @@ the engine's shape conforming, so each family is held to eager ember here: every
 unary table, the binary arithmetic with tensors and Python numbers on either side, sums,
 the MSE loss and the linear layer's product, in float32 and float64. Each case runs with
 the backward inside the compiled call and outside it (the region's own node), and checks
-that the op really was lowered.
+that the op really was lowered. Last, the gradient of a split's pieces, gathered in one
+array, against eager's sum of paddings, to the sign of each zero.
 """
 
 from __future__ import annotations
@@ -242,3 +243,71 @@ def test_the_tanh_gelu_is_replayed_whole_and_equals_eager():
     rng = np.random.default_rng(14)
     arrays = [ember.tensor(rng.standard_normal((3, 4)), requires_grad=True)]
     _check(lambda x: F.gelu(x * 1.5, approximate="tanh"), arrays, ["Mul"])
+
+
+# ---------------------------------------------------------------- the pieces of a split
+
+
+def _bits(tensor):
+    array = tensor.detach().numpy()
+    return array.view(f"u{array.itemsize}")
+
+
+SPLITS = {  # name -> (the function of x, whether its pieces' gradients are gathered in one)
+    "three pieces": (lambda x, w: sum(p * v for p, v in zip(x.split(2, dim=1), w)), True),
+    "two of three": (lambda x, w: (lambda a, b, c: a * w[0] + c)(*x.split(2, dim=1)), True),
+    "one of three": (lambda x, w: x.split(2, dim=1)[1] * w[1], False),
+    "chunks of dim 0": (lambda x, w: sum(p[:, :2] * v for p, v in zip(x.chunk(2), w)), True),
+    "uneven sizes": (lambda x, w: (lambda a, b: a[:, :2] * w[0] + b[:, 1:3])(
+        *x.split([3, 3], dim=1)), True),
+    "overlapping narrows": (lambda x, w: x.narrow(1, 0, 2) * w[0] + x.narrow(1, 1, 2) * w[1],
+                            False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLITS))
+def test_a_splits_gradient_equals_eager_bit_for_bit(name):
+    """Weights and cotangents with ±0 in them, so that the sign of a zero gradient shows."""
+    function, gathered = SPLITS[name]
+    rng = np.random.default_rng(5)
+    signed = np.array([-0.0, 0.0, -1.5, 2.0], np.float32)
+    weights = [ember.tensor(rng.choice(signed, (2, 2, 3))) for _ in range(3)]
+    cotangent = ember.tensor(rng.choice(signed, (2, 2, 3)))
+    array = rng.standard_normal((2, 6, 3)).astype(np.float32)
+
+    def step(x, cotangent, *weights):
+        out = function(x, weights)
+        (out * cotangent).sum().backward()
+        return out
+
+    x = ember.tensor(array, requires_grad=True)
+    expected = step(x, cotangent, *weights)
+    compiled = ember.compile(step)
+    for _ in range(3):
+        replayed = ember.tensor(array, requires_grad=True)
+        out = compiled(replayed, cotangent, *weights)
+        np.testing.assert_array_equal(_bits(out), _bits(expected))
+        np.testing.assert_array_equal(_bits(replayed.grad), _bits(x.grad))
+    assert compiled.replays == 2
+    assert ("pieces(" in compiled.code) == gathered, compiled.code
+
+
+@pytest.mark.parametrize("arrived", [(0,), (1,), (0, 1), (1, 0, 2), (2, 1), ()])
+def test_the_gathered_gradient_is_the_engines_sum_of_paddings(arrived):
+    """Pieces whose gradients arrive in ``arrived`` order (the others None at run time)."""
+    from ember._compile.program import _pieces_gradient
+    from ember.ops._array_math import ArrayMath
+
+    rng = np.random.default_rng(6)
+    grads = [rng.choice(np.array([-0.0, 0.0, 1.0, -2.0], np.float32), (3, 2)) for _ in range(3)]
+    total = None
+    for i in arrived:  # the engine: each piece's padded gradient, summed as they arrive
+        padded = ArrayMath.pad(grads[i], ((0, 0), (2 * i, 4 - 2 * i)))
+        total = padded if total is None else total + padded
+    pieces = [(2 * i, 2 * i + 2, grads[i] if i in arrived else None) for i in arrived] + \
+        [(2 * i, 2 * i + 2, None) for i in range(3) if i not in arrived]
+    found = _pieces_gradient((3, 6), np.dtype(np.float32), 1, *pieces)
+    if total is None:
+        assert found is None
+    else:
+        np.testing.assert_array_equal(found.view(np.uint32), total.view(np.uint32))

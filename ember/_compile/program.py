@@ -5,7 +5,9 @@ one line per kernel (an op's ``forward`` on arrays, a random draw, an in-place w
 and the backward one call per node of the region, newest first, as the engine would run
 them, with the engine's own rules written out: a gradient is brought to its input's
 shape and dtype, gradients that meet are summed in arrival order, a node none of whose
-outputs got a gradient is skipped. Steps whose results nothing reads are left out.
+outputs got a gradient is skipped. The pieces of a split hand their gradients to one array
+(the same numbers as the sum of their paddings). Steps whose results nothing reads are
+left out.
 
 A replay runs the forward and puts one node in the autograd graph for the whole region,
 ``CompiledFunctionBackward`` (PyTorch's name), whose backward runs the written backward.
@@ -30,6 +32,7 @@ from ember.autograd.function import (
     grad_accumulator,
 )
 from ember.ops._function import OUTPUT, _Scratch
+from ember.ops.shape.slices import Slice
 from ember.optim.optimizer import Optimizer
 
 _programs = itertools.count()
@@ -100,6 +103,7 @@ class Program:
                                              for s in _slots_read(step)}
         self.constants = [s for s in tape.slots if s.kind == "constant" and s.index in read]
         self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
+                          "pieces": _pieces_gradient,
                           "scratch": _Scratch(),
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward}
         for slot in self.constants:
@@ -326,11 +330,16 @@ class Program:
             else:
                 lines.append(f"    {target} = {expression}")
             known[slot.index] = seeded
+        splits = _splits(self.steps[:upto], flows)  # step number -> its split's steps
+        merged = set()  # the step numbers a merged split took care of
         for number in range(upto - 1, -1, -1):
             step = self.steps[number]
-            if not any(s.index in flows for s in step.outputs):
+            if number in merged or not any(s.index in flows for s in step.outputs):
                 continue
-            if step.kind in ("write", "snapshot"):
+            if number in splits and known.get(step.args[0].index) is None:
+                lines += self._split_backward_lines(splits[number], known)
+                merged.update(splits[number])
+            elif step.kind in ("write", "snapshot"):
                 lines += self._write_backward_lines(step)
                 _arrived(known, step.args[-1], _MAYBE)
             elif number in self.lowered and step.node is not None:
@@ -341,6 +350,20 @@ class Program:
                     if need and isinstance(arg, Slot) and arg.index in flows:
                         _arrived(known, arg, _MAYBE)
         return lines
+
+    def _split_backward_lines(self, numbers, known) -> list:
+        """The gradient of a tensor split into pieces (``split``, ``chunk``: ``Slice`` steps
+        of one source along one dim, none overlapping) from its pieces' gradients, in one
+        zeroed array, rather than one per piece summed by ``arrive``."""
+        steps = [self.steps[n] for n in sorted(numbers, reverse=True)]  # arrival order
+        source, dim = steps[0].args[:2]
+        pieces = ", ".join(f"({start}, {stop}, g{step.outputs[0].index})"
+                           for step in steps for _, _, start, stop in [step.args])
+        dtype = _dtype_name(self, source.dtype)
+        states = [known.get(step.outputs[0].index) for step in steps]
+        _arrived(known, source, _SET if _SET in states else _MAYBE)
+        return [f"    g{source.index} = pieces({source.shape!r}, {dtype}, {dim}, {pieces})"
+                f"  # Slice x{len(steps)}: the pieces of a split"]
 
     def _lowered_backward_lines(self, number, step, flows, known) -> list:
         (output,) = step.outputs
@@ -511,6 +534,58 @@ def _arrive(total, grad, shape, dtype, node, position):
     if type(grad) is not ndarray or grad.shape != shape or grad.dtype != dtype:
         grad = _conform_array(grad, shape, dtype, node, position)
     return grad if total is None else total + grad
+
+
+def _pieces_gradient(shape, dtype, dim, *pieces):
+    """The gradient of a split tensor from ``(start, stop, gradient)`` of its pieces along
+    ``dim``, in the order they arrive (a gradient may be None), as the engine sums each
+    piece's ``Slice`` gradient (the piece's gradient padded with zeros): one piece alone is
+    its padding; two or more are added onto zeros, where a -0 turns +0, as when paddings
+    are summed. Pieces that tile the whole dim are joined, then have 0 added."""
+    arrived = sorted((start, stop, grad) for start, stop, grad in pieces if grad is not None)
+    if len(arrived) >= 2 and arrived[0][0] == 0 and arrived[-1][1] == shape[dim] and all(
+            a[1] == b[0] for a, b in zip(arrived, arrived[1:])):
+        total = xp.concatenate([grad for _, _, grad in arrived], axis=dim)
+        total += 0
+        return total
+    if not arrived:
+        return None
+    total = xp.zeros(shape, dtype)
+    lead = (slice(None),) * dim
+    if len(arrived) == 1:
+        (start, stop, grad), = arrived
+        total[lead + (slice(start, stop),)] = grad
+        return total
+    for start, stop, grad in arrived:
+        total[lead + (slice(start, stop),)] += grad
+    return total
+
+
+def _splits(steps, flows) -> dict:
+    """Step number -> the numbers of the consecutive ``Slice`` steps it is one of, for the
+    pieces of one source along one dim, none overlapping, two or more of them reached by
+    the gradient (``split``, ``chunk``)."""
+    groups, run = {}, []
+    for number, step in enumerate(steps + [None]):
+        if run and step is not None and _piece_of(step, run[0][1]):
+            run.append((number, step))
+            continue
+        reached = [n for n, s in run if s.outputs[0].index in flows]
+        ranges = sorted((s.args[2], s.args[3]) for n, s in run if n in reached)
+        if len(reached) >= 2 and all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:])) \
+                and run[0][1].args[0].index in flows:
+            for n in reached:
+                groups[n] = reached
+        run = [(number, step)] if step is not None and _piece_of(step, None) else []
+    return groups
+
+
+def _piece_of(step, first) -> bool:
+    """Whether ``step`` is a ``Slice`` of float values with a gradient, of the same source
+    and dim as ``first`` (any, for None)."""
+    if step.kind != "op" or step.op is not Slice or step.node is None or not step.needs[0]:
+        return False
+    return first is None or (step.args[0] is first.args[0] and step.args[1] == first.args[1])
 
 
 def _context_class(step):
