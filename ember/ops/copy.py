@@ -44,7 +44,7 @@ class Clone(Op):
         return in_format(x, memory_format)
 
     @staticmethod
-    def backward(ctx, grad):
+    def gradients(xp, ctx, grad):
         return grad, None
 
 
