@@ -395,6 +395,54 @@ def test_the_fused_softmaxes_equal_eager_bit_for_bit(name, shape, dim, fused):
     assert _fused_names(compiled, *SOFTMAXES[name]) == [fused, fused]
 
 
+def _causal(t, as_bool):
+    """A causal mask as the minimal GPT scripts make one (``tril == 0``) or as a bool
+    ``triu`` (charlm's), both True above the diagonal."""
+    if as_bool:
+        return ember.triu(ember.ones(t, t, dtype=ember.bool), diagonal=1)
+    return ember.tril(ember.ones(t, t)).view(1, 1, t, t) == 0
+
+
+CHAINS = {  # name -> (scores -> attention, whether the scale and mask fold into the softmax)
+    "times a scale, tril == 0": (lambda s: F.softmax((s * 0.25).masked_fill(
+        _causal(8, False), float("-inf")), dim=-1), True),
+    "over a scale, triu": (lambda s: F.softmax((s / 3.0).masked_fill(
+        _causal(8, True), float("-inf")), dim=-1), True),
+    "no scale, a finite fill": (lambda s: F.softmax((s + 0.0).masked_fill(
+        _causal(8, True), -7.5), dim=-1), True),
+    "scaled scores read twice": (lambda s: (lambda t: F.softmax(t.masked_fill(
+        _causal(8, True), float("-inf")), dim=-1) + t)(s * 0.5), True),
+    "masked scores read twice": (lambda s: (lambda m: F.softmax(m, dim=-1) + m.clamp(min=-1))(
+        (s * 0.5).masked_fill(_causal(8, True), -2.0)), False),
+}
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_a_softmax_chain_equals_eager_bit_for_bit(name, fused, monkeypatch):
+    """Attention's scale, causal mask and softmax as one step, through the fused loops and
+    through the chain's own (the three ops' kernels): a row with a NaN and a row that the
+    mask and -inf scores leave all -inf (NaN, as PyTorch's)."""
+    function, folds = CHAINS[name]
+    monkeypatch.setattr(fusion, "enabled", fused)
+    rng = np.random.default_rng(43)
+    array = (rng.standard_normal((2, 3, 8, 8)) * 3).astype(np.float32)
+    array[0, 0, 2, 1] = np.nan
+    array[1, 2, 3, :4] = -np.inf
+    cotangent = ember.tensor(rng.standard_normal((2, 3, 8, 8)), dtype=ember.float32)
+
+    expected, found, compiled = _eager_then_fused(function, array, cotangent, fused)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have.view(np.uint32), want.view(np.uint32))
+    program = compiled.latest.program
+    assert bool(program.chains) == folds, program.code
+    for number in program.chains:
+        bound = [getattr(program.namespace[f"{name}{number}"], "__qualname__", "")
+                 for name in ("Chain_", "ChainB")]
+        assert [b.startswith(("_chain_forward", "_chain_backward")) for b in bound] == \
+            [fused, fused], bound
+
+
 POOLS = [((4, 3, 8, 8), 2, 2, False, "fused"), ((2, 3, 7, 9), 2, 2, False, "fused"),
          ((2, 2, 8, 8), 2, 2, False, "nan"), ((2, 2, 7, 7), 3, 2, False, "backward only"),
          ((2, 2, 5, 5), 2, 2, True, "backward only")]

@@ -19,7 +19,7 @@ import itertools
 import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
-from ember._compile import fusion
+from ember._compile import chains, fusion
 from ember._compile.tape import Slot, gradient_flow, handed_arrays
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -113,6 +113,9 @@ class Program:
         self.grad_outputs = [] if inline else [
             s for s in dict.fromkeys(outputs) if s.kind == "step" and s.requires_grad]
         self.lowered = {}  # step number -> its Lowered form, for the steps that have one
+        # softmax step number -> the Chain of scale, mask and softmax written as one step
+        self.chains = chains.find(self.steps, outputs, self._lower)
+        self.folded = {n: c.softmax for c in self.chains.values() for n in c.folded}
         self.contexts = []  # what the forward hands its separate backward, by name
         self.forward_source = self._write_forward()
         self.flows = gradient_flow(self.steps, self.grad_outputs)
@@ -144,6 +147,20 @@ class Program:
         return "\n".join(lines) + "\n"
 
     def _forward_lines(self, number, step, contexts) -> list:
+        if step.kind != "op":
+            return self._step_lines(number, step)
+        if number in self.folded:
+            return [f"    # {step.name}: in the softmax chain of step {self.folded[number]}"]
+        if number in self.chains:
+            return self._chain_forward_lines(number, step, contexts)
+        lowered = self._lower(number, step)
+        if lowered is not None:
+            return self._lowered_forward_lines(number, step, lowered, contexts)
+        return self._op_lines(number, step, contexts)
+
+    def _step_lines(self, number, step) -> list:
+        """The lines of a step that is not an op: a call replayed whole, ``backward()``, a
+        random draw, a copy before an in-place write, the write."""
         outputs = ", ".join(s.name for s in step.outputs)
         shapes = "; ".join(_describe(s) for s in step.outputs)
         if step.kind == "call" and number in self.zero_grads:
@@ -174,9 +191,12 @@ class Program:
                 self.namespace[f"version{number}"] = step.op
                 lines.append(f"    version{number}[0] += 1")
             return lines
-        lowered = self._lower(number, step)
-        if lowered is not None:
-            return self._lowered_forward_lines(number, step, lowered, contexts)
+        raise AssertionError(f"a step of kind {step.kind!r}")
+
+    def _op_lines(self, number, step, contexts) -> list:
+        """``<Op>_<n>(ctx, args)``: an op's own forward, with a ctx where it has a backward."""
+        outputs = ", ".join(s.name for s in step.outputs)
+        shapes = "; ".join(_describe(s) for s in step.outputs)
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = step.op.forward
         fused = fusion.offer(self.namespace, kernel, step)
@@ -202,6 +222,25 @@ class Program:
         for index, array in enumerate(handed_arrays(step)):
             self.namespace[f"version{number}_{index}"] = self.owner_of(array)._version_counter
             lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
+        return lines
+
+    def _chain_forward_lines(self, number, step, contexts) -> list:
+        """``Chain_<n>(ctx, x, mask)``: a softmax with the masked_fill (and scale) before it,
+        as one step (``chains.py``)."""
+        chain, (output,) = self.chains[number], step.outputs
+        kernel = f"Chain_{number}"
+        self.namespace[kernel] = chain.forward
+        fused = fusion.offer(self.namespace, kernel, chain)
+        context, lines = "scratch", []
+        if step.node is not None:
+            context = f"c{number}"
+            contexts.append(context)
+            self.namespace[f"C{number}"] = _context_class(step)
+            lines.append(f"    {context} = C{number}()")
+        folded = " and ".join(self.steps[n].name for n in chain.folded)
+        lines.append(f"    {output.name} = {kernel}({context}, {chain.source.name}, "
+                     f"{chain.mask.name})  # {_describe(output)}: Softmax after {folded}  "
+                     f"<- {_short(step.where)}" + (f"  ({fused})" if fused else ""))
         return lines
 
     def _lower(self, number, step):
@@ -334,9 +373,13 @@ class Program:
         merged = set()  # the step numbers a merged split took care of
         for number in range(upto - 1, -1, -1):
             step = self.steps[number]
-            if number in merged or not any(s.index in flows for s in step.outputs):
+            if number in merged or number in self.folded or \
+                    not any(s.index in flows for s in step.outputs):
                 continue
-            if number in splits and known.get(step.args[0].index) is None:
+            if number in self.chains and step.node is not None:
+                lines += self._chain_backward_lines(number, step, flows)
+                _arrived(known, self.chains[number].source, _MAYBE)
+            elif number in splits and known.get(step.args[0].index) is None:
                 lines += self._split_backward_lines(splits[number], known)
                 merged.update(splits[number])
             elif step.kind in ("write", "snapshot"):
@@ -350,6 +393,17 @@ class Program:
                     if need and isinstance(arg, Slot) and arg.index in flows:
                         _arrived(known, arg, _MAYBE)
         return lines
+
+    def _chain_backward_lines(self, number, step, flows) -> list:
+        """A softmax chain's backward in one step: the gradient of its input."""
+        chain, (output,) = self.chains[number], step.outputs
+        if chain.source.index not in flows:
+            return []
+        kernel = f"ChainB{number}"
+        self.namespace[kernel] = chain.backward
+        fusion.offer(self.namespace, kernel, chain, role="backward")
+        return [f"    if g{output.index} is not None:  # {step.name} and its chain"] + \
+            self._arrival(f"{kernel}(c{number}, g{output.index})", chain.source, "None", 0)
 
     def _split_backward_lines(self, numbers, known) -> list:
         """The gradient of a tensor split into pieces (``split``, ``chunk``: ``Slice`` steps

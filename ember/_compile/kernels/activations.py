@@ -3,6 +3,7 @@ around NumPy's ``exp`` and ``log`` (numba's would round differently), and their 
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ember._backend import xp
@@ -13,6 +14,7 @@ from ember._compile.kernels._common import (
     pairwise_sum,
     row_maximum,
 )
+from ember._compile.kernels.masking import _rows as _masked_rows
 from ember.nn._functional.activation import Gelu
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
 from ember.ops.softmax import LogSoftmax, Softmax
@@ -122,6 +124,8 @@ GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
 def _softmax_binds(step, role):
     if step.kind == "op" and step.op in _SOFTMAXES and _last_rows(*step.args):
         return _SOFTMAXES[step.op][role == "backward"]
+    if step.kind == "softmax chain":  # ``ember/_compile/chains.py``: scale, mask, softmax
+        return functools.partial(_chain_backward if role == "backward" else _chain_forward, step)
     return None
 
 
@@ -200,7 +204,8 @@ def _softmax_kernels(numba):
             for j in range(y.shape[1]):
                 result[r, j] = (grad[r, j] - total) * y[r, j]
 
-    return (shift, normalize, backward) + _log_softmax_kernels(numba, row_sum)
+    return (shift, normalize, backward) + _log_softmax_kernels(numba, row_sum) + \
+        _chain_kernels(numba, row_sum, row_max)
 
 
 def _log_softmax_forward(kernels):
@@ -268,6 +273,135 @@ def _log_softmax_kernels(numba, row_sum):
                 e[r, j] = grad[r, j] - e[r, j] * total
 
     return row_sums, subtract_rows, backward
+
+
+def _chain_arrays(chain, x, mask):
+    """``x`` in blocks the size of the shared mask, and the mask as one flat block
+    (``masking._rows``), or None where the chain's loops do not take them."""
+    found = _masked_rows(x, mask)
+    if found is None or mask.ndim > x.ndim or found[1].size % x.shape[-1]:
+        return None
+    return found
+
+
+def _softmax_rows(array):
+    width = array.shape[-1]
+    return array.reshape(array.size // width, width)
+
+
+def _chain_numbers(chain) -> tuple:
+    """(mode, factor, fill value) of a chain for its loops: mode 0 without a scale, 1 for
+    a product, 2 for a quotient; numbers rounded to float32 as NumPy rounds them."""
+    mode = 0 if chain.scale is None else 2 if chain.divides else 1
+    factor = xp.float32(1.0 if chain.factor is None else chain.factor)
+    return mode, factor, xp.float32(chain.value)
+
+
+def _chain_forward(chain, kernels):
+    """``Chain.forward`` in two loops around NumPy's ``exp``: the scale, the fill and the
+    shift by each row's maximum in one, the division by each row's sum in the other."""
+    mode, factor, value = _chain_numbers(chain)
+
+    def forward(ctx, x, mask):
+        found = _chain_arrays(chain, x, mask)
+        if found is None:
+            return chain.forward(ctx, x, mask)
+        y = xp.empty_like(x)
+        rows = _softmax_rows(y)
+        kernels[6](found[0], found[1], factor, mode, value, y.reshape(found[0].shape), rows)
+        xp.exp(y, out=y)
+        kernels[1](rows)
+        ctx.dim = chain.dim
+        ctx.save_for_backward(y)
+        ctx.fill_mask = mask if mask.shape == x.shape else xp.broadcast_to(mask, x.shape)
+        return y
+
+    return forward
+
+
+def _chain_backward(chain, kernels):
+    """``Chain.backward`` in two loops: softmax's gradient along rows, then in blocks zero
+    where the mask is set and the scale's gradient."""
+    mode, factor, _ = _chain_numbers(chain)
+
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        shared = ctx.fill_mask
+        while shared.ndim and shared.strides[0] == 0:  # the mask before its broadcast
+            shared = shared[0]
+        found = _chain_arrays(chain, grad, shared) if grad.shape == y.shape and \
+            contiguous_float32(y) else None
+        if found is None:
+            return chain.backward(ctx, grad)
+        result = xp.empty_like(y)
+        kernels[7](_softmax_rows(grad), _softmax_rows(y), found[1], factor, mode,
+                   _softmax_rows(result), result.reshape(found[0].shape),
+                   xp.empty(y.shape[-1], xp.float32))
+        return result
+
+    return backward
+
+
+def _chain_kernels(numba, row_sum, row_max):
+    """The chain's loops, each pass in the layout it runs fast in: the scale and the fill in
+    blocks the size of the mask (which repeats over the leading dims), the maximum, the
+    sums and the shift along softmax rows (``blocks`` and ``rows`` view the same array)."""
+    return _chain_shift(numba, row_max), _chain_backward_kernel(numba, row_sum)
+
+
+def _chain_shift(numba, row_max):
+    """The chain's forward before NumPy's ``exp`` (see ``_chain_kernels``)."""
+
+    @numba.njit("void(float32[:, ::1], boolean[::1], float32, int64, float32, float32[:, ::1], "
+                "float32[:, ::1])", nogil=True, error_model="numpy")
+    def shift(x, mask, factor, mode, value, blocks, rows):
+        for b in range(x.shape[0]):
+            source, out = x[b], blocks[b]
+            if mode == 1:
+                for k in range(x.shape[1]):
+                    out[k] = value if mask[k] else source[k] * factor
+            elif mode == 2:
+                for k in range(x.shape[1]):
+                    out[k] = value if mask[k] else source[k] / factor
+            else:
+                for k in range(x.shape[1]):
+                    out[k] = value if mask[k] else source[k]
+        for r in range(rows.shape[0]):
+            row = rows[r]
+            top = row_max(row)
+            for j in range(rows.shape[1]):
+                row[j] = row[j] - top
+
+    return shift
+
+
+def _chain_backward_kernel(numba, row_sum):
+    """The chain's backward (see ``_chain_kernels``)."""
+
+    @numba.njit("void(float32[:, ::1], float32[:, ::1], boolean[::1], float32, int64, "
+                "float32[:, ::1], float32[:, ::1], float32[::1])", nogil=True,
+                error_model="numpy")
+    def backward(grad, y, mask, factor, mode, rows, blocks, product):
+        for r in range(y.shape[0]):
+            for j in range(y.shape[1]):
+                product[j] = grad[r, j] * y[r, j]
+            total = row_sum(product)
+            for j in range(y.shape[1]):
+                rows[r, j] = (grad[r, j] - total) * y[r, j]
+        zero = numba.float32(0.0)
+        for b in range(blocks.shape[0]):
+            out = blocks[b]
+            if mode == 1:
+                for k in range(blocks.shape[1]):
+                    out[k] = zero * factor if mask[k] else out[k] * factor
+            elif mode == 2:
+                for k in range(blocks.shape[1]):
+                    out[k] = zero / factor if mask[k] else out[k] / factor
+            else:
+                for k in range(blocks.shape[1]):
+                    out[k] = zero if mask[k] else out[k]
+
+    return backward
 
 
 _SOFTMAXES = {  # op -> (its fused forward, its fused backward)
