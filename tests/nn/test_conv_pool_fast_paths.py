@@ -352,3 +352,15 @@ def test_conv_sees_in_place_change_of_its_input_like_torch():
         x.add_(1.0)
         with pytest.raises(RuntimeError):
             y.sum().backward()
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 8, 64), (32, 4, 4, 64), (24, 3, 3, 64),
+                                   (16, 8, 8, 5), (3, 5, 5, 64)])
+def test_batch_first_copy_is_the_transposition(shape):
+    """``_to_batch_first``, in two steps through blocks where they pay, or direct."""
+    from ember.nn._functional._conv_kernels import _to_batch_first
+
+    y = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    found = _to_batch_first(y)
+    assert found.flags.c_contiguous
+    np.testing.assert_array_equal(found, np.moveaxis(y, -1, 0))

@@ -224,8 +224,19 @@ def _to_batch_last(x):
 
 
 def _to_batch_first(y):
-    """``y`` (*rest, N) as a contiguous (N, *rest)."""
-    return xp.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1))), like=y)
+    """``y`` (*rest, N) as a contiguous (N, *rest).
+
+    In two steps through (rest / b, N, b) blocks, as ``_to_batch_last``: a direct copy
+    writes each sample's elements a whole row of ``y`` apart (74 -> 42 us for cnn_digits'
+    first convolution)."""
+    rest, batch = y.shape[:-1], y.shape[-1]
+    size = math.prod(rest)
+    block = math.gcd(size, 32)
+    if block < 16 or batch < 16 or y.size < 1 << 14 or not y.flags.c_contiguous:
+        return xp.ascontiguousarray(y.transpose((y.ndim - 1,) + tuple(range(y.ndim - 1))),
+                                    like=y)
+    blocks = y.reshape(size // block, block, batch).transpose(0, 2, 1).copy()
+    return xp.ascontiguousarray(blocks.transpose(1, 0, 2), like=y).reshape((batch,) + rest)
 
 
 def _strided(array, start: int, shape: tuple, strides: tuple):
