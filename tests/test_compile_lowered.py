@@ -311,3 +311,23 @@ def test_the_gathered_gradient_is_the_engines_sum_of_paddings(arrived):
         assert found is None
     else:
         np.testing.assert_array_equal(found.view(np.uint32), total.view(np.uint32))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_comparisons_with_numbers_and_arrays_are_lowered_and_equal_eager(dtype):
+    rng = np.random.default_rng(8)
+    x = ember.tensor(rng.integers(-2, 3, (3, 4)) / 2, dtype=dtype)
+    y = ember.tensor(rng.integers(-2, 3, (3, 4)) / 2, dtype=dtype)
+    x[0, 0], y[0, 1] = float("nan"), float("inf")
+
+    def compare(x, y):
+        return (x == 0, x != y, x < 0.5, x <= y, x > -1, x >= 0.1, x == 2**60, x < y[0])
+
+    compiled = ember.compile(compare)
+    for _ in range(2):
+        for want, have in zip(compare(x, y), compiled(x, y)):
+            assert have.dtype == ember.bool
+            np.testing.assert_array_equal(have.numpy(), want.numpy())
+    program = compiled.latest.program
+    lowered = sorted(program.steps[number].op.__name__ for number in program.lowered)
+    assert lowered == ["Eq", "Ge", "Gt", "Le", "Lt", "Ne"], lowered  # not 2**60, nor a row

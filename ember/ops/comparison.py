@@ -9,7 +9,15 @@ from __future__ import annotations
 from ember._backend import asarray, is_floating, xp
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
-from ember.ops._function import Op, as_tensor_operand, broadcast_shape, promote, wrap_dims
+from ember.ops._function import (
+    Lowered,
+    Op,
+    as_tensor_operand,
+    broadcast_shape,
+    lowerable,
+    promote,
+    wrap_dims,
+)
 
 __all__ = [
     "allclose",
@@ -48,6 +56,19 @@ class _Compare(Op):
         broadcast_shape(cls.name, xp.shape(a), xp.shape(b))
         a, b = promote(a, b)
         return cls.compare(a, b)
+
+    @classmethod
+    def lower(cls, needs, out, a, b):
+        """The comparison alone, for a float array against an array of its shape and dtype
+        or against a Python number (NumPy casts the number to the array's dtype, as
+        ``promote`` does)."""
+        if not lowerable(a):
+            return None
+        number = type(b) is float or (type(b) is int and -(2**53) <= b <= 2**53)
+        same = hasattr(b, "shape") and b.dtype == a.dtype and tuple(b.shape) == tuple(a.shape)
+        if number or same:
+            return Lowered(cls.compare, (), None)
+        return None
 
 
 class Eq(_Compare):
