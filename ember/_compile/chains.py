@@ -4,9 +4,9 @@
 passes over the scores forward and three backward, and the two arrays between them are
 read by the next step only. A program finds such chains (``find``) and writes each as one
 step forward and one backward. Its own functions (``Chain.forward``, ``Chain.backward``)
-run the three ops' kernels one after the other, which is eager's arithmetic; the softmax
-family of fused kernels (``kernels/activations.py``) does the same arithmetic in one loop
-per pass, once numba has compiled it.
+run the three ops' kernels one after the other, which is eager's arithmetic; the fused
+kernels of ``kernels/softmax.py`` do the same arithmetic in a loop per layout, once numba
+has compiled them.
 """
 
 from __future__ import annotations

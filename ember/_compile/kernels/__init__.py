@@ -1,7 +1,9 @@
 """The fused kernels of ``ember.compile``, one module per family of ops, as the ops' own
 (``ember/_compile/fusion.py`` binds them into programs):
 
-- ``activations``: the exact GELU; softmax and log-softmax over rows, and their backwards;
+- ``activations``: the exact GELU and its backward;
+- ``softmax``: softmax and log-softmax over rows, attention's scale-mask-softmax chain
+  (``ember/_compile/chains.py``), and their backwards;
 - ``normalization``: layer norm over rows and its backward;
 - ``masking``: ``masked_fill`` by a mask shared across leading dims, and its backward;
 - ``sparse``: an embedding's gradient;
@@ -12,15 +14,17 @@
 
 from __future__ import annotations
 
-from ember._compile.kernels.activations import GELU, SOFTMAX
+from ember._compile.kernels.activations import GELU
 from ember._compile.kernels.adam import ADAM
 from ember._compile.kernels.clipping import CLIP
 from ember._compile.kernels.masking import MASKED_FILL
 from ember._compile.kernels.normalization import LAYER_NORM
 from ember._compile.kernels.pooling import MAX_POOL
+from ember._compile.kernels.softmax import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CHAIN
 from ember._compile.kernels.sparse import EMBEDDING
 
-FAMILIES = (GELU, SOFTMAX, MASKED_FILL, LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM)
+FAMILIES = (GELU, SOFTMAX, LOG_SOFTMAX, SOFTMAX_CHAIN, MASKED_FILL, LAYER_NORM, EMBEDDING,
+            MAX_POOL, CLIP, ADAM)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 
