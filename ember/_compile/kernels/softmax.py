@@ -34,6 +34,21 @@ def _rows(array):
     return array.reshape(array.size // width, width)
 
 
+def _shifted(shift, x) -> tuple:
+    """A new array of ``x``'s rows less their maxima (the ``shift`` loop), and its rows."""
+    y = xp.empty_like(x)
+    rows = _rows(y)
+    shift(_rows(x), rows)
+    return y, rows
+
+
+def _saved(ctx, dim, y):
+    """``y``, saved on ``ctx`` for the op's backward as its own forward saves it."""
+    ctx.dim = dim
+    ctx.save_for_backward(y)
+    return y
+
+
 @functools.cache
 def _shift(numba):
     """``x - max(x)`` of each row, into ``y``."""
@@ -82,14 +97,10 @@ def _softmax_forward(kernels):
     def forward(ctx, x, dim):
         if not contiguous_float32(x) or x.size == 0:
             return Softmax.forward(ctx, x, dim)
-        y = xp.empty_like(x)
-        rows = _rows(y)
-        shift(_rows(x), rows)
+        y, rows = _shifted(shift, x)
         xp.exp(y, out=y)
         normalize(rows)
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
+        return _saved(ctx, dim, y)
 
     return forward
 
@@ -110,8 +121,13 @@ def _softmax_backward(kernels):
 
 
 def _softmax_kernels(numba):
-    """The shift and the normalization (shared), and the backward: ``(grad - sum(grad ·
-    y)) · y`` of each row."""
+    """The shift, the normalization and the backward (all three shared)."""
+    return _shift(numba), _normalize(numba), _softmax_rows_backward(numba)
+
+
+@functools.cache
+def _softmax_rows_backward(numba):
+    """``(grad - sum(grad · y)) · y`` of each row, into ``result``."""
     row_sum = pairwise_sum(numba)
 
     @numba.njit("void(float32[:, ::1], float32[:, ::1], float32[:, ::1], float32[::1])",
@@ -124,7 +140,7 @@ def _softmax_kernels(numba):
             for j in range(y.shape[1]):
                 result[r, j] = (grad[r, j] - total) * y[r, j]
 
-    return _shift(numba), _normalize(numba), backward
+    return backward
 
 
 SOFTMAX = Fused("softmax", _softmax_kernels, _softmax_binds)
@@ -147,15 +163,11 @@ def _log_softmax_forward(kernels):
     def forward(ctx, x, dim):
         if not contiguous_float32(x) or x.size == 0:
             return LogSoftmax.forward(ctx, x, dim)
-        y = xp.empty_like(x)
-        rows = _rows(y)
-        shift(_rows(x), rows)
+        y, rows = _shifted(shift, x)
         sums = xp.empty(rows.shape[0], xp.float32)
         row_sums(xp.exp(rows), sums)
         subtract_rows(rows, xp.log(sums, out=sums))
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
+        return _saved(ctx, dim, y)
 
     return forward
 
@@ -238,7 +250,7 @@ def _chain_numbers(chain) -> tuple:
 def _chain_forward(chain, kernels):
     """``Chain.forward`` in two loops around NumPy's ``exp``: the scale, the fill and the
     shift by each row's maximum in one, the division by each row's sum in the other."""
-    shift, normalize, _ = kernels
+    shift, normalize, _, _ = kernels
     mode, factor, value = _chain_numbers(chain)
 
     def forward(ctx, x, mask):
@@ -250,10 +262,8 @@ def _chain_forward(chain, kernels):
         shift(found[0], found[1], factor, mode, value, y.reshape(found[0].shape), rows)
         xp.exp(y, out=y)
         normalize(rows)
-        ctx.dim = chain.dim
-        ctx.save_for_backward(y)
         ctx.fill_mask = mask if mask.shape == x.shape else xp.broadcast_to(mask, x.shape)
-        return y
+        return _saved(ctx, chain.dim, y)
 
     return forward
 
@@ -261,7 +271,7 @@ def _chain_forward(chain, kernels):
 def _chain_backward(chain, kernels):
     """``Chain.backward`` in two loops: softmax's gradient along rows, then in blocks zero
     where the mask is set and the scale's gradient."""
-    backward_rows = kernels[2]
+    _, _, backward_rows, mask_and_scale = kernels
     mode, factor, _ = _chain_numbers(chain)
 
     def backward(ctx, grad):
@@ -274,8 +284,8 @@ def _chain_backward(chain, kernels):
         if found is None:
             return chain.backward(ctx, grad)
         result = xp.empty_like(y)
-        backward_rows(_rows(grad), _rows(y), found[1], factor, mode, _rows(result),
-                      result.reshape(found[0].shape), xp.empty(y.shape[-1], xp.float32))
+        backward_rows(_rows(grad), _rows(y), _rows(result), xp.empty(y.shape[-1], xp.float32))
+        mask_and_scale(result.reshape(found[0].shape), found[1], factor, mode)
         return result
 
     return backward
@@ -285,8 +295,9 @@ def _chain_kernels(numba):
     """The chain's loops, each pass in the layout it runs fast in: the scale and the fill in
     blocks the size of the mask (which repeats over the leading dims), the maximum, the
     sums and the shift along softmax rows (``blocks`` and ``rows`` view the same array).
-    The normalization is softmax's (shared)."""
-    return _chain_shift(numba), _normalize(numba), _chain_backward_kernel(numba)
+    The normalization and softmax's backward over rows are softmax's (shared)."""
+    return (_chain_shift(numba), _normalize(numba), _softmax_rows_backward(numba),
+            _chain_mask_and_scale(numba))
 
 
 def _chain_shift(numba):
@@ -316,20 +327,13 @@ def _chain_shift(numba):
     return shift
 
 
-def _chain_backward_kernel(numba):
-    """The chain's backward (see ``_chain_kernels``)."""
-    row_sum = pairwise_sum(numba)
+def _chain_mask_and_scale(numba):
+    """The chain's backward after softmax's: in blocks, zero where the mask is set, then the
+    scale's gradient (see ``_chain_kernels``)."""
 
-    @numba.njit("void(float32[:, ::1], float32[:, ::1], boolean[::1], float32, int64, "
-                "float32[:, ::1], float32[:, ::1], float32[::1])", nogil=True,
+    @numba.njit("void(float32[:, ::1], boolean[::1], float32, int64)", nogil=True,
                 error_model="numpy")
-    def backward(grad, y, mask, factor, mode, rows, blocks, product):
-        for r in range(y.shape[0]):
-            for j in range(y.shape[1]):
-                product[j] = grad[r, j] * y[r, j]
-            total = row_sum(product)
-            for j in range(y.shape[1]):
-                rows[r, j] = (grad[r, j] - total) * y[r, j]
+    def mask_and_scale(blocks, mask, factor, mode):
         zero = numba.float32(0.0)
         for b in range(blocks.shape[0]):
             out = blocks[b]
@@ -343,7 +347,7 @@ def _chain_backward_kernel(numba):
                 for k in range(blocks.shape[1]):
                     out[k] = zero if mask[k] else out[k]
 
-    return backward
+    return mask_and_scale
 
 
 SOFTMAX_CHAIN = Fused("softmax_chain", _chain_kernels, _chain_binds)
