@@ -32,8 +32,9 @@ def _kept(xp, grad, ctx):
 
 
 def _expanded(xp, grad, ctx):
-    """``_expand_back`` on the namespace ``xp`` of a gradient formula."""
-    if not ctx.keepdim:
+    """``_expand_back`` on the namespace ``xp`` of a gradient formula. A 0-d gradient (a
+    full reduction's) broadcasts as it is."""
+    if not ctx.keepdim and grad.ndim:
         grad = xp.reshape(grad, _kept_shape(ctx.shape, ctx.dims))
     return xp.broadcast_to(grad, ctx.shape)
 
