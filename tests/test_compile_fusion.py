@@ -443,6 +443,34 @@ def test_a_softmax_chain_equals_eager_bit_for_bit(name, fused, monkeypatch):
             [fused, fused], bound
 
 
+def test_a_softmax_chain_keeps_an_array_that_a_backward_starts_from():
+    """The masked scores are a ``backward()`` root as well as the softmax's input: they are
+    not folded away, and the gradient through them reaches the scores."""
+    rng = np.random.default_rng(44)
+    array = rng.standard_normal((2, 8, 8)).astype(np.float32)
+    seed = ember.tensor(rng.standard_normal((2, 8, 8)), dtype=ember.float32)
+    mask = _causal(8, True)
+
+    def step(scores, seed):
+        masked = (scores * 0.5).masked_fill(mask, -3.0)
+        attention = F.softmax(masked, dim=-1)
+        masked.backward(seed, retain_graph=True)
+        (attention * seed).sum().backward()
+        return attention
+
+    def run(call):
+        scores = ember.tensor(array, requires_grad=True)
+        return call(scores, seed).detach().numpy(), scores.grad.numpy()
+
+    expected = run(step)
+    compiled = ember.compile(step)
+    for _ in range(2):
+        for want, have in zip(expected, run(compiled)):
+            np.testing.assert_array_equal(have.view(np.uint32), want.view(np.uint32))
+    assert compiled.replays == 1 and compiled.breaks == []
+    assert not compiled.latest.program.chains, compiled.code
+
+
 POOLS = [((4, 3, 8, 8), 2, 2, False, "fused"), ((2, 3, 7, 9), 2, 2, False, "fused"),
          ((2, 2, 8, 8), 2, 2, False, "nan"), ((2, 2, 7, 7), 3, 2, False, "backward only"),
          ((2, 2, 5, 5), 2, 2, True, "backward only")]

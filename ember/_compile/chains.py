@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ember._compile.kernels._common import FLOAT32
 from ember._compile.kernels.masking import _shared
-from ember._compile.tape import Slot
+from ember._compile.tape import Slot, slots_read
 from ember.ops._array_math import ArrayMath
 from ember.ops.elementwise.arithmetic import Div, Mul
 from ember.ops.indexing import MaskedFill
@@ -75,9 +75,8 @@ def find(steps, outputs, lower) -> dict:
     step's lowered form, as the program records it."""
     readers = {}
     for number, step in enumerate(steps):
-        for arg in step.args:
-            if isinstance(arg, Slot):
-                readers.setdefault(arg.index, []).append(number)
+        for slot in slots_read(step):  # a backward() of a slot reads it too
+            readers.setdefault(slot.index, []).append(number)
     returned = {slot.index for slot in outputs}
 
     def only_reader(slot, number) -> bool:

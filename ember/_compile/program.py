@@ -20,7 +20,7 @@ import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
 from ember._compile import chains, fusion
-from ember._compile.tape import Slot, gradient_flow, handed_arrays
+from ember._compile.tape import Slot, gradient_flow, handed_arrays, slots_read
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.engine import _accumulate_array, _conform_array
@@ -100,7 +100,7 @@ class Program:
         # optimizer, and backward step number -> the slots whose first accumulation replaces
         self.zero_grads, self.replaced = _folded_zero_grads(self.steps, self.sources)
         read = {s.index for s in outputs} | {s.index for step in self.steps
-                                             for s in _slots_read(step)}
+                                             for s in slots_read(step)}
         self.constants = [s for s in tape.slots if s.kind == "constant" and s.index in read]
         self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
                           "pieces": _pieces_gradient,
@@ -711,11 +711,5 @@ def _live_steps(steps, outputs) -> list:
             or any(s.index in read for s in step.outputs)
         if keep:
             live.append(step)
-            read.update(a.index for a in _slots_read(step))
+            read.update(a.index for a in slots_read(step))
     return live[::-1]
-
-
-def _slots_read(step) -> list:
-    if step.kind == "backward":
-        return [slot for pair in step.args for slot in pair if slot is not None]
-    return [a for a in step.args if isinstance(a, Slot)]

@@ -353,6 +353,13 @@ def gradient_flow(steps, seeds) -> set:
     return flows
 
 
+def slots_read(step) -> list:
+    """The slots ``step`` reads: its slot arguments, or a ``backward()``'s roots and seeds."""
+    if step.kind == "backward":
+        return [slot for pair in step.args for slot in pair if slot is not None]
+    return [a for a in step.args if isinstance(a, Slot)]
+
+
 def handed_arrays(step) -> list:
     """The captured buffers' arrays that an op step gets as they are (and may write)."""
     if step.kind != "op":
