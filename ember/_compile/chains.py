@@ -35,7 +35,6 @@ class Chain:
         _, self.value, self.mask = steps[fill].args
         self.dim = steps[softmax].args[1]
         self.lowered = lowered
-        self.needs = steps[softmax].needs
 
     @property
     def folded(self) -> tuple:
