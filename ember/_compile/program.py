@@ -200,13 +200,7 @@ class Program:
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = step.op.forward
         fused = fusion.offer(self.namespace, kernel, step)
-        context = "scratch"
-        lines = []
-        if step.node is not None:
-            context = f"c{number}"
-            contexts.append(context)
-            self.namespace[f"C{number}"] = _context_class(step)
-            lines.append(f"    {context} = C{number}()")
+        context, lines = self._context(number, step, contexts)
         arguments = [context] + [self._argument(a, number, i) for i, a in enumerate(step.args)]
         call = f"{kernel}({', '.join(arguments)})"
         where = f"{shapes}  <- {_short(step.where)}" + (f"  ({fused})" if fused else "")
@@ -224,6 +218,16 @@ class Program:
             lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
         return lines
 
+    def _context(self, number, step, contexts) -> tuple:
+        """(the ctx a whole step's forward gets, the line that makes it): a new ``cN`` of
+        its node's class where it has a backward, handed on by name; else ``scratch``."""
+        if step.node is None:
+            return "scratch", []
+        context = f"c{number}"
+        contexts.append(context)
+        self.namespace[f"C{number}"] = _context_class(step)
+        return context, [f"    {context} = C{number}()"]
+
     def _chain_forward_lines(self, number, step, contexts) -> list:
         """``Chain_<n>(ctx, x, mask)``: a softmax with the masked_fill (and scale) before it,
         as one step (``chains.py``)."""
@@ -231,12 +235,7 @@ class Program:
         kernel = f"Chain_{number}"
         self.namespace[kernel] = chain.forward
         fused = fusion.offer(self.namespace, kernel, chain)
-        context, lines = "scratch", []
-        if step.node is not None:
-            context = f"c{number}"
-            contexts.append(context)
-            self.namespace[f"C{number}"] = _context_class(step)
-            lines.append(f"    {context} = C{number}()")
+        context, lines = self._context(number, step, contexts)
         folded = " and ".join(self.steps[n].name for n in chain.folded)
         lines.append(f"    {output.name} = {kernel}({context}, {chain.source.name}, "
                      f"{chain.mask.name})  # {_describe(output)}: Softmax after {folded}  "
