@@ -406,15 +406,24 @@ def _guards(function, modules, program) -> list:
 
 
 def _compile_guards(guards):
-    namespace = {}
+    check = _test_function("check", "", [], guards, {})
+    check.guards = guards
+    return check
+
+
+def _test_function(name, parameters, tests, guards, namespace, prologue=""):
+    """``name(parameters)``, generated: after ``prologue`` (lines that may return early),
+    whether ``tests`` and then ``guards``' expressions all hold. The guards' objects join
+    ``namespace``; the source stays on the function."""
     for _, objects, _ in guards:
         namespace.update(objects)
-    body = " and\n        ".join(f"({expression})" for expression, _, _ in guards) or "True"
-    source = f"def check():\n    return (\n        {body}\n    )\n"
-    exec(compile(source, "<ember.compile guards>", "exec"), namespace)
-    check = namespace["check"]
-    check.source, check.guards = source, guards
-    return check
+    tests = tests + [f"({expression})" for expression, _, _ in guards]
+    body = " and\n        ".join(tests) or "True"
+    source = f"def {name}({parameters}):\n{prologue}    return (\n        {body}\n    )\n"
+    exec(compile(source, f"<ember.compile {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.source = source
+    return function
 
 
 def _fast_check(key, tensors, modules, guards):
@@ -432,8 +441,6 @@ def _fast_check(key, tensors, modules, guards):
         return None  # not one entry per tensor argument (``_signature``'s common call)
     namespace = {"Tensor": Tensor, "grad_state": grad_mode.state, "autocast": _autocast.state,
                  "anomaly_state": anomaly_state, "get_default_dtype": get_default_dtype}
-    for _, objects, _ in guards:
-        namespace.update(objects)
     names = ", ".join(f"a{i}" for i in range(len(arguments)))
     tests = []
     for i, (shape, dtype, requires_grad, contiguous, leaf, array_type) in enumerate(arguments):
@@ -454,15 +461,9 @@ def _fast_check(key, tensors, modules, guards):
     tests.append(f"grad_state.enabled is {enabled} and autocast.target is target and "
                  f"autocast.cuda_target is cuda_target and anomaly_state.enabled is {anomaly} "
                  "and get_default_dtype() is default")
-    tests += [f"({expression})" for expression, _, _ in guards]
-    body = " and\n        ".join(tests)
     unpack = f"    {names}, = args\n" if arguments else ""
-    source = (f"def fast(args):\n    if len(args) != {len(arguments)}:\n        return False\n"
-              f"{unpack}    return (\n        {body}\n    )\n")
-    exec(compile(source, "<ember.compile fast check>", "exec"), namespace)
-    fast = namespace["fast"]
-    fast.source = source
-    return fast
+    prologue = f"    if len(args) != {len(arguments)}:\n        return False\n{unpack}"
+    return _test_function("fast", "args", tests, guards, namespace, prologue)
 
 
 def failed_guard(recording) -> str | None:
