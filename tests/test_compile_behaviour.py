@@ -670,6 +670,38 @@ def test_recording_state_belongs_to_the_thread():
     assert seen == [False] and _state(compiled).breaks == []
 
 
+def test_two_threads_that_alternate_signatures_get_their_own_recordings():
+    """Each thread's calls move the recording tested first (``_last``) to its own shape:
+    the quick test must send the other thread's calls to their own recording. The shape
+    read in Python makes a recording fit its own shape only."""
+
+    def flatten(x):
+        return (x * 2).reshape(x.shape[0] * 3)
+
+    compiled = ember.compile(flatten)
+    inputs = {rows: ember.randn(rows, 3, generator=ember.Generator().manual_seed(rows))
+              for rows in (2, 5)}
+    expected = {rows: _array(flatten(x)) for rows, x in inputs.items()}
+    failures = []
+
+    def calls(rows):
+        for _ in range(300):
+            try:
+                found = _array(compiled(inputs[rows]))
+            except Exception as error:  # a replay of the other shape's recording
+                failures.append((rows, repr(error)))
+                return
+            if not np.array_equal(found, expected[rows]):
+                failures.append((rows, found.shape))
+
+    workers = [threading.Thread(target=calls, args=(rows,)) for rows in (2, 5)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == [] and _state(compiled)._last is not None
+
+
 def test_in_place_ops_on_intermediates_replay_with_eager_gradients():
     def function(x, y):
         h = x * 1.5
