@@ -364,3 +364,18 @@ def test_batch_first_copy_is_the_transposition(shape):
     found = _to_batch_first(y)
     assert found.flags.c_contiguous
     np.testing.assert_array_equal(found, np.moveaxis(y, -1, 0))
+
+
+@pytest.mark.parametrize("groups, m, n, k", [(1, 32, 144, 1024), (1, 256, 2304, 196),
+                                             (2, 8, 18, 64), (1, 16, 9, 4096), (3, 4, 27, 5)])
+def test_weight_product_is_the_transposed_product_bit_for_bit(groups, m, n, k):
+    """``_times_transposed(a, b)`` is ``a @ bᵀ`` per group, whichever order it multiplies in:
+    the same sums along ``k``, to the bit."""
+    from ember.nn._functional._conv_kernels import _times_transposed
+
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((groups, m, k)).astype(np.float32)
+    b = rng.standard_normal((groups, n, k)).astype(np.float32)
+    found = _times_transposed(a, b)
+    assert found.shape == (groups, m, n)
+    np.testing.assert_array_equal(found, np.stack([a[g] @ b[g].T for g in range(groups)]))

@@ -150,6 +150,20 @@ def _grouped_matmul(a, b):
     return a @ b
 
 
+def _times_transposed(a, b):
+    """``a[g] @ b[g]ᵀ`` for each group of ``a`` (groups, m, k) and ``b`` (groups, n, k): the
+    weight gradient's product, summed over the positions ``k``.
+
+    Where ``k`` is not much shorter than ``m`` or ``n`` it is computed as ``(b[g] @ a[g]ᵀ)ᵀ``:
+    the same sums (BLAS adds along ``k`` in the same order either way, bit for bit), but
+    OpenBLAS packs that pair faster (119 -> 84 us on cnn_digits' second convolution, up to
+    1.7x on larger ones). With a short ``k`` the direct product is faster.
+    """
+    if 2 * a.shape[2] < max(a.shape[1], b.shape[1]):
+        return _grouped_matmul(a, b.transpose(0, 2, 1))
+    return _grouped_matmul(b, a.transpose(0, 2, 1)).transpose(0, 2, 1)
+
+
 def _convolve(x, weight, geometry: Geometry, out=None, columns=None):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d].
 
@@ -193,7 +207,7 @@ def _convolve_weight(x, grad, kernel, geometry: Geometry, columns=None):
         matrix = _batch_last_grad(grad, groups)
         return _batch_last_weight(columns, matrix, x.shape[1], kernel)
     columns = _columns(x, kernel, grad.shape[2:], geometry)
-    product = _grouped_matmul(_grad_matrix(grad, groups), columns.transpose(0, 2, 1))
+    product = _times_transposed(_grad_matrix(grad, groups), columns)
     return product.reshape((grad.shape[1], x.shape[1] // groups) + tuple(kernel))
 
 
@@ -329,5 +343,5 @@ def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geome
 def _batch_last_weight(columns, matrix, channels: int, kernel):
     """The weight gradient from batch-last columns of ``x`` and batch-last ``grad``."""
     groups = columns.shape[0]
-    product = _grouped_matmul(matrix, columns.transpose(0, 2, 1))
+    product = _times_transposed(matrix, columns)
     return product.reshape((groups * matrix.shape[1], channels // groups) + tuple(kernel))
