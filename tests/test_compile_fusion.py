@@ -1,8 +1,8 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
 exact GELU, softmax, masked_fill and layer norm over rows, an embedding's gradient, max
-pooling, the gradients' norms of ``clip_grad_norm_`` and Adam's update as numba loops, bit
-for bit the eager result, compiled in a background thread while the program runs NumPy's kernels;
-without numba, or when it fails, nothing changes."""
+pooling, the gradients' norms of ``clip_grad_norm_``, Adam's and plain SGD's updates as
+numba loops, bit for bit the eager result, compiled in a background thread while the
+program runs NumPy's kernels; without numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
@@ -243,6 +243,70 @@ def test_a_float64_adam_is_not_fused_and_equals_eager():
     expected, _ = _train(ember.optim.Adam, {}, compiled=False, dtype=ember.float64)
     found, train_step = _train(ember.optim.Adam, {}, compiled=True, dtype=ember.float64)
     for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+
+
+SGDS = [
+    {},
+    {"maximize": True},
+    {"momentum": 0.9},  # not fused: SGD's own update
+    {"weight_decay": 0.1},  # not fused either
+]
+
+
+@pytest.mark.parametrize("options", SGDS, ids=[str(o) for o in SGDS])
+def test_the_fused_sgd_step_equals_eager_bit_for_bit(options):
+    expected, _ = _train(ember.optim.SGD, options, compiled=False)
+    found, train_step = _train(ember.optim.SGD, options, compiled=True)
+    assert len(found) == len(expected)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have, want)
+    program = train_step.latest.program
+    (name,) = [f"call{n}" for n, step in enumerate(program.steps)
+               if step.kind == "call" and step.op.func.__name__ == "step"]
+    assert program.namespace[name] is not program.steps[int(name[4:])].op  # bound to fusion's
+
+
+def test_the_fused_sgd_step_leaves_to_eager_what_its_kernel_does_not_take():
+    """Parameters of 5 dims, of 0 dims, strided, float64 and one bigger than the eager
+    update's pieces (``_add_scaled_``): each ends as eagerly, bit for bit."""
+    rng = np.random.default_rng(12)
+
+    def parameters():
+        shapes = [((2, 1, 2, 3, 2), ember.float32), ((), ember.float32),
+                  ((3, 4), ember.float64), (((1 << 16) + 3,), ember.float32)]
+        params = [ember.tensor(rng.standard_normal(shape), dtype=dtype)
+                  for shape, dtype in shapes]
+        params.append(ember.tensor(rng.standard_normal((4, 5)), dtype=ember.float32).t())
+        return [ember.nn.Parameter(p) for p in params]
+
+    def run(compiled):
+        model = ember.nn.ParameterList(parameters())  # a module: compile finds its tensors
+        assert not model[4]._data.flags.c_contiguous
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.3)
+
+        def step():
+            optimizer.zero_grad()
+            sum((p * p * 1.5).sum() for p in model).backward()
+            optimizer.step()
+
+        call = ember.compile(step) if compiled else step
+        for number in range(4):
+            call()
+            if compiled and number == 1:
+                assert fusion.wait(timeout=120), fusion.failure
+        if compiled:
+            program = call.latest.program
+            (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
+                         and s.op.func.__name__ == "step"]
+            assert program.namespace[f"call{number}"] is not program.steps[number].op
+            assert not call.breaks
+        return [p.detach().numpy() for p in model]
+
+    state = rng.bit_generator.state
+    expected = run(compiled=False)
+    rng.bit_generator.state = state
+    for want, have in zip(expected, run(compiled=True)):
         np.testing.assert_array_equal(have, want)
 
 

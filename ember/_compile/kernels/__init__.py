@@ -9,7 +9,8 @@
 - ``sparse``: an embedding's gradient;
 - ``pooling``: max pooling over 2 × 2 tiles, and any max pooling's gradient;
 - ``clipping``: ``clip_grad_norm_``'s norm of each gradient;
-- ``adam``: Adam's and AdamW's update.
+- ``adam``: Adam's and AdamW's update;
+- ``sgd``: plain SGD's update (no momentum, no weight decay).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from ember._compile.kernels.clipping import CLIP
 from ember._compile.kernels.masking import MASKED_FILL
 from ember._compile.kernels.normalization import LAYER_NORM
 from ember._compile.kernels.pooling import MAX_POOL
+from ember._compile.kernels.sgd import SGD_UPDATE
 from ember._compile.kernels.softmax import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CHAIN
 from ember._compile.kernels.sparse import EMBEDDING
 
 FAMILIES = (GELU, SOFTMAX, LOG_SOFTMAX, SOFTMAX_CHAIN, MASKED_FILL, LAYER_NORM, EMBEDDING,
-            MAX_POOL, CLIP, ADAM)
+            MAX_POOL, CLIP, ADAM, SGD_UPDATE)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 
