@@ -72,6 +72,17 @@ def test_the_fused_gelu_equals_eager_bit_for_bit(shape):
     assert "fused by numba" in compiled.code
 
 
+def test_a_0d_gelu_keeps_its_own_functions_and_equals_eager():
+    """A 0-d GELU is not lowered: its program replays the op whole, whose forward and
+    backward take a ctx; the fused kernels, made for the lowered functions, stay away."""
+    expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),
+                                                      np.float32(0.7), calls=3, fused=False)
+    for output, grad in results:
+        np.testing.assert_array_equal(output, expected[0])
+        np.testing.assert_array_equal(grad, expected[1])
+    assert "Gelu_" in compiled.code and "fused" not in compiled.code
+
+
 def test_the_fused_gelu_covers_float32_across_its_range():
     """Every 97th float32 from -6 to 6, and the non-finite ones, against eager: the
     forward, and the backward under a random gradient."""

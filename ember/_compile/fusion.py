@@ -36,8 +36,10 @@ _available = None  # whether numba is installed, found once
 
 
 def offer(namespace, name, step, role="forward") -> str:
-    """Bind ``namespace[name]``, the ``role`` ("forward" or "backward") of ``step`` in a
-    program, to a fused kernel, now or once compiled.
+    """Bind ``namespace[name]``, the ``role`` of ``step`` in a program, to a fused kernel,
+    now or once compiled. The role is "forward" or "backward" for an op replayed whole (or
+    a call), "lowered forward" or "lowered backward" for one replayed through its
+    ``Op.lower`` form, whose functions take other arguments.
 
     Returns a note for the printed program ("" when ``step`` has no fused kernel here).
     """

@@ -260,7 +260,7 @@ class Program:
         (output,) = step.outputs
         kernel = f"{step.op.__name__}_{number}"
         self.namespace[kernel] = lowered.forward
-        fused = fusion.offer(self.namespace, kernel, step)
+        fused = fusion.offer(self.namespace, kernel, step, role="lowered forward")
         arguments = [self._argument(a, number, i) for i, a in enumerate(step.args)]
         call = f"{kernel}({', '.join(arguments)})"
         targets, wrap = output.name, step.as_array[0]
@@ -426,7 +426,7 @@ class Program:
         indent = "    " if state is _SET else "        "
         lines = [] if state is _SET else [f"    if g{output.index} is not None:  # {step.name}"]
         self.namespace[f"B{number}"] = self.lowered[number].backward
-        fusion.offer(self.namespace, f"B{number}", step, role="backward")
+        fusion.offer(self.namespace, f"B{number}", step, role="lowered backward")
         call = f"B{number}({', '.join([f'g{output.index}'] + self._saved_names(number, step))})"
         wanted = [(position, arg) for position, (arg, need) in enumerate(zip(step.args, step.needs))
                   if need and isinstance(arg, Slot) and arg.index in flows]

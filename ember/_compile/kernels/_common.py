@@ -16,7 +16,9 @@ class Fused(NamedTuple):
     """One family of fused kernels.
 
     ``build(numba)`` compiles its kernel (or a tuple of them); ``binds(step, role)`` is,
-    for the ``role`` ("forward" or "backward") of a program's ``step`` that it takes, the
+    for the ``role`` of a program's ``step`` that it takes ("forward" or "backward" of an
+    op replayed whole, "lowered forward" or "lowered backward" of one replayed through
+    ``Op.lower``: ``fusion.offer``), the
     function that makes what the program's name for it becomes from the compiled kernel
     (None for a step it does not take).
     """

@@ -16,10 +16,12 @@ _SLOPE_FACTORS = (xp.float32(-0.5), xp.float32(math.sqrt(2 / math.pi)))
 
 
 def _gelu_binds(step, role):
-    if step.kind == "op" and step.op is Gelu:
+    """The lowered GELU's forward and backward (a GELU replayed whole, a 0-d one, keeps
+    its own: its functions take other arguments)."""
+    if step.kind == "op" and step.op is Gelu and role.startswith("lowered"):
         x, approximate = step.args
         if approximate == "none" and x.dtype == FLOAT32:
-            return _gelu_forward if role == "forward" else _gelu_backward
+            return _gelu_forward if role == "lowered forward" else _gelu_backward
     return None
 
 

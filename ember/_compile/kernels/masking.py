@@ -15,7 +15,8 @@ def _masked_fill_binds(step, role):
     if step.kind == "op" and step.op is MaskedFill:
         x, value, mask = step.args
         if x.dtype == FLOAT32 and type(value) in (int, float) and _shared(x.shape, mask):
-            return _masked_fill_forward if role == "forward" else _masked_fill_backward
+            return {"forward": _masked_fill_forward,
+                    "backward": _masked_fill_backward}.get(role)
     return None
 
 

@@ -12,7 +12,7 @@ from ember.nn._functional.normalization import NativeLayerNorm
 
 def _layer_norm_binds(step, role):
     if step.kind == "op" and step.op is NativeLayerNorm and _last_dim(*step.args):
-        return _layer_norm_forward if role == "forward" else _layer_norm_backward
+        return {"forward": _layer_norm_forward, "backward": _layer_norm_backward}.get(role)
     return None
 
 

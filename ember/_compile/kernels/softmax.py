@@ -85,7 +85,7 @@ def _normalize(numba):
 
 def _softmax_binds(step, role):
     if step.kind == "op" and step.op is Softmax and _last_rows(*step.args):
-        return _softmax_forward if role == "forward" else _softmax_backward
+        return {"forward": _softmax_forward, "backward": _softmax_backward}.get(role)
     return None
 
 
@@ -151,7 +151,7 @@ SOFTMAX = Fused("softmax", _softmax_kernels, _softmax_binds)
 
 def _log_softmax_binds(step, role):
     if step.kind == "op" and step.op is LogSoftmax and _last_rows(*step.args):
-        return _log_softmax_forward if role == "forward" else _log_softmax_backward
+        return {"forward": _log_softmax_forward, "backward": _log_softmax_backward}.get(role)
     return None
 
 
