@@ -1,8 +1,9 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU, softmax, masked_fill and layer norm over rows, an embedding's gradient, max
-pooling, the gradients' norms of ``clip_grad_norm_``, Adam's and plain SGD's updates as
-numba loops, bit for bit the eager result, compiled in a background thread while the
-program runs NumPy's kernels; without numba, or when it fails, nothing changes."""
+exact GELU and ReLU's gradient, softmax, masked_fill and layer norm over rows, an
+embedding's gradient, max pooling, the gradients' norms of ``clip_grad_norm_``, Adam's and
+plain SGD's updates as numba loops, bit for bit the eager result, compiled in a background
+thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
+changes."""
 
 from __future__ import annotations
 
@@ -597,6 +598,23 @@ def test_the_fused_masked_fill_equals_eager_bit_for_bit(shape, mask_shape, value
         np.testing.assert_array_equal(have, want)
         np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
     assert _fused_names(compiled, "MaskedFill", "_masked_fill") == [fused, fused]
+
+
+@pytest.mark.parametrize("shape", [(64, 16, 8, 8), (4, 3), (2, 0, 3)])
+def test_the_fused_relu_gradient_equals_eager_bit_for_bit(shape):
+    """ReLU's backward in one loop: the gradient times eager's float mask, to the bit, with
+    special values (NaN, infinities, ±0, subnormals) in both the input and the gradient."""
+    rng = np.random.default_rng(83)
+    array = _inputs(shape, seed=9)
+    cotangent = rng.standard_normal(shape).astype(np.float32)
+    cotangent.reshape(-1)[:len(SPECIAL)] = SPECIAL[::-1][:cotangent.size]
+    expected, found, compiled = _eager_then_fused(lambda x: F.relu(x * 1.0), array,
+                                                  ember.tensor(cotangent))
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have.view(np.int32), want.view(np.int32))
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "Relu"]
+    assert program.namespace[f"B{number}"].__qualname__.startswith("_relu_backward")
 
 
 CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]

@@ -1,5 +1,5 @@
 """The exact GELU of a float32 array in one loop, and its backward in two loops around
-NumPy's ``exp`` (numba's would round differently)."""
+NumPy's ``exp`` (numba's would round differently); ReLU's backward in one loop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import math
 from ember._backend import xp
 from ember._compile.kernels._common import FLOAT32, Fused, contiguous_float32
 from ember.nn._functional.activation import Gelu
+from ember.ops._array_math import ArrayMath
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
+from ember.ops.elementwise.unary import Relu
 
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
 # ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
@@ -109,3 +111,41 @@ def _gelu_kernel(numba):
 
 
 GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
+
+
+def _relu_binds(step, role):
+    if role == "lowered backward" and step.kind == "op" and step.op is Relu and \
+            step.outputs[0].dtype == FLOAT32:
+        return _relu_backward
+    return None
+
+
+def _relu_backward(kernel):
+    """The lowered ReLU's backward, ``grad * above_zero(y)``, through the fused kernel."""
+
+    def backward(grad, x, y):
+        if not contiguous_float32(grad, y) or grad.shape != y.shape:
+            return Relu.chain(ArrayMath, grad, x, y)
+        result = xp.empty_like(grad)
+        kernel(grad.reshape(-1), y.reshape(-1), result.reshape(-1))
+        return (result,)
+
+    return backward
+
+
+def _relu_kernel(numba):
+    """``grad * (1 if y > 0 else 0)`` in float32, one pass: eager's product by the float
+    mask (``ArrayMath.above_zero``), bit for bit (a -0, a NaN or an infinite gradient
+    times 0 included), where NumPy makes the mask and multiplies in two."""
+
+    @numba.njit("void(float32[::1], float32[::1], float32[::1])", nogil=True,
+                error_model="numpy")
+    def relu_backward(grad, y, result):
+        one, zero = numba.float32(1.0), numba.float32(0.0)
+        for i in range(grad.shape[0]):
+            result[i] = grad[i] * (one if y[i] > zero else zero)
+
+    return relu_backward
+
+
+RELU = Fused("relu", _relu_kernel, _relu_binds)
