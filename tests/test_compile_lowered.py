@@ -331,3 +331,27 @@ def test_comparisons_with_numbers_and_arrays_are_lowered_and_equal_eager(dtype):
     program = compiled.latest.program
     lowered = sorted(program.steps[number].op.__name__ for number in program.lowered)
     assert lowered == ["Eq", "Ge", "Gt", "Le", "Lt", "Ne"], lowered  # not 2**60, nor a row
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_views_and_permutations_are_lowered_and_equal_eager(dtype):
+    """Attention's reshapes and transposes (``view``, ``transpose``, ``permute``, ``t``):
+    the same views forward, and backward the gradient reshaped back or permuted by the
+    inverse (a non-contiguous gradient copied by the reshape, as eagerly)."""
+    rng = np.random.default_rng(9)
+
+    def attention_shapes(x, w):
+        heads = x.view(2, 3, 2, 4).transpose(1, 2)  # (2, 2, 3, 4)
+        mixed = heads.permute(0, 3, 1, 2) * 1.5  # (2, 4, 2, 3)
+        back = mixed.transpose(1, 3).reshape(2, 3, 8)  # a copy: not viewable
+        return back.sum(-1) @ w.t()
+
+    x, w = _tensors(rng, [(2, 3, 8), (5, 3)], dtype)
+    _check(attention_shapes, [x, w], ["View", "Transpose", "Permute", "T"])
+
+
+def test_a_squeeze_or_flatten_whose_forward_is_views_own_is_lowered_too():
+    rng = np.random.default_rng(10)
+    (x,) = _tensors(rng, [(3, 1, 4)], ember.float32)
+    _check(lambda x: (x.squeeze(1) * 2.0).unsqueeze(0).flatten(), [x],
+           ["SqueezeDim", "Unsqueeze", "View"])

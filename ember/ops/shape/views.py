@@ -9,7 +9,7 @@ import math
 
 from ember._backend import xp
 from ember._tensor import Size, Tensor
-from ember.ops._function import Op, broadcast_shape, wrap_dim
+from ember.ops._function import Lowered, Op, broadcast_shape, lowerable, wrap_dim
 from ember.ops.shape._common import _dim_list, _infer_shape, _numpy_names, _sizes
 
 
@@ -34,6 +34,17 @@ class View(Op):
     @staticmethod
     def gradients(xp, ctx, grad):
         return xp.reshape(grad, ctx.shape), None, None
+
+    @classmethod
+    def lower(cls, needs, out, x, shape, must_view):
+        """The reshape and its gradient's reshape back, without a ctx. On replay ``x`` has
+        the strides it had when recorded, so a view then is a view again."""
+        if cls.forward is not View.forward or cls.gradients is not View.gradients or \
+                not lowerable(x, out):
+            return None
+        source = tuple(x.shape)
+        return Lowered(lambda x, shape, must_view: x.reshape(shape), (),
+                       lambda grad: (grad.reshape(source), None, None))
 
 
 # The shape changes below are views too, each with PyTorch's name for its node.
@@ -153,12 +164,27 @@ class Permute(Op):
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        ctx.inverse = _inverse(dims)
         return xp.transpose(x, dims)
 
     @staticmethod
     def gradients(xp, ctx, grad):
         return xp.transpose(grad, ctx.inverse), None
+
+    @classmethod
+    def lower(cls, needs, out, x, dims):
+        """The permutation and its gradient's inverse one, without a ctx."""
+        if cls.forward is not Permute.forward or cls.gradients is not Permute.gradients or \
+                not lowerable(x, out):
+            return None
+        inverse = _inverse(dims)
+        return Lowered(lambda x, dims: x.transpose(dims), (),
+                       lambda grad: (grad.transpose(inverse), None))
+
+
+def _inverse(dims) -> tuple:
+    """The permutation that undoes ``dims``."""
+    return tuple(sorted(range(len(dims)), key=dims.__getitem__))
 
 
 class Transpose(Permute):
