@@ -438,14 +438,16 @@ class Program:
             lines.append(f"{indent}r = {call}" + (f"  # {step.name}" if state is _SET else ""))
             results = {position: f"r[{position}]" for position, _ in wanted}
             comment = ""
+        broadcast = self.lowered[number].broadcast
         for position, arg in wanted:
             target, value = f"g{arg.index}", results[position]
             before = known.get(arg.index)
-            if before is _SET:
+            if before is _SET and position not in broadcast:
                 lines.append(f"{indent}{target} = {target} + {value}{comment}")
-            elif before is None and state is _SET:
+            elif before is None and state is _SET and position not in broadcast:
                 lines.append(f"{indent}{target} = {value}{comment}")
-            else:  # it may or may not hold a gradient yet: the engine's rule decides
+            else:  # maybe a gradient yet, or one to sum to a broadcast argument's shape:
+                # the engine's rule decides
                 dtype = _dtype_name(self, arg.dtype)
                 lines.append(f"{indent}{target} = arrive({target}, {value}, {arg.shape!r}, "
                              f"{dtype}, None, {position}){comment}")

@@ -57,17 +57,23 @@ class Lowered:
     returns the result array. ``backward(grad, *saved)`` takes the result's gradient and
     the values named in ``saves`` (an argument's position, ``OUTPUT``, or None for none)
     and returns one gradient per argument: None where none is needed, else an array of
-    exactly that argument's shape and dtype. Both compute what the op's own ``forward`` and
-    ``gradients`` compute, kernel for kernel, so a replay is bit for bit the eager result.
+    exactly that argument's shape and dtype (the result's shape for one in ``broadcast``).
+    Both compute what the op's own ``forward`` and ``gradients`` compute, kernel for
+    kernel, so a replay is bit for bit the eager result.
 
     With ``kept`` > 0 the forward returns ``(result, *kept_arrays)``: values its backward
     reuses (GELU's erf), passed to ``backward`` after those named in ``saves``.
+
+    ``broadcast`` names the arguments that broadcast against the result (a bias added to
+    a batch): their gradient comes back in the result's shape, and the program sums it to
+    the argument's shape as the engine does.
     """
 
-    __slots__ = ("forward", "saves", "backward", "kept")
+    __slots__ = ("forward", "saves", "backward", "kept", "broadcast")
 
-    def __init__(self, forward, saves, backward, kept=0):
+    def __init__(self, forward, saves, backward, kept=0, broadcast=()):
         self.forward, self.saves, self.backward, self.kept = forward, saves, backward, kept
+        self.broadcast = broadcast
 
 
 def lowerable(*described) -> bool:

@@ -70,7 +70,8 @@ class Add(Op):
         operands = _lowered_operands(out, a, b)
         if operands is None:
             return None
-        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha))
+        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha),
+                       broadcast=_broadcast(out, a, b))
 
 
 class Sub(Op):
@@ -101,7 +102,8 @@ class Sub(Op):
         operands = _lowered_operands(out, a, b)  # float operands only: alpha needs no wrap
         if operands is None:
             return None
-        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha))
+        return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha),
+                       broadcast=_broadcast(out, a, b))
 
 
 def _check_alpha(op, input, other, alpha) -> None:
@@ -149,7 +151,7 @@ class Mul(Op):
         # as ``forward`` saves: nothing when a factor is a number, which ``chain`` is given
         saves = (0, 1) if operands == (None, None) else (None, None)
         return Lowered(_bound(_multiply, operands), saves,
-                       _bound_chain(cls.chain, operands, needs))
+                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b))
 
 
 class Div(Op):
@@ -182,7 +184,7 @@ class Div(Op):
         scalar_a, scalar_b = (value is not None for value in operands)
         saves = (None if scalar_b or scalar_a else 0, None if scalar_b else 1)
         return Lowered(_bound(_divide, operands), saves,
-                       _bound_chain(cls.chain, operands, needs))
+                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b))
 
 
 def _multiply(a, b):
@@ -196,15 +198,21 @@ def _divide(a, b):
 def _lowered_operands(out, a, b, float_math=False):
     """The operands of a lowered binary op (``Op.lower``): for a tensor argument None (its
     array comes on each replay), for a Python number the scalar ``_promoted`` makes of it.
-    None where ``_promoted`` would broadcast or promote tensors: that stays in ``forward``.
-    """
+    None where ``_promoted`` would promote tensors: that stays in ``forward``. Tensors of
+    the result's dtype may broadcast (``_broadcast`` names them for ``Lowered``)."""
     tensors = [value for value in (a, b) if type(value) not in _NUMBERS]
     if not tensors or not lowerable(out, *tensors):
         return None  # a bool or a NumPy scalar promotes in ways left to ``forward``
-    if any(value.shape != out.shape or value.dtype != out.dtype for value in tensors):
+    if any(value.dtype != out.dtype for value in tensors):
         return None
     return tuple(None if type(value) not in _NUMBERS
                  else _number_as(value, out.dtype, float_math) for value in (a, b))
+
+
+def _broadcast(out, *args) -> tuple:
+    """The positions of the tensor arguments that broadcast to the result's shape."""
+    return tuple(position for position, value in enumerate(args)
+                 if type(value) not in _NUMBERS and tuple(value.shape) != tuple(out.shape))
 
 
 def _bound(compute, operands):
