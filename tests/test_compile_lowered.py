@@ -370,3 +370,22 @@ def test_a_squeeze_or_flatten_whose_forward_is_views_own_is_lowered_too():
     (x,) = _tensors(rng, [(3, 1, 4)], ember.float32)
     _check(lambda x: (x.squeeze(1) * 2.0).unsqueeze(0).flatten(), [x],
            ["SqueezeDim", "Unsqueeze", "View"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_slices_are_lowered_and_their_gradients_padded_as_eager(dtype):
+    """A slice alone (``narrow``, ``x[:, 1:3]``), and the pieces of a split whose source
+    already holds a gradient (no split path there): each piece's gradient padded with
+    zeros and summed, to the sign of each zero."""
+    rng = np.random.default_rng(14)
+    (x,) = _tensors(rng, [(3, 5, 4)], dtype, low=-1.0, high=1.0)
+
+    def pieces(x):
+        y = x * -1.0
+        a, b = y.split([2, 3], dim=1)  # (3, 2, 4) and (3, 3, 4)
+        alone = (x.narrow(2, 1, 2) * 2.0).sum(-1)  # (3, 5)
+        split = a.sum((1, 2)) * b[:, 1:2].sum((1, 2))  # (3,)
+        later = y.sum((1, 2)) + x[:, 1:3].sum((1, 2))  # y's gradient arrives first
+        return alone * (split + later)[:, None]
+
+    _check(pieces, [x], ["Slice"])
