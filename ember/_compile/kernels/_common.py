@@ -1,5 +1,5 @@
-"""What the fused kernels share: the record of a family, the check that arrays suit a loop,
-NumPy's pairwise summation and a row's maximum."""
+"""What the fused kernels share: the record of a family, the bind of an optimizer's step,
+the check that arrays suit a loop, NumPy's pairwise summation and a row's maximum."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ember._backend import ndarray, xp
+from ember.optim.optimizer import Optimizer
 
 FLOAT32 = xp.dtype(xp.float32)
+_OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
 
 
 class Fused(NamedTuple):
@@ -26,6 +28,22 @@ class Fused(NamedTuple):
     kind: str
     build: Callable
     binds: Callable
+
+
+def optimizer_step(step, optimizer_class, update_group):
+    """The bind of an optimizer family for ``step``, where it is ``optimizer.step()`` (no
+    closure) of an ``optimizer_class`` that keeps that class's update: the program's
+    ``callN`` becomes ``Optimizer._step`` with each group's update through
+    ``update_group(optimizer, kernel, params, grads, states, group)``. None for any other
+    step."""
+    if step.kind != "call" or step.op.func is not _OPTIMIZER_STEP or step.op.keywords:
+        return None
+    optimizer, *closure = step.op.args
+    if not isinstance(optimizer, optimizer_class) or any(closure) or \
+            type(optimizer)._update_group is not optimizer_class._update_group:
+        return None
+    return lambda kernel: functools.partial(
+        optimizer._step, None, functools.partial(update_group, optimizer, kernel))
 
 
 def contiguous_float32(*arrays) -> bool:

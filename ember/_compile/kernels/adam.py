@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 from ember._backend import xp
-from ember._compile.kernels._common import Fused, contiguous_float32
+from ember._compile.kernels._common import Fused, contiguous_float32, optimizer_step
 from ember.optim.adam import Adam
-from ember.optim.optimizer import Optimizer, _increment, _to_float
-
-_OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
+from ember.optim.optimizer import _increment, _to_float
 
 
 def _adam_binds(step, role):
-    if role == "forward" and step.kind == "call" and step.op.func is _OPTIMIZER_STEP and \
-            not step.op.keywords:
-        optimizer, *closure = step.op.args
-        if isinstance(optimizer, Adam) and not any(closure) and \
-                type(optimizer)._update_group is Adam._update_group:
-            return functools.partial(_adam_step, optimizer)
-    return None
-
-
-def _adam_step(optimizer, kernel):
-    """The compiled program's ``optimizer.step()``: ``Optimizer._step`` with each group's
-    update through the fused kernel."""
-    return functools.partial(optimizer._step, None,
-                             functools.partial(_adam_update_group, optimizer, kernel))
+    return optimizer_step(step, Adam, _adam_update_group) if role == "forward" else None
 
 
 def _adam_update_group(optimizer, kernel, params, grads, states, group) -> None:

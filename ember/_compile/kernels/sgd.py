@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 from ember._backend import xp
-from ember._compile.kernels._common import Fused
-from ember.optim.optimizer import Optimizer, _add_scaled_
+from ember._compile.kernels._common import Fused, optimizer_step
+from ember.optim.optimizer import _add_scaled_
 from ember.optim.sgd import SGD
-
-_OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
 
 
 def _sgd_binds(step, role):
-    if role == "forward" and step.kind == "call" and step.op.func is _OPTIMIZER_STEP and \
-            not step.op.keywords:
-        optimizer, *closure = step.op.args
-        if isinstance(optimizer, SGD) and not any(closure) and \
-                type(optimizer)._update_group is SGD._update_group:
-            return functools.partial(_sgd_step, optimizer)
-    return None
-
-
-def _sgd_step(optimizer, kernel):
-    """The compiled program's ``optimizer.step()``: ``Optimizer._step`` with each group's
-    update through the fused kernel."""
-    return functools.partial(optimizer._step, None,
-                             functools.partial(_sgd_update_group, optimizer, kernel))
+    return optimizer_step(step, SGD, _sgd_update_group) if role == "forward" else None
 
 
 def _sgd_update_group(optimizer, kernel, params, grads, states, group) -> None:
