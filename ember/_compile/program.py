@@ -446,8 +446,8 @@ class Program:
                 lines.append(f"{indent}{target} = {target} + {value}{comment}")
             elif before is None and state is _SET and position not in broadcast:
                 lines.append(f"{indent}{target} = {value}{comment}")
-            else:  # maybe a gradient yet, or one to sum to a broadcast argument's shape:
-                # the engine's rule decides
+            else:  # it may hold a gradient yet, or this one is to be summed to a
+                # broadcast argument's shape: the engine's rule decides
                 dtype = _dtype_name(self, arg.dtype)
                 lines.append(f"{indent}{target} = arrive({target}, {value}, {arg.shape!r}, "
                              f"{dtype}, None, {position}){comment}")

@@ -17,12 +17,12 @@ _OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``
 class Fused(NamedTuple):
     """One family of fused kernels.
 
-    ``build(numba)`` compiles its kernel (or a tuple of them); ``binds(step, role)`` is,
-    for the ``role`` of a program's ``step`` that it takes ("forward" or "backward" of an
-    op replayed whole, "lowered forward" or "lowered backward" of one replayed through
-    ``Op.lower``: ``fusion.offer``), the
-    function that makes what the program's name for it becomes from the compiled kernel
-    (None for a step it does not take).
+    ``build(numba)`` compiles its kernel (or a tuple of them). ``binds(step, role)`` is,
+    for the ``role`` of a program's ``step`` that it takes, the function that makes what
+    the program's name for it becomes from the compiled kernel (None for a step it does
+    not take). The roles (``fusion.offer``): "forward" or "backward" of an op replayed
+    whole or of a call, "lowered forward" or "lowered backward" of an op replayed through
+    ``Op.lower``.
     """
 
     kind: str
