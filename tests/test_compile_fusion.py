@@ -598,16 +598,21 @@ def test_the_fused_masked_fill_equals_eager_bit_for_bit(shape, mask_shape, value
     assert _fused_names(compiled, "MaskedFill", "_masked_fill") == [fused, fused]
 
 
-@pytest.mark.parametrize("shape", [(64, 16, 8, 8), (4, 3), (2, 0, 3)])
-def test_the_fused_relu_gradient_equals_eager_bit_for_bit(shape):
+@pytest.mark.parametrize("shape,strided", [((64, 16, 8, 8), False), ((4, 3), False),
+                                          ((2, 0, 3), False), ((4, 3), True),
+                                          ((2, 1, 2, 3, 2), False)])
+def test_the_fused_relu_gradient_equals_eager_bit_for_bit(shape, strided):
     """ReLU's backward in one loop: the gradient times eager's float mask, to the bit, with
-    special values (NaN, infinities, ±0, subnormals) in both the input and the gradient."""
+    special values (NaN, infinities, ±0, subnormals) in both the input and the gradient. A
+    strided gradient and a 5-d array go to NumPy's kernels, with the same numbers."""
     rng = np.random.default_rng(83)
     array = _inputs(shape, seed=9)
     cotangent = rng.standard_normal(shape).astype(np.float32)
     cotangent.reshape(-1)[:len(SPECIAL)] = SPECIAL[::-1][:cotangent.size]
+    cotangent = ember.tensor(cotangent.T.copy()).t() if strided else ember.tensor(cotangent)
+    assert cotangent._data.flags.c_contiguous is not strided
     expected, found, compiled = _eager_then_fused(lambda x: F.relu(x * 1.0), array,
-                                                  ember.tensor(cotangent))
+                                                  cotangent)
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have.view(np.int32), want.view(np.int32))
     program = compiled.latest.program

@@ -124,26 +124,33 @@ def _relu_backward(kernel):
     """The lowered ReLU's backward, ``grad * above_zero(y)``, through the fused kernel."""
 
     def backward(grad, x, y):
-        if not contiguous_float32(grad, y) or grad.shape != y.shape:
-            return Relu.chain(ArrayMath, grad, x, y)
-        result = xp.empty_like(grad)
-        kernel(grad.reshape(-1), y.reshape(-1), result.reshape(-1))
-        return (result,)
+        if grad.shape == y.shape:
+            result = xp.empty_like(grad)
+            try:  # numba refuses (TypeError) all but C-contiguous float32 NumPy arrays
+                kernel(grad, y, result)
+                return (result,)
+            except TypeError:
+                pass
+        return Relu.chain(ArrayMath, grad, x, y)
 
     return backward
 
 
 def _relu_kernel(numba):
-    """``grad * (1 if y > 0 else 0)`` in float32, one pass: eager's product by the float
-    mask (``ArrayMath.above_zero``), bit for bit (a -0, a NaN or an infinite gradient
-    times 0 included), where NumPy makes the mask and multiplies in two."""
+    """``grad * (1 if y > 0 else 0)`` in float32, one pass over arrays of 1 to 4 dims:
+    eager's product by the float mask (``ArrayMath.above_zero``), bit for bit (a -0, a NaN
+    or an infinite gradient times 0 included), where NumPy makes the mask and multiplies
+    in two. Arrays of any dims save the reshapes a call would cost on small ones."""
+    layouts = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
+    signatures = [f"void(float32[{dims}], float32[{dims}], float32[{dims}])"
+                  for dims in layouts]
 
-    @numba.njit("void(float32[::1], float32[::1], float32[::1])", nogil=True,
-                error_model="numpy")
+    @numba.njit(signatures, nogil=True, error_model="numpy")
     def relu_backward(grad, y, result):
         one, zero = numba.float32(1.0), numba.float32(0.0)
-        for i in range(grad.shape[0]):
-            result[i] = grad[i] * (one if y[i] > zero else zero)
+        flat_grad, flat_y, flat = grad.reshape(-1), y.reshape(-1), result.reshape(-1)
+        for i in range(flat.shape[0]):
+            flat[i] = flat_grad[i] * (one if flat_y[i] > zero else zero)
 
     return relu_backward
 
