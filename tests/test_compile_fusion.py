@@ -1,9 +1,9 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU and ReLU's gradient, softmax, masked_fill and layer norm over rows, an
-embedding's gradient, max pooling, the gradients' norms of ``clip_grad_norm_``, Adam's and
-plain SGD's updates as numba loops, bit for bit the eager result, compiled in a background
-thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
-changes."""
+exact GELU, the gradients of ReLU, sigmoid and tanh, softmax, masked_fill and layer norm
+over rows, an embedding's gradient, max pooling, the gradients' norms of
+``clip_grad_norm_``, Adam's and plain SGD's updates as numba loops, bit for bit the eager
+result, compiled in a background thread while the program runs NumPy's kernels; without
+numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
@@ -598,26 +598,34 @@ def test_the_fused_masked_fill_equals_eager_bit_for_bit(shape, mask_shape, value
     assert _fused_names(compiled, "MaskedFill", "_masked_fill") == [fused, fused]
 
 
+OUTPUT_GRADS = {"relu": (F.relu, "Relu"), "sigmoid": (ember.sigmoid, "Sigmoid"),
+                "tanh": (ember.tanh, "Tanh")}
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_GRADS))
 @pytest.mark.parametrize("shape,strided", [((64, 16, 8, 8), False), ((4, 3), False),
                                           ((2, 0, 3), False), ((4, 3), True),
                                           ((2, 1, 2, 3, 2), False)])
-def test_the_fused_relu_gradient_equals_eager_bit_for_bit(shape, strided):
-    """ReLU's backward in one loop: the gradient times eager's float mask, to the bit, with
-    special values (NaN, infinities, ±0, subnormals) in both the input and the gradient. A
-    strided gradient and a 5-d array go to NumPy's kernels, with the same numbers."""
+def test_fused_gradients_from_the_output_equal_eager_bit_for_bit(name, shape, strided):
+    """ReLU's, sigmoid's and tanh's backward in one loop each: the gradient times the
+    derivative at the output, to the bit, with special values (NaN, infinities, ±0,
+    subnormals) in both the input and the gradient. A strided gradient and a 5-d array go
+    to NumPy's kernels, with the same numbers."""
+    function, op = OUTPUT_GRADS[name]
     rng = np.random.default_rng(83)
     array = _inputs(shape, seed=9)
     cotangent = rng.standard_normal(shape).astype(np.float32)
     cotangent.reshape(-1)[:len(SPECIAL)] = SPECIAL[::-1][:cotangent.size]
     cotangent = ember.tensor(cotangent.T.copy()).t() if strided else ember.tensor(cotangent)
     assert cotangent._data.flags.c_contiguous is not strided
-    expected, found, compiled = _eager_then_fused(lambda x: F.relu(x * 1.0), array,
+    expected, found, compiled = _eager_then_fused(lambda x: function(x * 1.0), array,
                                                   cotangent)
     for want, have in zip(expected, found):
         np.testing.assert_array_equal(have.view(np.int32), want.view(np.int32))
     program = compiled.latest.program
-    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "Relu"]
-    assert program.namespace[f"B{number}"].__qualname__.startswith("_relu_backward")
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == op]
+    bound = program.namespace[f"B{number}"]
+    assert bound.__qualname__.startswith("_output_grad_backward")
 
 
 CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]

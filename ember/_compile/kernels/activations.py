@@ -1,8 +1,10 @@
 """The exact GELU of a float32 array in one loop, and its backward in two loops around
-NumPy's ``exp`` (numba's would round differently); ReLU's backward in one loop."""
+NumPy's ``exp`` (numba's would round differently); the backwards of ReLU, sigmoid and tanh
+in one loop each."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ember._backend import xp
@@ -10,7 +12,7 @@ from ember._compile.kernels._common import FLOAT32, Fused, contiguous_float32
 from ember.nn._functional.activation import Gelu
 from ember.ops._array_math import ArrayMath
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
-from ember.ops.elementwise.unary import Relu
+from ember.ops.elementwise.unary import Relu, Sigmoid, Tanh
 
 _SCALE = xp.float32(math.sqrt(0.5))  # x / sqrt 2 is rounded to float32, as in eager
 # ``Gelu.exact_grad``'s Python numbers as NumPy rounds them against float32 arrays
@@ -113,46 +115,73 @@ def _gelu_kernel(numba):
 GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
 
 
-def _relu_binds(step, role):
-    if role == "lowered backward" and step.kind == "op" and step.op is Relu and \
+# ReLU's, sigmoid's and tanh's gradients, from the output ``y``: one pass over arrays of 1 to
+# 4 dims taken as they are (a reshape in Python costs a small array as much as the
+# arithmetic). numba refuses (TypeError) all but C-contiguous float32 NumPy arrays: those
+# go to NumPy's kernels.
+_DERIVATIVES = {Relu: 0, Sigmoid: 1, Tanh: 2}  # op -> its kernel in the family's tuple
+_LAYOUTS = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
+
+
+def _output_grad_binds(step, role):
+    if role == "lowered backward" and step.kind == "op" and step.op in _DERIVATIVES and \
             step.outputs[0].dtype == FLOAT32:
-        return _relu_backward
+        return functools.partial(_output_grad_backward, step.op)
     return None
 
 
-def _relu_backward(kernel):
-    """The lowered ReLU's backward, ``grad * above_zero(y)``, through the fused kernel."""
+def _output_grad_backward(op, kernels):
+    """The lowered backward of ``op`` (``_Unary.chain``: the gradient times the derivative
+    at ``y``) through its fused kernel."""
+    kernel = kernels[_DERIVATIVES[op]]
 
     def backward(grad, x, y):
         if grad.shape == y.shape:
             result = xp.empty_like(grad)
-            try:  # numba refuses (TypeError) all but C-contiguous float32 NumPy arrays
+            try:
                 kernel(grad, y, result)
                 return (result,)
             except TypeError:
                 pass
-        return Relu.chain(ArrayMath, grad, x, y)
+        return op.chain(ArrayMath, grad, x, y)
 
     return backward
 
 
-def _relu_kernel(numba):
-    """``grad * (1 if y > 0 else 0)`` in float32, one pass over arrays of 1 to 4 dims:
-    eager's product by the float mask (``ArrayMath.above_zero``), bit for bit (a -0, a NaN
-    or an infinite gradient times 0 included), where NumPy makes the mask and multiplies
-    in two. Arrays of any dims save the reshapes a call would cost on small ones."""
-    layouts = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
+def _output_grad_kernels(numba):
+    """The gradient times the derivative, in float32 and in eager's order of operations
+    (``unary.py``), bit for bit (a -0, a NaN or an infinite value included):
+
+    - ReLU: ``grad * (1 if y > 0 else 0)``, eager's product by the float mask
+      (``ArrayMath.above_zero``), where NumPy makes the mask and multiplies in two passes;
+    - sigmoid: ``grad * (y * (1 - y))``, three passes in NumPy;
+    - tanh: ``grad * (1 - y * y)``, three passes in NumPy.
+    """
     signatures = [f"void(float32[{dims}], float32[{dims}], float32[{dims}])"
-                  for dims in layouts]
+                  for dims in _LAYOUTS]
+    one, zero = numba.float32(1.0), numba.float32(0.0)
 
     @numba.njit(signatures, nogil=True, error_model="numpy")
-    def relu_backward(grad, y, result):
-        one, zero = numba.float32(1.0), numba.float32(0.0)
+    def relu(grad, y, result):
         flat_grad, flat_y, flat = grad.reshape(-1), y.reshape(-1), result.reshape(-1)
         for i in range(flat.shape[0]):
             flat[i] = flat_grad[i] * (one if flat_y[i] > zero else zero)
 
-    return relu_backward
+    @numba.njit(signatures, nogil=True, error_model="numpy")
+    def sigmoid(grad, y, result):
+        flat_grad, flat_y, flat = grad.reshape(-1), y.reshape(-1), result.reshape(-1)
+        for i in range(flat.shape[0]):
+            value = flat_y[i]
+            flat[i] = flat_grad[i] * (value * (one - value))
+
+    @numba.njit(signatures, nogil=True, error_model="numpy")
+    def tanh(grad, y, result):
+        flat_grad, flat_y, flat = grad.reshape(-1), y.reshape(-1), result.reshape(-1)
+        for i in range(flat.shape[0]):
+            value = flat_y[i]
+            flat[i] = flat_grad[i] * (one - value * value)
+
+    return relu, sigmoid, tanh
 
 
-RELU = Fused("relu", _relu_kernel, _relu_binds)
+OUTPUT_GRADS = Fused("output_grads", _output_grad_kernels, _output_grad_binds)
