@@ -2,8 +2,9 @@
 
 A lowered op replays without its checks and promotions, and its backward without a ctx or
 the engine's shape conforming, so each family is held to eager ember here: every row of the
-unary table, the binary arithmetic with tensors and Python numbers on either side, sums,
-the MSE loss and the linear layer's product, in float32 and float64. Each case runs with
+unary table, the binary arithmetic with tensors (broadcasting or not) and Python numbers on
+either side, sums, the MSE loss, the linear layer's product, views, permutations and
+slices, in float32 and float64. Each case runs with
 the backward inside the compiled call and outside it (the region's own node), and checks
 that the op really was lowered. Last, the gradient of a split's pieces, gathered in one
 array, against eager's sum of paddings, to the sign of each zero.
