@@ -4,10 +4,10 @@ A lowered op replays without its checks and promotions, and its backward without
 the engine's shape conforming, so each family is held to eager ember here: every row of the
 unary table, the binary arithmetic with tensors (broadcasting or not) and Python numbers on
 either side, sums, the MSE loss, the linear layer's product, views, permutations and
-slices, in float32 and float64. Each case runs with
-the backward inside the compiled call and outside it (the region's own node), and checks
-that the op really was lowered. Last, the gradient of a split's pieces, gathered in one
-array, against eager's sum of paddings, to the sign of each zero.
+slices, in float32 and float64. Each case runs with the backward inside the compiled call
+and outside it (the region's own node), and checks that the op really was lowered. Last,
+the gradient of a split's pieces, gathered in one array, against eager's sum of paddings,
+to the sign of each zero.
 """
 
 from __future__ import annotations
