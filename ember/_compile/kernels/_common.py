@@ -11,6 +11,10 @@ from ember._backend import ndarray, xp
 from ember.optim.optimizer import Optimizer
 
 FLOAT32 = xp.dtype(xp.float32)
+# numba's C-contiguous array layouts of 1 to 4 dims: kernels declared for each take an
+# array as it is (a reshape in Python costs a small array as much as its arithmetic), and
+# numba refuses (TypeError) any other layout, dtype or library's array
+C_LAYOUTS = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
 _OPTIMIZER_STEP = Optimizer.step.__wrapped__  # what a compiled call records (``_tape``)
 
 

@@ -8,7 +8,7 @@ import functools
 import math
 
 from ember._backend import xp
-from ember._compile.kernels._common import FLOAT32, Fused, contiguous_float32
+from ember._compile.kernels._common import C_LAYOUTS, FLOAT32, Fused, contiguous_float32
 from ember.nn._functional.activation import Gelu
 from ember.ops._array_math import ArrayMath
 from ember.ops._special import _ERF_SINGLE_P, _ERF_SINGLE_Q
@@ -115,12 +115,9 @@ def _gelu_kernel(numba):
 GELU = Fused("gelu", _gelu_kernels, _gelu_binds)
 
 
-# ReLU's, sigmoid's and tanh's gradients, from the output ``y``: one pass over arrays of 1 to
-# 4 dims taken as they are (a reshape in Python costs a small array as much as the
-# arithmetic). numba refuses (TypeError) all but C-contiguous float32 NumPy arrays: those
-# go to NumPy's kernels.
+# ReLU's, sigmoid's and tanh's gradients, from the output ``y``: one pass over float32
+# arrays of 1 to 4 dims (``C_LAYOUTS``); the arrays numba refuses go to NumPy's kernels.
 _DERIVATIVES = {Relu: 0, Sigmoid: 1, Tanh: 2}  # op -> its kernel in the family's tuple
-_LAYOUTS = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
 
 
 def _output_grad_binds(step, role):
@@ -158,7 +155,7 @@ def _output_grad_kernels(numba):
     - tanh: ``grad * (1 - y * y)``, three passes in NumPy.
     """
     signatures = [f"void(float32[{dims}], float32[{dims}], float32[{dims}])"
-                  for dims in _LAYOUTS]
+                  for dims in C_LAYOUTS]
     one, zero = numba.float32(1.0), numba.float32(0.0)
 
     @numba.njit(signatures, nogil=True, error_model="numpy")

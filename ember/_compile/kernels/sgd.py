@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ember._backend import xp
-from ember._compile.kernels._common import Fused, optimizer_step
+from ember._compile.kernels._common import C_LAYOUTS, Fused, optimizer_step
 from ember.optim.optimizer import _add_scaled_
 from ember.optim.sgd import SGD
 
@@ -24,20 +24,19 @@ def _sgd_update_group(optimizer, kernel, params, grads, states, group) -> None:
     alpha = -group["lr"]
     scale = xp.float32(alpha)
     for param, grad in zip(params, grads):
-        if param.shape != grad.shape:
-            _add_scaled_(param, grad, alpha)
-            continue
-        try:
-            kernel(param, grad, scale)
-        except TypeError:
-            _add_scaled_(param, grad, alpha)
+        if param.shape == grad.shape:
+            try:
+                kernel(param, grad, scale)
+                continue
+            except TypeError:
+                pass
+        _add_scaled_(param, grad, alpha)
 
 
 def _sgd_kernel(numba):
     """``param += alpha * grad`` over one float32 parameter of 1 to 4 dims, C-contiguous
     (see ``_sgd_update_group``)."""
-    layouts = ("::1", ":, ::1", ":, :, ::1", ":, :, :, ::1")
-    signatures = [f"void(float32[{dims}], float32[{dims}], float32)" for dims in layouts]
+    signatures = [f"void(float32[{dims}], float32[{dims}], float32)" for dims in C_LAYOUTS]
 
     @numba.njit(signatures, nogil=True, error_model="numpy")
     def sgd(param, grad, alpha):
