@@ -513,3 +513,15 @@ def test_adam_over_a_group_at_once_follows_pytorch(name):
         results[lib] = [p.detach().numpy().copy() for p in params]
     for expected, actual in zip(results[torch], results[ember]):
         np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("count", [0.0, 7.0, 2.0**24 - 1, 2.0**24, 2.0**24 + 2, 2.0**53, np.inf])
+def test_the_step_count_increments_as_the_arrays_own_plus_one(dtype, count):
+    from ember.optim.optimizer import _increment
+
+    step = ember.tensor(np.asarray(count, dtype))
+    expected = np.asarray(count, dtype)
+    expected += 1  # float32 stops counting at 2**24, as PyTorch's float32 step does
+    assert _increment(step) == expected.item()
+    assert step.dtype == ember.tensor(expected).dtype and step.item() == expected.item()
