@@ -353,8 +353,23 @@ def _hook_inside(x):
     return y * 3
 
 
+def _index_by_argmax(x):
+    return x[x.argmax()] * x  # PyTorch reads a 0-d integer index as an int
+
+
+def _allclose_branch(x):
+    return x * 2 if ember.allclose(x.clamp(min=0), x) else x * 3
+
+
+def _equal_branch(x):
+    return x * 2 if ember.equal(x.sign(), x.abs().sign()) else x * 3
+
+
 BREAKS = {
     "item": (_item, "item()"),
+    "index_0d_tensor": (_index_by_argmax, "0-d integer tensor"),
+    "allclose": (_allclose_branch, "allclose()"),
+    "equal": (_equal_branch, "equal()"),
     "bool": (_branch, "__bool__()"),
     "tolist": (_tolist, "tolist()"),
     "numpy": (_numpy, "numpy()"),

@@ -6,6 +6,7 @@ Binary comparisons promote both operands to PyTorch's result dtype first, so
 
 from __future__ import annotations
 
+from ember import _tape
 from ember._backend import asarray, is_floating, xp
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
@@ -175,11 +176,13 @@ def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """True when every element of ``isclose(input, other, ...)`` is."""
+    _tape.graph_break("allclose() reads values into Python")
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and equal elements (NaN never equal)."""
+    _tape.graph_break("equal() reads values into Python")
     if tuple(input.shape) != tuple(other.shape):
         return False
     a, b = promote(input._data, other._data)

@@ -108,6 +108,8 @@ def _index_array(item):
     if array.dtype.kind not in _INDEX_KINDS:
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if array.ndim == 0 and array.dtype.kind in "iu" and array.dtype != xp.uint8:
+        if isinstance(item, Tensor):  # PyTorch reads it as an int: a compiled call cannot
+            _tape.graph_break("indexing with a 0-d integer tensor reads its value into Python")
         return int(array)
     return array
 
