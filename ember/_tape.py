@@ -72,6 +72,17 @@ def made(tensor):
     return tensor
 
 
+def derived(array, *sources):
+    """Tell this thread's recording that ``array`` (an op's index, an interpolation's
+    weights) follows from shapes and ``sources`` alone, tensors or arrays: where each
+    source is a constant of the recording (``made``, or ``derived`` from constants), so is
+    ``array``, and a replay may hand it to its op again as it is. Returns ``array``."""
+    tape = current()
+    if tape is not None:
+        tape.derived(array, sources)
+    return array
+
+
 def replayed(changes=None):
     """A function or method that a compiled call replays whole (an optimizer's ``step``,
     ``zero_grad``, gradient clipping): while recording, its own work is not recorded step

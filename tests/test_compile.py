@@ -137,6 +137,20 @@ LAYERS = {
     "transformer": (lambda: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True),
                     _batch(2, 5, 8)),
     "tiny_gpt": (_TinyTransformer, _tokens(11, 2, 6)),
+    # indices and weights that the sizes alone give (adaptive windows, interpolation,
+    # edge padding), and maxima found again in each replay's values
+    "adaptive_pooling": (lambda: nn.Sequential(nn.Conv2d(2, 4, 3, padding=1),
+                                               nn.AdaptiveMaxPool2d((3, 3)),
+                                               nn.AdaptiveAvgPool2d((2, 3))),
+                         _batch(2, 2, 7, 7)),
+    "upsampling": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3), nn.Upsample(scale_factor=2),
+                                         nn.ReflectionPad2d(1), nn.Conv2d(3, 2, 3),
+                                         nn.Upsample(size=(5, 7), mode="bilinear"),
+                                         nn.ReplicationPad2d((1, 0, 2, 1))),
+                   _batch(2, 2, 5, 5)),
+    "pooling1d": (lambda: nn.Sequential(nn.Conv1d(2, 3, 3), nn.MaxPool1d(2),
+                                        nn.AdaptiveAvgPool1d(3), nn.Flatten(),
+                                        nn.Linear(9, 2)), _batch(2, 2, 11)),
 }
 
 
@@ -145,3 +159,36 @@ LAYERS = {
 def test_layer_compiled_equals_eager(name, train):
     build, make_inputs = LAYERS[name]
     _run_both(build, make_inputs, steps=3, train=train)
+
+
+SELECTIONS = {  # x (4, 6) -> what it selects; the indices follow each replay's values
+    "sort": lambda x: ember.sort(x, dim=1, descending=True),
+    "argsort": lambda x: x * ember.argsort(x, dim=0),
+    "topk": lambda x: x.topk(3, dim=1),
+    "max_pool_indices": lambda x: F.max_pool2d(x[None], 2, return_indices=True),
+    "index_select_of_a_constant": lambda x: x.index_select(1, ember.tensor([5, 0, 0, 2])),
+    "repeat_interleave": lambda x: x.repeat_interleave(2, dim=0),
+}
+
+
+@pytest.mark.parametrize("name", list(SELECTIONS))
+def test_selections_replay_with_eager_values_indices_and_gradients(name):
+    function = SELECTIONS[name]
+
+    def step(x, cotangent):
+        values = _outputs(function(x))
+        shape = values[0].shape
+        values[0].backward(cotangent[(0,) * (3 - len(shape)) + tuple(slice(0, n) for n in shape)])
+        return values
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(3)
+    for _ in range(3):  # new values each call: other maxima, another order
+        data = rng.standard_normal((4, 6)).astype(np.float32)
+        data[0, :2] = data[0, 2]  # ties keep their input order
+        cotangent = ember.tensor(rng.standard_normal((8, 8, 8)).astype(np.float32))
+        x_eager, x_compiled = (ember.tensor(data, requires_grad=True) for _ in range(2))
+        for want, got in zip(step(x_eager, cotangent), compiled(x_compiled, cotangent)):
+            _same(want, got, name)
+        _same(x_eager.grad, x_compiled.grad, name)
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks

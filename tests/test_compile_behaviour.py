@@ -365,8 +365,13 @@ def _equal_branch(x):
     return x * 2 if ember.equal(x.sign(), x.abs().sign()) else x * 3
 
 
+def _repeat_by_values(x):
+    return x.repeat_interleave(x.gt(0).long() + 1)  # the counts decide the shape
+
+
 BREAKS = {
     "item": (_item, "item()"),
+    "repeat_by_values": (_repeat_by_values, "array argument"),
     "index_0d_tensor": (_index_by_argmax, "0-d integer tensor"),
     "allclose": (_allclose_branch, "allclose()"),
     "equal": (_equal_branch, "equal()"),

@@ -48,11 +48,14 @@ class Step:
     """One kernel call. ``args`` holds, per argument of the kernel, a ``Slot`` or a
     constant; ``node`` is the node class whose backward runs on replay (None: no graph)."""
 
-    __slots__ = ("kind", "op", "args", "outputs", "node", "needs", "as_array", "where")
+    __slots__ = ("kind", "op", "args", "outputs", "node", "needs", "as_array", "where",
+                 "handed")
 
-    def __init__(self, kind, op, args, outputs, where, node=None, needs=(), as_array=()):
+    def __init__(self, kind, op, args, outputs, where, node=None, needs=(), as_array=(),
+                 handed=()):
         self.kind, self.op, self.args, self.outputs, self.where = kind, op, args, outputs, where
         self.node, self.needs, self.as_array = node, needs, as_array
+        self.handed = handed  # the captured buffers' arrays among its non-tensor arguments
 
     @property
     def name(self) -> str:
@@ -73,6 +76,7 @@ class Tape:
         self.captured = captured  # id(tensor) -> tensor, for the tensors that existed before
         self.captured_arrays = {id(t._data): key for key, t in captured.items()}
         self.made_here = set()  # ids of tensors that creation functions made during the call
+        self.fixed = set()  # ids of arrays that follow from shapes and constants (``derived``)
         self.saved = set()  # ids of arrays that a recorded node saved for backward
         self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
         self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
@@ -100,20 +104,32 @@ class Tape:
         self.made_here.add(id(tensor))
         self.alive.append(tensor)
 
+    def derived(self, array, sources) -> None:
+        """``array`` follows from shapes and ``sources`` alone: a constant of the program
+        where every source is one (a tensor made in the call, or an array so derived)."""
+        if self.muted:
+            return
+        for source in sources:
+            if id(source) not in self.made_here and id(source) not in self.fixed:
+                return
+        self.fixed.add(id(array))
+        self.alive.append(array)
+
     def op(self, cls, args, arrays, outputs, node, result) -> None:
         if self.muted:
             return
         if not cls.replayable:
             self.graph_break(f"{cls.__name__}: {cls.replayable_reason}")
             return
-        step_args = []
+        step_args, handed = [], []
         for position, (arg, array) in enumerate(zip(args, arrays)):
             if isinstance(arg, Tensor):
                 slot = self.slot_of(arg)
                 if slot is None:
                     return
                 step_args.append(slot)
-            elif position not in cls.shape_constants and not self._constant_ok(cls, array):
+            elif position not in cls.shape_constants and not self._constant_ok(cls, array,
+                                                                               handed):
                 return
             else:
                 step_args.append(array)
@@ -123,9 +139,9 @@ class Tape:
         as_array = tuple(type(r) is not ndarray for r in results)
         needs = node.needs_input_grad if node is not None else ()
         step = Step("op", cls, tuple(step_args), [], user_line(), node and type(node), needs,
-                    as_array)
+                    as_array, tuple(handed))
         if node is None and all(a.kind == "constant" for a in step_args if isinstance(a, Slot)) \
-                and not handed_arrays(step):
+                and not handed:
             # Constant folding: an op on constants alone (a causal mask built from ``ones``)
             # gives the same value on every replay, so its result is a constant too.
             for tensor in outputs:
@@ -287,19 +303,23 @@ class Tape:
             self.alive.append(tensor._data)
             step.outputs.append(slot)
 
-    def _constant_ok(self, cls, value) -> bool:
+    def _constant_ok(self, cls, value, handed) -> bool:
         """A non-tensor argument is replayed as it is: it must not hold a tensor, nor an
-        array other than a captured buffer's own (BatchNorm's running statistics)."""
+        array other than a constant one (``derived``: an index made from shapes) or a
+        captured buffer's own (BatchNorm's running statistics), which joins ``handed``."""
         if _tensors_in(value):
             self.graph_break(f"{cls.__name__}: a tensor inside a non-tensor argument")
             return False
         for array in arrays_in(value):
+            if id(array) in self.fixed:
+                continue
             slot = self.by_array.get(id(array))
             owner = self.captured.get(self.captured_arrays.get(id(array)))
             if slot is None and owner is not None:
                 slot = self._new_slot("captured", owner)
             if slot is not None and slot.kind == "captured":
                 self.handed_over.add(id(array))
+                handed.append(array)
             if slot is None or slot.kind != "captured":
                 self.graph_break(f"{cls.__name__}: an array argument (an index or mask "
                                  "computed from values) that a replay could not follow")
@@ -360,12 +380,9 @@ def slots_read(step) -> list:
     return [a for a in step.args if isinstance(a, Slot)]
 
 
-def handed_arrays(step) -> list:
+def handed_arrays(step) -> tuple:
     """The captured buffers' arrays that an op step gets as they are (and may write)."""
-    if step.kind != "op":
-        return []
-    return [array for position, arg in enumerate(step.args)
-            if position not in step.op.shape_constants for array in arrays_in(arg)]
+    return step.handed
 
 
 def user_line() -> str:

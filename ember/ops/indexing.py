@@ -534,7 +534,8 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
         raise IndexError(
             f"{prefix}index {int(bad[0])} is out of bounds for dimension {dim} with size {size}"
         )
-    return xp.where(array < 0, array + size, array)
+    # a constant index (the sizes alone made it) gives a constant array
+    return _tape.derived(xp.where(array < 0, array + size, array), index)
 
 
 def _as_1d(input: Tensor):

@@ -13,10 +13,12 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 
 from __future__ import annotations
 
+from functools import partial
+
 from ember import return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
-from ember.ops._function import Op, _legacy, open_grid, wrap_dim
+from ember.ops._function import NonDifferentiable, Op, _legacy, open_grid, wrap_dim
 
 __all__ = [
     "argsort",
@@ -168,6 +170,16 @@ def _first(order, count: int, dim: int):
     return order if order.ndim == 0 else xp.take(order, xp.arange(count, like=order), axis=dim)
 
 
+def _top(data, count: int, dim: int, largest: bool):
+    return _first(_order(data, dim, descending=largest), count, dim)
+
+
+def _indices(function, input: Tensor, **options) -> Tensor:
+    """``function(input's array, **options)``, the indices a selection takes, as an op:
+    a compiled call finds them again in each replay's values."""
+    return NonDifferentiable.apply(partial(function, **options), input)
+
+
 def _size(input: Tensor, dim: int) -> int:
     return input.shape[dim] if input.ndim else 1
 
@@ -198,15 +210,15 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         (tensor([1., 2., 3.]), tensor([1, 2, 0]))
     """
     dim = wrap_dim(dim, input.ndim, "sort")
-    indices = _order(input._data, dim, descending)
+    indices = _indices(_order, input, dim=dim, descending=descending)
     values = (StableSort if stable else Sort).apply(input, indices, dim, True)
-    return return_types.sort(values, Tensor._make(indices))
+    return return_types.sort(values, indices)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     dim = wrap_dim(dim, input.ndim, "argsort")
-    return Tensor._make(_order(input._data, dim, descending))
+    return _indices(_order, input, dim=dim, descending=descending)
 
 
 def msort(input: Tensor) -> Tensor:
@@ -233,8 +245,8 @@ def topk(
             f"selected index k out of range: topk(k={k}) of a tensor of shape "
             f"{list(input.shape)} along dim {dim}"
         )
-    indices = _first(_order(input._data, dim, descending=largest), k, dim)
-    return return_types.topk(Topk.apply(input, indices, dim, True), Tensor._make(indices))
+    indices = _indices(_top, input, count=k, dim=dim, largest=largest)
+    return return_types.topk(Topk.apply(input, indices, dim, True), indices)
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None):

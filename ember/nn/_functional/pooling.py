@@ -19,12 +19,13 @@ import functools
 import inspect
 import math
 
+from ember import _tape
 from ember._autocast import NATIVE, autocasts
 from ember._backend import asarray, is_floating, ndarray, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
 from ember.nn._functional.activation import relu
-from ember.ops._function import Op, _legacy
+from ember.ops._function import NonDifferentiable, Op, _legacy
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -93,6 +94,11 @@ def _maxima(x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     flat = x.reshape(x.shape[:2] + (math.prod(x.shape[2:]),))
     where = indices.reshape(indices.shape[:2] + (math.prod(indices.shape[2:]),))
     return xp.take_along_axis(flat, where, axis=2).reshape(indices.shape), indices
+
+
+def _maxima_indices(x, kernel, stride, padding, dilation, ceil_mode):
+    """The flat spatial indices of each window's maximum in ``x`` (``_maxima``'s second)."""
+    return _maxima(x, kernel, stride, padding, dilation, ceil_mode)[1]
 
 
 def _flat_positions(indices, shape):
@@ -363,8 +369,11 @@ def max_pool2d(
     if not return_indices:
         values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
         return values.squeeze(0) if unbatched else values
-    found, indices = _maxima(x._data, kernel, stride, padding, dilation, ceil_mode)
-    values, indices = MaxPool2DWithIndices.apply(x, indices, found), Tensor._make(indices)
+    # the indices as an op's result, which a compiled call finds again in each replay
+    indices = NonDifferentiable.apply(functools.partial(
+        _maxima_indices, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+        ceil_mode=ceil_mode), x)
+    values = MaxPool2DWithIndices.apply(x, indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return values, indices
@@ -392,10 +401,11 @@ def max_pool1d(
         (0, _first(padding)),
         (1, _first(dilation)),
         ceil_mode,
-        True,
+        return_indices,
     )
-    values, indices = result[0].squeeze(-2), result[1].squeeze(-2)
-    return (values, indices) if return_indices else values
+    if not return_indices:
+        return result.squeeze(-2)
+    return result[0].squeeze(-2), result[1].squeeze(-2)
 
 
 # ---------------------------------------------------------------- average pooling
@@ -535,7 +545,8 @@ def _averaging_matrix(length: int, out: int, like):
     start, end = _bounds(length, out, like)
     positions = xp.arange(length, like=like)
     inside = (positions >= start[:, None]) & (positions < end[:, None])
-    return Tensor._make((inside / (end - start)[:, None]).astype(like.dtype))
+    # the sizes alone make it: a constant of a compiled call
+    return _tape.made(Tensor._make((inside / (end - start)[:, None]).astype(like.dtype)))
 
 
 def _check_adaptive(input: Tensor, count: int, op: str) -> None:
@@ -613,9 +624,8 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     _check_adaptive(input, 2, "adaptive_max_pool2d")
     out = _adaptive_sizes(output_size, input, 2, "adaptive_max_pool2d")
     x, unbatched = _batched(input)
-    indices = _adaptive_max_indices(x._data, out)
+    indices = NonDifferentiable.apply(functools.partial(_adaptive_max_indices, out=out), x)
     values = AdaptiveMaxPool2D.apply(x, indices)
-    indices = Tensor._make(indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return (values, indices) if return_indices else values

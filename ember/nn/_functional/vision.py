@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ember import _tape
 from ember._backend import device_index, to_device, xp
 from ember._tensor import Tensor
 from ember.nn._functional import pooling
@@ -231,7 +232,8 @@ def _interpolation_matrix(length: int, out: int, scale, align_corners: bool, cub
 
 def _along(x: Tensor, dim: int, matrix) -> Tensor:
     """``matrix`` (out, length), a host array, applied along ``dim`` of ``x``."""
-    weights = Tensor._make(to_device(matrix.astype(x._data.dtype), device_index(x._data)))
+    weights = _tape.made(Tensor._make(to_device(matrix.astype(x._data.dtype),
+                                                device_index(x._data))))
     if dim == x.ndim - 1:
         return x.matmul(weights.t())
     return x.movedim(dim, -1).matmul(weights.t()).movedim(-1, dim)
@@ -346,7 +348,7 @@ def interpolate(
         if mode.startswith("nearest"):
             index = _nearest_index(length, out, scale, mode == "nearest-exact")
             index = to_device(index, device_index(input._data))
-            output = index_select(output, dim, Tensor._make(index))
+            output = index_select(output, dim, _tape.made(Tensor._make(index)))
         else:
             matrix = _interpolation_matrix(length, out, scale, align_corners, mode == "bicubic")
             output = _along(output, dim, matrix)

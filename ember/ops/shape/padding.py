@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from ember import _tape
 from ember._autocast import FLOAT32, autocasts
 from ember._backend import device_index, to_device, to_host, xp
 from ember._tensor import Tensor
@@ -74,7 +75,8 @@ def repeat_interleave(
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     dim = wrap_dim(dim, input.ndim, "repeat_interleave")
     length = input.shape[dim]
-    if isinstance(repeats, Tensor):
+    read = isinstance(repeats, Tensor)
+    if read:
         # the counts decide the result's shape: read on the host (PyTorch syncs here too)
         counts = to_host(repeats._data)
         if counts.ndim > 1:
@@ -96,6 +98,8 @@ def repeat_interleave(
             raise RuntimeError("Repeats must be non-negative")
         counts = repeats
     index = to_device(xp.repeat(xp.arange(length), counts), device_index(input._data))
+    if not read:  # the sizes alone made the index: a constant of a compiled call
+        _tape.derived(index)
     return IndexSelect.apply(input, _along(dim, index))
 
 
@@ -198,7 +202,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         size, (before, after) = shape[d], widths[d]
         _check_pad(mode, size, before, after, d, shape)
         positions = _pad_index(size, before, after, mode, input._data)
-        index.append(positions.reshape([-1 if i == len(index) else 1 for i in range(count)]))
+        positions = positions.reshape([-1 if i == len(index) else 1 for i in range(count)])
+        index.append(_tape.derived(positions))  # from the sizes alone
     op = _PAD_OPS.get((mode, count), IndexSelect)
     if mode == "circular":
         return op.apply(input, (Ellipsis, *index))
