@@ -192,3 +192,45 @@ def test_selections_replay_with_eager_values_indices_and_gradients(name):
             _same(want, got, name)
         _same(x_eager.grad, x_compiled.grad, name)
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+
+
+INDEXINGS = {  # x (4, 6), an int64 index i (3,) with values in [0, 4) -> what it reads
+    "getitem": lambda x, i: x[i],
+    "getitem_after_a_slice": lambda x, i: x[1:, i],
+    "getitem_by_two": lambda x, i: x[i, i.flip(0)],
+    "getitem_and_a_list": lambda x, i: x[i, [0, 5, 5]],
+    "gather": lambda x, i: x.gather(1, i.repeat(4, 1)),
+    "index_select": lambda x, i: x.index_select(0, i),
+    "scatter_add": lambda x, i: ember.zeros(5, 6).scatter_add(0, i[:, None].expand(3, 6), x[:3]),
+    "scatter": lambda x, i: ember.zeros(4, 6).scatter(0, i[:1, None].expand(1, 6), x[:1]),
+}
+
+
+@pytest.mark.parametrize("name", list(INDEXINGS))
+def test_reads_by_an_index_tensor_replay_with_each_calls_indices(name):
+    """The index is an argument that changes from call to call, repeats included; its
+    values are checked in the replay too."""
+    function = INDEXINGS[name]
+
+    def step(x, index):
+        out = function(x, index)
+        out.backward(ember.ones(out.shape) * ember.arange(out.numel()).reshape(out.shape))
+        return out
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(4)
+    for index in ([0, 2, 2], [3, 1, 0], [1, 1, 1]):
+        data = rng.standard_normal((4, 6)).astype(np.float32)
+        x_eager, x_compiled = (ember.tensor(data, requires_grad=True) for _ in range(2))
+        index = ember.tensor(index)
+        _same(step(x_eager, index), compiled(x_compiled, index), name)
+        _same(x_eager.grad, x_compiled.grad, name)
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+    x = ember.tensor(data, requires_grad=True)
+    with pytest.raises((IndexError, RuntimeError)) as replayed:
+        compiled(x, ember.tensor([9, 0, 1]))
+    with pytest.raises(type(replayed.value)) as eager:
+        step(x, ember.tensor([9, 0, 1]))
+    assert str(replayed.value) == str(eager.value)  # PyTorch's words, not NumPy's
+    assert "out of bounds for dimension" in str(eager.value) or \
+        str(eager.value) == "index out of range in self"

@@ -10,6 +10,7 @@ dims: ints select before the tensor indices are looked at.
 
 from __future__ import annotations
 
+from functools import partial
 from string import ascii_letters
 
 from ember import _tape
@@ -159,13 +160,19 @@ def _checked(array, size: int, dim: int):
     return xp.where(array < 0, array + size, array)
 
 
-def _parse_index(shape, index, data) -> tuple:
+def _parse_index(shape, index, data, holes=None) -> tuple:
     """PyTorch's reading of ``index`` for a tensor of ``shape``, as a ``(basic, advanced)`` key
-    whose index arrays lie on the device of the array ``data``."""
+    whose index arrays lie on the device of the array ``data``.
+
+    Given a list ``holes``, an integer tensor's array stays in the key as it is, unchecked:
+    ``holes`` gets ``(its place in advanced, the size it indexes, its dim, the tensor)``,
+    and ``_filled`` checks and places it (in the op's forward: a compiled call replays it).
+    """
     if isinstance(index, list) and _treat_as_tuple(index):
         index = tuple(index)
     elif not isinstance(index, tuple):
         index = (index,)
+    origins = [item if isinstance(item, Tensor) else None for item in index]
     items = [_normalize(item) for item in index]
     ndim = len(shape)
     consumed = sum(_consumed(item) for item in items)
@@ -173,7 +180,7 @@ def _parse_index(shape, index, data) -> tuple:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     basic, advanced = [], {}
     dim = view_dim = 0  # position in the input, position in the basic view
-    for item in items:
+    for item, origin in zip(items, origins):
         if item is Ellipsis:
             # PyTorch lets a second ellipsis through; it can only cover what is left.
             skipped = min(ndim - consumed, ndim - dim)
@@ -206,21 +213,53 @@ def _parse_index(shape, index, data) -> tuple:
             basic.extend([slice(None)] * span)
             dim, view_dim = dim + span, view_dim + span
         else:
-            advanced[view_dim] = _checked(item, shape[dim], dim)
+            if holes is not None and origin is not None and \
+                    device_index(origin._data) == device_index(data):  # else moved below
+                holes.append((view_dim, shape[dim], dim, origin))
+                advanced[view_dim] = item
+            else:  # from Python values (a list): a constant of a compiled call
+                advanced[view_dim] = _tape.derived(_checked(item, shape[dim], dim))
             basic.append(slice(None))
             dim, view_dim = dim + 1, view_dim + 1
     basic.append(Ellipsis)  # keeps a full integer selection a 0-d view, not a scalar
     if not advanced:
         return tuple(basic), None
     _check_broadcast(list(advanced.values()))
-    device = device_index(data)
-    if device is not None:  # a list or a CPU tensor indexes a CUDA tensor as in PyTorch
-        advanced = {d: to_device(array, device) for d, array in advanced.items()}
-    elif _cuda.in_use and any(device_index(array) is not None for array in advanced.values()):
-        raise RuntimeError("indices should be either on cpu or on the same device as the "
-                           "indexed tensor (cpu)")
+    advanced = _on_device(advanced, data, holes)
     last = max(advanced)
     return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
+
+
+def _on_device(advanced: dict, data, holes) -> dict:
+    """The index arrays on the device of ``data``: a list or a CPU tensor indexes a CUDA
+    tensor as in PyTorch (an array in ``holes`` moves where ``_filled`` places it)."""
+    device = device_index(data)
+    if device is not None:
+        filled = {place for place, *_ in holes or ()}
+        return {d: array if d in filled else to_device(array, device)
+                for d, array in advanced.items()}
+    if _cuda.in_use and any(device_index(array) is not None for array in advanced.values()):
+        raise RuntimeError("indices should be either on cpu or on the same device as the "
+                           "indexed tensor (cpu)")
+    return advanced
+
+
+def _filled(key, holes, device, *arrays):
+    """``key`` with each integer index array checked (``_checked``) and put in its place
+    (``holes`` of ``_parse_index``, without the tensors), on ``device``."""
+    basic, advanced = key
+    advanced = list(advanced)
+    for (place, size, dim), array in zip(holes, arrays):
+        array = _checked(array, size, dim)
+        advanced[place] = array if device is None else to_device(array, device)
+    return basic, tuple(advanced)
+
+
+def _keyed(key, holes, data) -> tuple:
+    """The arguments after ``x`` of an ``Index`` or ``IndexPut`` whose key has ``holes``:
+    the key as a function of the index arrays (``_filled``), and the index tensors."""
+    places = tuple((place, size, dim) for place, size, dim, _ in holes)
+    return partial(_filled, key, places, device_index(data)), [t for *_, t in holes]
 
 
 def _mask_coordinates(mask, shape, dim) -> list:
@@ -270,26 +309,36 @@ def _along_key(index_array, dim: int) -> tuple:
 
 
 class Index(Op):
-    """``x[key]``; a view when the key is basic."""
+    """``x[key]``; a view when the key is basic.
+
+    The key may be a function of index arrays that follow it: the forward builds it from
+    them and checks them (``_keyed``), so that a compiled call does it on each call's
+    indices.
+    """
 
     view_of = 0
 
     @staticmethod
-    def forward(ctx, x, key):
+    def forward(ctx, x, key, *indices):
+        if indices:
+            key = key(*indices)
         ctx.shape, ctx.key = x.shape, key
         return _read(x, key)
 
     @staticmethod
     def gradients(xp, ctx, grad):
         # scattered into zeros: an entry read twice (``x[[0, 0]]``) gets both gradients
-        return xp.add_at_zeros(ctx.shape, ctx.key, grad), None
+        return (xp.add_at_zeros(ctx.shape, ctx.key, grad),) + (None,) * (ctx._num_args - 1)
 
 
 class IndexPut(Op):
-    """A copy of ``x`` with ``x[key] = value`` (or ``+= value`` with ``accumulate``)."""
+    """A copy of ``x`` with ``x[key] = value`` (or ``+= value`` with ``accumulate``); the
+    key may be a function of index arrays that follow, as ``Index``'s."""
 
     @staticmethod
-    def forward(ctx, x, value, key, accumulate):
+    def forward(ctx, x, value, key, accumulate, *indices):
+        if indices:
+            key = key(*indices)
         ctx.key, ctx.accumulate = key, accumulate
         out = x.copy()
         _write(out, key, value, accumulate)
@@ -303,7 +352,7 @@ class IndexPut(Op):
             grad_x = grad if ctx.accumulate else xp.set_at(grad, ctx.key, 0)
         if needs[1]:
             grad_value = xp.get_at(grad, ctx.key)  # the engine sums over broadcast dims
-        return grad_x, grad_value, None, None
+        return (grad_x, grad_value) + (None,) * (ctx._num_args - 2)
 
 
 # PyTorch's node names for the same two primitives, by the function that makes them.
@@ -418,7 +467,11 @@ def getitem(input: Tensor, index) -> Tensor:
         tensor([[2., 0.],
                 [5., 3.]])
     """
-    key = _parse_index(input.shape, index, input._data)
+    holes = []
+    key = _parse_index(input.shape, index, input._data, holes)
+    if holes:  # integer tensors: checked and placed in the op (a compiled call replays it)
+        function, tensors = _keyed(key, holes, input._data)
+        return Index.apply(input, function, *tensors)
     return _reader(key).apply(input, key)
 
 
@@ -513,6 +566,14 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
 
     As in PyTorch, only ``index_fill`` accepts negative indices.
     """
+    _check_vector(index, op)
+    size = input.shape[dim] if input.ndim else 1
+    # a constant index (the sizes alone made it) gives a constant array
+    return _tape.derived(_vector_values(op, dim, size, index._data), index)
+
+
+def _check_vector(index: Tensor, op: str) -> None:
+    """``_vector_index``'s checks of the index's type and shape."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index.dtype.name not in ("int64", "int32"):
@@ -523,8 +584,12 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
         )
     if index.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
-    array = index._data.reshape(-1).astype(xp.int64)
-    size = input.shape[dim] if input.ndim else 1
+
+
+def _vector_values(op: str, dim: int, size: int, array):
+    """``_vector_index``'s array from the index's: its values checked, negative ones (which
+    only ``index_fill`` takes) counted from the end."""
+    array = array.reshape(-1).astype(xp.int64)
     low = -size if op == "index_fill" else 0
     bad = array[(array < low) | (array >= size)]
     if bad.size:
@@ -534,8 +599,13 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
         raise IndexError(
             f"{prefix}index {int(bad[0])} is out of bounds for dimension {dim} with size {size}"
         )
-    # a constant index (the sizes alone made it) gives a constant array
-    return _tape.derived(xp.where(array < 0, array + size, array), index)
+    return xp.where(array < 0, array + size, array)
+
+
+def _selection_key(ndim: int, dim: int, size: int, index):
+    """``index_select``'s key from its index array, checked: made in the op's forward, so
+    that a compiled call replays it."""
+    return _dim_key(ndim, dim, _vector_values("index_select", dim, size, index))
 
 
 def _as_1d(input: Tensor):
@@ -553,10 +623,12 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     replaced by ``n``.
     """
     dim = wrap_dim(dim, input.ndim, "index_select")
-    array = _vector_index(input, dim, index, "index_select")
+    _check_vector(index, "index_select")
     if input.ndim == 0:
-        return _restore(IndexSelect.apply(_as_1d(input), _dim_key(1, 0, array)), input)
-    return IndexSelect.apply(input, _dim_key(input.ndim, dim, array))
+        key = partial(_selection_key, 1, 0, 1)
+        return _restore(IndexSelect.apply(_as_1d(input), key, index), input)
+    return IndexSelect.apply(input, partial(_selection_key, input.ndim, dim, input.shape[dim]),
+                             index)
 
 
 def _dim_source(input: Tensor, dim: int, array, source: Tensor, op: str) -> None:
@@ -649,7 +721,10 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
     return IndexPut.apply(input, values, key, bool(accumulate))
 
 
-def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None) -> None:
+def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None,
+                 values: bool = True) -> None:
+    """PyTorch's checks of a gather's or scatter's ``index``: its type and shape, then (with
+    ``values``; else the keyed op's forward does it, ``_along_checked``) its values."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     _check_index_dtype(index, op, allow_int32=op == "gather")
@@ -667,8 +742,11 @@ def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None) -
                 f"{list(input.shape)} apart from dimension {dim} and to be no larger size than "
                 f"src {list(source.shape)}"
             )
-    array = index._data
-    size = input.shape[dim] if input.ndim else 1
+    if values:
+        _in_bounds(index._data, input.shape[dim] if input.ndim else 1, dim)
+
+
+def _in_bounds(array, size: int, dim: int) -> None:
     if array.size:
         bad = array[(array < 0) | (array >= size)]
         if bad.size:
@@ -676,6 +754,21 @@ def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None) -
                 f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {dim} with "
                 f"size {size}"
             )
+
+
+def _along_checked(dim: int, size: int, index):
+    """The key of a gather or scatter along ``dim`` (of ``size``) from its ``index`` array,
+    checked (``_in_bounds``): made in the op's forward, so a compiled call replays it."""
+    _in_bounds(index, size, dim)
+    return _along_key(index.astype(xp.int64), dim)
+
+
+def _along(input: Tensor, dim: int, index: Tensor) -> tuple:
+    """The key function and the index of a gather or scatter of ``input`` along ``dim``
+    (a 0-d ``input`` and ``index`` read as 1-d)."""
+    if input.ndim == 0:
+        return partial(_along_checked, 0, 1), _as_1d(index)
+    return partial(_along_checked, dim, input.shape[dim]), index
 
 
 def gather(
@@ -686,10 +779,11 @@ def gather(
     Shape: ``index`` has ``input``'s number of dims; ``out`` has ``index``'s shape.
     """
     dim = wrap_dim(dim, input.ndim, "gather")
-    _check_along(input, dim, index, "gather")
+    _check_along(input, dim, index, "gather", values=False)
+    key, index = _along(input, dim, index)
     if input.ndim == 0:
-        return _restore(Gather.apply(_as_1d(input), _along_key(_as_1d(index)._data, 0)), input)
-    return Gather.apply(input, _along_key(index._data.astype(xp.int64), dim))
+        return _restore(Gather.apply(_as_1d(input), key, index), input)
+    return Gather.apply(input, key, index)
 
 
 def _scatter_source(src: Tensor, index: Tensor):
@@ -699,10 +793,10 @@ def _scatter_source(src: Tensor, index: Tensor):
     return getitem(src, tuple(slice(0, size) for size in index.shape))
 
 
-def _scatter_args(input, dim, index, src, op):
+def _scatter_args(input, dim, index, src, op, values: bool = True):
     dim = wrap_dim(dim, input.ndim, op)
     source = src if isinstance(src, Tensor) else None
-    _check_along(input, dim, index, op, source)
+    _check_along(input, dim, index, op, source, values)
     if source is not None and source.dtype is not input.dtype:
         raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
     return dim
@@ -737,7 +831,7 @@ def scatter(
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
-    dim = _scatter_args(input, dim, index, src, "scatter")
+    dim = _scatter_args(input, dim, index, src, "scatter", values=reduce is not None)
     src = (
         _scatter_source(src, index)
         if isinstance(src, Tensor)
@@ -750,9 +844,10 @@ def scatter(
 
 
 def _scatter(input, dim, index, src, reduce):
+    if reduce is None:  # its values checked in the op
+        key = partial(_along_checked, dim, input.shape[dim])
+        return Scatter.apply(input, src, key, False, index)
     key = _along_key(index._data.astype(xp.int64), dim)
-    if reduce is None:
-        return Scatter.apply(input, src, key, False)
     if reduce not in ("add", "multiply"):
         raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
     return ScatterWithReduce.apply(input, src, key, reduce)
@@ -760,12 +855,12 @@ def _scatter(input, dim, index, src, reduce):
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``input`` with ``src`` added at ``index`` along ``dim``; repeated positions add up."""
-    dim = _scatter_args(input, dim, index, src, "scatter_add")
+    dim = _scatter_args(input, dim, index, src, "scatter_add", values=False)
     src = _scatter_source(src, index)
+    key, index = _along(input, dim, index)
     if input.ndim == 0:
-        key = _along_key(_as_1d(index)._data, 0)
-        return _restore(ScatterAdd.apply(_as_1d(input), _as_1d(src), key, True), input)
-    return ScatterAdd.apply(input, src, _along_key(index._data.astype(xp.int64), dim), True)
+        return _restore(ScatterAdd.apply(_as_1d(input), _as_1d(src), key, True, index), input)
+    return ScatterAdd.apply(input, src, key, True, index)
 
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
