@@ -12,12 +12,15 @@ COO ``.grad``, one row per lookup, as PyTorch's (``ember/ops/sparse.py``).
 
 from __future__ import annotations
 
+from functools import partial
+
+from ember import _tape
 from ember._backend import xp
 from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops import _sparse_grad
-from ember.ops._function import Op, _legacy
+from ember.ops._function import NonDifferentiable, Op, _legacy
 from ember.ops.creation import zeros
 from ember.ops.shape import stack
 
@@ -148,18 +151,28 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype is not int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     values = tensor._data
-    if values.size == 0:
-        if num_classes <= 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        return Tensor._make(xp.zeros(values.shape + (num_classes,), xp.int64, like=values))
-    if values.min() < 0:
-        raise RuntimeError("Class values must be non-negative.")
+    if values.size == 0 and num_classes <= 0:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
+        _tape.graph_break("one_hot() without num_classes: the largest value decides the shape")
+        _check_classes(values, None)
         num_classes = int(values.max()) + 1
-    elif values.max() >= num_classes:
+    # an op: a compiled call checks and encodes each call's values
+    return NonDifferentiable.apply(partial(_one_hot, num_classes), tensor)
+
+
+def _check_classes(values, num_classes) -> None:
+    if values.size and values.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if values.size and num_classes is not None and values.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
+
+
+def _one_hot(num_classes: int, values):
+    """``one_hot``'s array: 1 where the last axis is the value (checked first)."""
+    _check_classes(values, num_classes)
     classes = xp.arange(num_classes, like=values)
-    return Tensor._make((values[..., None] == classes).astype(xp.int64))
+    return (values[..., None] == classes).astype(xp.int64)
 
 
 # ---------------------------------------------------------------- embedding_bag
