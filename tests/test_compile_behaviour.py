@@ -365,6 +365,10 @@ def _equal_branch(x):
     return x * 2 if ember.equal(x.sign(), x.abs().sign()) else x * 3
 
 
+def _read_grad(x):
+    return x * (2 if x.grad is None else 3)  # Python control flow on a gradient
+
+
 def _repeat_by_values(x):
     return x.repeat_interleave(x.gt(0).long() + 1)  # the counts decide the shape
 
@@ -372,6 +376,7 @@ def _repeat_by_values(x):
 BREAKS = {
     "item": (_item, "item()"),
     "repeat_by_values": (_repeat_by_values, "array argument"),
+    "read_grad": (_read_grad, "reading .grad"),
     "index_0d_tensor": (_index_by_argmax, "0-d integer tensor"),
     "allclose": (_allclose_branch, "allclose()"),
     "equal": (_equal_branch, "equal()"),
@@ -926,3 +931,41 @@ def test_a_parameter_group_added_after_recording_records_again():
     assert other.weight.grad is None
     assert "Optimizer.zero_grad, replayed whole" in step.code
     assert _state(step).breaks == [] and _state(step)._recordings == 2
+
+
+SETTINGS = {"scale": 2.0}  # a global dict, list and number a compiled module reads
+FACTORS = [1.0, 3.0]
+OFFSET = 0.0
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.factors = [1.0, 1.0]  # a list attribute, read by the forward
+
+    def forward(self, x):
+        return self.linear(x) * SETTINGS["scale"] * FACTORS[1] * self.factors[0] + OFFSET
+
+
+def _set_offset(value):
+    global OFFSET
+    OFFSET = value
+
+
+def test_a_change_to_what_a_global_or_attribute_list_or_dict_holds_records_again():
+    model = _Scaled()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    changes = [lambda: None, lambda: SETTINGS.update(scale=5.0),
+               lambda: FACTORS.__setitem__(1, 7.0), lambda: model.factors.__setitem__(0, 0.5),
+               lambda: _set_offset(1.5), lambda: None]
+    try:
+        for change in changes:
+            change()
+            np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    finally:
+        SETTINGS["scale"], FACTORS[1] = 2.0, 3.0
+        _set_offset(0.0)
+    state = _state(compiled)
+    assert state._recordings == 5 and state.replays == 1, (state._recordings, state.replays)

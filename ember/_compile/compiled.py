@@ -12,6 +12,7 @@ attributes, and that captured tensors kept their shape, dtype and ``requires_gra
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import time
@@ -39,6 +40,8 @@ class config:
 
 _EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
 _SCALARS = (bool, int, float, str, type(None))
+_CONTAINERS = (tuple, list, dict)
+_LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
 
@@ -282,8 +285,12 @@ def _code_names(code) -> set:
 
 def _globals_and_cells(function):
     """(namespace, name, value) for the globals the function names and its closure cells,
-    and those of the Python functions it reaches through them (a ``compute_loss`` helper)."""
+    and those of the Python functions it reaches through them (a ``compute_loss`` helper)
+    or through the modules it is or names (their classes' ``forward`` and helpers)."""
     found, seen, pending = [], set(), [function]
+    for owner in (function, getattr(function, "__self__", None)):
+        if isinstance(owner, Module):
+            pending += _methods(owner)
     while pending:
         item = pending.pop()
         target = getattr(item, "__func__", item)
@@ -303,6 +310,23 @@ def _globals_and_cells(function):
             found.append(entry)
             if isinstance(entry[2], types.FunctionType):
                 pending.append(entry[2])
+            elif isinstance(entry[2], Module):
+                pending += _methods(entry[2])
+    return found
+
+
+def _methods(module) -> list:
+    """The functions that the classes of ``module`` and its submodules define outside
+    ember: a user's ``forward`` and its helpers, whose globals a replay depends on too."""
+    found = []
+    for sub in module.modules():
+        for klass in type(sub).__mro__:
+            if klass.__module__.split(".")[0] in ("ember", "builtins"):
+                continue
+            for value in vars(klass).values():
+                value = getattr(value, "__func__", value)  # a static or class method
+                if isinstance(value, types.FunctionType):
+                    found.append(value)
     return found
 
 
@@ -349,6 +373,35 @@ def _hooks_break(tape, modules) -> None:
 # ---------------------------------------------------------------- guards
 
 
+def _ours(namespace) -> bool:
+    """Whether ``namespace`` is one of ember's modules, whose tables do not change."""
+    return type(namespace) is dict and namespace.get("__name__", "").startswith("ember.")
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` is a tuple, list or dict of Python numbers, strings and None
+    (nested as deep as it likes, ``_LARGEST_COMPARED`` of them at most): data that a
+    guard can compare with a copy, so that a replay sees a change to what it holds."""
+    if type(value) not in _CONTAINERS:
+        return False
+    pending, count = [value], 0
+    while pending:
+        item = pending.pop()
+        if type(item) in _SCALARS:
+            continue
+        if type(item) is dict:
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif type(item) in _CONTAINERS:
+            pending.extend(item)
+        else:
+            return False
+        count += len(item)
+        if count > _LARGEST_COMPARED:
+            return False
+    return True
+
+
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
@@ -366,6 +419,10 @@ def _guards(function, modules, program) -> list:
             if key != "training" and not key.startswith("_") and type(value) in _SCALARS:
                 guards.append((f"{name}.__dict__.get({key!r}) == {value!r}", {name: module},
                                f"{label}.{key} changed from {value!r}"))
+            elif not key.startswith("_") and type(value) in (list, dict) and _plain(value):
+                guards.append((f"{name}.__dict__.get({key!r}) == {name}_{key}",
+                               {name: module, f"{name}_{key}": copy.deepcopy(value)},
+                               f"{label}.{key} changed"))
             elif isinstance(value, Tensor):
                 guards.append((f"{name}.__dict__.get({key!r}) is {name}_{key}",
                                {name: module, f"{name}_{key}": value},
@@ -376,6 +433,10 @@ def _guards(function, modules, program) -> list:
         check = "==" if type(value) in _SCALARS else "is"
         guards.append((f"{read} {check} {name}", {holder: namespace, name: value},
                        f"{key or 'a closure variable'} changed"))
+        if type(value) in (list, dict) and _plain(value) and not _ours(namespace):
+            guards.append((f"{read} == {name}_now", {holder: namespace,
+                                                     f"{name}_now": copy.deepcopy(value)},
+                           f"what {key or 'a closure variable'} holds changed"))
     for slot in program.sources:
         if slot.kind != "captured":
             continue
