@@ -3,9 +3,11 @@ double backward, the module wrapper, the tools that explain it, and whole progra
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 import re
 import threading
+import types
 import warnings
 
 import numpy as np
@@ -969,3 +971,44 @@ def test_a_change_to_what_a_global_or_attribute_list_or_dict_holds_records_again
         _set_offset(0.0)
     state = _state(compiled)
     assert state._recordings == 5 and state.replays == 1, (state._recordings, state.replays)
+
+
+ARGS = argparse.Namespace(scale=1.0)  # a script's parsed arguments, read by the forward
+
+
+class _Configured(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self._offset = 0.0  # a private number
+        self.activation = ember.relu  # a function
+        self.config = types.SimpleNamespace(factor=1.0)  # an object holding numbers
+
+    def forward(self, x):
+        y = self.activation(self.linear(x)) * self.config.factor + self._offset
+        return y * ARGS.scale
+
+
+ATTRIBUTE_CHANGES = {
+    "private_number": lambda m: setattr(m, "_offset", 2.0),
+    "function": lambda m: setattr(m, "activation", ember.tanh),
+    "object_attribute": lambda m: setattr(m.config, "factor", 3.0),
+    "object_replaced": lambda m: setattr(m, "config", types.SimpleNamespace(factor=4.0)),
+    "global_namespace": lambda m: setattr(ARGS, "scale", 5.0),
+}
+
+
+@pytest.mark.parametrize("change", list(ATTRIBUTE_CHANGES))
+def test_a_changed_attribute_that_the_forward_reads_records_again(change):
+    model = _Configured()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))
+    try:
+        for step in range(3):
+            if step == 1:
+                ATTRIBUTE_CHANGES[change](model)
+            np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    finally:
+        ARGS.scale = 1.0
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)

@@ -41,6 +41,10 @@ class config:
 _EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
 _SCALARS = (bool, int, float, str, type(None))
 _CONTAINERS = (tuple, list, dict)
+# objects whose attributes a guard does not compare: code, classes, modules, tensors
+_OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType,
+           types.BuiltinFunctionType, Module, Tensor)
+_MODULE_STATE = frozenset(vars(Module()))  # a module's own bookkeeping, guarded apart
 _LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
@@ -402,6 +406,33 @@ def _plain(value) -> bool:
     return True
 
 
+def _value_guards(read, value, objects, name, label, contents=True) -> list:
+    """Guards that ``read``, an expression over ``objects``, still gives ``value``: an equal
+    number or string; else the same object, and with ``contents`` the same contents where
+    they are plain data (``_plain``): a list or dict, or an object's attributes (an
+    ``argparse.Namespace``, a config object)."""
+    if type(value) in _SCALARS:
+        return [(f"{read} == {name}", {**objects, name: value}, f"{label} changed")]
+    guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
+    if not contents:
+        return guards
+    if type(value) in (list, dict) and _plain(value):
+        guards.append((f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(value)},
+                       f"what {label} holds changed"))
+    elif _simple(value):
+        guards.append((f"{read}.__dict__ == {name}_now",
+                       {**objects, f"{name}_now": copy.deepcopy(vars(value))},
+                       f"an attribute of {label} changed"))
+    return guards
+
+
+def _simple(value) -> bool:
+    """Whether ``value`` is a plain object whose attributes are plain data (``_plain``)."""
+    attributes = getattr(value, "__dict__", None)
+    return type(attributes) is dict and not isinstance(value, _OPAQUE) and (
+        not attributes or _plain(attributes))
+
+
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
@@ -416,27 +447,14 @@ def _guards(function, modules, program) -> list:
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
         for key, value in module.__dict__.items():
-            if key != "training" and not key.startswith("_") and type(value) in _SCALARS:
-                guards.append((f"{name}.__dict__.get({key!r}) == {value!r}", {name: module},
-                               f"{label}.{key} changed from {value!r}"))
-            elif not key.startswith("_") and type(value) in (list, dict) and _plain(value):
-                guards.append((f"{name}.__dict__.get({key!r}) == {name}_{key}",
-                               {name: module, f"{name}_{key}": copy.deepcopy(value)},
-                               f"{label}.{key} changed"))
-            elif isinstance(value, Tensor):
-                guards.append((f"{name}.__dict__.get({key!r}) is {name}_{key}",
-                               {name: module, f"{name}_{key}": value},
-                               f"{label}.{key} was replaced"))
+            if key not in _MODULE_STATE:
+                guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
+                                        f"{name}_{key}", f"{label}.{key}")
     for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
-        holder, name = f"G{number}", f"G{number}_value"
+        holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
-        check = "==" if type(value) in _SCALARS else "is"
-        guards.append((f"{read} {check} {name}", {holder: namespace, name: value},
-                       f"{key or 'a closure variable'} changed"))
-        if type(value) in (list, dict) and _plain(value) and not _ours(namespace):
-            guards.append((f"{read} == {name}_now", {holder: namespace,
-                                                     f"{name}_now": copy.deepcopy(value)},
-                           f"what {key or 'a closure variable'} holds changed"))
+        guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",
+                                key or "a closure variable", contents=not _ours(namespace))
     for slot in program.sources:
         if slot.kind != "captured":
             continue
