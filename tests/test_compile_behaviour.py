@@ -1012,3 +1012,18 @@ def test_a_changed_attribute_that_the_forward_reads_records_again(change):
         ARGS.scale = 1.0
     state = _state(compiled)
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
+def test_an_argument_object_whose_attributes_changed_records_again():
+    options = types.SimpleNamespace(scale=1.0, mode="a")
+
+    def scaled(x, options):
+        return x * options.scale if options.mode == "a" else x - options.scale
+
+    compiled = ember.compile(scaled)
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    for scale, mode in ((1.0, "a"), (2.0, "a"), (2.0, "b"), (2.0, "b")):
+        options.scale, options.mode = scale, mode
+        np.testing.assert_array_equal(_array(compiled(x, options)), _array(scaled(x, options)))
+    state = _state(compiled)
+    assert state._recordings == 3 and state.replays == 1, (state._recordings, state.replays)

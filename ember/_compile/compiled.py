@@ -253,7 +253,12 @@ def _flatten(value, tensors, spec, key=None) -> None:
         spec.append((dict, list(value), inner))
     else:
         if key is not None:
-            key.append((kind, value) if kind in _SCALARS else (kind, id(value)))
+            if kind in _SCALARS:
+                key.append((kind, value))
+            elif _simple(value):  # an object of plain data: which one, and what it holds
+                key.append((kind, id(value), repr(sorted(vars(value).items()))))
+            else:
+                key.append((kind, id(value)))
         spec.append(("leaf", value))
 
 
