@@ -1027,3 +1027,34 @@ def test_an_argument_object_whose_attributes_changed_records_again():
         np.testing.assert_array_equal(_array(compiled(x, options)), _array(scaled(x, options)))
     state = _state(compiled)
     assert state._recordings == 3 and state.replays == 1, (state._recordings, state.replays)
+
+
+def test_seeding_inside_the_call_replays_where_it_ran():
+    generator = ember.Generator()
+
+    def seeded(x):
+        ember.manual_seed(7)
+        noise = ember.rand(4)
+        generator.manual_seed(3)
+        return x * noise + ember.rand(4, generator=generator) + ember.rand(4)
+
+    compiled = ember.compile(seeded)
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    expected = _array(seeded(x))
+    for _ in range(3):  # the same numbers every call, as eagerly
+        np.testing.assert_array_equal(_array(compiled(x)), expected)
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
+def test_restoring_a_state_taken_inside_the_call_breaks():
+    def redrawn(x):
+        state = ember.get_rng_state()
+        first = ember.rand(4)
+        ember.set_rng_state(state)
+        return x + (first - ember.rand(4))  # x: the same draw twice
+
+    compiled = ember.compile(redrawn)
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    for _ in range(3):
+        np.testing.assert_array_equal(_array(compiled(x)), _array(x))
+    assert any("set_state" in reason for reason, _ in _state(compiled).breaks)

@@ -95,11 +95,15 @@ class Generator:
         self.device = of_index(self._index)
         self._stream = BitStream() if self._index is None else CudaBitStream(self._index)
 
+    # A compiled call replays these whole, where they ran: its draws after them see the
+    # state they leave, as eagerly.
+    @_tape.replayed()
     def manual_seed(self, seed) -> Generator:
         """Reset the state from ``seed`` (an int in [-2**63, 2**64)); returns this generator."""
         self._stream.seed(_check_seed(seed))
         return self
 
+    @_tape.replayed()
     def seed(self) -> int:
         """Reseed from the operating system's entropy and return the new seed."""
         value = fresh_seed()
@@ -113,6 +117,7 @@ class Generator:
         """The state as a ``uint8`` tensor, to hand back to ``set_state``."""
         return Tensor._make(xp.frombuffer(self._stream.get_state(), dtype=xp.uint8).copy())
 
+    @_tape.replayed()
     def set_state(self, new_state: Tensor) -> Generator:
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
@@ -162,6 +167,7 @@ def cuda_generator(index: int) -> Generator:
     return generator
 
 
+@_tape.replayed()  # a compiled call replays it whole (as ``Generator.manual_seed``)
 def manual_seed(seed) -> Generator:
     """Seed the random numbers of every device, as PyTorch does: the default generator
     (the global stream), which it returns, and each GPU's, made or yet to be made."""
@@ -170,6 +176,7 @@ def manual_seed(seed) -> Generator:
     return generator
 
 
+@_tape.replayed()
 def seed() -> int:
     """Seed every device's random numbers non-deterministically and return the seed."""
     value = default_generator.seed()
