@@ -168,6 +168,12 @@ SELECTIONS = {  # x (4, 6) -> what it selects; the indices follow each replay's 
     "max_pool_indices": lambda x: F.max_pool2d(x[None], 2, return_indices=True),
     "index_select_of_a_constant": lambda x: x.index_select(1, ember.tensor([5, 0, 0, 2])),
     "repeat_interleave": lambda x: x.repeat_interleave(2, dim=0),
+    "kthvalue": lambda x: x.kthvalue(2, dim=1),
+    "median": lambda x: x.median(dim=0),
+    "nanmedian": lambda x: x.nanmedian(dim=1, keepdim=True),
+    "mode": lambda x: x.round().mode(dim=1),
+    "cummax": lambda x: x.cummax(dim=1),
+    "cummin": lambda x: x.cummin(dim=0),
 }
 
 

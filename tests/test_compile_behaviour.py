@@ -379,6 +379,8 @@ BREAKS = {
     "item": (_item, "item()"),
     "repeat_by_values": (_repeat_by_values, "array argument"),
     "read_grad": (_read_grad, "reading .grad"),
+    "embedding_max_norm": (lambda x: F.embedding(ember.tensor([0, 3, 3]), x.reshape(5, 1) * 3,
+                                                 max_norm=1.0), "max_norm"),
     "index_0d_tensor": (_index_by_argmax, "0-d integer tensor"),
     "allclose": (_allclose_branch, "allclose()"),
     "equal": (_equal_branch, "equal()"),

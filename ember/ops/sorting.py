@@ -258,17 +258,21 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
             f"kthvalue(): selected number k out of range for dimension {dim}: k={k}, "
             f"shape {list(input.shape)}"
         )
-    indices = _order(input._data, dim)
-    if indices.ndim:
-        indices = xp.take(indices, [k - 1], axis=dim)
+    indices = _indices(_kth, input, k=k, dim=dim)
     return _selection(return_types.kthvalue, Kthvalue, input, indices, dim, keepdim)
 
 
-def _selection(result_type, op, input, indices, dim, keepdim):
+def _kth(data, k: int, dim: int):
+    """The index of the ``k``-th smallest value along ``dim`` (kept as size 1)."""
+    indices = _order(data, dim)
+    return xp.take(indices, [k - 1], axis=dim) if indices.ndim else indices
+
+
+def _selection(result_type, op, input, indices: Tensor, dim, keepdim):
     values = op.apply(input, indices, dim, keepdim)
     if not keepdim and indices.ndim:
-        indices = xp.squeeze(indices, dim)
-    return result_type(values, Tensor._make(indices))
+        indices = indices.squeeze(dim)
+    return result_type(values, indices)
 
 
 def _median_indices(data, dim: int, ignore_nan: bool):
@@ -314,7 +318,7 @@ def _median(input, dim, keepdim, ignore_nan):
         return (Nanmedian if ignore_nan else Median).apply(input, ignore_nan)
     dim = wrap_dim(dim, input.ndim, name)
     _check_nonempty(name, input, dim)
-    indices = _median_indices(input._data, dim, ignore_nan)
+    indices = _indices(_median_indices, input, dim=dim, ignore_nan=ignore_nan)
     result_type = return_types.nanmedian if ignore_nan else return_types.median
     return _selection(
         result_type, NanmedianDim if ignore_nan else MedianDim, input, indices, dim, keepdim
@@ -358,7 +362,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
     """The most frequent value along ``dim`` (the smallest on a tie) and an index of it."""
     dim = wrap_dim(dim, input.ndim, "mode")
     _check_nonempty("mode", input, dim)
-    indices = _mode_indices(input._data, dim)
+    indices = _indices(_mode_indices, input, dim=dim)
     return _selection(return_types.mode, Mode, input, indices, dim, keepdim)
 
 
@@ -383,15 +387,15 @@ def _cumulative_indices(data, dim: int, better):
 def cummax(input: Tensor, dim: int, *, out=None):
     """``values[i] = max(input[:i + 1])`` along ``dim``, and the index of each maximum."""
     dim = wrap_dim(dim, input.ndim, "cummax")
-    indices = _cumulative_indices(input._data, dim, xp.greater_equal)
-    return return_types.cummax(Cummax.apply(input, indices, dim, True), Tensor._make(indices))
+    indices = _indices(_cumulative_indices, input, dim=dim, better=xp.greater_equal)
+    return return_types.cummax(Cummax.apply(input, indices, dim, True), indices)
 
 
 def cummin(input: Tensor, dim: int, *, out=None):
     """``values[i] = min(input[:i + 1])`` along ``dim``, and the index of each minimum."""
     dim = wrap_dim(dim, input.ndim, "cummin")
-    indices = _cumulative_indices(input._data, dim, xp.less_equal)
-    return return_types.cummin(Cummin.apply(input, indices, dim, True), Tensor._make(indices))
+    indices = _indices(_cumulative_indices, input, dim=dim, better=xp.less_equal)
+    return return_types.cummin(Cummin.apply(input, indices, dim, True), indices)
 
 
 # ---------------------------------------------------------------- unique

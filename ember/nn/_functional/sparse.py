@@ -85,6 +85,7 @@ def _padding_index(padding_idx, rows: int, message: str):
 
 def _renorm(weight: Tensor, indices, max_norm: float, norm_type: float) -> None:
     """Rescale, in place and outside any graph, the used rows whose norm exceeds max_norm."""
+    _tape.graph_break("embedding's max_norm rescales the weight in place, outside the graph")
     used = xp.unique(indices.reshape(-1))
     if not used.size:
         return
