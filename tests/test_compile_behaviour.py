@@ -1060,3 +1060,22 @@ def test_restoring_a_state_taken_inside_the_call_breaks():
     for _ in range(3):
         np.testing.assert_array_equal(_array(compiled(x)), _array(x))
     assert any("set_state" in reason for reason, _ in _state(compiled).breaks)
+
+
+FILLS = {  # a tensor made in the call, then filled in place with what a replay must redo
+    "fill_from_a_tensor": lambda x: ember.empty(5).fill_(x[0]) * x,
+    "random_fill": lambda x: ember.empty(5).normal_() + x,
+}
+
+
+@pytest.mark.parametrize("name", list(FILLS))
+def test_a_tensor_made_in_the_call_and_filled_from_values_is_no_constant(name):
+    function = FILLS[name]
+    compiled = ember.compile(function)
+    for value in (1.0, 2.0, 3.0):
+        x = ember.full((5,), value)
+        ember.manual_seed(int(value))  # another seed each call: other random numbers
+        want = _array(function(x))
+        ember.manual_seed(int(value))
+        np.testing.assert_array_equal(_array(compiled(x)), want)
+    assert _state(compiled).replays == 0

@@ -170,8 +170,8 @@ class Tape:
         if self.muted:
             return
         slot = self.by_tensor.get(id(target))
-        if slot is None and id(target) in self.made_here:
-            return  # a constant still being built: its final value is what steps will see
+        if slot is None and id(target) in self.made_here and id(result) in self.made_here:
+            return  # a constant still being built of constants: steps see its final value
         if slot is None:
             slot = self.slot_of(target)
             if slot is None:
