@@ -241,3 +241,21 @@ def test_reads_by_an_index_tensor_replay_with_each_calls_indices(name):
     assert str(replayed.value) == str(eager.value)  # PyTorch's words, not NumPy's
     assert "out of bounds for dimension" in str(eager.value) or str(eager.value) in (
         "index out of range in self", "Class values must be smaller than num_classes.")
+
+
+WRITES = {  # x (4, 6) without a gradient, i an int64 index (3,): a write into an intermediate
+    "basic": lambda x, i: (lambda y: (y.__setitem__((slice(None), 0), -1.0), y)[1])(x * 2),
+    "from_a_tensor": lambda x, i: (lambda y: (y.__setitem__(1, x[2]), y)[1])(x + 1),
+    "by_an_index_tensor": lambda x, i: (lambda y: (y.__setitem__(i, x[0]), y)[1])(x.exp()),
+}
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+def test_setitem_on_an_intermediate_replays(name):
+    function = WRITES[name]
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(5)
+    for index in ([0, 2, 2], [3, 1, 0], [1, 1, 1]):
+        x, index = ember.tensor(rng.standard_normal((4, 6)).astype(np.float32)), ember.tensor(index)
+        _same(function(x, index), compiled(x, index), name)
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks

@@ -526,26 +526,30 @@ def setitem(input: Tensor, index, value) -> None:
     Gradients flow to ``value`` (summed over broadcast and repeated positions) and to
     the untouched positions of ``input``; overwritten positions receive zero.
     """
-    key = _parse_index(input.shape, index, input._data)
+    taped = _tape.current() is not None
+    holes = [] if taped else None
+    key = _parse_index(input.shape, index, input._data, holes)
     value = _setitem_value(input, key, value)
     recording = grad_mode.state.enabled and (
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
     )
-    if recording:
-        if key[1] is None and input._requires_grad and input.grad_fn is None:
-            # PyTorch writes a basic index through a view of the leaf, and says so.
-            raise RuntimeError(
-                "a view of a leaf Variable that requires grad is being used in an in-place "
-                "operation."
-            )
-        inplace(input, IndexPut.apply(snapshot(input), value, key, False), "setitem")
-        return
-    if not is_writable(input._data):
+    if recording and key[1] is None and input._requires_grad and input.grad_fn is None:
+        # PyTorch writes a basic index through a view of the leaf, and says so.
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place "
+            "operation."
+        )
+    if not recording and not is_writable(input._data):
         raise RuntimeError(
             "setitem: unsupported operation: the tensor is a broadcast (expanded) view whose "
             "elements share memory; call .clone() before writing to it."
         )
-    _tape.graph_break("setitem writes into a tensor in place outside the graph")
+    if recording or taped:  # an op, written back in place: a compiled call replays it
+        arguments = (key,) if not holes else _keyed(key, holes, input._data)
+        function, tensors = (arguments[0], ()) if not holes else arguments
+        result = IndexPut.apply(snapshot(input), value, function, False, *tensors)
+        inplace(input, result, "setitem")
+        return
     _write(input._data, key, value._data if isinstance(value, Tensor) else value, False)
     input._version_counter[0] += 1
     return
