@@ -172,7 +172,8 @@ def _parse_index(shape, index, data, holes=None) -> tuple:
         index = tuple(index)
     elif not isinstance(index, tuple):
         index = (index,)
-    origins = [item if isinstance(item, Tensor) else None for item in index]
+    origins = [item if isinstance(item, Tensor) else None for item in index] \
+        if holes is not None else [None] * len(index)
     items = [_normalize(item) for item in index]
     ndim = len(shape)
     consumed = sum(_consumed(item) for item in items)
@@ -213,12 +214,8 @@ def _parse_index(shape, index, data, holes=None) -> tuple:
             basic.extend([slice(None)] * span)
             dim, view_dim = dim + span, view_dim + span
         else:
-            if holes is not None and origin is not None and \
-                    device_index(origin._data) == device_index(data):  # else moved below
-                holes.append((view_dim, shape[dim], dim, origin))
-                advanced[view_dim] = item
-            else:  # from Python values (a list): a constant of a compiled call
-                advanced[view_dim] = _tape.derived(_checked(item, shape[dim], dim))
+            advanced[view_dim] = _integer_index(item, origin, shape[dim], dim, view_dim, data,
+                                                holes)
             basic.append(slice(None))
             dim, view_dim = dim + 1, view_dim + 1
     basic.append(Ellipsis)  # keeps a full integer selection a 0-d view, not a scalar
@@ -228,6 +225,20 @@ def _parse_index(shape, index, data, holes=None) -> tuple:
     advanced = _on_device(advanced, data, holes)
     last = max(advanced)
     return tuple(basic), tuple(advanced.get(d, slice(None)) for d in range(last + 1))
+
+
+def _integer_index(array, origin, size: int, dim: int, place: int, data, holes):
+    """What an integer index ``array`` (from the tensor ``origin``, or None) puts in the
+    key: checked (``_checked``); or, while a compiled call records (``holes`` a list), left
+    as it is for ``_filled`` to check in the op, noted in ``holes``."""
+    if holes is None:
+        return _checked(array, size, dim)
+    if origin is None:  # from Python values (a list): a constant of the recording
+        return _tape.derived(_checked(array, size, dim))
+    if device_index(origin._data) == device_index(data):
+        holes.append((place, size, dim, origin))
+        return array
+    return _checked(array, size, dim)  # moved to ``data``'s device: a replay cannot follow
 
 
 def _on_device(advanced: dict, data, holes) -> dict:
@@ -467,9 +478,11 @@ def getitem(input: Tensor, index) -> Tensor:
         tensor([[2., 0.],
                 [5., 3.]])
     """
-    holes = []
+    # While a compiled call records, integer tensors are checked and placed in the op,
+    # which a replay runs on each call's indices; eagerly the key is made here, at once.
+    holes = [] if _tape.current() is not None else None
     key = _parse_index(input.shape, index, input._data, holes)
-    if holes:  # integer tensors: checked and placed in the op (a compiled call replays it)
+    if holes:
         function, tensors = _keyed(key, holes, input._data)
         return Index.apply(input, function, *tensors)
     return _reader(key).apply(input, key)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ember import return_types
+from ember import _tape, return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import NonDifferentiable, Op, _legacy, open_grid, wrap_dim
@@ -175,8 +175,10 @@ def _top(data, count: int, dim: int, largest: bool):
 
 
 def _indices(function, input: Tensor, **options) -> Tensor:
-    """``function(input's array, **options)``, the indices a selection takes, as an op:
-    a compiled call finds them again in each replay's values."""
+    """``function(input's array, **options)``, the indices a selection takes; while a
+    compiled call records, as an op, which a replay runs again on each call's values."""
+    if _tape.current() is None:
+        return Tensor._make(function(input._data, **options))
     return NonDifferentiable.apply(partial(function, **options), input)
 
 
