@@ -1079,3 +1079,54 @@ def test_a_tensor_made_in_the_call_and_filled_from_values_is_no_constant(name):
         ember.manual_seed(int(value))
         np.testing.assert_array_equal(_array(compiled(x)), want)
     assert _state(compiled).replays == 0
+
+
+class _Trainer:
+    """A training loop's object: a compiled method reads its model, optimizer and numbers."""
+
+    def __init__(self):
+        self.model = nn.Linear(3, 2)
+        self.optimizer = ember.optim.SGD(self.model.parameters(), lr=0.1)
+        self.scale = 1.0
+        self.losses = []  # a log the step does not read
+
+    def step(self, x):
+        self.optimizer.zero_grad()
+        loss = self.model(x).pow(2).sum() * self.scale
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+def test_a_compiled_method_of_a_trainer_replays_and_watches_what_it_reads():
+    eager, twin = _Trainer(), _Trainer()
+    twin.model.load_state_dict(eager.model.state_dict())
+    compiled = ember.compile(twin.step)
+    x = ember.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    for step in range(5):
+        if step == 3:
+            eager.scale = twin.scale = 0.5  # read by the step: records again
+        twin.losses.append(step)  # not read: no new recording
+        np.testing.assert_array_equal(_array(compiled(x)), _array(eager.step(x)))
+    np.testing.assert_array_equal(_array(twin.model.weight), _array(eager.model.weight))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 3 and state.breaks == []
+
+
+class _Logging(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.seen = []  # appended to outside the forward, which never reads it
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_a_module_attribute_its_code_never_names_is_no_guard():
+    model = _Logging()
+    compiled = ember.compile(model)
+    for step in range(4):
+        model.seen.append(step)
+        compiled(ember.ones(2, 3))
+    assert _state(compiled)._recordings == 1

@@ -300,6 +300,10 @@ def _globals_and_cells(function):
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
             pending += _methods(owner)
+    found += _attributes_read(function)
+    for _, _, value in found:
+        if isinstance(value, Module):
+            pending += _methods(value)
     while pending:
         item = pending.pop()
         target = getattr(item, "__func__", item)
@@ -322,6 +326,34 @@ def _globals_and_cells(function):
             elif isinstance(entry[2], Module):
                 pending += _methods(entry[2])
     return found
+
+
+def _attributes_read(method) -> list:
+    """(its ``__dict__``, name, value) for the attributes that a method of a plain object
+    names (a trainer's ``self.model``, ``self.scale``), as for a global."""
+    owner = getattr(method, "__self__", None)
+    code = getattr(getattr(method, "__func__", None), "__code__", None)
+    if code is None or isinstance(owner, _OPAQUE) or type(getattr(owner, "__dict__", None)) \
+            is not dict:
+        return []
+    names, attributes = _code_names(code), vars(owner)
+    return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
+
+
+def _read_names(module):
+    """The names of a module's attributes that its code may read: all (None) for a layer of
+    ember's, else those its own classes' methods name (a log it keeps is no guard's)."""
+    own = [k for k in type(module).__mro__ if k.__module__.split(".")[0] not in
+           ("ember", "builtins")]
+    if len(own) + 2 < len(type(module).__mro__):  # more than Module and object of ember's
+        return None
+    names = set()
+    for klass in own:
+        for name, value in vars(klass).items():
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if code is not None and name != "__init__":  # which runs before any call
+                names |= _code_names(code)
+    return names
 
 
 def _methods(module) -> list:
@@ -451,8 +483,9 @@ def _guards(function, modules, program) -> list:
                 guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
+        read = _read_names(module)
         for key, value in module.__dict__.items():
-            if key not in _MODULE_STATE:
+            if key not in _MODULE_STATE and (read is None or key in read):
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
                                         f"{name}_{key}", f"{label}.{key}")
     for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
