@@ -1130,3 +1130,32 @@ def test_a_module_attribute_its_code_never_names_is_no_guard():
         model.seen.append(step)
         compiled(ember.ones(2, 3))
     assert _state(compiled)._recordings == 1
+
+
+class _Child(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.scale = 1.0  # read by the parent's forward, not its own
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+class _Parent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.child = _Child()
+
+    def forward(self, x):
+        return self.child(x) * self.child.scale
+
+
+def test_an_attribute_that_another_modules_code_reads_is_guarded():
+    model = _Parent()
+    compiled = ember.compile(model)
+    x = ember.ones(2, 3)
+    for scale in (1.0, 1.0, 3.0):
+        model.child.scale = scale
+        np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    assert _state(compiled)._recordings == 2

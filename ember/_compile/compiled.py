@@ -340,20 +340,28 @@ def _attributes_read(method) -> list:
     return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
 
 
-def _read_names(module):
-    """The names of a module's attributes that its code may read: all (None) for a layer of
-    ember's, else those its own classes' methods name (a log it keeps is no guard's)."""
-    own = [k for k in type(module).__mro__ if k.__module__.split(".")[0] not in
-           ("ember", "builtins")]
-    if len(own) + 2 < len(type(module).__mro__):  # more than Module and object of ember's
-        return None
+def _names_read(function, modules) -> set:
+    """The names that the compiled function, the functions it reaches and the methods of
+    its modules' own classes (other than ``__init__``, which ran before) name: the
+    attributes that its code may read."""
+    functions = [getattr(function, "__func__", function)]
+    functions += [value for _, _, value in _globals_and_cells(function)
+                  if isinstance(value, types.FunctionType)]
+    for module in modules:
+        functions += [f for f in _methods(module) if f.__name__ != "__init__"]
     names = set()
-    for klass in own:
-        for name, value in vars(klass).items():
-            code = getattr(getattr(value, "__func__", value), "__code__", None)
-            if code is not None and name != "__init__":  # which runs before any call
-                names |= _code_names(code)
+    for item in functions:
+        code = getattr(item, "__code__", None)
+        if code is not None:
+            names |= _code_names(code)
     return names
+
+
+def _ember_layer(module) -> bool:
+    """Whether a class of ember's other than ``Module`` makes up ``module``'s type: ember's
+    code reads its attributes, all of which are guarded."""
+    return any(k.__module__.startswith("ember.") and k is not Module
+               for k in type(module).__mro__)
 
 
 def _methods(module) -> list:
@@ -473,6 +481,7 @@ def _simple(value) -> bool:
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
+    read = _names_read(function, modules)
     for number, module in enumerate(modules):
         name = f"M{number}"
         label = type(module).__name__
@@ -483,9 +492,9 @@ def _guards(function, modules, program) -> list:
                 guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
-        read = _read_names(module)
+        every = _ember_layer(module)
         for key, value in module.__dict__.items():
-            if key not in _MODULE_STATE and (read is None or key in read):
+            if key not in _MODULE_STATE and (every or key in read):
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
                                         f"{name}_{key}", f"{label}.{key}")
     for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
