@@ -481,7 +481,7 @@ def _simple(value) -> bool:
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
-    read = _names_read(function, modules)
+    named = _names_read(function, modules)
     for number, module in enumerate(modules):
         name = f"M{number}"
         label = type(module).__name__
@@ -494,7 +494,7 @@ def _guards(function, modules, program) -> list:
                                f"{label}.{key} was replaced"))
         every = _ember_layer(module)
         for key, value in module.__dict__.items():
-            if key not in _MODULE_STATE and (every or key in read):
+            if key not in _MODULE_STATE and (every or key in named):
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
                                         f"{name}_{key}", f"{label}.{key}")
     for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
