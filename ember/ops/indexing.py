@@ -558,8 +558,7 @@ def setitem(input: Tensor, index, value) -> None:
             "elements share memory; call .clone() before writing to it."
         )
     if recording or taped:  # an op, written back in place: a compiled call replays it
-        arguments = (key,) if not holes else _keyed(key, holes, input._data)
-        function, tensors = (arguments[0], ()) if not holes else arguments
+        function, tensors = _keyed(key, holes, input._data) if holes else (key, ())
         result = IndexPut.apply(snapshot(input), value, function, False, *tensors)
         inplace(input, result, "setitem")
         return
