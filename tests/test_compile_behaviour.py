@@ -1159,3 +1159,19 @@ def test_an_attribute_that_another_modules_code_reads_is_guarded():
         model.child.scale = scale
         np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
     assert _state(compiled)._recordings == 2
+
+
+def test_randint_draws_afresh_on_every_replay_with_eager_numbers():
+    def noisy(x):
+        return x + ember.randint(0, 100, (4,)) + ember.randint(5, (4,), dtype=ember.float32)
+
+    compiled = ember.compile(noisy)
+    x = ember.zeros(4)
+    ember.manual_seed(3)
+    want = [_array(noisy(x)) for _ in range(3)]
+    ember.manual_seed(3)
+    got = [_array(compiled(x)) for _ in range(3)]
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[1], got[2])  # fresh numbers each call
+    assert _state(compiled).replays == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
+from functools import partial
 
 from ember import _tape
 from ember._backend import (
@@ -630,7 +631,14 @@ def randint(
     with on_device(index):
         values = _integers(_stream(generator, "randint", index), shape, target, low, high,
                            "random_")
-    return _finish(values, target, requires_grad, out)
+    return _drawn_on_tape(_finish(values, target, requires_grad, out), out,
+                          partial(_integers_kernel, target, low, high), generator, index,
+                          shape, target.numpy)
+
+
+def _integers_kernel(dtype, low: int, high: int, stream, shape, numpy_dtype):
+    """``randint``'s draw as ``_drawn_on_tape`` calls a kernel."""
+    return _integers(stream, shape, dtype, low, high, "random_")
 
 
 def randperm(
