@@ -1161,9 +1161,10 @@ def test_an_attribute_that_another_modules_code_reads_is_guarded():
     assert _state(compiled)._recordings == 2
 
 
-def test_randint_draws_afresh_on_every_replay_with_eager_numbers():
+def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
     def noisy(x):
-        return x + ember.randint(0, 100, (4,)) + ember.randint(5, (4,), dtype=ember.float32)
+        return x + ember.randint(0, 100, (4,)) + ember.randint(5, (4,), dtype=ember.float32) \
+            + ember.normal(2.0, 0.5, (4,))
 
     compiled = ember.compile(noisy)
     x = ember.zeros(4)

@@ -636,6 +636,11 @@ def randint(
                           shape, target.numpy)
 
 
+def _shifted_normal(mean: float, std: float, stream, shape, numpy_dtype):
+    """``normal(mean, std, size)``'s draw as ``_drawn_on_tape`` calls a kernel."""
+    return mean + std * _standard_normal(stream, shape, numpy_dtype)
+
+
 def _integers_kernel(dtype, low: int, high: int, stream, shape, numpy_dtype):
     """``randint``'s draw as ``_drawn_on_tape`` calls a kernel."""
     return _integers(stream, shape, dtype, low, high, "random_")
@@ -709,7 +714,9 @@ def normal(
         index = _target(device, out)
         with on_device(index):
             draws = _standard_normal(_stream(generator, "normal", index), shape, target.numpy)
-        return _finish(float(mean) + std * draws, target, requires_grad, out)
+        return _drawn_on_tape(_finish(float(mean) + std * draws, target, requires_grad, out),
+                              out, partial(_shifted_normal, float(mean), std), generator,
+                              index, shape, target.numpy)
     if size is not None:
         raise TypeError("normal(): 'size' is only accepted when mean and std are both numbers")
     reference = mean if mean_is_tensor else std
