@@ -1176,3 +1176,51 @@ def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
         np.testing.assert_array_equal(g, w)
     assert not np.array_equal(got[1], got[2])  # fresh numbers each call
     assert _state(compiled).replays == 2
+
+
+class _Averaging(nn.Module):
+    """Python assignments in the forward: a new buffer each call, and a counter."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 3)
+        self.register_buffer("average", ember.zeros(3))
+        self.calls = 0
+
+    def forward(self, x):
+        y = self.linear(x)
+        self.average = self.average * 0.9 + y.mean(0).detach() * 0.1
+        self.calls += 1
+        return y * self.average
+
+
+def test_an_assignment_to_a_module_inside_the_call_breaks():
+    eager, twin = _Averaging(), _Averaging()
+    twin.load_state_dict(eager.state_dict())
+    compiled = ember.compile(twin)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = ember.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        np.testing.assert_array_equal(_array(compiled(x)), _array(eager(x)))
+    np.testing.assert_array_equal(_array(twin.average), _array(eager.average))
+    assert twin.calls == eager.calls == 4
+    assert any("was assigned inside the compiled call" in reason
+               for reason, _ in _state(compiled).breaks)
+
+
+COUNT = 0
+
+
+def _counted(x):
+    global COUNT
+    COUNT += 1  # a global rebound by the call
+    return x * COUNT
+
+
+def test_a_global_rebound_inside_the_call_breaks():
+    global COUNT
+    COUNT = 0
+    compiled = ember.compile(_counted)
+    results = [_array(compiled(ember.ones(2)))[0] for _ in range(3)]
+    assert results == [1.0, 2.0, 3.0] and COUNT == 3
+    assert any("COUNT was assigned" in reason for reason, _ in _state(compiled).breaks)

@@ -143,11 +143,13 @@ class CompiledFunction:
         captured = _captured_tensors(self._function, self._modules)
         tape = Tape(tensors, captured, self._fullgraph)
         _hooks_break(tape, self._modules)
+        before = _bindings(self._function, self._modules)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)
         finally:
             _tape.stop()
+        _reassigned_break(tape, before, _bindings(self._function, self._modules))
         self._last_key = key
         recording = self._finish(tape, result, start)
         tape.release()
@@ -411,6 +413,39 @@ def _captured_tensors(function, modules) -> dict:
         if isinstance(value, Tensor):
             captured[id(value)] = value
     return captured
+
+
+def _bindings(function, modules) -> dict:
+    """What each name the call can reach holds: each module's parameters, buffers,
+    submodules and other attributes, and the globals and closure variables the code names
+    (a number by value, anything else by identity), with a label for each."""
+    state = {}
+    for module in modules:
+        label = type(module).__name__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            for key, value in getattr(module, registry).items():
+                state[id(module), registry, key] = (f"{label}.{key}", id(value))
+        for key, value in module.__dict__.items():
+            if key not in _MODULE_STATE:
+                state[id(module), "", key] = (f"{label}.{key}", _identity(value))
+    for namespace, key, value in _globals_and_cells(function):
+        state[id(namespace), "", key] = (key or "a closure variable", _identity(value))
+    return state
+
+
+def _identity(value):
+    return value if type(value) in _SCALARS else id(value)
+
+
+def _reassigned_break(tape, before: dict, after: dict) -> None:
+    """A break where the call bound a module's attribute, buffer or parameter, or a global
+    or closure variable, to another value (``self.avg = self.avg * 0.9 + ...``, ``count
+    += 1``): a Python assignment, which a replay would not make again."""
+    for place in before.keys() | after.keys():
+        if before.get(place) != after.get(place):
+            label = (before.get(place) or after.get(place))[0]
+            tape.graph_break(f"{label} was assigned inside the compiled call")
+            return
 
 
 def _hooks_break(tape, modules) -> None:
