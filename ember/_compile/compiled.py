@@ -429,12 +429,19 @@ def _bindings(function, modules) -> dict:
             if key not in _MODULE_STATE:
                 state[id(module), "", key] = (f"{label}.{key}", _identity(value))
     for namespace, key, value in _globals_and_cells(function):
-        state[id(namespace), "", key] = (key or "a closure variable", _identity(value))
+        if not _ours(namespace):  # ember's own tables and caches are no user's state
+            state[id(namespace), "", key] = (key or "a closure variable", _identity(value))
     return state
 
 
 def _identity(value):
-    return value if type(value) in _SCALARS else id(value)
+    """A number by value; a list, dict or set by identity and length (an ``append`` inside
+    the call is a change a replay would not make); anything else by identity."""
+    if type(value) in _SCALARS:
+        return value
+    if isinstance(value, (list, dict, set)):
+        return id(value), len(value)
+    return id(value)
 
 
 def _reassigned_break(tape, before: dict, after: dict) -> None:
@@ -444,7 +451,7 @@ def _reassigned_break(tape, before: dict, after: dict) -> None:
     for place in before.keys() | after.keys():
         if before.get(place) != after.get(place):
             label = (before.get(place) or after.get(place))[0]
-            tape.graph_break(f"{label} was assigned inside the compiled call")
+            tape.graph_break(f"{label} was assigned or changed inside the compiled call")
             return
 
 
