@@ -342,15 +342,13 @@ def _attributes_read(method) -> list:
     return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
 
 
-def _names_read(function, modules) -> set:
-    """The names that the compiled function, the functions it reaches and the methods of
-    its modules' own classes (other than ``__init__``, which ran before) name: the
-    attributes that its code may read."""
+def _names_read(function, modules, reached) -> set:
+    """The names that the compiled function, the functions it reaches (``reached``, from
+    ``_globals_and_cells``) and the methods of its modules' own classes (other than
+    ``__init__``, which ran before) name: the attributes that its code may read."""
     functions = [getattr(function, "__func__", function)]
-    functions += [value for _, _, value in _globals_and_cells(function)
-                  if isinstance(value, types.FunctionType)]
-    for module in modules:
-        functions += [f for f in _methods(module) if f.__name__ != "__init__"]
+    functions += [value for _, _, value in reached if isinstance(value, types.FunctionType)]
+    functions += [f for f in _own_functions(modules) if f.__name__ != "__init__"]
     names = set()
     for item in functions:
         code = getattr(item, "__code__", None)
@@ -369,11 +367,18 @@ def _ember_layer(module) -> bool:
 def _methods(module) -> list:
     """The functions that the classes of ``module`` and its submodules define outside
     ember: a user's ``forward`` and its helpers, whose globals a replay depends on too."""
-    found = []
-    for sub in module.modules():
-        for klass in type(sub).__mro__:
-            if klass.__module__.split(".")[0] in ("ember", "builtins"):
+    return _own_functions(module.modules())
+
+
+def _own_functions(modules) -> list:
+    """The functions that the classes of ``modules`` define outside ember, each class once
+    (a model's many blocks share theirs)."""
+    found, classes = [], set()
+    for module in modules:
+        for klass in type(module).__mro__:
+            if klass in classes or klass.__module__.split(".")[0] in ("ember", "builtins"):
                 continue
+            classes.add(klass)
             for value in vars(klass).values():
                 value = getattr(value, "__func__", value)  # a static or class method
                 if isinstance(value, types.FunctionType):
@@ -523,7 +528,8 @@ def _simple(value) -> bool:
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
-    named = _names_read(function, modules)
+    reached = _globals_and_cells(function)
+    named = _names_read(function, modules, reached)
     for number, module in enumerate(modules):
         name = f"M{number}"
         label = type(module).__name__
@@ -539,7 +545,7 @@ def _guards(function, modules, program) -> list:
             if key not in _MODULE_STATE and (every or key in named):
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
                                         f"{name}_{key}", f"{label}.{key}")
-    for number, (namespace, key, value) in enumerate(_globals_and_cells(function)):
+    for number, (namespace, key, value) in enumerate(reached):
         holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
         guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",
