@@ -265,6 +265,15 @@ class NonDifferentiable(Op):
     def gradients(xp, ctx, *grads):
         return (None,) * ctx._num_args
 
+    @classmethod
+    def found(cls, function, input, **options):
+        """``function(input's array, **options)`` as a tensor: what an op finds in the
+        values (a selection's indices, a one-hot code). Eagerly a plain call; while a
+        compiled call records, this op, which a replay runs again on each call's values."""
+        if _tape.current() is None:
+            return _make(function(input._data, **options))
+        return cls.apply(partial(function, **options), input)
+
 
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
     """``Op.apply`` with a bfloat16 input: the forward runs on float32, as PyTorch's CPU kernels.

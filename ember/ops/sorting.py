@@ -13,9 +13,7 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 
 from __future__ import annotations
 
-from functools import partial
-
-from ember import _tape, return_types
+from ember import return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import NonDifferentiable, Op, _legacy, open_grid, wrap_dim
@@ -174,14 +172,6 @@ def _top(data, count: int, dim: int, largest: bool):
     return _first(_order(data, dim, descending=largest), count, dim)
 
 
-def _indices(function, input: Tensor, **options) -> Tensor:
-    """``function(input's array, **options)``, the indices a selection takes; while a
-    compiled call records, as an op, which a replay runs again on each call's values."""
-    if _tape.current() is None:
-        return Tensor._make(function(input._data, **options))
-    return NonDifferentiable.apply(partial(function, **options), input)
-
-
 def _size(input: Tensor, dim: int) -> int:
     return input.shape[dim] if input.ndim else 1
 
@@ -212,7 +202,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         (tensor([1., 2., 3.]), tensor([1, 2, 0]))
     """
     dim = wrap_dim(dim, input.ndim, "sort")
-    indices = _indices(_order, input, dim=dim, descending=descending)
+    indices = NonDifferentiable.found(_order, input, dim=dim, descending=descending)
     values = (StableSort if stable else Sort).apply(input, indices, dim, True)
     return return_types.sort(values, indices)
 
@@ -220,7 +210,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     dim = wrap_dim(dim, input.ndim, "argsort")
-    return _indices(_order, input, dim=dim, descending=descending)
+    return NonDifferentiable.found(_order, input, dim=dim, descending=descending)
 
 
 def msort(input: Tensor) -> Tensor:
@@ -247,7 +237,7 @@ def topk(
             f"selected index k out of range: topk(k={k}) of a tensor of shape "
             f"{list(input.shape)} along dim {dim}"
         )
-    indices = _indices(_top, input, count=k, dim=dim, largest=largest)
+    indices = NonDifferentiable.found(_top, input, count=k, dim=dim, largest=largest)
     return return_types.topk(Topk.apply(input, indices, dim, True), indices)
 
 
@@ -260,7 +250,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
             f"kthvalue(): selected number k out of range for dimension {dim}: k={k}, "
             f"shape {list(input.shape)}"
         )
-    indices = _indices(_kth, input, k=k, dim=dim)
+    indices = NonDifferentiable.found(_kth, input, k=k, dim=dim)
     return _selection(return_types.kthvalue, Kthvalue, input, indices, dim, keepdim)
 
 
@@ -320,7 +310,7 @@ def _median(input, dim, keepdim, ignore_nan):
         return (Nanmedian if ignore_nan else Median).apply(input, ignore_nan)
     dim = wrap_dim(dim, input.ndim, name)
     _check_nonempty(name, input, dim)
-    indices = _indices(_median_indices, input, dim=dim, ignore_nan=ignore_nan)
+    indices = NonDifferentiable.found(_median_indices, input, dim=dim, ignore_nan=ignore_nan)
     result_type = return_types.nanmedian if ignore_nan else return_types.median
     return _selection(
         result_type, NanmedianDim if ignore_nan else MedianDim, input, indices, dim, keepdim
@@ -364,7 +354,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None):
     """The most frequent value along ``dim`` (the smallest on a tie) and an index of it."""
     dim = wrap_dim(dim, input.ndim, "mode")
     _check_nonempty("mode", input, dim)
-    indices = _indices(_mode_indices, input, dim=dim)
+    indices = NonDifferentiable.found(_mode_indices, input, dim=dim)
     return _selection(return_types.mode, Mode, input, indices, dim, keepdim)
 
 
@@ -389,14 +379,14 @@ def _cumulative_indices(data, dim: int, better):
 def cummax(input: Tensor, dim: int, *, out=None):
     """``values[i] = max(input[:i + 1])`` along ``dim``, and the index of each maximum."""
     dim = wrap_dim(dim, input.ndim, "cummax")
-    indices = _indices(_cumulative_indices, input, dim=dim, better=xp.greater_equal)
+    indices = NonDifferentiable.found(_cumulative_indices, input, dim=dim, better=xp.greater_equal)
     return return_types.cummax(Cummax.apply(input, indices, dim, True), indices)
 
 
 def cummin(input: Tensor, dim: int, *, out=None):
     """``values[i] = min(input[:i + 1])`` along ``dim``, and the index of each minimum."""
     dim = wrap_dim(dim, input.ndim, "cummin")
-    indices = _indices(_cumulative_indices, input, dim=dim, better=xp.less_equal)
+    indices = NonDifferentiable.found(_cumulative_indices, input, dim=dim, better=xp.less_equal)
     return return_types.cummin(Cummin.apply(input, indices, dim, True), indices)
 
 

@@ -370,9 +370,8 @@ def max_pool2d(
         values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
         return values.squeeze(0) if unbatched else values
     # the indices as an op's result, which a compiled call finds again in each replay
-    indices = NonDifferentiable.apply(functools.partial(
-        _maxima_indices, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-        ceil_mode=ceil_mode), x)
+    indices = NonDifferentiable.found(_maxima_indices, x, kernel=kernel, stride=stride,
+                                      padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     values = MaxPool2DWithIndices.apply(x, indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
@@ -624,7 +623,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     _check_adaptive(input, 2, "adaptive_max_pool2d")
     out = _adaptive_sizes(output_size, input, 2, "adaptive_max_pool2d")
     x, unbatched = _batched(input)
-    indices = NonDifferentiable.apply(functools.partial(_adaptive_max_indices, out=out), x)
+    indices = NonDifferentiable.found(_adaptive_max_indices, x, out=out)
     values = AdaptiveMaxPool2D.apply(x, indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)

@@ -12,8 +12,6 @@ COO ``.grad``, one row per lookup, as PyTorch's (``ember/ops/sparse.py``).
 
 from __future__ import annotations
 
-from functools import partial
-
 from ember import _tape
 from ember._backend import xp
 from ember._dtype import int64
@@ -156,22 +154,17 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
         _tape.graph_break("one_hot() without num_classes: the largest value decides the shape")
-        _check_classes(values, None)
-        num_classes = int(values.max()) + 1
-    # an op: a compiled call checks and encodes each call's values
-    return NonDifferentiable.apply(partial(_one_hot, num_classes), tensor)
+        num_classes = int(values.max()) + 1  # a negative value is refused below
+    # a compiled call checks and encodes each call's values
+    return NonDifferentiable.found(_one_hot, tensor, num_classes=num_classes)
 
 
-def _check_classes(values, num_classes) -> None:
+def _one_hot(values, num_classes: int):
+    """``one_hot``'s array: 1 where the last axis is the value (checked first)."""
     if values.size and values.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
-    if values.size and num_classes is not None and values.max() >= num_classes:
+    if values.size and values.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-
-
-def _one_hot(num_classes: int, values):
-    """``one_hot``'s array: 1 where the last axis is the value (checked first)."""
-    _check_classes(values, num_classes)
     classes = xp.arange(num_classes, like=values)
     return (values[..., None] == classes).astype(xp.int64)
 
