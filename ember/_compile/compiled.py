@@ -23,7 +23,7 @@ import weakref
 from ember import _autocast, _tape
 from ember._compile import fusion
 from ember._compile.program import Program
-from ember._compile.tape import Tape, Unsupported, handed_arrays
+from ember._compile.tape import Tape, Unsupported
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -572,7 +572,7 @@ def _guards(function, modules, program) -> list:
         guards.append((" and ".join(checks), objects,
                        "the optimizer's parameter groups changed"))
     for step in program.steps:  # arrays handed to an op as they are: a buffer's own
-        for array in handed_arrays(step):
+        for array in step.handed:
             owner, name = program.owner_of(array), f"A{id(array)}"
             guards.append((f"{name}_owner._data is {name}", {f"{name}_owner": owner, name: array},
                            "a buffer's storage was replaced"))

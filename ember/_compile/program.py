@@ -20,7 +20,7 @@ import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
 from ember._compile import chains, fusion
-from ember._compile.tape import Slot, gradient_flow, handed_arrays, slots_read
+from ember._compile.tape import Slot, gradient_flow, slots_read
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.engine import _accumulate_array, _conform_array
@@ -213,7 +213,7 @@ class Program:
             for slot, wrap in zip(step.outputs, step.as_array):
                 if wrap:
                     lines.append(f"    {slot.name} = asarray({slot.name})")
-        for index, array in enumerate(handed_arrays(step)):
+        for index, array in enumerate(step.handed):
             self.namespace[f"version{number}_{index}"] = self.owner_of(array)._version_counter
             lines.append(f"    version{number}_{index}[0] += 1  # the op wrote a buffer")
         return lines
@@ -244,7 +244,7 @@ class Program:
 
     def _lower(self, number, step):
         """The op's lowered form (``Op.lower``) where it has one for these arguments."""
-        if step.kind != "op" or len(step.outputs) != 1 or handed_arrays(step):
+        if step.kind != "op" or len(step.outputs) != 1 or step.handed:
             return None
         needs = step.needs or (False,) * len(step.args)
         lowered = step.op.lower(needs, step.outputs[0], *step.args)
@@ -708,7 +708,7 @@ def _live_steps(steps, outputs) -> list:
     read = {s.index for s in outputs}
     live = []
     for step in reversed(steps):
-        keep = step.kind in ("draw", "write", "call", "backward") or bool(handed_arrays(step)) \
+        keep = step.kind in ("draw", "write", "call", "backward") or bool(step.handed) \
             or any(s.index in read for s in step.outputs)
         if keep:
             live.append(step)

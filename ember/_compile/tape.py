@@ -55,7 +55,7 @@ class Step:
                  handed=()):
         self.kind, self.op, self.args, self.outputs, self.where = kind, op, args, outputs, where
         self.node, self.needs, self.as_array = node, needs, as_array
-        self.handed = handed  # the captured buffers' arrays among its non-tensor arguments
+        self.handed = handed  # captured buffers' arrays it gets as they are (and may write)
 
     @property
     def name(self) -> str:
@@ -378,11 +378,6 @@ def slots_read(step) -> list:
     if step.kind == "backward":
         return [slot for pair in step.args for slot in pair if slot is not None]
     return [a for a in step.args if isinstance(a, Slot)]
-
-
-def handed_arrays(step) -> tuple:
-    """The captured buffers' arrays that an op step gets as they are (and may write)."""
-    return step.handed
 
 
 def user_line() -> str:
