@@ -861,7 +861,7 @@ def scatter(
 
 def _scatter(input, dim, index, src, reduce):
     if reduce is None:  # its values checked in the op
-        key = partial(_along_checked, dim, input.shape[dim])
+        key, index = _along(input, dim, index)
         return Scatter.apply(input, src, key, False, index)
     key = _along_key(index._data.astype(xp.int64), dim)
     if reduce not in ("add", "multiply"):
