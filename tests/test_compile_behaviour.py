@@ -699,9 +699,15 @@ def test_recording_state_belongs_to_the_thread():
     started.wait(5)
     seen.append(ember.compiler.is_compiling())
     (ember.ones(1) * 2).sum().item()  # another thread's reads are no break of that recording
+    leaf = ember.ones(3, requires_grad=True)
+    (leaf * 2).sum().backward()
+    seen.append(leaf.grad.tolist())  # nor its .grad, its indexing and its sorting, which
+    values = ember.tensor([3.0, 1.0, 2.0])  # take their eager forms there
+    seen.append((values[ember.tensor([2, 0])].tolist(), values.sort().indices.tolist()))
     release.set()
     worker.join()
-    assert seen == [False] and _state(compiled).breaks == []
+    assert seen == [False, [2.0, 2.0, 2.0], ([2.0, 3.0], [1, 2, 0])]
+    assert _state(compiled).breaks == []
 
 
 def test_two_threads_that_alternate_signatures_get_their_own_recordings():
