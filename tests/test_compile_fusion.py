@@ -7,6 +7,8 @@ numba, or when it fails, nothing changes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -185,6 +187,34 @@ def test_a_failed_compilation_keeps_numpys_kernels_and_says_why(fresh_fusion, mo
     for output, grad in results:
         np.testing.assert_array_equal(output, expected[0])
         np.testing.assert_array_equal(grad, expected[1])
+
+
+_STREAMS_WHILE_COMPILING = """
+import os, sys, threading
+import ember
+from ember._compile import fusion
+
+compiled = ember.compile(lambda x: ember.nn.functional.gelu(x * 2.0))
+compiled(ember.randn(8))  # asks for the GELU kernel: numba is imported in the background
+seen, done = set(), threading.Event()
+threading.Thread(target=lambda: (fusion.wait(), done.set())).start()
+while not done.is_set():
+    seen.add((id(sys.stdout), id(sys.stderr)))
+errors = sys.modules["numba"].core.errors
+print(len(seen), type(errors.termcolor()).__name__,
+      "NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING" in os.environ, fusion.failure)
+"""
+
+
+def test_importing_numba_in_the_background_leaves_the_streams_alone():
+    """numba's coloured error messages wrap and restore sys.stdout and sys.stderr for every
+    message it formats, hundreds while it compiles a kernel: from the background thread,
+    that undid a redirection made meanwhile in another thread (pytest's capture). ember
+    imports it without them, and leaves the environment as it found it."""
+    run = subprocess.run([sys.executable, "-c", _STREAMS_WHILE_COMPILING], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "NOPColorScheme", "False", "None"]
 
 
 def test_a_program_written_while_numba_compiles_gets_the_kernel_when_it_is_ready(

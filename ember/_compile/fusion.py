@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 import time
 
@@ -104,6 +105,28 @@ def _start() -> None:
         _thread.start()
 
 
+def _import_numba():
+    """numba, imported without its coloured error messages where ember is the first to
+    import it. Those wrap and restore ``sys.stdout`` and ``sys.stderr`` (colorama's
+    ``init``/``deinit``, for each message numba formats, even for errors it catches
+    itself). Done in this thread, that would race with the user's threads: a
+    ``redirect_stderr`` (or pytest's capture) made meanwhile was undone. The variable
+    numba reads once, at import, is set only for the import."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"]
+    name = "NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING"
+    before = os.environ.get(name)
+    os.environ[name] = "1"
+    try:
+        import numba
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+    return numba
+
+
 def _compile_requested() -> None:
     """Compile each kind asked for, then bind the names waiting for it, until none is left."""
     global _thread, failure, seconds
@@ -115,8 +138,7 @@ def _compile_requested() -> None:
                 return
         start = time.perf_counter()
         try:
-            import numba
-
+            numba = _import_numba()
             kernel = kernels.BUILDERS[pending[0]](numba)
         except Exception as error:  # numba's import or LLVM failed: NumPy's kernels stay
             with _lock:
