@@ -13,6 +13,7 @@ import os
 
 import pytest
 
+from ember._compile import fusion
 from tests import devices
 
 _CHOICES = ("cpu", "cuda", "fake-cuda")
@@ -38,3 +39,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("cuda") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fused_kernels_compiled_within_their_test():
+    """A compiled program's fused kernels compile in a background thread, and numba swaps
+    Python's warning state (one for all threads) and, with colour, the standard streams
+    while it works (docs/compile.md): a later test that records warnings or output could
+    lose them. So each test waits at its end for the compilation it started."""
+    yield
+    if fusion._thread is not None:
+        fusion.wait()
