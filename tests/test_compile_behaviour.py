@@ -990,25 +990,47 @@ def test_a_change_to_what_a_global_or_attribute_list_or_dict_holds_records_again
 ARGS = argparse.Namespace(scale=1.0)  # a script's parsed arguments, read by the forward
 
 
+class _Settings:
+    """A config object whose defaults are class attributes."""
+
+    margin = 0.0
+
+
+SETTINGS_OBJECT = _Settings()  # a global object of objects: read two deep
+SETTINGS_OBJECT.inner = types.SimpleNamespace(bias=0.0)
+
+
 class _Configured(nn.Module):
+    gain = 1.0  # a class attribute
+
     def __init__(self):
         super().__init__()
         self.linear = nn.Linear(3, 2)
         self._offset = 0.0  # a private number
         self.activation = ember.relu  # a function
-        self.config = types.SimpleNamespace(factor=1.0)  # an object holding numbers
+        self.config = types.SimpleNamespace(factor=1.0, inner=types.SimpleNamespace(shift=0.0))
+        self.which, self.shift_a = "a", 0.0  # an attribute read by a name made when it runs
 
     def forward(self, x):
         y = self.activation(self.linear(x)) * self.config.factor + self._offset
-        return y * ARGS.scale
+        y = y * type(self).gain * self.gain + self.config.inner.shift
+        y = y + getattr(self, "shift_" + self.which) + SETTINGS_OBJECT.inner.bias
+        return (y + SETTINGS_OBJECT.margin) * ARGS.scale
 
 
 ATTRIBUTE_CHANGES = {
     "private_number": lambda m: setattr(m, "_offset", 2.0),
     "function": lambda m: setattr(m, "activation", ember.tanh),
     "object_attribute": lambda m: setattr(m.config, "factor", 3.0),
-    "object_replaced": lambda m: setattr(m, "config", types.SimpleNamespace(factor=4.0)),
+    "object_replaced": lambda m: setattr(m, "config", types.SimpleNamespace(
+        factor=4.0, inner=types.SimpleNamespace(shift=0.0))),
     "global_namespace": lambda m: setattr(ARGS, "scale", 5.0),
+    "class_attribute": lambda m: setattr(_Configured, "gain", 2.0),
+    "class_attribute_set_on_the_model": lambda m: setattr(m, "gain", 3.0),
+    "attribute_of_an_object_in_an_object": lambda m: setattr(m.config.inner, "shift", 1.5),
+    "attribute_read_by_a_name_made_at_run_time": lambda m: setattr(m, "shift_a", 0.5),
+    "global_object_two_deep": lambda m: setattr(SETTINGS_OBJECT.inner, "bias", 0.25),
+    "class_attribute_of_a_global_object": lambda m: setattr(_Settings, "margin", 0.75),
 }
 
 
@@ -1023,24 +1045,27 @@ def test_a_changed_attribute_that_the_forward_reads_records_again(change):
                 ATTRIBUTE_CHANGES[change](model)
             np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
     finally:
-        ARGS.scale = 1.0
+        ARGS.scale, _Configured.gain, _Settings.margin = 1.0, 1.0, 0.0
+        SETTINGS_OBJECT.inner.bias = 0.0
     state = _state(compiled)
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
 def test_an_argument_object_whose_attributes_changed_records_again():
-    options = types.SimpleNamespace(scale=1.0, mode="a")
+    options = types.SimpleNamespace(scale=1.0, mode="a", inner=types.SimpleNamespace(shift=0.0))
 
     def scaled(x, options):
+        x = x + options.inner.shift  # an object in the object
         return x * options.scale if options.mode == "a" else x - options.scale
 
     compiled = ember.compile(scaled)
     x = ember.tensor(np.arange(4.0, dtype=np.float32))
-    for scale, mode in ((1.0, "a"), (2.0, "a"), (2.0, "b"), (2.0, "b")):
-        options.scale, options.mode = scale, mode
+    for scale, mode, shift in ((1.0, "a", 0.0), (2.0, "a", 0.0), (2.0, "b", 0.0),
+                               (2.0, "b", 0.0), (2.0, "b", 1.0)):
+        options.scale, options.mode, options.inner.shift = scale, mode, shift
         np.testing.assert_array_equal(_array(compiled(x, options)), _array(scaled(x, options)))
     state = _state(compiled)
-    assert state._recordings == 3 and state.replays == 1, (state._recordings, state.replays)
+    assert state._recordings == 4 and state.replays == 1, (state._recordings, state.replays)
 
 
 def test_seeding_inside_the_call_replays_where_it_ran():

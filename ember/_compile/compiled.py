@@ -46,6 +46,7 @@ _OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType,
            types.BuiltinFunctionType, Module, Tensor)
 _MODULE_STATE = frozenset(vars(Module()))  # a module's own bookkeeping, guarded apart
 _LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
+_NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
 
@@ -258,7 +259,7 @@ def _flatten(value, tensors, spec, key=None) -> None:
             if kind in _SCALARS:
                 key.append((kind, value))
             elif _simple(value):  # an object of plain data: which one, and what it holds
-                key.append((kind, id(value), repr(sorted(vars(value).items()))))
+                key.append((kind, id(value), repr(_contents(value))))
             else:
                 key.append((kind, id(value)))
         spec.append(("leaf", value))
@@ -498,11 +499,12 @@ def _plain(value) -> bool:
     return True
 
 
-def _value_guards(read, value, objects, name, label, contents=True) -> list:
+def _value_guards(read, value, objects, name, label, contents=True, named=()) -> list:
     """Guards that ``read``, an expression over ``objects``, still gives ``value``: an equal
     number or string; else the same object, and with ``contents`` the same contents where
     they are plain data (``_plain``): a list or dict, or an object's attributes (an
-    ``argparse.Namespace``, a config object)."""
+    ``argparse.Namespace``, a config object, objects of such data in it), and the data
+    attributes of its class that code names (``named``, see ``_class_guards``)."""
     if type(value) in _SCALARS:
         return [(f"{read} == {name}", {**objects, name: value}, f"{label} changed")]
     guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
@@ -512,17 +514,69 @@ def _value_guards(read, value, objects, name, label, contents=True) -> list:
         guards.append((f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(value)},
                        f"what {label} holds changed"))
     elif _simple(value):
-        guards.append((f"{read}.__dict__ == {name}_now",
-                       {**objects, f"{name}_now": copy.deepcopy(vars(value))},
-                       f"an attribute of {label} changed"))
+        if _plain(vars(value)) or not vars(value):  # one dict to compare
+            guards.append((f"{read}.__dict__ == {name}_now",
+                           {**objects, f"{name}_now": copy.deepcopy(vars(value))},
+                           f"an attribute of {label} changed"))
+        else:  # objects in it: compared as far down as ``_simple`` goes
+            guards.append((f"_contents({read}) == {name}_now",
+                           {**objects, "_contents": _contents, f"{name}_now": _contents(value)},
+                           f"an attribute of {label}, or of an object in it, changed"))
+        guards += _class_guards(read, value, objects, name, label, named)
     return guards
 
 
-def _simple(value) -> bool:
-    """Whether ``value`` is a plain object whose attributes are plain data (``_plain``)."""
+def _simple(value, depth=_NESTING) -> bool:
+    """Whether ``value`` is a plain object whose attributes are plain data (``_plain``) or,
+    ``depth`` objects deep at most, such objects (``config.optimizer.lr``)."""
     attributes = getattr(value, "__dict__", None)
-    return type(attributes) is dict and not isinstance(value, _OPAQUE) and (
-        not attributes or _plain(attributes))
+    if type(attributes) is not dict or isinstance(value, _OPAQUE):
+        return False
+    if not attributes or _plain(attributes):
+        return True
+    return depth > 0 and len(attributes) <= _LARGEST_COMPARED and all(
+        type(item) in _SCALARS or _plain(item) or _simple(item, depth - 1)
+        for item in attributes.values())
+
+
+def _contents(value):
+    """What a guard compares of a ``_simple`` object: its type and attributes, the objects
+    among them taken apart the same way."""
+    return type(value), {key: _contents(item) if type(item) not in _SCALARS and
+                         type(item) not in _CONTAINERS else copy.deepcopy(item)
+                         for key, item in vars(value).items()}
+
+
+def _class_data(klass, named) -> list:
+    """(name, value) for the names in ``named`` (every name, for None) that ``klass`` or a
+    base of it outside ember defines as plain data: class-level settings (``scale = 0.5``
+    in a model's class body), which code reads through an instance or the class."""
+    found = []
+    for owner in klass.__mro__:
+        if owner.__module__.split(".")[0] in ("ember", "builtins"):
+            continue
+        for key, value in vars(owner).items():
+            if key.startswith("__") or (named is not None and key not in named) or any(
+                    key in vars(k) for k in klass.__mro__[:klass.__mro__.index(owner)]):
+                continue  # a dunder, a name no code reads, or one a subclass defines again
+            if type(value) in _SCALARS or _plain(value) or _simple(value):
+                found.append((key, value))
+    return found
+
+
+def _class_guards(read, value, objects, name, label, named) -> list:
+    """Guards on the data attributes of ``value``'s class that code names (``_class_data``):
+    read through ``type(...)``, so that a change to the class or a base records again, and
+    absent from the object itself, where setting one would hide the class's."""
+    guards = []
+    for key, data in _class_data(type(value), named):
+        if key in vars(value):
+            continue  # the object's own, which ``value``'s own guards cover
+        guards.append((f"{key!r} not in {read}.__dict__", objects,
+                       f"{label}.{key} was set on the object"))
+        guards += _value_guards(f"getattr(type({read}), {key!r}, None)", data, objects,
+                                f"{name}_class_{key}", f"{label}.{key} (of its class)")
+    return guards
 
 
 def _guards(function, modules, program) -> list:
@@ -540,16 +594,21 @@ def _guards(function, modules, program) -> list:
                 guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
-        every = _ember_layer(module)
+        # ember's layers: ember's code reads their attributes; a user's, where its code
+        # reads attributes by a name made at run time (getattr), too
+        every = _ember_layer(module) or "getattr" in named
         for key, value in module.__dict__.items():
             if key not in _MODULE_STATE and (every or key in named):
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
-                                        f"{name}_{key}", f"{label}.{key}")
+                                        f"{name}_{key}", f"{label}.{key}", named=named)
+        guards += _class_guards(name, module, {name: module}, name, label,
+                                None if "getattr" in named else named)
     for number, (namespace, key, value) in enumerate(reached):
         holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
         guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",
-                                key or "a closure variable", contents=not _ours(namespace))
+                                key or "a closure variable", contents=not _ours(namespace),
+                                named=named)
     for slot in program.sources:
         if slot.kind != "captured":
             continue
