@@ -378,8 +378,16 @@ def _repeat_by_values(x):
     return x.repeat_interleave(x.gt(0).long() + 1)  # the counts decide the shape
 
 
+WEIGHTS = np.linspace(0.5, 1.5, 5, dtype=np.float32)  # a NumPy array, changeable in place
+
+
+def _times_numpy_array(x):
+    return x * ember.tensor(WEIGHTS)
+
+
 BREAKS = {
     "item": (_item, "item()"),
+    "tensor_of_a_numpy_array": (_times_numpy_array, "torch.tensor(array)"),
     "repeat_by_values": (_repeat_by_values, "array argument"),
     "read_grad": (_read_grad, "reading .grad"),
     "embedding_max_norm": (lambda x: F.embedding(ember.tensor([0, 3, 3]), x.reshape(5, 1) * 3,
@@ -462,6 +470,58 @@ def test_hooks_added_after_recording_fail_the_guards():
     model.register_forward_hook(lambda module, args, out: seen.append(1))
     compiled(ember.randn(1, 2))
     assert seen == [1]
+
+
+class _Stack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 3)])
+        self.head = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(x)
+
+
+STRUCTURE_CHANGES = {
+    "layer_appended": lambda m: m.layers.append(nn.Linear(3, 3)),
+    "item_replaced": lambda m: m.head.__setitem__(1, nn.Sigmoid()),
+    "submodule_replaced": lambda m: setattr(m, "head", nn.Sequential(nn.Linear(3, 3))),
+}
+
+
+@pytest.mark.parametrize("change", list(STRUCTURE_CHANGES))
+def test_a_changed_set_of_submodules_records_again(change):
+    model = _Stack()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))
+    for step in range(3):
+        if step == 1:
+            STRUCTURE_CHANGES[change](model)
+        np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
+class _Constants:
+    SCALE = 2.0  # a setting of a class that a function names as a global
+
+
+def test_a_changed_setting_of_a_class_the_function_names_records_again():
+    def scaled(x):
+        return x * _Constants.SCALE
+
+    compiled = ember.compile(scaled)
+    x = ember.tensor(np.arange(3.0, dtype=np.float32))
+    try:
+        for scale in (2.0, 2.0, 6.0):
+            _Constants.SCALE = scale
+            np.testing.assert_array_equal(_array(compiled(x)), _array(scaled(x)))
+    finally:
+        _Constants.SCALE = 2.0
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
 def _training_step(model, optimizer, scheduler, clip, zero_first):

@@ -28,6 +28,13 @@ from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
+from ember.nn.modules.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from ember.nn.modules.module import Module
 
 
@@ -46,6 +53,7 @@ _OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType,
            types.BuiltinFunctionType, Module, Tensor)
 _MODULE_STATE = frozenset(vars(Module()))  # a module's own bookkeeping, guarded apart
 _LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
+_CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict)
 _NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
@@ -510,6 +518,11 @@ def _value_guards(read, value, objects, name, label, contents=True, named=()) ->
     guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
     if not contents:
         return guards
+    if isinstance(value, type):  # a class: the settings it holds (``Config.SCALE``)
+        for key, data in _class_data(value, named):
+            guards += _value_guards(f"getattr({read}, {key!r}, None)", data, objects,
+                                    f"{name}_{key}", f"{label}.{key}")
+        return guards
     if type(value) in (list, dict) and _plain(value):
         guards.append((f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(value)},
                        f"what {label} holds changed"))
@@ -594,6 +607,7 @@ def _guards(function, modules, program) -> list:
                 guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
+        guards += _structure_guards(name, module, label)
         # ember's layers: ember's code reads their attributes; a user's, where its code
         # reads attributes by a name made at run time (getattr), too
         every = _ember_layer(module) or "getattr" in named
@@ -636,6 +650,25 @@ def _guards(function, modules, program) -> list:
             guards.append((f"{name}_owner._data is {name}", {f"{name}_owner": owner, name: array},
                            "a buffer's storage was replaced"))
     return guards
+
+
+def _structure_guards(name, module, label) -> list:
+    """Guards that ``module`` holds the same submodules, and as many parameters and buffers
+    (a layer appended to a ``ModuleList``, a ``Sequential``'s item replaced, a parameter
+    registered later, each of which a loop in the forward would meet). Not for ember's
+    layers without submodules other than containers, whose code never looks."""
+    children = module._modules
+    if not children and _ember_layer(module) and not isinstance(module, _CONTAINER_LAYERS):
+        return []
+    checks = [f"len({name}._modules) == {len(children)}",
+              f"len({name}._parameters) == {len(module._parameters)}",
+              f"len({name}._buffers) == {len(module._buffers)}"]
+    checks += [f"{name}._modules.get({key!r}) is {name}_child_{number}"
+               for number, key in enumerate(children)]
+    objects = {name: module} | {f"{name}_child_{number}": child
+                                for number, child in enumerate(children.values())}
+    return [(" and ".join(checks), objects, f"{label}'s submodules, parameters or buffers "
+             "changed")]
 
 
 def _compile_guards(guards):

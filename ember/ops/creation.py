@@ -122,6 +122,9 @@ def _unwrap(data, leaves: set):
     if isinstance(data, Tensor):
         _tape.graph_break("a tensor made from another tensor's values (torch.tensor(t))")
         data = data._data
+    elif is_array(data) and not isinstance(data, xp.generic):  # it may change in place
+        _tape.graph_break("a tensor made from an array's values (torch.tensor(array)), "
+                          "which can change between calls")
     leaves.add(data.dtype if isinstance(data, (ndarray, xp.generic)) else type(data))
     if type(data) is int and not _INT64_MIN <= data <= _INT64_MAX:
         leaves.add(_HugeInt)
@@ -163,6 +166,9 @@ def _from_data(data, dtype=None):
     if isinstance(data, Tensor):
         return data._data
     if is_array(data):
+        if not isinstance(data, xp.generic):  # a NumPy scalar cannot change; an array can
+            _tape.graph_break("a tensor made from an array's values (torch.tensor(array)), "
+                              "which can change between calls")
         array = _array(data)
         from_numpy_dtype(array.dtype)
         return array
