@@ -4,6 +4,7 @@ double backward, the module wrapper, the tools that explain it, and whole progra
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import pathlib
 import queue
@@ -522,6 +523,61 @@ def test_a_changed_setting_of_a_class_the_function_names_records_again():
         _Constants.SCALE = 2.0
     state = _state(compiled)
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
+def test_a_changed_name_in_the_users_own_module_records_again(tmp_path):
+    """A project's ``config.SCALE``, and the globals of its ``config.helper``, read through
+    the module (one outside the standard library and the installed packages)."""
+    config = types.ModuleType("config")
+    config.__file__ = str(tmp_path / "config.py")
+    exec("SCALE = 2.0\nOFFSET = 0.0\ndef helper(x):\n    return x + OFFSET\n", vars(config))
+    namespace = {"config": config}
+    exec("def step(x):\n    return config.helper(x) * config.SCALE\n", namespace)
+    step = namespace["step"]
+    compiled = ember.compile(step)
+    x = ember.tensor(np.arange(3.0, dtype=np.float32))
+    for scale, offset in ((2.0, 0.0), (2.0, 0.0), (3.0, 0.0), (3.0, 1.0)):
+        config.SCALE, config.OFFSET = scale, offset
+        np.testing.assert_array_equal(_array(compiled(x)), _array(step(x)))
+    state = _state(compiled)
+    assert state._recordings == 3 and state.replays == 1, (state._recordings, state.replays)
+
+
+def _scale_by(x, scale):
+    return x * scale
+
+
+LIMIT = 1.0  # a global that a property reads
+
+
+class _Clamped(nn.Module):
+    @property
+    def limit(self):
+        return LIMIT
+
+    def forward(self, x):
+        return x.clamp(max=self.limit)
+
+
+def test_a_changed_keyword_of_a_partial_or_global_of_a_property_records_again():
+    global LIMIT
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    partial = functools.partial(_scale_by, scale=2.0)
+    compiled = ember.compile(partial)
+    for scale in (2.0, 2.0, 5.0):
+        partial.keywords["scale"] = scale
+        np.testing.assert_array_equal(_array(compiled(x)), _array(partial(x)))
+    clamped = _Clamped()
+    compiled_module = ember.compile(clamped)
+    try:
+        for limit in (1.0, 1.0, 2.5):
+            LIMIT = limit
+            np.testing.assert_array_equal(_array(compiled_module(x)), _array(clamped(x)))
+    finally:
+        LIMIT = 1.0
+    for state in (_state(compiled), _state(compiled_module)):
+        assert state._recordings == 2 and state.replays == 1, (state._recordings,
+                                                                state.replays)
 
 
 def _training_step(model, optimizer, scheduler, clip, zero_first):

@@ -13,8 +13,10 @@ attributes, and that captured tensors kept their shape, dtype and ``requires_gra
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import sys
+import sysconfig
 import time
 import types
 import warnings
@@ -54,6 +56,9 @@ _OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType,
 _MODULE_STATE = frozenset(vars(Module()))  # a module's own bookkeeping, guarded apart
 _LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
 _CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict)
+# where the standard library and installed packages live (see ``_users_module``)
+_LIBRARY_PATHS = tuple({os.path.abspath(path) for key, path in sysconfig.get_paths().items()
+                        if key in ("stdlib", "platstdlib", "purelib", "platlib")})
 _NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
@@ -317,26 +322,46 @@ def _globals_and_cells(function):
             pending += _methods(value)
     while pending:
         item = pending.pop()
+        if isinstance(item, functools.partial):  # its keywords, read as globals are
+            found += [(item.keywords, key, value) for key, value in item.keywords.items()]
+            pending.append(item.func)
+            continue
         target = getattr(item, "__func__", item)
         code = getattr(target, "__code__", None)
         if code is None or id(target) in seen:
             continue
         seen.add(id(target))
-        namespace = target.__globals__
-        values = [(namespace, name, namespace[name]) for name in sorted(_code_names(code))
-                  if name in namespace]
+        namespace, names = target.__globals__, sorted(_code_names(code))
+        values = [(namespace, name, namespace[name]) for name in names if name in namespace]
         for cell in target.__closure__ or ():
             try:
                 values.append((cell, None, cell.cell_contents))
             except ValueError:  # an empty cell
                 continue
-        for entry in values:
+        while values:
+            entry = values.pop(0)
             found.append(entry)
-            if isinstance(entry[2], types.FunctionType):
-                pending.append(entry[2])
-            elif isinstance(entry[2], Module):
-                pending += _methods(entry[2])
+            value = entry[2]
+            if isinstance(value, (types.FunctionType, functools.partial)):
+                pending.append(value)
+            elif isinstance(value, Module):
+                pending += _methods(value)
+            elif isinstance(value, types.ModuleType) and _users_module(value) and \
+                    id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
+                seen.add(id(value))
+                table = vars(value)
+                values += [(table, name, table[name]) for name in names if name in table]
     return found
+
+
+def _users_module(module) -> bool:
+    """Whether ``module`` is the user's own code (a project's ``config`` or ``utils``),
+    whose names a program may bind again, rather than ember, the standard library or an
+    installed package, whose tables ember takes as constant."""
+    path = getattr(module, "__file__", None)
+    if path is None or module.__name__.split(".")[0] == "ember":
+        return False
+    return not os.path.abspath(path).startswith(_LIBRARY_PATHS)
 
 
 def _attributes_read(method) -> list:
@@ -390,6 +415,7 @@ def _own_functions(modules) -> list:
             classes.add(klass)
             for value in vars(klass).values():
                 value = getattr(value, "__func__", value)  # a static or class method
+                value = getattr(value, "fget", value)  # a property: what reading it runs
                 if isinstance(value, types.FunctionType):
                     found.append(value)
     return found
