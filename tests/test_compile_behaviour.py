@@ -463,6 +463,42 @@ def test_a_module_with_a_forward_hook_runs_eagerly():
     assert len(seen) == 3 and _state(compiled).replays == 0
 
 
+@pytest.mark.parametrize("kind", ["register_hook", "register_post_accumulate_grad_hook"])
+def test_a_hook_on_a_parameter_added_after_recording_a_training_step_runs(kind):
+    """The program's backward accumulates into the leaves without their hooks: it was
+    recorded while none existed, and replays only while none does."""
+    results = []
+    for compile_step in (False, True):
+        ember.manual_seed(0)
+        layer = nn.Linear(3, 2)
+        optimizer = ember.optim.SGD(layer.parameters(), lr=0.1)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = layer(x).pow(2).sum()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = ember.compile(step) if compile_step else step
+        x, seen = ember.ones(2, 3), []
+        run(x)
+        run(x)
+        if kind == "register_hook":  # halves the weight's gradient
+            handle = layer.weight.register_hook(lambda grad: seen.append(1) or grad * 0.5)
+        else:
+            handle = layer.weight.register_post_accumulate_grad_hook(lambda p: seen.append(1))
+        run(x)
+        run(x)
+        handle.remove()
+        run(x)
+        results.append((len(seen), _array(layer.weight), _array(layer.bias)))
+    (eager_seen, *eager), (compiled_seen, *compiled) = results
+    assert compiled_seen == eager_seen == 2
+    for want, got in zip(eager, compiled):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_hooks_added_after_recording_fail_the_guards():
     model = nn.Linear(2, 2)
     compiled = ember.compile(model)

@@ -27,6 +27,7 @@ from ember._compile import fusion
 from ember._compile.program import Program
 from ember._compile.tape import Tape, Unsupported
 from ember._dtype import get_default_dtype
+from ember._hooks import hooks_registered
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
@@ -670,6 +671,11 @@ def _guards(function, modules, program) -> list:
                                        for i, group in enumerate(groups)}
         guards.append((" and ".join(checks), objects,
                        "the optimizer's parameter groups changed"))
+    if any(step.kind == "backward" for step in program.steps):
+        # recorded while no hook existed anywhere (``Tape.backward``); the program's
+        # accumulation into the leaves runs none
+        guards.append(("not hooks_registered()", {"hooks_registered": hooks_registered},
+                       "a tensor or a graph node got a hook"))
     for step in program.steps:  # arrays handed to an op as they are: a buffer's own
         for array in step.handed:
             owner, name = program.owner_of(array), f"A{id(array)}"
