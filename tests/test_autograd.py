@@ -202,6 +202,30 @@ def test_custom_function_matches_torch_including_double_backward():
     assert values[0] == values[1]
 
 
+@pytest.mark.parametrize("materialize", [True, False])
+def test_set_materialize_grads_decides_zeros_or_none_for_an_unused_output(materialize):
+    seen = []
+    for lib in (torch, ember):
+
+        class Split(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(materialize)
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, first, second):
+                seen.append((lib.__name__, None if second is None else second.tolist()))
+                return first * 2 if second is None else first * 2 + second * 3
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        used, _ = Split.apply(x)
+        used.sum().backward()
+        assert x.grad.tolist() == [2.0, 2.0]
+    assert seen == [("torch", [0.0, 0.0] if materialize else None),
+                    ("ember", [0.0, 0.0] if materialize else None)]
+
+
 def test_custom_function_mark_non_differentiable():
     class SortWithIndex(ember.autograd.Function):
         @staticmethod

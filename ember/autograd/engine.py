@@ -206,8 +206,8 @@ def _backward_on_tensors(node, grads) -> tuple:
 
 def _materialize(node, grads, zeros) -> list:
     """``grads`` with zeros for the outputs that received no gradient, on the device of
-    those that did."""
-    if all(g is not None for g in grads):
+    those that did (unless the node's ``ctx.set_materialize_grads(False)`` asked for None)."""
+    if not node.materialize_grads or all(g is not None for g in grads):
         return grads
     given = next((g for g in grads if g is not None), None)
     return [

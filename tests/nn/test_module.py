@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -166,6 +167,71 @@ def test_full_backward_hook_sees_gradients():
         x = lib.ones(3, 2, requires_grad=True)
         layer(x).sum().backward()
         assert tuple(seen["in"]) == (3, 2) and tuple(seen["out"]) == (3, 1)
+
+
+def _hook_calls(lib, make_args, returned=None):
+    """What a full backward hook on a module of (tensor, number, tensor) -> two tensors, with
+    a parameter, sees
+    (the shape of each grad_input and grad_output, None for None), and the inputs' grads
+    and the warnings after a backward of the first output only."""
+
+    class Two(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = lib.nn.Parameter(lib.ones(2))
+
+        def forward(self, a, scale, b):
+            return a * scale * self.weight + b, a - b
+
+    module, seen = Two(), []
+
+    def shapes(grads):
+        return [None if g is None else tuple(g.shape) for g in grads]
+
+    def hook(module, grad_input, grad_output):
+        seen.append((shapes(grad_input), shapes(grad_output)))
+        return returned(grad_input) if returned else None
+
+    module.register_full_backward_hook(hook)
+    a, b = make_args(lib)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, _ = module(a, 2.0, b)
+        first.sum().backward()
+    grads = [None if t.grad is None else t.grad.numpy().tolist() for t in (a, b)]
+    return seen, grads, [str(w.message)[:60] for w in caught if "hook" in str(w.message)]
+
+
+FULL_BACKWARD_HOOK_CASES = {
+    "first_requires_grad": lambda lib: (lib.ones(2, requires_grad=True), lib.ones(2)),
+    "second_requires_grad": lambda lib: (lib.ones(2), lib.ones(2, requires_grad=True)),
+    "none_requires_grad": lambda lib: (lib.ones(2), lib.ones(2)),
+}
+
+
+@pytest.mark.parametrize("case", list(FULL_BACKWARD_HOOK_CASES))
+def test_full_backward_hook_arguments_match_torch(case):
+    """One grad_input per positional argument (None for a number, and for every argument
+    when no input requires grad: then the hook fires from the outputs, with a warning);
+    None in grad_output for an output the loss did not use."""
+    make = FULL_BACKWARD_HOOK_CASES[case]
+    assert _hook_calls(ember, make) == _hook_calls(torch, make)
+
+
+def test_full_backward_hook_results_replace_grad_input_as_in_torch():
+    def halve(grad_input):
+        return tuple(None if g is None else g * 0.5 for g in grad_input)
+
+    make = FULL_BACKWARD_HOOK_CASES["first_requires_grad"]
+    assert _hook_calls(ember, make, halve) == _hook_calls(torch, make, halve)
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="invalid number of grad_input, got 1, but "
+                                               "expected 3"):
+            _hook_calls(lib, make, lambda grad_input: grad_input[:1])
+        with pytest.raises(RuntimeError, match="no input requires gradient should always "
+                                               "return None"):
+            _hook_calls(lib, FULL_BACKWARD_HOOK_CASES["none_requires_grad"],
+                        lambda grad_input: (lib.zeros(2), None, None))
 
 
 def test_repr_matches_torch():
