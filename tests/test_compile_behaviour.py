@@ -579,6 +579,72 @@ def test_a_changed_name_in_the_users_own_module_records_again(tmp_path):
     assert state._recordings == 3 and state.replays == 1, (state._recordings, state.replays)
 
 
+FACTOR = 2  # numbers that change type, or the sign of a zero, keeping an equal value
+HOLDER = types.SimpleNamespace(factor=2)
+FACTOR_LIST = [2]
+
+
+class _Factored(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.factor = 2
+
+    def forward(self, x):
+        return x * self.factor
+
+
+EQUAL_VALUE_CHANGES = {  # (function, its input, the change, what undoes it)
+    "global_int_to_float": (lambda x: x * FACTOR, ember.arange(3),
+                            lambda: globals().update(FACTOR=2.0),
+                            lambda: globals().update(FACTOR=2)),
+    "attribute_int_to_float": (lambda x: x * HOLDER.factor, ember.arange(3),
+                               lambda: setattr(HOLDER, "factor", 2.0),
+                               lambda: setattr(HOLDER, "factor", 2)),
+    "list_item_int_to_float": (lambda x: x * FACTOR_LIST[0], ember.arange(3),
+                               lambda: FACTOR_LIST.__setitem__(0, 2.0),
+                               lambda: FACTOR_LIST.__setitem__(0, 2)),
+    "global_zero_to_negative_zero": (lambda x: x + FACTOR, ember.tensor([-0.0, 1.0]),
+                                     lambda: globals().update(FACTOR=-0.0),
+                                     lambda: globals().update(FACTOR=2)),
+}
+
+
+@pytest.mark.parametrize("name", list(EQUAL_VALUE_CHANGES))
+def test_a_number_of_another_type_or_sign_records_again(name):
+    """``2`` and ``2.0`` are equal, but an int tensor times one is int64 and times the
+    other float32; ``x + 0.0`` and ``x + -0.0`` differ where ``x`` is -0."""
+    function, x, change, undo = EQUAL_VALUE_CHANGES[name]
+    if name.startswith("global_zero"):
+        globals().update(FACTOR=0.0)
+    compiled = ember.compile(function)
+    try:
+        for step in range(3):
+            if step == 2:
+                change()
+            want, got = function(x), compiled(x)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(np.signbit(_array(got)), np.signbit(_array(want)))
+            np.testing.assert_array_equal(_array(got), _array(want))
+    finally:
+        undo()
+    assert _state(compiled)._recordings == 2
+
+
+def test_a_number_attribute_or_argument_of_another_type_or_sign_records_again():
+    model = _Factored()
+    compiled_model = ember.compile(model)
+    x = ember.arange(3)
+    compiled_model(x)
+    model.factor = 2.0
+    assert compiled_model(x).dtype == model(x).dtype == ember.float32
+    compiled = ember.compile(lambda x, shift: x + shift)
+    x = ember.tensor([-0.0, 1.0])
+    for shift in (0.0, 0.0, -0.0):
+        np.testing.assert_array_equal(np.signbit(_array(compiled(x, shift))),
+                                      np.signbit(_array(x + shift)))
+    assert _state(compiled)._recordings == 2
+
+
 def _scale_by(x, scale):
     return x * scale
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import os
 import sys
 import sysconfig
@@ -60,6 +61,7 @@ _CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, Paramete
 # where the standard library and installed packages live (see ``_users_module``)
 _LIBRARY_PATHS = tuple({os.path.abspath(path) for key, path in sysconfig.get_paths().items()
                         if key in ("stdlib", "platstdlib", "purelib", "platlib")})
+_TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_contents_test``)
 _NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
@@ -270,8 +272,9 @@ def _flatten(value, tensors, spec, key=None) -> None:
         spec.append((dict, list(value), inner))
     else:
         if key is not None:
-            if kind in _SCALARS:
-                key.append((kind, value))
+            if kind in _SCALARS:  # a number by type and value (a zero with its sign)
+                key.append((kind, value) if kind is not float or value != 0 else
+                           (kind, value, math.copysign(1.0, value)))
             elif _simple(value):  # an object of plain data: which one, and what it holds
                 key.append((kind, id(value), repr(_contents(value))))
             else:
@@ -534,14 +537,16 @@ def _plain(value) -> bool:
     return True
 
 
-def _value_guards(read, value, objects, name, label, contents=True, named=()) -> list:
-    """Guards that ``read``, an expression over ``objects``, still gives ``value``: an equal
-    number or string; else the same object, and with ``contents`` the same contents where
-    they are plain data (``_plain``): a list or dict, or an object's attributes (an
+def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True):
+    """Guards that ``read``, an expression over ``objects``, still gives ``value``: the same
+    number (of the same type, with ``typed``: ``2`` and ``2.0`` make other dtypes) or an
+    equal string; else the same object, and with ``contents`` the same contents where they
+    are plain data (``_plain``): a list or dict, or an object's attributes (an
     ``argparse.Namespace``, a config object, objects of such data in it), and the data
     attributes of its class that code names (``named``, see ``_class_guards``)."""
     if type(value) in _SCALARS:
-        return [(f"{read} == {name}", {**objects, name: value}, f"{label} changed")]
+        test = _number_test(read, value, name) if typed else f"{read} == {name}"
+        return [(test, {**objects, name: value, "copysign": math.copysign}, f"{label} changed")]
     guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
     if not contents:
         return guards
@@ -551,19 +556,40 @@ def _value_guards(read, value, objects, name, label, contents=True, named=()) ->
                                     f"{name}_{key}", f"{label}.{key}")
         return guards
     if type(value) in (list, dict) and _plain(value):
-        guards.append((f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(value)},
-                       f"what {label} holds changed"))
+        guards.append(_contents_test(read, value, objects, name, f"what {label} holds changed"))
     elif _simple(value):
         if _plain(vars(value)) or not vars(value):  # one dict to compare
-            guards.append((f"{read}.__dict__ == {name}_now",
-                           {**objects, f"{name}_now": copy.deepcopy(vars(value))},
-                           f"an attribute of {label} changed"))
+            guards.append(_contents_test(f"{read}.__dict__", vars(value), objects, name,
+                                         f"an attribute of {label} changed"))
         else:  # objects in it: compared as far down as ``_simple`` goes
-            guards.append((f"_contents({read}) == {name}_now",
-                           {**objects, "_contents": _contents, f"{name}_now": _contents(value)},
-                           f"an attribute of {label}, or of an object in it, changed"))
+            guards.append(_contents_test(f"_contents({read})", _contents(value),
+                                         {**objects, "_contents": _contents}, name,
+                                         f"an attribute of {label}, or of an object in it, "
+                                         "changed"))
         guards += _class_guards(read, value, objects, name, label, named)
     return guards
+
+
+def _number_test(read, value, name) -> str:
+    """A test that ``read`` gives ``value`` again, a number of the same type (a float
+    with the same sign, where it is zero, and NaN for NaN), or an equal string or None."""
+    if type(value) is bool or value is None:
+        return f"{read} is {value}"
+    if type(value) is float and value != value:
+        return f"type({read}) is float and {read} != {read}"
+    test = f"type({read}) is {type(value).__name__} and {read} == {name}"
+    if type(value) is float and value == 0:
+        test += f" and copysign(1.0, {read}) == {math.copysign(1.0, value)}"
+    return test
+
+
+def _contents_test(read, data, objects, name, meaning):
+    """A guard that ``read`` gives what ``data`` holds: compared as text where that is
+    short (numbers with their types: ``[2]`` is not ``[2.0]``), else with ``==``."""
+    text = repr(data)
+    if len(text) <= _TEXT_COMPARED:
+        return f"repr({read}) == {name}_now", {**objects, f"{name}_now": text}, meaning
+    return f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(data)}, meaning
 
 
 def _simple(value, depth=_NESTING) -> bool:
@@ -640,8 +666,10 @@ def _guards(function, modules, program) -> list:
         every = _ember_layer(module) or "getattr" in named
         for key, value in module.__dict__.items():
             if key not in _MODULE_STATE and (every or key in named):
+                # ember's own layers read their numbers the same whatever their type
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
-                                        f"{name}_{key}", f"{label}.{key}", named=named)
+                                        f"{name}_{key}", f"{label}.{key}", named=named,
+                                        typed=not _ember_layer(module))
         guards += _class_guards(name, module, {name: module}, name, label,
                                 None if "getattr" in named else named)
     for number, (namespace, key, value) in enumerate(reached):
