@@ -645,6 +645,51 @@ def test_a_number_attribute_or_argument_of_another_type_or_sign_records_again():
     assert _state(compiled)._recordings == 2
 
 
+def _patched_models():
+    """A model whose class is made afresh, so that a change to the class stays here."""
+
+    class Doubling(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 3)
+
+        def helper(self, x):
+            return x * 2
+
+        def forward(self, x):
+            return self.helper(self.linear(x))
+
+    class Tripling(Doubling):
+        def helper(self, x):
+            return x * 3
+
+    return Doubling(), Doubling, Tripling
+
+
+METHOD_CHANGES = {
+    "forward_set_on_the_model": lambda m, cls, other: setattr(
+        m, "forward", lambda x: m.linear(x) * 10),
+    "helper_set_on_the_model": lambda m, cls, other: setattr(m, "helper", lambda x: x * 9),
+    "forward_of_the_class": lambda m, cls, other: setattr(
+        cls, "forward", lambda self, x: self.linear(x) * 5),
+    "helper_of_the_class": lambda m, cls, other: setattr(cls, "helper", lambda self, x: x * 7),
+    "class_of_the_model": lambda m, cls, other: setattr(m, "__class__", other),
+}
+
+
+@pytest.mark.parametrize("change", list(METHOD_CHANGES))
+def test_a_method_replaced_after_recording_records_again(change):
+    model, cls, other = _patched_models()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))
+    for step in range(3):
+        if step == 1:
+            METHOD_CHANGES[change](model, cls, other)
+        np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
 def _scale_by(x, scale):
     return x * scale
 

@@ -661,6 +661,10 @@ def _guards(function, modules, program) -> list:
                                {name: module, f"{name}_{key}": value},
                                f"{label}.{key} was replaced"))
         guards += _structure_guards(name, module, label)
+        # a method set on the module (``model.forward = ...``), or another class
+        guards.append((f"type({name}) is {name}_class and len({name}.__dict__) == "
+                       f"{len(vars(module))}", {name: module, f"{name}_class": type(module)},
+                       f"{label} got a new attribute or another class"))
         # ember's layers: ember's code reads their attributes; a user's, where its code
         # reads attributes by a name made at run time (getattr), too
         every = _ember_layer(module) or "getattr" in named
@@ -672,6 +676,7 @@ def _guards(function, modules, program) -> list:
                                         typed=not _ember_layer(module))
         guards += _class_guards(name, module, {name: module}, name, label,
                                 None if "getattr" in named else named)
+    guards += _method_guards(modules)
     for number, (namespace, key, value) in enumerate(reached):
         holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
@@ -729,6 +734,31 @@ def _structure_guards(name, module, label) -> list:
                                 for number, child in enumerate(children.values())}
     return [(" and ".join(checks), objects, f"{label}'s submodules, parameters or buffers "
              "changed")]
+
+
+def _method_guards(modules) -> list:
+    """Guards that the classes of ``modules`` defined outside ember hold the same methods
+    (``Net.forward = patched`` after the recording): each class's functions, static and
+    class methods and properties, and how many names it holds. ember's classes are taken
+    as constant, as its modules' tables are."""
+    guards, seen = [], set()
+    for module in modules:
+        for klass in type(module).__mro__:
+            if klass in seen or klass.__module__.split(".")[0] in ("ember", "builtins"):
+                continue
+            seen.add(klass)
+            name, table = f"C{len(seen)}", vars(klass)
+            code = {key: value for key, value in table.items()
+                    if isinstance(value, (types.FunctionType, staticmethod, classmethod,
+                                          property))}
+            checks = [f"len({name}.__dict__) == {len(table)}"] + [
+                f"{name}.__dict__.get({key!r}) is {name}_{number}"
+                for number, key in enumerate(code)]
+            objects = {name: klass} | {f"{name}_{number}": value
+                                       for number, value in enumerate(code.values())}
+            guards.append((" and ".join(checks), objects,
+                           f"a method of {klass.__name__} was replaced or added"))
+    return guards
 
 
 def _compile_guards(guards):
