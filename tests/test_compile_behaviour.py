@@ -690,6 +690,46 @@ def test_a_method_replaced_after_recording_records_again(change):
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
+def test_a_module_passed_as_an_argument_is_recorded_with_its_parameters():
+    """``train_step(model, batch)``: the module's identity and training flags are part of
+    the key, its parameters are captured, its attributes guarded, as for a module the
+    function names."""
+
+    def step(model, batch):
+        x, y = batch
+        loss = ((model(x) * model.scale - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    def run(compile_step):
+        ember.manual_seed(0)
+        models = [nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.25), nn.Linear(8, 1))
+                  for _ in range(2)]
+        for model in models:
+            model.scale = 1.0
+        function = ember.compile(step) if compile_step else step
+        generator = ember.Generator().manual_seed(1)
+        losses = []
+        for number in range(8):
+            model = models[number % 2]
+            if number == 4:
+                models[0].eval()
+            if number == 6:
+                models[1].scale = 2.0
+            batch = (ember.randn(5, 4, generator=generator),
+                     ember.randn(5, 1, generator=generator))
+            losses.append(_array(function(model, batch)))
+        grads = [_array(p.grad) for model in models for p in model.parameters()]
+        return losses, grads, function
+
+    (want, want_grads, _), (got, got_grads, compiled) = run(False), run(True)
+    for w, g in zip(want + want_grads, got + got_grads):
+        np.testing.assert_array_equal(g, w)
+    state = _state(compiled)
+    assert state.breaks == [] and state._recordings == 4 and state.replays == 4, (
+        state._recordings, state.replays)
+
+
 def _scale_by(x, scale):
     return x * scale
 

@@ -157,18 +157,21 @@ class CompiledFunction:
         start = time.perf_counter()
         self._modules = modules_of(self._function)  # a global may name another module now
         key = (key[0], tuple([m.training for m in self._modules])) + key[2:]
-        captured = _captured_tensors(self._function, self._modules)
+        # and those the call gets as arguments (``train_step(model, batch)``), whose
+        # identity and training flags the key holds
+        modules = _with_argument_modules(self._modules, (args, kwargs))
+        captured = _captured_tensors(self._function, modules)
         tape = Tape(tensors, captured, self._fullgraph)
-        _hooks_break(tape, self._modules)
-        before = _bindings(self._function, self._modules)
+        _hooks_break(tape, modules)
+        before = _bindings(self._function, modules)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)
         finally:
             _tape.stop()
-        _reassigned_break(tape, before, _bindings(self._function, self._modules))
+        _reassigned_break(tape, before, _bindings(self._function, modules))
         self._last_key = key
-        recording = self._finish(tape, result, start)
+        recording = self._finish(tape, result, start, modules)
         tape.release()
         if recording is not None:
             recording.fast = _fast_check(key, tensors, self._modules, recording.guards)
@@ -176,7 +179,7 @@ class CompiledFunction:
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
-    def _finish(self, tape, result, start):
+    def _finish(self, tape, result, start, modules):
         out_tensors, spec = [], []
         _flatten(result, out_tensors, spec)
         for tensor in out_tensors:
@@ -193,7 +196,7 @@ class CompiledFunction:
             return None
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
         program = Program(tape, outputs)
-        guards = _guards(self._function, self._modules, program)
+        guards = _guards(self._function, modules, program)
         recording = Recording(program, guards, spec, time.perf_counter() - start)
         self.latest = recording
         if "output_code" in os.environ.get("EMBER_LOGS", ""):
@@ -272,7 +275,9 @@ def _flatten(value, tensors, spec, key=None) -> None:
         spec.append((dict, list(value), inner))
     else:
         if key is not None:
-            if kind in _SCALARS:  # a number by type and value (a zero with its sign)
+            if isinstance(value, Module):  # which one, and its and its children's modes
+                key.append((kind, id(value), tuple([m.training for m in value.modules()])))
+            elif kind in _SCALARS:  # a number by type and value (a zero with its sign)
                 key.append((kind, value) if kind is not float or value != 0 else
                            (kind, value, math.copysign(1.0, value)))
             elif _simple(value):  # an object of plain data: which one, and what it holds
@@ -312,11 +317,12 @@ def _code_names(code) -> set:
     return names
 
 
-def _globals_and_cells(function):
+def _globals_and_cells(function, modules=()):
     """(namespace, name, value) for the globals the function names and its closure cells,
     and those of the Python functions it reaches through them (a ``compute_loss`` helper)
-    or through the modules it is or names (their classes' ``forward`` and helpers)."""
-    found, seen, pending = [], set(), [function]
+    or through the modules it is or names, or ``modules`` (their classes' ``forward`` and
+    helpers)."""
+    found, seen, pending = [], set(), [function] + _own_functions(modules)
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
             pending += _methods(owner)
@@ -443,6 +449,22 @@ def modules_of(function) -> list:
     return list(seen.values())
 
 
+def _with_argument_modules(modules, arguments) -> list:
+    """``modules`` and the modules among ``arguments`` (in tuples, lists and dicts too),
+    with their submodules, each once."""
+    found, pending = {id(m): m for m in modules}, [arguments]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Module):
+            for module in value.modules():
+                found.setdefault(id(module), module)
+        elif type(value) in (tuple, list):
+            pending.extend(value)
+        elif type(value) is dict:
+            pending.extend(value.values())
+    return list(found.values())
+
+
 def _captured_tensors(function, modules) -> dict:
     captured = {}
     for module in modules:
@@ -453,7 +475,7 @@ def _captured_tensors(function, modules) -> dict:
             for value in registry.values():
                 if value is not None:
                     captured[id(value)] = value
-    for _, _, value in _globals_and_cells(function):
+    for _, _, value in _globals_and_cells(function, modules):
         if isinstance(value, Tensor):
             captured[id(value)] = value
     return captured
@@ -472,7 +494,7 @@ def _bindings(function, modules) -> dict:
         for key, value in module.__dict__.items():
             if key not in _MODULE_STATE:
                 state[id(module), "", key] = (f"{label}.{key}", _identity(value))
-    for namespace, key, value in _globals_and_cells(function):
+    for namespace, key, value in _globals_and_cells(function, modules):
         if not _ours(namespace):  # ember's own tables and caches are no user's state
             state[id(namespace), "", key] = (key or "a closure variable", _identity(value))
     return state
@@ -648,7 +670,7 @@ def _class_guards(read, value, objects, name, label, named) -> list:
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
-    reached = _globals_and_cells(function)
+    reached = _globals_and_cells(function, modules)
     named = _names_read(function, modules, reached)
     for number, module in enumerate(modules):
         name = f"M{number}"
