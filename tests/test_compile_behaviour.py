@@ -4,6 +4,7 @@ double backward, the module wrapper, the tools that explain it, and whole progra
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import itertools
 import pathlib
@@ -727,6 +728,57 @@ def test_a_module_passed_as_an_argument_is_recorded_with_its_parameters():
         np.testing.assert_array_equal(g, w)
     state = _state(compiled)
     assert state.breaks == [] and state._recordings == 4 and state.replays == 4, (
+        state._recordings, state.replays)
+
+
+@dataclasses.dataclass
+class _Output:  # a model's output, as libraries return one
+    loss: object
+    logits: object
+    hidden: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Batch:
+    inputs: object
+    targets: object
+    weight: float = 1.0
+
+
+def test_objects_of_tensors_are_taken_apart_as_arguments_and_built_anew_as_results():
+    """A dataclass or namespace holding tensors, returned or passed in: each replay returns
+    a new one holding this call's tensors (it returned the first call's object), and
+    reads the tensors of the one it gets."""
+    layer = nn.Linear(3, 2)
+
+    def step(batch):
+        logits = layer(batch.inputs)
+        loss = ((logits - batch.targets) ** 2).mean() * batch.weight
+        return _Output(loss, logits, (logits * 2,)), types.SimpleNamespace(total=loss * 3)
+
+    compiled = ember.compile(step)
+    generator = ember.Generator().manual_seed(0)
+    seen = []
+    for number in range(4):
+        batch = _Batch(ember.randn(4, 3, generator=generator, requires_grad=True),
+                       ember.randn(4, 2, generator=generator), 1.0 if number < 3 else 2.0)
+        for function in (step, compiled):
+            output, extra = function(batch)
+            output.loss.backward()
+            assert type(output) is _Output and output.logits.grad_fn is not None
+            seen.append([_array(t) for t in (output.loss, output.logits, output.hidden[0],
+                                               extra.total, batch.inputs.grad)])
+            batch.inputs.grad = None
+    for want, got in zip(seen[::2], seen[1::2]):
+        for w, g in zip(want, got):
+            np.testing.assert_array_equal(g, w)
+    first, again = compiled(batch)[0], compiled(batch)[0]
+    assert first is not again and first.logits is not again.logits
+    doubled = ember.compile(lambda x: _Output(x.sum(), x * 2))
+    for value in (1.0, 2.0, 3.0):
+        assert doubled(ember.full((2,), value)).logits.tolist() == [value * 2] * 2
+    state = _state(compiled)
+    assert state.breaks == [] and state._recordings == 2 and state.replays == 4, (
         state._recordings, state.replays)
 
 

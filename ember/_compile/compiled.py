@@ -273,6 +273,15 @@ def _flatten(value, tensors, spec, key=None) -> None:
         for item in value.values():
             _flatten(item, tensors, inner, key)
         spec.append((dict, list(value), inner))
+    elif _tensor_record(value):  # a dataclass or namespace of tensors: a model's output
+        names, inner = list(vars(value)), []
+        if key is not None:
+            key.append((kind, tuple(names)))
+        for item in vars(value).values():
+            _flatten(item, tensors, inner, key)
+        blank = copy.copy(value)  # what a replay copies and fills (no old tensors held)
+        vars(blank).clear()
+        spec.append(("object", blank, names, inner))
     else:
         if key is not None:
             if isinstance(value, Module):  # which one, and its and its children's modes
@@ -287,6 +296,31 @@ def _flatten(value, tensors, spec, key=None) -> None:
         spec.append(("leaf", value))
 
 
+def _tensor_record(value, depth=_NESTING) -> bool:
+    """Whether ``value`` is an object (a dataclass, a namespace: a model's output) whose
+    attributes hold a tensor, and otherwise numbers, strings, None, tuples, lists and
+    dicts of those and of tensors, or, ``depth`` deep at most, such objects: one that
+    ``_flatten`` takes apart and a replay builds anew, as it does a tuple."""
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is not dict or not attributes or isinstance(value, _OPAQUE) or \
+            depth == 0:
+        return False
+    found = False
+    for item in attributes.values():
+        if isinstance(item, Tensor):
+            found = True
+        elif type(item) in _CONTAINERS:
+            items = item.values() if type(item) is dict else item
+            if not all(isinstance(i, Tensor) or type(i) in _SCALARS for i in items):
+                return False
+            found = found or any(isinstance(i, Tensor) for i in items)
+        elif type(item) not in _SCALARS:
+            if not _tensor_record(item, depth - 1):
+                return False
+            found = True
+    return found
+
+
 def _unflatten(spec, values):
     (only,) = spec
     return _build(only, values)
@@ -297,6 +331,12 @@ def _build(entry, values):
         return next(values)
     if entry[0] == "leaf":
         return entry[1]
+    if entry[0] == "object":  # a new object each call, as eagerly
+        _, blank, names, inner = entry
+        built = copy.copy(blank)
+        for name, item in zip(names, inner):
+            object.__setattr__(built, name, _build(item, values))
+        return built
     if entry[0] is dict:
         return {name: _build(e, values) for name, e in zip(entry[1], entry[2])}
     kind, inner = entry
