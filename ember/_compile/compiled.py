@@ -23,12 +23,11 @@ import types
 import warnings
 import weakref
 
-from ember import _autocast, _tape
+from ember import _autocast, _hooks, _tape
 from ember._compile import fusion
 from ember._compile.program import Program
 from ember._compile.tape import Tape, Unsupported
 from ember._dtype import get_default_dtype
-from ember._hooks import hooks_registered
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
@@ -769,7 +768,8 @@ def _guards(function, modules, program) -> list:
     if any(step.kind == "backward" for step in program.steps):
         # recorded while no hook existed anywhere (``Tape.backward``); the program's
         # accumulation into the leaves runs none
-        guards.append(("not hooks_registered()", {"hooks_registered": hooks_registered},
+        guards.append(("not (hooked.data and hooks_registered())",  # the set: one C test
+                       {"hooked": _hooks._hooked, "hooks_registered": _hooks.hooks_registered},
                        "a tensor or a graph node got a hook"))
     for step in program.steps:  # arrays handed to an op as they are: a buffer's own
         for array in step.handed:
