@@ -772,14 +772,34 @@ def test_objects_of_tensors_are_taken_apart_as_arguments_and_built_anew_as_resul
     for want, got in zip(seen[::2], seen[1::2]):
         for w, g in zip(want, got):
             np.testing.assert_array_equal(g, w)
+    state = _state(compiled)
+    assert state.breaks == [] and state._recordings == 2 and state.replays == 2, (
+        state._recordings, state.replays)
     first, again = compiled(batch)[0], compiled(batch)[0]
     assert first is not again and first.logits is not again.logits
     doubled = ember.compile(lambda x: _Output(x.sum(), x * 2))
     for value in (1.0, 2.0, 3.0):
         assert doubled(ember.full((2,), value)).logits.tolist() == [value * 2] * 2
-    state = _state(compiled)
-    assert state.breaks == [] and state._recordings == 2 and state.replays == 4, (
-        state._recordings, state.replays)
+
+
+@dataclasses.dataclass(slots=True)
+class _Slotted:
+    logits: object
+
+
+class _MadeWithArguments:
+    def __new__(cls, logits):
+        made = super().__new__(cls)
+        made.logits = logits
+        return made
+
+
+@pytest.mark.parametrize("kind", [_Slotted, _MadeWithArguments])
+def test_a_result_object_that_cannot_be_built_anew_breaks(kind):
+    compiled = ember.compile(lambda x: kind(x * 2))
+    for value in (1.0, 2.0, 3.0):
+        assert compiled(ember.full((2,), value)).logits.tolist() == [value * 2] * 2
+    assert any("could not build anew" in reason for reason, _ in _state(compiled).breaks)
 
 
 def _scale_by(x, scale):

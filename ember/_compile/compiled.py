@@ -13,6 +13,7 @@ attributes, and that captured tensors kept their shape, dtype and ``requires_gra
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import os
@@ -61,6 +62,7 @@ _CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, Paramete
 _LIBRARY_PATHS = tuple({os.path.abspath(path) for key, path in sysconfig.get_paths().items()
                         if key in ("stdlib", "platstdlib", "purelib", "platlib")})
 _TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_contents_test``)
+_PLAIN_NEW = (object.__new__, types.SimpleNamespace.__new__)  # makes an object of no arguments
 _NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
 
@@ -184,6 +186,9 @@ class CompiledFunction:
         for tensor in out_tensors:
             if tape.by_tensor.get(id(tensor)) is None:
                 tape.slot_of(tensor)
+        if _holds_hidden_tensors(spec):
+            tape.breaks.append(("the result holds tensors in an object that a replay could "
+                                "not build anew", "<call>"))
         for tensor in tape.changed_sources():
             tape.breaks.append(("an input, parameter or buffer was changed in place without "
                                 f"an ember op (a {tuple(tensor.shape)} tensor)", "<call>"))
@@ -278,9 +283,7 @@ def _flatten(value, tensors, spec, key=None) -> None:
             key.append((kind, tuple(names)))
         for item in vars(value).values():
             _flatten(item, tensors, inner, key)
-        blank = copy.copy(value)  # what a replay copies and fills (no old tensors held)
-        vars(blank).clear()
-        spec.append(("object", blank, names, inner))
+        spec.append(("object", kind, names, inner))
     else:
         if key is not None:
             if isinstance(value, Module):  # which one, and its and its children's modes
@@ -295,6 +298,28 @@ def _flatten(value, tensors, spec, key=None) -> None:
         spec.append(("leaf", value))
 
 
+def _holds_hidden_tensors(spec) -> bool:
+    """Whether a result's ``spec`` keeps as it is an object that holds a tensor (a class
+    with slots, or one made with arguments): a replay would return the recording's."""
+    pending = list(spec)
+    while pending:
+        entry = pending.pop()
+        if entry is None:
+            continue
+        if entry[0] == "leaf":
+            value = entry[1]
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                items = [getattr(value, f.name, None) for f in dataclasses.fields(value)]
+            else:
+                items = list(getattr(value, "__dict__", {}).values()) if not isinstance(
+                    value, _OPAQUE) else []
+            if any(isinstance(item, Tensor) for item in items):
+                return True
+        else:
+            pending.extend(entry[-1])
+    return False
+
+
 def _tensor_record(value, depth=_NESTING) -> bool:
     """Whether ``value`` is an object (a dataclass, a namespace: a model's output) whose
     attributes hold a tensor, and otherwise numbers, strings, None, tuples, lists and
@@ -302,7 +327,7 @@ def _tensor_record(value, depth=_NESTING) -> bool:
     ``_flatten`` takes apart and a replay builds anew, as it does a tuple."""
     attributes = getattr(value, "__dict__", None)
     if type(attributes) is not dict or not attributes or isinstance(value, _OPAQUE) or \
-            depth == 0:
+            depth == 0 or type(value).__new__ not in _PLAIN_NEW:
         return False
     found = False
     for item in attributes.values():
@@ -331,8 +356,8 @@ def _build(entry, values):
     if entry[0] == "leaf":
         return entry[1]
     if entry[0] == "object":  # a new object each call, as eagerly
-        _, blank, names, inner = entry
-        built = copy.copy(blank)
+        _, kind, names, inner = entry
+        built = kind.__new__(kind)  # as ``copy`` makes one: no ``__init__``
         for name, item in zip(names, inner):
             object.__setattr__(built, name, _build(item, values))
         return built
