@@ -481,18 +481,24 @@ def _methods(module) -> list:
 def _own_functions(modules) -> list:
     """The functions that the classes of ``modules`` define outside ember, each class once
     (a model's many blocks share theirs)."""
-    found, classes = [], set()
+    found = []
+    for klass in _own_classes(modules):
+        for value in vars(klass).values():
+            value = getattr(value, "__func__", value)  # a static or class method
+            value = getattr(value, "fget", value)  # a property: what reading it runs
+            if isinstance(value, types.FunctionType):
+                found.append(value)
+    return found
+
+
+def _own_classes(modules) -> list:
+    """The classes of ``modules`` and their bases defined outside ember, each once."""
+    classes = {}
     for module in modules:
         for klass in type(module).__mro__:
-            if klass in classes or klass.__module__.split(".")[0] in ("ember", "builtins"):
-                continue
-            classes.add(klass)
-            for value in vars(klass).values():
-                value = getattr(value, "__func__", value)  # a static or class method
-                value = getattr(value, "fget", value)  # a property: what reading it runs
-                if isinstance(value, types.FunctionType):
-                    found.append(value)
-    return found
+            if klass.__module__.split(".")[0] not in ("ember", "builtins"):
+                classes.setdefault(klass, None)
+    return list(classes)
 
 
 def modules_of(function) -> list:
@@ -828,23 +834,17 @@ def _method_guards(modules) -> list:
     (``Net.forward = patched`` after the recording): each class's functions, static and
     class methods and properties, and how many names it holds. ember's classes are taken
     as constant, as its modules' tables are."""
-    guards, seen = [], set()
-    for module in modules:
-        for klass in type(module).__mro__:
-            if klass in seen or klass.__module__.split(".")[0] in ("ember", "builtins"):
-                continue
-            seen.add(klass)
-            name, table = f"C{len(seen)}", vars(klass)
-            code = {key: value for key, value in table.items()
-                    if isinstance(value, (types.FunctionType, staticmethod, classmethod,
-                                          property))}
-            checks = [f"len({name}.__dict__) == {len(table)}"] + [
-                f"{name}.__dict__.get({key!r}) is {name}_{number}"
-                for number, key in enumerate(code)]
-            objects = {name: klass} | {f"{name}_{number}": value
-                                       for number, value in enumerate(code.values())}
-            guards.append((" and ".join(checks), objects,
-                           f"a method of {klass.__name__} was replaced or added"))
+    guards = []
+    for number, klass in enumerate(_own_classes(modules)):
+        name, table = f"C{number}", vars(klass)
+        code = {key: value for key, value in table.items()
+                if isinstance(value, (types.FunctionType, staticmethod, classmethod, property))}
+        checks = [f"len({name}.__dict__) == {len(table)}"] + [
+            f"{name}.__dict__.get({key!r}) is {name}_{index}" for index, key in enumerate(code)]
+        objects = {name: klass} | {f"{name}_{index}": value
+                                   for index, value in enumerate(code.values())}
+        guards.append((" and ".join(checks), objects,
+                       f"a method of {klass.__name__} was replaced or added"))
     return guards
 
 
