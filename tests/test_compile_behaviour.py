@@ -1385,12 +1385,13 @@ class _Configured(nn.Module):
         self.activation = ember.relu  # a function
         self.config = types.SimpleNamespace(factor=1.0, inner=types.SimpleNamespace(shift=0.0))
         self.which, self.shift_a = "a", 0.0  # an attribute read by a name made when it runs
+        self.tools = types.SimpleNamespace(act=ember.relu, bias=0.0)  # a function, a number
 
     def forward(self, x):
         y = self.activation(self.linear(x)) * self.config.factor + self._offset
         y = y * type(self).gain * self.gain + self.config.inner.shift
         y = y + getattr(self, "shift_" + self.which) + SETTINGS_OBJECT.inner.bias
-        return (y + SETTINGS_OBJECT.margin) * ARGS.scale
+        return (y + SETTINGS_OBJECT.margin + self.tools.bias) * ARGS.scale
 
 
 ATTRIBUTE_CHANGES = {
@@ -1406,6 +1407,7 @@ ATTRIBUTE_CHANGES = {
     "attribute_read_by_a_name_made_at_run_time": lambda m: setattr(m, "shift_a", 0.5),
     "global_object_two_deep": lambda m: setattr(SETTINGS_OBJECT.inner, "bias", 0.25),
     "class_attribute_of_a_global_object": lambda m: setattr(_Settings, "margin", 0.75),
+    "number_beside_a_function_in_an_object": lambda m: setattr(m.tools, "bias", 0.5),
 }
 
 

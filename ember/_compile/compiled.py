@@ -629,13 +629,16 @@ def _plain(value) -> bool:
     return True
 
 
-def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True):
+def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True,
+                  depth=_NESTING):
     """Guards that ``read``, an expression over ``objects``, still gives ``value``: the same
     number (of the same type, with ``typed``: ``2`` and ``2.0`` make other dtypes) or an
     equal string; else the same object, and with ``contents`` the same contents where they
     are plain data (``_plain``): a list or dict, or an object's attributes (an
     ``argparse.Namespace``, a config object, objects of such data in it), and the data
-    attributes of its class that code names (``named``, see ``_class_guards``)."""
+    attributes of its class that code names (``named``, see ``_class_guards``). Of any
+    other object, ``depth`` deep at most, the attributes that code names are guarded so
+    (a config object that also holds a function)."""
     if type(value) in _SCALARS:
         test = _number_test(read, value, name) if typed else f"{read} == {name}"
         return [(test, {**objects, name: value, "copysign": math.copysign}, f"{label} changed")]
@@ -658,6 +661,14 @@ def _value_guards(read, value, objects, name, label, contents=True, named=(), ty
                                          {**objects, "_contents": _contents}, name,
                                          f"an attribute of {label}, or of an object in it, "
                                          "changed"))
+        guards += _class_guards(read, value, objects, name, label, named)
+    elif depth > 0 and type(getattr(value, "__dict__", None)) is dict and not isinstance(
+            value, _OPAQUE):
+        for key, item in vars(value).items():
+            if key in named:
+                guards += _value_guards(f"{read}.__dict__.get({key!r})", item, objects,
+                                        f"{name}_{key}", f"{label}.{key}", named=named,
+                                        depth=depth - 1)
         guards += _class_guards(read, value, objects, name, label, named)
     return guards
 
