@@ -594,19 +594,18 @@ class _Factored(nn.Module):
         return x * self.factor
 
 
-EQUAL_VALUE_CHANGES = {  # (function, its input, the change, what undoes it)
-    "global_int_to_float": (lambda x: x * FACTOR, ember.arange(3),
-                            lambda: globals().update(FACTOR=2.0),
-                            lambda: globals().update(FACTOR=2)),
+def _set_factor(value):
+    globals()["FACTOR"] = value
+
+
+EQUAL_VALUE_CHANGES = {  # (function, its input, what sets the number, before, after)
+    "global_int_to_float": (lambda x: x * FACTOR, ember.arange(3), _set_factor, 2, 2.0),
     "attribute_int_to_float": (lambda x: x * HOLDER.factor, ember.arange(3),
-                               lambda: setattr(HOLDER, "factor", 2.0),
-                               lambda: setattr(HOLDER, "factor", 2)),
+                               lambda value: setattr(HOLDER, "factor", value), 2, 2.0),
     "list_item_int_to_float": (lambda x: x * FACTOR_LIST[0], ember.arange(3),
-                               lambda: FACTOR_LIST.__setitem__(0, 2.0),
-                               lambda: FACTOR_LIST.__setitem__(0, 2)),
+                               lambda value: FACTOR_LIST.__setitem__(0, value), 2, 2.0),
     "global_zero_to_negative_zero": (lambda x: x + FACTOR, ember.tensor([-0.0, 1.0]),
-                                     lambda: globals().update(FACTOR=-0.0),
-                                     lambda: globals().update(FACTOR=2)),
+                                     _set_factor, 0.0, -0.0),
 }
 
 
@@ -614,20 +613,19 @@ EQUAL_VALUE_CHANGES = {  # (function, its input, the change, what undoes it)
 def test_a_number_of_another_type_or_sign_records_again(name):
     """``2`` and ``2.0`` are equal, but an int tensor times one is int64 and times the
     other float32; ``x + 0.0`` and ``x + -0.0`` differ where ``x`` is -0."""
-    function, x, change, undo = EQUAL_VALUE_CHANGES[name]
-    if name.startswith("global_zero"):
-        globals().update(FACTOR=0.0)
+    function, x, place, before, after = EQUAL_VALUE_CHANGES[name]
+    place(before)
     compiled = ember.compile(function)
     try:
         for step in range(3):
             if step == 2:
-                change()
+                place(after)
             want, got = function(x), compiled(x)
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(np.signbit(_array(got)), np.signbit(_array(want)))
             np.testing.assert_array_equal(_array(got), _array(want))
     finally:
-        undo()
+        place(2)  # the module's value
     assert _state(compiled)._recordings == 2
 
 
