@@ -829,13 +829,14 @@ def _structure_guards(name, module, label) -> list:
     children = module._modules
     if not children and _ember_layer(module) and not isinstance(module, _CONTAINER_LAYERS):
         return []
-    checks = [f"len({name}._modules) == {len(children)}",
-              f"len({name}._parameters) == {len(module._parameters)}",
+    checks = [f"len({name}._parameters) == {len(module._parameters)}",
               f"len({name}._buffers) == {len(module._buffers)}"]
-    checks += [f"{name}._modules.get({key!r}) is {name}_child_{number}"
-               for number, key in enumerate(children)]
-    objects = {name: module} | {f"{name}_child_{number}": child
-                                for number, child in enumerate(children.values())}
+    objects = {name: module}
+    if children:  # the names and modules, compared as a dict in C (modules by identity)
+        checks.append(f"{name}._modules == {name}_children")
+        objects[f"{name}_children"] = dict(children)
+    else:
+        checks.append(f"not {name}._modules")
     return [(" and ".join(checks), objects, f"{label}'s submodules, parameters or buffers "
              "changed")]
 
