@@ -496,9 +496,14 @@ def _own_classes(modules) -> list:
     classes = {}
     for module in modules:
         for klass in type(module).__mro__:
-            if klass.__module__.split(".")[0] not in ("ember", "builtins"):
+            if _outside_ember(klass):
                 classes.setdefault(klass, None)
     return list(classes)
+
+
+def _outside_ember(klass) -> bool:
+    """Whether ``klass`` is the user's (or a library's), neither ember's nor a builtin."""
+    return klass.__module__.split(".")[0] not in ("ember", "builtins")
 
 
 def modules_of(function) -> list:
@@ -720,15 +725,15 @@ def _class_data(klass, named) -> list:
     """(name, value) for the names in ``named`` (every name, for None) that ``klass`` or a
     base of it outside ember defines as plain data: class-level settings (``scale = 0.5``
     in a model's class body), which code reads through an instance or the class."""
-    found = []
-    for owner in klass.__mro__:
-        if owner.__module__.split(".")[0] in ("ember", "builtins"):
-            continue
+    found, seen = [], set()
+    for owner in klass.__mro__:  # the first class to define a name is the one Python reads
         for key, value in vars(owner).items():
-            if key.startswith("__") or (named is not None and key not in named) or any(
-                    key in vars(k) for k in klass.__mro__[:klass.__mro__.index(owner)]):
-                continue  # a dunder, a name no code reads, or one a subclass defines again
-            if type(value) in _SCALARS or _plain(value) or _simple(value):
+            if key in seen:
+                continue
+            seen.add(key)
+            if _outside_ember(owner) and not key.startswith("__") and (
+                    named is None or key in named) and (
+                    type(value) in _SCALARS or _plain(value) or _simple(value)):
                 found.append((key, value))
     return found
 
@@ -768,15 +773,16 @@ def _guards(function, modules, program) -> list:
         guards.append((f"type({name}) is {name}_class and len({name}.__dict__) == "
                        f"{len(vars(module))}", {name: module, f"{name}_class": type(module)},
                        f"{label} got a new attribute or another class"))
-        # ember's layers: ember's code reads their attributes; a user's, where its code
-        # reads attributes by a name made at run time (getattr), too
-        every = _ember_layer(module) or "getattr" in named
+        # ember's layers: ember's code reads their attributes, and their numbers the same
+        # whatever their type; a user's, where its code reads attributes by a name made
+        # at run time (getattr), too
+        ember_layer = _ember_layer(module)
+        every = ember_layer or "getattr" in named
         for key, value in module.__dict__.items():
             if key not in _MODULE_STATE and (every or key in named):
-                # ember's own layers read their numbers the same whatever their type
                 guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
                                         f"{name}_{key}", f"{label}.{key}", named=named,
-                                        typed=not _ember_layer(module))
+                                        typed=not ember_layer)
         guards += _class_guards(name, module, {name: module}, name, label,
                                 None if "getattr" in named else named)
     guards += _method_guards(modules)
