@@ -368,9 +368,10 @@ def test_batch_first_copy_is_the_transposition(shape):
 
 @pytest.mark.parametrize("groups, m, n, k", [(1, 32, 144, 1024), (1, 256, 2304, 196),
                                              (2, 8, 18, 64), (1, 16, 9, 4096), (3, 4, 27, 5)])
-def test_weight_product_is_the_transposed_product_bit_for_bit(groups, m, n, k):
+def test_weight_product_is_the_transposed_product(groups, m, n, k):
     """``_times_transposed(a, b)`` is ``a @ bᵀ`` per group, whichever order it multiplies in:
-    the same sums along ``k``, to the bit."""
+    the same sums along ``k``, bit for bit with some of OpenBLAS's kernels and not others
+    (its Haswell kernels group them otherwise), so to float32's rounding of each sum."""
     from ember.nn._functional._conv_kernels import _times_transposed
 
     rng = np.random.default_rng(8)
@@ -378,4 +379,6 @@ def test_weight_product_is_the_transposed_product_bit_for_bit(groups, m, n, k):
     b = rng.standard_normal((groups, n, k)).astype(np.float32)
     found = _times_transposed(a, b)
     assert found.shape == (groups, m, n)
-    np.testing.assert_array_equal(found, np.stack([a[g] @ b[g].T for g in range(groups)]))
+    expected = np.stack([a[g].astype(np.float64) @ b[g].T for g in range(groups)])
+    scale = np.stack([np.abs(a[g]).astype(np.float64) @ np.abs(b[g]).T for g in range(groups)])
+    assert (np.abs(found - expected) <= 1e-6 * scale).all()  # k roundings of 6e-8 at most

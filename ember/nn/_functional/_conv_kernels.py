@@ -155,9 +155,12 @@ def _times_transposed(a, b):
     weight gradient's product, summed over the positions ``k``.
 
     Where ``k`` is not much shorter than ``m`` or ``n`` it is computed as ``(b[g] @ a[g]ᵀ)ᵀ``:
-    the same sums (BLAS adds along ``k`` in the same order either way, bit for bit), but
-    OpenBLAS packs that pair faster (119 -> 84 us on cnn_digits' second convolution, up to
-    1.7x on larger ones). With a short ``k`` the direct product is faster.
+    the same sums, but OpenBLAS packs that pair faster (119 -> 84 us on cnn_digits' second
+    convolution, up to 1.7x on larger ones). With a short ``k`` the direct product is
+    faster. OpenBLAS's SkylakeX kernels add along ``k`` in the same order either way, bit for
+    bit; its Haswell kernels (which it picks on AMD Zen) group the additions otherwise, so
+    there the two differ in the last bits. Eager and compiled ember both call this, so they
+    agree either way.
     """
     if 2 * a.shape[2] < max(a.shape[1], b.shape[1]):
         return _grouped_matmul(a, b.transpose(0, 2, 1))
