@@ -27,10 +27,10 @@ class OptimizedModule(Module):
     as PyTorch's do); attributes, parameters, ``train()`` and ``eval()`` reach it.
     """
 
-    def __init__(self, module: Module, fullgraph: bool = False):
+    def __init__(self, module: Module, fullgraph: bool = False, mode=None):
         super().__init__()
         self._orig_mod = module
-        compiled = CompiledFunction(module, fullgraph, modules_of(module))
+        compiled = CompiledFunction(module, fullgraph, modules_of(module), mode)
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "forward", compiled)
 
@@ -63,9 +63,12 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="ember
             options=None, disable: bool = False):
     """Record ``model`` (a module or a function) on its first call and replay it after.
 
-    PyTorch's ``torch.compile`` signature; ``dynamic``, ``backend``, ``mode`` and
-    ``options`` are accepted and do not change what ember does. With ``disable=True``
-    the argument comes back unchanged. Used bare or with arguments as a decorator.
+    PyTorch's ``torch.compile`` signature. ``mode="reduce-overhead"`` runs the first lines
+    of a small program (arrays of at most ``small.SMALL`` elements) as one numba function,
+    agreeing with eager to rounding rather than bit for bit (``ember/_compile/small.py``);
+    PyTorch's other modes, ``dynamic``, ``backend`` and ``options`` are accepted and do not
+    change what ember does. With ``disable=True`` the argument comes back unchanged. Used
+    bare or with arguments as a decorator.
 
     Example::
 
@@ -76,17 +79,30 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="ember
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
                                  backend=backend, mode=mode, options=options, disable=disable)
+    _check_mode(mode, options)
     if disable or getattr(model, "_ember_compile_disabled", False):
         return model
     if isinstance(model, Module):
-        return OptimizedModule(model, fullgraph)
+        return OptimizedModule(model, fullgraph, mode)
     if not callable(model):
         raise RuntimeError(f"ember.compile: expected a Module or a callable, got "
                            f"{type(model).__name__}")
     if _is_optimizer_step(model):
         return model  # the fused update is already one pass over the parameters
-    compiled = CompiledFunction(model, fullgraph, modules_of(model))
+    compiled = CompiledFunction(model, fullgraph, modules_of(model), mode)
     return functools.wraps(model)(compiled) if hasattr(model, "__name__") else compiled
+
+
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def _check_mode(mode, options) -> None:
+    """PyTorch's errors for an unknown ``mode``, and for ``mode`` with ``options``."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
 
 
 def _is_optimizer_step(function) -> bool:

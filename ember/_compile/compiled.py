@@ -113,9 +113,10 @@ class Recording:
 class CompiledFunction:
     """What ``ember.compile(function)`` returns: call it as the function."""
 
-    def __init__(self, function, fullgraph: bool = False, modules=()):
+    def __init__(self, function, fullgraph: bool = False, modules=(), mode=None):
         self._function = function
         self._fullgraph = fullgraph
+        self._small = mode == "reduce-overhead"  # small programs through numba (small.py)
         self._modules = list(modules)
         self._cache = {}
         self._recordings = 0
@@ -199,7 +200,7 @@ class CompiledFunction:
                 raise Unsupported(f"ember.compile(fullgraph=True): {reason} (at {where})")
             return None
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
-        program = Program(tape, outputs)
+        program = Program(tape, outputs, self._small)
         guards = _guards(self._function, modules, program)
         recording = Recording(program, guards, spec, time.perf_counter() - start)
         self.latest = recording

@@ -26,12 +26,14 @@ from ember._compile import kernels
 
 enabled = True  # False: programs written from now on keep NumPy's kernels (A/B runs)
 failure = None  # why numba could not compile the kernels, where it could not
+program_failures = []  # why a program's own function (``request``) could not be compiled
 seconds = None  # how long the background compilation took, once it ended
 
 _lock = threading.Lock()
 _kernels = {}  # kind ("gelu", "adam") -> the compiled numba function, once ready
 _requested = []  # the kinds some program asked for, in order
-_waiting = []  # (kind, namespace, name, bind): program names to bind once a kernel is ready
+_waiting = []  # (kind, ready): what to do with a kernel once it is compiled
+_builders = {}  # kind -> build(numba), for kinds of one program (``request``)
 _thread = None  # the background compilation, while it runs
 _available = None  # whether numba is installed, found once
 
@@ -55,12 +57,29 @@ def offer(namespace, name, step, role="forward") -> str:
     with _lock:
         kernel = _kernels.get(kind)
         if kernel is None:
-            _waiting.append((kind, namespace, name, bind))
+            _waiting.append((kind, lambda compiled: namespace.__setitem__(name, bind(compiled))))
             if kind not in _requested:
                 _requested.append(kind)
             return "fused by numba once compiled"
     namespace[name] = bind(kernel)
     return "fused by numba"
+
+
+def request(kind, build, ready) -> None:
+    """Compile ``build(numba)`` in the background as ``kind`` (a name of its own: one
+    program's function, ``small.py``), then call ``ready`` with it. Nothing happens where
+    numba is missing, failed, or ``enabled`` is False."""
+    global _available
+    if not enabled:
+        return
+    if _available is None:
+        _available = importlib.util.find_spec("numba") is not None
+    if not _available or failure is not None:
+        return
+    with _lock:
+        _builders[kind] = build
+        _waiting.append((kind, ready))
+        _requested.append(kind)
 
 
 def start() -> None:
@@ -136,22 +155,27 @@ def _compile_requested() -> None:
             if not pending or failure is not None:
                 _thread = None
                 return
+            kind = pending[0]
+            own = _builders.pop(kind, None)  # one program's function (``request``)
         start = time.perf_counter()
         try:
             numba = _import_numba()
-            kernel = kernels.BUILDERS[pending[0]](numba)
+            kernel = (own or kernels.BUILDERS[kind])(numba)
         except Exception as error:  # numba's import or LLVM failed: NumPy's kernels stay
             with _lock:
-                failure = f"{type(error).__name__}: {error}"
-                _waiting.clear()
+                if own is None:
+                    failure = f"{type(error).__name__}: {error}"
+                    _waiting.clear()
+                else:  # that program alone runs as written
+                    _kernels[kind] = None
+                    program_failures.append(f"{kind}: {type(error).__name__}: {error}")
+                    _waiting[:] = [entry for entry in _waiting if entry[0] != kind]
             continue
         finally:
             seconds = (seconds or 0.0) + time.perf_counter() - start
         with _lock:
-            _kernels[pending[0]] = kernel
-            ready = [entry for entry in _waiting if entry[0] == pending[0]]
-            _waiting[:] = [entry for entry in _waiting if entry[0] != pending[0]]
-        for _, namespace, name, bind in ready:
-            namespace[name] = bind(kernel)
-
-
+            _kernels[kind] = kernel
+            ready = [entry for entry in _waiting if entry[0] == kind]
+            _waiting[:] = [entry for entry in _waiting if entry[0] != kind]
+        for _, done in ready:
+            done(kernel)

@@ -20,6 +20,7 @@ import linecache
 
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
 from ember._compile import chains, fusion
+from ember._compile.small import offer as offer_small
 from ember._compile.tape import Slot, gradient_flow, slots_read
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -91,7 +92,7 @@ def _describe(slot) -> str:
 class Program:
     """The forward and backward source of one recording, compiled with ``exec``."""
 
-    def __init__(self, tape, outputs):
+    def __init__(self, tape, outputs, small=False):
         self.number = next(_programs)
         self.outputs = outputs  # per region output: its Slot
         self.sources = [s for s in tape.slots if s.kind in ("input", "captured")]
@@ -122,6 +123,11 @@ class Program:
         self.grad_sources = [s for s in self.sources if s.index in self.flows]
         self.backward_source = self._write_backward() if self.grad_outputs else ""
         self.forward = self._compile(self.forward_source, "forward")
+        # mode="reduce-overhead": the forward through one numba function (small.py), its
+        # source and, once compiled, the function
+        self.small_source, self.small = "", None
+        if small:
+            offer_small(self)
         self.backward = self._compile(self.backward_source, "backward") \
             if self.backward_source else None
         self.node_class = type("CompiledFunctionBackward", (BackwardNode,), {
@@ -503,7 +509,8 @@ class Program:
 
     @property
     def code(self) -> str:
-        return self.forward_source + "\n" + self.backward_source
+        return "\n".join(s for s in (self.forward_source, self.backward_source,
+                                      self.small_source) if s)
 
     # ------------------------------------------------------------ replay
     def run(self, sources):
