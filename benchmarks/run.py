@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks.workloads import WORKLOADS
+from benchmarks.workloads import REDUCE_OVERHEAD, WORKLOADS
 
 THREADS = (1, 2)
 # Baselines measured beside one workload each, at one thread (see benchmarks.worker).
@@ -36,6 +36,8 @@ HAND_WRITTEN = ("numpy", "numpy_ops")
 EXTRAS = ("first", "recording", "fusion")
 # With --compiled, each framework's compiler is measured too, at one thread.
 COMPILED_NAMES = {"torch": "torch.compile", "ember": "ember.compile"}
+# ... and, for the workloads of REDUCE_OVERHEAD, with mode="reduce-overhead"
+REDUCED_NAMES = {library: f"{name} reduce-overhead" for library, name in COMPILED_NAMES.items()}
 
 # Both frameworks import from compiled bytecode, as an installed package does (pip compiles
 # it): a shell that sets PYTHONDONTWRITEBYTECODE would otherwise make every ember import
@@ -77,6 +79,8 @@ def _plan(workload: str, compiled: bool) -> list:
         plan += [(library, library, threads, "eager") for threads in THREADS]
         if compiled:
             plan.append((COMPILED_NAMES[library], library, 1, "compiled"))
+        if compiled and workload in REDUCE_OVERHEAD:
+            plan.append((REDUCED_NAMES[library], library, 1, "reduce-overhead"))
     plan += [(name, name, 1, "eager") for name, of in BASELINE_OF.items() if of == workload]
     return plan
 
@@ -194,7 +198,35 @@ def compiled_table(rows: list) -> str:
             if name in row["breaks"]:
                 notes.append(f"- {row['workload']} under {name} broke the graph, so the call "
                              f"ran eagerly: {'; '.join(row['breaks'][name])}.")
-    return "\n".join(lines + [""] + notes)
+    return "\n".join(lines + [""] + notes + _reduced_lines(rows))
+
+
+def _reduced_lines(rows: list) -> list:
+    """The rows timed with ``mode="reduce-overhead"`` too, as a table of their own."""
+    rows = [row for row in rows if any(name in row for name in REDUCED_NAMES.values())]
+    if not rows:
+        return []
+    torch_name, ember_name = REDUCED_NAMES["torch"], REDUCED_NAMES["ember"]
+    lines = ["", "With `mode=\"reduce-overhead\"` (ember: a small program's array lines as one "
+             "numba function, close to eager rather than bit for bit; `docs/compile.md`):", "",
+             f"| workload | eager PyTorch | {torch_name} | {ember_name} "
+             f"| {torch_name} / eager PyTorch | {ember_name} / eager PyTorch "
+             f"| {ember_name} / {torch_name} | hand-written NumPy / eager PyTorch |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        cells = [_cell(row.get(name), threads=False) for name in ("torch_1t", torch_name,
+                                                                    ember_name)]
+        ratios = [_ratio(row, torch_name, "torch_1t"), _ratio(row, ember_name, "torch_1t"),
+                  _ratio(row, ember_name, torch_name)]
+        floor = next((_ratio(row, name, "torch_1t") for name in HAND_WRITTEN if name in row), "—")
+        lines.append(f"| {row['workload']} | " + " | ".join(cells + ratios + [floor]) + " |")
+        for name in (torch_name, ember_name):
+            if name in row["errors"]:
+                lines.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
+            if name in row["breaks"]:
+                lines.append(f"- {row['workload']} under {name} broke the graph: "
+                             f"{'; '.join(row['breaks'][name])}.")
+    return lines
 
 
 def table(rows: list) -> str:
@@ -226,7 +258,7 @@ def table(rows: list) -> str:
                          f"takes {row['bare']['median']:.3f} s; ember is {row['bare_ratio']:.2f}× "
                          f"that, PyTorch {row['torch']['median'] / row['bare']['median']:.2f}×.")
         for library, error in row["errors"].items():
-            if library not in COMPILED_NAMES.values():
+            if library not in (*COMPILED_NAMES.values(), *REDUCED_NAMES.values()):
                 notes.append(f"- {row['workload']} on {library} failed: {error}")
     imports = [row for row in rows if "torch" in row and "ember" in row]
     if imports:

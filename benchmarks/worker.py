@@ -1,5 +1,6 @@
 """One measurement in a fresh process:
-``python -m benchmarks.worker LIB WORKLOAD THREADS REPEATS [eager|compiled]``.
+``python -m benchmarks.worker LIB WORKLOAD THREADS REPEATS [eager|compiled|reduce-overhead]``
+(``reduce-overhead``: compiled with ``mode="reduce-overhead"``).
 
 Prints one JSON line: the seconds of each repetition, the import time, the peak RSS and the
 training steps one repetition covers. Compiled, the first run (which compiles) is timed on
@@ -66,9 +67,13 @@ def measure(library: str, workload: str, threads: int, repeats: int, mode: str) 
     if library in BASELINES:
         (run, units), steps = BASELINES[library](), None
     else:
-        run, units, steps = workloads.WORKLOADS[workload](module, compiled=mode == "compiled")
+        make = workloads.WORKLOADS[workload]
+        if mode == "reduce-overhead":
+            run, units, steps = make(module, compiled=True, mode=mode)
+        else:
+            run, units, steps = make(module, compiled=mode == "compiled")
     result = {}
-    if mode == "compiled":
+    if mode != "eager":
         result["first"] = _timed(run)
         if library == "ember":  # fused kernels compile in the background: not timed
             from ember._compile import fusion
@@ -80,7 +85,7 @@ def measure(library: str, workload: str, threads: int, repeats: int, mode: str) 
     times = [_timed(run) for _ in range(repeats)]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ember.compile's graph breaks: a call that breaks runs eagerly, which the times hide
-    step = workloads.compiled_step(run) if mode == "compiled" else None
+    step = workloads.compiled_step(run) if mode != "eager" else None
     breaks = getattr(step, "breaks", None)
     if breaks:
         result["breaks"] = sorted({reason for reason, _ in breaks})
@@ -97,8 +102,8 @@ def main() -> None:
     library, workload = sys.argv[1], sys.argv[2]
     threads, repeats = int(sys.argv[3]), int(sys.argv[4])
     mode = sys.argv[5] if len(sys.argv) > 5 else "eager"
-    if mode not in ("eager", "compiled"):
-        sys.exit(f"the mode is eager or compiled, not {mode!r}")
+    if mode not in ("eager", "compiled", "reduce-overhead"):
+        sys.exit(f"the mode is eager, compiled or reduce-overhead, not {mode!r}")
     try:
         print(json.dumps(measure(library, workload, threads, repeats, mode)))
     except Exception as error:

@@ -53,8 +53,9 @@ def _train(compute_loss, optimizer, batches, clip=None, train_step=None):
     return loss.item()
 
 
-def _compiled_step(torch, model, criterion, optimizer, compiled, clip=None):
-    """The whole training step of ``_train``'s eager loop, compiled; ``None`` when eager.
+def _compiled_step(torch, model, criterion, optimizer, compiled, clip=None, mode=None):
+    """The whole training step of ``_train``'s eager loop, compiled (with ``mode``, for
+    the compilers' ``mode=``); ``None`` when eager.
 
     ``zero_grad()`` comes first here and after the forward in the eager loop: the forward
     reads no gradient, so both give the same numbers. The step names ``model`` itself, as
@@ -72,7 +73,7 @@ def _compiled_step(torch, model, criterion, optimizer, compiled, clip=None):
         optimizer.step()
         return loss
 
-    return torch.compile(train_step)
+    return torch.compile(train_step, mode=mode)
 
 
 def _loss_function(model, criterion):
@@ -84,7 +85,7 @@ def _loss_function(model, criterion):
     return compute_loss
 
 
-def make_nand(torch, compiled=False):
+def make_nand(torch, compiled=False, mode=None):
     nn = torch.nn
 
     class SimpleNet(nn.Module):
@@ -116,7 +117,8 @@ def make_nand(torch, compiled=False):
         initial_state = copy.deepcopy(model.state_dict())
         optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
         compute_loss = _loss_function(model, criterion)
-        train_step = _compiled_step(torch, model, criterion, optimizer, compiled=True)
+        train_step = _compiled_step(torch, model, criterion, optimizer, compiled=True,
+                                    mode=mode)
 
         def run():
             model.load_state_dict(initial_state)
@@ -130,7 +132,7 @@ def make_nand(torch, compiled=False):
     return run, "4000 epochs", 4000
 
 
-def make_op_overhead(torch, compiled=False):
+def make_op_overhead(torch, compiled=False, mode=None):
     rng = np.random.default_rng(0)
     a = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32), requires_grad=True)
     b = torch.tensor(rng.uniform(0.5, 1.5, (4, 3)).astype(np.float32))
@@ -149,7 +151,7 @@ def make_op_overhead(torch, compiled=False):
         return y.sum()
 
     if compiled:
-        @torch.compile
+        @torch.compile(mode=mode)
         def train_step(a, b):
             compute_loss(a, b).backward()
 
@@ -458,6 +460,10 @@ def make_numpy_op_overhead():
     run.step = step
     return run, "1000 x (10 ops + sum, forward and backward)"
 
+
+# The workloads also timed with ``mode="reduce-overhead"`` (``--compiled``): PyTorch's mode
+# for steps whose cost is the calls of small kernels.
+REDUCE_OVERHEAD = ("nand", "op_overhead")
 
 WORKLOADS = {
     "nand": make_nand,

@@ -72,3 +72,23 @@ def test_the_compiled_table_says_how_long_the_fused_kernels_took():
         in table
     del row["ember.compile"]["fusion"]
     assert "fused kernels" not in run.compiled_table([row])
+
+
+def test_the_workloads_of_reduce_overhead_get_a_table_of_their_own():
+    assert ("ember.compile reduce-overhead", "ember", 1, "reduce-overhead") in run._plan(
+        "nand", compiled=True)
+    assert not any(mode == "reduce-overhead" for *_, mode in run._plan("gpt", compiled=True))
+    assert not any(mode == "reduce-overhead" for *_, mode in run._plan("nand", compiled=False))
+
+    def stats(median):
+        return {"threads": 1, "median": median, "min": median, "max": median}
+
+    row = {"workload": "nand", "steps": 4000, "errors": {}, "breaks": {},
+           "torch_1t": stats(0.5), "torch.compile reduce-overhead": stats(0.8),
+           "ember.compile reduce-overhead": stats(0.1), "numpy": stats(0.08)}
+    table = run.compiled_table([row])
+    assert "With `mode=\"reduce-overhead\"`" in table
+    assert "| nand | 0.500 s (0.500–0.500) | 0.800 s (0.800–0.800) | 0.100 s (0.100–0.100) " \
+           "| 1.60 | 0.20 | 0.12 | 0.16 |" in table
+    del row["ember.compile reduce-overhead"], row["torch.compile reduce-overhead"]
+    assert "reduce-overhead" not in run.compiled_table([row])
