@@ -212,3 +212,18 @@ def test_modes_are_checked_as_pytorch_checks_them():
         ember.compile(lambda x: x, mode="default", options={})
     for mode in ("default", "max-autotune", "max-autotune-no-cudagraphs", "lite"):
         assert ember.compile(lambda x: x * 2, mode=mode)(ember.ones(2)).tolist() == [2, 2]
+
+
+@pytest.mark.cuda
+def test_a_program_on_the_gpu_keeps_its_kernels():
+    """numba's loops take NumPy's arrays: a CUDA program runs as written."""
+    with ember.device("cuda"):
+        model, inputs, targets = _nand(5)
+        eager_model = copy.deepcopy(model)
+        optimizer = ember.optim.SGD(model.parameters(), lr=0.5)
+        step = ember.compile(_step(model, optimizer), mode="reduce-overhead")
+        eager_step = _step(eager_model, ember.optim.SGD(eager_model.parameters(), lr=0.5))
+        losses = [step(inputs, targets).item() for _ in range(5)]
+        assert losses == [eager_step(inputs, targets).item() for _ in range(5)]
+    fusion.wait(timeout=120)
+    assert _program(step).small_source == "" and _program(step).small is None

@@ -272,8 +272,11 @@ class _Reader:
 
 
 def _split(program) -> tuple | None:
-    """(the lines numba takes, the lines after them, the reader) of the program's forward,
-    or None where too few lines can be taken."""
+    """(the lines numba takes, the lines after them, the reader, the names the written
+    forward sets to None first) of the program's forward; None where too few lines can be
+    taken."""
+    if not all(s.on_host for s in program.sources + program.constants):
+        return None  # CuPy's arrays: numba's loops take NumPy's
     body = program.forward_source.splitlines()[1:]
     reader, taken, position = _Reader(program), [], 0
     unset = set()  # ``g… = None``: the gradients the written code starts from
@@ -281,7 +284,10 @@ def _split(program) -> tuple | None:
         text = line.strip()
         if text.startswith("#"):
             continue
-        statement = ast.parse(text).body[0]
+        try:
+            statement = ast.parse(text).body[0]
+        except SyntaxError:  # the first line of a block (``if g… is not None:``)
+            break
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) \
                 and statement.value.value is None:
             unset.update(t.id for t in statement.targets if isinstance(t, ast.Name))
@@ -342,11 +348,10 @@ def offer(program) -> None:
         function.disable_compile()  # any other arguments: a TypeError, never a compilation
         return function
 
-    def ready(function):
-        scope = dict(program.namespace)
-        scope[name] = function
-        exec(outer_source, scope)  # noqa: S102
-        program.forward, program.small = scope["forward"], function
+    def ready(function):  # in the program's namespace, whose fused kernels may bind later
+        program.namespace[name] = function
+        exec(outer_source, program.namespace)  # noqa: S102
+        program.forward, program.small = program.namespace["forward"], function
 
     fusion.request(name, build, ready)
 

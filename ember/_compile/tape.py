@@ -31,12 +31,14 @@ class Unsupported(RuntimeError):
 class Slot:
     """One array of the program: where it comes from, and its shape and dtype."""
 
-    __slots__ = ("index", "kind", "tensor", "shape", "dtype", "position", "requires_grad")
+    __slots__ = ("index", "kind", "tensor", "shape", "dtype", "position", "requires_grad",
+                 "on_host")
 
     def __init__(self, index, kind, source, keep=False, position=None):
         self.index, self.kind, self.position = index, kind, position
         self.tensor = source if keep else None
         self.shape, self.dtype = source._data.shape, source._data.dtype
+        self.on_host = type(source._data) is ndarray  # a NumPy array, not CuPy's
         self.requires_grad = source._requires_grad
 
     @property
