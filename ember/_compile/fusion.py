@@ -11,6 +11,9 @@ a recording that can use a fused kernel is done, so that a recording does not wa
 until the kernel is ready the program runs NumPy's kernels; then its name in the program's
 namespace is bound to the fused one.
 
+It also compiles, in the same thread, a function of one program's own (``request``):
+``mode="reduce-overhead"``'s small programs, ``small.py``.
+
 Optional: ``pip install "ember[compile]"`` installs numba. Without it nothing changes.
 """
 
@@ -109,6 +112,7 @@ def _forget_in_child() -> None:
     global _lock, _thread
     _lock, _thread = threading.Lock(), None
     _waiting.clear()
+    _builders.clear()
     _requested[:] = list(_kernels)
 
 

@@ -49,28 +49,12 @@ _MINIMUM = 3  # kernels: fewer are not worth a function of their own
 # there only when nothing else holds it, as eagerly.
 
 _MATRICES = '''
-def times_transposed(a, b):  # a @ b.T
-    out = np.zeros((a.shape[0], b.shape[0]), a.dtype)
-    for i in range(a.shape[0]):
-        for j in range(b.shape[0]):
-            for k in range(a.shape[1]):
-                out[i, j] += a[i, k] * b[j, k]
-    return out
-
-def times(a, b):  # a @ b
+def times(a, b):  # a @ b, for any layouts (a transposed view is one)
     out = np.zeros((a.shape[0], b.shape[1]), a.dtype)
     for i in range(a.shape[0]):
         for k in range(a.shape[1]):
             for j in range(b.shape[1]):
                 out[i, j] += a[i, k] * b[k, j]
-    return out
-
-def transposed_times(a, b):  # a.T @ b
-    out = np.zeros((a.shape[1], b.shape[1]), a.dtype)
-    for k in range(a.shape[0]):
-        for i in range(a.shape[1]):
-            for j in range(b.shape[1]):
-                out[i, j] += a[k, i] * b[k, j]
     return out
 
 def column_sums(a):  # a.sum(axis=0)
@@ -119,9 +103,9 @@ def _addmm(step, role, needs) -> str | None:
     if len(x.shape) != 2 or math.prod(x.shape) * weight.shape[0] > _PRODUCT:
         return None  # more rows than one matrix, or a product BLAS does faster
     if role == "forward":
-        return "def f(x, weight, bias):\n    return times_transposed(x, weight) + bias\n"
+        return "def f(x, weight, bias):\n    return times(x, weight.T) + bias\n"
     return "def f(grad, x, weight):\n    return " + _pick(
-        needs, "times(grad, weight)", "transposed_times(grad, x)", "column_sums(grad)") + "\n"
+        needs, "times(grad, weight)", "times(grad.T, x)", "column_sums(grad)") + "\n"
 
 
 def _mse_loss(step, role, needs) -> str:
@@ -332,7 +316,7 @@ def offer(program) -> None:
     def build(numba):
         namespace = {"np": xp}
         exec(_MATRICES, namespace)  # noqa: S102 - the source above
-        for helper in ("times", "times_transposed", "transposed_times", "column_sums"):
+        for helper in ("times", "column_sums"):
             namespace[helper] = numba.njit(nogil=True, error_model="numpy")(namespace[helper])
         namespace["asarray"] = xp.asarray
         for kernel, source in reader.kernels.items():
