@@ -10,7 +10,7 @@ no call between kernels. What follows them (the accumulations, an optimizer's st
 return) stays Python.
 
 This gives up the bit-for-bit promise of the default mode, as PyTorch's own compiled
-kernels do: numba's ``exp`` and ``tanh`` are not NumPy's, its matrix products are loops
+kernels do: numba's ``exp``, ``log`` and ``tanh`` are not NumPy's, its matrix products are loops
 where NumPy calls BLAS, its sums add in another order. Results agree with eager to the
 last bits of float32 (``tests/test_compile_small.py`` holds them to ``rtol=1e-5``).
 
@@ -19,8 +19,8 @@ line and takes the longest first run of lines it can hand to numba, each one a l
 (``Op.lower``) with an equivalent here, written over arrays of at most ``SMALL``
 elements. It writes those lines, unchanged, as the body of ``small<N>``, with each
 kernel's name bound to its equivalent, and a new Python forward that calls it. numba
-compiles both in the background thread of ``fusion``; until then the program runs as
-written.
+compiles the function in the background thread of ``fusion``; until then the program runs
+as written.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ _MINIMUM = 3  # kernels: fewer are not worth a function of their own
 # ---------------------------------------------------------------- the equivalents
 # Each is the source of a function that takes the arguments the program's line passes
 # (the lowered form's) and returns what that form returns, but always new arrays (never
-# an argument, never one array twice): a gradient that reaches ``.grad`` is taken over
-# there only when nothing else holds it, as eagerly.
+# an argument, never one array twice). (``.grad`` gets a copy of a numba array in any
+# case: its memory is numba's, ``base`` is not None.)
 
 _MATRICES = '''
 def times(a, b):  # a @ b, for any layouts (a transposed view is one)
