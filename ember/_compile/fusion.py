@@ -49,13 +49,8 @@ def offer(namespace, name, step, role="forward") -> str:
 
     Returns a note for the printed program ("" when ``step`` has no fused kernel here).
     """
-    global _available
     kind, bind = kernels.fusable(step, role) if enabled else (None, None)
-    if kind is None:
-        return ""
-    if _available is None:
-        _available = importlib.util.find_spec("numba") is not None
-    if not _available or failure is not None:
+    if kind is None or not _usable():
         return ""
     with _lock:
         kernel = _kernels.get(kind)
@@ -72,17 +67,20 @@ def request(kind, build, ready) -> None:
     """Compile ``build(numba)`` in the background as ``kind`` (a name of its own: one
     program's function, ``small.py``), then call ``ready`` with it. Nothing happens where
     numba is missing, failed, or ``enabled`` is False."""
-    global _available
-    if not enabled:
-        return
-    if _available is None:
-        _available = importlib.util.find_spec("numba") is not None
-    if not _available or failure is not None:
+    if not (enabled and _usable()):
         return
     with _lock:
         _builders[kind] = build
         _waiting.append((kind, ready))
         _requested.append(kind)
+
+
+def _usable() -> bool:
+    """Whether numba is installed (found once) and has not failed."""
+    global _available
+    if _available is None:
+        _available = importlib.util.find_spec("numba") is not None
+    return _available and failure is None
 
 
 def start() -> None:

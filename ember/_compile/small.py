@@ -198,19 +198,24 @@ class _Reader:
 
     def __init__(self, program):
         self.program = program
-        self.local = set()  # names assigned in the lines taken
-        self.arguments = {}  # name -> what it is: a source, or an array of the namespace
-        self.kernels = {}  # kernel name -> the source of its equivalent
-        self.count = 0  # kernels taken
+        # the source's and the namespace arrays' (dtype, ndim) by name
+        self.readable = {s.name: (s.dtype, len(s.shape)) for s in program.sources} | {
+            name: (value.dtype, value.ndim) for name, value in program.namespace.items()
+            if type(value) is xp.ndarray}
+        self.local = {}  # names assigned in the lines taken, in order (the values unused)
+        self.arguments = {}  # name -> (dtype, ndim): what the lines read from outside
+        self.kernels = {}  # kernel name -> (the source of its equivalent, its result's dtype)
 
     def takes(self, statement) -> bool:
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
             return False
         (target,) = statement.targets
         names = target.elts if isinstance(target, ast.Tuple) else [target]
+        kernels, arguments = dict(self.kernels), dict(self.arguments)
         if not all(isinstance(n, ast.Name) for n in names) or not self._value(statement.value):
+            self.kernels, self.arguments = kernels, arguments  # a line not taken adds nothing
             return False
-        self.local.update(n.id for n in names)
+        self.local.update(dict.fromkeys(n.id for n in names))
         return True
 
     def _value(self, node) -> bool:
@@ -235,9 +240,8 @@ class _Reader:
     def _read(self, name) -> bool:
         if name in self.local:
             return True
-        sources = {s.name for s in self.program.sources}
-        if name in sources or type(self.program.namespace.get(name)) is xp.ndarray:
-            self.arguments[name] = None
+        if name in self.readable:
+            self.arguments[name] = self.readable[name]
             return True
         return False
 
@@ -250,8 +254,7 @@ class _Reader:
         source = _equivalent(*found)
         if source is None:
             return False
-        self.kernels[name] = source
-        self.count += 1
+        self.kernels[name] = source, found[0].outputs[0].dtype
         return True
 
 
@@ -281,7 +284,7 @@ def _split(program) -> tuple | None:
         taken.append(text)
     else:
         position = len(body)
-    if reader.count < _MINIMUM:
+    if len(reader.kernels) < _MINIMUM:
         return None
     rest = body[position:]
     return taken, rest, reader, sorted(unset)
@@ -297,7 +300,7 @@ def offer(program) -> None:
     taken, rest, reader, unset = split
     read_after = {n.id for n in ast.walk(ast.parse(textwrap.dedent("\n".join(rest))))
                   if isinstance(n, ast.Name)}
-    results = [name for name in dict.fromkeys(_targets(taken)) if name in read_after]
+    results = [name for name in reader.local if name in read_after]
     arguments = list(reader.arguments)
     name = f"small{program.number}"
     inner = [f"def {name}({', '.join(arguments)}):"] + [f"    {line}" for line in taken]
@@ -308,10 +311,9 @@ def offer(program) -> None:
     if unset:
         outer.append(f"    {' = '.join(unset)} = None")
     outer.append(f"    {''.join(r + ', ' for r in results)}= {name}({', '.join(arguments)})"
-                 f"  # {reader.count} kernels as one numba function")
+                 f"  # {len(reader.kernels)} kernels as one numba function")
     outer_source = "\n".join(outer + rest) + "\n"
     program.small_source = f"# run by numba ({name}):\n{inner_source}\n{outer_source}"
-    types = [_numba_type(program, argument) for argument in arguments]
 
     def build(numba):
         namespace = {"np": xp}
@@ -319,16 +321,15 @@ def offer(program) -> None:
         for helper in ("times", "column_sums"):
             namespace[helper] = numba.njit(nogil=True, error_model="numpy")(namespace[helper])
         namespace["asarray"] = xp.asarray
-        for kernel, source in reader.kernels.items():
-            step = _kernel_step(program, kernel)[0]
-            dtype = step.outputs[0].dtype
+        for kernel, (source, dtype) in reader.kernels.items():
             scope = dict(namespace, T=dtype.type, ONE=dtype.type(1), ZERO=dtype.type(0))
             exec(source, scope)  # noqa: S102 - written above
             namespace[kernel] = numba.njit(nogil=True, error_model="numpy")(scope["f"])
         exec(inner_source, namespace)  # noqa: S102
         function = numba.njit(nogil=True, error_model="numpy")(namespace[name])
         function.compile(tuple(numba.types.Array(numba.from_dtype(dtype), ndim, "A",
-                                                 readonly=True) for dtype, ndim in types))
+                                                 readonly=True)
+                               for dtype, ndim in reader.arguments.values()))
         function.disable_compile()  # any other arguments: a TypeError, never a compilation
         return function
 
@@ -338,22 +339,3 @@ def offer(program) -> None:
         program.forward, program.small = program.namespace["forward"], function
 
     fusion.request(name, build, ready)
-
-
-def _targets(lines) -> list:
-    names = []
-    for line in lines:
-        (target,) = ast.parse(line).body[0].targets
-        names += [n.id for n in (target.elts if isinstance(target, ast.Tuple) else [target])]
-    return names
-
-
-def _numba_type(program, name) -> tuple:
-    """(dtype, ndim) of an argument of the numba function: a source's, or a namespace
-    array's."""
-    for slot in program.sources:
-        if slot.name == name:
-            return slot.dtype, len(slot.shape)
-    array = program.namespace[name]
-    return array.dtype, array.ndim
-
