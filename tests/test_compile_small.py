@@ -139,6 +139,17 @@ def test_each_equivalent_agrees_with_pytorch_values_and_gradients(root):
     for x, e in zip(tensors, expected):
         assert x.grad.dtype == ember.float64
         np.testing.assert_allclose(x.grad.numpy(), e.grad.numpy(), rtol=1e-10, atol=1e-12)
+    # and a finite difference of the fused step along a random direction of each input
+    for position, x in enumerate(tensors):
+        direction = rng.standard_normal(arrays[position].shape)
+        sides = []
+        for sign in (1, -1):
+            moved = [ember.tensor(a + sign * 1e-6 * direction if i == position else a,
+                                  requires_grad=True) for i, a in enumerate(arrays)]
+            sides.append(compiled(*moved, t).item())
+        np.testing.assert_allclose((sides[0] - sides[1]) / 2e-6,
+                                   (x.grad.numpy() * direction).sum(), rtol=1e-6)
+    assert program.forward is _program(compiled).forward  # those calls replayed it too
     fused = program.small_source.split("def forward")[0]
     for kernel in ("Addmm", "Mul", "Add", "Exp", "Sub", "Tanh", "Sigmoid", "Div", "Relu",
                    "Log", "Sum" if root == "sum" else "MseLoss"):
@@ -227,3 +238,21 @@ def test_a_program_on_the_gpu_keeps_its_kernels():
         assert losses == [eager_step(inputs, targets).item() for _ in range(5)]
     fusion.wait(timeout=120)
     assert _program(step).small_source == "" and _program(step).small is None
+
+
+def test_a_program_whose_function_numba_cannot_build_runs_as_written(monkeypatch):
+    """A failure of one program's function leaves that program as written, and the other
+    fused kernels working (``fusion.failure`` stays None)."""
+    monkeypatch.setattr(small, "_MATRICES", "raise RuntimeError('no loops today')")
+    failures = len(fusion.program_failures)
+
+    def step(x, y):
+        return ((x * y).exp() - y).tanh().sum()
+
+    compiled = ember.compile(step, mode="reduce-overhead")
+    x, y = ember.randn(3, 4, dtype=ember.float64), ember.randn(3, 4, dtype=ember.float64)
+    compiled(x, y)
+    assert fusion.wait(timeout=120)
+    assert _program(compiled).small is None and fusion.failure is None
+    assert "no loops today" in fusion.program_failures[failures]
+    np.testing.assert_array_equal(compiled(x, y).numpy(), step(x, y).numpy())
