@@ -192,18 +192,14 @@ def compiled_table(rows: list) -> str:
             notes.append(f"- {row['workload']}: ember.compile compiled its fused kernels in a "
                          f"background thread in {fusion:.2f} s, waited for before the timed "
                          "runs (the steps meanwhile run NumPy's kernels).")
-        for name in COMPILED_NAMES.values():
-            if name in row["errors"]:
-                notes.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
-            if name in row["breaks"]:
-                notes.append(f"- {row['workload']} under {name} broke the graph, so the call "
-                             f"ran eagerly: {'; '.join(row['breaks'][name])}.")
+        notes += _failure_notes(row, COMPILED_NAMES.values())
     return "\n".join(lines + [""] + notes + _reduced_lines(rows))
 
 
 def _reduced_lines(rows: list) -> list:
     """The rows timed with ``mode="reduce-overhead"`` too, as a table of their own."""
-    rows = [row for row in rows if any(name in row for name in REDUCED_NAMES.values())]
+    rows = [row for row in rows
+            if any(name in row or name in row["errors"] for name in REDUCED_NAMES.values())]
     if not rows:
         return []
     torch_name, ember_name = REDUCED_NAMES["torch"], REDUCED_NAMES["ember"]
@@ -220,13 +216,20 @@ def _reduced_lines(rows: list) -> list:
                   _ratio(row, ember_name, torch_name)]
         floor = next((_ratio(row, name, "torch_1t") for name in HAND_WRITTEN if name in row), "—")
         lines.append(f"| {row['workload']} | " + " | ".join(cells + ratios + [floor]) + " |")
-        for name in (torch_name, ember_name):
-            if name in row["errors"]:
-                lines.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
-            if name in row["breaks"]:
-                lines.append(f"- {row['workload']} under {name} broke the graph: "
-                             f"{'; '.join(row['breaks'][name])}.")
-    return lines
+    return lines + [""] + [note for row in rows
+                           for note in _failure_notes(row, REDUCED_NAMES.values())]
+
+
+def _failure_notes(row: dict, names) -> list:
+    """What went wrong under each of the compilers ``names``: a failure, a graph break."""
+    notes = []
+    for name in names:
+        if name in row["errors"]:
+            notes.append(f"- {row['workload']} under {name} failed: {row['errors'][name]}")
+        if name in row["breaks"]:
+            notes.append(f"- {row['workload']} under {name} broke the graph, so the call ran "
+                         f"eagerly: {'; '.join(row['breaks'][name])}.")
+    return notes
 
 
 def table(rows: list) -> str:
