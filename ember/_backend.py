@@ -11,6 +11,7 @@ device functions below. This module also holds the random state and the BLAS thr
 from __future__ import annotations
 
 import json
+import random as pyrandom
 from functools import partial
 
 import ml_dtypes
@@ -440,6 +441,32 @@ def fresh_seed() -> int:
 def seed_numpy_global(seed: int) -> None:
     """Seed NumPy's legacy global generator (data-loader workers do this)."""
     numpy.random.seed(seed % 2**32)
+
+
+def outside_random_streams(named) -> dict:
+    """What the random streams outside ember hold, by label: Python's ``random`` module,
+    NumPy's legacy global generator, and each ``random.Random``, NumPy ``Generator`` and
+    ``RandomState`` among ``named`` ((label, value) pairs). Two readings are equal unless
+    something drew from a stream (or reseeded it) in between."""
+    streams = {"Python's random module": pyrandom.getstate(),
+               "numpy.random's global generator": _frozen(numpy.random.get_state(False))}
+    for label, value in named:
+        if isinstance(value, pyrandom.Random) and not isinstance(value, pyrandom.SystemRandom):
+            streams[label] = value.getstate()
+        elif isinstance(value, numpy.random.Generator):
+            streams[label] = _frozen(value.bit_generator.state)
+        elif isinstance(value, numpy.random.RandomState):
+            streams[label] = _frozen(value.get_state(False))
+    return streams
+
+
+def _frozen(state):
+    """A generator's state (dicts of numbers and arrays) as a value that ``==`` compares."""
+    if isinstance(state, dict):
+        return tuple((key, _frozen(value)) for key, value in state.items())
+    if isinstance(state, numpy.ndarray):
+        return state.dtype.str, state.shape, state.tobytes()
+    return state
 
 
 # ---------------------------------------------------------------- threads

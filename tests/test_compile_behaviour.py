@@ -9,6 +9,7 @@ import functools
 import itertools
 import pathlib
 import queue
+import random
 import re
 import sys
 import threading
@@ -1654,3 +1655,69 @@ def test_a_list_the_call_appends_to_breaks():
         compiled(ember.ones(2))
     assert len(LOG) == 3
     assert any("LOG was assigned or changed" in reason for reason, _ in _state(compiled).breaks)
+
+
+# ---------------------------------------------------------------- draws outside ember
+
+
+def _flipped_at_random(x):
+    if random.random() < 0.5:  # augmentation on Python's random module
+        x = x.flip(0)
+    return x * 2
+
+
+RNG = np.random.default_rng(0)
+
+
+def _shifted_by_a_generator(x):
+    return x + float(RNG.normal())
+
+
+def _scaled_by_numpy_global(x):
+    return x * np.random.rand()
+
+
+class _Jitter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stream = random.Random(0)
+
+    def forward(self, x):
+        return x * self.stream.uniform(0.5, 1.5)
+
+
+@pytest.mark.parametrize("function, label", [
+    (_flipped_at_random, "Python's random module"),
+    (_shifted_by_a_generator, "RNG"),
+    (_scaled_by_numpy_global, "numpy.random's global generator"),
+])
+def test_a_draw_from_a_random_stream_outside_ember_breaks(function, label):
+    """Each call gives eager's numbers: a replay would repeat the recording's draw."""
+    global RNG
+    x = ember.arange(6.0)
+
+    def run(step):
+        global RNG
+        random.seed(1)
+        np.random.seed(1)
+        RNG = np.random.default_rng(1)
+        return [step(x).tolist() for _ in range(8)]
+
+    eager = run(function)
+    compiled = ember.compile(function)
+    assert run(compiled) == eager
+    assert len({tuple(values) for values in eager}) > 1  # the draws differ from call to call
+    reasons = [reason for reason, _ in _state(compiled).breaks]
+    assert reasons and f"the call drew from {label}" in reasons[0]
+    with pytest.raises(Unsupported, match=f"drew from {re.escape(label)}"):
+        ember.compile(function, fullgraph=True)(x)
+
+
+def test_a_draw_from_a_generator_a_module_holds_breaks():
+    eager, twin = _Jitter(), _Jitter()
+    compiled = ember.compile(twin)
+    x = ember.ones(3)
+    values = [(compiled(x).tolist(), eager(x).tolist()) for _ in range(4)]
+    assert all(mine == theirs for mine, theirs in values)
+    assert len({tuple(theirs) for _, theirs in values}) == 4
+    assert "the call drew from _Jitter.stream" in _state(compiled).breaks[0][0]

@@ -25,6 +25,7 @@ import warnings
 import weakref
 
 from ember import _autocast, _hooks, _tape
+from ember._backend import outside_random_streams
 from ember._compile import fusion
 from ember._compile.program import Program
 from ember._compile.tape import Tape, Unsupported
@@ -166,12 +167,14 @@ class CompiledFunction:
         tape = Tape(tensors, captured, self._fullgraph)
         _hooks_break(tape, modules)
         before = _bindings(self._function, modules)
+        streams = _random_streams(self._function, modules)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)
         finally:
             _tape.stop()
         _reassigned_break(tape, before, _bindings(self._function, modules))
+        _drawn_break(tape, streams, _random_streams(self._function, modules))
         self._last_key = key
         recording = self._finish(tape, result, start, modules)
         tape.release()
@@ -594,6 +597,28 @@ def _reassigned_break(tape, before: dict, after: dict) -> None:
         if before.get(place) != after.get(place):
             label = (before.get(place) or after.get(place))[0]
             tape.graph_break(f"{label} was assigned or changed inside the compiled call")
+            return
+
+
+def _random_streams(function, modules) -> dict:
+    """The states of the random streams outside ember that the call could draw from:
+    Python's ``random`` module, NumPy's global generator, and the generators that the
+    modules hold or that the code names as globals or closure variables."""
+    named = [(f"{type(m).__name__}.{key}", value) for m in modules
+             for key, value in m.__dict__.items()]
+    named += [(key or "a closure variable", value)
+              for _, key, value in _globals_and_cells(function, modules)]
+    return outside_random_streams(named)
+
+
+def _drawn_break(tape, before: dict, after: dict) -> None:
+    """A break where the call drew from a random stream outside ember (``random.random()
+    < 0.5``, ``np.random.rand()``, ``rng.normal()``): a replay would reuse the numbers of
+    the recording, a branch taken on one included. ember's own random ops replay."""
+    for label, state in after.items():
+        if before.get(label, state) != state:
+            tape.graph_break(f"the call drew from {label}, whose numbers a replay would "
+                             "repeat; draw with ember's random ops to compile it")
             return
 
 
