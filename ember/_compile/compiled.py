@@ -51,6 +51,17 @@ class config:
 
 
 _EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
+
+
+class _Hooked:
+    """A cache entry: this signature broke the graph only because these modules had
+    hooks, so it runs eagerly while one of them still has any, and records again after."""
+
+    def __init__(self, modules):
+        self.modules = modules
+
+    def holds(self) -> bool:
+        return any(_has_hooks(module) for module in self.modules)
 _SCALARS = (bool, int, float, str, type(None))
 _CONTAINERS = (tuple, list, dict)
 # objects whose attributes a guard does not compare: code, classes, modules, tensors
@@ -143,6 +154,10 @@ class CompiledFunction:
                grad_mode.state.enabled, _autocast.state.target, _autocast.state.cuda_target,
                anomaly_state.enabled, get_default_dtype())
         entry = self._cache.get(key)
+        if type(entry) is _Hooked:
+            if entry.holds():
+                return self._function(*args, **kwargs)
+            entry = None  # the hooks are gone: record again
         if entry is _EAGER:
             return self._function(*args, **kwargs)
         if entry is not None and entry.check():
@@ -165,7 +180,7 @@ class CompiledFunction:
         modules = _with_argument_modules(self._modules, (args, kwargs))
         captured = _captured_tensors(self._function, modules)
         tape = Tape(tensors, captured, self._fullgraph)
-        _hooks_break(tape, modules)
+        hooked = _hooks_break(tape, modules)
         before = _bindings(self._function, modules)
         streams = _random_streams(self._function, modules)
         _tape.start(tape)
@@ -177,10 +192,14 @@ class CompiledFunction:
         _drawn_break(tape, streams, _random_streams(self._function, modules))
         self._last_key = key
         recording = self._finish(tape, result, start, modules)
-        tape.release()
         if recording is not None:
             recording.fast = _fast_check(key, tensors, self._modules, recording.guards)
-        self._cache[key] = _EAGER if recording is None else recording
+        elif hooked and len(tape.breaks) == len(hooked):  # the hooks alone broke it
+            recording = _Hooked(hooked)
+        else:
+            recording = _EAGER
+        tape.release()
+        self._cache[key] = recording
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
@@ -622,10 +641,16 @@ def _drawn_break(tape, before: dict, after: dict) -> None:
             return
 
 
-def _hooks_break(tape, modules) -> None:
-    for module in modules:
-        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks:
-            tape.graph_break(f"{type(module).__name__} has hooks, which a replay would skip")
+def _hooks_break(tape, modules) -> list:
+    """A break for each module with hooks, which a replay would skip; those modules."""
+    hooked = [module for module in modules if _has_hooks(module)]
+    for module in hooked:
+        tape.graph_break(f"{type(module).__name__} has hooks, which a replay would skip")
+    return hooked
+
+
+def _has_hooks(module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
 
 
 # ---------------------------------------------------------------- guards
