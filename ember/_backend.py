@@ -444,19 +444,22 @@ def seed_numpy_global(seed: int) -> None:
 
 
 def outside_random_streams(named) -> dict:
-    """What the random streams outside ember hold, by label: Python's ``random`` module,
-    NumPy's legacy global generator, and each ``random.Random``, NumPy ``Generator`` and
-    ``RandomState`` among ``named`` ((label, value) pairs). Two readings are equal unless
-    something drew from a stream (or reseeded it) in between."""
-    streams = {"Python's random module": pyrandom.getstate(),
-               "numpy.random's global generator": _frozen(numpy.random.get_state(False))}
+    """What the random streams outside ember hold: Python's ``random`` module, NumPy's
+    legacy global generator, and each ``random.Random``, NumPy ``Generator`` and
+    ``RandomState`` among ``named`` ((label, value) pairs), as ``{key: (label, state)}``.
+    Two readings are equal unless something drew from a stream (or reseeded it) between."""
+    streams = {
+        "random": ("Python's random module", pyrandom.getstate()),
+        "numpy.random": ("numpy.random's global generator",
+                         _frozen(numpy.random.get_state(False))),
+    }
     for label, value in named:
         if isinstance(value, pyrandom.Random) and not isinstance(value, pyrandom.SystemRandom):
-            streams[label] = value.getstate()
+            streams[id(value)] = label, value.getstate()
         elif isinstance(value, numpy.random.Generator):
-            streams[label] = _frozen(value.bit_generator.state)
+            streams[id(value)] = label, _frozen(value.bit_generator.state)
         elif isinstance(value, numpy.random.RandomState):
-            streams[label] = _frozen(value.get_state(False))
+            streams[id(value)] = label, _frozen(value.get_state(False))
     return streams
 
 

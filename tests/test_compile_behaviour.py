@@ -1741,8 +1741,20 @@ def test_a_draw_from_a_random_stream_outside_ember_breaks(function, label):
         ember.compile(function, fullgraph=True)(x)
 
 
-def test_a_draw_from_a_generator_a_module_holds_breaks():
-    eager, twin = _Jitter(), _Jitter()
+class _FirstOfTwo(nn.Module):
+    """Two layers of one class, each with its own generator; only the first draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = _Jitter(), _Jitter()
+
+    def forward(self, x):
+        return self.first(x)
+
+
+@pytest.mark.parametrize("make", [_Jitter, _FirstOfTwo])
+def test_a_draw_from_a_generator_a_module_holds_breaks(make):
+    eager, twin = make(), make()
     compiled = ember.compile(twin)
     x = ember.ones(3)
     values = [(compiled(x).tolist(), eager(x).tolist()) for _ in range(4)]

@@ -51,17 +51,6 @@ class config:
 
 
 _EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
-
-
-class _Hooked:
-    """A cache entry: this signature broke the graph only because these modules had
-    hooks, so it runs eagerly while one of them still has any, and records again after."""
-
-    def __init__(self, modules):
-        self.modules = modules
-
-    def holds(self) -> bool:
-        return any(_has_hooks(module) for module in self.modules)
 _SCALARS = (bool, int, float, str, type(None))
 _CONTAINERS = (tuple, list, dict)
 # objects whose attributes a guard does not compare: code, classes, modules, tensors
@@ -77,6 +66,17 @@ _TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_conten
 _PLAIN_NEW = (object.__new__, types.SimpleNamespace.__new__)  # makes an object of no arguments
 _NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
 _every_compiled = weakref.WeakSet()  # for ``reset``
+
+
+class _Hooked:
+    """A cache entry: this signature broke the graph only because these modules had
+    hooks, so it runs eagerly while one of them still has any, and records again after."""
+
+    def __init__(self, modules):
+        self.modules = modules
+
+    def holds(self) -> bool:
+        return any(_has_hooks(module) for module in self.modules)
 
 
 class Recording:
@@ -634,8 +634,8 @@ def _drawn_break(tape, before: dict, after: dict) -> None:
     """A break where the call drew from a random stream outside ember (``random.random()
     < 0.5``, ``np.random.rand()``, ``rng.normal()``): a replay would reuse the numbers of
     the recording, a branch taken on one included. ember's own random ops replay."""
-    for label, state in after.items():
-        if before.get(label, state) != state:
+    for key, (label, state) in after.items():
+        if before.get(key, (label, state))[1] != state:
             tape.graph_break(f"the call drew from {label}, whose numbers a replay would "
                              "repeat; draw with ember's random ops to compile it")
             return
