@@ -1685,6 +1685,41 @@ def test_a_list_the_call_appends_to_breaks():
     assert any("LOG was assigned or changed" in reason for reason, _ in _state(compiled).breaks)
 
 
+STATS = {"calls": 0, "scale": 2.0}
+
+
+def _counting(x):
+    STATS["calls"] += 1  # a dict of plain data the call changes in place, its length kept
+    return x * STATS["scale"]
+
+
+class _Counting(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seen = [0]
+
+    def forward(self, x):
+        self.seen[0] += 1  # a list the module holds, changed in place
+        return x * 2
+
+
+def test_plain_data_the_call_changes_in_place_breaks():
+    STATS["calls"] = 0
+    compiled = ember.compile(_counting)
+    for _ in range(4):
+        np.testing.assert_array_equal(_array(compiled(ember.ones(2))), [2.0, 2.0])
+    assert STATS["calls"] == 4
+    assert any("STATS was assigned or changed" in reason
+               for reason, _ in _state(compiled).breaks)
+    module = _Counting()
+    compiled = ember.compile(module)
+    for _ in range(3):
+        compiled(ember.ones(2))
+    assert module.seen == [3]
+    assert any("_Counting.seen was assigned or changed" in reason
+               for reason, _ in _state(compiled).breaks)
+
+
 # ---------------------------------------------------------------- draws outside ember
 
 

@@ -599,10 +599,15 @@ def _bindings(function, modules) -> dict:
 
 
 def _identity(value):
-    """A number by value; a list, dict or set by identity and length (an ``append`` inside
-    the call is a change a replay would not make); anything else by identity."""
+    """A number by value; a list or dict of plain data by identity and contents
+    (``stats["steps"] += 1`` or an ``append`` inside the call is a change a replay would
+    not make), another list, dict or set by identity and length; anything else by
+    identity. Contents are compared as their ``repr``, where a NaN equals itself and
+    ``1``, ``1.0`` and ``True`` differ."""
     if type(value) in _SCALARS:
         return value
+    if isinstance(value, (list, dict)) and _plain(value):
+        return id(value), repr(value)
     if isinstance(value, (list, dict, set)):
         return id(value), len(value)
     return id(value)
