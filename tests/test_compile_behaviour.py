@@ -1703,6 +1703,61 @@ class _Counting(nn.Module):
         return x * 2
 
 
+PROGRESS = types.SimpleNamespace(step=0, scale=2.0, log=None)
+
+
+def _advancing(x):
+    PROGRESS.step += 1  # an attribute of an object a global holds
+    PROGRESS.log.append(PROGRESS.step)  # a list an object holds
+    return x * PROGRESS.scale
+
+
+class _Trainer:
+    def __init__(self):
+        self.model = nn.Linear(2, 1)
+        self.optimizer = ember.optim.SGD(self.model.parameters(), lr=0.1)
+        self.state = types.SimpleNamespace(seen=0)
+
+    def step(self, x):
+        self.state.seen += x.shape[0]  # an attribute of an attribute of the object
+        self.optimizer.zero_grad()
+        loss = self.model(x).sum()
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+def test_a_change_to_an_object_the_call_reaches_breaks():
+    """A replay would skip it; ember's own objects (the optimizer, whose state its
+    replayed ``step()`` moves) are not taken for a change."""
+    PROGRESS.step, PROGRESS.log = 0, []
+    compiled = ember.compile(_advancing)
+    for _ in range(3):
+        compiled(ember.ones(2))
+    assert PROGRESS.step == 3 and PROGRESS.log == [1, 2, 3]
+    assert "PROGRESS was assigned or changed" in _state(compiled).breaks[0][0]
+    trainer = _Trainer()
+    compiled = ember.compile(trainer.step)
+    for _ in range(3):
+        compiled(ember.ones(4, 2))
+    assert trainer.state.seen == 12
+    assert "state was assigned or changed" in _state(compiled).breaks[0][0]
+    trainer = _Uncounted()  # the same step without the count replays
+    compiled = ember.compile(trainer.step)
+    for _ in range(3):
+        compiled(ember.ones(4, 2))
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+
+
+class _Uncounted(_Trainer):
+    def step(self, x):
+        self.optimizer.zero_grad()
+        loss = self.model(x).sum()
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
 def test_plain_data_the_call_changes_in_place_breaks():
     STATS["calls"] = 0
     compiled = ember.compile(_counting)

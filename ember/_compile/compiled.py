@@ -598,19 +598,33 @@ def _bindings(function, modules) -> dict:
     return state
 
 
-def _identity(value):
-    """A number by value; a list or dict of plain data by identity and contents
-    (``stats["steps"] += 1`` or an ``append`` inside the call is a change a replay would
-    not make), another list, dict or set by identity and length; anything else by
-    identity. Contents are compared as their ``repr``, where a NaN equals itself and
-    ``1``, ``1.0`` and ``True`` differ."""
+def _identity(value, depth=_NESTING):
+    """What a binding holds, for telling whether the call changed it (a change a replay
+    would not make): a number by value; a list or dict of plain data by identity and
+    contents (``stats["steps"] += 1``, an ``append``), compared as its ``repr`` (where a
+    NaN equals itself and ``1``, ``1.0`` and ``True`` differ); another list, dict or set by
+    identity and length; a plain object of the user's or of a library (a
+    ``SimpleNamespace``, a trainer's state) by identity and, ``depth`` objects deep, its
+    attributes (``state.step += 1``); anything else, ember's own objects among them (an
+    optimizer's state moves in its replayed ``step()``), by identity."""
     if type(value) in _SCALARS:
         return value
     if isinstance(value, (list, dict)) and _plain(value):
         return id(value), repr(value)
     if isinstance(value, (list, dict, set)):
         return id(value), len(value)
+    attributes = getattr(value, "__dict__", None)
+    if depth and type(attributes) is dict and len(attributes) <= _LARGEST_COMPARED and \
+            not isinstance(value, _OPAQUE) and not _embers(value):
+        return id(value), tuple([(key, _identity(item, depth - 1))
+                                 for key, item in attributes.items()])
     return id(value)
+
+
+def _embers(value) -> bool:
+    """Whether ``value`` is an object of ember's classes or of a class derived from one
+    (a user's optimizer or dataset)."""
+    return any(klass.__module__.split(".")[0] == "ember" for klass in type(value).__mro__)
 
 
 def _reassigned_break(tape, before: dict, after: dict) -> None:
