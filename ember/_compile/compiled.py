@@ -404,11 +404,12 @@ def _code_names(code) -> set:
     return names
 
 
-def _globals_and_cells(function, modules=()):
-    """(namespace, name, value) for the globals the function names and its closure cells,
-    and those of the Python functions it reaches through them (a ``compute_loss`` helper)
-    or through the modules it is or names, or ``modules`` (their classes' ``forward`` and
-    helpers)."""
+def _globals_and_cells(function, modules=(), cell_names=None):
+    """(namespace, name, value) for the globals the function names and its closure cells
+    (the cell as namespace, None as name; ``cell_names``, where given, gets each cell's
+    variable name by the cell's id), and those of the Python functions it reaches through
+    them (a ``compute_loss`` helper) or through the modules it is or names, or ``modules``
+    (their classes' ``forward`` and helpers)."""
     found, seen, pending = [], set(), [function] + _own_functions(modules)
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
@@ -430,7 +431,9 @@ def _globals_and_cells(function, modules=()):
         seen.add(id(target))
         namespace, names = target.__globals__, sorted(_code_names(code))
         values = [(namespace, name, namespace[name]) for name in names if name in namespace]
-        for cell in target.__closure__ or ():
+        for name, cell in zip(code.co_freevars, target.__closure__ or ()):
+            if cell_names is not None:
+                cell_names[id(cell)] = name
             try:
                 values.append((cell, None, cell.cell_contents))
             except ValueError:  # an empty cell
@@ -449,6 +452,15 @@ def _globals_and_cells(function, modules=()):
                 table = vars(value)
                 values += [(table, name, table[name]) for name in names if name in table]
     return found
+
+
+def _label(namespace, key, cell_names) -> str:
+    """How a message names a global (its name) or a closure cell (its variable's name,
+    from ``_globals_and_cells``'s ``cell_names``)."""
+    if key is not None:
+        return key
+    name = cell_names.get(id(namespace))
+    return "a closure variable" if name is None else f"the closure variable {name}"
 
 
 def _users_module(module) -> bool:
@@ -592,9 +604,11 @@ def _bindings(function, modules) -> dict:
         for key, value in module.__dict__.items():
             if key not in _MODULE_STATE:
                 state[id(module), "", key] = (f"{label}.{key}", _identity(value))
-    for namespace, key, value in _globals_and_cells(function, modules):
+    cell_names = {}
+    for namespace, key, value in _globals_and_cells(function, modules, cell_names):
         if not _ours(namespace):  # ember's own tables and caches are no user's state
-            state[id(namespace), "", key] = (key or "a closure variable", _identity(value))
+            state[id(namespace), "", key] = (_label(namespace, key, cell_names),
+                                             _identity(value))
     return state
 
 
@@ -644,8 +658,9 @@ def _random_streams(function, modules) -> dict:
     modules hold or that the code names as globals or closure variables."""
     named = [(f"{type(m).__name__}.{key}", value) for m in modules
              for key, value in m.__dict__.items()]
-    named += [(key or "a closure variable", value)
-              for _, key, value in _globals_and_cells(function, modules)]
+    cell_names = {}
+    named += [(_label(namespace, key, cell_names), value)
+              for namespace, key, value in _globals_and_cells(function, modules, cell_names)]
     return outside_random_streams(named)
 
 
@@ -826,7 +841,8 @@ def _class_guards(read, value, objects, name, label, named) -> list:
 def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
-    reached = _globals_and_cells(function, modules)
+    cell_names = {}
+    reached = _globals_and_cells(function, modules, cell_names)
     named = _names_read(function, modules, reached)
     for number, module in enumerate(modules):
         name = f"M{number}"
@@ -860,7 +876,8 @@ def _guards(function, modules, program) -> list:
         holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
         guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",
-                                key or "a closure variable", contents=not _ours(namespace),
+                                _label(namespace, key, cell_names),
+                                contents=not _ours(namespace),
                                 named=named)
     for slot in program.sources:
         if slot.kind != "captured":
