@@ -182,14 +182,14 @@ class CompiledFunction:
         tape = Tape(tensors, captured, self._fullgraph)
         hooked = _hooks_break(tape, modules)
         before = _bindings(self._function, modules)
-        streams = _random_streams(self._function, modules)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)
         finally:
             _tape.stop()
-        _reassigned_break(tape, before, _bindings(self._function, modules))
-        _drawn_break(tape, streams, _random_streams(self._function, modules))
+        after = _bindings(self._function, modules)
+        _reassigned_break(tape, before[0], after[0])
+        _drawn_break(tape, before[1], after[1])
         self._last_key = key
         recording = self._finish(tape, result, start, modules)
         if recording is not None:
@@ -591,25 +591,28 @@ def _captured_tensors(function, modules) -> dict:
     return captured
 
 
-def _bindings(function, modules) -> dict:
-    """What each name the call can reach holds: each module's parameters, buffers,
-    submodules and other attributes, and the globals and closure variables the code names
-    (a number by value, anything else by identity), with a label for each."""
-    state = {}
+def _bindings(function, modules) -> tuple:
+    """What each name the call can reach holds, and the random streams outside ember it
+    can draw from, read in one walk before and after the call: (bindings, streams).
+
+    The bindings are each module's parameters, buffers, submodules and other attributes,
+    and the globals and closure variables the code names (``_identity``), with a label
+    for each; the streams, ``outside_random_streams`` of those values."""
+    state, named = {}, []
     for module in modules:
         label = type(module).__name__
         for registry in ("_parameters", "_buffers", "_modules"):
             for key, value in getattr(module, registry).items():
                 state[id(module), registry, key] = (f"{label}.{key}", id(value))
-        for key, value in module.__dict__.items():
-            if key not in _MODULE_STATE:
-                state[id(module), "", key] = (f"{label}.{key}", _identity(value))
+        named += [((id(module), "", key), f"{label}.{key}", value)
+                  for key, value in module.__dict__.items() if key not in _MODULE_STATE]
     cell_names = {}
     for namespace, key, value in _globals_and_cells(function, modules, cell_names):
         if not _ours(namespace):  # ember's own tables and caches are no user's state
-            state[id(namespace), "", key] = (_label(namespace, key, cell_names),
-                                             _identity(value))
-    return state
+            named.append(((id(namespace), "", key), _label(namespace, key, cell_names), value))
+    for place, label, value in named:
+        state[place] = (label, _identity(value))
+    return state, outside_random_streams([(label, value) for _, label, value in named])
 
 
 def _identity(value, depth=_NESTING):
@@ -650,18 +653,6 @@ def _reassigned_break(tape, before: dict, after: dict) -> None:
             label = (before.get(place) or after.get(place))[0]
             tape.graph_break(f"{label} was assigned or changed inside the compiled call")
             return
-
-
-def _random_streams(function, modules) -> dict:
-    """The states of the random streams outside ember that the call could draw from:
-    Python's ``random`` module, NumPy's global generator, and the generators that the
-    modules hold or that the code names as globals or closure variables."""
-    named = [(f"{type(m).__name__}.{key}", value) for m in modules
-             for key, value in m.__dict__.items()]
-    cell_names = {}
-    named += [(_label(namespace, key, cell_names), value)
-              for namespace, key, value in _globals_and_cells(function, modules, cell_names)]
-    return outside_random_streams(named)
 
 
 def _drawn_break(tape, before: dict, after: dict) -> None:
