@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random as pyrandom
+import zlib
 from functools import partial
 
 import ml_dtypes
@@ -461,6 +462,23 @@ def outside_random_streams(named) -> dict:
         elif isinstance(value, numpy.random.RandomState):
             streams[id(value)] = label, _frozen(value.get_state(False))
     return streams
+
+
+_DIGESTED = 1 << 24  # bytes of an array that ``array_digest`` reads whole: 16 MiB
+
+
+def array_digest(array) -> tuple:
+    """What a NumPy or CUDA array holds, for telling whether something wrote into it
+    between two readings: its shape, dtype, strides and a CRC-32 of its values; of an
+    array over 16 MiB, the CRC of its first and last MiB."""
+    host = to_host(array) if not isinstance(array, numpy.generic) else numpy.asarray(array)
+    if host.dtype.hasobject:  # the objects' identities, which is what it holds
+        return host.shape, host.dtype.str, tuple(map(id, host.ravel().tolist()))
+    flat = host.reshape(-1)
+    if host.nbytes > _DIGESTED:
+        width = (1 << 20) // max(host.itemsize, 1)
+        flat = numpy.concatenate([flat[:width], flat[-width:]])
+    return host.shape, host.dtype.str, host.strides, zlib.crc32(flat.tobytes())
 
 
 def _frozen(state):

@@ -4,8 +4,10 @@ double backward, the module wrapper, the tools that explain it, and whole progra
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import functools
+import io
 import itertools
 import pathlib
 import queue
@@ -1241,12 +1243,13 @@ def test_hooks_on_the_optimized_module_itself_run():
 def test_an_error_while_recording_leaves_no_recording_behind():
     from ember import _tape
 
-    attempts = itertools.count()  # not a list: an append would be a break of its own
+    # emptied by the first call, which raises: the calls after it change nothing
+    failures = [ValueError("the first call fails")]
 
     def flaky(x):
         y = x * 2
-        if next(attempts) == 0:
-            raise ValueError("the first call fails")
+        if failures:
+            raise failures.pop()
         return y + 1
 
     compiled = ember.compile(flaky)
@@ -1784,6 +1787,249 @@ def test_plain_data_the_call_changes_in_place_breaks():
     assert module.seen == [3]
     assert any("_Counting.seen was assigned or changed" in reason
                for reason, _ in _state(compiled).breaks)
+
+
+def _held_by_a_list():
+    holder = [types.SimpleNamespace(n=0)]
+
+    def step(x):
+        holder[0].n += 1
+        return x * 2
+
+    return step, lambda: holder[0].n
+
+
+def _held_by_a_dict():
+    holder = {"state": types.SimpleNamespace(n=0)}
+
+    def step(x):
+        holder["state"].n += 1
+        return x * 2
+
+    return step, lambda: holder["state"].n
+
+
+def _list_in_a_tuple():
+    holder = ([0],)
+
+    def step(x):
+        holder[0][0] += 1
+        return x * 2
+
+    return step, lambda: holder[0][0]
+
+
+def _deque():
+    recent = collections.deque(maxlen=3)
+
+    def step(x):
+        recent.append(len(recent))
+        return x * 2
+
+    return step, lambda: list(recent)
+
+
+def _optimizer_attribute():
+    model = nn.Linear(2, 1)
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+    optimizer.steps = 0
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        optimizer.steps += 1  # a user's attribute on one of ember's objects
+        return loss
+
+    return step, lambda: (optimizer.steps, _array(model.weight).tolist())
+
+
+def _learning_rate_decay():
+    model = nn.Linear(2, 1)
+    optimizer = ember.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        for group in optimizer.param_groups:  # a decay written out in the step
+            group["lr"] *= 0.5
+        return loss
+
+    return step, lambda: (optimizer.param_groups[0]["lr"], _array(model.weight).tolist())
+
+
+def _tensor_attribute():
+    model = nn.Linear(2, 1)
+    model.weight.uses = 0
+
+    def step(x):
+        model.weight.uses += 1
+        return model(x)
+
+    return step, lambda: model.weight.uses
+
+
+def _dataset_attribute():
+    class Epochs(ember.utils.data.Dataset):
+        def __init__(self):
+            self.epoch = 0
+
+    dataset = Epochs()
+
+    def step(x):
+        dataset.epoch += 1  # an attribute of a class derived from one of ember's
+        return x * 2
+
+    return step, lambda: dataset.epoch
+
+
+def _numpy_array():
+    counts = np.zeros(2)
+
+    def step(x):
+        counts[0] += 1
+        return x * 2
+
+    return step, lambda: counts.tolist()
+
+
+def _list_iterator():
+    scales = iter([1.0, 2.0, 3.0, 4.0, 5.0])
+
+    def step(x):
+        return x * next(scales)
+
+    return step, lambda: next(scales)
+
+
+def _counter():
+    counter = itertools.count()
+
+    def step(x):
+        return x * next(counter)
+
+    return step, lambda: next(counter)
+
+
+def _generator():
+    def scales():
+        scale = 1.0
+        while True:
+            yield scale
+            scale *= 2
+
+    stream = scales()
+
+    def step(x):
+        return x * next(stream)
+
+    return step, lambda: next(stream)
+
+
+def _class_attribute():
+    class Counter:
+        total = 0
+
+    def step(x):
+        Counter.total += 1
+        return x * 2
+
+    return step, lambda: Counter.total
+
+
+def _function_attribute():
+    def count():
+        count.calls += 1
+
+    count.calls = 0
+
+    def step(x):
+        count()
+        return x * 2
+
+    return step, lambda: count.calls
+
+
+def _printed():
+    out = io.StringIO()
+
+    def step(x):
+        print("step", file=out)
+        return x * 2
+
+    return step, lambda: out.getvalue()
+
+
+@pytest.mark.parametrize("make", [
+    _held_by_a_list, _held_by_a_dict, _list_in_a_tuple, _deque, _optimizer_attribute,
+    _learning_rate_decay, _tensor_attribute, _dataset_attribute, _numpy_array,
+    _list_iterator, _counter, _generator, _class_attribute, _function_attribute, _printed,
+])
+def test_a_change_to_what_the_call_reaches_breaks_wherever_it_is_held(make):
+    """Each of these changes Python state that a replay would leave alone; the recording
+    sees it, so every call runs eagerly and ends where eager calls end."""
+    ends, results = [], []
+    for compile in (False, True):
+        ember.manual_seed(0)
+        step, state = make()
+        function = ember.compile(step) if compile else step
+        results.append([_array(function(ember.ones(3, 2))) for _ in range(4)])
+        ends.append(state())
+    assert ends[1] == ends[0]
+    for compiled, eager in zip(*reversed(results)):
+        np.testing.assert_array_equal(compiled, eager)
+    reasons = [reason for reason, _ in _state(function).breaks]
+    assert reasons and _state(function).replays == 0
+    assert all("changed inside the compiled call" in reason or "position" in reason
+               for reason in reasons)
+
+
+def test_an_argument_the_call_changes_breaks():
+    """An object passed in is part of the key by identity; what the call does to it is
+    read as a global's is."""
+    settings = types.SimpleNamespace(calls=0, scale=lambda x: x * 2)  # not plain data
+
+    def counted(x, settings):
+        settings.calls += 1
+        return settings.scale(x)
+
+    compiled = ember.compile(counted)
+    for _ in range(3):
+        compiled(ember.ones(2), settings)
+    assert settings.calls == 3
+    assert "argument 1 was assigned or changed" in _state(compiled).breaks[0][0]
+
+
+def test_what_a_call_replayed_whole_changes_is_no_break():
+    """A scheduler's ``step()`` sets the learning rate and the optimizer's step its state:
+    a replay runs both again, so the recording reads the state anew after each."""
+    runs = []
+    for compile in (False, True):
+        ember.manual_seed(0)
+        model = nn.Linear(2, 1)
+        optimizer = ember.optim.Adam(model.parameters(), lr=0.1)
+        scheduler = ember.optim.lr_scheduler.StepLR(optimizer, 1, gamma=0.5)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = model(x).sum()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            return loss
+
+        function = ember.compile(step) if compile else step
+        losses = [_array(function(ember.ones(3, 2))) for _ in range(4)]
+        runs.append((losses, _array(model.weight), optimizer.param_groups[0]["lr"],
+                     scheduler.last_epoch))
+    (eager_losses, eager_weight, *eager_rest), (losses, weight, *rest) = runs
+    np.testing.assert_array_equal(losses, eager_losses)
+    np.testing.assert_array_equal(weight, eager_weight)
+    assert rest == eager_rest
+    assert _state(function).breaks == [] and _state(function).replays == 3
 
 
 # ---------------------------------------------------------------- draws outside ember

@@ -86,6 +86,7 @@ class Tape:
         self.handed_over = set()  # ids of captured arrays an op gets as they are (to write)
         self.muted = 0  # inside a call replayed whole (``call``), nothing is recorded
         self.explained = set()  # ids of version counters that recorded calls may move
+        self.watch = None  # what the recording reads around each call replayed whole (Watch)
         for position, tensor in enumerate(inputs):
             self._new_slot("input", tensor, position)
 
@@ -211,11 +212,15 @@ class Tape:
                 return function(*args, **kwargs)
         step = Step("call", functools.partial(function, *args, **kwargs), (), [], user_line())
         self.explained.update(id(t._version_counter) for t in changes)
+        if self.watch is not None:  # what the call's own code changed up to here
+            self.watch.compare(self)
         self.muted += 1
         try:
             result = function(*args, **kwargs)
         finally:
             self.muted -= 1
+        if self.watch is not None:  # what this call changes, a replay changes again
+            self.watch.read_again(self)
         # A tensor it returns (clip_grad_norm_'s total norm) is a value of the step.
         self._add(step, (result,) if isinstance(result, Tensor) else ())
         return result

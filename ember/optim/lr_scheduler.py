@@ -20,7 +20,7 @@ from weakref import ref
 
 from ember import _tape
 from ember._tensor import Tensor
-from ember.optim.optimizer import Optimizer
+from ember.optim.optimizer import Optimizer, _parameters_of
 
 __all__ = [
     "ChainedScheduler",
@@ -217,6 +217,8 @@ def _track_optimizer_step(optimizer: Optimizer) -> None:
     optimizer_ref = ref(optimizer)
     function = optimizer.step.__func__
 
+    # a compiled call replays the wrapper whole, the flag it sets with the step
+    @_tape.replayed(changes=lambda *_: _parameters_of(optimizer_ref()))
     @wraps(function)
     def wrapper(*args, **kwargs):
         owner = optimizer_ref()

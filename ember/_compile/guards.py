@@ -1,0 +1,345 @@
+"""The guards of a recording: generated Python expressions that tell whether a later call
+may replay it (the same parameters, buffers, scalar attributes, globals, classes' methods
+and captured tensors' shapes), and ``_fast_check``, the key and the guards in one test.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import types
+
+from ember import _autocast, _hooks
+from ember._compile.reach import (
+    _CONTAINERS,
+    _LARGEST_COMPARED,
+    _MODULE_STATE,
+    _NESTING,
+    _OPAQUE,
+    _SCALARS,
+    _ember_layer,
+    _globals_and_cells,
+    _label,
+    _names_read,
+    _ours,
+    _outside_ember,
+    _own_classes,
+    _plain,
+)
+from ember._dtype import get_default_dtype
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.autograd.anomaly_mode import anomaly_state
+from ember.nn.modules.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
+
+_CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict)
+_TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_contents_test``)
+
+
+def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True,
+                  depth=_NESTING):
+    """Guards that ``read``, an expression over ``objects``, still gives ``value``: the same
+    number (of the same type, with ``typed``: ``2`` and ``2.0`` make other dtypes) or an
+    equal string; else the same object, and with ``contents`` the same contents where they
+    are plain data (``_plain``): a list or dict, or an object's attributes (an
+    ``argparse.Namespace``, a config object, objects of such data in it), and the data
+    attributes of its class that code names (``named``, see ``_class_guards``). Of any
+    other object, ``depth`` deep at most, the attributes that code names are guarded so
+    (a config object that also holds a function)."""
+    if type(value) in _SCALARS:
+        test = _number_test(read, value, name) if typed else f"{read} == {name}"
+        return [(test, {**objects, name: value, "copysign": math.copysign}, f"{label} changed")]
+    guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
+    if not contents:
+        return guards
+    if isinstance(value, type):  # a class: the settings it holds (``Config.SCALE``)
+        for key, data in _class_data(value, named):
+            guards += _value_guards(f"getattr({read}, {key!r}, None)", data, objects,
+                                    f"{name}_{key}", f"{label}.{key}")
+        return guards
+    if type(value) in (list, dict) and _plain(value):
+        guards.append(_contents_test(read, value, objects, name, f"what {label} holds changed"))
+    elif _simple(value):
+        if _plain(vars(value)) or not vars(value):  # one dict to compare
+            guards.append(_contents_test(f"{read}.__dict__", vars(value), objects, name,
+                                         f"an attribute of {label} changed"))
+        else:  # objects in it: compared as far down as ``_simple`` goes
+            guards.append(_contents_test(f"_contents({read})", _contents(value),
+                                         {**objects, "_contents": _contents}, name,
+                                         f"an attribute of {label}, or of an object in it, "
+                                         "changed"))
+        guards += _class_guards(read, value, objects, name, label, named)
+    elif depth > 0 and type(getattr(value, "__dict__", None)) is dict and not isinstance(
+            value, _OPAQUE):
+        for key, item in vars(value).items():
+            if key in named:
+                guards += _value_guards(f"{read}.__dict__.get({key!r})", item, objects,
+                                        f"{name}_{key}", f"{label}.{key}", named=named,
+                                        depth=depth - 1)
+        guards += _class_guards(read, value, objects, name, label, named)
+    return guards
+
+
+def _number_test(read, value, name) -> str:
+    """A test that ``read`` gives ``value`` again, a number of the same type (a float
+    with the same sign, where it is zero, and NaN for NaN), or an equal string or None."""
+    if type(value) is bool or value is None:
+        return f"{read} is {value}"
+    if type(value) is float and value != value:
+        return f"type({read}) is float and {read} != {read}"
+    test = f"type({read}) is {type(value).__name__} and {read} == {name}"
+    if type(value) is float and value == 0:
+        test += f" and copysign(1.0, {read}) == {math.copysign(1.0, value)}"
+    return test
+
+
+def _contents_test(read, data, objects, name, meaning):
+    """A guard that ``read`` gives what ``data`` holds: compared as text where that is
+    short (numbers with their types: ``[2]`` is not ``[2.0]``), else with ``==``."""
+    text = repr(data)
+    if len(text) <= _TEXT_COMPARED:
+        return f"repr({read}) == {name}_now", {**objects, f"{name}_now": text}, meaning
+    return f"{read} == {name}_now", {**objects, f"{name}_now": copy.deepcopy(data)}, meaning
+
+
+def _simple(value, depth=_NESTING) -> bool:
+    """Whether ``value`` is a plain object whose attributes are plain data (``_plain``) or,
+    ``depth`` objects deep at most, such objects (``config.optimizer.lr``)."""
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is not dict or isinstance(value, _OPAQUE):
+        return False
+    if not attributes or _plain(attributes):
+        return True
+    return depth > 0 and len(attributes) <= _LARGEST_COMPARED and all(
+        type(item) in _SCALARS or _plain(item) or _simple(item, depth - 1)
+        for item in attributes.values())
+
+
+def _contents(value):
+    """What a guard compares of a ``_simple`` object: its type and attributes, the objects
+    among them taken apart the same way."""
+    return type(value), {key: _contents(item) if type(item) not in _SCALARS and
+                         type(item) not in _CONTAINERS else copy.deepcopy(item)
+                         for key, item in vars(value).items()}
+
+
+def _class_data(klass, named) -> list:
+    """(name, value) for the names in ``named`` (every name, for None) that ``klass`` or a
+    base of it outside ember defines as plain data: class-level settings (``scale = 0.5``
+    in a model's class body), which code reads through an instance or the class."""
+    found, seen = [], set()
+    for owner in klass.__mro__:  # the first class to define a name is the one Python reads
+        for key, value in vars(owner).items():
+            if key in seen:
+                continue
+            seen.add(key)
+            if _outside_ember(owner) and not key.startswith("__") and (
+                    named is None or key in named) and (
+                    type(value) in _SCALARS or _plain(value) or _simple(value)):
+                found.append((key, value))
+    return found
+
+
+def _class_guards(read, value, objects, name, label, named) -> list:
+    """Guards on the data attributes of ``value``'s class that code names (``_class_data``):
+    read through ``type(...)``, so that a change to the class or a base records again, and
+    absent from the object itself, where setting one would hide the class's."""
+    guards = []
+    for key, data in _class_data(type(value), named):
+        if key in vars(value):
+            continue  # the object's own, which ``value``'s own guards cover
+        guards.append((f"{key!r} not in {read}.__dict__", objects,
+                       f"{label}.{key} was set on the object"))
+        guards += _value_guards(f"getattr(type({read}), {key!r}, None)", data, objects,
+                                f"{name}_class_{key}", f"{label}.{key} (of its class)")
+    return guards
+
+
+def _guards(function, modules, program) -> list:
+    """(Python expression, objects it names, what it checks) for each guard."""
+    guards = []
+    cell_names = {}
+    reached = _globals_and_cells(function, modules, cell_names)
+    named = _names_read(function, modules, reached)
+    for number, module in enumerate(modules):
+        name = f"M{number}"
+        label = type(module).__name__
+        guards.append((f"not ({name}._forward_hooks or {name}._forward_pre_hooks or "
+                       f"{name}._backward_hooks)", {name: module}, f"{label} got hooks"))
+        for registry in ("_parameters", "_buffers"):
+            for key, value in getattr(module, registry).items():
+                guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
+                               {name: module, f"{name}_{key}": value},
+                               f"{label}.{key} was replaced"))
+        guards += _structure_guards(name, module, label)
+        # a method set on the module (``model.forward = ...``), or another class
+        guards.append((f"type({name}) is {name}_class and len({name}.__dict__) == "
+                       f"{len(vars(module))}", {name: module, f"{name}_class": type(module)},
+                       f"{label} got a new attribute or another class"))
+        # ember's layers: ember's code reads their attributes, and their numbers the same
+        # whatever their type; a user's, where its code reads attributes by a name made
+        # at run time (getattr), too
+        ember_layer = _ember_layer(module)
+        every = ember_layer or "getattr" in named
+        for key, value in module.__dict__.items():
+            if key not in _MODULE_STATE and (every or key in named):
+                guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
+                                        f"{name}_{key}", f"{label}.{key}", named=named,
+                                        typed=not ember_layer)
+        guards += _class_guards(name, module, {name: module}, name, label,
+                                None if "getattr" in named else named)
+    guards += _method_guards(modules)
+    for number, (namespace, key, value) in enumerate(reached):
+        holder = f"G{number}"
+        read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
+        guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",
+                                _label(namespace, key, cell_names),
+                                contents=not _ours(namespace),
+                                named=named)
+    for slot in program.sources:
+        if slot.kind != "captured":
+            continue
+        tensor, name = slot.tensor, f"T{slot.index}"
+        data = tensor._data
+        guards.append((f"{name}._requires_grad is {tensor._requires_grad} and "
+                       f"{name}._data.shape == {data.shape!r} and "
+                       f"{name}._data.dtype == {name}_dtype",
+                       {name: tensor, f"{name}_dtype": data.dtype},
+                       f"a captured {tuple(data.shape)} tensor changed shape, dtype or "
+                       "requires_grad"))
+    for number, optimizer in enumerate(program.zero_grads.values()):
+        # a folded zero_grad() covers the parameters it had: the same groups, lists, lengths
+        name, groups = f"O{number}", optimizer.param_groups
+        checks = [f"len({name}.param_groups) == {len(groups)}"] + [
+            f"{name}.param_groups[{i}]['params'] is {name}_{i} and len({name}_{i}) == "
+            f"{len(group['params'])}" for i, group in enumerate(groups)]
+        objects = {name: optimizer} | {f"{name}_{i}": group["params"]
+                                       for i, group in enumerate(groups)}
+        guards.append((" and ".join(checks), objects,
+                       "the optimizer's parameter groups changed"))
+    if any(step.kind == "backward" for step in program.steps):
+        # recorded while no hook existed anywhere (``Tape.backward``); the program's
+        # accumulation into the leaves runs none
+        guards.append(("not (hooked.data and hooks_registered())",  # the set: one C test
+                       {"hooked": _hooks._hooked, "hooks_registered": _hooks.hooks_registered},
+                       "a tensor or a graph node got a hook"))
+    for step in program.steps:  # arrays handed to an op as they are: a buffer's own
+        for array in step.handed:
+            owner, name = program.owner_of(array), f"A{id(array)}"
+            guards.append((f"{name}_owner._data is {name}", {f"{name}_owner": owner, name: array},
+                           "a buffer's storage was replaced"))
+    return guards
+
+
+def _structure_guards(name, module, label) -> list:
+    """Guards that ``module`` holds the same submodules, and as many parameters and buffers
+    (a layer appended to a ``ModuleList``, a ``Sequential``'s item replaced, a parameter
+    registered later, each of which a loop in the forward would meet). Not for ember's
+    layers without submodules other than containers, whose code never looks."""
+    children = module._modules
+    if not children and _ember_layer(module) and not isinstance(module, _CONTAINER_LAYERS):
+        return []
+    checks = [f"len({name}._parameters) == {len(module._parameters)}",
+              f"len({name}._buffers) == {len(module._buffers)}"]
+    objects = {name: module}
+    if children:  # the names and modules, compared as a dict in C (modules by identity)
+        checks.append(f"{name}._modules == {name}_children")
+        objects[f"{name}_children"] = dict(children)
+    else:
+        checks.append(f"not {name}._modules")
+    return [(" and ".join(checks), objects, f"{label}'s submodules, parameters or buffers "
+             "changed")]
+
+
+def _method_guards(modules) -> list:
+    """Guards that the classes of ``modules`` defined outside ember hold the same methods
+    (``Net.forward = patched`` after the recording): each class's functions, static and
+    class methods and properties, and how many names it holds. ember's classes are taken
+    as constant, as its modules' tables are."""
+    guards = []
+    for number, klass in enumerate(_own_classes(modules)):
+        name, table = f"C{number}", vars(klass)
+        code = {key: value for key, value in table.items()
+                if isinstance(value, (types.FunctionType, staticmethod, classmethod, property))}
+        checks = [f"len({name}.__dict__) == {len(table)}"] + [
+            f"{name}.__dict__.get({key!r}) is {name}_{index}" for index, key in enumerate(code)]
+        objects = {name: klass} | {f"{name}_{index}": value
+                                   for index, value in enumerate(code.values())}
+        guards.append((" and ".join(checks), objects,
+                       f"a method of {klass.__name__} was replaced or added"))
+    return guards
+
+
+def _compile_guards(guards):
+    check = _test_function("check", "", [], guards, {})
+    check.guards = guards
+    return check
+
+
+def _test_function(name, parameters, tests, guards, namespace, prologue=""):
+    """``name(parameters)``, generated: after ``prologue`` (lines that may return early),
+    whether ``tests`` and then ``guards``' expressions all hold. The guards' objects join
+    ``namespace``; the source stays on the function."""
+    for _, objects, _ in guards:
+        namespace.update(objects)
+    tests = tests + [f"({expression})" for expression, _, _ in guards]
+    body = " and\n        ".join(tests) or "True"
+    source = f"def {name}({parameters}):\n{prologue}    return (\n        {body}\n    )\n"
+    exec(compile(source, f"<ember.compile {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.source = source
+    return function
+
+
+def _fast_check(key, tensors, modules, guards):
+    """``fast(args)``: whether a call with the positional ``args`` has this ``key`` and
+    passes ``guards``, in one generated test that reads the arguments, the modes and the
+    guarded objects directly rather than building the key and looking it up. None where the
+    key is not of tensors alone (``tensors``, the recorded call's).
+
+    It may say no where the key would match (a dtype that is equal but not the same object,
+    a contiguous array with other strides than the recorded call's, a Tensor subclass):
+    the call then takes the general path. It never says yes where the key would not match.
+    """
+    arguments, trainings, *modes = key
+    if not all(len(entry) == 6 and type(entry[0]) is tuple for entry in arguments):
+        return None  # not one entry per tensor argument (``_signature``'s common call)
+    namespace = {"Tensor": Tensor, "grad_state": grad_mode.state, "autocast": _autocast.state,
+                 "anomaly_state": anomaly_state, "get_default_dtype": get_default_dtype}
+    names = ", ".join(f"a{i}" for i in range(len(arguments)))
+    tests = []
+    for i, (shape, dtype, requires_grad, contiguous, leaf, array_type) in enumerate(arguments):
+        if not contiguous:
+            return None
+        namespace[f"array{i}"], namespace[f"dtype{i}"] = array_type, dtype
+        strides = tensors[i]._data.strides  # contiguous: the strides say so
+        tests.append(f"type(a{i}) is Tensor and type(a{i}._data) is array{i} and "
+                     f"a{i}._data.shape == {shape!r} and a{i}._data.dtype is dtype{i} and "
+                     f"a{i}._data.strides == {strides!r} and "
+                     f"a{i}._requires_grad is {requires_grad} and "
+                     f"a{i}.grad_fn is {'' if leaf else 'not '}None")
+    for number, (module, training) in enumerate(zip(modules, trainings)):
+        namespace[f"module{number}"] = module
+        tests.append(f"module{number}.training is {training}")
+    enabled, target, cuda_target, anomaly, default = modes
+    namespace.update(target=target, cuda_target=cuda_target, default=default)
+    tests.append(f"grad_state.enabled is {enabled} and autocast.target is target and "
+                 f"autocast.cuda_target is cuda_target and anomaly_state.enabled is {anomaly} "
+                 "and get_default_dtype() is default")
+    unpack = f"    {names}, = args\n" if arguments else ""
+    prologue = f"    if len(args) != {len(arguments)}:\n        return False\n{unpack}"
+    return _test_function("fast", "args", tests, guards, namespace, prologue)
+
+
+def failed_guard(recording) -> str | None:
+    """What the first failing guard of ``recording`` checks, or None when all hold."""
+    for expression, objects, meaning in recording.guards:
+        if not eval(expression, dict(objects)):
+            return meaning
+    return None

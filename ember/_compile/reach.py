@@ -1,0 +1,253 @@
+"""What a compiled call can reach: the globals and closure variables its code names, the
+functions it reaches through them, the modules it is or names and their own classes'
+methods, the tensors they hold; and which of those values are plain data.
+
+The recording reads these before and after the call (``watch.py``) and the guards check
+them on each later call (``guards.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sysconfig
+import types
+
+from ember._tensor import Tensor
+from ember.nn.modules.module import Module
+
+_SCALARS = (bool, int, float, str, type(None))
+_CONTAINERS = (tuple, list, dict)
+# objects whose attributes a guard does not compare: code, classes, modules, tensors
+_OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType,
+           types.BuiltinFunctionType, Module, Tensor)
+_MODULE_STATE = frozenset(vars(Module()))  # a module's own bookkeeping, guarded apart
+_LARGEST_COMPARED = 10_000  # values in a container a guard compares (see ``_plain``)
+# where the standard library and installed packages live (see ``_users_module``)
+_LIBRARY_PATHS = tuple({os.path.abspath(path) for key, path in sysconfig.get_paths().items()
+                        if key in ("stdlib", "platstdlib", "purelib", "platlib")})
+_NESTING = 3  # objects in objects whose attributes a guard compares (see ``_simple``)
+
+
+def _code_names(code) -> set:
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _code_names(constant)
+    return names
+
+
+def _globals_and_cells(function, modules=(), cell_names=None):
+    """(namespace, name, value) for the globals the function names and its closure cells
+    (the cell as namespace, None as name; ``cell_names``, where given, gets each cell's
+    variable name by the cell's id), and those of the Python functions it reaches through
+    them (a ``compute_loss`` helper) or through the modules it is or names, or ``modules``
+    (their classes' ``forward`` and helpers)."""
+    found, seen, pending = [], set(), [function] + _own_functions(modules)
+    for owner in (function, getattr(function, "__self__", None)):
+        if isinstance(owner, Module):
+            pending += _methods(owner)
+    found += _attributes_read(function)
+    for _, _, value in found:
+        if isinstance(value, Module):
+            pending += _methods(value)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, functools.partial):  # its keywords, read as globals are
+            found += [(item.keywords, key, value) for key, value in item.keywords.items()]
+            pending.append(item.func)
+            continue
+        target = getattr(item, "__func__", item)
+        code = getattr(target, "__code__", None)
+        if code is None or id(target) in seen:
+            continue
+        seen.add(id(target))
+        namespace, names = target.__globals__, sorted(_code_names(code))
+        values = [(namespace, name, namespace[name]) for name in names if name in namespace]
+        for name, cell in zip(code.co_freevars, target.__closure__ or ()):
+            if cell_names is not None:
+                cell_names[id(cell)] = name
+            try:
+                values.append((cell, None, cell.cell_contents))
+            except ValueError:  # an empty cell
+                continue
+        while values:
+            entry = values.pop(0)
+            found.append(entry)
+            value = entry[2]
+            if isinstance(value, (types.FunctionType, functools.partial)):
+                pending.append(value)
+            elif isinstance(value, Module):
+                pending += _methods(value)
+            elif isinstance(value, types.ModuleType) and _users_module(value) and \
+                    id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
+                seen.add(id(value))
+                table = vars(value)
+                values += [(table, name, table[name]) for name in names if name in table]
+    return found
+
+
+def _label(namespace, key, cell_names) -> str:
+    """How a message names a global (its name) or a closure cell (its variable's name,
+    from ``_globals_and_cells``'s ``cell_names``)."""
+    if key is not None:
+        return key
+    name = cell_names.get(id(namespace))
+    return "a closure variable" if name is None else f"the closure variable {name}"
+
+
+def _users_module(module) -> bool:
+    """Whether ``module`` is the user's own code (a project's ``config`` or ``utils``),
+    whose names a program may bind again, rather than ember, the standard library or an
+    installed package, whose tables ember takes as constant."""
+    path = getattr(module, "__file__", None)
+    if path is None or module.__name__.split(".")[0] == "ember":
+        return False
+    return not os.path.abspath(path).startswith(_LIBRARY_PATHS)
+
+
+def _attributes_read(method) -> list:
+    """(its ``__dict__``, name, value) for the attributes that a method of a plain object
+    names (a trainer's ``self.model``, ``self.scale``), as for a global."""
+    owner = getattr(method, "__self__", None)
+    code = getattr(getattr(method, "__func__", None), "__code__", None)
+    if code is None or isinstance(owner, _OPAQUE) or type(getattr(owner, "__dict__", None)) \
+            is not dict:
+        return []
+    names, attributes = _code_names(code), vars(owner)
+    return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
+
+
+def _names_read(function, modules, reached) -> set:
+    """The names that the compiled function, the functions it reaches (``reached``, from
+    ``_globals_and_cells``) and the methods of its modules' own classes (other than
+    ``__init__``, which ran before) name: the attributes that its code may read."""
+    functions = [getattr(function, "__func__", function)]
+    functions += [value for _, _, value in reached if isinstance(value, types.FunctionType)]
+    functions += [f for f in _own_functions(modules) if f.__name__ != "__init__"]
+    names = set()
+    for item in functions:
+        code = getattr(item, "__code__", None)
+        if code is not None:
+            names |= _code_names(code)
+    return names
+
+
+def _ember_layer(module) -> bool:
+    """Whether a class of ember's other than ``Module`` makes up ``module``'s type: ember's
+    code reads its attributes, all of which are guarded."""
+    return any(k.__module__.startswith("ember.") and k is not Module
+               for k in type(module).__mro__)
+
+
+def _methods(module) -> list:
+    """The functions that the classes of ``module`` and its submodules define outside
+    ember: a user's ``forward`` and its helpers, whose globals a replay depends on too."""
+    return _own_functions(module.modules())
+
+
+def _own_functions(modules) -> list:
+    """The functions that the classes of ``modules`` define outside ember, each class once
+    (a model's many blocks share theirs)."""
+    found = []
+    for klass in _own_classes(modules):
+        for value in vars(klass).values():
+            value = getattr(value, "__func__", value)  # a static or class method
+            value = getattr(value, "fget", value)  # a property: what reading it runs
+            if isinstance(value, types.FunctionType):
+                found.append(value)
+    return found
+
+
+def _own_classes(modules) -> list:
+    """The classes of ``modules`` and their bases defined outside ember, each once."""
+    classes = {}
+    for module in modules:
+        for klass in type(module).__mro__:
+            if _outside_ember(klass):
+                classes.setdefault(klass, None)
+    return list(classes)
+
+
+def _outside_ember(klass) -> bool:
+    """Whether ``klass`` is the user's (or a library's), neither ember's nor a builtin."""
+    return klass.__module__.split(".")[0] not in ("ember", "builtins")
+
+
+def modules_of(function) -> list:
+    """The modules a compiled function can reach: a bound module's, and those it names."""
+    roots = []
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, Module):
+        roots.append(owner)
+    if isinstance(function, Module):
+        roots.append(function)
+    for _, _, value in _globals_and_cells(function):
+        if isinstance(value, Module):
+            roots.append(value)
+    seen = {}
+    for root in roots:
+        for module in root.modules():
+            seen.setdefault(id(module), module)
+    return list(seen.values())
+
+
+def _with_argument_modules(modules, arguments) -> list:
+    """``modules`` and the modules among ``arguments`` (in tuples, lists and dicts too),
+    with their submodules, each once."""
+    found, pending = {id(m): m for m in modules}, [arguments]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Module):
+            for module in value.modules():
+                found.setdefault(id(module), module)
+        elif type(value) in (tuple, list):
+            pending.extend(value)
+        elif type(value) is dict:
+            pending.extend(value.values())
+    return list(found.values())
+
+
+def _captured_tensors(function, modules) -> dict:
+    captured = {}
+    for module in modules:
+        for value in module.__dict__.values():
+            if isinstance(value, Tensor):
+                captured[id(value)] = value
+        for registry in (module._parameters, module._buffers):
+            for value in registry.values():
+                if value is not None:
+                    captured[id(value)] = value
+    for _, _, value in _globals_and_cells(function, modules):
+        if isinstance(value, Tensor):
+            captured[id(value)] = value
+    return captured
+
+
+def _ours(namespace) -> bool:
+    """Whether ``namespace`` is one of ember's modules, whose tables do not change."""
+    return type(namespace) is dict and namespace.get("__name__", "").startswith("ember.")
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` is a tuple, list or dict of Python numbers, strings and None
+    (nested as deep as it likes, ``_LARGEST_COMPARED`` of them at most): data that a
+    guard can compare with a copy, so that a replay sees a change to what it holds."""
+    if type(value) not in _CONTAINERS:
+        return False
+    pending, count = [value], 0
+    while pending:
+        item = pending.pop()
+        if type(item) in _SCALARS:
+            continue
+        if type(item) is dict:
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif type(item) in _CONTAINERS:
+            pending.extend(item)
+        else:
+            return False
+        count += len(item)
+        if count > _LARGEST_COMPARED:
+            return False
+    return True

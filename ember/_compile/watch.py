@@ -1,0 +1,220 @@
+"""What a recording watches for Python changes that a replay would not make again: what the
+names the call reaches hold (``_identity``), the random streams outside ember it can draw
+from, and the hooks of its modules. A change is a graph break, so the call runs eagerly.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import sys
+import types
+
+from ember._backend import array_digest, is_array, outside_random_streams
+from ember._compile.reach import (
+    _CONTAINERS,
+    _LARGEST_COMPARED,
+    _MODULE_STATE,
+    _NESTING,
+    _SCALARS,
+    _globals_and_cells,
+    _label,
+    _ours,
+    _plain,
+    _users_module,
+)
+from ember._tensor import Tensor
+from ember.nn.modules.module import Module
+from ember.ops.random import Generator
+
+_COLLECTIONS = (tuple, list, dict, set, frozenset, collections.deque)
+# compared by identity alone: a layer's state and a Python module's names are read apart
+# (``_bindings``), and ember's generators move in the draws that a replay makes again
+_UNWATCHED = (Module, Generator, types.ModuleType)
+
+
+class Watch:
+    """The readings of one recording (``_bindings``): before the call, around each call
+    that a replay runs whole (an optimizer's ``step``, a scheduler's, ``zero_grad``: their
+    own changes the replay makes again) and after the call. A change between two readings
+    was made by the call's own Python code, which a replay skips: a graph break."""
+
+    def __init__(self, function, modules, args, kwargs):
+        self.function, self.modules = function, modules
+        # the arguments' labels and values; a new call with other values is another key
+        self.arguments = [(f"argument {i}", value) for i, value in enumerate(args)]
+        self.arguments += [(f"argument {key}", value) for key, value in kwargs.items()]
+        self.reading = self.read()
+
+    def read(self) -> tuple:
+        return _bindings(self.function, self.modules, self.arguments)
+
+    def compare(self, tape) -> None:
+        """A break on ``tape`` where something changed since the last reading."""
+        if tape.breaks:  # the call runs eagerly anyway
+            return
+        reading = self.read()
+        _reassigned_break(tape, self.reading[0], reading[0])
+        _drawn_break(tape, self.reading[1], reading[1])
+
+    def read_again(self, tape) -> None:
+        """A new reading, after a call that a replay runs whole."""
+        if not tape.breaks:
+            self.reading = self.read()
+
+
+def _bindings(function, modules, arguments=()) -> tuple:
+    """What each name the call can reach holds, and the random streams outside ember it
+    can draw from, read in one walk: (bindings, streams).
+
+    The bindings are each module's parameters, buffers, submodules and other attributes,
+    the globals and closure variables the code names, and the call's ``arguments``
+    ((label, value) pairs), as ``_identity`` reads them, with a label for each; the
+    streams, ``outside_random_streams`` of those values."""
+    state = {}
+    named = [(("argument", label), label, value) for label, value in arguments]
+    for module in modules:
+        label = type(module).__name__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            for key, value in getattr(module, registry).items():
+                state[id(module), registry, key] = (
+                    f"{label}.{key}", _identity(value, _NESTING, [_LARGEST_COMPARED]))
+        named += [((id(module), "", key), f"{label}.{key}", value)
+                  for key, value in module.__dict__.items() if key not in _MODULE_STATE]
+    cell_names = {}
+    for namespace, key, value in _globals_and_cells(function, modules, cell_names):
+        if not _ours(namespace):  # ember's own tables and caches are no user's state
+            named.append(((id(namespace), "", key), _label(namespace, key, cell_names), value))
+    for place, label, value in named:
+        state[place] = (label, _identity(value, _NESTING, [_LARGEST_COMPARED]))
+    return state, outside_random_streams([(label, value) for _, label, value in named])
+
+
+def _identity(value, depth, budget):
+    """What a binding holds, for telling whether the call changed it, ``depth`` levels of
+    containers and objects down and ``budget[0]`` values at most:
+    - a number or string by type and value (a float by its ``repr``, where a NaN equals
+      itself);
+    - a tuple, list or dict of plain data by identity and ``repr`` (``stats["steps"] += 1``);
+    - a NumPy array by identity and contents (``array_digest``);
+    - another tuple, list, dict, set or deque by identity, length and what its items hold
+      (an object in a list whose attribute changes);
+    - a tensor by identity and the attributes a user set on it (ember's own are slots);
+    - a generator by its place in its code and its locals, another iterator by what its
+      ``__reduce__`` says (the position of a list's iterator, ``itertools.count``'s next
+      number); one that says nothing is ``_Unread``, which no reading equals;
+    - a function by identity and its attributes (``helper.calls += 1``), a class of the
+      user's by identity and the data in its body (``Counter.total += 1``);
+    - any other object with a ``__dict__``, the user's, a library's or ember's (an
+      optimizer's ``param_groups``, a dataset's ``epoch``), by identity and attributes;
+    - a module, a random generator of ember's or an object without attributes by
+      identity alone."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return repr(value) if kind is float else (kind, value)
+    budget[0] -= 1
+    if kind in _CONTAINERS and _plain(value):
+        return id(value), repr(value)
+    if is_array(value):
+        return id(value), array_digest(value)
+    if depth <= 0 or budget[0] <= 0 or isinstance(value, _UNWATCHED):
+        return (id(value), len(value)) if isinstance(value, _COLLECTIONS) else id(value)
+    depth -= 1
+    if isinstance(value, dict):
+        return id(value), len(value), tuple([
+            (_identity(key, 0, budget), _identity(item, depth, budget))
+            for key, item in itertools.islice(value.items(), budget[0])])
+    if isinstance(value, _COLLECTIONS):
+        return id(value), len(value), tuple([
+            _identity(item, depth, budget) for item in itertools.islice(value, budget[0])])
+    if isinstance(value, types.GeneratorType):
+        frame = value.gi_frame  # None once it has finished
+        return id(value), frame and (frame.f_lasti, _identity(frame.f_locals, depth, budget))
+    if isinstance(value, type):
+        return id(value), _attributes(_class_data(value), depth, budget)
+    if hasattr(kind, "__next__"):
+        try:
+            return id(value), _identity(value.__reduce__(), depth, budget)
+        except Exception:  # an iterator that cannot say where it stands
+            return id(value), _Unread()
+    attributes = getattr(value, "__dict__", None)
+    if type(attributes) is dict and (attributes or not isinstance(value, Tensor)):
+        return id(value), _attributes(attributes, depth, budget,
+                                      kind.__module__.startswith("ember."))
+    return id(value)
+
+
+def _attributes(attributes, depth, budget, embers=False) -> tuple:
+    """What ``_identity`` reads of an object's or a class's attributes: of an object of
+    one of ember's own classes (``embers``), those that a user may set (an optimizer's
+    ``param_groups``, a new ``count``), not the private ones that its methods keep."""
+    if len(attributes) > budget[0]:
+        return len(attributes)
+    return tuple([(key, _identity(item, depth, budget)) for key, item in attributes.items()
+                  if not (embers and key.startswith("_"))])
+
+
+def _class_data(klass) -> dict:
+    """The data in the body of a class of the user's (settings, counters), as attributes:
+    none for a class of ember's, the standard library's or a package's."""
+    if not _users_module(sys.modules.get(klass.__module__)):
+        return {}
+    return {key: value for key, value in vars(klass).items()
+            if not key.startswith("__") and (type(value) in _SCALARS or isinstance(
+                value, _COLLECTIONS) or is_array(value))}
+
+
+class _Unread:
+    """What ``_identity`` takes an iterator to hold whose position it cannot read (a file,
+    a socket): equal to nothing, so that a recording that reaches one breaks."""
+
+    def __eq__(self, other) -> bool:
+        return False
+
+    __hash__ = None
+
+
+def _unread(reading) -> bool:
+    """Whether a reading of ``_identity`` holds an ``_Unread``."""
+    if isinstance(reading, _Unread):
+        return True
+    return type(reading) is tuple and any(_unread(item) for item in reading)
+
+
+def _reassigned_break(tape, before: dict, after: dict) -> None:
+    """A break where the call bound a module's attribute, buffer or parameter, or a global
+    or closure variable, to another value (``self.avg = self.avg * 0.9 + ...``, ``count
+    += 1``) or changed what it holds (``_identity``): Python's own work, which a replay
+    would not do again."""
+    for place in before.keys() | after.keys():
+        if before.get(place) != after.get(place):
+            label, reading = before.get(place) or after.get(place)
+            if _unread(reading):
+                tape.graph_break(f"{label} holds an iterator or file whose position ember "
+                                 "cannot read, which the call may move and a replay would not")
+            else:
+                tape.graph_break(f"{label} was assigned or changed inside the compiled call")
+            return
+
+
+def _drawn_break(tape, before: dict, after: dict) -> None:
+    """A break where the call drew from a random stream outside ember (``random.random()
+    < 0.5``, ``np.random.rand()``, ``rng.normal()``): a replay would reuse the numbers of
+    the recording, a branch taken on one included. ember's own random ops replay."""
+    for key, (label, state) in after.items():
+        if before.get(key, (label, state))[1] != state:
+            tape.graph_break(f"the call drew from {label}, whose numbers a replay would "
+                             "repeat; draw with ember's random ops to compile it")
+            return
+
+
+def _hooks_break(tape, modules) -> list:
+    """A break for each module with hooks, which a replay would skip; those modules."""
+    hooked = [module for module in modules if _has_hooks(module)]
+    for module in hooked:
+        tape.graph_break(f"{type(module).__name__} has hooks, which a replay would skip")
+    return hooked
+
+
+def _has_hooks(module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
