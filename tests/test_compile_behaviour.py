@@ -1982,9 +1982,39 @@ def test_a_change_to_what_the_call_reaches_breaks_wherever_it_is_held(make):
     for compiled, eager in zip(*reversed(results)):
         np.testing.assert_array_equal(compiled, eager)
     reasons = [reason for reason, _ in _state(function).breaks]
-    assert reasons and _state(function).replays == 0
+    # recorded twice (a first call's setup would have settled by the second), then eager
+    assert len(reasons) == _state(function)._recordings == 2
+    assert _state(function).replays == 0
     assert all("changed inside the compiled call" in reason or "position" in reason
                for reason in reasons)
+
+
+class _MaskedOnFirstCall(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+        self.mask = None
+
+    def forward(self, x):
+        if self.mask is None:  # built on the first call, as scripts cache a causal mask
+            self.mask = ember.triu(ember.ones(4, 4, dtype=ember.bool), diagonal=1)
+        return self.linear(x).masked_fill(self.mask, 0.0)
+
+
+def test_a_first_calls_setup_records_again_and_then_replays():
+    """A recording that broke only on a change to Python state records once more on the
+    next call with that key; where the change was the first call's own setup, that one
+    replays."""
+    ember.manual_seed(0)
+    eager = _MaskedOnFirstCall()
+    ember.manual_seed(0)
+    compiled = ember.compile(_MaskedOnFirstCall())
+    x = ember.randn(2, 4, 4, generator=ember.Generator().manual_seed(1))
+    for _ in range(4):
+        np.testing.assert_array_equal(_array(compiled(x)), _array(eager(x)))
+    state = _state(compiled)
+    assert "_MaskedOnFirstCall.mask was assigned" in state.breaks[0][0]
+    assert len(state.breaks) == 1 and state._recordings == 2 and state.replays == 2
 
 
 def test_an_argument_the_call_changes_breaks():

@@ -129,6 +129,7 @@ class CompiledFunction:
         self._warned = False
         self._last_key = None
         self._last = None  # the recording the latest replay ran, tested first on each call
+        self._settling = set()  # keys recorded once more after a change to Python state
         self.breaks = []  # (reason, file:line) of every graph break met
         self.replays = 0
         self.latest = None  # the latest Recording, for ``code`` and ``explain``
@@ -188,10 +189,16 @@ class CompiledFunction:
             recording.fast = _fast_check(key, tensors, self._modules, recording.guards)
         elif hooked and len(tape.breaks) == len(hooked):  # the hooks alone broke it
             recording = _Hooked(hooked)
+        elif tape.watch.broke == len(tape.breaks) and key not in self._settling:
+            # only a change to Python state broke it, which may be a first call's setup
+            # (``if self.mask is None: self.mask = ...``): the next call records again
+            self._settling.add(key)
+            recording = None
         else:
             recording = _EAGER
         tape.release()
-        self._cache[key] = recording
+        if recording is not None:
+            self._cache[key] = recording
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
@@ -242,6 +249,7 @@ class CompiledFunction:
 
     def reset(self) -> None:
         self._cache.clear()
+        self._settling.clear()
         self._recordings, self._warned, self.latest, self._last = 0, False, None, None
         self.breaks, self.replays = [], 0
 

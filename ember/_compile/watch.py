@@ -45,6 +45,7 @@ class Watch:
         self.arguments = [(f"argument {i}", value) for i, value in enumerate(args)]
         self.arguments += [(f"argument {key}", value) for key, value in kwargs.items()]
         self.reading = self.read()
+        self.broke = 0  # the breaks it made: a change of the call's own
 
     def read(self) -> tuple:
         return _bindings(self.function, self.modules, self.arguments)
@@ -56,6 +57,7 @@ class Watch:
         reading = self.read()
         _reassigned_break(tape, self.reading[0], reading[0])
         _drawn_break(tape, self.reading[1], reading[1])
+        self.broke = len(tape.breaks)
 
     def read_again(self, tape) -> None:
         """A new reading, after a call that a replay runs whole."""
