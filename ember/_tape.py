@@ -99,6 +99,7 @@ def replayed(changes=None):
             touched = changes(*args) if changes is not None else ()
             return tape.call(function, args, kwargs, touched)
 
+        run.replayed_whole = True
         return run
 
     return decorate

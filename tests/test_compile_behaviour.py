@@ -306,6 +306,71 @@ def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
     assert not recording.fast((x, x)) and not recording.fast(())
 
 
+def _scale_in_a_list():
+    holder = [types.SimpleNamespace(scale=1.0)]
+
+    def set_scale(value):
+        holder[0].scale = value
+
+    return (lambda x: x * holder[0].scale), set_scale
+
+
+def _scale_in_a_dict():
+    holder = {"config": types.SimpleNamespace(scale=1.0, log=print)}  # not plain data
+
+    def set_scale(value):
+        holder["config"].scale = value
+
+    return (lambda x: x * holder["config"].scale), set_scale
+
+
+def _learning_rate_read():
+    optimizer = ember.optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+
+    def set_scale(value):
+        optimizer.param_groups[0]["lr"] = value
+
+    return (lambda x: x * optimizer.param_groups[0]["lr"]), set_scale
+
+
+def _tensor_attribute_read():
+    weight = ember.ones(2)
+    weight.scale = 1.0
+
+    def set_scale(value):
+        weight.scale = value
+
+    return (lambda x: x * weight * weight.scale), set_scale
+
+
+def _last_learning_rate():
+    optimizer = ember.optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    scheduler = ember.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0 + epoch)
+
+    def set_scale(value):
+        scheduler.step()
+
+    return (lambda x: x * scheduler.get_last_lr()[0]), set_scale
+
+
+@pytest.mark.parametrize("make", [_scale_in_a_list, _scale_in_a_dict, _learning_rate_read,
+                                  _tensor_attribute_read, _last_learning_rate])
+def test_a_number_read_from_what_the_call_reaches_is_guarded(make):
+    """A number the call reads (from an object a list or dict holds, an optimizer's
+    group, a user's attribute on a tensor, a scheduler's ``get_last_lr()``) is a constant
+    of the program: a change between calls records again; no change replays."""
+    function, set_scale = make()
+    compiled = ember.compile(function)
+    for _ in range(3):
+        np.testing.assert_array_equal(_array(compiled(ember.ones(2))), [1.0, 1.0])
+    assert _state(compiled)._recordings == 1 and _state(compiled).replays == 2
+    for scale in (2.0, 3.0):
+        set_scale(scale)
+        np.testing.assert_array_equal(_array(compiled(ember.ones(2))), [scale, scale])
+        np.testing.assert_array_equal(_array(compiled(ember.ones(2))), [scale, scale])
+    assert _state(compiled)._recordings == 3 and _state(compiled).replays == 4
+
+
 # ---------------------------------------------------------------- graph breaks
 
 

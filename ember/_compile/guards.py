@@ -40,50 +40,125 @@ from ember.nn.modules.container import (
 
 _CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict)
 _TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_contents_test``)
+_ITEMS_GUARDED = 32  # items of a container of objects guarded one by one (``_items_guarded``)
 
 
 def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True,
                   depth=_NESTING):
     """Guards that ``read``, an expression over ``objects``, still gives ``value``: the same
     number (of the same type, with ``typed``: ``2`` and ``2.0`` make other dtypes) or an
-    equal string; else the same object, and with ``contents`` the same contents where they
-    are plain data (``_plain``): a list or dict, or an object's attributes (an
-    ``argparse.Namespace``, a config object, objects of such data in it), and the data
-    attributes of its class that code names (``named``, see ``_class_guards``). Of any
-    other object, ``depth`` deep at most, the attributes that code names are guarded so
-    (a config object that also holds a function)."""
+    equal string; else the same object, and with ``contents`` what it holds
+    (``_contents_guards``)."""
     if type(value) in _SCALARS:
         test = _number_test(read, value, name) if typed else f"{read} == {name}"
         return [(test, {**objects, name: value, "copysign": math.copysign}, f"{label} changed")]
     guards = [(f"{read} is {name}", {**objects, name: value}, f"{label} was replaced")]
-    if not contents:
-        return guards
-    if isinstance(value, type):  # a class: the settings it holds (``Config.SCALE``)
-        for key, data in _class_data(value, named):
-            guards += _value_guards(f"getattr({read}, {key!r}, None)", data, objects,
-                                    f"{name}_{key}", f"{label}.{key}")
-        return guards
-    if type(value) in (list, dict) and _plain(value):
-        guards.append(_contents_test(read, value, objects, name, f"what {label} holds changed"))
-    elif _simple(value):
-        if _plain(vars(value)) or not vars(value):  # one dict to compare
-            guards.append(_contents_test(f"{read}.__dict__", vars(value), objects, name,
-                                         f"an attribute of {label} changed"))
-        else:  # objects in it: compared as far down as ``_simple`` goes
-            guards.append(_contents_test(f"_contents({read})", _contents(value),
-                                         {**objects, "_contents": _contents}, name,
-                                         f"an attribute of {label}, or of an object in it, "
-                                         "changed"))
-        guards += _class_guards(read, value, objects, name, label, named)
-    elif depth > 0 and type(getattr(value, "__dict__", None)) is dict and not isinstance(
-            value, _OPAQUE):
-        for key, item in vars(value).items():
-            if key in named:
-                guards += _value_guards(f"{read}.__dict__.get({key!r})", item, objects,
-                                        f"{name}_{key}", f"{label}.{key}", named=named,
-                                        depth=depth - 1)
-        guards += _class_guards(read, value, objects, name, label, named)
+    if contents:
+        guards += _contents_guards(read, value, objects, name, label, named, depth)
     return guards
+
+
+def _contents_guards(read, value, objects, name, label, named, depth) -> list:
+    """Guards on what ``value`` holds:
+    - of a class, the settings its body holds that code names (``Config.SCALE``);
+    - of plain data (``_plain``: a list or dict), its contents;
+    - of a list or dict of objects (``_items_guarded``), each item, ``depth`` deep;
+    - of a tensor, the attributes a user set on it that code names;
+    - of a plain object (an ``argparse.Namespace``, a config object, objects of such data
+      in it), its attributes, and the data attributes of its class that code names
+      (``named``, see ``_class_guards``);
+    - of any other object, ``depth`` deep at most, the attributes that code names (a
+      config object that also holds a function), and of one of ember's, its plain state
+      where code calls a method that reads it (``_reads_own_state``)."""
+    if isinstance(value, type):
+        return [guard for key, data in _class_data(value, named)
+                for guard in _value_guards(f"getattr({read}, {key!r}, None)", data, objects,
+                                           f"{name}_{key}", f"{label}.{key}")]
+    if _frozen(value):  # a tuple of numbers: the same object holds the same numbers
+        return []
+    if type(value) in _CONTAINERS and _plain(value):
+        return [_contents_test(read, value, objects, name, f"what {label} holds changed")]
+    if depth > 0 and _items_guarded(value):
+        guards = [(f"len({read}) == {len(value)}", objects, f"{label} changed length")]
+        items = value.items() if type(value) is dict else enumerate(value)
+        for index, (key, item) in enumerate(items):
+            guards += _value_guards(f"_item({read}, {key!r})", item, {**objects, "_item": _item},
+                                    f"{name}_{index}", f"{label}[{key!r}]", named=named,
+                                    depth=depth - 1)
+        return guards
+    if depth > 0 and isinstance(value, Tensor):
+        return _named_guards(read, value, objects, name, label, named, depth)
+    if _simple(value):
+        if _plain(vars(value)) or not vars(value):  # one dict to compare
+            guards = [_contents_test(f"{read}.__dict__", vars(value), objects, name,
+                                     f"an attribute of {label} changed")]
+        else:  # objects in it: compared as far down as ``_simple`` goes
+            guards = [_contents_test(f"_contents({read})", _contents(value),
+                                     {**objects, "_contents": _contents}, name,
+                                     f"an attribute of {label}, or of an object in it, changed")]
+        return guards + _class_guards(read, value, objects, name, label, named)
+    if depth > 0 and type(getattr(value, "__dict__", None)) is dict and not isinstance(
+            value, _OPAQUE):
+        guards = _named_guards(read, value, objects, name, label, named, depth)
+        guards += _class_guards(read, value, objects, name, label, named)
+        if _reads_own_state(value, named):
+            guards.append(_contents_test(f"_plain_part({read})", _plain_part(value),
+                                         {**objects, "_plain_part": _plain_part}, name,
+                                         f"the state of {label} changed"))
+        return guards
+    return []
+
+
+def _named_guards(read, value, objects, name, label, named, depth) -> list:
+    """Guards on the attributes of ``value`` that code names, ``depth`` deep."""
+    return [guard for key, item in vars(value).items() if key in named
+            for guard in _value_guards(f"{read}.__dict__.get({key!r})", item, objects,
+                                       f"{name}_{key}", f"{label}.{key}", named=named,
+                                       depth=depth - 1)]
+
+
+def _reads_own_state(value, named) -> bool:
+    """Whether code names a method of ``value``, an object of one of ember's classes, that
+    a replay does not run whole (``scheduler.get_last_lr()``): what it returns comes from
+    the object's state, private attributes included."""
+    if not type(value).__module__.startswith("ember."):
+        return False
+    return any(callable(getattr(type(value), key, None)) and not getattr(
+        getattr(type(value), key), "replayed_whole", False) for key in named
+        if not key.startswith("__") and key not in vars(value))
+
+
+def _plain_part(value) -> dict:
+    """The attributes of ``value`` that are plain data, for ``_reads_own_state``."""
+    return {key: item for key, item in vars(value).items()
+            if type(item) in _SCALARS or _plain(item)}
+
+
+def _frozen(value) -> bool:
+    """Whether ``value`` is a tuple of numbers, strings and such tuples, which no one can
+    change in place."""
+    return type(value) is tuple and all(type(item) in _SCALARS or _frozen(item)
+                                        for item in value)
+
+
+def _items_guarded(value) -> bool:
+    """Whether ``_value_guards`` guards the items of ``value`` one by one: a tuple, list or
+    dict of up to ``_ITEMS_GUARDED`` items, not all plain data (a config object in a list,
+    an optimizer's parameter groups), a dict's keys numbers or strings."""
+    if type(value) not in _CONTAINERS or len(value) > _ITEMS_GUARDED:
+        return False
+    return type(value) is not dict or all(type(key) in (int, str) for key in value)
+
+
+_MISSING = object()  # what ``_item`` reads where the container has no such item
+
+
+def _item(container, key):
+    """``container[key]`` for a guard, ``_MISSING`` where it has none."""
+    try:
+        return container[key]
+    except (IndexError, KeyError, TypeError):
+        return _MISSING
 
 
 def _number_test(read, value, name) -> str:
