@@ -2082,6 +2082,29 @@ def test_a_first_calls_setup_records_again_and_then_replays():
     assert len(state.breaks) == 1 and state._recordings == 2 and state.replays == 2
 
 
+def _doubling():
+    scale = 1.0
+    while True:
+        yield scale
+        scale *= 2
+
+
+@pytest.mark.parametrize("make", [lambda: iter([1.0, 2.0]), itertools.count,
+                                  lambda: zip([1], [2]), _doubling])
+def test_an_iterator_the_call_reaches_but_does_not_advance_replays(make):
+    """What ``__reduce__`` returns is made anew for each reading: its tuples are compared
+    by what they hold, not by identity."""
+    stream = make()
+
+    def scaled(x):
+        return x * 2 if stream is not None else x
+
+    compiled = ember.compile(scaled)
+    for _ in range(3):
+        compiled(ember.ones(2))
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+
+
 def test_an_argument_the_call_changes_breaks():
     """An object passed in is part of the key by identity; what the call does to it is
     read as a global's is."""

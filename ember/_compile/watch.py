@@ -131,12 +131,12 @@ def _identity(value, depth, budget):
             _identity(item, depth, budget) for item in itertools.islice(value, budget[0])])
     if isinstance(value, types.GeneratorType):
         frame = value.gi_frame  # None once it has finished
-        return id(value), frame and (frame.f_lasti, _identity(frame.f_locals, depth, budget))
+        return id(value), frame and (frame.f_lasti, _attributes(frame.f_locals, depth, budget))
     if isinstance(value, type):
         return id(value), _attributes(_class_data(value), depth, budget)
     if hasattr(kind, "__next__"):
         try:
-            return id(value), _identity(value.__reduce__(), depth, budget)
+            return id(value), _made_for_reading(value.__reduce__(), depth, budget)
         except Exception:  # an iterator that cannot say where it stands
             return id(value), _Unread()
     attributes = getattr(value, "__dict__", None)
@@ -144,6 +144,14 @@ def _identity(value, depth, budget):
         return id(value), _attributes(attributes, depth, budget,
                                       kind.__module__.startswith("ember."))
     return id(value)
+
+
+def _made_for_reading(value, depth, budget):
+    """What ``_identity`` reads of what ``__reduce__`` returns: tuples made anew for each
+    reading by their items, without their identities, and what they hold as usual."""
+    if type(value) is tuple:
+        return tuple([_made_for_reading(item, depth, budget) for item in value])
+    return _identity(value, depth, budget)
 
 
 def _attributes(attributes, depth, budget, embers=False) -> tuple:
