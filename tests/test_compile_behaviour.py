@@ -371,6 +371,24 @@ def test_a_number_read_from_what_the_call_reaches_is_guarded(make):
     assert _state(compiled)._recordings == 3 and _state(compiled).replays == 4
 
 
+def test_a_long_list_the_call_reads_is_guarded_on_which_objects_it_holds():
+    """Past 32 items a list is guarded by the identities of its items, in order: a
+    parameter put in another place records again rather than replay the old order."""
+    ember.manual_seed(0)
+    model = nn.Sequential(*[nn.Linear(2, 2) for _ in range(20)])
+    parameters = list(model.parameters())  # 40 tensors
+
+    def step(x):
+        return model(x).sum() + sum((p * x[0]).sum() for p in parameters[-3:])
+
+    compiled = ember.compile(step)
+    for _ in range(3):
+        np.testing.assert_array_equal(_array(compiled(ember.ones(2))), _array(step(ember.ones(2))))
+    parameters[-1], parameters[1] = parameters[1], parameters[-1]  # two biases change places
+    np.testing.assert_array_equal(_array(compiled(ember.ones(2))), _array(step(ember.ones(2))))
+    assert _state(compiled)._recordings == 2 and _state(compiled).replays == 2
+
+
 # ---------------------------------------------------------------- graph breaks
 
 

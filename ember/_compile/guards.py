@@ -62,7 +62,8 @@ def _contents_guards(read, value, objects, name, label, named, depth) -> list:
     """Guards on what ``value`` holds:
     - of a class, the settings its body holds that code names (``Config.SCALE``);
     - of plain data (``_plain``: a list or dict), its contents;
-    - of a list or dict of objects (``_items_guarded``), each item, ``depth`` deep;
+    - of a list or dict of objects (``_items_guarded``), each item, ``depth`` deep; of a
+      longer one, which objects it holds;
     - of a tensor, the attributes a user set on it that code names;
     - of a plain object (an ``argparse.Namespace``, a config object, objects of such data
       in it), its attributes, and the data attributes of its class that code names
@@ -78,6 +79,10 @@ def _contents_guards(read, value, objects, name, label, named, depth) -> list:
         return []
     if type(value) in _CONTAINERS and _plain(value):
         return [_contents_test(read, value, objects, name, f"what {label} holds changed")]
+    if type(value) in (list, dict) and len(value) > _ITEMS_GUARDED:  # items by identity
+        return [(f"_identities({read}) == {name}_items", {
+            **objects, "_identities": _identities, f"{name}_items": _identities(value)},
+            f"an item of {label} was replaced, added or removed")]
     if depth > 0 and _items_guarded(value):
         guards = [(f"len({read}) == {len(value)}", objects, f"{label} changed length")]
         items = value.items() if type(value) is dict else enumerate(value)
@@ -148,6 +153,13 @@ def _items_guarded(value) -> bool:
     if type(value) not in _CONTAINERS or len(value) > _ITEMS_GUARDED:
         return False
     return type(value) is not dict or all(type(key) in (int, str) for key in value)
+
+
+def _identities(container) -> tuple:
+    """Which objects a list holds, or a dict as keys and values, in order."""
+    if type(container) is dict:
+        return tuple(map(id, container)), tuple(map(id, container.values()))
+    return tuple(map(id, container))
 
 
 _MISSING = object()  # what ``_item`` reads where the container has no such item
