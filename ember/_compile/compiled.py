@@ -7,7 +7,9 @@ tensor argument its shape, dtype, ``requires_grad`` and contiguity, the value of
 other argument, grad mode, autocast, anomaly mode, the default dtype and each module's
 ``training`` flag. The guards of a recording, one generated expression, check what the
 key does not: that the modules still hold the same parameters, buffers and scalar
-attributes, and that captured tensors kept their shape, dtype and ``requires_grad``.
+attributes, and that captured tensors kept their shape, dtype and ``requires_grad``
+(``guards.py``). While recording, ``watch.py`` reads what the call reaches (``reach.py``)
+to break where the call's own Python changed it.
 """
 
 from __future__ import annotations
