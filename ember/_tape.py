@@ -83,10 +83,12 @@ def derived(array, *sources):
     return array
 
 
-def replayed(changes=None):
+def replayed(changes=None, python_state=True):
     """A function or method that a compiled call replays whole (an optimizer's ``step``,
     ``zero_grad``, gradient clipping): while recording, its own work is not recorded step
-    by step. ``changes(*args)`` names the tensors it may change in place."""
+    by step. ``changes(*args)`` names the tensors it may change in place. With
+    ``python_state`` False it changes nothing else (``zero_grad``, clipping: gradients
+    alone), so the recording need not read the Python state around it (``Watch``)."""
 
     def decorate(function):
         @functools.wraps(function)
@@ -97,7 +99,7 @@ def replayed(changes=None):
             # An iterator (``model.parameters()``) is read once: the replays need a list.
             args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
             touched = changes(*args) if changes is not None else ()
-            return tape.call(function, args, kwargs, touched)
+            return tape.call(function, args, kwargs, touched, python_state)
 
         run.replayed_whole = True
         return run

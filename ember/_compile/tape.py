@@ -199,11 +199,12 @@ class Tape:
             self._add(self.pending, (target,))
             self.pending = None
 
-    def call(self, function, args, kwargs, changes=()):
+    def call(self, function, args, kwargs, changes=(), python_state=True):
         """``function(*args, **kwargs)`` runs whole on every replay (an optimizer's step,
         ``zero_grad``, gradient clipping): its own work is not recorded, and the tensors in
         ``changes`` may change in place or get new gradients. Its tensor arguments must be
-        ones that existed before the call (parameters), which a replay reads afresh."""
+        ones that existed before the call (parameters), which a replay reads afresh. What
+        else it changes (``python_state``), the watch reads before and after it."""
         if self.muted:
             return function(*args, **kwargs)
         for value in _tensors_in(list(args) + list(kwargs.values())):
@@ -212,15 +213,16 @@ class Tape:
                 return function(*args, **kwargs)
         step = Step("call", functools.partial(function, *args, **kwargs), (), [], user_line())
         self.explained.update(id(t._version_counter) for t in changes)
-        if self.watch is not None:  # what the call's own code changed up to here
-            self.watch.compare(self)
+        watch = self.watch if python_state else None
+        if watch is not None:  # what the call's own code changed up to here
+            watch.compare(self)
         self.muted += 1
         try:
             result = function(*args, **kwargs)
         finally:
             self.muted -= 1
-        if self.watch is not None:  # what this call changes, a replay changes again
-            self.watch.read_again(self)
+        if watch is not None:  # what this call changes, a replay changes again
+            watch.read_again(self)
         # A tensor it returns (clip_grad_norm_'s total norm) is a value of the step.
         self._add(step, (result,) if isinstance(result, Tensor) else ())
         return result

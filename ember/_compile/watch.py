@@ -37,42 +37,54 @@ class Watch:
     """The readings of one recording (``_bindings``): before the call, around each call
     that a replay runs whole (an optimizer's ``step``, a scheduler's, ``zero_grad``: their
     own changes the replay makes again) and after the call. A change between two readings
-    was made by the call's own Python code, which a replay skips: a graph break."""
+    was made by the call's own Python code, which a replay skips: a graph break. The random
+    streams outside ember, which no call replayed whole draws from, are read before and
+    after the call alone."""
 
     def __init__(self, function, modules, args, kwargs):
         self.function, self.modules = function, modules
         # the arguments' labels and values; a new call with other values is another key
         self.arguments = [(f"argument {i}", value) for i, value in enumerate(args)]
         self.arguments += [(f"argument {key}", value) for key, value in kwargs.items()]
-        self.reading = self.read()
+        self.places = []  # where the globals and closure variables that the code names live
+        self.reading, named = self.read(anew=True)
+        self.streams = outside_random_streams(named)
         self.broke = 0  # the breaks it made: a change of the call's own
 
-    def read(self) -> tuple:
-        return _bindings(self.function, self.modules, self.arguments)
+    def read(self, anew=False) -> tuple:
+        """A reading (``_bindings``); ``anew``, with the globals found again (one that the
+        call made is a change), else where the first reading found them."""
+        if anew:
+            self.places = _places(self.function, self.modules)
+        return _bindings(self.modules, self.places, self.arguments)
 
     def compare(self, tape) -> None:
         """A break on ``tape`` where something changed since the last reading."""
-        if tape.breaks:  # the call runs eagerly anyway
-            return
-        reading = self.read()
-        _reassigned_break(tape, self.reading[0], reading[0])
-        _drawn_break(tape, self.reading[1], reading[1])
-        self.broke = len(tape.breaks)
+        if not tape.breaks:  # else the call runs eagerly anyway
+            _reassigned_break(tape, self.reading, self.read()[0])
+            self.broke = len(tape.breaks)
 
     def read_again(self, tape) -> None:
         """A new reading, after a call that a replay runs whole."""
         if not tape.breaks:
-            self.reading = self.read()
+            self.reading = self.read()[0]
+
+    def finish(self, tape) -> None:
+        """The last comparison, after the call, with the random streams'."""
+        if not tape.breaks:
+            reading, named = self.read(anew=True)
+            _reassigned_break(tape, self.reading, reading)
+            _drawn_break(tape, self.streams, outside_random_streams(named))
+            self.broke = len(tape.breaks)
 
 
-def _bindings(function, modules, arguments=()) -> tuple:
-    """What each name the call can reach holds, and the random streams outside ember it
-    can draw from, read in one walk: (bindings, streams).
+def _bindings(modules, places, arguments) -> tuple:
+    """What each name the call can reach holds: (bindings, their labels and values).
 
     The bindings are each module's parameters, buffers, submodules and other attributes,
-    the globals and closure variables the code names, and the call's ``arguments``
-    ((label, value) pairs), as ``_identity`` reads them, with a label for each; the
-    streams, ``outside_random_streams`` of those values."""
+    the globals and closure variables at ``places`` (``_places``) and the call's
+    ``arguments`` ((label, value) pairs), as ``_identity`` reads them, with a label for
+    each; the (label, value) pairs are for ``outside_random_streams``."""
     state = {}
     named = [(("argument", label), label, value) for label, value in arguments]
     for module in modules:
@@ -83,13 +95,33 @@ def _bindings(function, modules, arguments=()) -> tuple:
                     f"{label}.{key}", _identity(value, _NESTING, [_LARGEST_COMPARED]))
         named += [((id(module), "", key), f"{label}.{key}", value)
                   for key, value in module.__dict__.items() if key not in _MODULE_STATE]
-    cell_names = {}
-    for namespace, key, value in _globals_and_cells(function, modules, cell_names):
-        if not _ours(namespace):  # ember's own tables and caches are no user's state
-            named.append(((id(namespace), "", key), _label(namespace, key, cell_names), value))
+    named += [((id(namespace), "", key), label, _value_at(namespace, key))
+              for namespace, key, label in places]
     for place, label, value in named:
         state[place] = (label, _identity(value, _NESTING, [_LARGEST_COMPARED]))
-    return state, outside_random_streams([(label, value) for _, label, value in named])
+    return state, [(label, value) for _, label, value in named]
+
+
+def _places(function, modules) -> list:
+    """(namespace, name, label) of each global and closure variable (a cell, name None)
+    that the code names (``_globals_and_cells``), outside ember's own tables."""
+    cell_names = {}
+    return [(namespace, key, _label(namespace, key, cell_names))
+            for namespace, key, _ in _globals_and_cells(function, modules, cell_names)
+            if not _ours(namespace)]  # ember's own tables and caches are no user's state
+
+
+_GONE = object()  # what ``_value_at`` reads of a name deleted or a cell emptied
+
+
+def _value_at(namespace, key):
+    """The value of global ``key`` in ``namespace``, or of the cell ``namespace``."""
+    if key is not None:
+        return namespace.get(key, _GONE)
+    try:
+        return namespace.cell_contents
+    except ValueError:  # an empty cell
+        return _GONE
 
 
 def _identity(value, depth, budget):
@@ -114,6 +146,8 @@ def _identity(value, depth, budget):
     kind = type(value)
     if kind in _SCALARS:
         return repr(value) if kind is float else (kind, value)
+    if isinstance(value, Tensor) and not value.__dict__:  # the common case, first
+        return id(value)
     budget[0] -= 1
     if kind in _CONTAINERS and _plain(value):
         return id(value), repr(value)

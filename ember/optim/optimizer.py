@@ -318,7 +318,7 @@ class Optimizer:
             cache[id(group)] = (values, options)
         return options
 
-    @_tape.replayed(changes=lambda self, *_: _parameters_of(self))
+    @_tape.replayed(changes=lambda self, *_: _parameters_of(self), python_state=False)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""
         for group in self.param_groups:

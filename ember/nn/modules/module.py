@@ -325,7 +325,7 @@ class Module:
             parameter.requires_grad_(requires_grad)
         return self
 
-    @_tape.replayed(changes=lambda self, *_: list(self.parameters()))
+    @_tape.replayed(changes=lambda self, *_: list(self.parameters()), python_state=False)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to ``None`` by default, as PyTorch 2)."""
         for parameter in self.parameters():

@@ -81,7 +81,7 @@ def _check_finite(total: Tensor, norm_type: float) -> None:
         )
 
 
-@_tape.replayed()  # a compiled call replays it whole
+@_tape.replayed(python_state=False)  # a compiled call replays it whole
 def clip_grads_with_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -114,7 +114,7 @@ def _plain(tensors, dtype) -> bool:
                and device_index(t._data) == device for t in tensors)
 
 
-@_tape.replayed()  # a compiled call replays it whole
+@_tape.replayed(python_state=False)  # a compiled call replays it whole
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -170,7 +170,7 @@ def clip_grad_norm(
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-@_tape.replayed()  # a compiled call replays it whole
+@_tape.replayed(python_state=False)  # a compiled call replays it whole
 def clip_grad_value_(
     parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
 ) -> None:
