@@ -35,8 +35,9 @@ _UNWATCHED = (Module, Generator, types.ModuleType)
 
 class Watch:
     """The readings of one recording (``_bindings``): before the call, around each call
-    that a replay runs whole (an optimizer's ``step``, a scheduler's, ``zero_grad``: their
-    own changes the replay makes again) and after the call. A change between two readings
+    that a replay runs whole and that may change Python state (an optimizer's or a
+    scheduler's ``step()``: their own changes the replay makes again; not ``zero_grad()``
+    or clipping, which change gradients alone) and after the call. A change between two readings
     was made by the call's own Python code, which a replay skips: a graph break. The random
     streams outside ember, which no call replayed whole draws from, are read before and
     after the call alone."""
