@@ -471,7 +471,7 @@ def array_digest(array) -> tuple:
     """What a NumPy or CUDA array holds, for telling whether something wrote into it
     between two readings: its shape, dtype, strides and a CRC-32 of its values; of an
     array over 16 MiB, the CRC of its first and last MiB."""
-    host = to_host(array) if not isinstance(array, numpy.generic) else numpy.asarray(array)
+    host = to_host(array)  # a NumPy scalar too: it has a shape, strides and bytes
     if host.dtype.hasobject:  # the objects' identities, which is what it holds
         return host.shape, host.dtype.str, tuple(map(id, host.ravel().tolist()))
     flat = host.reshape(-1)

@@ -184,7 +184,7 @@ class CompiledFunction:
             result = self._function(*args, **kwargs)
         finally:
             _tape.stop()
-        tape.watch.finish(tape)
+        tape.watch.compare(tape, last=True)
         self._last_key = key
         recording = self._finish(tape, result, start, modules)
         if recording is not None:

@@ -59,24 +59,21 @@ class Watch:
             self.places = _places(self.function, self.modules)
         return _bindings(self.modules, self.places, self.arguments)
 
-    def compare(self, tape) -> None:
-        """A break on ``tape`` where something changed since the last reading."""
-        if not tape.breaks:  # else the call runs eagerly anyway
-            _reassigned_break(tape, self.reading, self.read()[0])
-            self.broke = len(tape.breaks)
+    def compare(self, tape, last=False) -> None:
+        """A break on ``tape`` where something changed since the last reading; ``last``,
+        after the call: with the globals found anew and the random streams read again."""
+        if tape.breaks:  # the call runs eagerly anyway
+            return
+        reading, named = self.read(anew=last)
+        _reassigned_break(tape, self.reading, reading)
+        if last:
+            _drawn_break(tape, self.streams, outside_random_streams(named))
+        self.broke = len(tape.breaks)
 
     def read_again(self, tape) -> None:
         """A new reading, after a call that a replay runs whole."""
         if not tape.breaks:
             self.reading = self.read()[0]
-
-    def finish(self, tape) -> None:
-        """The last comparison, after the call, with the random streams'."""
-        if not tape.breaks:
-            reading, named = self.read(anew=True)
-            _reassigned_break(tape, self.reading, reading)
-            _drawn_break(tape, self.streams, outside_random_streams(named))
-            self.broke = len(tape.breaks)
 
 
 def _bindings(modules, places, arguments) -> tuple:
@@ -168,14 +165,14 @@ def _identity(value, depth, budget):
         frame = value.gi_frame  # None once it has finished
         return id(value), frame and (frame.f_lasti, _attributes(frame.f_locals, depth, budget))
     if isinstance(value, type):
-        return id(value), _attributes(_class_data(value), depth, budget)
+        return id(value), _attributes(_class_body(value), depth, budget)
     if hasattr(kind, "__next__"):
         try:
             return id(value), _made_for_reading(value.__reduce__(), depth, budget)
         except Exception:  # an iterator that cannot say where it stands
             return id(value), _Unread()
-    attributes = getattr(value, "__dict__", None)
-    if type(attributes) is dict and (attributes or not isinstance(value, Tensor)):
+    attributes = getattr(value, "__dict__", None)  # a tensor's is not empty here
+    if type(attributes) is dict:
         return id(value), _attributes(attributes, depth, budget,
                                       kind.__module__.startswith("ember."))
     return id(value)
@@ -199,7 +196,7 @@ def _attributes(attributes, depth, budget, embers=False) -> tuple:
                   if not (embers and key.startswith("_"))])
 
 
-def _class_data(klass) -> dict:
+def _class_body(klass) -> dict:
     """The data in the body of a class of the user's (settings, counters), as attributes:
     none for a class of ember's, the standard library's or a package's."""
     if not _users_module(sys.modules.get(klass.__module__)):
