@@ -251,19 +251,17 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        states = self.state
+        states, init_state = self.state, self._init_state
         # Arrays only, from here on: nothing can record a graph, so no ``no_grad()``
         for group in self.param_groups:
             options = self._options(group)
             maximize = options.get("maximize", False)
             stepped, arrays, grads, group_states = [], [], [], []
             for param in group["params"]:
-                grad = param.grad
+                grad = param._grad  # the slot: the property tells a recording of a read
                 if grad is None:
                     continue
-                state = states.get(param)
-                if not state:
-                    state = self._init_state(param, options)
+                state = states.get(param) or init_state(param, options)
                 grad = grad._data if type(grad) is Tensor else self._sparse_grad(grad, options)
                 stepped.append(param)
                 arrays.append(param._data)
