@@ -15,7 +15,7 @@ import functools
 from ember import _tape
 from ember._compile.compiled import CompiledFunction, config, modules_of
 from ember._compile.tape import Unsupported
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, set_quietly
 
 __all__ = ["compile", "OptimizedModule", "CompiledFunction", "Unsupported", "config"]
 
@@ -31,8 +31,8 @@ class OptimizedModule(Module):
         super().__init__()
         self._orig_mod = module
         compiled = CompiledFunction(module, fullgraph, modules_of(module), mode)
-        object.__setattr__(self, "_compiled", compiled)
-        object.__setattr__(self, "forward", compiled)
+        set_quietly(self, "_compiled", compiled)
+        set_quietly(self, "forward", compiled)
 
     def __getattr__(self, name: str):
         try:

@@ -96,7 +96,7 @@ def attach(module) -> None:
         output = forward(*args, **kwargs)
         return _through_outputs(state, output)
 
-    object.__setattr__(module, "forward", hooked_forward)
+    object.__setattr__(module, "forward", hooked_forward)  # the caller counted the change
 
 
 def _through_outputs(state, output):

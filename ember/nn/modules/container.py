@@ -8,7 +8,7 @@ from collections import OrderedDict
 from itertools import islice
 
 from ember._tensor import Tensor
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, set_quietly
 from ember.nn.parameter import Parameter
 
 
@@ -223,7 +223,7 @@ class ParameterList(Module):
 
     def __init__(self, values=None):
         super().__init__()
-        object.__setattr__(self, "_size", 0)
+        set_quietly(self, "_size", 0)
         if values is not None:
             self.extend(values)
 
@@ -251,7 +251,7 @@ class ParameterList(Module):
 
     def append(self, value) -> ParameterList:
         index = len(self)
-        object.__setattr__(self, "_size", index + 1)
+        set_quietly(self, "_size", index + 1)
         setattr(self, str(index), self._wrap(value))
         return self
 
@@ -277,7 +277,7 @@ class ParameterDict(Module):
 
     def __init__(self, parameters=None):
         super().__init__()
-        object.__setattr__(self, "_keys", {})
+        set_quietly(self, "_keys", {})
         if parameters is not None:
             self.update(parameters)
 

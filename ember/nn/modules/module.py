@@ -43,6 +43,62 @@ class _CallStack(threading.local):
 
 _calling = _CallStack()  # per thread: another thread's calls are no part of this one's path
 
+# How many times the state of any module changed: an attribute set or deleted, a parameter,
+# buffer, submodule or hook registered or removed, ``train()``/``eval()``. A compiled call
+# checks its modules' guards again only after this moves (``ember/_compile/guards.py``).
+# Writing a module's ``__dict__`` directly is not counted.
+state_changes = [0]
+
+
+class _Registry(OrderedDict):
+    """A module's parameters, buffers, submodules or hooks: an ``OrderedDict`` that counts
+    each change to it in ``state_changes``."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value) -> None:
+        state_changes[0] += 1
+        OrderedDict.__setitem__(self, key, value)
+
+    def __delitem__(self, key) -> None:
+        state_changes[0] += 1
+        OrderedDict.__delitem__(self, key)
+
+    def pop(self, *args):
+        state_changes[0] += 1
+        return OrderedDict.pop(self, *args)
+
+    def popitem(self, last: bool = True):
+        state_changes[0] += 1
+        return OrderedDict.popitem(self, last)
+
+    def setdefault(self, key, default=None):
+        state_changes[0] += 1
+        return OrderedDict.setdefault(self, key, default)
+
+    def clear(self) -> None:
+        state_changes[0] += 1
+        OrderedDict.clear(self)
+
+    def update(self, *args, **kwargs) -> None:
+        state_changes[0] += 1
+        OrderedDict.update(self, *args, **kwargs)
+
+    def move_to_end(self, key, last: bool = True) -> None:
+        state_changes[0] += 1
+        OrderedDict.move_to_end(self, key, last)
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+
+def set_quietly(module, name: str, value) -> None:
+    """Set an attribute of ``module`` without ``Module.__setattr__``'s registration (an
+    internal flag), still counting the change."""
+    state_changes[0] += 1
+    object.__setattr__(module, name, value)
+
 
 class Module:
     """Base class for all neural network modules.
@@ -70,15 +126,15 @@ class Module:
             )
         setter = object.__setattr__
         setter(self, "training", True)
-        setter(self, "_parameters", OrderedDict())
-        setter(self, "_buffers", OrderedDict())
+        setter(self, "_parameters", _Registry())
+        setter(self, "_buffers", _Registry())
         setter(self, "_non_persistent_buffers_set", set())
-        setter(self, "_modules", OrderedDict())
-        setter(self, "_forward_pre_hooks", OrderedDict())
-        setter(self, "_forward_hooks", OrderedDict())
+        setter(self, "_modules", _Registry())
+        setter(self, "_forward_pre_hooks", _Registry())
+        setter(self, "_forward_hooks", _Registry())
         setter(self, "_forward_hooks_with_kwargs", set())
         setter(self, "_forward_pre_hooks_with_kwargs", set())
-        setter(self, "_backward_hooks", OrderedDict())
+        setter(self, "_backward_hooks", _Registry())
         setter(self, "_state_dict_hooks", OrderedDict())
         setter(self, "_load_state_dict_pre_hooks", OrderedDict())
 
@@ -89,6 +145,7 @@ class Module:
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
+        state_changes[0] += 1
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
@@ -149,6 +206,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
+        state_changes[0] += 1
         for registry in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__.get(registry, ()):
                 del self.__dict__[registry][name]
@@ -313,6 +371,7 @@ class Module:
         """Set training mode on this module and every submodule (dropout, batch norm...)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
+        state_changes[0] += 1
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -476,7 +535,7 @@ class Module:
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if not getattr(self, "_backward_hook_installed", False):
-            object.__setattr__(self, "_backward_hook_installed", True)
+            set_quietly(self, "_backward_hook_installed", True)
             attach(self)
         return handle
 

@@ -16,7 +16,7 @@ import contextlib
 
 from ember._backend import to_host, xp
 from ember.autograd import engine
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, set_quietly
 
 _QUEUED = object()  # a bucket whose all-reduce NCCL runs in stream order: nothing to wait for
 
@@ -67,10 +67,10 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         parameters = [p for p in module.parameters() if p.requires_grad]
-        object.__setattr__(self, "_buckets", self._make_buckets(list(reversed(parameters)), cap))
+        set_quietly(self, "_buckets", self._make_buckets(list(reversed(parameters)), cap))
         bucket_of = {id(p): b for b in self._buckets for p in b.parameters}
-        object.__setattr__(self, "_bucket_of", bucket_of)
-        object.__setattr__(self, "_pending", False)
+        set_quietly(self, "_bucket_of", bucket_of)
+        set_quietly(self, "_pending", False)
         for tensor in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(tensor, 0)
         for parameter in parameters:
@@ -112,7 +112,7 @@ class DistributedDataParallel(Module):
         if not self.require_backward_grad_sync:
             return
         if not self._pending:
-            object.__setattr__(self, "_pending", True)
+            set_quietly(self, "_pending", True)
             engine.queue_callback(self._finish)
         bucket = self._bucket_of[id(parameter)]
         bucket.ready += 1
@@ -158,4 +158,4 @@ class DistributedDataParallel(Module):
                 parameter.grad._data[...] = piece.reshape(parameter.shape)
                 offset += size
             bucket.ready, bucket.request, bucket.buffer = 0, None, None
-        object.__setattr__(self, "_pending", False)
+        set_quietly(self, "_pending", False)
