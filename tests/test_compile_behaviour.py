@@ -250,6 +250,9 @@ _KEY_CHANGES = {
     "autocast": lambda model, x: (x, _entered(ember.autocast("cpu", dtype=ember.bfloat16))),
     "anomaly mode": lambda model, x: (x, _entered(ember.autograd.detect_anomaly())),
     "a guard": lambda model, x: (x, _replaced_weight(model)),
+    # written into a module's registries, not assigned: ``_Registry`` counts them too
+    "a parameter written into _parameters": lambda model, x: (x, _written_weight(model)),
+    "a hook written into _forward_hooks": lambda model, x: (x, _written_hook(model)),
 }
 _SAME_KEY = {"other strides", "a Tensor subclass"}
 
@@ -275,6 +278,17 @@ def _replaced_weight(model):
     old = model[0].weight
     model[0].weight = nn.Parameter(ember.ones(2, 3))
     return lambda: setattr(model[0], "weight", old)
+
+
+def _written_weight(model):
+    old = model[0]._parameters["weight"]
+    model[0]._parameters["weight"] = nn.Parameter(ember.ones(2, 3))
+    return lambda: model[0]._parameters.__setitem__("weight", old)
+
+
+def _written_hook(model):
+    model[0]._forward_hooks[-1] = lambda module, args, output: output * 3
+    return lambda: model[0]._forward_hooks.pop(-1)
 
 
 @pytest.mark.parametrize("change", sorted(_KEY_CHANGES))
@@ -304,6 +318,37 @@ def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
     assert result.dtype == expected.dtype and result.requires_grad == expected.requires_grad
     assert recording.fast((x,))  # undone: the recording's own call again
     assert not recording.fast((x, x)) and not recording.fast(())
+
+
+class _OwnSetattr(nn.Module):
+    """A module whose class sets one attribute its own way, past ``Module.__setattr__``."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.scale = 1.0
+
+    def __setattr__(self, name, value):
+        if name == "scale":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def forward(self, x):
+        return self.linear(x) * self.scale
+
+
+def test_a_module_that_sets_attributes_its_own_way_is_guarded_on_every_call():
+    """Such a module's changes do not move the count of module changes, so the quick test
+    reads its attributes on every call, as the general test does."""
+    model = _OwnSetattr()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))
+    for scale in (1.0, 1.0, 1.0, 2.0, 2.0):  # the third call is the first quick test's
+        model.scale = scale
+        np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 3, (state._recordings, state.replays)
 
 
 def _scale_in_a_list():

@@ -37,10 +37,31 @@ from ember.nn.modules.container import (
     ParameterList,
     Sequential,
 )
+from ember.nn.modules.module import Module, _Registry, state_changes
 
 _CONTAINER_LAYERS = (Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict)
 _TEXT_COMPARED = 2000  # longer contents are compared with ``==`` (see ``_contents_test``)
 _ITEMS_GUARDED = 32  # items of a container of objects guarded one by one (``_items_guarded``)
+# What a guard raises when what it reads is gone (an attribute deleted, an emptied closure
+# cell): the guard fails, as for a changed value.
+_UNREADABLE = (LookupError, AttributeError, ValueError)
+_REGISTRIES = ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks",
+               "_backward_hooks")
+
+
+class _ModuleState(tuple):
+    """A guard (expression, objects, meaning) on a module's own state: its attributes that
+    only an assignment changes, its parameters, buffers, submodules and hooks. Every such
+    change moves ``state_changes`` (``ember/nn/modules/module.py``), so ``_fast_check``
+    tests these guards again only after it moved."""
+
+
+def _counted(module) -> bool:
+    """Whether every change to ``module``'s state moves ``state_changes``: its class keeps
+    ``Module``'s ``__setattr__`` and ``__delattr__``, and its registries count changes."""
+    kind, attributes = type(module), module.__dict__
+    return kind.__setattr__ is Module.__setattr__ and kind.__delattr__ is Module.__delattr__ \
+        and all(type(attributes.get(name)) is _Registry for name in _REGISTRIES)
 
 
 def _value_guards(read, value, objects, name, label, contents=True, named=(), typed=True,
@@ -255,32 +276,7 @@ def _guards(function, modules, program) -> list:
     reached = _globals_and_cells(function, modules, cell_names)
     named = _names_read(function, modules, reached)
     for number, module in enumerate(modules):
-        name = f"M{number}"
-        label = type(module).__name__
-        guards.append((f"not ({name}._forward_hooks or {name}._forward_pre_hooks or "
-                       f"{name}._backward_hooks)", {name: module}, f"{label} got hooks"))
-        for registry in ("_parameters", "_buffers"):
-            for key, value in getattr(module, registry).items():
-                guards.append((f"{name}.{registry}.get({key!r}) is {name}_{key}",
-                               {name: module, f"{name}_{key}": value},
-                               f"{label}.{key} was replaced"))
-        guards += _structure_guards(name, module, label)
-        # a method set on the module (``model.forward = ...``), or another class
-        guards.append((f"type({name}) is {name}_class and len({name}.__dict__) == "
-                       f"{len(vars(module))}", {name: module, f"{name}_class": type(module)},
-                       f"{label} got a new attribute or another class"))
-        # ember's layers: ember's code reads their attributes, and their numbers the same
-        # whatever their type; a user's, where its code reads attributes by a name made
-        # at run time (getattr), too
-        ember_layer = _ember_layer(module)
-        every = ember_layer or "getattr" in named
-        for key, value in module.__dict__.items():
-            if key not in _MODULE_STATE and (every or key in named):
-                guards += _value_guards(f"{name}.__dict__.get({key!r})", value, {name: module},
-                                        f"{name}_{key}", f"{label}.{key}", named=named,
-                                        typed=not ember_layer)
-        guards += _class_guards(name, module, {name: module}, name, label,
-                                None if "getattr" in named else named)
+        guards += _module_guards(f"M{number}", module, named)
     guards += _method_guards(modules)
     for number, (namespace, key, value) in enumerate(reached):
         holder = f"G{number}"
@@ -324,22 +320,63 @@ def _guards(function, modules, program) -> list:
     return guards
 
 
-def _structure_guards(name, module, label) -> list:
+def _module_guards(name, module, named) -> list:
+    """The guards on ``module``'s own state, and on its class's data that code names.
+
+    Its attributes are read from its ``__dict__``, which the guards hold: a module's class
+    defines ``__getattr__``, so reading one as ``M0._parameters`` is a lookup several times
+    as long. The first guard says that it is still the same dict. Where ``_counted``, the
+    guards on what only an assignment or a registration changes are ``_ModuleState``."""
+    label, state = type(module).__name__, f"{name}d"
+    objects = {name: module, state: module.__dict__}
+    # a method set on the module (``model.forward = ...``), or another class
+    guards = [(f"type({name}) is {name}_class and {name}.__dict__ is {state} and "
+               f"len({state}) == {len(vars(module))}", {**objects, f"{name}_class": type(module)},
+               f"{label} got a new attribute or another class"),
+              (f"not ({state}['_forward_hooks'] or {state}['_forward_pre_hooks'] or "
+               f"{state}['_backward_hooks'])", objects, f"{label} got hooks")]
+    for registry in ("_parameters", "_buffers"):
+        for key, value in getattr(module, registry).items():
+            guards.append((f"{state}[{registry!r}].get({key!r}) is {name}_{key}",
+                           {**objects, f"{name}_{key}": value}, f"{label}.{key} was replaced"))
+    guards += _structure_guards(state, module, label, objects)
+    # ember's layers: ember's code reads their attributes, and their numbers the same
+    # whatever their type; a user's, where its code reads attributes by a name made at run
+    # time (getattr), too
+    ember_layer = _ember_layer(module)
+    every = ember_layer or "getattr" in named
+    held = []  # guards on what an attribute holds, which changes without an assignment
+    for key, value in module.__dict__.items():
+        if key not in _MODULE_STATE and (every or key in named):
+            found = _value_guards(f"{state}.get({key!r})", value, objects, f"{name}_{key}",
+                                  f"{label}.{key}", named=named, typed=not ember_layer)
+            if type(value) in _SCALARS or _frozen(value):
+                guards += found
+            else:
+                held += found
+    if _counted(module):
+        guards = [_ModuleState(guard) for guard in guards]
+    return guards + held + _class_guards(name, module, {name: module}, name, label,
+                                         None if "getattr" in named else named)
+
+
+def _structure_guards(state, module, label, objects) -> list:
     """Guards that ``module`` holds the same submodules, and as many parameters and buffers
     (a layer appended to a ``ModuleList``, a ``Sequential``'s item replaced, a parameter
     registered later, each of which a loop in the forward would meet). Not for ember's
-    layers without submodules other than containers, whose code never looks."""
+    layers without submodules other than containers, whose code never looks. ``state``
+    names the module's ``__dict__`` among ``objects``."""
     children = module._modules
     if not children and _ember_layer(module) and not isinstance(module, _CONTAINER_LAYERS):
         return []
-    checks = [f"len({name}._parameters) == {len(module._parameters)}",
-              f"len({name}._buffers) == {len(module._buffers)}"]
-    objects = {name: module}
+    checks = [f"len({state}['_parameters']) == {len(module._parameters)}",
+              f"len({state}['_buffers']) == {len(module._buffers)}"]
+    objects = dict(objects)
     if children:  # the names and modules, compared as a dict in C (modules by identity)
-        checks.append(f"{name}._modules == {name}_children")
-        objects[f"{name}_children"] = dict(children)
+        checks.append(f"{state}['_modules'] == {state}_children")
+        objects[f"{state}_children"] = dict(children)
     else:
-        checks.append(f"not {name}._modules")
+        checks.append(f"not {state}['_modules']")
     return [(" and ".join(checks), objects, f"{label}'s submodules, parameters or buffers "
              "changed")]
 
@@ -376,8 +413,11 @@ def _test_function(name, parameters, tests, guards, namespace, prologue=""):
     for _, objects, _ in guards:
         namespace.update(objects)
     tests = tests + [f"({expression})" for expression, _, _ in guards]
-    body = " and\n        ".join(tests) or "True"
-    source = f"def {name}({parameters}):\n{prologue}    return (\n        {body}\n    )\n"
+    body = " and\n            ".join(tests) or "True"
+    source = (f"def {name}({parameters}):\n{prologue}    try:\n        return (\n"
+              f"            {body}\n        )\n    except _UNREADABLE:  # what a guard reads is gone\n"
+              "        return False\n")
+    namespace["_UNREADABLE"] = _UNREADABLE
     exec(compile(source, f"<ember.compile {name}>", "exec"), namespace)
     function = namespace[name]
     function.source = source
@@ -411,22 +451,51 @@ def _fast_check(key, tensors, modules, guards):
                      f"a{i}._data.strides == {strides!r} and "
                      f"a{i}._requires_grad is {requires_grad} and "
                      f"a{i}.grad_fn is {'' if leaf else 'not '}None")
+    # The modules' training flags and ``_ModuleState`` guards: tested in ``modules_again``,
+    # only after ``state_changes`` moved since they last held.
+    again = []
     for number, (module, training) in enumerate(zip(modules, trainings)):
         namespace[f"module{number}"] = module
-        tests.append(f"module{number}.training is {training}")
+        (again if _counted(module) else tests).append(f"module{number}.training is {training}")
     enabled, target, cuda_target, anomaly, default = modes
     namespace.update(target=target, cuda_target=cuda_target, default=default)
     tests.append(f"grad_state.enabled is {enabled} and autocast.target is target and "
                  f"autocast.cuda_target is cuda_target and anomaly_state.enabled is {anomaly} "
                  "and get_default_dtype() is default")
+    counted = [guard for guard in guards if type(guard) is _ModuleState]
+    if again or counted:
+        hold = _test_function("modules_hold", "", again, counted, dict(namespace))
+        seen = [None]  # ``state_changes`` when they last held
+        namespace.update(state_changes=state_changes, seen=seen,
+                         modules_again=_held_since(hold, seen))
+        tests.insert(len(arguments), "(state_changes[0] == seen[0] or modules_again())")
+        guards = [guard for guard in guards if type(guard) is not _ModuleState]
     unpack = f"    {names}, = args\n" if arguments else ""
     prologue = f"    if len(args) != {len(arguments)}:\n        return False\n{unpack}"
     return _test_function("fast", "args", tests, guards, namespace, prologue)
 
 
+def _held_since(hold, seen):
+    """``modules_again()``: whether ``hold()``, the guards on modules' own state, holds; if
+    so, ``seen`` keeps where ``state_changes`` stood before the test, so that the guards
+    are not tested again until it moves (a change during the test moves it past that)."""
+
+    def modules_again() -> bool:
+        now = state_changes[0]
+        if not hold():
+            return False
+        seen[0] = now
+        return True
+
+    return modules_again
+
+
 def failed_guard(recording) -> str | None:
     """What the first failing guard of ``recording`` checks, or None when all hold."""
     for expression, objects, meaning in recording.guards:
-        if not eval(expression, dict(objects)):
+        try:
+            if not eval(expression, dict(objects)):
+                return meaning
+        except _UNREADABLE:
             return meaning
     return None
