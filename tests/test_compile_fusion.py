@@ -317,6 +317,64 @@ def test_the_fused_sgd_step_equals_eager_bit_for_bit(options):
     _trains_as_eagerly(ember.optim.SGD, options)
 
 
+SGD_GROUPS = ["a new learning rate", "momentum in one group", "a tensor learning rate"]
+
+
+@pytest.mark.parametrize("case", SGD_GROUPS)
+def test_the_fused_sgd_step_follows_each_groups_settings(case):
+    """Two groups, one with its own learning rate, and a parameter without a gradient;
+    then a learning rate set anew between steps, momentum in one group (the whole step
+    goes through ``Optimizer._step``), or a tensor learning rate (likewise).
+    The parameters, their versions and the state equal eager's, bit for bit, and the
+    program's step is fused's."""
+
+    def run(compiled):
+        ember.manual_seed(0)
+        first, second = ember.nn.Linear(5, 7), ember.nn.Linear(7, 3)
+        unused = ember.nn.Parameter(ember.ones(4))
+        model = ember.nn.ModuleList([first, second])
+        groups = [{"params": [*first.parameters(), unused]},
+                  {"params": list(second.parameters()), "lr": 0.05}]
+        if case == "momentum in one group":
+            groups[1]["momentum"] = 0.9
+        lr = ember.tensor(0.02) if case == "a tensor learning rate" else 0.02
+        optimizer = ember.optim.SGD(groups, lr=lr)
+        rng = np.random.default_rng(13)
+        x = ember.tensor(rng.standard_normal((8, 5)), dtype=ember.float32)
+
+        def step(x):
+            optimizer.zero_grad()
+            loss = (model[1](model[0](x).tanh()) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        call = ember.compile(step) if compiled else step
+        for number in range(5):
+            call(x)
+            if case == "a new learning rate":
+                optimizer.param_groups[0]["lr"] *= 0.5
+            if compiled and number == 1:
+                assert fusion.wait(timeout=120), fusion.failure
+        if compiled:
+            program = call.latest.program
+            (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
+                         and s.op.func.__name__ == "step"]
+            assert program.namespace[f"call{number}"] is not program.steps[number].op
+            assert not call.breaks and call.replays >= 3
+        parameters = [*first.parameters(), unused, *second.parameters()]
+        return ([p.detach().numpy().copy() for p in parameters],
+                [p._version for p in parameters],
+                [t._data.copy() for state in optimizer.state.values() for t in state.values()
+                 if t is not None])
+
+    expected, found = run(compiled=False), run(compiled=True)
+    for want, have in zip(expected[0] + expected[2], found[0] + found[2]):
+        np.testing.assert_array_equal(have, want)
+    assert found[1] == expected[1]
+    assert expected[1][2] == 0  # the parameter without a gradient was not stepped
+
+
 def test_the_fused_sgd_step_leaves_to_eager_what_its_kernel_does_not_take():
     """Parameters of 5 dims, of 0 dims, strided, float64 and one bigger than the eager
     update's pieces (``_add_scaled_``): each ends as eagerly, bit for bit."""
