@@ -415,8 +415,8 @@ def _test_function(name, parameters, tests, guards, namespace, prologue=""):
     tests = tests + [f"({expression})" for expression, _, _ in guards]
     body = " and\n            ".join(tests) or "True"
     source = (f"def {name}({parameters}):\n{prologue}    try:\n        return (\n"
-              f"            {body}\n        )\n    except _UNREADABLE:  # what a guard reads is gone\n"
-              "        return False\n")
+              f"            {body}\n        )\n"
+              "    except _UNREADABLE:  # what a guard reads is gone\n        return False\n")
     namespace["_UNREADABLE"] = _UNREADABLE
     exec(compile(source, f"<ember.compile {name}>", "exec"), namespace)
     function = namespace[name]
