@@ -388,12 +388,14 @@ def _method_guards(modules) -> list:
     as constant, as its modules' tables are."""
     guards = []
     for number, klass in enumerate(_own_classes(modules)):
+        # the class's ``__dict__``, a read-only view of its table that shows every later
+        # change, is held: each ``klass.__dict__`` makes a new view
         name, table = f"C{number}", vars(klass)
         code = {key: value for key, value in table.items()
                 if isinstance(value, (types.FunctionType, staticmethod, classmethod, property))}
-        checks = [f"len({name}.__dict__) == {len(table)}"] + [
-            f"{name}.__dict__.get({key!r}) is {name}_{index}" for index, key in enumerate(code)]
-        objects = {name: klass} | {f"{name}_{index}": value
+        checks = [f"len({name}) == {len(table)}"] + [
+            f"{name}.get({key!r}) is {name}_{index}" for index, key in enumerate(code)]
+        objects = {name: table} | {f"{name}_{index}": value
                                    for index, value in enumerate(code.values())}
         guards.append((" and ".join(checks), objects,
                        f"a method of {klass.__name__} was replaced or added"))
