@@ -317,6 +317,16 @@ def test_the_fused_sgd_step_equals_eager_bit_for_bit(options):
     _trains_as_eagerly(ember.optim.SGD, options)
 
 
+def _assert_step_fused(call) -> None:
+    """The compiled ``call`` broke nowhere, and its ``optimizer.step()`` is bound to the
+    fused kernel's."""
+    program = call.latest.program
+    (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
+                 and s.op.func.__name__ == "step"]
+    assert program.namespace[f"call{number}"] is not program.steps[number].op
+    assert not call.breaks
+
+
 SGD_GROUPS = ["a new learning rate", "momentum in one group", "a tensor learning rate"]
 
 
@@ -357,11 +367,8 @@ def test_the_fused_sgd_step_follows_each_groups_settings(case):
             if compiled and number == 1:
                 assert fusion.wait(timeout=120), fusion.failure
         if compiled:
-            program = call.latest.program
-            (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
-                         and s.op.func.__name__ == "step"]
-            assert program.namespace[f"call{number}"] is not program.steps[number].op
-            assert not call.breaks and call.replays >= 3
+            _assert_step_fused(call)
+            assert call.replays >= 3
         parameters = [*first.parameters(), unused, *second.parameters()]
         return ([p.detach().numpy().copy() for p in parameters],
                 [p._version for p in parameters],
@@ -404,11 +411,7 @@ def test_the_fused_sgd_step_leaves_to_eager_what_its_kernel_does_not_take():
             if compiled and number == 1:
                 assert fusion.wait(timeout=120), fusion.failure
         if compiled:
-            program = call.latest.program
-            (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
-                         and s.op.func.__name__ == "step"]
-            assert program.namespace[f"call{number}"] is not program.steps[number].op
-            assert not call.breaks
+            _assert_step_fused(call)
         return [p.detach().numpy() for p in model]
 
     state = rng.bit_generator.state
