@@ -322,19 +322,21 @@ def _assert_step_fused(call) -> None:
     fused kernel's."""
     program = call.latest.program
     (number,) = [n for n, s in enumerate(program.steps) if s.kind == "call"
-                 and s.op.func.__name__ == "step"]
+                 and s.op.func.__name__ == "step" and "LRScheduler" not in s.op.func.__qualname__]
     assert program.namespace[f"call{number}"] is not program.steps[number].op
     assert not call.breaks
 
 
-SGD_GROUPS = ["a new learning rate", "momentum in one group", "a tensor learning rate"]
+SGD_GROUPS = ["a new learning rate", "momentum in one group", "a tensor learning rate",
+              "a scheduler", "Adam and a scheduler"]
 
 
 @pytest.mark.parametrize("case", SGD_GROUPS)
 def test_the_fused_sgd_step_follows_each_groups_settings(case):
     """Two groups, one with its own learning rate, and a parameter without a gradient;
     then a learning rate set anew between steps, momentum in one group (the whole step
-    goes through ``Optimizer._step``), or a tensor learning rate (likewise).
+    goes through ``Optimizer._step``), a tensor learning rate (likewise), or an LR
+    scheduler, which wraps ``optimizer.step`` (for Adam too).
     The parameters, their versions and the state equal eager's, bit for bit, and the
     program's step is fused's."""
 
@@ -348,7 +350,10 @@ def test_the_fused_sgd_step_follows_each_groups_settings(case):
         if case == "momentum in one group":
             groups[1]["momentum"] = 0.9
         lr = ember.tensor(0.02) if case == "a tensor learning rate" else 0.02
-        optimizer = ember.optim.SGD(groups, lr=lr)
+        kind = ember.optim.Adam if case.startswith("Adam") else ember.optim.SGD
+        optimizer = kind(groups, lr=lr)
+        scheduler = ember.optim.lr_scheduler.ExponentialLR(optimizer, 0.5) \
+            if case.endswith("a scheduler") else None
         rng = np.random.default_rng(13)
         x = ember.tensor(rng.standard_normal((8, 5)), dtype=ember.float32)
 
@@ -357,11 +362,16 @@ def test_the_fused_sgd_step_follows_each_groups_settings(case):
             loss = (model[1](model[0](x).tanh()) ** 2).mean()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             return loss
 
         call = ember.compile(step) if compiled else step
         for number in range(5):
             call(x)
+            if scheduler is not None:  # what the scheduler's wrapper marks, as eagerly
+                assert optimizer._opt_called
+                del optimizer._opt_called
             if case == "a new learning rate":
                 optimizer.param_groups[0]["lr"] *= 0.5
             if compiled and number == 1:

@@ -217,14 +217,16 @@ def _track_optimizer_step(optimizer: Optimizer) -> None:
     optimizer_ref = ref(optimizer)
     function = optimizer.step.__func__
 
-    # a compiled call replays the wrapper whole, the flag it sets with the step
-    @_tape.replayed(changes=lambda *_: _parameters_of(optimizer_ref()))
     @wraps(function)
-    def wrapper(*args, **kwargs):
+    def marked_step(*args, **kwargs):
         owner = optimizer_ref()
         owner._opt_called = True
         return function.__get__(owner, owner.__class__)(*args, **kwargs)
 
+    # what a compiled call's fused step reads to do the same (``ember/_compile/kernels``)
+    marked_step.scheduled_optimizer = optimizer_ref
+    # a compiled call replays the wrapper whole, the flag it sets with the step
+    wrapper = _tape.replayed(changes=lambda *_: _parameters_of(optimizer_ref()))(marked_step)
     wrapper._wrapped_by_lr_sched = True
     optimizer.step = wrapper
 

@@ -35,19 +35,52 @@ class Fused(NamedTuple):
 
 
 def optimizer_step(step, optimizer_class, update_group):
-    """The bind of an optimizer family for ``step``, where it is ``optimizer.step()`` (no
-    closure) of an ``optimizer_class`` that keeps that class's update: the program's
-    ``callN`` becomes ``Optimizer._step`` with each group's update through
+    """The bind of an optimizer family for ``step``, where it is ``optimizer.step()`` of an
+    ``optimizer_class`` (``stepped_optimizer``): the program's ``callN`` becomes
+    ``Optimizer._step`` with each group's update through
     ``update_group(optimizer, kernel, params, grads, states, group)``. None for any other
     step."""
-    if step.kind != "call" or step.op.func is not _OPTIMIZER_STEP or step.op.keywords:
+    found = stepped_optimizer(step, optimizer_class)
+    if found is None:
         return None
-    optimizer, *closure = step.op.args
+    optimizer, scheduled = found
+    return marked_where_scheduled(scheduled, optimizer, lambda kernel: functools.partial(
+        optimizer._step, None, functools.partial(update_group, optimizer, kernel)))
+
+
+def stepped_optimizer(step, optimizer_class):
+    """(optimizer, scheduled) where ``step`` is ``optimizer.step()`` (no closure) of an
+    ``optimizer_class`` that keeps that class's update, called as it is or through the
+    wrapper an LR scheduler puts around it (``scheduled``: ``_track_optimizer_step``);
+    None for any other step."""
+    if step.kind != "call" or step.op.keywords:
+        return None
+    function, arguments = step.op.func, step.op.args
+    reference = getattr(function, "scheduled_optimizer", None)
+    if reference is not None and not arguments and \
+            getattr(function.__wrapped__, "__wrapped__", None) is _OPTIMIZER_STEP:
+        optimizer, closure = reference(), ()
+    elif function is _OPTIMIZER_STEP:
+        optimizer, *closure = arguments
+    else:
+        return None
     if not isinstance(optimizer, optimizer_class) or any(closure) or \
             type(optimizer)._update_group is not optimizer_class._update_group:
         return None
-    return lambda kernel: functools.partial(
-        optimizer._step, None, functools.partial(update_group, optimizer, kernel))
+    return optimizer, reference is not None
+
+
+def marked_where_scheduled(scheduled, optimizer, bind):
+    """``bind``; where an LR scheduler wraps the step, a bind whose step first does what
+    the wrapper does besides stepping: it marks the optimizer stepped."""
+    if not scheduled:
+        return bind
+    return lambda kernel: functools.partial(_marked_step, optimizer, bind(kernel))
+
+
+def _marked_step(optimizer, step) -> None:
+    optimizer._opt_called = True  # as the scheduler's wrapper (``_track_optimizer_step``)
+    step()
 
 
 def contiguous_float32(*arrays) -> bool:

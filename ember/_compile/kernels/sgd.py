@@ -5,7 +5,12 @@ from __future__ import annotations
 import functools
 
 from ember._backend import xp
-from ember._compile.kernels._common import C_LAYOUTS, Fused, optimizer_step
+from ember._compile.kernels._common import (
+    C_LAYOUTS,
+    Fused,
+    marked_where_scheduled,
+    stepped_optimizer,
+)
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.optim.optimizer import _add_scaled_
@@ -13,10 +18,12 @@ from ember.optim.sgd import SGD
 
 
 def _sgd_binds(step, role):
-    if role != "forward" or optimizer_step(step, SGD, _sgd_update_group) is None:
+    found = stepped_optimizer(step, SGD) if role == "forward" else None
+    if found is None:
         return None
-    optimizer = step.op.args[0]
-    return lambda kernel: functools.partial(_sgd_step, optimizer, kernel)
+    optimizer, scheduled = found
+    return marked_where_scheduled(
+        scheduled, optimizer, lambda kernel: functools.partial(_sgd_step, optimizer, kernel))
 
 
 def _sgd_step(optimizer, kernel) -> None:
