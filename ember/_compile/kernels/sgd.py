@@ -34,9 +34,9 @@ def _sgd_step(optimizer, kernel) -> None:
     keeps no state. Any other group sends the whole step through ``Optimizer._step``, each
     group through ``_sgd_update_group``.
 
-    It reads no more than the update needs: in a small model's compiled training step,
-    ``Optimizer._step``'s general walk cost as much time as the rest of the replay's
-    Python."""
+    It reads no more than the update needs: in nand's compiled step, ``Optimizer._step``'s
+    general walk around the four kernels took about three times as long as the kernels
+    (``docs/benchmarks.md``, the eighteenth session)."""
     groups = optimizer.param_groups
     for group in groups:
         if group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"] or \
