@@ -108,9 +108,9 @@ def _contents_guards(read, value, objects, name, label, named, depth) -> list:
         guards = [(f"len({read}) == {len(value)}", objects, f"{label} changed length")]
         items = value.items() if type(value) is dict else enumerate(value)
         for index, (key, item) in enumerate(items):
-            guards += _value_guards(f"_item({read}, {key!r})", item, {**objects, "_item": _item},
-                                    f"{name}_{index}", f"{label}[{key!r}]", named=named,
-                                    depth=depth - 1)
+            # a key gone raises, and the guard fails (``_UNREADABLE``)
+            guards += _value_guards(f"{read}[{key!r}]", item, objects, f"{name}_{index}",
+                                    f"{label}[{key!r}]", named=named, depth=depth - 1)
         return guards
     if depth > 0 and isinstance(value, Tensor):
         return _named_guards(read, value, objects, name, label, named, depth)
@@ -181,17 +181,6 @@ def _identities(container) -> tuple:
     if type(container) is dict:
         return tuple(map(id, container)), tuple(map(id, container.values()))
     return tuple(map(id, container))
-
-
-_MISSING = object()  # what ``_item`` reads where the container has no such item
-
-
-def _item(container, key):
-    """``container[key]`` for a guard, ``_MISSING`` where it has none."""
-    try:
-        return container[key]
-    except (IndexError, KeyError, TypeError):
-        return _MISSING
 
 
 def _number_test(read, value, name) -> str:
