@@ -302,8 +302,10 @@ _WRITER = textwrap.dedent(
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if mode == "pause":
         def paused_replace(source, target):
-            with open(marker, "w") as handle:
+            # The marker appears whole (by rename), never empty to a reader polling for it.
+            with open(marker + ".part", "w") as handle:
                 handle.write(source)
+            os.rename(marker + ".part", marker)
             time.sleep(120)
         os.replace = paused_replace
     else:
