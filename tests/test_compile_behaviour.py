@@ -291,8 +291,9 @@ def _written_hook(model):
     return lambda: model[0]._forward_hooks.pop(-1)
 
 
+@pytest.mark.parametrize("replayed", [False, True], ids=["recorded", "replayed"])
 @pytest.mark.parametrize("change", sorted(_KEY_CHANGES))
-def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
+def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change, replayed):
     ember.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.0))
 
@@ -301,8 +302,9 @@ def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
 
     compiled = ember.compile(step)
     x = ember.randn(1, 3)
-    compiled(x)
-    compiled(x)  # a replay: the recording is now the one tested first
+    compiled(x)  # recorded: the recording is now the one tested first
+    if replayed:
+        compiled(x)
     state = _state(compiled)
     recording = state._last
     assert recording is state.latest and recording.fast((x,))
@@ -318,6 +320,49 @@ def test_the_quick_test_of_the_last_recording_says_no_to_every_change(change):
     assert result.dtype == expected.dtype and result.requires_grad == expected.requires_grad
     assert recording.fast((x,))  # undone: the recording's own call again
     assert not recording.fast((x, x)) and not recording.fast(())
+
+
+def test_a_step_that_replays_alike_compiles_only_its_quick_test():
+    """The general test (``check``) and the test of the modules' state (``modules_hold``)
+    are compiled when a call first needs them; their time joins the recording's."""
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    compiled = ember.compile(model)
+    x = ember.randn(4, 3)
+    for _ in range(3):
+        compiled(x)
+    state = _state(compiled)
+    recording = state.latest
+    (hold,) = recording.fast.deferred
+    assert state.replays == 2 and recording.check.seconds == hold.seconds == 0.0
+    seconds = recording.seconds
+    model[0].weight = model[0].weight  # a module changed, to the same state
+    compiled(x)
+    assert state.replays == 3 and hold.seconds > 0 and recording.check.seconds == 0.0
+    compiled(ember.randn(5, 3))  # another key, recorded; then the first again, by its key
+    np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    assert state.replays == 4 and recording.check.seconds > 0
+    assert recording.seconds > seconds
+
+
+def test_a_call_that_switches_train_mode_records_the_next_call_in_the_new_mode():
+    """The recording is keyed on the training flags that the call began with, not those
+    it left: the quick test tests them again on the next call."""
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5))
+
+    def step(x):
+        out = model(x)
+        model.train()
+        return out
+
+    compiled = ember.compile(step)
+    x = ember.randn(4, 3)
+    model.eval()
+    compiled(x)
+    ember.manual_seed(1)
+    result = compiled(x)
+    ember.manual_seed(1)
+    np.testing.assert_array_equal(_array(result), _array(step(x)))
+    assert _state(compiled)._recordings == 2
 
 
 class _OwnSetattr(nn.Module):

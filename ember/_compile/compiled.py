@@ -49,7 +49,7 @@ from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, state_changes
 
 
 class config:
@@ -78,8 +78,9 @@ class _Hooked:
 class Recording:
     """One program and the guards it is valid under."""
 
-    def __init__(self, program, guards, spec, seconds):
-        self.program, self.guards, self.spec, self.seconds = program, guards, spec, seconds
+    def __init__(self, program, guards, spec):
+        self.program, self.guards, self.spec = program, guards, spec
+        self.recorded = 0.0  # the seconds from the call's start to its recording's end
         self.captured = [s.tensor for s in program.sources if s.kind == "captured"]
         self.inputs = [s.position for s in program.sources if s.kind == "input"]
         # the call's tensors, in order, are the program's first sources (the usual call)
@@ -89,6 +90,12 @@ class Recording:
         # what the call returns when that is no tensor or one new tensor (a step's loss)
         self.bare = spec == [("leaf", None)] or (
             spec == [None] and program.outputs[0].kind == "step")
+
+    @property
+    def seconds(self) -> float:
+        """The recording's time, with that of the tests compiled when first needed."""
+        deferred = [self.check] + (self.fast.deferred if self.fast is not None else [])
+        return self.recorded + sum(test.seconds for test in deferred)
 
     def replay(self, tensors):
         program = self.program
@@ -130,7 +137,7 @@ class CompiledFunction:
         self._recordings = 0
         self._warned = False
         self._last_key = None
-        self._last = None  # the recording the latest replay ran, tested first on each call
+        self._last = None  # the recording the latest call replayed or made, tested first
         self._settling = set()  # keys recorded once more after a change to Python state
         self.breaks = []  # (reason, file:line) of every graph break met
         self.replays = 0
@@ -169,7 +176,7 @@ class CompiledFunction:
 
     def _record(self, key, args, kwargs, tensors):
         self._recordings += 1
-        start = time.perf_counter()
+        start, changes = time.perf_counter(), state_changes[0]
         self._modules = modules_of(self._function)  # a global may name another module now
         key = (key[0], tuple([m.training for m in self._modules])) + key[2:]
         # and those the call gets as arguments (``train_step(model, batch)``), whose
@@ -186,9 +193,13 @@ class CompiledFunction:
             _tape.stop()
         tape.watch.compare(tape, last=True)
         self._last_key = key
-        recording = self._finish(tape, result, start, modules)
+        recording = self._finish(tape, result, modules)
         if recording is not None:
-            recording.fast = _fast_check(key, tensors, self._modules, recording.guards)
+            recording.fast = _fast_check(key, tensors, self._modules, recording.guards,
+                                         changes)
+            recording.recorded = time.perf_counter() - start
+            if recording.fast is not None:
+                self._last = recording  # the next call tests it first, as after a replay
         elif hooked and len(tape.breaks) == len(hooked):  # the hooks alone broke it
             recording = _Hooked(hooked)
         elif tape.watch.broke == len(tape.breaks) and key not in self._settling:
@@ -204,7 +215,7 @@ class CompiledFunction:
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
-    def _finish(self, tape, result, start, modules):
+    def _finish(self, tape, result, modules):
         out_tensors, spec = [], []
         _flatten(result, out_tensors, spec)
         for tensor in out_tensors:
@@ -225,7 +236,7 @@ class CompiledFunction:
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
         program = Program(tape, outputs, self._small)
         guards = _guards(self._function, modules, program)
-        recording = Recording(program, guards, spec, time.perf_counter() - start)
+        recording = Recording(program, guards, spec)
         self.latest = recording
         if "output_code" in os.environ.get("EMBER_LOGS", ""):
             print(program.code, file=sys.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import types
 
 from ember import _autocast, _hooks
@@ -392,15 +393,17 @@ def _method_guards(modules) -> list:
 
 
 def _compile_guards(guards):
-    check = _test_function("check", "", [], guards, {})
+    """``check()``: whether every guard holds. Compiled when first called: a call that the
+    quick test (``_fast_check``) lets through never needs it."""
+    check = _Deferred(*_test_source("check", "", [], guards, {}))
     check.guards = guards
     return check
 
 
-def _test_function(name, parameters, tests, guards, namespace, prologue=""):
-    """``name(parameters)``, generated: after ``prologue`` (lines that may return early),
-    whether ``tests`` and then ``guards``' expressions all hold. The guards' objects join
-    ``namespace``; the source stays on the function."""
+def _test_source(name, parameters, tests, guards, namespace, prologue="") -> tuple:
+    """(name, source, namespace) of ``name(parameters)``: after ``prologue`` (lines that
+    may return early), whether ``tests`` and then ``guards``' expressions all hold. The
+    guards' objects join ``namespace``."""
     for _, objects, _ in guards:
         namespace.update(objects)
     tests = tests + [f"({expression})" for expression, _, _ in guards]
@@ -409,17 +412,41 @@ def _test_function(name, parameters, tests, guards, namespace, prologue=""):
               f"            {body}\n        )\n"
               "    except _UNREADABLE:  # what a guard reads is gone\n        return False\n")
     namespace["_UNREADABLE"] = _UNREADABLE
-    exec(compile(source, f"<ember.compile {name}>", "exec"), namespace)
-    function = namespace[name]
-    function.source = source
-    return function
+    return name, source, namespace
 
 
-def _fast_check(key, tensors, modules, guards):
+class _Deferred:
+    """A generated test, compiled when first needed. Python's ``compile`` takes a quarter
+    of a millisecond for a test of a few dozen guards, and a step that replays the same
+    way each time calls only the quick test (``fast``): ``check`` and ``modules_hold``
+    wait until a call needs them. ``seconds`` is the time their compilation took (0 until
+    then), which ``Recording.seconds`` counts."""
+
+    def __init__(self, name, source, namespace):
+        self.name, self.source, self._namespace = name, source, namespace
+        self._function = None
+        self.seconds = 0.0
+
+    def function(self):
+        if self._function is None:
+            start = time.perf_counter()
+            exec(compile(self.source, f"<ember.compile {self.name}>", "exec"), self._namespace)
+            self._function = self._namespace[self.name]
+            self._function.source = self.source
+            self.seconds = time.perf_counter() - start
+        return self._function
+
+    def __call__(self, *args):
+        return (self._function or self.function())(*args)
+
+
+def _fast_check(key, tensors, modules, guards, changes):
     """``fast(args)``: whether a call with the positional ``args`` has this ``key`` and
     passes ``guards``, in one generated test that reads the arguments, the modes and the
     guarded objects directly rather than building the key and looking it up. None where the
-    key is not of tensors alone (``tensors``, the recorded call's).
+    key is not of tensors alone (``tensors``, the recorded call's). ``changes`` is where
+    ``state_changes`` stood when the recorded call began: if no module changed since, the
+    modules' guards, written from their state now, hold, and the key's training flags too.
 
     It may say no where the key would match (a dtype that is equal but not the same object,
     a contiguous array with other strides than the recorded call's, a Tensor subclass):
@@ -454,16 +481,20 @@ def _fast_check(key, tensors, modules, guards):
                  f"autocast.cuda_target is cuda_target and anomaly_state.enabled is {anomaly} "
                  "and get_default_dtype() is default")
     counted = [guard for guard in guards if type(guard) is _ModuleState]
+    hold = None
     if again or counted:
-        hold = _test_function("modules_hold", "", again, counted, dict(namespace))
-        seen = [None]  # ``state_changes`` when they last held
+        hold = _Deferred(*_test_source("modules_hold", "", again, counted, dict(namespace)))
+        seen = [changes if changes == state_changes[0] else None]  # when they last held
         namespace.update(state_changes=state_changes, seen=seen,
                          modules_again=_held_since(hold, seen))
         tests.insert(len(arguments), "(state_changes[0] == seen[0] or modules_again())")
         guards = [guard for guard in guards if type(guard) is not _ModuleState]
     unpack = f"    {names}, = args\n" if arguments else ""
     prologue = f"    if len(args) != {len(arguments)}:\n        return False\n{unpack}"
-    return _test_function("fast", "args", tests, guards, namespace, prologue)
+    fast = _Deferred(*_test_source("fast", "args", tests, guards, namespace, prologue))
+    fast = fast.function()
+    fast.deferred = [hold] if hold is not None else []
+    return fast
 
 
 def _held_since(hold, seen):
