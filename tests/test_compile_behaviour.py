@@ -1083,7 +1083,7 @@ def test_a_whole_training_step_replays_with_eager_numbers(clip, zero_first):
     state = _state(step)
     assert state.breaks == [] and state.replays == 11
     code = step.code
-    assert "# backward() of" in code and "accumulate(" in code
+    assert "# backward() of" in code and ("accumulate(" in code or "replace_grad(" in code)
     assert "AdamW.step, replayed whole" in code or "Optimizer.step, replayed whole" in code
 
 
@@ -1486,8 +1486,27 @@ def test_zero_grad_folds_into_the_backward_after_it(second_backward):
     code = _eager_and_compiled(build)
     assert "zero_grad(): folded" in code and "Optimizer.zero_grad, replayed whole" not in code
     # the first backward's accumulations replace .grad; a second one adds to it
-    assert code.count(", replace=True)") == 4
-    assert code.count("accumulate(") == (8 if second_backward else 4)
+    assert code.count("replace_grad(") == 4
+    assert code.count("accumulate(") == (4 if second_backward else 0)
+
+
+def test_gradients_replaced_after_a_folded_zero_grad_share_no_memory():
+    """Add hands one array to both parameters: the first to take it as its ``.grad``
+    leaves the other a copy, as the engine does (``replace_grad``)."""
+    a, b = nn.Parameter(ember.ones(3, 4)), nn.Parameter(ember.ones(3, 4))
+    optimizer = ember.optim.SGD([a, b], lr=0.1)
+
+    def step():
+        optimizer.zero_grad()
+        (a + b).sum().backward()
+
+    compiled = ember.compile(step)
+    for _ in range(3):
+        compiled()
+    assert "replace_grad(" in compiled.code and _state(compiled).replays == 2
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.add_(1.0)
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones((3, 4), np.float32))
 
 
 def test_zero_grad_to_zeros_is_replayed_whole():
@@ -1497,7 +1516,7 @@ def test_zero_grad_to_zeros_is_replayed_whole():
         return model, _mse_step(model, optimizer, set_to_none=False)
 
     code = _eager_and_compiled(build)
-    assert "Optimizer.zero_grad, replayed whole" in code and ", replace=True)" not in code
+    assert "Optimizer.zero_grad, replayed whole" in code and "replace_grad(" not in code
 
 
 def test_zero_grad_of_a_parameter_the_backward_does_not_reach_is_replayed_whole():
@@ -1511,7 +1530,7 @@ def test_zero_grad_of_a_parameter_the_backward_does_not_reach_is_replayed_whole(
         return model, _mse_step(model, optimizer)
 
     code = _eager_and_compiled(build)
-    assert "Optimizer.zero_grad, replayed whole" in code and ", replace=True)" not in code
+    assert "Optimizer.zero_grad, replayed whole" in code and "replace_grad(" not in code
     assert spare.grad is None
 
 

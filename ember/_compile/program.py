@@ -24,7 +24,7 @@ from ember._compile.small import offer as offer_small
 from ember._compile.tape import Slot, gradient_flow, slots_read
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.autograd.engine import _accumulate_array, _conform_array
+from ember.autograd.engine import _accumulate_array, _conform_array, _replace_grad
 from ember.autograd.function import (
     BackwardNode,
     Function,
@@ -170,7 +170,7 @@ class Program:
         outputs = ", ".join(s.name for s in step.outputs)
         shapes = "; ".join(_describe(s) for s in step.outputs)
         if step.kind == "call" and number in self.zero_grads:
-            return ["    # Optimizer.zero_grad(): folded into the accumulations (replace=True)"]
+            return ["    # Optimizer.zero_grad(): folded into the accumulations (replace_grad)"]
         if step.kind == "call":
             self.namespace[f"call{number}"] = step.op
             comment = f"  # {step.op.func.__qualname__}, replayed whole"
@@ -351,8 +351,13 @@ class Program:
             else:
                 leaf = f"leaf{slot.index}"
                 self.namespace[leaf] = slot.tensor
-            replace = ", replace=True" if slot.index in self.replaced.get(number, ()) else ""
-            lines.append(f"    accumulate({leaf}, g{slot.index}, 1{replace})")
+            if slot.index not in self.replaced.get(number, ()):
+                lines.append(f"    accumulate({leaf}, g{slot.index}, 1)")
+            elif slot.kind != "input" and type(slot.tensor).grad is Tensor.grad:
+                self.namespace["replace_grad"] = _replace_grad
+                lines.append(f"    replace_grad({leaf}, g{slot.index}, 1)")
+            else:
+                lines.append(f"    accumulate({leaf}, g{slot.index}, 1, replace=True)")
             lines.append(f"    g{slot.index} = None")
         return lines
 
