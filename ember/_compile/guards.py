@@ -233,12 +233,15 @@ def _class_data(klass, named) -> list:
     in a model's class body), which code reads through an instance or the class."""
     found, seen = [], set()
     for owner in klass.__mro__:  # the first class to define a name is the one Python reads
-        for key, value in vars(owner).items():
+        table = vars(owner)
+        if not _outside_ember(owner):  # its names hide those of the bases after it
+            seen.update(table)
+            continue
+        for key, value in table.items():
             if key in seen:
                 continue
             seen.add(key)
-            if _outside_ember(owner) and not key.startswith("__") and (
-                    named is None or key in named) and (
+            if not key.startswith("__") and (named is None or key in named) and (
                     type(value) in _SCALARS or _plain(value) or _simple(value)):
                 found.append((key, value))
     return found
