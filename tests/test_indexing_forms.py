@@ -117,3 +117,15 @@ def test_numpy_bool_and_float_scalars_are_refused_as_in_pytorch():
 
 def _assign_one(library, key):
     library.zeros(*SHAPE)[key] = 1.0
+
+
+def test_basic_indexing_names_its_node_as_pytorch():
+    """A lone slice is PyTorch's ``SliceBackward0`` even where it takes everything, a
+    tuple of whole slices an ``AliasBackward0``."""
+    keys = [slice(None), slice(1, 3), slice(None, None, 2), slice(-2, None), (slice(None),),
+            (slice(None), slice(None)), (Ellipsis, slice(None)), Ellipsis, (slice(None), None),
+            None, 0, (0, slice(None)), (slice(None), 0), (slice(1, 3), slice(None))]
+    for key in keys:
+        names = [type(lib.ones(3, 2, requires_grad=True)[key].grad_fn).__name__
+                 for lib in (torch, ember)]
+        assert names[0] == names[1], (key, names)

@@ -464,6 +464,16 @@ def _reader(key):
 # ---------------------------------------------------------------- x[index], x[index] = v
 
 
+_BOUNDS = (int, type(None))
+
+
+def _plain_slice(index: slice) -> bool:
+    """Whether ``index`` has Python ints (or None) for bounds and a positive step."""
+    step = index.step
+    return type(index.start) in _BOUNDS and type(index.stop) in _BOUNDS and (
+        step is None or (type(step) is int and step > 0))
+
+
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with PyTorch's rules: ints, slices, None, ``...``, int/bool tensors.
 
@@ -478,6 +488,10 @@ def getitem(input: Tensor, index) -> Tensor:
         tensor([[2., 0.],
                 [5., 3.]])
     """
+    if type(index) is slice and _plain_slice(index) and input._data.ndim:
+        # ``x[a:b]``, the commonest index: ``_parse_index``'s key without its walk. As in
+        # PyTorch, a lone slice is a ``Slice`` even where it takes everything (``x[:]``).
+        return Slice.apply(input, ((index, Ellipsis), None))
     # While a compiled call records, integer tensors are checked and placed in the op,
     # which a replay runs on each call's indices; eagerly the key is made here, at once.
     holes = [] if _tape.current() is not None else None

@@ -31,6 +31,8 @@ GETITEM = [
     Case("getitem_slice_negative_bounds", lambda lib, a: a[-3:-1, :-2], [(4, 4)]),
     Case("getitem_slice_clamped", lambda lib, a: a[1:100], [(3, 2)]),
     Case("getitem_slice_empty", lambda lib, a: a[2:2], [(3, 2)]),
+    Case("getitem_slice_whole", lambda lib, a: a[:], [(3, 2)]),
+    Case("getitem_slice_open_step", lambda lib, a: a[None:None:2], [(5,)]),
     Case("getitem_none", lambda lib, a: a[None, :, None], [(2, 3)]),
     Case("getitem_ellipsis", lambda lib, a: a[..., 1], [(2, 3, 4)]),
     Case("getitem_ellipsis_none", lambda lib, a: a[0][None, ..., None], [(2, 3, 4)]),
