@@ -338,9 +338,12 @@ def test_a_step_that_replays_alike_compiles_only_its_quick_test():
     model[0].weight = model[0].weight  # a module changed, to the same state
     compiled(x)
     assert state.replays == 3 and hold.seconds > 0 and recording.check.seconds == 0.0
-    compiled(ember.randn(5, 3))  # another key, recorded; then the first again, by its key
-    np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
-    assert state.replays == 4 and recording.check.seconds > 0
+    compiled(ember.randn(5, 3))  # another key, recorded; then the first again, found by
+    np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))  # its quick test
+    assert state.replays == 4 and recording.check.seconds == 0.0
+    subclass = nn.Parameter(x.clone(), requires_grad=False)  # the same key, which the quick
+    np.testing.assert_array_equal(_array(compiled(subclass)), _array(model(x)))  # test refuses
+    assert state.replays == 5 and recording.check.seconds > 0
     assert recording.seconds > seconds
 
 

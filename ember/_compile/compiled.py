@@ -164,7 +164,10 @@ class CompiledFunction:
             entry = None  # the hooks are gone: record again
         if entry is _EAGER:
             return self._function(*args, **kwargs)
-        if entry is not None and entry.check():
+        # the recording's own quick test first, compiled already where ``check`` is
+        # compiled on first use (an epoch's smaller last batch alternates two recordings)
+        if entry is not None and ((entry.fast is not None and not kwargs and entry.fast(args))
+                                  or entry.check()):
             self.replays += 1
             if entry.fast is not None:
                 self._last = entry

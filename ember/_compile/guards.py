@@ -431,6 +431,7 @@ class _Deferred:
         self.seconds = 0.0
 
     def function(self):
+        """The compiled test, compiled on the first request."""
         if self._function is None:
             start = time.perf_counter()
             exec(compile(self.source, f"<ember.compile {self.name}>", "exec"), self._namespace)
@@ -494,8 +495,7 @@ def _fast_check(key, tensors, modules, guards, changes):
         guards = [guard for guard in guards if type(guard) is not _ModuleState]
     unpack = f"    {names}, = args\n" if arguments else ""
     prologue = f"    if len(args) != {len(arguments)}:\n        return False\n{unpack}"
-    fast = _Deferred(*_test_source("fast", "args", tests, guards, namespace, prologue))
-    fast = fast.function()
+    fast = _Deferred(*_test_source("fast", "args", tests, guards, namespace, prologue)).function()
     fast.deferred = [hold] if hold is not None else []
     return fast
 
