@@ -35,17 +35,30 @@ class Fused(NamedTuple):
 
 
 def optimizer_step(step, optimizer_class, update_group):
+    """The bind of an optimizer family for ``step`` (``bound_step``) whose program's
+    ``callN`` becomes ``Optimizer._step`` with each group's update through
+    ``update_group(optimizer, kernel, params, grads, states, group)``."""
+    return bound_step(step, optimizer_class, functools.partial(_each_group, update_group))
+
+
+def _each_group(update_group, optimizer, kernel) -> None:
+    optimizer._step(None, functools.partial(update_group, optimizer, kernel))
+
+
+def bound_step(step, optimizer_class, run):
     """The bind of an optimizer family for ``step``, where it is ``optimizer.step()`` of an
     ``optimizer_class`` (``stepped_optimizer``): the program's ``callN`` becomes
-    ``Optimizer._step`` with each group's update through
-    ``update_group(optimizer, kernel, params, grads, states, group)``. None for any other
+    ``run(optimizer, kernel)``; where an LR scheduler wraps the step, it first does what
+    the wrapper does besides stepping, marking the optimizer stepped. None for any other
     step."""
     found = stepped_optimizer(step, optimizer_class)
     if found is None:
         return None
     optimizer, scheduled = found
-    return marked_where_scheduled(scheduled, optimizer, lambda kernel: functools.partial(
-        optimizer._step, None, functools.partial(update_group, optimizer, kernel)))
+    if scheduled:
+        return lambda kernel: functools.partial(
+            _marked_step, optimizer, functools.partial(run, optimizer, kernel))
+    return lambda kernel: functools.partial(run, optimizer, kernel)
 
 
 def stepped_optimizer(step, optimizer_class):
@@ -68,14 +81,6 @@ def stepped_optimizer(step, optimizer_class):
             type(optimizer)._update_group is not optimizer_class._update_group:
         return None
     return optimizer, reference is not None
-
-
-def marked_where_scheduled(scheduled, optimizer, bind):
-    """``bind``; where an LR scheduler wraps the step, a bind whose step first does what
-    the wrapper does besides stepping: it marks the optimizer stepped."""
-    if not scheduled:
-        return bind
-    return lambda kernel: functools.partial(_marked_step, optimizer, bind(kernel))
 
 
 def _marked_step(optimizer, step) -> None:

@@ -5,12 +5,7 @@ from __future__ import annotations
 import functools
 
 from ember._backend import xp
-from ember._compile.kernels._common import (
-    C_LAYOUTS,
-    Fused,
-    marked_where_scheduled,
-    stepped_optimizer,
-)
+from ember._compile.kernels._common import C_LAYOUTS, Fused, bound_step
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.optim.optimizer import _add_scaled_
@@ -18,12 +13,7 @@ from ember.optim.sgd import SGD
 
 
 def _sgd_binds(step, role):
-    found = stepped_optimizer(step, SGD) if role == "forward" else None
-    if found is None:
-        return None
-    optimizer, scheduled = found
-    return marked_where_scheduled(
-        scheduled, optimizer, lambda kernel: functools.partial(_sgd_step, optimizer, kernel))
+    return bound_step(step, SGD, _sgd_step) if role == "forward" else None
 
 
 def _sgd_step(optimizer, kernel) -> None:
