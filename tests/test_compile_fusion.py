@@ -1,6 +1,6 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
-exact GELU, the gradients of ReLU, sigmoid and tanh, softmax, masked_fill and layer norm
-over rows, an embedding's gradient, max pooling, the gradients' norms of
+exact GELU, ReLU and the gradients of ReLU, sigmoid and tanh, softmax, masked_fill and layer
+norm over rows, an embedding's gradient, max pooling, the gradients' norms of
 ``clip_grad_norm_``, Adam's and plain SGD's updates as numba loops, bit for bit the eager
 result, compiled in a background thread while the program runs NumPy's kernels; without
 numba, or when it fails, nothing changes."""
@@ -720,8 +720,8 @@ OUTPUT_GRADS = {"relu": (F.relu, "Relu"), "sigmoid": (ember.sigmoid, "Sigmoid"),
 def test_fused_gradients_from_the_output_equal_eager_bit_for_bit(name, shape, strided):
     """ReLU's, sigmoid's and tanh's backward in one loop each: the gradient times the
     derivative at the output, to the bit, with special values (NaN, infinities, ±0,
-    subnormals) in both the input and the gradient. A strided gradient and a 5-d array go
-    to NumPy's kernels, with the same numbers."""
+    subnormals) in both the input and the gradient; and ReLU's forward, ``maximum(x, 0)``.
+    A strided gradient and a 5-d array go to NumPy's kernels, with the same numbers."""
     function, op = OUTPUT_GRADS[name]
     rng = np.random.default_rng(83)
     array = _inputs(shape, seed=9)
@@ -737,6 +737,21 @@ def test_fused_gradients_from_the_output_equal_eager_bit_for_bit(name, shape, st
     (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == op]
     bound = program.namespace[f"B{number}"]
     assert bound.__qualname__.startswith("_output_grad_backward")
+    forward = program.namespace[f"{op}_{number}"]
+    assert forward.__qualname__.startswith("_relu_forward") is (name == "relu")
+
+
+def test_the_fused_relu_leaves_a_strided_input_to_numpy():
+    """A transposed input, which the loop does not take, goes to NumPy's ``maximum``: the
+    same numbers as eager, the special values included."""
+    array = _inputs((6, 8), seed=10)
+    cotangent = ember.tensor(np.random.default_rng(84).standard_normal((8, 6)),
+                             dtype=ember.float32)
+    expected, found, compiled = _eager_then_fused(lambda x: F.relu((x * 1.0).t()), array,
+                                                  cotangent)
+    for want, have in zip(expected, found):
+        np.testing.assert_array_equal(have.view(np.int32), want.view(np.int32))
+    assert _fused_names(compiled, "Relu", "_relu_forward")[0]
 
 
 CLIPS = [(ember.float32, 0.5, True), (ember.float32, 1e6, True), (ember.float64, 0.5, False)]

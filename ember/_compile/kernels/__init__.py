@@ -1,7 +1,7 @@
 """The fused kernels of ``ember.compile``, one module per family of ops, as the ops' own
 (``ember/_compile/fusion.py`` binds them into programs):
 
-- ``activations``: the exact GELU and its backward; ReLU's, sigmoid's and tanh's
+- ``activations``: the exact GELU and its backward; ReLU; ReLU's, sigmoid's and tanh's
   backwards;
 - ``softmax``: softmax and log-softmax over rows, attention's scale-mask-softmax chain
   (``ember/_compile/chains.py``), and their backwards;
@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from ember._compile.kernels.activations import GELU, OUTPUT_GRADS
+from ember._compile.kernels.activations import GELU, OUTPUT_GRADS, RELU
 from ember._compile.kernels.adam import ADAM
 from ember._compile.kernels.clipping import CLIP
 from ember._compile.kernels.masking import MASKED_FILL
@@ -26,8 +26,8 @@ from ember._compile.kernels.sgd import SGD_UPDATE
 from ember._compile.kernels.softmax import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CHAIN
 from ember._compile.kernels.sparse import EMBEDDING
 
-FAMILIES = (GELU, OUTPUT_GRADS, SOFTMAX, LOG_SOFTMAX, SOFTMAX_CHAIN, MASKED_FILL, LAYER_NORM,
-            EMBEDDING, MAX_POOL, CLIP, ADAM, SGD_UPDATE)
+FAMILIES = (GELU, RELU, OUTPUT_GRADS, SOFTMAX, LOG_SOFTMAX, SOFTMAX_CHAIN, MASKED_FILL,
+            LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM, SGD_UPDATE)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 

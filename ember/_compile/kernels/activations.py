@@ -1,6 +1,6 @@
 """The exact GELU of a float32 array in one loop, and its backward in two loops around
-NumPy's ``exp`` (numba's would round differently); the backwards of ReLU, sigmoid and tanh
-in one loop each."""
+NumPy's ``exp`` (numba's would round differently); ReLU, and the backwards of ReLU, sigmoid
+and tanh, in one loop each."""
 
 from __future__ import annotations
 
@@ -182,3 +182,45 @@ def _output_grad_kernels(numba):
 
 
 OUTPUT_GRADS = Fused("output_grads", _output_grad_kernels, _output_grad_binds)
+
+
+def _relu_binds(step, role):
+    if role == "lowered forward" and step.kind == "op" and step.op is Relu and \
+            step.outputs[0].dtype == FLOAT32:
+        return _relu_forward
+    return None
+
+
+def _relu_forward(kernel):
+    """The lowered ReLU's forward (``Relu.compute``, NumPy's ``maximum(x, 0)``) through the
+    fused kernel. NumPy takes no vector loop for a maximum against a scalar: 32 µs for
+    cnn_digits' first ReLU (64 × 16 × 8 × 8), against 8.5 µs in one loop."""
+
+    def forward(x):
+        result = xp.empty_like(x)
+        try:
+            kernel(x, result)
+            return result
+        except TypeError:  # a layout or dtype numba refuses
+            return Relu.compute(x)
+
+    return forward
+
+
+def _relu_kernel(numba):
+    """``maximum(x, 0)`` as NumPy computes it on float32, bit for bit: ``x`` where it is
+    above 0 or NaN (the same NaN), else +0 (-0 included)."""
+    signatures = [f"void(float32[{dims}], float32[{dims}])" for dims in C_LAYOUTS]
+    zero = numba.float32(0.0)
+
+    @numba.njit(signatures, nogil=True, error_model="numpy")
+    def relu(x, result):
+        flat_x, flat = x.reshape(-1), result.reshape(-1)
+        for i in range(flat.shape[0]):
+            value = flat_x[i]
+            flat[i] = value if value > zero or value != value else zero
+
+    return relu
+
+
+RELU = Fused("relu", _relu_kernel, _relu_binds)
