@@ -1,9 +1,10 @@
 """Fused kernels in ``ember.compile`` (``ember/_compile/fusion.py`` and ``kernels/``): the
 exact GELU, ReLU and the gradients of ReLU, sigmoid and tanh, softmax, masked_fill and layer
-norm over rows, an embedding's gradient, max pooling, the gradients' norms of
-``clip_grad_norm_``, Adam's and plain SGD's updates as numba loops, bit for bit the eager
-result, compiled in a background thread while the program runs NumPy's kernels; without
-numba, or when it fails, nothing changes."""
+norm over rows, an embedding's gradient, max pooling, the moves of the batch dim around the
+convolutions' batch-last kernels, the gradients' norms of ``clip_grad_norm_``, Adam's and
+plain SGD's updates as numba loops, bit for bit the eager result, compiled in a background
+thread while the program runs NumPy's kernels; without numba, or when it fails, nothing
+changes."""
 
 from __future__ import annotations
 
@@ -684,6 +685,51 @@ def test_the_fused_max_pool_equals_eager_bit_for_bit(shape, kernel, stride, ceil
         np.testing.assert_array_equal(have, want)
         np.testing.assert_array_equal(np.signbit(have), np.signbit(want))
     assert _fused_names(compiled, "MaxPool2D", "_max_pool") == [fused != "backward only", True]
+
+
+CONVOLUTIONS = [((64, 3, 8, 8), (8, 3, 3, 3), 1, 1, 1, np.float32),
+                ((5, 1, 8, 8), (16, 1, 3, 3), 1, 1, 1, np.float32),
+                ((16, 4, 6, 6), (6, 2, 3, 3), 2, 0, 2, np.float32),
+                ((8, 2, 5, 5), (3, 2, 3, 3), 1, 1, 1, np.float64),
+                ((2, 3, 20, 20), (4, 3, 3, 3), 1, 1, 1, np.float32)]
+
+
+@pytest.mark.parametrize("shape,weight_shape,stride,padding,groups,dtype", CONVOLUTIONS,
+                         ids=["batch-64", "batch-5", "strided-grouped", "float64", "wide"])
+def test_a_convolution_with_the_loops_moves_equals_eager_bit_for_bit(
+        shape, weight_shape, stride, padding, groups, dtype):
+    """A convolution replayed whole runs its forward and array backward with the loops that
+    move the batch dim (``kernels/layout.py``): the output and the gradients of the input,
+    weight and bias to the bit, where the batch-last kernels run (small images, a batch of
+    5, a strided and grouped one whose gradient moves a strided view back through NumPy,
+    float64) and where they do not (a wide image)."""
+    rng = np.random.default_rng(62)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (shape, weight_shape,
+                                                            weight_shape[:1])]
+
+    def function(x, weight, bias):
+        return F.conv2d(x * 1.0, weight, bias, stride, padding, groups=groups)
+
+    leaves = [ember.tensor(a) for a in arrays]
+    cotangent = ember.tensor(rng.standard_normal(tuple(function(*leaves).shape)).astype(dtype))
+
+    def run(call):
+        leaves = [ember.tensor(a, requires_grad=True) for a in arrays]
+        y = call(*leaves)
+        y.backward(cotangent)
+        return [y.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves]
+
+    expected = run(function)
+    compiled = ember.compile(function)
+    run(compiled)
+    assert fusion.wait(timeout=120), fusion.failure
+    for want, have in zip(expected, run(compiled)):
+        np.testing.assert_array_equal(have.view(np.uint8), want.view(np.uint8))
+    program = compiled.latest.program
+    (number,) = [n for n, step in enumerate(program.steps) if step.op.__name__ == "Convolution"]
+    for name in (f"Convolution_{number}", f"B{number}"):
+        assert program.namespace[name].keywords["moves"].to_last.__qualname__.startswith(
+            "_moves"), name
 
 
 FILLS = [((16, 4, 8, 8), (1, 1, 8, 8), float("-inf"), True), ((3, 5), (3, 5), 2.5, True),

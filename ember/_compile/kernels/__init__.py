@@ -9,6 +9,8 @@
 - ``masking``: ``masked_fill`` by a mask shared across leading dims, and its backward;
 - ``sparse``: an embedding's gradient;
 - ``pooling``: max pooling over 2 × 2 tiles, and any max pooling's gradient;
+- ``layout``: the batch dim moved to the end and back for the convolutions' batch-last
+  kernels;
 - ``clipping``: ``clip_grad_norm_``'s norm of each gradient;
 - ``adam``: Adam's and AdamW's update;
 - ``sgd``: plain SGD's update (no momentum, no weight decay).
@@ -19,6 +21,7 @@ from __future__ import annotations
 from ember._compile.kernels.activations import GELU, OUTPUT_GRADS, RELU
 from ember._compile.kernels.adam import ADAM
 from ember._compile.kernels.clipping import CLIP
+from ember._compile.kernels.layout import MOVES
 from ember._compile.kernels.masking import MASKED_FILL
 from ember._compile.kernels.normalization import LAYER_NORM
 from ember._compile.kernels.pooling import MAX_POOL
@@ -27,7 +30,7 @@ from ember._compile.kernels.softmax import LOG_SOFTMAX, SOFTMAX, SOFTMAX_CHAIN
 from ember._compile.kernels.sparse import EMBEDDING
 
 FAMILIES = (GELU, RELU, OUTPUT_GRADS, SOFTMAX, LOG_SOFTMAX, SOFTMAX_CHAIN, MASKED_FILL,
-            LAYER_NORM, EMBEDDING, MAX_POOL, CLIP, ADAM, SGD_UPDATE)
+            LAYER_NORM, EMBEDDING, MAX_POOL, MOVES, CLIP, ADAM, SGD_UPDATE)
 BUILDERS = {family.kind: family.build for family in FAMILIES}  # kind -> build(numba)
 
 

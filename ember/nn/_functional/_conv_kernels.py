@@ -19,6 +19,7 @@ Everything here works on arrays; pooling and ``unfold``/``fold`` reuse the windo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ember._backend import ndarray, xp
@@ -167,20 +168,22 @@ def _times_transposed(a, b):
     return _grouped_matmul(b, a.transpose(0, 2, 1)).transpose(0, 2, 1)
 
 
-def _convolve(x, weight, geometry: Geometry, out=None, columns=None):
+def _convolve(x, weight, geometry: Geometry, out=None, columns=None, moves=None):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, g(o)·C_g + c, p·s + k·d].
 
     ``out`` keeps only the first windows: the adjoint of a transposed convolution whose
     output padding left room for more of them than its input had. ``columns``: the
-    batch-last im2col of ``x``, where the caller already has it.
+    batch-last im2col of ``x``, where the caller already has it. ``moves``: how the
+    batch-last kernels move the batch dim (``Moves``; NumPy's copies by default).
     """
     kernel, groups, count = weight.shape[2:], geometry.groups, weight.ndim - 2
     out = tuple(out or output_size(x.shape[2:], kernel, geometry))
     if _batch_last_fits(geometry, x.shape[0], out):
+        moves = moves or NUMPY_MOVES
         if columns is None:
-            columns = _batch_last_columns(_to_batch_last(x), kernel, out, geometry)
+            columns = _batch_last_columns(moves.to_last(x), kernel, out, geometry)
         product = _grouped_matmul(_weight_matrix(weight, groups), columns)
-        return _to_batch_first(product.reshape((weight.shape[0],) + out + (x.shape[0],)))
+        return moves.to_first(product.reshape((weight.shape[0],) + out + (x.shape[0],)))
     columns = _columns(x, kernel, out, geometry)
     product = _grouped_matmul(_weight_matrix(weight, groups), columns)
     product = product.reshape((weight.shape[0], x.shape[0]) + out)
@@ -256,6 +259,19 @@ def _to_batch_first(y):
     return xp.ascontiguousarray(blocks.transpose(1, 0, 2), like=y).reshape((batch,) + rest)
 
 
+class Moves(NamedTuple):
+    """How the batch-last kernels move the batch dim: ``to_last`` makes (N, *rest) a
+    contiguous (*rest, N), ``to_first`` the reverse. Here NumPy's blocked copies
+    (``NUMPY_MOVES``); ember.compile's programs pass loops of their own
+    (``ember/_compile/kernels/layout.py``), which copy the same values."""
+
+    to_last: Callable
+    to_first: Callable
+
+
+NUMPY_MOVES = Moves(_to_batch_last, _to_batch_first)
+
+
 def _strided(array, start: int, shape: tuple, strides: tuple):
     """A read-only view of the C-contiguous NumPy ``array`` from byte ``start`` (cheaper
     than as_strided)."""
@@ -296,14 +312,15 @@ def _batch_last_columns(moved, kernel, out, geometry: Geometry):
     return view.reshape(geometry.groups, depth, math.prod(out) * batch)
 
 
-def _batch_last_grad(grad, groups: int):
+def _batch_last_grad(grad, groups: int, moves: Moves = NUMPY_MOVES):
     """``grad`` (N, C, *out) batch-last, as ``(groups, C / groups, prod(out) · N)``."""
     channels = grad.shape[1]
     width = math.prod(grad.shape[2:]) * grad.shape[0]
-    return _to_batch_last(grad).reshape(groups, channels // groups, width)
+    return moves.to_last(grad).reshape(groups, channels // groups, width)
 
 
-def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geometry):
+def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geometry,
+                          moves: Moves = NUMPY_MOVES):
     """col2im, batch-last, from ``grad`` as a matrix ``(groups, C_out / groups, prod(out) · N)``.
 
     With unit strides this is the convolution of the zero-padded ``grad`` with the flipped,
@@ -327,7 +344,7 @@ def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geome
         adjoint = Geometry(geometry.stride, geometry.dilation, before, after, groups)
         columns = _batch_last_columns(moved, kernel, tuple(size), adjoint)
         product = _grouped_matmul(_weight_matrix(flipped, groups), columns)
-        return _to_batch_first(product.reshape((channels,) + tuple(size) + (batch,)))
+        return moves.to_first(product.reshape((channels,) + tuple(size) + (batch,)))
     product = _grouped_matmul(_weight_matrix(weight, groups).transpose(0, 2, 1), matrix)
     columns = product.reshape((channels, math.prod(kernel)) + tuple(out) + (batch,))
     full = tuple(n + a + b for n, a, b in zip(size, geometry.before, geometry.after))
@@ -340,7 +357,7 @@ def _batch_last_transpose(matrix, weight, size, out, batch: int, geometry: Geome
         target = image[(slice(None), *region)]  # a view: the add writes into ``image``
         target += columns[:, index]
     inner = tuple(slice(a, a + n) for a, n in zip(geometry.before, size))
-    return _to_batch_first(image[(slice(None), *inner)])
+    return moves.to_first(image[(slice(None), *inner)])
 
 
 def _batch_last_weight(columns, matrix, channels: int, kernel):

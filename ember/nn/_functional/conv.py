@@ -12,6 +12,7 @@ from __future__ import annotations
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import (
+    NUMPY_MOVES,
     Geometry,
     _batch_last_columns,
     _batch_last_fits,
@@ -21,7 +22,6 @@ from ember.nn._functional._conv_kernels import (
     _convolve,
     _convolve_transpose,
     _convolve_weight,
-    _to_batch_last,
     output_size,
 )
 from ember.ops._function import Op, _legacy
@@ -39,7 +39,8 @@ class Convolution(Op):
     ``aten.convolution``. ``size`` is the output's spatial size (``None``: all windows)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry, transposed, size):
+    def forward(ctx, x, weight, bias, geometry, transposed, size, moves=NUMPY_MOVES):
+        """``moves``: how the batch-last kernels move the batch dim (``Moves``)."""
         ctx.geometry, ctx.transposed, ctx.size = geometry, transposed, x.shape[2:]
         ctx.save_for_backward(x, weight)
         if transposed:
@@ -49,11 +50,11 @@ class Convolution(Op):
             out = tuple(size or output_size(x.shape[2:], kernel, geometry))
             columns = None
             if _batch_last_fits(geometry, x.shape[0], out):
-                columns = _batch_last_columns(_to_batch_last(x), kernel, out, geometry)
+                columns = _batch_last_columns(moves.to_last(x), kernel, out, geometry)
                 needs = getattr(ctx, "needs_input_grad", ())
                 if needs[1:2] == (True,) and columns.size <= _KEPT_COLUMNS:
                     ctx.columns = columns  # the weight gradient's im2col: small, so kept
-            y = _convolve(x, weight, geometry, out, columns)
+            y = _convolve(x, weight, geometry, out, columns, moves)
         if bias is not None:
             y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
         return y
@@ -78,20 +79,21 @@ class Convolution(Op):
     # batch-last copy of ``grad`` serves the input, weight and bias gradients and the columns
     # the forward kept are reused; ``backward`` must go through the two ops to be recorded.
     @staticmethod
-    def backward_arrays(ctx, grad):
+    def backward_arrays(ctx, grad, moves=NUMPY_MOVES):
         x, weight = ctx.saved_arrays
         needs, geometry, size = ctx.needs_input_grad, ctx.geometry, ctx.size
         kernel = tuple(weight.shape[2:])
         columns = ctx.__dict__.pop("columns", None)
         grad_x = grad_weight = grad_bias = None
         if not ctx.transposed and _batch_last_fits(geometry, grad.shape[0], grad.shape[2:]):
-            matrix = _batch_last_grad(grad, geometry.groups)  # serves both products
+            matrix = _batch_last_grad(grad, geometry.groups, moves)  # serves both products
             if needs[0]:
                 out = grad.shape[2:]
-                grad_x = _batch_last_transpose(matrix, weight, size, out, grad.shape[0], geometry)
+                grad_x = _batch_last_transpose(matrix, weight, size, out, grad.shape[0],
+                                               geometry, moves)
             if needs[1]:
                 if columns is None:
-                    moved = _to_batch_last(x)
+                    moved = moves.to_last(x)
                     columns = _batch_last_columns(moved, kernel, grad.shape[2:], geometry)
                 grad_weight = _batch_last_weight(columns, matrix, x.shape[1], kernel)
             if needs[2]:
