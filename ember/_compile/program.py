@@ -15,6 +15,7 @@ A replay runs the forward and puts one node in the autograd graph for the whole 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import linecache
 
@@ -86,7 +87,13 @@ def _literal(value) -> str | None:
 
 
 def _describe(slot) -> str:
-    return f"{tuple(slot.shape)} {slot.dtype}"
+    return f"{tuple(slot.shape)} {_dtype_text(slot.dtype)}"
+
+
+@functools.cache
+def _dtype_text(dtype) -> str:
+    """``str(dtype)``, once per dtype: NumPy writes it in Python each time."""
+    return str(dtype)
 
 
 class Program:
@@ -674,9 +681,15 @@ def _short(where: str) -> str:
 
 
 def _dtype_name(program, dtype) -> str:
-    name = f"{dtype.name}_"
+    name = _dtype_variable(dtype)
     program.namespace[name] = dtype
     return name
+
+
+@functools.cache
+def _dtype_variable(dtype) -> str:
+    """The program's name for ``dtype`` (``float32_``), once per dtype, as ``_dtype_text``."""
+    return f"{dtype.name}_"
 
 
 def _folded_zero_grads(steps, sources) -> tuple:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from functools import partial
+from functools import cache, partial
 
 from ember._backend import array_types, asarray, is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
@@ -85,9 +85,10 @@ class _Unary(Op):
         return Lowered(cls.compute, saves, partial(cls.chain, ArrayMath))
 
 
+@cache
 def _fresh_same_dtype(compute, dtype) -> bool:
     """Whether ``compute`` gives a new array of its input's float dtype, as ``_Unary``'s
-    forward keeps it (tried on one element)."""
+    forward keeps it (tried on one element, once per function and dtype)."""
     sample = xp.full(1, 0.5, dtype)
     with xp.errstate(all="ignore"):
         result = compute(sample)
