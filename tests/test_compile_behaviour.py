@@ -516,20 +516,51 @@ def _inplace_input(x):
     return x * 2
 
 
-class _Square(ember.autograd.Function):
+class _KeepsInput(ember.autograd.Function):  # its ctx holds a tensor, not saved
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.x = x
         return x * x
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x * grad
+        return 2 * ctx.x * grad
 
 
-def _custom(x):
-    return _Square.apply(x) + 1
+class _Doubles(ember.autograd.Function):  # in place, as mark_dirty says
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mark_dirty(x)
+        return x.mul_(2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
+
+class _Identity(ember.autograd.Function):  # returns its input as it is
+    @staticmethod
+    def forward(ctx, x):
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class _GraphInside(ember.autograd.Function):  # records a graph of its own in forward
+    @staticmethod
+    def forward(ctx, x):
+        with ember.enable_grad():
+            return x * 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 3
+
+
+def _custom(function):
+    return lambda x: function.apply(x * 1) + 1
 
 
 def _hook_inside(x):
@@ -582,7 +613,10 @@ BREAKS = {
     "nonzero": (_nonzero, "did not get as an argument"),
     "mask": (_mask, "array argument"),
     "inplace_input": (_inplace_input, "in-place change to an input"),
-    "custom_function": (_custom, "custom autograd.Function"),
+    "function_keeps_a_tensor": (_custom(_KeepsInput), "keeps a tensor on its ctx"),
+    "function_in_place": (_custom(_Doubles), "changes an input in place"),
+    "function_returns_its_input": (_custom(_Identity), "did not compute with ember's ops"),
+    "function_with_a_graph": (_custom(_GraphInside), "records a graph inside its forward"),
     "hook": (_hook_inside, "hook"),
 }
 

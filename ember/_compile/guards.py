@@ -230,7 +230,8 @@ def _contents(value):
 def _class_data(klass, named) -> list:
     """(name, value) for the names in ``named`` (every name, for None) that ``klass`` or a
     base of it outside ember defines as plain data: class-level settings (``scale = 0.5``
-    in a model's class body), which code reads through an instance or the class."""
+    in a model's class body), which code reads through an instance or the class. Not a
+    descriptor (a ``staticmethod``, a ``classmethod``): reading it gives another object."""
     found, seen = [], set()
     for owner in klass.__mro__:  # the first class to define a name is the one Python reads
         table = vars(owner)
@@ -242,7 +243,8 @@ def _class_data(klass, named) -> list:
                 continue
             seen.add(key)
             if not key.startswith("__") and (named is None or key in named) and (
-                    type(value) in _SCALARS or _plain(value) or _simple(value)):
+                    type(value) in _SCALARS or _plain(value) or _simple(value)) and \
+                    not hasattr(type(value), "__get__"):
                 found.append((key, value))
     return found
 

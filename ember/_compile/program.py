@@ -22,16 +22,22 @@ import linecache
 from ember._backend import asarray, float_errors_off, float_errors_restore, ndarray, xp
 from ember._compile import chains, fusion
 from ember._compile.small import offer as offer_small
-from ember._compile.tape import Slot, gradient_flow, slots_read
+from ember._compile.tape import Slot, gradient_flow, receiver, slots_read
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.autograd.engine import _accumulate_array, _conform_array, _replace_grad
+from ember.autograd.engine import (
+    _accumulate_array,
+    _backward_on_arrays,
+    _conform_array,
+    _replace_grad,
+)
 from ember.autograd.function import (
     BackwardNode,
     Function,
     _sequence,
     edge_of,
     grad_accumulator,
+    keep_saved,
 )
 from ember.ops._function import OUTPUT, _Scratch
 from ember.ops.shape.slices import Slice
@@ -62,6 +68,29 @@ class _TensorContext:
     def save_for_backward(self, *arrays) -> None:
         self._saved_data = arrays
         self._saved = tuple(None if a is None else Tensor._make(asarray(a)) for a in arrays)
+
+
+def _function_context(node_class, attributes):
+    """``F<n>(*saved)``: a ctx for a custom ``Function``'s backward on a replay, made as
+    ``Function.apply`` makes one: of its node class, with the attributes its forward gave
+    the recorded ctx, and the replay's arrays as what it saved."""
+
+    def context(*arrays):
+        ctx = node_class()
+        ctx.__dict__.update(attributes)
+        keep_saved(ctx, [None if array is None else Tensor._make(array) for array in arrays])
+        return ctx
+
+    return context
+
+
+def _function_backward(ctx, *grads):
+    """A custom ``Function``'s backward on a replay's gradients (None where none came), as
+    the engine runs it: under no_grad, zeros for outputs that got none (unless
+    ``set_materialize_grads(False)``), its results checked, one per argument of forward."""
+    with grad_mode.no_grad():
+        results = _backward_on_arrays(ctx, grads)
+    return tuple(r._data if isinstance(r, Tensor) else r for r in results)
 
 
 def _tensor_backward(ctx, *grads):
@@ -113,7 +142,8 @@ class Program:
         self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
                           "pieces": _pieces_gradient,
                           "scratch": _Scratch(),
-                          "zeros": xp.zeros, "tensor_backward": _tensor_backward}
+                          "zeros": xp.zeros, "tensor_backward": _tensor_backward,
+                          "function_backward": _function_backward}
         for slot in self.constants:
             self.namespace[slot.name] = slot.tensor._data
         # A region that ran backward() itself hands out no graph: its outputs are constants.
@@ -189,6 +219,8 @@ class Program:
             return [f"    call{number}(){comment}"]
         if step.kind == "backward":
             return self._inline_backward(number, step)
+        if step.kind == "function":
+            return self._function_lines(number, step)
         if step.kind == "draw":
             self.namespace[f"draw{number}"] = step.op
             return [f"    {outputs} = draw{number}()  # random draw: {shapes}"]
@@ -205,6 +237,17 @@ class Program:
                 lines.append(f"    version{number}[0] += 1")
             return lines
         raise AssertionError(f"a step of kind {step.kind!r}")
+
+    def _function_lines(self, number, step) -> list:
+        """``c<n> = F<n>(saved)``: the ctx of a custom ``Function`` whose forward's ops the
+        lines before ran, for its own ``backward`` (``_function_context``)."""
+        call = step.op
+        self.namespace[f"F{number}"] = _function_context(step.node, call.attributes)
+        self.contexts.append(f"c{number}")
+        saved = ", ".join("None" if slot is None else slot.name for slot in call.saved)
+        made = ", ".join(slot.name for slot in step.outputs)
+        return [f"    c{number} = F{number}({saved})  # {step.name}, a custom autograd.Function:"
+                f" the ctx of its backward, for {made}  <- {_short(step.where)}"]
 
     def _op_lines(self, number, step, contexts) -> list:
         """``<Op>_<n>(ctx, args)``: an op's own forward, with a ctx where it has a backward."""
@@ -401,7 +444,7 @@ class Program:
                 merged.update(splits[number])
             elif step.kind in ("write", "snapshot"):
                 lines += self._write_backward_lines(step)
-                _arrived(known, step.args[-1], _MAYBE)
+                _arrived(known, receiver(step), _MAYBE)
             elif number in self.lowered and step.node is not None:
                 lines += self._lowered_backward_lines(number, step, flows, known)
             elif step.node is not None:
@@ -477,6 +520,18 @@ class Program:
         grads = [f"g{s.index}" if s.index in flows else "None" for s in step.outputs]
         arrived = [g for g in grads if g != "None"]
         lines = [f"    if {' is not None or '.join(arrived)} is not None:  # {step.name}"]
+        if step.kind == "function":  # as the engine runs it, zeros for missing gradients too
+            lines.append(f"        r = function_backward(c{number}, {', '.join(grads)})")
+        else:
+            lines += self._op_backward_lines(number, step, grads)
+        for position, (arg, need) in enumerate(zip(step.args, step.needs)):
+            if need and isinstance(arg, Slot) and arg.index in flows:
+                lines += self._arrival(f"r[{position}]", arg, f"c{number}", position)
+        return lines
+
+    def _op_backward_lines(self, number, step, grads) -> list:
+        """``r = `` an op's backward on its outputs' gradients (``grads``, names or None)."""
+        lines = []
         if len(grads) > 1:  # the engine's zeros for outputs that got no gradient
             for slot, grad in zip(step.outputs, grads):
                 if grad == "None":
@@ -488,23 +543,17 @@ class Program:
                      for g, s in zip(grads, step.outputs)]
         backward = step.node._backward_arrays
         if backward is None:
-            call = f"tensor_backward(c{number}, {', '.join(grads)})"
-        else:
-            self.namespace[f"B{number}"] = backward
-            fusion.offer(self.namespace, f"B{number}", step, role="backward")
-            call = f"B{number}(c{number}, {', '.join(grads)})"
-        lines.append(f"        r = {call}")
-        for position, (arg, need) in enumerate(zip(step.args, step.needs)):
-            if need and isinstance(arg, Slot) and arg.index in flows:
-                lines += self._arrival(f"r[{position}]", arg, f"c{number}", position)
-        return lines
+            return lines + [f"        r = tensor_backward(c{number}, {', '.join(grads)})"]
+        self.namespace[f"B{number}"] = backward
+        fusion.offer(self.namespace, f"B{number}", step, role="backward")
+        return lines + [f"        r = B{number}(c{number}, {', '.join(grads)})"]
 
     def _write_backward_lines(self, step) -> list:
-        """An in-place write passes its gradient on to the value written; a copy, to its
-        source."""
-        written, value = step.outputs[0], step.args[-1]
+        """An in-place write passes its gradient on to the value written (under no_grad, to
+        the target as it was); a copy, to its source (``receiver``)."""
+        written = step.outputs[0]
         return [f"    if g{written.index} is not None:  # {step.kind}"] + self._arrival(
-            f"g{written.index}", value, "None", 0)
+            f"g{written.index}", receiver(step), "None", 0)
 
     def _arrival(self, grad, slot, node, position) -> list:
         """A gradient reaching ``slot``: brought to its shape and dtype, then summed."""
@@ -565,12 +614,25 @@ class Program:
                     "ember.compile: a double backward (create_graph=True) through a compiled "
                     "region that draws random numbers is not supported; run it uncompiled"
                 )
+            if step.kind == "write" and step.needs[0]:  # under no_grad, as eagerly
+                target, value = values[step.args[0].index], values[step.args[1].index]
+                if target.grad_fn is None:
+                    target = value.detach()
+                else:  # the target keeps its graph and takes the value's numbers
+                    with grad_mode.no_grad():
+                        target.copy_(value)
+                values[step.outputs[0].index] = target
+                continue
             if step.kind in ("write", "snapshot"):
                 values[step.outputs[0].index] = values[step.args[-1].index]
                 continue
-            args = [values[a.index] if isinstance(a, Slot) else a
-                    for a in step.args]
-            results = step.op.apply(*args)
+            # an argument that took no gradient when recorded (one detached, one the op
+            # got under no_grad) takes none here either
+            needs = itertools.chain(step.needs, itertools.repeat(False))
+            args = [(values[a.index] if need else values[a.index].detach())
+                    if isinstance(a, Slot) else a for a, need in zip(step.args, needs)]
+            # a custom Function anew, over the results (without a graph) of its forward's ops
+            results = (step.op.function if step.kind == "function" else step.op).apply(*args)
             results = results if type(results) is tuple else (results,)
             for slot, tensor in zip(step.outputs, results):
                 values[slot.index] = tensor

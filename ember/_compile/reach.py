@@ -14,6 +14,7 @@ import sysconfig
 import types
 
 from ember._tensor import Tensor
+from ember.autograd.function import Function
 from ember.nn.modules.module import Module
 
 _SCALARS = (bool, int, float, str, type(None))
@@ -47,6 +48,9 @@ def _globals_and_cells(function, modules=(), cell_names=None):
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
             pending += _methods(owner)
+    for module in modules:  # a custom Function a layer holds (``self.function = Clamp``)
+        pending += [method for value in vars(module).values() if _custom_function(value)
+                    for method in _function_methods(value)]
     found += _attributes_read(function)
     for _, _, value in found:
         if isinstance(value, Module):
@@ -79,6 +83,9 @@ def _globals_and_cells(function, modules=(), cell_names=None):
                 pending.append(value)
             elif isinstance(value, Module):
                 pending += _methods(value)
+            elif _custom_function(value) and id(value) not in seen:
+                seen.add(id(value))
+                pending += _function_methods(value)
             elif isinstance(value, types.ModuleType) and _users_module(value) and \
                     id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
                 seen.add(id(value))
@@ -149,14 +156,31 @@ def _methods(module) -> list:
 def _own_functions(modules) -> list:
     """The functions that the classes of ``modules`` define outside ember, each class once
     (a model's many blocks share theirs)."""
+    return _class_functions(_own_classes(modules))
+
+
+def _class_functions(classes) -> list:
+    """The functions that ``classes`` define: methods, static and class methods, and what
+    reading a property runs."""
     found = []
-    for klass in _own_classes(modules):
+    for klass in classes:
         for value in vars(klass).values():
             value = getattr(value, "__func__", value)  # a static or class method
             value = getattr(value, "fget", value)  # a property: what reading it runs
             if isinstance(value, types.FunctionType):
                 found.append(value)
     return found
+
+
+def _custom_function(value) -> bool:
+    """Whether ``value`` is a custom ``autograd.Function``: a replay runs its ops as its
+    forward ran them when recorded, so what that forward reads is guarded too."""
+    return isinstance(value, type) and issubclass(value, Function) and _outside_ember(value)
+
+
+def _function_methods(function) -> list:
+    """The methods of a custom ``Function`` and of its bases outside ember."""
+    return _class_functions([klass for klass in function.__mro__ if _outside_ember(klass)])
 
 
 def _own_classes(modules) -> list:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from typing import NamedTuple
 
 from ember._backend import bfloat16, ndarray
 from ember._hooks import hooks_registered
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,7 +50,10 @@ class Slot:
 
 class Step:
     """One kernel call. ``args`` holds, per argument of the kernel, a ``Slot`` or a
-    constant; ``node`` is the node class whose backward runs on replay (None: no graph)."""
+    constant; ``node`` is the node class whose backward runs on replay (None: no graph).
+    A custom ``Function`` is a step of its own (kind ``function``, its ``op`` a
+    ``FunctionCall``) after the steps of its forward: it computes nothing, it makes the ctx
+    that the class's ``backward`` gets."""
 
     __slots__ = ("kind", "op", "args", "outputs", "node", "needs", "as_array", "where",
                  "handed")
@@ -63,7 +68,28 @@ class Step:
     def name(self) -> str:
         if self.kind == "op":
             return self.op.__name__
+        if self.kind == "function":
+            return self.op.function.__name__
         return self.op.func.__qualname__ if self.kind == "call" else self.kind
+
+
+class FunctionCall(NamedTuple):
+    """What a replay needs of a custom ``Function``'s ctx: the class, the attributes its
+    forward gave the ctx (numbers, shapes, flags: never a tensor), and the slots of what it
+    saved for backward (None where it saved None)."""
+
+    function: type
+    attributes: dict
+    saved: tuple
+
+
+# What ember itself keeps on a node: the graph around it and what it saved, which a replay
+# makes anew (``FunctionCall.attributes`` holds the rest: the user's, and the node's
+# ``needs_input_grad``, argument count, outputs' shapes and ``materialize_grads``).
+_GRAPH_ATTRIBUTES = frozenset({"_input_meta", "_sequence_nr", "_saved", "_saved_data",
+                               "_saved_versions", "_trace", "to_save", "_released",
+                               "_executed_at", "_tensor_hooks", "_retained", "_hooks",
+                               "_prehooks", "_metadata"})
 
 
 class Tape:
@@ -190,9 +216,10 @@ class Tape:
             self.graph_break("an in-place change to a view")
         elif slot.kind == "constant":
             self.graph_break("an in-place change to a constant made inside the compiled call")
-        else:
+        else:  # under no_grad the target keeps its graph: its gradient flows back there
+            detached = not grad_mode.state.enabled
             self.pending = Step("write", target._version_counter, (slot, value), [],
-                                user_line())
+                                user_line(), needs=(detached, not detached))
 
     def wrote(self, target) -> None:
         if self.pending is not None:
@@ -226,6 +253,69 @@ class Tape:
         # A tensor it returns (clip_grad_norm_'s total norm) is a value of the step.
         self._add(step, (result,) if isinstance(result, Tensor) else ())
         return result
+
+    def mark(self) -> tuple:
+        """Where the tape stands: (steps, slots) so far (``function``)."""
+        return len(self.steps), len(self.slots)
+
+    def function(self, mark, function, ctx, args, outputs, saved) -> None:
+        """A custom ``Function`` ran with gradients: its forward's ops, recorded since
+        ``mark`` without a graph (under no_grad), made ``outputs``, and ``ctx`` is their
+        ``grad_fn``. Recorded as a ``function`` step, whose backward is the class's own,
+        run on each replay with a ctx made like this one. A break where a replay could not
+        do what eager did: a ctx that holds a tensor outside ``save_for_backward`` (it
+        would keep the recording's), an in-place Function (``mark_dirty``), an output that
+        its forward did not compute with ember's ops (an input returned as it is), or a graph
+        recorded inside the forward (``enable_grad``)."""
+        if self.muted:
+            return
+        name = f"the custom autograd.Function {function.__name__}"
+        steps, slots = mark
+        attributes = {key: value for key, value in vars(ctx).items()
+                      if key not in _GRAPH_ATTRIBUTES}
+        if ctx._dirty:
+            self.graph_break(f"{name} changes an input in place (mark_dirty)")
+            return
+        if any(_holds_tensor(value) for value in attributes.values()):
+            self.graph_break(f"{name} keeps a tensor on its ctx outside save_for_backward")
+            return
+        for step in self.steps[steps:]:
+            if step.node is not None:
+                self.graph_break(f"{name} records a graph inside its forward")
+                return
+        output_slots = []
+        for output in outputs:
+            slot = self.by_tensor.get(id(output)) if isinstance(output, Tensor) else None
+            if slot is None or slot.index < slots or slot.kind != "step" or \
+                    slot in output_slots:
+                self.graph_break(f"{name} returns a value its forward did not compute with "
+                                 "ember's ops")
+                return
+            output_slots.append(slot)
+        saved_slots = []
+        for tensor in saved:
+            slot = None if tensor is None else self.slot_of(tensor)
+            if tensor is not None and slot is None:
+                return  # ``slot_of`` said why
+            saved_slots.append(slot)
+        step_args = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                slot = self.slot_of(arg)
+                if slot is None:
+                    return
+                step_args.append(slot)
+            elif _tensors_in(arg) or arrays_in(arg):
+                self.graph_break(f"{name}: a tensor inside a non-tensor argument")
+                return
+            else:
+                step_args.append(arg)
+        self.saved.update(id(t._data) for t in saved if t is not None)
+        for output, slot in zip(outputs, output_slots):
+            slot.requires_grad = output._requires_grad
+        call = FunctionCall(function, attributes, tuple(saved_slots))
+        self.steps.append(Step("function", call, tuple(step_args), output_slots, user_line(),
+                               type(ctx), ctx.needs_input_grad))
 
     def backward(self, outputs, grad_tensors, create_graph) -> bool:
         """``backward()`` of ``outputs`` inside the call: recorded as a step that runs the
@@ -359,6 +449,18 @@ def arrays_in(value) -> list:
     return []
 
 
+def _holds_tensor(value) -> bool:
+    """Whether ``value`` is a tensor or an array, or holds one in its tuples, lists, sets
+    and dicts, however deep."""
+    if isinstance(value, (Tensor, ndarray)):
+        return True
+    if type(value) is dict:
+        value = value.values()
+    elif type(value) not in (tuple, list, set, frozenset):
+        return False
+    return any(_holds_tensor(item) for item in value)
+
+
 def _tensors_in(value) -> list:
     if type(value) in (tuple, list):
         return [t for item in value for t in _tensors_in(item)]
@@ -374,7 +476,7 @@ def gradient_flow(steps, seeds) -> set:
         if not any(s.index in flows for s in step.outputs):
             continue
         if step.kind in ("write", "snapshot"):
-            flows.add(step.args[-1].index)
+            flows.add(receiver(step).index)
             continue
         for arg, need in zip(step.args, step.needs):
             if need and isinstance(arg, Slot):
@@ -382,11 +484,24 @@ def gradient_flow(steps, seeds) -> set:
     return flows
 
 
+def receiver(step) -> Slot:
+    """The slot that the gradient of what a write or a snapshot made goes to: the value
+    written, or the target as it was before a write under no_grad (which, as eagerly,
+    leaves the target's graph as it was); the source of a snapshot."""
+    if step.kind == "write" and step.needs[0]:
+        return step.args[0]
+    return step.args[-1]
+
+
 def slots_read(step) -> list:
-    """The slots ``step`` reads: its slot arguments, or a ``backward()``'s roots and seeds."""
+    """The slots ``step`` reads: its slot arguments, or a ``backward()``'s roots and seeds;
+    a custom ``Function``'s, and what it saved."""
     if step.kind == "backward":
         return [slot for pair in step.args for slot in pair if slot is not None]
-    return [a for a in step.args if isinstance(a, Slot)]
+    read = [a for a in step.args if isinstance(a, Slot)]
+    if step.kind == "function":
+        read += [slot for slot in step.op.saved if slot is not None]
+    return read
 
 
 def user_line() -> str:

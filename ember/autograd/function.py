@@ -20,6 +20,7 @@ import traceback
 import warnings
 import weakref
 
+from ember import _tape
 from ember._backend import (
     asarray as _asarray,
     bfloat16 as _BFLOAT16,
@@ -27,7 +28,6 @@ from ember._backend import (
     ndarray as _ndarray,
 )
 from ember._hooks import add_hook
-from ember._tape import graph_break
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
@@ -334,7 +334,13 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        graph_break(f"a custom autograd.Function ({cls.__name__})")
+        # An ``ember.compile`` recording sees the forward's ops, then the Function itself
+        # (``Tape.function``): a replay runs those ops and this class's ``backward``.
+        tape = _tape.current()
+        if tape is not None and kwargs:
+            tape.graph_break(f"a custom autograd.Function ({cls.__name__}) called with "
+                             "keyword arguments")
+        mark = tape.mark() if tape is not None else None
         node = cls._backward_cls()
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         node.needs_input_grad = needs
@@ -359,6 +365,8 @@ class Function(metaclass=FunctionMeta):
         connect(node, args, wrapped)
         if to_save:
             keep_saved(node, to_save)
+        if tape is not None:
+            tape.function(mark, cls, node, args, wrapped, to_save)
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
 
 
