@@ -14,6 +14,7 @@ import pytest
 
 import ember
 import ember.nn as nn
+from ember.autograd.function import once_differentiable
 
 
 def _state(compiled):
@@ -83,6 +84,53 @@ class _CopiesInput(ember.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * 3
+
+
+class _TopValues(ember.autograd.Function):
+    """``setup_context``'s form, an output marked non-differentiable (the indices), and a
+    ``once_differentiable`` backward that reads ``needs_input_grad`` and a shape."""
+
+    @staticmethod
+    def forward(x, k):
+        values, indices = x.sort(dim=-1, descending=True)
+        return values[..., :k], indices[..., :k]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, _ = inputs
+        _, indices = output
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(indices)
+        ctx.shape = x.shape
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_values, grad_indices):
+        (indices,) = ctx.saved_tensors
+        grad = ember.zeros(ctx.shape, dtype=grad_values.dtype)
+        grad.scatter_(-1, indices, grad_values)
+        return (grad if ctx.needs_input_grad[0] else None), None
+
+
+def test_a_custom_function_in_setup_context_form_with_a_non_differentiable_output_replays():
+    def function(x, w):
+        values, indices = _TopValues.apply(x * w, 3)
+        return (values * values).sum() + indices.float().sum()
+
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        data, weights = rng.standard_normal((4, 6)), rng.standard_normal(6)
+        results = []
+        for run in (function, compiled):
+            x = ember.tensor(data, requires_grad=True)
+            w = ember.tensor(weights, requires_grad=True)
+            out = run(x, w)
+            out.backward()
+            results.append((_array(out), _array(x.grad), _array(w.grad)))
+        for got, want in zip(results[1], results[0]):
+            np.testing.assert_array_equal(got, want)
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
 
 
 class _Layer(nn.Module):

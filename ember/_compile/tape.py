@@ -83,13 +83,14 @@ class FunctionCall(NamedTuple):
     saved: tuple
 
 
-# What ember itself keeps on a node: the graph around it and what it saved, which a replay
-# makes anew (``FunctionCall.attributes`` holds the rest: the user's, and the node's
-# ``needs_input_grad``, argument count, outputs' shapes and ``materialize_grads``).
+# What ember itself keeps on a node: the graph around it, what it saved and the outputs it
+# marked, which a replay makes anew or needs no more (``FunctionCall.attributes`` holds the
+# rest: the user's, and the node's ``needs_input_grad``, argument count, outputs' shapes
+# and ``materialize_grads``).
 _GRAPH_ATTRIBUTES = frozenset({"_input_meta", "_sequence_nr", "_saved", "_saved_data",
                                "_saved_versions", "_trace", "to_save", "_released",
                                "_executed_at", "_tensor_hooks", "_retained", "_hooks",
-                               "_prehooks", "_metadata"})
+                               "_prehooks", "_metadata", "_non_differentiable", "_dirty"})
 
 
 class Tape:
