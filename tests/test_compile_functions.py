@@ -25,6 +25,34 @@ def _array(tensor):
     return tensor.detach().numpy().copy()
 
 
+def _replays_as_eagerly(function, shapes, measure, seed):
+    """Three calls of ``function`` and of its compiled form on the same random arguments
+    (float64, of ``shapes``, requiring grad): what ``measure(out, *arguments)`` returns
+    (arrays) is equal, bit for bit. The compiled form replays its one recording."""
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        data = [rng.standard_normal(shape) for shape in shapes]
+        results = []
+        for run in (function, compiled):
+            arguments = [ember.tensor(array, requires_grad=True) for array in data]
+            results.append(measure(run(*arguments), *arguments))
+        for got, want in zip(results[1], results[0]):
+            np.testing.assert_array_equal(got, want)
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+
+
+def _gradients_of_sum(out, *arguments):
+    out.sum().backward()
+    return [_array(out)] + [_array(a.grad) for a in arguments]
+
+
+def _second_order(out, x):
+    (gx,) = ember.autograd.grad(out.sum(), x, create_graph=True)
+    (gxx,) = ember.autograd.grad((gx * gx).sum(), x)
+    return _array(gx), _array(gxx)
+
+
 class _Square(ember.autograd.Function):
     @staticmethod
     def forward(ctx, x):
@@ -117,20 +145,7 @@ def test_a_custom_function_in_setup_context_form_with_a_non_differentiable_outpu
         values, indices = _TopValues.apply(x * w, 3)
         return (values * values).sum() + indices.float().sum()
 
-    compiled = ember.compile(function)
-    rng = np.random.default_rng(5)
-    for _ in range(3):
-        data, weights = rng.standard_normal((4, 6)), rng.standard_normal(6)
-        results = []
-        for run in (function, compiled):
-            x = ember.tensor(data, requires_grad=True)
-            w = ember.tensor(weights, requires_grad=True)
-            out = run(x, w)
-            out.backward()
-            results.append((_array(out), _array(x.grad), _array(w.grad)))
-        for got, want in zip(results[1], results[0]):
-            np.testing.assert_array_equal(got, want)
-    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+    _replays_as_eagerly(function, [(4, 6), (6,)], _gradients_of_sum, seed=5)
 
 
 class _Layer(nn.Module):
@@ -251,22 +266,7 @@ def test_what_a_custom_function_held_by_a_layer_reads_is_guarded(monkeypatch):
 
 
 def test_double_backward_through_a_replayed_custom_function_keeps_the_second_order_term():
-    def function(x):
-        return (_Square.apply(x.tanh()) * x).sum()
-
-    compiled = ember.compile(function)
-    rng = np.random.default_rng(3)
-    for _ in range(3):
-        data = rng.standard_normal(6)
-        results = []
-        for run in (function, compiled):
-            x = ember.tensor(data, requires_grad=True)
-            (gx,) = ember.autograd.grad(run(x), x, create_graph=True)
-            (gxx,) = ember.autograd.grad((gx * gx).sum(), x)
-            results.append((_array(gx), _array(gxx)))
-        for got, want in zip(results[1], results[0]):
-            np.testing.assert_allclose(got, want, rtol=1e-12)
-    assert _state(compiled).replays == 2
+    _replays_as_eagerly(lambda x: _Square.apply(x.tanh()) * x, [(6,)], _second_order, seed=3)
 
 
 def test_a_custom_function_without_gradients_replays_its_forward():
@@ -298,31 +298,23 @@ def test_a_custom_function_with_keyword_arguments_breaks():
 # ---------------------------------------------------------------- writes under no_grad
 
 
-@pytest.mark.parametrize("double", [False, True])
-def test_a_write_under_no_grad_leaves_the_targets_graph_as_eagerly(double):
+@pytest.mark.parametrize("measure", [_gradients_of_sum, _second_order])
+def test_a_write_under_no_grad_leaves_the_targets_graph_as_eagerly(measure):
     def function(x):
         y = x * 2
         with ember.no_grad():
             y.add_(1)
-        return (y * y.detach()).sum() if double else y * 3
+        return y * y
 
-    compiled = ember.compile(function)
-    rng = np.random.default_rng(4)
-    for _ in range(3):
-        data = rng.standard_normal(3)
-        results = []
-        for run in (function, compiled):
-            x = ember.tensor(data, requires_grad=True)
-            out = run(x)
-            if double:
-                (gx,) = ember.autograd.grad(out, x, create_graph=True)
-                results.append((_array(out), _array(gx), gx.requires_grad))
-            else:
-                out.sum().backward()
-                results.append((_array(out), _array(x.grad)))
-        for got, want in zip(results[1], results[0]):
-            np.testing.assert_array_equal(got, want)
-    assert _state(compiled).replays == 2
+    _replays_as_eagerly(function, [(3,)], measure, seed=4)
+
+
+def test_double_backward_through_a_region_takes_no_gradient_through_a_detached_value():
+    def function(x):
+        y = x * 2
+        return y * y.detach()
+
+    _replays_as_eagerly(function, [(3,)], _second_order, seed=6)
 
 
 # ---------------------------------------------------------------- methods of a model's class
@@ -351,20 +343,3 @@ def test_static_and_class_methods_of_a_models_class_let_it_replay():
         compiled(ember.ones(2, 3))
     assert _state(compiled).replays == 3 and _state(compiled)._recordings == 1
 
-
-def test_double_backward_through_a_region_takes_no_gradient_through_a_detached_value():
-    def function(x):
-        y = x * 2
-        return (y * y.detach()).sum()
-
-    compiled = ember.compile(function)
-    for _ in range(3):
-        results = []
-        for run in (function, compiled):
-            x = ember.tensor([0.5, 1.0, -2.0], requires_grad=True)
-            (gx,) = ember.autograd.grad(run(x), x, create_graph=True)
-            (gxx,) = ember.autograd.grad(gx.sum(), x)
-            results.append((_array(gx), _array(gxx)))
-        for got, want in zip(results[1], results[0]):
-            np.testing.assert_array_equal(got, want)
-    assert _state(compiled).replays == 2
