@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import dataclasses
 import functools
 import io
@@ -1217,6 +1218,72 @@ def test_optimized_module_passes_through_to_the_original():
     other = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
     ember.compile(other).load_state_dict(compiled.state_dict())
     np.testing.assert_array_equal(_array(other[0].weight), _array(model[0].weight))
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.linear(x).relu() * 2
+
+
+def test_module_compile_compiles_in_place_with_eager_numbers():
+    ember.manual_seed(0)
+    model, eager = _Scaled(), _Scaled()
+    eager.load_state_dict(model.state_dict())
+    keys = list(model.state_dict())
+    model.compile()
+    assert type(model) is _Scaled and list(model.state_dict()) == keys
+    for module in (model, eager):  # a hook runs around the compiled forward
+        module.register_forward_hook(lambda module, args, output: output + 1)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        data = rng.standard_normal((4, 3)).astype(np.float32)
+        results = []
+        for module in (model, eager):
+            module.zero_grad()
+            out = module(ember.tensor(data))
+            out.sum().backward()
+            results.append((_array(out), _array(module.linear.weight.grad)))
+        for got, want in zip(*results):
+            np.testing.assert_array_equal(got, want)
+    assert model.forward.replays == 2
+    for module in (model, eager):  # a hook added later runs too, and records nothing anew
+        module.register_forward_pre_hook(lambda module, args: (args[0] * 3,))
+    x = ember.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+    np.testing.assert_array_equal(_array(model(x)), _array(eager(x)))
+    assert model.forward.replays == 3 and model.forward._recordings == 1
+    model.compile(fullgraph=True)  # again: from the forward it had before
+    assert model.forward._fullgraph and model.forward.replays == 0
+    model.compile(disable=True)
+    assert model.forward.__func__ is _Scaled.forward
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_a_deep_copy_of_a_compiled_module_is_compiled_on_its_own_parameters(in_place):
+    class Scaled(_Scaled):  # a class of its own: no copy has stored ``__slotnames__`` on it
+        pass
+
+    ember.manual_seed(1)
+    model = Scaled()
+    if in_place:
+        model.compile()
+    else:
+        model = ember.compile(model)
+    compiled = _state(model) if not in_place else model.forward
+    x = ember.ones(2, 3)
+    model(x), model(x)
+    copied = copy.deepcopy(model)  # copies of the weights, and no recording yet
+    with ember.no_grad():
+        copied.linear.weight.mul_(2)
+    np.testing.assert_array_equal(_array(copied(x)), _array(copied(x)))
+    assert not np.array_equal(_array(copied(x)), _array(model(x)))
+    copy_compiled = _state(copied) if not in_place else copied.forward
+    assert copy_compiled is not compiled and copy_compiled.replays == 2
+    # the first deep copy stored ``__slotnames__`` on the class: no guard fails for it
+    assert compiled._recordings == 1 and compiled.replays == 2
 
 
 def test_decorator_forms():

@@ -93,6 +93,8 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="ember
     return functools.wraps(model)(compiled) if hasattr(model, "__name__") else compiled
 
 
+Module._compiler = compile  # what ``Module.compile()`` compiles its forward with
+
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
 

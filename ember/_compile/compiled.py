@@ -14,6 +14,7 @@ to break where the call's own Python changed it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -41,6 +42,7 @@ from ember._compile.reach import (
     _SCALARS,
     _captured_tensors,
     _with_argument_modules,
+    forward_owner,
     modules_of,
 )
 from ember._compile.tape import Tape, Unsupported
@@ -62,6 +64,9 @@ class config:
 _EAGER = "eager"  # a cache entry: this signature broke the graph, so it runs eagerly
 _PLAIN_NEW = (object.__new__, types.SimpleNamespace.__new__)  # makes an object of no arguments
 _every_compiled = weakref.WeakSet()  # for ``reset``
+# what a compiled function learns from its calls, which a copy of it starts without
+_RECORDED = frozenset({"_cache", "_settling", "_last", "_last_key", "latest", "breaks",
+                       "replays", "_recordings", "_warned"})
 
 
 class _Hooked:
@@ -187,7 +192,8 @@ class CompiledFunction:
         modules = _with_argument_modules(self._modules, (args, kwargs))
         captured = _captured_tensors(self._function, modules)
         tape = Tape(tensors, captured, self._fullgraph)
-        hooked = _hooks_break(tape, modules)
+        outside = forward_owner(self._function)  # its hooks run around the call
+        hooked = _hooks_break(tape, [m for m in modules if m is not outside])
         tape.watch = Watch(self._function, modules, args, kwargs)
         _tape.start(tape)
         try:
@@ -262,6 +268,19 @@ class CompiledFunction:
         if self.latest is None:
             return "# nothing recorded yet: call the compiled function first\n"
         return self.latest.program.code
+
+    def __deepcopy__(self, memo):
+        """A copy of the function (a deep-copied module's forward, its modules) with no
+        recordings: they are a cache, and they hold the original's tensors and objects."""
+        copied = object.__new__(CompiledFunction)
+        memo[id(self)] = copied
+        for name, value in self.__dict__.items():
+            if name not in _RECORDED:
+                copied.__dict__[name] = copy.deepcopy(value, memo)
+        copied._cache, copied._settling = {}, set()
+        copied.reset()
+        _every_compiled.add(copied)
+        return copied
 
     def reset(self) -> None:
         self._cache.clear()

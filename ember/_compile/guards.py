@@ -26,6 +26,7 @@ from ember._compile.reach import (
     _outside_ember,
     _own_classes,
     _plain,
+    forward_owner,
 )
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
@@ -270,8 +271,9 @@ def _guards(function, modules, program) -> list:
     cell_names = {}
     reached = _globals_and_cells(function, modules, cell_names)
     named = _names_read(function, modules, reached)
+    outside = forward_owner(function)  # its hooks run around the call, and may change
     for number, module in enumerate(modules):
-        guards += _module_guards(f"M{number}", module, named)
+        guards += _module_guards(f"M{number}", module, named, hooks=module is not outside)
     guards += _method_guards(modules)
     for number, (namespace, key, value) in enumerate(reached):
         holder = f"G{number}"
@@ -315,8 +317,9 @@ def _guards(function, modules, program) -> list:
     return guards
 
 
-def _module_guards(name, module, named) -> list:
-    """The guards on ``module``'s own state, and on its class's data that code names.
+def _module_guards(name, module, named, hooks=True) -> list:
+    """The guards on ``module``'s own state (with ``hooks``, that it has none), and on its
+    class's data that code names.
 
     Its attributes are read from its ``__dict__``, which the guards hold: a module's class
     defines ``__getattr__``, so reading one as ``M0._parameters`` is a lookup several times
@@ -327,9 +330,10 @@ def _module_guards(name, module, named) -> list:
     # a method set on the module (``model.forward = ...``), or another class
     guards = [(f"type({name}) is {name}_class and {name}.__dict__ is {state} and "
                f"len({state}) == {len(vars(module))}", {**objects, f"{name}_class": type(module)},
-               f"{label} got a new attribute or another class"),
-              (f"not ({state}['_forward_hooks'] or {state}['_forward_pre_hooks'] or "
-               f"{state}['_backward_hooks'])", objects, f"{label} got hooks")]
+               f"{label} got a new attribute or another class")]
+    if hooks:
+        guards.append((f"not ({state}['_forward_hooks'] or {state}['_forward_pre_hooks'] or "
+                       f"{state}['_backward_hooks'])", objects, f"{label} got hooks"))
     for registry in ("_parameters", "_buffers"):
         for key, value in getattr(module, registry).items():
             guards.append((f"{state}[{registry!r}].get({key!r}) is {name}_{key}",
@@ -388,7 +392,10 @@ def _method_guards(modules) -> list:
         name, table = f"C{number}", vars(klass)
         code = {key: value for key, value in table.items()
                 if isinstance(value, (types.FunctionType, staticmethod, classmethod, property))}
-        checks = [f"len({name}) == {len(table)}"] + [
+        # not counting ``__slotnames__``, which ``copy`` and ``pickle`` (``copyreg``) store
+        # on a class the first time they copy one of its objects (``copy.deepcopy(model)``)
+        count = len(table) - ("__slotnames__" in table)
+        checks = [f"len({name}) - ('__slotnames__' in {name}) == {count}"] + [
             f"{name}.get({key!r}) is {name}_{index}" for index, key in enumerate(code)]
         objects = {name: table} | {f"{name}_{index}": value
                                    for index, value in enumerate(code.values())}

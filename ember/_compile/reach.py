@@ -198,6 +198,15 @@ def _outside_ember(klass) -> bool:
     return klass.__module__.split(".")[0] not in ("ember", "builtins")
 
 
+def forward_owner(function):
+    """The module whose own ``forward`` ``function`` is (``Module.compile()`` compiles it),
+    or None: that module's hooks run around the compiled call, not in it."""
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, Module) and getattr(function, "__name__", None) == "forward":
+        return owner
+    return None
+
+
 def modules_of(function) -> list:
     """The modules a compiled function can reach: a bound module's, and those it names."""
     roots = []

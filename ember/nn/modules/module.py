@@ -117,6 +117,7 @@ class Module:
 
     training: bool
     _version = 1
+    _compiler = None  # ``ember.compile``, handed down by the compiler at import (``compile``)
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
@@ -474,6 +475,19 @@ class Module:
 
     def share_memory(self) -> Module:
         return self
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module in place (PyTorch's ``Module.compile``): its ``forward``
+        becomes ``ember.compile(forward, *args, **kwargs)``. Unlike ``ember.compile(module)``,
+        which returns an ``OptimizedModule`` around it, the module keeps its type, its
+        attributes and its ``state_dict()`` keys. Its hooks run around the compiled
+        forward, eagerly. Compiling again starts from the forward it had before."""
+        forward = self.forward
+        forward = getattr(forward, "_compiled_from", forward)  # compiled before
+        compiled = Module._compiler(forward, *args, **kwargs)
+        if compiled is not forward:
+            compiled._compiled_from = forward
+        set_quietly(self, "forward", compiled)
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
