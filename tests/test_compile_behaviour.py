@@ -1282,6 +1282,7 @@ def test_a_deep_copy_of_a_compiled_module_is_compiled_on_its_own_parameters(in_p
     assert not np.array_equal(_array(copied(x)), _array(model(x)))
     copy_compiled = _state(copied) if not in_place else copied.forward
     assert copy_compiled is not compiled and copy_compiled.replays == 2
+    assert set(vars(copy_compiled)) == set(vars(compiled))  # every attribute, fresh or copied
     # the first deep copy stored ``__slotnames__`` on the class: no guard fails for it
     assert compiled._recordings == 1 and compiled.replays == 2
 

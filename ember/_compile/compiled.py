@@ -277,7 +277,7 @@ class CompiledFunction:
         for name, value in self.__dict__.items():
             if name not in _RECORDED:
                 copied.__dict__[name] = copy.deepcopy(value, memo)
-        copied._cache, copied._settling = {}, set()
+        copied._cache, copied._settling, copied._last_key = {}, set(), None
         copied.reset()
         _every_compiled.add(copied)
         return copied
