@@ -1340,6 +1340,65 @@ def test_explain_lists_recordings_guards_and_breaks():
     assert "item()" in broken.break_reasons[0] and "Graph Break Count: 1" in str(broken)
 
 
+def test_set_stance_as_a_function_a_context_and_a_decorator():
+    compiled = ember.compile(lambda x: x * 2)
+    small, large = ember.ones(2), ember.ones(3)
+    compiled(small), compiled(small)
+    state = _state(compiled)
+    with ember.compiler.set_stance("force_eager"):  # neither replays nor records
+        assert compiled(small).tolist() == [2.0, 2.0] and compiled(large).tolist() == [2.0] * 3
+    assert (state.replays, state._recordings) == (1, 1)
+    ember.compiler.set_stance("eager_on_recompile")
+    try:  # a new size runs eagerly; the recorded one still replays
+        compiled(large), compiled(small)
+    finally:
+        ember.compiler.set_stance("default")
+    assert (state.replays, state._recordings) == (2, 1)
+    with pytest.raises(RuntimeError, match="fail_on_recompile"):
+        with ember.compiler.set_stance("fail_on_recompile"):
+            compiled(large)
+    assert ember._compile.stance.current.name == "default"
+    fresh = ember.compile(lambda x: x + 1)
+
+    @ember.compiler.set_stance("eager_then_compile")
+    def three_calls():
+        return [fresh(small) for _ in range(3)]
+
+    assert ember._compile.stance.current.name == "default"  # only while it runs
+    three_calls()
+    assert (_state(fresh)._recordings, _state(fresh).replays) == (1, 1)
+    with pytest.raises(ValueError, match="unknown stance"):
+        ember.compiler.set_stance("sometimes")
+    inside = ember.compile(lambda x: (ember.compiler.set_stance("force_eager"), x)[1])
+    with pytest.raises(RuntimeError, match="not allowed inside a compiled region"):
+        inside(small)
+
+
+def test_dynamo_graph_break_and_the_accepted_hints():
+    def function(x):
+        ember._dynamo.mark_dynamic(x, 0)
+        ember._dynamo.maybe_mark_dynamic(x, 0)
+        ember._dynamo.mark_static(x)
+        y = x * 2
+        ember._dynamo.graph_break()
+        return y + 1
+
+    compiled = ember.compile(function)
+    for _ in range(2):
+        assert compiled(ember.ones(2)).tolist() == [3.0, 3.0]
+    assert _state(compiled).replays == 0
+    assert any("graph_break()" in reason for reason, _ in _state(compiled).breaks)
+    with pytest.raises(Unsupported, match="graph_break"):
+        ember.compile(function, fullgraph=True)(ember.ones(2))
+    plain = ember.compile(lambda x: x + 1)
+    assert ember.compiler.allow_in_graph(function) is function
+    assert ember.compiler.assume_constant_result(function) is function
+    ember.compiler.cudagraph_mark_step_begin()
+    assert not ember.compiler.is_exporting() and not ember.compiler.is_dynamo_compiling()
+    seen = ember.compile(lambda x: x * ember.compiler.is_dynamo_compiling())
+    assert seen(ember.ones(1)).tolist() == [1.0] and plain(ember.ones(1)).tolist() == [2.0]
+
+
 def test_reset_disable_and_is_compiling():
     seen = queue.SimpleQueue()  # not a list: an append to one would break the recording
 

@@ -25,7 +25,7 @@ import warnings
 import weakref
 
 from ember import _autocast, _tape
-from ember._compile import fusion
+from ember._compile import fusion, stance
 from ember._compile.guards import (
     _compile_guards,
     _contents,
@@ -66,7 +66,7 @@ _PLAIN_NEW = (object.__new__, types.SimpleNamespace.__new__)  # makes an object 
 _every_compiled = weakref.WeakSet()  # for ``reset``
 # what a compiled function learns from its calls, which a copy of it starts without
 _RECORDED = frozenset({"_cache", "_settling", "_last", "_last_key", "latest", "breaks",
-                       "replays", "_recordings", "_warned"})
+                       "replays", "_recordings", "_warned", "_ran_eagerly"})
 
 
 class _Hooked:
@@ -147,12 +147,14 @@ class CompiledFunction:
         self.breaks = []  # (reason, file:line) of every graph break met
         self.replays = 0
         self.latest = None  # the latest Recording, for ``code`` and ``explain``
+        self._ran_eagerly = False  # its first call, under ``set_stance("eager_then_compile")``
         self.__wrapped__ = function
         _every_compiled.add(self)
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if _tape.current() is not None:  # inside another recording: part of that one
+        # inside another recording (part of that one), or ``set_stance("force_eager")``
+        if _tape.current() is not None or stance.current.eager:
             return self._function(*args, **kwargs)
         last = self._last
         if last is not None and not kwargs and last.fast(args):  # the usual call: again
@@ -180,7 +182,25 @@ class CompiledFunction:
         if self._recordings >= config.recompile_limit:
             self._warn_limit(key, entry)
             return self._function(*args, **kwargs)
+        if stance.current.name != "default" and self._eager_instead(key, entry):
+            return self._function(*args, **kwargs)
         return self._record(key, args, kwargs, tensors)
+
+    def _eager_instead(self, key, entry) -> bool:
+        """Under ``set_stance``: whether a call that no recording fits runs eagerly rather
+        than record (or, with ``"fail_on_recompile"``, raises)."""
+        name = stance.current.name
+        if name in ("eager_then_compile", "aot_eager_then_compile"):
+            first = not self._ran_eagerly
+            self._ran_eagerly = True
+            return first and not self._recordings
+        if not self._recordings:  # a first recording is no recompile
+            return False
+        if name == "fail_on_recompile":
+            raise RuntimeError(f"Detected recompile when torch.compile stance is "
+                               f"'fail_on_recompile' ({_name(self._function)}: "
+                               f"{_why_not(self._last_key, key, entry)})")
+        return name == "eager_on_recompile"
 
     def _record(self, key, args, kwargs, tensors):
         self._recordings += 1
@@ -286,6 +306,7 @@ class CompiledFunction:
         self._cache.clear()
         self._settling.clear()
         self._recordings, self._warned, self.latest, self._last = 0, False, None, None
+        self._ran_eagerly = False
         self.breaks, self.replays = [], 0
 
 
