@@ -297,7 +297,7 @@ class CompiledFunction:
         for name, value in self.__dict__.items():
             if name not in _RECORDED:
                 copied.__dict__[name] = copy.deepcopy(value, memo)
-        copied._cache, copied._settling, copied._last_key = {}, set(), None
+        copied._cache, copied._settling = {}, set()
         copied.reset()
         _every_compiled.add(copied)
         return copied
@@ -306,7 +306,7 @@ class CompiledFunction:
         self._cache.clear()
         self._settling.clear()
         self._recordings, self._warned, self.latest, self._last = 0, False, None, None
-        self._ran_eagerly = False
+        self._last_key, self._ran_eagerly = None, False
         self.breaks, self.replays = [], 0
 
 

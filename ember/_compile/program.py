@@ -84,22 +84,13 @@ def _function_context(node_class, attributes):
     return context
 
 
-def _function_backward(ctx, *grads):
-    """A custom ``Function``'s backward on a replay's gradients (None where none came), as
-    the engine runs it: under no_grad, zeros for outputs that got none (unless
-    ``set_materialize_grads(False)``), its results checked, one per argument of forward."""
+def _tensor_backward(ctx, *grads):
+    """A backward written with tensors (a custom ``Function``'s, a few ops') on a replay's
+    arrays, as the engine runs it: under no_grad, zeros for outputs that got no gradient
+    (unless ``set_materialize_grads(False)``), its results checked, one per argument of
+    forward; arrays back."""
     with grad_mode.no_grad():
         results = _backward_on_arrays(ctx, grads)
-    return tuple(r._data if isinstance(r, Tensor) else r for r in results)
-
-
-def _tensor_backward(ctx, *grads):
-    """A tensor-only backward run on arrays, as the engine runs it (under no_grad)."""
-    tensors = [None if g is None else Tensor._make(g) for g in grads]
-    with grad_mode.no_grad():
-        results = type(ctx)._forward_cls.backward(ctx, *tensors)
-    if type(results) is not tuple:
-        results = (results,)
     return tuple(r._data if isinstance(r, Tensor) else r for r in results)
 
 
@@ -143,7 +134,8 @@ class Program:
                           "pieces": _pieces_gradient,
                           "scratch": _Scratch(),
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward,
-                          "function_backward": _function_backward}
+                          # the same, named for a custom Function in the printed program
+                          "function_backward": _tensor_backward}
         for slot in self.constants:
             self.namespace[slot.name] = slot.tensor._data
         # A region that ran backward() itself hands out no graph: its outputs are constants.

@@ -306,7 +306,7 @@ class Tape:
                 if slot is None:
                     return
                 step_args.append(slot)
-            elif _tensors_in(arg) or arrays_in(arg):
+            elif _holds_tensor(arg):
                 self.graph_break(f"{name}: a tensor inside a non-tensor argument")
                 return
             else:

@@ -340,6 +340,7 @@ class Function(metaclass=FunctionMeta):
         if tape is not None and kwargs:
             tape.graph_break(f"a custom autograd.Function ({cls.__name__}) called with "
                              "keyword arguments")
+            tape = None  # the call runs eagerly: nothing more of it to record
         mark = tape.mark() if tape is not None else None
         node = cls._backward_cls()
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
