@@ -221,9 +221,15 @@ class Program:
             return [f"    {outputs} = {source.name}.copy()  # before an in-place write"]
         if step.kind == "write":
             target, value = step.args
-            lines = [f"    copyto({target.name}, {value.name}, casting='unsafe')  # in-place "
-                     f"write: {_describe(target)}",
-                     f"    {outputs} = {target.name}"]
+            written = target.name
+            lines = []
+            if target.kind == "constant":  # the program's own array stays as it is
+                written = outputs
+                lines.append(f"    {outputs} = {target.name}.copy()  # a constant, written")
+            lines += [f"    copyto({written}, {value.name}, casting='unsafe')  # in-place "
+                      f"write: {_describe(target)}"]
+            if target.kind != "constant":
+                lines.append(f"    {outputs} = {target.name}")
             if target.kind == "captured":
                 self.namespace[f"version{number}"] = step.op
                 lines.append(f"    version{number}[0] += 1")

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import NamedTuple
 
-from ember._backend import bfloat16, ndarray
+from ember._backend import bfloat16, ndarray, xp
 from ember._hooks import hooks_registered
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
@@ -106,7 +106,11 @@ class Tape:
         self.captured_arrays = {id(t._data): key for key, t in captured.items()}
         self.made_here = set()  # ids of tensors that creation functions made during the call
         self.fixed = set()  # ids of arrays that follow from shapes and constants (``derived``)
-        self.saved = set()  # ids of arrays that a recorded node saved for backward
+        self.saved = {}  # id(array) -> array, for the arrays recorded nodes saved for backward
+        # ids of tensors met before an in-place change through a view of their memory, which
+        # no slot holds the present value of (``view_write``)
+        self.stale = set()
+        self.gathered = set()  # ids of views that read a gather from their base (``rebind``)
         self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
         self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
         self.pending = None  # an in-place write under way (``write``, then ``wrote``)
@@ -164,7 +168,7 @@ class Tape:
             else:
                 step_args.append(array)
         if node is not None:
-            self.saved.update(id(a) for a in node._saved_data if a is not None)
+            self.saved.update((id(a), a) for a in node._saved_data if a is not None)
         results = result if type(result) is tuple else (result,)
         as_array = tuple(type(r) is not ndarray for r in results)
         needs = node.needs_input_grad if node is not None else ()
@@ -211,13 +215,15 @@ class Tape:
             return
         if slot.kind == "input" or (slot.kind == "captured" and target._requires_grad):
             self.graph_break("an in-place change to an input or a parameter of the compiled call")
-        elif id(target._data) in self.saved:
+        elif self._saved_over(target._data):
             self.graph_break("an in-place change to a value that was saved for backward")
         elif target._base is not None:
             self.graph_break("an in-place change to a view")
-        elif slot.kind == "constant":
-            self.graph_break("an in-place change to a constant made inside the compiled call")
         else:  # under no_grad the target keeps its graph: its gradient flows back there
+            if slot.kind == "constant":  # the program writes a copy of what it held until now
+                slot.tensor = Tensor._make(target._data.copy())
+                self._outdate(target._data, [t for t in self.alive
+                                             if isinstance(t, Tensor) and t is not target])
             detached = not grad_mode.state.enabled
             self.pending = Step("write", target._version_counter, (slot, value), [],
                                 user_line(), needs=(detached, not detached))
@@ -226,6 +232,63 @@ class Tape:
         if self.pending is not None:
             self._add(self.pending, (target,))
             self.pending = None
+            # a view gathered anew (``rebind``) is no view of the target's slot in the program
+            self._outdate(target._data, [t for t in self.alive if id(t) in self.gathered])
+
+    def view_write(self, target, base) -> None:
+        """``target``, a view of ``base``, is about to be changed in place: eager makes
+        ``base`` an ``index_put`` of its old value and the new one, its ops recorded as any
+        (``_inplace_on_view``), then ``rebind``s ``base`` and ``target`` to them. That
+        needs ``base`` to be an intermediate or a constant that no node saved."""
+        if self.muted:
+            return
+        slot = self.slot_of(base)
+        if slot is None:
+            return
+        if slot.kind not in ("step", "constant"):
+            self.graph_break("an in-place change through a view of an input or a parameter "
+                             "of the compiled call")
+        elif self._saved_over(base._data):
+            self.graph_break("an in-place change through a view of a value that was saved "
+                             "for backward")
+        elif slot.kind == "constant":  # as in ``write``: the program's array stays as it is
+            slot.tensor = Tensor._make(base._data.copy())
+
+    def rebind(self, tensor, value, written=None) -> None:
+        """``tensor`` reads ``value``'s slot from now on. After an in-place change through
+        a view (``written``, the view's array), its base reads the ``index_put`` that made
+        its new value, and every other tensor over the memory written holds a value that
+        no slot has: reading one breaks. Without ``written``, ``tensor`` is a view that now
+        reads a gather from its base (the view written, or one used after it)."""
+        slot = None if self.muted else self.by_tensor.get(id(value))
+        if slot is None:
+            return
+        if written is not None:
+            self._outdate(written, [t for t in self.alive if isinstance(t, Tensor)])
+        self.stale.discard(id(tensor))
+        self._know(tensor, slot)
+        self.by_array[id(tensor._data)] = slot
+        if written is None:
+            self.gathered.add(id(tensor))
+
+    def _saved_over(self, array) -> bool:
+        """Whether a recorded node saved ``array`` or a view of its memory for backward
+        (where eager's backward would raise, as the write moves their version)."""
+        return id(array) in self.saved or any(xp.may_share_memory(saved, array)
+                                              for saved in self.saved.values())
+
+    def _outdate(self, array, tensors) -> None:
+        """Those of ``tensors`` over ``array``'s memory read no slot any more (``stale``),
+        nor are constants any more."""
+        for tensor in tensors:
+            key = id(tensor)
+            if (key in self.by_tensor or key in self.made_here) and \
+                    xp.may_share_memory(tensor._data, array):
+                self.by_tensor.pop(key, None)
+                self.made_here.discard(key)
+                self.by_array.pop(id(tensor._data), None)
+                self.stale.add(key)
+                self.gathered.discard(key)
 
     def call(self, function, args, kwargs, changes=(), python_state=True):
         """``function(*args, **kwargs)`` runs whole on every replay (an optimizer's step,
@@ -311,7 +374,7 @@ class Tape:
                 return
             else:
                 step_args.append(arg)
-        self.saved.update(id(t._data) for t in saved if t is not None)
+        self.saved.update((id(t._data), t._data) for t in saved if t is not None)
         for output, slot in zip(outputs, output_slots):
             slot.requires_grad = output._requires_grad
         call = FunctionCall(function, attributes, tuple(saved_slots))
@@ -373,6 +436,10 @@ class Tape:
                 return None
             self._know(tensor, slot)
             return slot
+        if key in self.stale:
+            self.graph_break("a view read after an in-place change to its memory through "
+                             "another view")
+            return None
         self.graph_break(
             f"a {tuple(tensor.shape)} tensor that the call did not get as an argument, find on "
             "a module or make with an ember op"

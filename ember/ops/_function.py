@@ -663,8 +663,10 @@ def _inplace_on_view(target: Tensor, base: Tensor, result: Tensor) -> Tensor:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
-    _tape.graph_break("an in-place change to a view")
-    positions = Tensor._make(_positions_in(base._data, target._data).reshape(-1))
+    tape = _tape.current()  # a compiled call's recording follows the ops below
+    if tape is not None:
+        tape.view_write(target, base)
+    positions = _positions_tensor(base, target)
     old_base = snapshot(base)
     values = result if result.dtype is base.dtype else result.to(base.dtype)
     values = values.expand(target.shape).reshape(-1)
@@ -672,9 +674,17 @@ def _inplace_on_view(target: Tensor, base: Tensor, result: Tensor) -> Tensor:
     target._version_counter[0] += 1
     new_base = index_put(old_base.reshape(-1), (positions,), values).reshape(base.shape)
     base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, new_base._output_nr, True
+    if tape is not None:
+        tape.rebind(base, new_base, written=target._data)
     _mark_rebased(base)
     _view_of(target, base, positions)
     return target
+
+
+def _positions_tensor(base: Tensor, view: Tensor) -> Tensor:
+    """``_positions_in`` as a flat tensor: a constant of a compiled call's recording, since
+    it follows from the shapes and strides of the two alone."""
+    return _tape.made(Tensor._make(_positions_in(base._data, view._data).reshape(-1)))
 
 
 def _mark_rebased(tensor: Tensor) -> None:
@@ -689,6 +699,9 @@ def _view_of(view: Tensor, base: Tensor, positions: Tensor) -> None:
     flat.__dict__["_seen_rebased"] = base.__dict__.get("_rebased", 0)  # already current
     derived = getitem(flat, positions).reshape(view.shape)
     view.grad_fn, view._output_nr, view._requires_grad = derived.grad_fn, derived._output_nr, True
+    tape = _tape.current()
+    if tape is not None:
+        tape.rebind(view, derived)
     view.__dict__["_seen_rebased"] = base.__dict__.get("_rebased", 0)
 
 
@@ -698,8 +711,7 @@ def _refresh_view(view: Tensor) -> None:
     if not grad_mode.state.enabled or not base.__dict__:
         return
     if view.__dict__.get("_seen_rebased", 0) != base.__dict__.get("_rebased", 0):
-        positions = Tensor._make(_positions_in(base._data, view._data).reshape(-1))
-        _view_of(view, base, positions)
+        _view_of(view, base, _positions_tensor(base, view))
 
 
 def _positions_in(base, view):
@@ -725,6 +737,8 @@ def snapshot(target: Tensor) -> Tensor:
     if not grad_mode.state.enabled:
         return target
     check_leaf_inplace(target)
+    if target._base is not None and target._base.__dict__:  # as an op's argument: a view
+        _refresh_view(target)  # whose base changed since takes its new place first
     copy = Tensor._make(target._data.copy(), target._requires_grad)
     copy.grad_fn, copy._output_nr = target.grad_fn, target._output_nr
     tape = _tape.current()

@@ -746,8 +746,12 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
             f"{_legacy(input.dtype)} for the destination and {_legacy(values.dtype)} for the "
             "source."
         )
-    key = _parse_index(input.shape, tuple(indices), input._data)
+    holes = [] if _tape.current() is not None else None  # as in ``setitem``
+    key = _parse_index(input.shape, tuple(indices), input._data, holes)
     values = _setitem_value(input, key, values)
+    if holes:
+        function, tensors = _keyed(key, holes, input._data)
+        return IndexPut.apply(input, values, function, bool(accumulate), *tensors)
     return IndexPut.apply(input, values, key, bool(accumulate))
 
 

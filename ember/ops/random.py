@@ -473,11 +473,12 @@ class LogNormal(_Draw):
 
 
 class Zero(_Draw):
-    pass
+    replayable = True  # its values follow from the shape alone (``zero_``)
 
 
 class Fill(_Draw):
     node_name = "FillBackward2"
+    replayable = True  # its values follow from the shape and the number (``fill_``)
 
 
 class FillTensor(Op):
@@ -507,16 +508,23 @@ def _drawn(node, values, *parameters) -> Tensor:
     return Tensor._make(values)
 
 
-def _overwrite(input: Tensor, values, node, op: str, *parameters) -> Tensor:
-    """Write ``values`` into ``input``'s storage (views see it); the old values get zero grad."""
+def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False) -> Tensor:
+    """Write ``values`` into ``input``'s storage (views see it); the old values get zero grad.
+    ``constant``: values that follow from the shape and numbers alone (zeros, a number),
+    which a compiled call's recording takes as a constant, unlike a draw's."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     check_leaf_inplace(input)
     values = asarray(values, input._data.dtype)
+    if constant:
+        _tape.derived(values)
     tracked = grad_mode.state.enabled and (
         input._requires_grad or any(isinstance(p, Tensor) and p._requires_grad for p in parameters)
     )
-    result = node.apply(values, snapshot(input), *parameters) if tracked else Tensor._make(values)
+    if tracked:
+        result = node.apply(values, snapshot(input), *parameters)
+    else:
+        result = _tape.made(Tensor._make(values)) if constant else Tensor._make(values)
     return inplace(input, result, op)
 
 
@@ -1112,10 +1120,10 @@ def fill_(input: Tensor, value) -> Tensor:
         )
     value = checked_scalar(value, input)
     values = xp.full(input.shape, value, dtype=input._data.dtype, like=input._data)
-    return _overwrite(input, values, Fill, "fill_")
+    return _overwrite(input, values, Fill, "fill_", constant=True)
 
 
 def zero_(input: Tensor) -> Tensor:
     """Set every element of ``input`` to zero, in place."""
     values = xp.zeros(input.shape, dtype=input._data.dtype, like=input._data)
-    return _overwrite(input, values, Zero, "zero_")
+    return _overwrite(input, values, Zero, "zero_", constant=True)

@@ -1,0 +1,185 @@
+"""``ember.compile`` and in-place changes inside the call that eager ember writes back into
+the graph: through a view of an intermediate (``h[:, 0] += 1``, ``h[0].mul_(y)``,
+``narrow(...).zero_()``), which makes the base an ``index_put`` of its old value, and to a
+tensor made in the call (``buf = zeros(...); buf[:, :4] = x``), which the program copies
+before it writes. A replay gives eager's numbers, bit for bit; a tensor over the memory
+written that no slot holds the value of any more breaks the graph where it is read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+from tests.test_compile_functions import (
+    _array,
+    _gradients_of_sum,
+    _replays_as_eagerly,
+    _second_order,
+    _state,
+)
+
+
+def _through_a_view(x, y):
+    h = x * y
+    h[:, 0] += 1
+    return h * x
+
+
+def _a_row_scaled_by_a_tensor(x, y):
+    h = x + y
+    h[1].mul_(y[0])  # the gradient reaches y through the write
+    return h.sin()
+
+
+def _a_narrowed_block_zeroed(x, y):
+    h = x * y
+    h.narrow(1, 0, 2).zero_()
+    return h.pow(2)
+
+
+def _columns_filled(x, y):
+    h = x + y
+    h[:, 1:].fill_(3.0)
+    return h * x
+
+
+def _a_reshaped_view_written(x, y):
+    h = (x * y).view(2, 3, 2)
+    h[0] *= 2
+    h[:, :, 1] -= y.reshape(2, 3, 2)[:, :, 0]
+    return h.reshape(3, 4)
+
+
+def _a_view_met_before_the_write(x, y):
+    h = x * y
+    before = h[:, 0]  # requires grad: eager takes its new place in the graph when it is used
+    h[:, :2] += 1
+    return h * 2 + before.unsqueeze(1)
+
+
+def _the_base_written_after_its_view(x, y):
+    h = x * y
+    t = h[:, 1]
+    t += 1
+    h.mul_(x)  # a plain write after the view's: t reads the new base again
+    return h + t.unsqueeze(1) * 3
+
+
+def _a_buffer_made_in_the_call(x, y):
+    buffer = ember.zeros(3, 8, dtype=ember.float64)
+    buffer[:, :4] = x
+    buffer[:, 4:] = y.exp()
+    return buffer.cumsum(1)
+
+
+def _a_buffer_filled_step_by_step(x, y):
+    outputs = ember.zeros(4, 3, dtype=ember.float64)
+    state = y[:, 0]
+    for t in range(4):
+        state = (state * x[:, t]).tanh()
+        outputs[t] = state
+    return outputs
+
+
+def _a_buffer_written_through_views(x, y):
+    buffer = ember.zeros(3, 8, dtype=ember.float64)
+    buffer.narrow(1, 0, 4).copy_(x)
+    buffer[:, 4:].add_(y)
+    return buffer * buffer
+
+
+WRITES = {
+    "through_a_view": _through_a_view,
+    "a_row_scaled_by_a_tensor": _a_row_scaled_by_a_tensor,
+    "a_narrowed_block_zeroed": _a_narrowed_block_zeroed,
+    "columns_filled": _columns_filled,
+    "a_reshaped_view_written": _a_reshaped_view_written,
+    "a_view_met_before_the_write": _a_view_met_before_the_write,
+    "the_base_written_after_its_view": _the_base_written_after_its_view,
+    "a_buffer_made_in_the_call": _a_buffer_made_in_the_call,
+    "a_buffer_filled_step_by_step": _a_buffer_filled_step_by_step,
+    "a_buffer_written_through_views": _a_buffer_written_through_views,
+}
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+def test_an_in_place_change_replays_with_eager_values_and_gradients(name):
+    _replays_as_eagerly(WRITES[name], [(3, 4), (3, 4)], _gradients_of_sum, seed=len(name))
+
+
+@pytest.mark.parametrize("name", ["through_a_view", "a_row_scaled_by_a_tensor",
+                                  "a_buffer_made_in_the_call"])
+def test_double_backward_through_an_in_place_change_replays_as_eagerly(name):
+    function = WRITES[name]
+    _replays_as_eagerly(lambda x: function(x, x * 0.5 + 1), [(3, 4)], _second_order, seed=3)
+
+
+def test_a_write_through_a_view_compiles_under_fullgraph():
+    compiled = ember.compile(_through_a_view, fullgraph=True)
+    x, y = ember.ones(3, 4, requires_grad=True), ember.ones(3, 4)
+    for _ in range(2):
+        out = compiled(x, y)
+    assert _state(compiled).replays == 1
+    np.testing.assert_array_equal(_array(out), _array(_through_a_view(x, y)))
+
+
+def _a_stale_view_read_without_grad(x, y):
+    h = x * y
+    before = h[:, 0]
+    h[:, :2] += 1
+    with ember.no_grad():  # eager reads the memory as it is now, and no slot holds that
+        seen = before * 1
+    return h + seen.unsqueeze(1)
+
+
+def _a_view_of_a_buffer_read_after_the_buffer_is_written(x, y):
+    buffer = ember.zeros(3, 4, dtype=ember.float64)
+    row = buffer[0]  # a constant view, until the buffer is written
+    buffer[0] = x[0]
+    return x * row
+
+
+@pytest.mark.parametrize("function", [_a_stale_view_read_without_grad,
+                                      _a_view_of_a_buffer_read_after_the_buffer_is_written])
+def test_a_tensor_over_memory_written_in_place_breaks_where_it_is_read(function):
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        x, y = (ember.tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(2))
+        np.testing.assert_array_equal(_array(compiled(x, y)), _array(function(x, y)))
+    breaks = _state(compiled).breaks
+    assert _state(compiled).replays == 0
+    assert any("a view read after an in-place change to its memory" in reason
+               for reason, _ in breaks), breaks
+
+
+def _a_view_of_a_saved_value_written(x, y):
+    h = (x * y).relu()  # relu saves its result for backward
+    h[:, 0] += 1
+    return h
+
+
+def test_a_write_through_a_view_of_a_value_saved_for_backward_breaks():
+    compiled = ember.compile(_a_view_of_a_saved_value_written)
+    x, y = ember.ones(3, 4, requires_grad=True), ember.ones(3, 4)
+    out = compiled(x, y)
+    assert any("through a view of a value that was saved for backward" in reason
+               for reason, _ in _state(compiled).breaks), _state(compiled).breaks
+    np.testing.assert_array_equal(_array(out), _array(_a_view_of_a_saved_value_written(x, y)))
+
+
+def _a_base_written_while_a_view_of_it_is_saved(x, y):
+    h = x * 1
+    z = h[:, 1] * y[:, 1]  # Mul saves the view
+    h.add_(1)  # eager's backward then raises: the view's version moved
+    return z.sum() + h.sum()
+
+
+def test_a_write_to_a_base_whose_view_was_saved_runs_eagerly_and_raises_as_eager():
+    compiled = ember.compile(_a_base_written_while_a_view_of_it_is_saved)
+    for _ in range(2):  # a replay would give a gradient from the written values instead
+        x, y = ember.ones(3, 4, requires_grad=True), ember.ones(3, 4)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            compiled(x, y).backward()
+    assert _state(compiled).replays == 0
