@@ -124,6 +124,44 @@ def test_a_write_through_a_view_compiles_under_fullgraph():
     np.testing.assert_array_equal(_array(out), _array(_through_a_view(x, y)))
 
 
+def _views_written_without_grad(x, y):
+    h = x @ y.T
+    h[:, 0] += 1  # eager writes the memory, as the program writes its own array
+    h[1:].mul_(2)
+    v = h[:, :2]
+    v.sub_(y[:, :2].sum(1, keepdim=True))
+    return h.relu() + v.sum()
+
+
+@pytest.mark.parametrize("no_grad", [True, False], ids=["no_grad", "no_tensor_requires_grad"])
+def test_writes_through_views_without_a_gradient_replay_as_eagerly(no_grad):
+    compiled = ember.compile(_views_written_without_grad)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        x, y = (ember.tensor(rng.standard_normal((3, 4)).astype(np.float32)) for _ in range(2))
+        with ember.set_grad_enabled(not no_grad):
+            want, got = _views_written_without_grad(x, y), compiled(x, y)
+        np.testing.assert_array_equal(_array(got), _array(want))
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+
+
+def _a_view_of_an_argument_written(x, y):
+    x[:, 0] += 1
+    return x * y
+
+
+def test_a_write_through_a_view_of_an_argument_runs_eagerly():
+    compiled = ember.compile(_a_view_of_an_argument_written)
+    for _ in range(2):
+        x, y = ember.ones(3, 4), ember.ones(3, 4)
+        with ember.no_grad():
+            out = compiled(x, y)
+        np.testing.assert_array_equal(_array(out), np.full((3, 4), 1.0, np.float32) * [2, 1, 1, 1])
+        np.testing.assert_array_equal(_array(x[:, 0]), [2.0, 2.0, 2.0])
+    assert _state(compiled).replays == 0
+    assert any("a view of an argument" in reason for reason, _ in _state(compiled).breaks)
+
+
 def _a_stale_view_read_without_grad(x, y):
     h = x * y
     before = h[:, 0]

@@ -111,6 +111,7 @@ class Tape:
         # no slot holds the present value of (``view_write``)
         self.stale = set()
         self.gathered = set()  # ids of views that read a gather from their base (``rebind``)
+        self.producers = {}  # slot index -> the step that made it
         self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
         self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
         self.pending = None  # an in-place write under way (``write``, then ``wrote``)
@@ -217,8 +218,9 @@ class Tape:
             self.graph_break("an in-place change to an input or a parameter of the compiled call")
         elif self._saved_over(target._data):
             self.graph_break("an in-place change to a value that was saved for backward")
-        elif target._base is not None:
-            self.graph_break("an in-place change to a view")
+        elif target._base is not None and not self._view_in_program(target, slot):
+            self.graph_break("an in-place change to a view of an argument, a parameter or a "
+                             "constant, or to a view that an in-place change gathered anew")
         else:  # under no_grad the target keeps its graph: its gradient flows back there
             if slot.kind == "constant":  # the program writes a copy of what it held until now
                 slot.tensor = Tensor._make(target._data.copy())
@@ -270,6 +272,19 @@ class Tape:
         self.by_array[id(tensor._data)] = slot
         if written is None:
             self.gathered.add(id(tensor))
+
+    def _view_in_program(self, target, slot) -> bool:
+        """Whether the view ``target`` (at ``slot``) is a view of its base's slot in the
+        program too, made from it by view ops alone, the base an intermediate: a write into
+        it then reaches the base there as it does in eager (an in-place change without a
+        gradient, which eager writes into the memory)."""
+        base = self.by_tensor.get(id(target._base))
+        while slot is not base:
+            step = self.producers.get(slot.index)
+            if step is None or step.kind != "op" or step.op.view_of is None:
+                return False
+            slot = step.args[step.op.view_of]
+        return base.kind == "step"
 
     def _saved_over(self, array) -> bool:
         """Whether a recorded node saved ``array`` or a view of its memory for backward
@@ -465,6 +480,7 @@ class Tape:
         for tensor in outputs:
             slot = Slot(len(self.slots), "step", tensor)
             self.slots.append(slot)
+            self.producers[slot.index] = step
             self._know(tensor, slot)
             self.by_array[id(tensor._data)] = slot
             self.alive.append(tensor._data)
