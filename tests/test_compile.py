@@ -174,6 +174,9 @@ SELECTIONS = {  # x (4, 6) -> what it selects; the indices follow each replay's 
     "mode": lambda x: x.round().mode(dim=1),
     "cummax": lambda x: x.cummax(dim=1),
     "cummin": lambda x: x.cummin(dim=0),
+    "argmax": lambda x: x * x.argmax(dim=1, keepdim=True),
+    "argmin_of_all": lambda x: x * x.argmin(),
+    "max_with_indices": lambda x: x.max(dim=0),
 }
 
 

@@ -5,11 +5,11 @@ along a dim the gradient goes to the index returned."""
 
 from __future__ import annotations
 
-from ember import return_types
+from ember import _tape, return_types
 from ember._backend import asarray, xp
 from ember._dtype import int64
 from ember._tensor import Tensor
-from ember.ops._function import Op
+from ember.ops._function import NonDifferentiable, Op
 from ember.ops.elementwise import maximum, minimum, where
 from ember.ops.reduction._common import (
     _constant,
@@ -187,13 +187,23 @@ def _arg(name, numpy_arg, input, dim, keepdim):
             raise IndexError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
             )
-        index = asarray(numpy_arg(x.reshape(-1)), dtype=xp.int64)
-        return Tensor._make(index.reshape((1,) * x.ndim) if keepdim else index)
+        return NonDifferentiable.found(_arg_indices, input, numpy_arg=numpy_arg, axis=None,
+                                       keepdim=keepdim)
     one = _one_dim(input, dim, name)
     if one is None:
-        return Tensor._make(xp.zeros((), dtype=xp.int64, like=x))
+        return _tape.made(Tensor._make(xp.zeros((), dtype=xp.int64, like=x)))
     _check_nonempty(x, (one,), name, whole=False)
-    return Tensor._make(numpy_arg(x, axis=one, keepdims=keepdim).astype(xp.int64))
+    return NonDifferentiable.found(_arg_indices, input, numpy_arg=numpy_arg, axis=one,
+                                   keepdim=keepdim)
+
+
+def _arg_indices(x, numpy_arg, axis, keepdim):
+    """``numpy_arg`` (argmax, argmin) of ``x`` along ``axis`` (of all of it for None), as
+    int64: an op of its own while a compiled call records (``NonDifferentiable.found``)."""
+    if axis is None:
+        index = asarray(numpy_arg(x.reshape(-1)), dtype=xp.int64)
+        return index.reshape((1,) * x.ndim) if keepdim else index
+    return numpy_arg(x, axis=axis, keepdims=keepdim).astype(xp.int64)
 
 
 @_numpy_names
