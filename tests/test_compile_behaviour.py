@@ -1982,6 +1982,23 @@ def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
     assert _state(compiled).replays == 2
 
 
+def test_randperm_draws_afresh_on_every_replay_with_eager_numbers():
+    def mixed(x):  # mixup's pairing: each row with another, in a new order each call
+        order = ember.randperm(x.shape[0])
+        return 0.7 * x + 0.3 * x[order] + ember.randperm(4, dtype=ember.float32)
+
+    compiled = ember.compile(mixed)
+    x = ember.arange(24.0).reshape(4, 6).T
+    ember.manual_seed(5)
+    want = [_array(mixed(x[:4])) for _ in range(4)]
+    ember.manual_seed(5)
+    got = [_array(compiled(x[:4])) for _ in range(4)]
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)
+    assert len({g.tobytes() for g in got}) > 1  # fresh numbers each call
+    assert _state(compiled).replays == 3 and _state(compiled).breaks == []
+
+
 class _Averaging(nn.Module):
     """Python assignments in the forward: a new buffer each call, and a counter."""
 

@@ -676,11 +676,18 @@ def randperm(
     if not target.is_floating_point and n - 1 > largest:
         raise RuntimeError(f"value cannot be converted to type {target.name}_t without overflow")
     index = _target(device, out)
+    draw = partial(_permutation, on_gpu=index is not None)
     with on_device(index):
-        stream = _stream(generator, "randperm", index)
-        # CuPy's Generator has no permutation: the order that sorts uniform draws is one.
-        values = stream.permutation(n) if index is None else xp.argsort(stream.random(n))
-    return _finish(values, target, requires_grad, out)
+        values = draw(_stream(generator, "randperm", index), (n,), None)
+    return _drawn_on_tape(_finish(values, target, requires_grad, out), out, draw, generator,
+                          index, (n,), target.numpy)
+
+
+def _permutation(stream, shape, numpy_dtype, on_gpu):
+    """randperm's draw: a permutation of ``range(shape[0])`` (int64). CuPy's Generator has
+    no ``permutation``: the order that sorts uniform draws is one."""
+    (n,) = shape
+    return xp.argsort(stream.random(n)) if on_gpu else stream.permutation(n)
 
 
 def normal(
