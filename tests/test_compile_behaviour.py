@@ -1866,15 +1866,16 @@ def test_restoring_a_state_taken_inside_the_call_breaks():
     assert any("set_state" in reason for reason, _ in _state(compiled).breaks)
 
 
-FILLS = {  # a tensor made in the call, then filled in place with what a replay must redo
-    "fill_from_a_tensor": lambda x: ember.empty(5).fill_(x[0]) * x,
-    "random_fill": lambda x: ember.empty(5).normal_() + x,
+FILLS = {  # a tensor made in the call, then filled in place with what a replay must redo,
+    # and the replays that makes: a fill from a value breaks, a random fill draws again
+    "fill_from_a_tensor": (lambda x: ember.empty(5).fill_(x[0]) * x, 0),
+    "random_fill": (lambda x: ember.empty(5).normal_() + x, 2),
 }
 
 
 @pytest.mark.parametrize("name", list(FILLS))
 def test_a_tensor_made_in_the_call_and_filled_from_values_is_no_constant(name):
-    function = FILLS[name]
+    function, replays = FILLS[name]
     compiled = ember.compile(function)
     for value in (1.0, 2.0, 3.0):
         x = ember.full((5,), value)
@@ -1882,7 +1883,7 @@ def test_a_tensor_made_in_the_call_and_filled_from_values_is_no_constant(name):
         want = _array(function(x))
         ember.manual_seed(int(value))
         np.testing.assert_array_equal(_array(compiled(x)), want)
-    assert _state(compiled).replays == 0
+    assert _state(compiled).replays == replays
 
 
 class _Trainer:
@@ -1980,6 +1981,22 @@ def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
         np.testing.assert_array_equal(g, w)
     assert not np.array_equal(got[1], got[2])  # fresh numbers each call
     assert _state(compiled).replays == 2
+
+
+def test_uniform_and_normal_fills_draw_afresh_on_every_replay_with_eager_numbers():
+    def noisy(x):  # noise made by filling a new tensor in place, as scripts do
+        return x + ember.empty_like(x).uniform_(-1, 1) + x.new_empty(4).normal_(2.0, 0.5)
+
+    compiled = ember.compile(noisy)
+    x = ember.zeros(4)
+    ember.manual_seed(4)
+    want = [_array(noisy(x)) for _ in range(3)]
+    ember.manual_seed(4)
+    got = [_array(compiled(x)) for _ in range(3)]
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(got[1], got[2])  # fresh numbers each call
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
 
 
 def test_randperm_draws_afresh_on_every_replay_with_eager_numbers():

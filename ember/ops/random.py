@@ -508,10 +508,13 @@ def _drawn(node, values, *parameters) -> Tensor:
     return Tensor._make(values)
 
 
-def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False) -> Tensor:
+def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False,
+               drawn=None) -> Tensor:
     """Write ``values`` into ``input``'s storage (views see it); the old values get zero grad.
     ``constant``: values that follow from the shape and numbers alone (zeros, a number),
-    which a compiled call's recording takes as a constant, unlike a draw's."""
+    which a compiled call's recording takes as a constant. ``drawn``: (kernel, generator,
+    device index) of a draw that a replay makes again (``_drawn_on_tape``), where no
+    gradient is recorded; other draws break a recording."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     check_leaf_inplace(input)
@@ -523,8 +526,14 @@ def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False
     )
     if tracked:
         result = node.apply(values, snapshot(input), *parameters)
+    elif constant:
+        result = _tape.made(Tensor._make(values))
+    elif drawn is not None:
+        kernel, generator, index = drawn
+        result = _drawn_on_tape(Tensor._make(values), None, kernel, generator, index,
+                                values.shape, values.dtype)
     else:
-        result = _tape.made(Tensor._make(values)) if constant else Tensor._make(values)
+        result = Tensor._make(values)
     return inplace(input, result, op)
 
 
@@ -959,10 +968,10 @@ def uniform_(
             f"but found to={high:g} and from={low:g} which result in to-from to exceed the limit"
         )
     index = device_index(input._data)
+    draw = partial(_uniform, low=low, high=high)
     with on_device(index):
-        values = _uniform(_stream(generator, "uniform_", index), input.shape, input._data.dtype,
-                          low, high)
-    return _overwrite(input, values, Uniform, "uniform_")
+        values = draw(_stream(generator, "uniform_", index), input.shape, input._data.dtype)
+    return _overwrite(input, values, Uniform, "uniform_", drawn=(draw, generator, index))
 
 
 def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
@@ -972,10 +981,15 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
     index = device_index(input._data)
+    draw = partial(_scaled_normal, mean=mean, std=std)
     with on_device(index):
-        draws = _standard_normal(_stream(generator, "normal_", index), input.shape,
-                                 input._data.dtype)
-    return _overwrite(input, mean + std * draws, Normal, "normal_")
+        values = draw(_stream(generator, "normal_", index), input.shape, input._data.dtype)
+    return _overwrite(input, values, Normal, "normal_", drawn=(draw, generator, index))
+
+
+def _scaled_normal(stream, shape, numpy_dtype, mean, std):
+    """``normal_``'s draw: N(mean, std**2) at the precision of ``numpy_dtype``."""
+    return mean + std * _standard_normal(stream, shape, numpy_dtype)
 
 
 _UNSET = object()
