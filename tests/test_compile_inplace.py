@@ -221,3 +221,34 @@ def test_a_write_to_a_base_whose_view_was_saved_runs_eagerly_and_raises_as_eager
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             compiled(x, y).backward()
     assert _state(compiled).replays == 0
+
+
+def _a_copy_of_a_rewritten_transposed_view_written(x, y):
+    h = (x * y).T
+    h[0] += 1  # h now reads a gather: C-contiguous in the program, transposed in eager
+    flat = h.reshape(-1)  # so eager copies here, where the program would take a view
+    flat[:3] = 0
+    return h + 1
+
+
+def _a_copy_of_a_transposed_buffer_written(x, y):
+    buffer = ember.zeros(4, 3, dtype=ember.float64).T
+    buffer[0] = x[0]
+    flat = buffer.reshape(-1)
+    flat[0] = 5
+    return buffer * y
+
+
+@pytest.mark.parametrize("function", [_a_copy_of_a_rewritten_transposed_view_written,
+                                      _a_copy_of_a_transposed_buffer_written])
+def test_a_copy_that_the_program_could_make_a_view_of_runs_eagerly(function):
+    compiled = ember.compile(function)
+    rng = np.random.default_rng(4)
+    for _ in range(2):
+        data = [rng.standard_normal((3, 4)) for _ in range(2)]
+        want, got = (function(*[ember.tensor(a, requires_grad=True) for a in data]),
+                     compiled(*[ember.tensor(a, requires_grad=True) for a in data]))
+        np.testing.assert_array_equal(_array(got), _array(want))
+    assert _state(compiled).replays == 0
+    assert any("in another memory layout than eager" in reason
+               for reason, _ in _state(compiled).breaks), _state(compiled).breaks

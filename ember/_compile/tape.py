@@ -112,6 +112,10 @@ class Tape:
         self.stale = set()
         self.gathered = set()  # ids of views that read a gather from their base (``rebind``)
         self.producers = {}  # slot index -> the step that made it
+        # indices of slots whose array in the program may be laid out otherwise than the
+        # eager tensor that reads it (a gathered view, a copied constant): where eager's
+        # view op copies, the program's might not (``op``)
+        self.laid_out_anew = set()
         self.versions = {}  # id(tensor) -> version when first met, for captured and inputs
         self.storage = {}  # id(tensor) -> its array when met: a replaced one is a break
         self.pending = None  # an in-place write under way (``write``, then ``wrote``)
@@ -183,6 +187,16 @@ class Tape:
                 self.made_here.add(id(tensor))
                 self.alive.append(tensor)
             return
+        viewed = step_args[cls.view_of] if cls.view_of is not None else None
+        if isinstance(viewed, Slot) and viewed.index in self.laid_out_anew:
+            if outputs[0]._base is None:  # eager copied; the program might make a view
+                self.graph_break(f"{cls.__name__}: a copy of a value that the program holds "
+                                 "in another memory layout than eager (after an in-place "
+                                 "change through a view)")
+                return
+            self._add(step, outputs)
+            self.laid_out_anew.add(step.outputs[0].index)
+            return
         self._add(step, outputs)
 
     def snapshot(self, copy, tensor) -> None:
@@ -232,8 +246,10 @@ class Tape:
 
     def wrote(self, target) -> None:
         if self.pending is not None:
-            self._add(self.pending, (target,))
-            self.pending = None
+            step, self.pending = self.pending, None
+            self._add(step, (target,))
+            if step.args[0].kind == "constant" and not target._data.flags.c_contiguous:
+                self.laid_out_anew.add(step.outputs[0].index)  # the program wrote a C copy
             # a view gathered anew (``rebind``) is no view of the target's slot in the program
             self._outdate(target._data, [t for t in self.alive if id(t) in self.gathered])
 
@@ -272,6 +288,8 @@ class Tape:
         self.by_array[id(tensor._data)] = slot
         if written is None:
             self.gathered.add(id(tensor))
+        if tensor._data.strides != value._data.strides:
+            self.laid_out_anew.add(slot.index)
 
     def _view_in_program(self, target, slot) -> bool:
         """Whether the view ``target`` (at ``slot``) is a view of its base's slot in the
