@@ -239,8 +239,18 @@ def _a_copy_of_a_transposed_buffer_written(x, y):
     return buffer * y
 
 
+def _a_copy_of_a_product_of_a_rewritten_transposed_view_written(x, y):
+    h = (x * y).T
+    h[0] += 1
+    z = h * 2  # laid out as h is: transposed in eager, C-contiguous in the program
+    flat = z.reshape(-1)
+    flat[:3] = 0
+    return z
+
+
 @pytest.mark.parametrize("function", [_a_copy_of_a_rewritten_transposed_view_written,
-                                      _a_copy_of_a_transposed_buffer_written])
+                                      _a_copy_of_a_transposed_buffer_written,
+                                      _a_copy_of_a_product_of_a_rewritten_transposed_view_written])
 def test_a_copy_that_the_program_could_make_a_view_of_runs_eagerly(function):
     compiled = ember.compile(function)
     rng = np.random.default_rng(4)

@@ -187,17 +187,17 @@ class Tape:
                 self.made_here.add(id(tensor))
                 self.alive.append(tensor)
             return
-        viewed = step_args[cls.view_of] if cls.view_of is not None else None
-        if isinstance(viewed, Slot) and viewed.index in self.laid_out_anew:
-            if outputs[0]._base is None:  # eager copied; the program might make a view
-                self.graph_break(f"{cls.__name__}: a copy of a value that the program holds "
-                                 "in another memory layout than eager (after an in-place "
-                                 "change through a view)")
-                return
-            self._add(step, outputs)
-            self.laid_out_anew.add(step.outputs[0].index)
+        anew = self.laid_out_anew and any(isinstance(a, Slot) and a.index in self.laid_out_anew
+                                          for a in step_args)
+        if anew and cls.views_by_layout and outputs[0]._base is None:
+            # eager copied; the program, on another layout, might make a view
+            self.graph_break(f"{cls.__name__}: a copy of a value that the program holds in "
+                             "another memory layout than eager (after an in-place change "
+                             "through a view)")
             return
         self._add(step, outputs)
+        if anew:  # NumPy lays a result out as its inputs are (a transposed one transposed)
+            self.laid_out_anew.update(slot.index for slot in step.outputs)
 
     def snapshot(self, copy, tensor) -> None:
         """``copy`` holds a copy of ``tensor``'s present value (before an in-place op)."""

@@ -101,6 +101,8 @@ class Op(Function):
 
     _node_suffix = "0"
     view_of: int | None = None  # output 0 shares memory with this argument
+    # whether that sharing depends on the argument's layout (a reshape views or copies)
+    views_by_layout = False
     # bfloat16 inputs reach the forward as float32 (see ``_apply_lowered``), unless the
     # result depends on bfloat16's own spacing (``nextafter``): then this is False.
     lowers_bfloat16 = True

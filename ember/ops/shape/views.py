@@ -17,6 +17,7 @@ class View(Op):
     """Output ``reshape(x, shape)``; with ``must_view`` an incompatible layout is an error."""
 
     view_of = 0
+    views_by_layout = True  # without ``must_view``, a layout that cannot be viewed copies
 
     @staticmethod
     def forward(ctx, x, shape, must_view):
