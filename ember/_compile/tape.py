@@ -250,8 +250,8 @@ class Tape:
             self._add(step, (target,))
             if step.args[0].kind == "constant" and not target._data.flags.c_contiguous:
                 self.laid_out_anew.add(step.outputs[0].index)  # the program wrote a C copy
-            # a view gathered anew (``rebind``) is no view of the target's slot in the program
-            self._outdate(target._data, [t for t in self.alive if id(t) in self.gathered])
+            if self.gathered:  # a gathered view (``rebind``) is no view of it in the program
+                self._outdate(target._data, [t for t in self.alive if id(t) in self.gathered])
 
     def view_write(self, target, base) -> None:
         """``target``, a view of ``base``, is about to be changed in place: eager makes
@@ -307,16 +307,14 @@ class Tape:
     def _saved_over(self, array) -> bool:
         """Whether a recorded node saved ``array`` or a view of its memory for backward
         (where eager's backward would raise, as the write moves their version)."""
-        return id(array) in self.saved or any(xp.may_share_memory(saved, array)
-                                              for saved in self.saved.values())
+        return id(array) in self.saved or any(_over(saved, array) for saved in self.saved.values())
 
     def _outdate(self, array, tensors) -> None:
         """Those of ``tensors`` over ``array``'s memory read no slot any more (``stale``),
         nor are constants any more."""
         for tensor in tensors:
             key = id(tensor)
-            if (key in self.by_tensor or key in self.made_here) and \
-                    xp.may_share_memory(tensor._data, array):
+            if (key in self.by_tensor or key in self.made_here) and _over(tensor._data, array):
                 self.by_tensor.pop(key, None)
                 self.made_here.discard(key)
                 self.by_array.pop(id(tensor._data), None)
@@ -540,6 +538,18 @@ class Tape:
     def release(self) -> None:
         self.by_tensor = self.by_array = self.captured = None
         self.alive, self.storage = [], {}
+
+
+def _over(one, other) -> bool:
+    """Whether two arrays may share memory: views of one array, their bounds overlapping."""
+    return _owner(one) is _owner(other) and xp.may_share_memory(one, other)
+
+
+def _owner(array):
+    """The object that owns ``array``'s memory, at the end of its ``base`` chain."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
 
 
 def arrays_in(value) -> list:
