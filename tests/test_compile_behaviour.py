@@ -1983,9 +1983,11 @@ def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
     assert _state(compiled).replays == 2
 
 
-def test_uniform_and_normal_fills_draw_afresh_on_every_replay_with_eager_numbers():
-    def noisy(x):  # noise made by filling a new tensor in place, as scripts do
-        return x + ember.empty_like(x).uniform_(-1, 1) + x.new_empty(4).normal_(2.0, 0.5)
+def test_uniform_normal_and_bernoulli_fills_draw_afresh_on_every_replay_as_eagerly():
+    def noisy(x):  # noise made by filling a new tensor in place, as scripts do; and
+        # stochastic depth's mask (timm's drop_path)
+        keep = x.new_empty(4).bernoulli_(0.7).div_(0.7)
+        return (x + ember.empty_like(x).uniform_(-1, 1) + x.new_empty(4).normal_(2.0, 0.5)) * keep
 
     compiled = ember.compile(noisy)
     x = ember.zeros(4)

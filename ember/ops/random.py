@@ -1044,9 +1044,20 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
             raise RuntimeError(
                 f"bernoulli_ expects p to be in [0, 1], but got p={_text(probabilities)}"
             )
+    if isinstance(probabilities, float):  # a replay can draw again: stochastic depth's mask
+        draw = partial(_bernoulli_of, p=probabilities)
+        with on_device(index):
+            values = draw(stream, input.shape, None)
+        return _overwrite(input, values, BernoulliFill, "bernoulli_",
+                          drawn=(draw, generator, index))
     with on_device(index):
         values = stream.random(input.shape) < probabilities
     return _overwrite(input, values, BernoulliFill, "bernoulli_")
+
+
+def _bernoulli_of(stream, shape, numpy_dtype, p):
+    """``bernoulli_``'s draw for a number ``p``: True with probability ``p``."""
+    return stream.random(shape) < p
 
 
 def exponential_(input: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
