@@ -1079,6 +1079,50 @@ def test_a_changed_keyword_of_a_partial_or_global_of_a_property_records_again():
                                                                 state.replays)
 
 
+SHIFT = 1.0  # a global that a helper object's method reads
+
+
+class _Shifter:
+    """A helper of the user's own class, neither a module nor a Function."""
+
+    def __init__(self):
+        self.factor = 2.0
+
+    def apply(self, x):
+        return x * self.factor + SHIFT
+
+
+def _shifted_twice(x):
+    return x * 2 + SHIFT
+
+
+SHIFTER = _Shifter()
+HELPERS = {"shifters": [_Shifter()], "twice": _shifted_twice}  # helpers in a dict and a list
+
+
+def _through_a_helper(x):
+    return SHIFTER.apply(x)
+
+
+def _through_helpers_in_containers(x):
+    return HELPERS["shifters"][0].apply(x) + HELPERS["twice"](x)
+
+
+@pytest.mark.parametrize("function", [_through_a_helper, _through_helpers_in_containers])
+def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(function):
+    global SHIFT
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    compiled = ember.compile(function)
+    try:
+        for shift in (1.0, 1.0, 4.0):  # a replay kept the first shift, before
+            SHIFT = shift
+            np.testing.assert_array_equal(_array(compiled(x)), _array(function(x)))
+    finally:
+        SHIFT = 1.0
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
 def _training_step(model, optimizer, scheduler, clip, zero_first):
     def step(x, t):
         if zero_first:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import sysconfig
 import types
 
@@ -79,18 +80,42 @@ def _globals_and_cells(function, modules=(), cell_names=None):
             entry = values.pop(0)
             found.append(entry)
             value = entry[2]
-            if isinstance(value, (types.FunctionType, functools.partial)):
-                pending.append(value)
-            elif isinstance(value, Module):
-                pending += _methods(value)
-            elif _custom_function(value) and id(value) not in seen:
-                seen.add(id(value))
-                pending += _function_methods(value)
-            elif isinstance(value, types.ModuleType) and _users_module(value) and \
+            if isinstance(value, types.ModuleType) and _users_module(value) and \
                     id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
                 seen.add(id(value))
                 table = vars(value)
                 values += [(table, name, table[name]) for name in names if name in table]
+            else:
+                pending += _code_behind(value, seen)
+    return found
+
+
+def _code_behind(value, seen) -> list:
+    """The functions that calling ``value`` or its methods runs, for a value a compiled
+    call names: a function, a module's or a custom ``Function``'s methods, a user's helper
+    object's (``scaler.apply(x)``), and those of the functions and helper objects in a
+    tuple, list or dict (``ACTIVATIONS["gelu"]``, ``self.steps[0](x)``), ``_NESTING`` deep.
+    ``seen`` holds the ids of the classes and containers already followed."""
+    found, pending = [], [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if type(value) in _SCALARS:
+            continue
+        if isinstance(value, (types.FunctionType, functools.partial)):
+            found.append(value)
+        elif isinstance(value, Module):
+            found += _methods(value)
+        elif _custom_function(value) and id(value) not in seen:
+            seen.add(id(value))
+            found += _function_methods(value)
+        elif _users_object(value) and id(type(value)) not in seen:
+            seen.add(id(type(value)))
+            found += _class_functions([k for k in type(value).__mro__ if _users_class(k)])
+        elif type(value) in _CONTAINERS and depth < _NESTING and id(value) not in seen \
+                and len(value) <= _LARGEST_COMPARED:
+            seen.add(id(value))
+            items = value.values() if type(value) is dict else value
+            pending += [(item, depth + 1) for item in items]
     return found
 
 
@@ -111,6 +136,22 @@ def _users_module(module) -> bool:
     if path is None or module.__name__.split(".")[0] == "ember":
         return False
     return not os.path.abspath(path).startswith(_LIBRARY_PATHS)
+
+
+def _users_class(klass) -> bool:
+    """Whether ``klass`` is defined in the user's own code (``_users_module``, or the
+    script or notebook that runs as ``__main__``)."""
+    name = getattr(klass, "__module__", None)
+    if name == "__main__":
+        return True
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return module is not None and _users_module(module)
+
+
+def _users_object(value) -> bool:
+    """Whether ``value`` is an instance of a user's class other than a module's, a custom
+    ``Function``'s or a tensor's (which are followed or read apart)."""
+    return not isinstance(value, _OPAQUE) and _users_class(type(value))
 
 
 def _attributes_read(method) -> list:
