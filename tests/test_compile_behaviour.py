@@ -1096,7 +1096,29 @@ def _shifted_twice(x):
     return x * 2 + SHIFT
 
 
+class _Outer:
+    """A helper that holds another, and a setting of its class."""
+
+    FACTOR = 1.0
+
+    def __init__(self):
+        self.inner = _Shifter()
+
+    def apply(self, x):
+        return self.inner.apply(x) * self.FACTOR
+
+
+class _WithAHelper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.shifter = _Shifter()
+
+    def forward(self, x):
+        return self.shifter.apply(x)
+
+
 SHIFTER = _Shifter()
+OUTER = _Outer()
 HELPERS = {"shifters": [_Shifter()], "twice": _shifted_twice}  # helpers in a dict and a list
 
 
@@ -1108,9 +1130,18 @@ def _through_helpers_in_containers(x):
     return HELPERS["shifters"][0].apply(x) + HELPERS["twice"](x)
 
 
-@pytest.mark.parametrize("function", [_through_a_helper, _through_helpers_in_containers])
-def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(function):
+def _through_a_helpers_helper(x):
+    return OUTER.apply(x)
+
+
+HELPED = {"a_helper": _through_a_helper, "helpers_in_containers": _through_helpers_in_containers,
+          "a_helpers_helper": _through_a_helpers_helper, "a_layers_helper": _WithAHelper()}
+
+
+@pytest.mark.parametrize("name", list(HELPED))
+def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(name):
     global SHIFT
+    function = HELPED[name]
     x = ember.tensor(np.arange(4.0, dtype=np.float32))
     compiled = ember.compile(function)
     try:
@@ -1119,6 +1150,19 @@ def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(func
             np.testing.assert_array_equal(_array(compiled(x)), _array(function(x)))
     finally:
         SHIFT = 1.0
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
+def test_a_setting_of_a_helpers_class_records_again_when_it_changes():
+    x = ember.tensor(np.arange(4.0, dtype=np.float32))
+    compiled = ember.compile(_through_a_helpers_helper)
+    try:
+        for factor in (1.0, 1.0, 3.0):
+            _Outer.FACTOR = factor
+            np.testing.assert_array_equal(_array(compiled(x)), _array(_through_a_helpers_helper(x)))
+    finally:
+        _Outer.FACTOR = 1.0
     state = _state(compiled)
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 

@@ -269,8 +269,9 @@ def _guards(function, modules, program) -> list:
     """(Python expression, objects it names, what it checks) for each guard."""
     guards = []
     cell_names = {}
-    reached = _globals_and_cells(function, modules, cell_names)
-    named = _names_read(function, modules, reached)
+    walked = []
+    reached = _globals_and_cells(function, modules, cell_names, walked)
+    named = _names_read(function, modules, walked)
     outside = forward_owner(function)  # its hooks run around the call, and may change
     for number, module in enumerate(modules):
         guards += _module_guards(f"M{number}", module, named, hooks=module is not outside)

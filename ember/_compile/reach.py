@@ -39,19 +39,20 @@ def _code_names(code) -> set:
     return names
 
 
-def _globals_and_cells(function, modules=(), cell_names=None):
+def _globals_and_cells(function, modules=(), cell_names=None, walked=None):
     """(namespace, name, value) for the globals the function names and its closure cells
     (the cell as namespace, None as name; ``cell_names``, where given, gets each cell's
     variable name by the cell's id), and those of the Python functions it reaches through
     them (a ``compute_loss`` helper) or through the modules it is or names, or ``modules``
-    (their classes' ``forward`` and helpers)."""
+    (their classes' ``forward`` and helpers). ``walked``, where given, gets each Python
+    function whose code was read."""
     found, seen, pending = [], set(), [function] + _own_functions(modules)
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
             pending += _methods(owner)
-    for module in modules:  # a custom Function a layer holds (``self.function = Clamp``)
-        pending += [method for value in vars(module).values() if _custom_function(value)
-                    for method in _function_methods(value)]
+    for module in modules:  # a custom Function or a helper a layer holds (``self.rotary``)
+        for value in _held(module):
+            pending += _code_behind(value, seen)
     found += _attributes_read(function)
     for _, _, value in found:
         if isinstance(value, Module):
@@ -67,6 +68,8 @@ def _globals_and_cells(function, modules=(), cell_names=None):
         if code is None or id(target) in seen:
             continue
         seen.add(id(target))
+        if walked is not None:
+            walked.append(target)
         namespace, names = target.__globals__, sorted(_code_names(code))
         values = [(namespace, name, namespace[name]) for name in names if name in namespace]
         for name, cell in zip(code.co_freevars, target.__closure__ or ()):
@@ -105,18 +108,37 @@ def _code_behind(value, seen) -> list:
             found.append(value)
         elif isinstance(value, Module):
             found += _methods(value)
+            if id(value) not in seen:  # the helpers its layers hold (``self.rotary``)
+                seen.add(id(value))
+                pending += [(item, depth + 1) for module in value.modules()
+                            for item in _held(module)]
         elif _custom_function(value) and id(value) not in seen:
             seen.add(id(value))
             found += _function_methods(value)
-        elif _users_object(value) and id(type(value)) not in seen:
-            seen.add(id(type(value)))
-            found += _class_functions([k for k in type(value).__mro__ if _users_class(k)])
+        elif _users_object(value) and id(value) not in seen:
+            seen.add(id(value))
+            if id(type(value)) not in seen:
+                seen.add(id(type(value)))
+                found += _class_functions([k for k in type(value).__mro__ if _users_class(k)])
+            if depth < _NESTING:  # the helpers it holds (``self.inner.apply(x)``)
+                pending += [(item, depth + 1) for item in _held(value)]
         elif type(value) in _CONTAINERS and depth < _NESTING and id(value) not in seen \
                 and len(value) <= _LARGEST_COMPARED:
             seen.add(id(value))
             items = value.values() if type(value) is dict else value
             pending += [(item, depth + 1) for item in items]
     return found
+
+
+def _held(owner) -> list:
+    """The attribute values of a module (its own state apart) or of a helper object that
+    may hold code to follow: functions, helpers and the containers of them."""
+    attributes = getattr(owner, "__dict__", None)
+    if type(attributes) is not dict:
+        return []
+    return [value for key, value in attributes.items()
+            if key not in _MODULE_STATE and type(value) not in _SCALARS
+            and not isinstance(value, (Tensor, Module))]
 
 
 def _label(namespace, key, cell_names) -> str:
@@ -166,17 +188,17 @@ def _attributes_read(method) -> list:
     return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
 
 
-def _names_read(function, modules, reached) -> set:
-    """The names that the compiled function, the functions it reaches (``reached``, from
-    ``_globals_and_cells``) and the methods of its modules' own classes (other than
-    ``__init__``, which ran before) name: the attributes that its code may read."""
-    functions = [getattr(function, "__func__", function)]
-    functions += [value for _, _, value in reached if isinstance(value, types.FunctionType)]
-    functions += [f for f in _own_functions(modules) if f.__name__ != "__init__"]
+def _names_read(function, modules, walked) -> set:
+    """The names that the compiled function, the functions it reaches (``walked``, from
+    ``_globals_and_cells``: helpers, the methods of its helper objects) and the methods of
+    its modules' own classes (other than ``__init__``, which ran before) name: the
+    attributes that its code may read."""
+    functions = [getattr(function, "__func__", function)] + list(walked)
+    functions += _own_functions(modules)
     names = set()
     for item in functions:
         code = getattr(item, "__code__", None)
-        if code is not None:
+        if code is not None and item.__name__ != "__init__":
             names |= _code_names(code)
     return names
 
