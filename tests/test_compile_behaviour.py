@@ -1117,6 +1117,20 @@ class _WithAHelper(nn.Module):
         return self.shifter.apply(x)
 
 
+class _Shifts:
+    """A class as a namespace of helpers, never instantiated."""
+
+    TIMES = 1.0
+
+    @staticmethod
+    def shift(x):
+        return x + SHIFT
+
+    @classmethod
+    def scaled(cls, x):
+        return x * cls.TIMES
+
+
 SHIFTER = _Shifter()
 OUTER = _Outer()
 HELPERS = {"shifters": [_Shifter()], "twice": _shifted_twice}  # helpers in a dict and a list
@@ -1134,8 +1148,13 @@ def _through_a_helpers_helper(x):
     return OUTER.apply(x)
 
 
+def _through_a_class_of_helpers(x):
+    return _Shifts.scaled(_Shifts.shift(x))
+
+
 HELPED = {"a_helper": _through_a_helper, "helpers_in_containers": _through_helpers_in_containers,
-          "a_helpers_helper": _through_a_helpers_helper, "a_layers_helper": _WithAHelper()}
+          "a_helpers_helper": _through_a_helpers_helper, "a_layers_helper": _WithAHelper(),
+          "a_class_of_helpers": _through_a_class_of_helpers}
 
 
 @pytest.mark.parametrize("name", list(HELPED))
@@ -1154,15 +1173,19 @@ def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(name
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
-def test_a_setting_of_a_helpers_class_records_again_when_it_changes():
+@pytest.mark.parametrize("function, klass, name", [
+    (_through_a_helpers_helper, _Outer, "FACTOR"),  # read as self.FACTOR
+    (_through_a_class_of_helpers, _Shifts, "TIMES"),  # read as cls.TIMES
+])
+def test_a_setting_of_a_helpers_class_records_again_when_it_changes(function, klass, name):
     x = ember.tensor(np.arange(4.0, dtype=np.float32))
-    compiled = ember.compile(_through_a_helpers_helper)
+    compiled = ember.compile(function)
     try:
-        for factor in (1.0, 1.0, 3.0):
-            _Outer.FACTOR = factor
-            np.testing.assert_array_equal(_array(compiled(x)), _array(_through_a_helpers_helper(x)))
+        for value in (1.0, 1.0, 3.0):
+            setattr(klass, name, value)
+            np.testing.assert_array_equal(_array(compiled(x)), _array(function(x)))
     finally:
-        _Outer.FACTOR = 1.0
+        setattr(klass, name, 1.0)
     state = _state(compiled)
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 

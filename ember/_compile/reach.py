@@ -115,6 +115,9 @@ def _code_behind(value, seen) -> list:
         elif _custom_function(value) and id(value) not in seen:
             seen.add(id(value))
             found += _function_methods(value)
+        elif isinstance(value, type) and _users_class(value) and id(value) not in seen:
+            seen.add(id(value))  # a class of helpers (``Ops.scale(x)``, static or class methods)
+            found += _class_functions([k for k in value.__mro__ if _users_class(k)])
         elif _users_object(value) and id(value) not in seen:
             seen.add(id(value))
             if id(type(value)) not in seen:
