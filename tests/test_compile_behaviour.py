@@ -1173,6 +1173,26 @@ def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(name
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
+class _WithAPartial(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.activation = functools.partial(F.leaky_relu, negative_slope=0.1)
+
+    def forward(self, x):
+        return self.activation(x)
+
+
+def test_a_changed_keyword_of_a_partial_that_a_layer_holds_records_again():
+    model = _WithAPartial()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.linspace(-2, 2, 5, dtype=np.float32))
+    for slope in (0.1, 0.1, 0.5):
+        model.activation.keywords["negative_slope"] = slope
+        np.testing.assert_array_equal(_array(compiled(x)), _array(model(x)))
+    state = _state(compiled)
+    assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
+
+
 @pytest.mark.parametrize("function, klass, name", [
     (_through_a_helpers_helper, _Outer, "FACTOR"),  # read as self.FACTOR
     (_through_a_class_of_helpers, _Shifts, "TIMES"),  # read as cls.TIMES
