@@ -1173,6 +1173,38 @@ def test_a_global_that_a_helpers_method_reads_records_again_when_it_changes(name
     assert state._recordings == 2 and state.replays == 1, (state._recordings, state.replays)
 
 
+STEPS_LOGGED = 0  # a global that a training loop moves on every step
+
+
+class _Logger:
+    def line(self, value):
+        return f"{STEPS_LOGGED}: {value}"
+
+
+class _KeepsALogger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.logger = _Logger()  # kept, never read by the forward
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_a_helper_that_a_layer_keeps_but_never_reads_adds_no_guard():
+    global STEPS_LOGGED
+    model = _KeepsALogger()
+    compiled = ember.compile(model)
+    try:
+        for _ in range(4):
+            STEPS_LOGGED += 1
+            compiled(ember.ones(2, 3))
+    finally:
+        STEPS_LOGGED = 0
+    state = _state(compiled)
+    assert state._recordings == 1 and state.replays == 3, (state._recordings, state.replays)
+
+
 class _WithAPartial(nn.Module):
     def __init__(self):
         super().__init__()

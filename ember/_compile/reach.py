@@ -46,7 +46,7 @@ def _globals_and_cells(function, modules=(), cell_names=None, walked=None):
     them (a ``compute_loss`` helper) or through the modules it is or names, or ``modules``
     (their classes' ``forward`` and helpers). ``walked``, where given, gets each Python
     function whose code was read."""
-    found, seen, pending = [], set(), [function] + _own_functions(modules)
+    found, seen, pending = [], set(), [function] + _after_init(_own_functions(modules))
     for owner in (function, getattr(function, "__self__", None)):
         if isinstance(owner, Module):
             pending += _methods(owner)
@@ -122,7 +122,8 @@ def _code_behind(value, seen) -> list:
             seen.add(id(value))
             if id(type(value)) not in seen:
                 seen.add(id(type(value)))
-                found += _class_functions([k for k in type(value).__mro__ if _users_class(k)])
+                found += _after_init(_class_functions(
+                    [k for k in type(value).__mro__ if _users_class(k)]))
             if depth < _NESTING:  # the helpers it holds (``self.inner.apply(x)``)
                 pending += [(item, depth + 1) for item in _held(value)]
         elif type(value) in _CONTAINERS and depth < _NESTING and id(value) not in seen \
@@ -135,13 +136,19 @@ def _code_behind(value, seen) -> list:
 
 def _held(owner) -> list:
     """The attribute values of a module (its own state apart) or of a helper object that
-    may hold code to follow: functions, helpers and the containers of them."""
+    may hold code to follow (functions, helpers and the containers of them), of those
+    attributes that the methods of its own classes name (all where they call ``getattr``):
+    a logger or a dataset that a layer keeps and its code never reads adds no guard."""
     attributes = getattr(owner, "__dict__", None)
     if type(attributes) is not dict:
         return []
+    named = set()
+    for function in _class_functions([k for k in type(owner).__mro__ if _outside_ember(k)]):
+        if function.__name__ != "__init__":
+            named |= _code_names(function.__code__)
     return [value for key, value in attributes.items()
-            if key not in _MODULE_STATE and type(value) not in _SCALARS
-            and not isinstance(value, (Tensor, Module))]
+            if (key in named or "getattr" in named) and key not in _MODULE_STATE
+            and type(value) not in _SCALARS and not isinstance(value, (Tensor, Module))]
 
 
 def _label(namespace, key, cell_names) -> str:
@@ -215,8 +222,15 @@ def _ember_layer(module) -> bool:
 
 def _methods(module) -> list:
     """The functions that the classes of ``module`` and its submodules define outside
-    ember: a user's ``forward`` and its helpers, whose globals a replay depends on too."""
-    return _own_functions(module.modules())
+    ember but ``__init__``: a user's ``forward`` and its helpers, whose globals a replay
+    depends on too."""
+    return _after_init(_own_functions(module.modules()))
+
+
+def _after_init(functions) -> list:
+    """``functions`` but the ``__init__`` of an object that exists already: it ran before
+    the call, and what it names (a logger's class) is no business of a replay's."""
+    return [function for function in functions if function.__name__ != "__init__"]
 
 
 def _own_functions(modules) -> list:
