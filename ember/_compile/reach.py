@@ -96,9 +96,10 @@ def _globals_and_cells(function, modules=(), cell_names=None, walked=None):
 def _code_behind(value, seen) -> list:
     """The functions that calling ``value`` or its methods runs, for a value a compiled
     call names: a function, a module's or a custom ``Function``'s methods, a user's helper
-    object's (``scaler.apply(x)``), and those of the functions and helper objects in a
-    tuple, list or dict (``ACTIVATIONS["gelu"]``, ``self.steps[0](x)``), ``_NESTING`` deep.
-    ``seen`` holds the ids of the classes and containers already followed."""
+    object's (``scaler.apply(x)``) or class's (``Ops.scale(x)``), and those of the
+    functions and helpers in a tuple, list or dict (``ACTIVATIONS["gelu"]``) or that a
+    layer or a helper holds and its methods name (``self.rotary``), ``_NESTING`` deep.
+    ``seen`` holds the ids of the objects, classes and containers already followed."""
     found, pending = [], [(value, 0)]
     while pending:
         value, depth = pending.pop()
