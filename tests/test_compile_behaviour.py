@@ -2129,34 +2129,24 @@ def test_an_attribute_that_another_modules_code_reads_is_guarded():
     assert _state(compiled)._recordings == 2
 
 
-def test_randint_and_normal_draw_afresh_on_every_replay_with_eager_numbers():
-    def noisy(x):
-        return x + ember.randint(0, 100, (4,)) + ember.randint(5, (4,), dtype=ember.float32) \
-            + ember.normal(2.0, 0.5, (4,))
+DRAWS = {  # x (4,) -> x and random numbers that every call draws afresh
+    "randint_and_normal": lambda x: x + ember.randint(0, 100, (4,)) + ember.normal(2.0, 0.5, (4,))
+    + ember.randint(5, (4,), dtype=ember.float32),
+    # noise made by filling a new tensor in place, and stochastic depth's mask (drop_path)
+    "in_place_fills": lambda x: (x + ember.empty_like(x).uniform_(-1, 1)
+                                 + x.new_empty(4).normal_(2.0, 0.5))
+    * x.new_empty(4).bernoulli_(0.7).div_(0.7),
+}
 
+
+@pytest.mark.parametrize("name", list(DRAWS))
+def test_draws_are_made_afresh_on_every_replay_with_eager_numbers(name):
+    noisy = DRAWS[name]
     compiled = ember.compile(noisy)
     x = ember.zeros(4)
     ember.manual_seed(3)
     want = [_array(noisy(x)) for _ in range(3)]
     ember.manual_seed(3)
-    got = [_array(compiled(x)) for _ in range(3)]
-    for w, g in zip(want, got):
-        np.testing.assert_array_equal(g, w)
-    assert not np.array_equal(got[1], got[2])  # fresh numbers each call
-    assert _state(compiled).replays == 2
-
-
-def test_uniform_normal_and_bernoulli_fills_draw_afresh_on_every_replay_as_eagerly():
-    def noisy(x):  # noise made by filling a new tensor in place, as scripts do; and
-        # stochastic depth's mask (timm's drop_path)
-        keep = x.new_empty(4).bernoulli_(0.7).div_(0.7)
-        return (x + ember.empty_like(x).uniform_(-1, 1) + x.new_empty(4).normal_(2.0, 0.5)) * keep
-
-    compiled = ember.compile(noisy)
-    x = ember.zeros(4)
-    ember.manual_seed(4)
-    want = [_array(noisy(x)) for _ in range(3)]
-    ember.manual_seed(4)
     got = [_array(compiled(x)) for _ in range(3)]
     for w, g in zip(want, got):
         np.testing.assert_array_equal(g, w)
