@@ -262,3 +262,27 @@ def test_a_copy_that_the_program_could_make_a_view_of_runs_eagerly(function):
     assert _state(compiled).replays == 0
     assert any("in another memory layout than eager" in reason
                for reason, _ in _state(compiled).breaks), _state(compiled).breaks
+
+
+class _WritesItsBuffer(ember.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("memory", ember.zeros(2, 4, dtype=ember.float64))
+
+    def forward(self, x):
+        self.memory[0].copy_(x.sum(0))  # through a view, with a gradient
+        return self.memory * x[:2]
+
+
+def test_a_write_through_a_view_of_a_buffer_with_a_gradient_runs_eagerly():
+    eager, twin = _WritesItsBuffer(), _WritesItsBuffer()
+    compiled = ember.compile(twin)
+    rng = np.random.default_rng(6)
+    for _ in range(2):
+        data = rng.standard_normal((3, 4))
+        want = eager(ember.tensor(data, requires_grad=True))
+        got = compiled(ember.tensor(data, requires_grad=True))
+        np.testing.assert_array_equal(_array(got), _array(want))
+    assert _state(compiled).replays == 0
+    assert any("through a view of an input, a parameter or a buffer" in reason
+               for reason, _ in _state(compiled).breaks), _state(compiled).breaks

@@ -264,8 +264,8 @@ class Tape:
         if slot is None:
             return
         if slot.kind not in ("step", "constant"):
-            self.graph_break("an in-place change through a view of an input or a parameter "
-                             "of the compiled call")
+            self.graph_break("an in-place change through a view of an input, a parameter "
+                             "or a buffer of the compiled call")
         elif self._saved_over(base._data):
             self.graph_break("an in-place change through a view of a value that was saved "
                              "for backward")
