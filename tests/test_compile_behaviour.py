@@ -2136,6 +2136,8 @@ DRAWS = {  # x (4,) -> x and random numbers that every call draws afresh
     "in_place_fills": lambda x: (x + ember.empty_like(x).uniform_(-1, 1)
                                  + x.new_empty(4).normal_(2.0, 0.5))
     * x.new_empty(4).bernoulli_(0.7).div_(0.7),
+    "bernoulli_of_probabilities": lambda x: x + ember.bernoulli(ember.sigmoid(x + 0.3))
+    + ember.bernoulli(ember.full((4,), 0.5)),
 }
 
 
@@ -2151,6 +2153,27 @@ def test_draws_are_made_afresh_on_every_replay_with_eager_numbers(name):
     for w, g in zip(want, got):
         np.testing.assert_array_equal(g, w)
     assert not np.array_equal(got[1], got[2])  # fresh numbers each call
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
+def test_bernoulli_of_probabilities_that_take_a_gradient_replays_as_eagerly():
+    def sampled(x):  # a stochastic binary unit: probabilities from the values
+        probabilities = ember.sigmoid(x * 2)
+        return (probabilities * ember.bernoulli(probabilities)).sum()
+
+    compiled = ember.compile(sampled)
+    rng = np.random.default_rng(8)
+    for call in range(3):
+        data = rng.standard_normal((3, 5))
+        results = []
+        for run in (sampled, compiled):
+            x = ember.tensor(data, requires_grad=True)
+            ember.manual_seed(call)
+            out = run(x)
+            out.backward()
+            results.append((_array(out), _array(x.grad)))
+        for got, want in zip(results[1], results[0]):
+            np.testing.assert_array_equal(got, want)
     assert _state(compiled).replays == 2 and _state(compiled).breaks == []
 
 

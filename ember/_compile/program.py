@@ -215,7 +215,8 @@ class Program:
             return self._function_lines(number, step)
         if step.kind == "draw":
             self.namespace[f"draw{number}"] = step.op
-            return [f"    {outputs} = draw{number}()  # random draw: {shapes}"]
+            arguments = ", ".join(slot.name for slot in step.args)
+            return [f"    {outputs} = draw{number}({arguments})  # random draw: {shapes}"]
         if step.kind == "snapshot":
             (source,) = step.args
             return [f"    {outputs} = {source.name}.copy()  # before an in-place write"]

@@ -205,12 +205,19 @@ class Tape:
         if slot is not None:
             self._add(Step("snapshot", None, (slot,), [], user_line()), (copy,))
 
-    def draw(self, tensor, redraw) -> None:
-        """``tensor`` holds fresh random numbers; ``redraw()`` draws the next ones alike."""
+    def draw(self, tensor, redraw, inputs=()) -> None:
+        """``tensor`` holds fresh random numbers; ``redraw(*arrays)`` draws the next ones
+        alike, given the arrays of the tensors ``inputs`` (a draw's probabilities)."""
         if self.muted:
             return
+        slots = []
+        for value in inputs:
+            slot = self.slot_of(value)
+            if slot is None:
+                return
+            slots.append(slot)
         self.made_here.discard(id(tensor))
-        self._add(Step("draw", redraw, (), [], user_line()), (tensor,))
+        self._add(Step("draw", redraw, tuple(slots), [], user_line()), (tensor,))
 
     def write(self, target, result) -> None:
         """``target``'s storage is about to be overwritten with ``result`` (``inplace``);

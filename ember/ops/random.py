@@ -425,7 +425,7 @@ class Normal3(_Draw):
 
 
 class Bernoulli(_Draw):
-    pass
+    replayable = True  # its values reach it as the tensor of a draw step (``bernoulli``)
 
 
 class Poisson(_Draw):
@@ -499,13 +499,19 @@ class FillTensor(Op):
         return None, zeros_like(grad) if needs[1] else None, total
 
 
-def _drawn(node, values, *parameters) -> Tensor:
-    """Wrap ``values``; record ``node`` when a parameter tensor requires grad."""
+def _drawn(node, values, *parameters, redraw=None) -> Tensor:
+    """Wrap ``values``; record ``node`` when a parameter tensor requires grad. ``redraw``,
+    where given, draws the next values alike from the parameters' arrays: a compiled call's
+    recording replays the draw (and ``node`` gets the values as a tensor, the draw's)."""
+    tape = _tape.current() if redraw is not None else None
+    if tape is not None:
+        values = Tensor._make(values)
+        tape.draw(values, redraw, [p for p in parameters if isinstance(p, Tensor)])
     if grad_mode.state.enabled and any(
         isinstance(p, Tensor) and p._requires_grad for p in parameters
     ):
         return node.apply(values, *parameters)
-    return Tensor._make(values)
+    return values if tape is not None else Tensor._make(values)
 
 
 def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False,
@@ -912,11 +918,20 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
             "probability must lie in [0, 1])"
         )
     with on_device(index):
-        values = asarray(stream.random(input.shape) < probabilities, probabilities.dtype)
-    result = _drawn(Bernoulli, values, input)
+        values = _bernoulli_of_each(stream, probabilities)
+
+    def redraw(probabilities):  # on each replay of a compiled call, from its probabilities
+        with on_device(index):
+            return _bernoulli_of_each(_stream(generator, "", index), probabilities)
+
     if out is not None:
-        return _finish(result._data, out.dtype, False, out)
-    return result
+        return _finish(_drawn(Bernoulli, values, input)._data, out.dtype, False, out)
+    return _drawn(Bernoulli, values, input, redraw=redraw)
+
+
+def _bernoulli_of_each(stream, probabilities):
+    """1 with probability ``probabilities`` each, in their dtype."""
+    return asarray(stream.random(probabilities.shape) < probabilities, probabilities.dtype)
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
