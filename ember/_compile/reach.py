@@ -118,13 +118,12 @@ def _code_behind(value, seen) -> list:
             found += _function_methods(value)
         elif isinstance(value, type) and _users_class(value) and id(value) not in seen:
             seen.add(id(value))  # a class of helpers (``Ops.scale(x)``, static or class methods)
-            found += _class_functions([k for k in value.__mro__ if _users_class(k)])
+            found += _users_methods(value)
         elif _users_object(value) and id(value) not in seen:
             seen.add(id(value))
             if id(type(value)) not in seen:
                 seen.add(id(type(value)))
-                found += _after_init(_class_functions(
-                    [k for k in type(value).__mro__ if _users_class(k)]))
+                found += _after_init(_users_methods(type(value)))
             if depth < _NESTING:  # the helpers it holds (``self.inner.apply(x)``)
                 pending += [(item, depth + 1) for item in _held(value)]
         elif type(value) in _CONTAINERS and depth < _NESTING and id(value) not in seen \
@@ -144,9 +143,8 @@ def _held(owner) -> list:
     if type(attributes) is not dict:
         return []
     named = set()
-    for function in _class_functions([k for k in type(owner).__mro__ if _outside_ember(k)]):
-        if function.__name__ != "__init__":
-            named |= _code_names(function.__code__)
+    for function in _after_init(_own_functions([owner])):
+        named |= _code_names(function.__code__)
     return [value for key, value in attributes.items()
             if (key in named or "getattr" in named) and key not in _MODULE_STATE
             and type(value) not in _SCALARS and not isinstance(value, (Tensor, Module))]
@@ -207,9 +205,9 @@ def _names_read(function, modules, walked) -> set:
     functions = [getattr(function, "__func__", function)] + list(walked)
     functions += _own_functions(modules)
     names = set()
-    for item in functions:
+    for item in _after_init(functions):
         code = getattr(item, "__code__", None)
-        if code is not None and item.__name__ != "__init__":
+        if code is not None:
             names |= _code_names(code)
     return names
 
@@ -231,7 +229,8 @@ def _methods(module) -> list:
 def _after_init(functions) -> list:
     """``functions`` but the ``__init__`` of an object that exists already: it ran before
     the call, and what it names (a logger's class) is no business of a replay's."""
-    return [function for function in functions if function.__name__ != "__init__"]
+    return [function for function in functions
+            if getattr(function, "__name__", None) != "__init__"]
 
 
 def _own_functions(modules) -> list:
@@ -257,6 +256,11 @@ def _custom_function(value) -> bool:
     """Whether ``value`` is a custom ``autograd.Function``: a replay runs its ops as its
     forward ran them when recorded, so what that forward reads is guarded too."""
     return isinstance(value, type) and issubclass(value, Function) and _outside_ember(value)
+
+
+def _users_methods(klass) -> list:
+    """The functions that ``klass`` and its bases of the user's own code define."""
+    return _class_functions([k for k in klass.__mro__ if _users_class(k)])
 
 
 def _function_methods(function) -> list:

@@ -749,10 +749,8 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
     holes = [] if _tape.current() is not None else None  # as in ``setitem``
     key = _parse_index(input.shape, tuple(indices), input._data, holes)
     values = _setitem_value(input, key, values)
-    if holes:
-        function, tensors = _keyed(key, holes, input._data)
-        return IndexPut.apply(input, values, function, bool(accumulate), *tensors)
-    return IndexPut.apply(input, values, key, bool(accumulate))
+    function, tensors = _keyed(key, holes, input._data) if holes else (key, ())
+    return IndexPut.apply(input, values, function, bool(accumulate), *tensors)
 
 
 def _check_along(input: Tensor, dim: int, index: Tensor, op: str, source=None,

@@ -611,13 +611,21 @@ def _drawn_on_tape(result, out, kernel, generator, index, shape, numpy_dtype) ->
     same generator, on each replay (other draws are graph breaks)."""
     tape = _tape.current()
     if tape is not None and out is None and not result._requires_grad:
-        def redraw():
-            with on_device(index):
-                stream = _stream(generator, "", index)
-                return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
+        def alike(stream):
+            return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
 
-        tape.draw(result, redraw)
+        tape.draw(result, _redrawing(alike, generator, index))
     return result
+
+
+def _redrawing(kernel, generator, index):
+    """``redraw(*arrays)``: ``kernel(stream, *arrays)`` on the generator's stream as it
+    stands then, on the device ``index``: a compiled call's replay of a draw."""
+    def redraw(*arrays):
+        with on_device(index):
+            return kernel(_stream(generator, "", index), *arrays)
+
+    return redraw
 
 
 def randint(
@@ -919,14 +927,11 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
         )
     with on_device(index):
         values = _bernoulli_of_each(stream, probabilities)
-
-    def redraw(probabilities):  # on each replay of a compiled call, from its probabilities
-        with on_device(index):
-            return _bernoulli_of_each(_stream(generator, "", index), probabilities)
-
     if out is not None:
         return _finish(_drawn(Bernoulli, values, input)._data, out.dtype, False, out)
-    return _drawn(Bernoulli, values, input, redraw=redraw)
+    # a compiled call's replay draws again from its own probabilities
+    return _drawn(Bernoulli, values, input,
+                  redraw=_redrawing(_bernoulli_of_each, generator, index))
 
 
 def _bernoulli_of_each(stream, probabilities):
