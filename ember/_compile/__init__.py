@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 
 from ember import _tape
-from ember._compile.compiled import CompiledFunction, config, modules_of
+from ember._compile.compiled import CompiledFunction, config
+from ember._compile.reach import modules_of
 from ember._compile.tape import Unsupported
 from ember.nn.modules.module import Module, set_quietly
 

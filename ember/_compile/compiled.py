@@ -40,10 +40,10 @@ from ember._compile.reach import (
     _NESTING,
     _OPAQUE,
     _SCALARS,
+    Reached,
     _captured_tensors,
     _with_argument_modules,
     forward_owner,
-    modules_of,
 )
 from ember._compile.tape import Tape, Unsupported
 from ember._compile.watch import Watch, _has_hooks, _hooks_break
@@ -205,16 +205,18 @@ class CompiledFunction:
     def _record(self, key, args, kwargs, tensors):
         self._recordings += 1
         start, changes = time.perf_counter(), state_changes[0]
-        self._modules = modules_of(self._function)  # a global may name another module now
+        reached = Reached(self._function)
+        self._modules = reached.modules()  # a global may name another module now
         key = (key[0], tuple([m.training for m in self._modules])) + key[2:]
         # and those the call gets as arguments (``train_step(model, batch)``), whose
         # identity and training flags the key holds
         modules = _with_argument_modules(self._modules, (args, kwargs))
-        captured = _captured_tensors(self._function, modules)
+        reached.add(modules)
+        captured = _captured_tensors(modules, reached)
         tape = Tape(tensors, captured, self._fullgraph)
         outside = forward_owner(self._function)  # its hooks run around the call
         hooked = _hooks_break(tape, [m for m in modules if m is not outside])
-        tape.watch = Watch(self._function, modules, args, kwargs)
+        tape.watch = Watch(self._function, modules, args, kwargs, reached)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)
@@ -222,7 +224,7 @@ class CompiledFunction:
             _tape.stop()
         tape.watch.compare(tape, last=True)
         self._last_key = key
-        recording = self._finish(tape, result, modules)
+        recording = self._finish(tape, result, modules, reached)
         if recording is not None:
             recording.fast = _fast_check(key, tensors, self._modules, recording.guards,
                                          changes)
@@ -244,7 +246,7 @@ class CompiledFunction:
         fusion.start()  # the fused kernels the program asked for, in the background
         return result
 
-    def _finish(self, tape, result, modules):
+    def _finish(self, tape, result, modules, reached):
         out_tensors, spec = [], []
         _flatten(result, out_tensors, spec)
         for tensor in out_tensors:
@@ -264,7 +266,7 @@ class CompiledFunction:
             return None
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
         program = Program(tape, outputs, self._small)
-        guards = _guards(self._function, modules, program)
+        guards = _guards(self._function, modules, program, reached)
         recording = Recording(program, guards, spec)
         self.latest = recording
         if "output_code" in os.environ.get("EMBER_LOGS", ""):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ember._compile.compiled import CompiledFunction, modules_of
+from ember._compile.compiled import CompiledFunction
+from ember._compile.reach import modules_of
 
 
 @dataclass

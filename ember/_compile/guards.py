@@ -19,7 +19,6 @@ from ember._compile.reach import (
     _OPAQUE,
     _SCALARS,
     _ember_layer,
-    _globals_and_cells,
     _label,
     _names_read,
     _ours,
@@ -265,18 +264,17 @@ def _class_guards(read, value, objects, name, label, named) -> list:
     return guards
 
 
-def _guards(function, modules, program) -> list:
-    """(Python expression, objects it names, what it checks) for each guard."""
+def _guards(function, modules, program, reached) -> list:
+    """(Python expression, objects it names, what it checks) for each guard, of the globals
+    and closure variables among them from the walk ``reached`` (a ``Reached``)."""
     guards = []
-    cell_names = {}
-    walked = []
-    reached = _globals_and_cells(function, modules, cell_names, walked)
-    named = _names_read(function, modules, walked)
+    cell_names = reached.cell_names
+    named = _names_read(function, modules, reached.walked)
     outside = forward_owner(function)  # its hooks run around the call, and may change
     for number, module in enumerate(modules):
         guards += _module_guards(f"M{number}", module, named, hooks=module is not outside)
     guards += _method_guards(modules)
-    for number, (namespace, key, value) in enumerate(reached):
+    for number, (namespace, key, value) in enumerate(reached.found):
         holder = f"G{number}"
         read = f"{holder}.cell_contents" if key is None else f"{holder}.get({key!r})"
         guards += _value_guards(read, value, {holder: namespace}, f"{holder}_value",

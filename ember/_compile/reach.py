@@ -39,58 +39,94 @@ def _code_names(code) -> set:
     return names
 
 
-def _globals_and_cells(function, modules=(), cell_names=None, walked=None):
-    """(namespace, name, value) for the globals the function names and its closure cells
-    (the cell as namespace, None as name; ``cell_names``, where given, gets each cell's
-    variable name by the cell's id), and those of the Python functions it reaches through
-    them (a ``compute_loss`` helper) or through the modules it is or names, or ``modules``
-    (their classes' ``forward`` and helpers). ``walked``, where given, gets each Python
-    function whose code was read."""
-    found, seen, pending = [], set(), [function] + _after_init(_own_functions(modules))
-    for owner in (function, getattr(function, "__self__", None)):
+class Reached:
+    """What a call reaches, in one walk: ``found``, (namespace, name, value) for the
+    globals the function names and its closure cells (the cell as namespace, None as name;
+    ``cell_names`` has each cell's variable name by the cell's id), and those of the Python
+    functions it reaches through them (a ``compute_loss`` helper) or through the modules it
+    is or names (their classes' ``forward`` and helpers); ``walked``, each Python function
+    whose code was read.
+
+    A recording walks once before the call: the function first, which finds the modules it
+    names (``modules``), then the modules that the call reaches besides (``add``: those it
+    gets as arguments). The captured tensors, the watch's first reading and the guards share
+    that walk. The watch walks again after the call (``Watch.compare``), and a call that
+    changed what the first walk found breaks, so the guards may be written from it."""
+
+    def __init__(self, function, modules=()):
+        self.function = function
+        self.found, self.cell_names, self.walked = [], {}, []
+        self._seen = set()  # the ids of the functions, objects and classes followed
+        pending = [function]
+        for owner in (function, getattr(function, "__self__", None)):
+            if isinstance(owner, Module):
+                pending += _methods(owner)
+        attributes = _attributes_read(function)
+        self.found += attributes
+        for _, _, value in attributes:
+            if isinstance(value, Module):
+                pending += _methods(value)
+        self._follow(pending)
+        self.add(modules)
+
+    def modules(self) -> list:
+        """The modules the call reaches by itself: a bound module's, and those it names,
+        with their submodules, each once."""
+        roots = []
+        owner = getattr(self.function, "__self__", None)
         if isinstance(owner, Module):
-            pending += _methods(owner)
-    for module in modules:  # a custom Function or a helper a layer holds (``self.rotary``)
-        for value in _held(module):
-            pending += _code_behind(value, seen)
-    found += _attributes_read(function)
-    for _, _, value in found:
-        if isinstance(value, Module):
-            pending += _methods(value)
-    while pending:
-        item = pending.pop()
-        if isinstance(item, functools.partial):  # its keywords, read as globals are
-            found += [(item.keywords, key, value) for key, value in item.keywords.items()]
-            pending.append(item.func)
-            continue
-        target = getattr(item, "__func__", item)
-        code = getattr(target, "__code__", None)
-        if code is None or id(target) in seen:
-            continue
-        seen.add(id(target))
-        if walked is not None:
-            walked.append(target)
-        namespace, names = target.__globals__, sorted(_code_names(code))
-        values = [(namespace, name, namespace[name]) for name in names if name in namespace]
-        for name, cell in zip(code.co_freevars, target.__closure__ or ()):
-            if cell_names is not None:
-                cell_names[id(cell)] = name
-            try:
-                values.append((cell, None, cell.cell_contents))
-            except ValueError:  # an empty cell
+            roots.append(owner)
+        if isinstance(self.function, Module):
+            roots.append(self.function)
+        roots += [value for _, _, value in self.found if isinstance(value, Module)]
+        seen = {}
+        for root in roots:
+            for module in root.modules():
+                seen.setdefault(id(module), module)
+        return list(seen.values())
+
+    def add(self, modules) -> None:
+        """Walk on from ``modules``' own methods and the helpers they hold (a custom
+        Function, ``self.rotary``), where the walk has not been."""
+        pending = _after_init(_own_functions(modules))
+        for module in modules:
+            for value in _held(module):
+                pending += _code_behind(value, self._seen)
+        self._follow(pending)
+
+    def _follow(self, pending) -> None:
+        found, seen = self.found, self._seen
+        while pending:
+            item = pending.pop()
+            if isinstance(item, functools.partial):  # its keywords, read as globals are
+                found += [(item.keywords, key, value) for key, value in item.keywords.items()]
+                pending.append(item.func)
                 continue
-        while values:
-            entry = values.pop(0)
-            found.append(entry)
-            value = entry[2]
-            if isinstance(value, types.ModuleType) and _users_module(value) and \
-                    id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
-                seen.add(id(value))
-                table = vars(value)
-                values += [(table, name, table[name]) for name in names if name in table]
-            else:
-                pending += _code_behind(value, seen)
-    return found
+            target = getattr(item, "__func__", item)
+            code = getattr(target, "__code__", None)
+            if code is None or id(target) in seen:
+                continue
+            seen.add(id(target))
+            self.walked.append(target)
+            namespace, names = target.__globals__, sorted(_code_names(code))
+            values = [(namespace, name, namespace[name]) for name in names if name in namespace]
+            for name, cell in zip(code.co_freevars, target.__closure__ or ()):
+                self.cell_names[id(cell)] = name
+                try:
+                    values.append((cell, None, cell.cell_contents))
+                except ValueError:  # an empty cell
+                    continue
+            while values:
+                entry = values.pop(0)
+                found.append(entry)
+                value = entry[2]
+                if isinstance(value, types.ModuleType) and _users_module(value) and \
+                        id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
+                    seen.add(id(value))
+                    table = vars(value)
+                    values += [(table, name, table[name]) for name in names if name in table]
+                else:
+                    pending += _code_behind(value, seen)
 
 
 def _code_behind(value, seen) -> list:
@@ -152,7 +188,7 @@ def _held(owner) -> list:
 
 def _label(namespace, key, cell_names) -> str:
     """How a message names a global (its name) or a closure cell (its variable's name,
-    from ``_globals_and_cells``'s ``cell_names``)."""
+    from ``Reached.cell_names``)."""
     if key is not None:
         return key
     name = cell_names.get(id(namespace))
@@ -199,7 +235,7 @@ def _attributes_read(method) -> list:
 
 def _names_read(function, modules, walked) -> set:
     """The names that the compiled function, the functions it reaches (``walked``, from
-    ``_globals_and_cells``: helpers, the methods of its helper objects) and the methods of
+    ``Reached.walked``: helpers, the methods of its helper objects) and the methods of
     its modules' own classes (other than ``__init__``, which ran before) name: the
     attributes that its code may read."""
     functions = [getattr(function, "__func__", function)] + list(walked)
@@ -294,20 +330,7 @@ def forward_owner(function):
 
 def modules_of(function) -> list:
     """The modules a compiled function can reach: a bound module's, and those it names."""
-    roots = []
-    owner = getattr(function, "__self__", None)
-    if isinstance(owner, Module):
-        roots.append(owner)
-    if isinstance(function, Module):
-        roots.append(function)
-    for _, _, value in _globals_and_cells(function):
-        if isinstance(value, Module):
-            roots.append(value)
-    seen = {}
-    for root in roots:
-        for module in root.modules():
-            seen.setdefault(id(module), module)
-    return list(seen.values())
+    return Reached(function).modules()
 
 
 def _with_argument_modules(modules, arguments) -> list:
@@ -326,7 +349,10 @@ def _with_argument_modules(modules, arguments) -> list:
     return list(found.values())
 
 
-def _captured_tensors(function, modules) -> dict:
+def _captured_tensors(modules, reached) -> dict:
+    """The tensors that the call can read without taking them as arguments: the modules'
+    parameters, buffers and tensor attributes, and the tensors among the globals and
+    closure variables it reaches (``reached``, a ``Reached``)."""
     captured = {}
     for module in modules:
         for value in module.__dict__.values():
@@ -336,7 +362,7 @@ def _captured_tensors(function, modules) -> dict:
             for value in registry.values():
                 if value is not None:
                     captured[id(value)] = value
-    for _, _, value in _globals_and_cells(function, modules):
+    for _, _, value in reached.found:
         if isinstance(value, Tensor):
             captured[id(value)] = value
     return captured

@@ -17,7 +17,7 @@ from ember._compile.reach import (
     _MODULE_STATE,
     _NESTING,
     _SCALARS,
-    _globals_and_cells,
+    Reached,
     _label,
     _ours,
     _plain,
@@ -42,13 +42,14 @@ class Watch:
     streams outside ember, which no call replayed whole draws from, are read before and
     after the call alone."""
 
-    def __init__(self, function, modules, args, kwargs):
+    def __init__(self, function, modules, args, kwargs, reached):
         self.function, self.modules = function, modules
         # the arguments' labels and values; a new call with other values is another key
         self.arguments = [(f"argument {i}", value) for i, value in enumerate(args)]
         self.arguments += [(f"argument {key}", value) for key, value in kwargs.items()]
-        self.places = []  # where the globals and closure variables that the code names live
-        self.reading, named = self.read(anew=True)
+        # where the globals and closure variables that the code names live
+        self.places = _places(reached.found, reached.cell_names)
+        self.reading, named = self.read()
         self.streams = outside_random_streams(named)
         self.broke = 0  # the breaks it made: a change of the call's own
 
@@ -56,7 +57,8 @@ class Watch:
         """A reading (``_bindings``); ``anew``, with the globals found again (one that the
         call made is a change), else where the first reading found them."""
         if anew:
-            self.places = _places(self.function, self.modules)
+            reached = Reached(self.function, self.modules)
+            self.places = _places(reached.found, reached.cell_names)
         return _bindings(self.modules, self.places, self.arguments)
 
     def compare(self, tape, last=False) -> None:
@@ -100,13 +102,12 @@ def _bindings(modules, places, arguments) -> tuple:
     return state, [(label, value) for _, label, value in named]
 
 
-def _places(function, modules) -> list:
+def _places(found, cell_names) -> list:
     """(namespace, name, label) of each global and closure variable (a cell, name None)
-    that the code names (``_globals_and_cells``), outside ember's own tables."""
-    cell_names = {}
+    that the code names (``found`` by ``Reached``), outside ember's own tables
+    and caches, which are no user's state."""
     return [(namespace, key, _label(namespace, key, cell_names))
-            for namespace, key, _ in _globals_and_cells(function, modules, cell_names)
-            if not _ours(namespace)]  # ember's own tables and caches are no user's state
+            for namespace, key, _ in found if not _ours(namespace)]
 
 
 _GONE = object()  # what ``_value_at`` reads of a name deleted or a cell emptied
