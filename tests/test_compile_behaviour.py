@@ -2138,6 +2138,15 @@ DRAWS = {  # x (4,) -> x and random numbers that every call draws afresh
     * x.new_empty(4).bernoulli_(0.7).div_(0.7),
     "bernoulli_of_probabilities": lambda x: x + ember.bernoulli(ember.sigmoid(x + 0.3))
     + ember.bernoulli(ember.full((4,), 0.5)),
+    # draws that read tensors made in the call: sampled tokens, noise about a mean, counts
+    "draws_from_tensors": lambda x: x + ember.multinomial(ember.softmax(x + 1, 0), 4, True)
+    + ember.multinomial(ember.stack([x + 1, x + 2]), 4).sum(0) + ember.normal(x * 2, 0.5)
+    + ember.normal(x, x + 1) + ember.normal(1.0, x + 2) + ember.poisson(x + 3)
+    + ember.bernoulli(x, 0.3),
+    "in_place_draws": lambda x: x + ember.empty_like(x).exponential_(2.0)
+    + ember.empty_like(x).geometric_(0.3) + ember.empty_like(x).cauchy_()
+    + ember.empty_like(x).log_normal_() + ember.empty_like(x).random_(0, 10)
+    + ember.empty(3, 4).bernoulli_(ember.sigmoid(x)).sum(0),
 }
 
 
@@ -2175,6 +2184,49 @@ def test_bernoulli_of_probabilities_that_take_a_gradient_replays_as_eagerly():
         for got, want in zip(results[1], results[0]):
             np.testing.assert_array_equal(got, want)
     assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
+@pytest.mark.parametrize("draw", [
+    lambda x: ember.normal(x * 2, 0.5), lambda x: ember.normal(0.5, x * x + 0.1),
+    lambda x: ember.normal(x, x * x + 0.1), lambda x: ember.poisson(x * x),
+])
+def test_draws_about_tensors_that_take_a_gradient_replay_as_eagerly(draw):
+    def sampled(x):  # the draw's own gradient is zero; the product's reaches x
+        return (draw(x) * x).sum()
+
+    compiled = ember.compile(sampled)
+    rng = np.random.default_rng(9)
+    for call in range(3):
+        data = rng.standard_normal((2, 3))
+        results = []
+        for run in (sampled, compiled):
+            x = ember.tensor(data, requires_grad=True)
+            ember.manual_seed(call)
+            out = run(x)
+            out.backward()
+            results.append((_array(out), _array(x.grad)))
+        for got, want in zip(results[1], results[0]):
+            np.testing.assert_array_equal(got, want)
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
+@pytest.mark.parametrize("draw, message", [
+    (lambda p: ember.multinomial(p * 1, 1), "probability tensor contains"),
+    (lambda p: ember.poisson(p * 1), "invalid Poisson rate"),
+    (lambda p: ember.normal(0.0, p * 1), "normal expects all elements of std >= 0.0"),
+    (lambda p: ember.bernoulli(p * 1), r"\(bernoulli: every probability"),
+    (lambda p: ember.zeros(1, 2).bernoulli_(p * 1), r"\(bernoulli_: every probability"),
+])
+def test_a_replayed_draw_checks_its_tensors_as_eagerly(draw, message):
+    compiled = ember.compile(draw)
+    good, bad = ember.tensor([[0.2, 0.8]]), ember.tensor([[-0.2, 0.8]])
+    compiled(good), compiled(good)
+    assert _state(compiled).replays == 1
+    with pytest.raises(RuntimeError, match=message):
+        draw(bad)
+    with pytest.raises(RuntimeError, match=message):
+        compiled(bad)
+    assert _state(compiled).replays == 2  # the replay raised, as the eager call did
 
 
 def test_randperm_draws_afresh_on_every_replay_with_eager_numbers():

@@ -412,27 +412,31 @@ class _Draw(Op):
         return (None,) + tuple(zeros_like(grad) if need else None for need in needs)
 
 
-class Normal1(_Draw):
+class _Redrawn(_Draw):
+    replayable = True  # its values reach it as the tensor of a draw step (``_drawn``)
+
+
+class Normal1(_Redrawn):
     node_name = "NormalBackward1"
 
 
-class Normal2(_Draw):
+class Normal2(_Redrawn):
     node_name = "NormalBackward2"
 
 
-class Normal3(_Draw):
+class Normal3(_Redrawn):
     node_name = "NormalBackward3"
 
 
-class Bernoulli(_Draw):
-    replayable = True  # its values reach it as the tensor of a draw step (``bernoulli``)
-
-
-class Poisson(_Draw):
+class Bernoulli(_Redrawn):
     pass
 
 
-class BernoulliProbability(_Draw):
+class Poisson(_Redrawn):
+    pass
+
+
+class BernoulliProbability(_Redrawn):
     node_name = "NotImplemented"
 
     @staticmethod
@@ -519,8 +523,9 @@ def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False
     """Write ``values`` into ``input``'s storage (views see it); the old values get zero grad.
     ``constant``: values that follow from the shape and numbers alone (zeros, a number),
     which a compiled call's recording takes as a constant. ``drawn``: (kernel, generator,
-    device index) of a draw that a replay makes again (``_drawn_on_tape``), where no
-    gradient is recorded; other draws break a recording."""
+    device index, and the tensors whose arrays the kernel reads after the shape and dtype)
+    of a draw that a replay makes again (``_drawn_on_tape``), where no gradient is
+    recorded; other draws break a recording."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
     check_leaf_inplace(input)
@@ -535,9 +540,9 @@ def _overwrite(input: Tensor, values, node, op: str, *parameters, constant=False
     elif constant:
         result = _tape.made(Tensor._make(values))
     elif drawn is not None:
-        kernel, generator, index = drawn
+        kernel, generator, index, *inputs = drawn
         result = _drawn_on_tape(Tensor._make(values), None, kernel, generator, index,
-                                values.shape, values.dtype)
+                                values.shape, values.dtype, inputs)
     else:
         result = Tensor._make(values)
     return inplace(input, result, op)
@@ -606,15 +611,17 @@ def randn(
                           _standard_normal, generator, index, shape, target.numpy)
 
 
-def _drawn_on_tape(result, out, kernel, generator, index, shape, numpy_dtype) -> Tensor:
+def _drawn_on_tape(result, out, kernel, generator, index, shape, numpy_dtype,
+                   inputs=()) -> Tensor:
     """Tell a compiled call being recorded how to draw ``result``'s numbers again, from the
-    same generator, on each replay (other draws are graph breaks)."""
+    same generator, on each replay: ``kernel(stream, shape, numpy_dtype, *arrays)``, given
+    the arrays of the tensors ``inputs`` (other draws are graph breaks)."""
     tape = _tape.current()
     if tape is not None and out is None and not result._requires_grad:
-        def alike(stream):
-            return kernel(stream, shape, numpy_dtype).astype(numpy_dtype, copy=False)
+        def alike(stream, *arrays):
+            return kernel(stream, shape, numpy_dtype, *arrays).astype(numpy_dtype, copy=False)
 
-        tape.draw(result, _redrawing(alike, generator, index))
+        tape.draw(result, _redrawing(alike, generator, index), inputs)
     return result
 
 
@@ -759,32 +766,35 @@ def normal(
         raise TypeError("normal(): 'size' is only accepted when mean and std are both numbers")
     reference = mean if mean_is_tensor else std
     _require_float(reference.dtype, "normal_kernel_cpu")
-    if std_is_tensor:
-        # A host round trip on a GPU, as PyTorch's check of std also is.
-        if std.numel() and bool((std._data < 0).any()):
-            raise RuntimeError("normal expects all elements of std >= 0.0")
-    elif std < 0:
+    if not std_is_tensor and std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
     if mean_is_tensor and std_is_tensor:
-        shape = broadcast_shape("normal", mean.shape, std.shape)
+        shape, node = broadcast_shape("normal", mean.shape, std.shape), Normal3
     else:
-        shape = reference.shape
-    numpy_dtype = reference._data.dtype
-    mean_values = mean._data if mean_is_tensor else mean
-    std_values = std._data if std_is_tensor else std
+        shape, node = reference.shape, Normal1 if mean_is_tensor else Normal2
+    # the number among mean and std, None for a tensor, whose array the draw gets
+    numbers = (None if mean_is_tensor else mean, None if std_is_tensor else std)
+    draw = partial(_normal_about, numbers, shape, reference._data.dtype)
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     index = device_index(reference._data)
     with on_device(index):
-        draws = _standard_normal(_stream(generator, "normal", index), shape, numpy_dtype)
-    values = asarray(mean_values + std_values * draws, numpy_dtype)
-    if mean_is_tensor and std_is_tensor:
-        result = _drawn(Normal3, values, mean, std)
-    elif mean_is_tensor:
-        result = _drawn(Normal1, values, mean)
-    else:
-        result = _drawn(Normal2, values, std)
+        values = draw(_stream(generator, "normal", index), *[t._data for t in tensors])
     if out is not None:
-        return _finish(result._data, out.dtype, False, out)
-    return result
+        return _finish(_drawn(node, values, *tensors)._data, out.dtype, False, out)
+    # a compiled call's replay draws again about the mean and std it then has
+    return _drawn(node, values, *tensors, redraw=_redrawing(draw, generator, index))
+
+
+def _normal_about(numbers, shape, numpy_dtype, stream, *arrays):
+    """``normal``'s draw about tensors: N(mean, std**2) in ``numpy_dtype``, the mean and
+    std from ``numbers`` ((mean, std), None for each that is the next of ``arrays``)."""
+    given = iter(arrays)
+    mean, std = (next(given) if number is None else number for number in numbers)
+    # A host round trip on a GPU, as PyTorch's check of std also is.
+    if numbers[1] is None and std.size and bool((std < 0).any()):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    draws = _standard_normal(stream, shape, numpy_dtype)
+    return asarray(mean + std * draws, numpy_dtype)
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
@@ -870,19 +880,27 @@ def multinomial(
         raise RuntimeError(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
-    weights = input._data.reshape(-1, categories).astype(xp.float64)
+    shape = input.shape[:-1] + (num_samples,)
+    draw = partial(_sampled, num_samples=num_samples, replacement=replacement)
+    index = device_index(input._data)
+    with on_device(index):
+        indices = draw(_stream(generator, "multinomial", index), shape, None, input._data)
+    # a compiled call's replay draws again from the weights it then has
+    return _drawn_on_tape(_finish(indices, int64, False, out), out, draw, generator, index,
+                          shape, xp.int64, [input])
+
+
+def _sampled(stream, shape, numpy_dtype, input, num_samples: int, replacement: bool):
+    """``multinomial``'s draw from the weights ``input``: int64 indices of ``shape``."""
+    weights = input.reshape(-1, input.shape[-1]).astype(xp.float64)
     # The checks read a flag to the host: on a GPU, a round trip each.
     if weights.size and not (xp.isfinite(weights) & (weights >= 0)).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     totals = weights.sum(axis=1)
     if (totals <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    index = device_index(weights)
-    with on_device(index):
-        indices = _categories(_stream(generator, "multinomial", index), weights, totals,
-                              num_samples, replacement)
-    indices = indices.astype(xp.int64).reshape(input.shape[:-1] + (num_samples,))
-    return _finish(indices, int64, False, out)
+    indices = _categories(stream, weights, totals, num_samples, replacement)
+    return indices.astype(xp.int64).reshape(shape)
 
 
 def _categories(stream, weights, totals, num_samples: int, replacement: bool):
@@ -915,18 +933,14 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
         p = float(_number(p))
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_text(p)}")
+        draw = partial(_bernoulli_alike, p=p)
         with on_device(index):
-            values = asarray(stream.random(input.shape) < p, input._data.dtype)
-        return _drawn(BernoulliProbability, values, input)
+            values = draw(stream, input._data)
+        return _drawn(BernoulliProbability, values, input,
+                      redraw=_redrawing(draw, generator, index))
     _require_float(input.dtype, "bernoulli_tensor_cpu_p_")
-    probabilities = input._data
-    if not ((probabilities >= 0) & (probabilities <= 1)).all():  # on a GPU, a round trip
-        raise RuntimeError(
-            "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli: every "
-            "probability must lie in [0, 1])"
-        )
     with on_device(index):
-        values = _bernoulli_of_each(stream, probabilities)
+        values = _bernoulli_of_each(stream, input._data)
     if out is not None:
         return _finish(_drawn(Bernoulli, values, input)._data, out.dtype, False, out)
     # a compiled call's replay draws again from its own probabilities
@@ -934,22 +948,42 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
                   redraw=_redrawing(_bernoulli_of_each, generator, index))
 
 
+def _check_probabilities(probabilities, op: str) -> None:
+    """PyTorch's error where an array of probabilities has one outside [0, 1] (or NaN)."""
+    if not ((probabilities >= 0) & (probabilities <= 1)).all():  # on a GPU, a round trip
+        raise RuntimeError(
+            f"Expected p_in >= 0 && p_in <= 1 to be true, but got false.  ({op}: every "
+            "probability must lie in [0, 1])"
+        )
+
+
+def _bernoulli_alike(stream, input, p):
+    """``bernoulli(input, p)``'s draw: 1 with probability ``p``, in ``input``'s shape and
+    dtype."""
+    return asarray(stream.random(input.shape) < p, input.dtype)
+
+
 def _bernoulli_of_each(stream, probabilities):
-    """1 with probability ``probabilities`` each, in their dtype."""
+    """1 with probability ``probabilities`` each, in their dtype, once they are checked."""
+    _check_probabilities(probabilities, "bernoulli")
     return asarray(stream.random(probabilities.shape) < probabilities, probabilities.dtype)
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
     """Counts drawn from Poisson(rate) for each rate in ``input`` (same dtype and shape)."""
     _require_float(input.dtype, "poisson_cpu")
-    rates = input._data
+    index = device_index(input._data)
+    with on_device(index):
+        values = _counts(_stream(generator, "poisson", index), input._data)
+    # a compiled call's replay draws again at the rates it then has
+    return _drawn(Poisson, values, input, redraw=_redrawing(_counts, generator, index))
+
+
+def _counts(stream, rates):
+    """``poisson``'s draw: a count for each rate, in the rates' dtype."""
     if (rates < 0).any():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    index = device_index(rates)
-    with on_device(index):
-        counts = _stream(generator, "poisson", index).poisson(rates.astype(xp.float64))
-    values = asarray(counts, rates.dtype)
-    return _drawn(Poisson, values, input)
+    return asarray(stream.poisson(rates.astype(xp.float64)), rates.dtype)
 
 
 # ---------------------------------------------------------------- in-place fills
@@ -1031,11 +1065,10 @@ def random_(input: Tensor, from_=_UNSET, to=_UNSET, *, generator=None, **keyword
     low = _integer(low, "from", "random_")
     high = None if high is None else _integer(high, "to", "random_")
     index = device_index(input._data)
+    draw = partial(_integers_kernel, input.dtype, low, high)
     with on_device(index):
-        values = _integers(
-            _stream(generator, "random_", index), input.shape, input.dtype, low, high, "random_"
-        )
-    return _overwrite(input, values, Random, "random_")
+        values = draw(_stream(generator, "random_", index), input.shape, None)
+    return _overwrite(input, values, Random, "random_", drawn=(draw, generator, index))
 
 
 def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -1053,11 +1086,7 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                 f"tensor's shape {list(input.shape)}"
             )
         probabilities = to_device(p._data, index)
-        if not ((probabilities >= 0) & (probabilities <= 1)).all():  # on a GPU, a round trip
-            raise RuntimeError(
-                "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (bernoulli_: "
-                "every probability must lie in [0, 1])"
-            )
+        _check_probabilities(probabilities, "bernoulli_")
     else:
         probabilities = float(p)
         if not 0 <= probabilities <= 1:
@@ -1072,7 +1101,18 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                           drawn=(draw, generator, index))
     with on_device(index):
         values = stream.random(input.shape) < probabilities
-    return _overwrite(input, values, BernoulliFill, "bernoulli_")
+    # a replay draws again from the probabilities it then has (``_checked_bernoulli``)
+    return _overwrite(input, values, BernoulliFill, "bernoulli_",
+                      drawn=(partial(_checked_bernoulli, index=index), generator, index, p))
+
+
+def _checked_bernoulli(stream, shape, numpy_dtype, probabilities, index):
+    """``bernoulli_``'s draw on a replay, from a tensor of ``probabilities`` broadcast to
+    ``shape`` (moved to the device ``index`` of the tensor filled): checked as eagerly,
+    then 1 with each probability."""
+    probabilities = to_device(probabilities, index)
+    _check_probabilities(probabilities, "bernoulli_")
+    return stream.random(shape) < probabilities
 
 
 def _bernoulli_of(stream, shape, numpy_dtype, p):
@@ -1087,10 +1127,15 @@ def exponential_(input: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_text(lambd)}")
     index = device_index(input._data)
+    draw = partial(_exponential, scale=1.0 / lambd)
     with on_device(index):
-        draws = _stream(generator, "exponential_", index).exponential(1.0 / lambd,
-                                                                      size=input.shape)
-    return _overwrite(input, draws, Exponential, "exponential_")
+        draws = draw(_stream(generator, "exponential_", index), input.shape, None)
+    return _overwrite(input, draws, Exponential, "exponential_", drawn=(draw, generator, index))
+
+
+def _exponential(stream, shape, numpy_dtype, scale):
+    """``exponential_``'s draw, with mean ``scale`` (float64)."""
+    return stream.exponential(scale, size=shape)
 
 
 def geometric_(input: Tensor, p: float, *, generator=None) -> Tensor:
@@ -1100,9 +1145,15 @@ def geometric_(input: Tensor, p: float, *, generator=None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_text(p)}")
     index = device_index(input._data)
+    draw = partial(_geometric, p=p)
     with on_device(index):
-        draws = _stream(generator, "geometric_", index).geometric(p, size=input.shape)
-    return _overwrite(input, draws, Geometric, "geometric_")
+        draws = draw(_stream(generator, "geometric_", index), input.shape, None)
+    return _overwrite(input, draws, Geometric, "geometric_", drawn=(draw, generator, index))
+
+
+def _geometric(stream, shape, numpy_dtype, p):
+    """``geometric_``'s draw: trials up to the first success of probability ``p``."""
+    return stream.geometric(p, size=shape)
 
 
 def cauchy_(input: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
@@ -1113,13 +1164,20 @@ def cauchy_(input: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_text(sigma)}")
     index = device_index(input._data)
+    draw = partial(_cauchy, median=median, sigma=sigma, on_gpu=index is not None)
     with on_device(index):
-        stream = _stream(generator, "cauchy_", index)
-        if index is None:
-            draws = stream.standard_cauchy(size=input.shape)
-        else:  # CuPy's Generator has none: the inverse of Cauchy's CDF, as PyTorch's kernel
-            draws = xp.tan(xp.pi * (stream.random(input.shape) - 0.5))
-    return _overwrite(input, median + sigma * draws, Cauchy, "cauchy_")
+        draws = draw(_stream(generator, "cauchy_", index), input.shape, None)
+    return _overwrite(input, draws, Cauchy, "cauchy_", drawn=(draw, generator, index))
+
+
+def _cauchy(stream, shape, numpy_dtype, median, sigma, on_gpu):
+    """``cauchy_``'s draw (float64). CuPy's Generator has no ``standard_cauchy``: the
+    inverse of Cauchy's CDF, as PyTorch's kernel."""
+    if on_gpu:
+        draws = xp.tan(xp.pi * (stream.random(shape) - 0.5))
+    else:
+        draws = stream.standard_cauchy(size=shape)
+    return median + sigma * draws
 
 
 def log_normal_(input: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
@@ -1129,13 +1187,17 @@ def log_normal_(input: Tensor, mean: float = 1.0, std: float = 2.0, *, generator
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_text(std)}")
     index = device_index(input._data)
+    draw = partial(_log_normal, mean=mean, std=std, on_gpu=index is not None)
     with on_device(index):
-        stream = _stream(generator, "log_normal_", index)
-        if index is None:
-            draws = stream.lognormal(mean, std, size=input.shape)
-        else:  # CuPy's Generator has no lognormal
-            draws = xp.exp(mean + std * stream.standard_normal(input.shape))
-    return _overwrite(input, draws, LogNormal, "log_normal_")
+        draws = draw(_stream(generator, "log_normal_", index), input.shape, None)
+    return _overwrite(input, draws, LogNormal, "log_normal_", drawn=(draw, generator, index))
+
+
+def _log_normal(stream, shape, numpy_dtype, mean, std, on_gpu):
+    """``log_normal_``'s draw (float64); CuPy's Generator has no ``lognormal``."""
+    if on_gpu:
+        return xp.exp(mean + std * stream.standard_normal(shape))
+    return stream.lognormal(mean, std, size=shape)
 
 
 def _require_continuous(input: Tensor, distribution: str) -> None:
