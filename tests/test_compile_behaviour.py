@@ -2229,6 +2229,26 @@ def test_a_replayed_draw_checks_its_tensors_as_eagerly(draw, message):
     assert _state(compiled).replays == 2  # the replay raised, as the eager call did
 
 
+def test_masked_scatter_replays_a_mask_of_another_count_as_eagerly():
+    def scattered(x, source):  # a mask from the values: its count of True changes each call
+        return (x.masked_scatter(x > 0, source * 2) * x).sum()
+
+    compiled = ember.compile(scattered)
+    rng = np.random.default_rng(10)
+    for call in range(4):
+        data, values = rng.standard_normal((3, 4)), rng.standard_normal((2, 6))
+        results = []
+        for run in (scattered, compiled):
+            x = ember.tensor(data, requires_grad=True)
+            source = ember.tensor(values, requires_grad=True)
+            out = run(x, source)
+            out.backward()
+            results.append((_array(out), _array(x.grad), _array(source.grad)))
+        for got, want in zip(results[1], results[0]):
+            np.testing.assert_array_equal(got, want)
+    assert _state(compiled).replays == 3 and _state(compiled).breaks == []
+
+
 def test_randperm_draws_afresh_on_every_replay_with_eager_numbers():
     def mixed(x):  # mixup's pairing: each row with another, in a new order each call
         order = ember.randperm(x.shape[0])

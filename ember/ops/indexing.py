@@ -10,6 +10,7 @@ dims: ints select before the tensor indices are looked at.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from string import ascii_letters
 
@@ -419,8 +420,35 @@ class ScatterAdd(IndexPut):
     """``scatter_add``."""
 
 
-class MaskedScatter(IndexPut):
-    """``masked_scatter``."""
+class MaskedScatter(Op):
+    """``masked_scatter``: a copy of ``x`` with the first entries of ``source`` written, in
+    order, where ``mask`` (of ``x``'s shape) is True. The mask is an input, read afresh on
+    each call, so a compiled replay follows a mask with another count of True."""
+
+    @staticmethod
+    def forward(ctx, x, source, mask):
+        key = _mask_key(mask)
+        count = key[1][0].size
+        flat = source.reshape(-1)
+        if flat.size < count:
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        ctx.key, ctx.count, ctx.source_shape = key, count, source.shape
+        out = x.copy()
+        _write(out, key, flat[:count], False)
+        return out
+
+    @staticmethod
+    def gradients(xp, ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = grad_source = None
+        if needs[0]:
+            grad_x = xp.set_at(grad, ctx.key, 0)
+        if needs[1]:  # the values written, then zeros for the entries of source left over
+            written = xp.get_at(grad, ctx.key)
+            size = math.prod(ctx.source_shape)
+            grad_source = xp.reshape(xp.pad(written, ((0, size - ctx.count),)),
+                                     ctx.source_shape)
+        return grad_x, grad_source, None
 
 
 class MaskedFill(Op):
@@ -1109,12 +1137,12 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
             f"masked_scatter_: expected self and source to have same dtypes but got "
             f"{_legacy(input.dtype)} and {_legacy(source.dtype)}"
         )
-    input, mask_array = _broadcast_input(input, mask, "masked_scatter")
-    count = int(mask_array.sum())
-    if source.numel() < count:
-        raise RuntimeError("Number of elements of source < number of ones in mask")
-    values = getitem(reshape(source, (-1,)), slice(0, count))
-    return MaskedScatter.apply(input, values, _mask_key(mask_array), False)
+    shape = broadcast_shape("masked_scatter", input.shape, mask.shape)
+    if not shape:  # one element: as a 1-D one, whose mask has coordinates
+        return reshape(masked_scatter(reshape(input, (1,)), reshape(mask, (1,)), source), ())
+    input = input if tuple(input.shape) == shape else expand(input, shape)
+    mask = mask if tuple(mask.shape) == shape else expand(mask, shape)
+    return MaskedScatter.apply(input, source, mask)
 
 
 def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):

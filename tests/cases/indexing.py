@@ -385,6 +385,11 @@ MASKS = [
         [(3,), (2, 2)],
     ),
     Case(
+        "masked_scatter_0d",
+        lambda lib, a, b: a.masked_scatter(_mask(lib, True), b),
+        [(), (2,)],
+    ),
+    Case(
         "masked_scatter_inplace",
         lambda lib, a, b: (a * 1).masked_scatter_(_mask(lib, [True, False]), b),
         [(2, 2), (1, 3)],
