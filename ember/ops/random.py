@@ -1085,31 +1085,23 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                 f"bernoulli_: probabilities of shape {list(p.shape)} can't be expanded to the "
                 f"tensor's shape {list(input.shape)}"
             )
-        probabilities = to_device(p._data, index)
-        _check_probabilities(probabilities, "bernoulli_")
+        draw, inputs = partial(_bernoulli_of_each_, index=index), (p,)
     else:
-        probabilities = float(p)
-        if not 0 <= probabilities <= 1:
-            raise RuntimeError(
-                f"bernoulli_ expects p to be in [0, 1], but got p={_text(probabilities)}"
-            )
-    if isinstance(probabilities, float):  # a replay can draw again: stochastic depth's mask
-        draw = partial(_bernoulli_of, p=probabilities)
-        with on_device(index):
-            values = draw(stream, input.shape, None)
-        return _overwrite(input, values, BernoulliFill, "bernoulli_",
-                          drawn=(draw, generator, index))
+        p = float(p)
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_text(p)}")
+        draw, inputs = partial(_bernoulli_of, p=p), ()  # stochastic depth's mask
     with on_device(index):
-        values = stream.random(input.shape) < probabilities
-    # a replay draws again from the probabilities it then has (``_checked_bernoulli``)
+        values = draw(stream, input.shape, None, *[t._data for t in inputs])
+    # a replay draws again (from the probabilities it then has)
     return _overwrite(input, values, BernoulliFill, "bernoulli_",
-                      drawn=(partial(_checked_bernoulli, index=index), generator, index, p))
+                      drawn=(draw, generator, index, *inputs))
 
 
-def _checked_bernoulli(stream, shape, numpy_dtype, probabilities, index):
-    """``bernoulli_``'s draw on a replay, from a tensor of ``probabilities`` broadcast to
-    ``shape`` (moved to the device ``index`` of the tensor filled): checked as eagerly,
-    then 1 with each probability."""
+def _bernoulli_of_each_(stream, shape, numpy_dtype, probabilities, index):
+    """``bernoulli_``'s draw from a tensor of ``probabilities`` broadcast to ``shape``
+    (moved to the device ``index`` of the tensor filled): checked, then 1 with each
+    probability."""
     probabilities = to_device(probabilities, index)
     _check_probabilities(probabilities, "bernoulli_")
     return stream.random(shape) < probabilities
