@@ -28,6 +28,7 @@ from ember._backend import (
 )
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
+from ember.ops._array_math import ArrayMath
 from ember.ops._function import (
     Op,
     _legacy,
@@ -433,9 +434,7 @@ class MaskedScatter(Op):
         if flat.size < count:
             raise RuntimeError("Number of elements of source < number of ones in mask")
         ctx.key, ctx.count, ctx.source_shape = key, count, source.shape
-        out = x.copy()
-        _write(out, key, flat[:count], False)
-        return out
+        return ArrayMath.set_at(x, key, flat[:count])
 
     @staticmethod
     def gradients(xp, ctx, grad):
