@@ -63,6 +63,13 @@ def graph_break(reason: str) -> None:
         tape.graph_break(reason)
 
 
+def grad_read(tensor) -> None:
+    """Tell this thread's recording, if any, that ``tensor.grad`` is read."""
+    tape = current()
+    if tape is not None:
+        tape.grad_read(tensor)
+
+
 def made(tensor):
     """Tell this thread's recording that ``tensor`` is a new constant (a creation function
     made it from Python values), not a value of unknown origin; returns ``tensor``."""

@@ -706,15 +706,21 @@ def test_a_key_broken_by_hooks_alone_records_once_they_are_removed(other_break):
     assert len(seen) == 5
 
 
+def _seeded_linear_and_sgd():
+    """A Linear(3, 2) from seed 0 and SGD at lr 0.1 over it: the same start for an eager
+    and a compiled run."""
+    ember.manual_seed(0)
+    layer = nn.Linear(3, 2)
+    return layer, ember.optim.SGD(layer.parameters(), lr=0.1)
+
+
 @pytest.mark.parametrize("kind", ["register_hook", "register_post_accumulate_grad_hook"])
 def test_a_hook_on_a_parameter_added_after_recording_a_training_step_runs(kind):
     """The program's backward accumulates into the leaves without their hooks: it was
     recorded while none existed, and replays only while none does."""
     results = []
     for compile_step in (False, True):
-        ember.manual_seed(0)
-        layer = nn.Linear(3, 2)
-        optimizer = ember.optim.SGD(layer.parameters(), lr=0.1)
+        layer, optimizer = _seeded_linear_and_sgd()
 
         def step(x):
             optimizer.zero_grad()
@@ -1675,6 +1681,95 @@ def test_in_place_ops_on_intermediates_replay_with_eager_gradients():
     state = _state(compiled)
     assert state.breaks == [] and state.replays == 2
     assert ".copy()  # before an in-place write" in compiled.code
+
+
+def _clamped(model, x):  # the DQN tutorial's clipping, through .data
+    model(x).pow(2).sum().backward()
+    for p in model.parameters():
+        p.grad.data.clamp_(-0.5, 0.5)
+
+
+def _scaled(model, x):  # ``p.grad *= s`` assigns the same tensor back to .grad
+    model(x).pow(2).sum().backward()
+    for p in model.parameters():
+        p.grad *= 0.5
+
+
+def _normalized(model, x):  # clipping written by hand, its norm from the gradients
+    model(x).pow(2).sum().backward()
+    total = sum(p.grad.norm() ** 2 for p in model.parameters()).sqrt()
+    for p in model.parameters():
+        p.grad.div_(total + 1)
+
+
+def _held_across_backward(model, x):  # accumulation adds into the array a name holds
+    model(x).sum().backward()
+    held = model.weight.grad
+    first = held.sum() * 1
+    model(x).pow(2).sum().backward()
+    held.add_(first)
+
+
+def _input_grad(model, x):
+    model(x).pow(2).sum().backward()
+    x.grad.mul_(2)
+
+
+GRAD_READS = {"clamped": _clamped, "scaled": _scaled, "normalized": _normalized,
+              "held_across_backward": _held_across_backward, "input_grad": _input_grad}
+
+
+@pytest.mark.parametrize("zero_grad", [True, False], ids=["zero_grad", "accumulating"])
+@pytest.mark.parametrize("name", list(GRAD_READS))
+def test_reading_grad_after_backward_in_the_call_replays_as_eagerly(name, zero_grad):
+    body = GRAD_READS[name]
+    results = []
+    for compile_it in (False, True):
+        model, optimizer = _seeded_linear_and_sgd()
+
+        def step(x):
+            if zero_grad:
+                optimizer.zero_grad()
+            body(model, x)
+            optimizer.step()
+
+        run = ember.compile(step) if compile_it else step
+        rng = np.random.default_rng(12)
+        values = []
+        for _ in range(3):
+            x = ember.tensor(rng.standard_normal((4, 3)), dtype=ember.float32,
+                             requires_grad=True)
+            run(x)
+            values += [_array(x.grad)] + [_array(t) for p in model.parameters()
+                                          for t in (p, p.grad)]
+        results.append(values)
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_array_equal(got, want)
+    assert _state(run).replays == 2 and _state(run).breaks == []
+
+
+def test_reading_grad_before_a_backward_in_the_call_breaks():
+    layer = nn.Linear(2, 1)
+
+    def step(x):
+        layer(x).sum().backward()
+        return layer.weight.grad * 1  # what earlier calls accumulated: no value of the call
+
+    def before(x):
+        scale = layer.weight.grad.sum() * 1
+        layer(x).sum().backward()
+        return scale
+
+    for function, breaks in ((step, False), (before, True)):
+        layer.zero_grad()
+        layer(ember.ones(3, 2)).sum().backward()  # a gradient from before the calls
+        compiled = ember.compile(function)
+        for _ in range(3):
+            compiled(ember.ones(3, 2))
+        reasons = [reason for reason, _ in _state(compiled).breaks]
+        assert any("reading .grad inside the compiled call" in r for r in reasons) == breaks
+        assert _state(compiled).replays == (0 if breaks else 2)
+        np.testing.assert_array_equal(_array(layer.weight.grad), [[12.0, 12.0]])
 
 
 def test_assigning_grad_inside_the_call_breaks():

@@ -220,6 +220,9 @@ class Program:
         if step.kind == "snapshot":
             (source,) = step.args
             return [f"    {outputs} = {source.name}.copy()  # before an in-place write"]
+        if step.kind == "grad":
+            (leaf,) = step.args
+            return [f"    {outputs} = {self._leaf(leaf)}._grad._data  # its .grad: {shapes}"]
         if step.kind == "write":
             target, value = step.args
             written = target.name
@@ -395,11 +398,7 @@ class Program:
         leaves = [s for s in self.sources if s.index in flows]
         leaves.sort(key=lambda s: -grad_accumulator(s.tensor)._sequence_nr)
         for slot in leaves:
-            if slot.kind == "input":  # the argument of this call
-                leaf = f"inputs[{self.sources.index(slot)}]"
-            else:
-                leaf = f"leaf{slot.index}"
-                self.namespace[leaf] = slot.tensor
+            leaf = self._leaf(slot)
             if slot.index not in self.replaced.get(number, ()):
                 lines.append(f"    accumulate({leaf}, g{slot.index}, 1)")
             elif slot.kind != "input" and type(slot.tensor).grad is Tensor.grad:
@@ -409,6 +408,13 @@ class Program:
                 lines.append(f"    accumulate({leaf}, g{slot.index}, 1, replace=True)")
             lines.append(f"    g{slot.index} = None")
         return lines
+
+    def _leaf(self, slot) -> str:
+        """How the program names a leaf: the argument of this call, or a captured tensor."""
+        if slot.kind == "input":
+            return f"inputs[{self.sources.index(slot)}]"
+        self.namespace[f"leaf{slot.index}"] = slot.tensor
+        return f"leaf{slot.index}"
 
     def _gradient_lines(self, seeds, upto, flows, seeded=_SET) -> list:
         """The engine's walk over steps ``[0, upto)``, newest first, from ``seeds`` (slot,

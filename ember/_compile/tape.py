@@ -123,6 +123,8 @@ class Tape:
         self.muted = 0  # inside a call replayed whole (``call``), nothing is recorded
         self.explained = set()  # ids of version counters that recorded calls may move
         self.watch = None  # what the recording reads around each call replayed whole (Watch)
+        # id(leaf) -> its slot, for the leaves whose ``.grad`` a backward() in the call set
+        self.grad_leaves = {}
         for position, tensor in enumerate(inputs):
             self._new_slot("input", tensor, position)
 
@@ -445,7 +447,24 @@ class Tape:
                                      "outside it")
                     return False
         self.steps.append(Step("backward", None, tuple(pairs), [], user_line()))
+        self.grad_leaves.update((id(slot.tensor), slot) for slot in self.slots
+                                if slot.index in flows and slot.kind in ("input", "captured"))
         return True
+
+    def grad_read(self, tensor) -> None:
+        """``tensor.grad`` is read: after a ``backward()`` in the call that gave ``tensor``
+        (a leaf) its gradient, a grad step, whose slot is the ``.grad``'s array as the
+        program leaves it at that point (``p.grad.clamp_(-1, 1)``, ``p.grad *= scale``).
+        A replay changes it in place as eagerly. Any other read breaks: what ``.grad`` held
+        before the call is no value of the program."""
+        if self.muted:
+            return
+        grad, leaf = tensor._grad, self.grad_leaves.get(id(tensor))
+        if leaf is None or type(grad) is not Tensor:
+            self.graph_break("reading .grad inside the compiled call, other than a leaf's "
+                             "after a backward() in it")
+        elif id(grad) not in self.by_tensor:
+            self._add(Step("grad", None, (leaf,), [], user_line()), (grad,))
 
     # ------------------------------------------------------------ slots
     def slot_of(self, tensor) -> Slot | None:
