@@ -1101,10 +1101,9 @@ def _mask_name(mask: Tensor) -> str:
 
 
 def _broadcast_input(input: Tensor, mask: Tensor, op: str):
+    """``input`` and ``mask`` expanded to the shape they broadcast to."""
     shape = broadcast_shape(op, input.shape, mask.shape)
-    if tuple(input.shape) != shape:
-        input = expand(input, shape)
-    return input, xp.broadcast_to(mask._data, shape)
+    return tuple(t if tuple(t.shape) == shape else expand(t, shape) for t in (input, mask))
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
@@ -1136,11 +1135,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
             f"masked_scatter_: expected self and source to have same dtypes but got "
             f"{_legacy(input.dtype)} and {_legacy(source.dtype)}"
         )
-    shape = broadcast_shape("masked_scatter", input.shape, mask.shape)
-    if not shape:  # one element: as a 1-D one, whose mask has coordinates
+    if input.ndim == mask.ndim == 0:  # one element: as a 1-D one, whose mask has coordinates
         return reshape(masked_scatter(reshape(input, (1,)), reshape(mask, (1,)), source), ())
-    input = input if tuple(input.shape) == shape else expand(input, shape)
-    mask = mask if tuple(mask.shape) == shape else expand(mask, shape)
+    input, mask = _broadcast_input(input, mask, "masked_scatter")
     return MaskedScatter.apply(input, source, mask)
 
 

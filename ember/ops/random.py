@@ -674,11 +674,6 @@ def randint(
                           shape, target.numpy)
 
 
-def _shifted_normal(mean: float, std: float, stream, shape, numpy_dtype):
-    """``normal(mean, std, size)``'s draw as ``_drawn_on_tape`` calls a kernel."""
-    return mean + std * _standard_normal(stream, shape, numpy_dtype)
-
-
 def _integers_kernel(dtype, low: int, high: int, stream, shape, numpy_dtype):
     """``randint``'s draw as ``_drawn_on_tape`` calls a kernel."""
     return _integers(stream, shape, dtype, low, high, "random_")
@@ -757,11 +752,11 @@ def normal(
         target = _creation_dtype(dtype, out)
         _require_float(target, "normal_kernel_cpu")
         index = _target(device, out)
+        draw = partial(_scaled_normal, mean=float(mean), std=std)
         with on_device(index):
-            draws = _standard_normal(_stream(generator, "normal", index), shape, target.numpy)
-        return _drawn_on_tape(_finish(float(mean) + std * draws, target, requires_grad, out),
-                              out, partial(_shifted_normal, float(mean), std), generator,
-                              index, shape, target.numpy)
+            values = draw(_stream(generator, "normal", index), shape, target.numpy)
+        return _drawn_on_tape(_finish(values, target, requires_grad, out), out, draw,
+                              generator, index, shape, target.numpy)
     if size is not None:
         raise TypeError("normal(): 'size' is only accepted when mean and std are both numbers")
     reference = mean if mean_is_tensor else std
@@ -960,7 +955,7 @@ def _check_probabilities(probabilities, op: str) -> None:
 def _bernoulli_alike(stream, input, p):
     """``bernoulli(input, p)``'s draw: 1 with probability ``p``, in ``input``'s shape and
     dtype."""
-    return asarray(stream.random(input.shape) < p, input.dtype)
+    return asarray(_bernoulli_of(stream, input.shape, None, p), input.dtype)
 
 
 def _bernoulli_of_each(stream, probabilities):
@@ -1042,7 +1037,8 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
 
 
 def _scaled_normal(stream, shape, numpy_dtype, mean, std):
-    """``normal_``'s draw: N(mean, std**2) at the precision of ``numpy_dtype``."""
+    """``normal_``'s and ``normal(mean, std, size)``'s draw: N(mean, std**2) at the
+    precision of ``numpy_dtype``."""
     return mean + std * _standard_normal(stream, shape, numpy_dtype)
 
 
@@ -1085,7 +1081,7 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                 f"bernoulli_: probabilities of shape {list(p.shape)} can't be expanded to the "
                 f"tensor's shape {list(input.shape)}"
             )
-        draw, inputs = partial(_bernoulli_of_each_, index=index), (p,)
+        draw, inputs = partial(_bernoulli_broadcast, index=index), (p,)
     else:
         p = float(p)
         if not 0 <= p <= 1:
@@ -1098,7 +1094,7 @@ def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
                       drawn=(draw, generator, index, *inputs))
 
 
-def _bernoulli_of_each_(stream, shape, numpy_dtype, probabilities, index):
+def _bernoulli_broadcast(stream, shape, numpy_dtype, probabilities, index):
     """``bernoulli_``'s draw from a tensor of ``probabilities`` broadcast to ``shape``
     (moved to the device ``index`` of the tensor filled): checked, then 1 with each
     probability."""
