@@ -1487,7 +1487,7 @@ def test_code_prints_the_programs_with_shapes():
     compiled(ember.randn(4, 2, requires_grad=True))
     code = compiled.code
     assert code.startswith("def forward(")
-    assert "# (4, 3) float32" in code and "def backward(node, grad0)" in code
+    assert "Addmm: (4, 3) float32" in code and "def backward(node, grad0)" in code
     assert "Sigmoid" in code
 
 

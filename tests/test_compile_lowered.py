@@ -110,7 +110,8 @@ def test_unary_rows_equal_eager(op, dtype):
     _check(lambda x: op.apply(x) * x, [x], [op.__name__, "Mul"])
 
 
-NUMBERS = [2.0, 3, -0.75, 1e-3]
+# 0.1 has no float32 literal of its own, infinity a written one, NaN none (it is called)
+NUMBERS = [2.0, 3, -0.75, 1e-3, 0.1, float("inf"), float("nan")]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -210,6 +211,22 @@ def test_linear_equals_eager(shape, dtype):
            ["Addmm", "Sigmoid"])
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_linear_of_a_large_batch_sums_its_bias_gradient_as_eager(dtype):
+    """A gradient of 512 values or more: its column sums as BLAS's product by ones."""
+    rng = np.random.default_rng(14)
+    x, weight, bias = _tensors(rng, [(64, 8), (16, 8), (16,)], dtype, low=-1.0, high=1.0)
+    _check(lambda x, w, b: F.linear(x, w, b).tanh(), [x, weight, bias], ["Addmm", "Tanh"])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_mse_loss_whose_input_needs_no_gradient_equals_eager(reduction):
+    rng = np.random.default_rng(15)
+    x, t = _tensors(rng, [(5, 2), (5, 2)], ember.float64)
+    x.requires_grad_(False)
+    _check(lambda x, t: F.mse_loss(x, t.exp(), reduction=reduction), [x, t], ["MseLoss", "Exp"])
+
+
 def test_linear_whose_input_needs_no_gradient_equals_eager():
     rng = np.random.default_rng(9)
     x, weight, bias = _tensors(rng, [(4, 3), (2, 3), (2,)], ember.float32, low=-1.0)
@@ -242,6 +259,9 @@ def test_a_lowered_program_reads_as_straight_line_code():
     code = step.code
     # no context objects, no tests of which gradients arrived, no engine rule
     assert "C0()" not in code and "is not None" not in code and "arrive(" not in code, code
+    # NumPy's kernels in the program's own lines, where no fused kernel binds a name
+    assert "= xp.exp(v0)  # Exp: (3, 2) float32" in code and "Exp_0" not in code, code
+    assert "= v1 * 2.0  # Mul" in code and "B1(" not in code, code
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

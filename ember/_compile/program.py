@@ -130,7 +130,7 @@ class Program:
         read = {s.index for s in outputs} | {s.index for step in self.steps
                                              for s in slots_read(step)}
         self.constants = [s for s in tape.slots if s.kind == "constant" and s.index in read]
-        self.namespace = {"asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
+        self.namespace = {"xp": xp, "asarray": asarray, "copyto": xp.copyto, "arrive": _arrive,
                           "pieces": _pieces_gradient,
                           "scratch": _Scratch(),
                           "zeros": xp.zeros, "tensor_backward": _tensor_backward,
@@ -147,6 +147,8 @@ class Program:
         self.chains = chains.find(self.steps, outputs, self._lower)
         self.folded = {n: c.softmax for c in self.chains.values() for n in c.folded}
         self.contexts = []  # what the forward hands its separate backward, by name
+        self.small_mode = small
+        self.results = set()  # names that hold a written backward's results a while
         self.forward_source = self._write_forward()
         self.flows = gradient_flow(self.steps, self.grad_outputs)
         self.grad_sources = [s for s in self.sources if s.index in self.flows]
@@ -320,6 +322,16 @@ class Program:
         self.namespace[kernel] = lowered.forward
         fused = fusion.offer(self.namespace, kernel, step, role="lowered forward")
         arguments = [self._argument(a, number, i) for i, a in enumerate(step.args)]
+        comment = f"  # {_describe(output)}  <- {_short(step.where)}"
+        written = self._written(lowered.written_forward, fused, output.name, *arguments)
+        if written and not lowered.kept:  # the kernels themselves, in the program's lines
+            del self.namespace[kernel]
+            lines = [f"    {written[0]}  # {step.name}: {comment[4:]}"] + \
+                [f"    {line}" for line in written[1:]]
+            if step.as_array[0]:
+                lines.append(f"    {output.name} = asarray({output.name})")
+            self._saved_contexts(number, step, contexts)
+            return lines
         call = f"{kernel}({', '.join(arguments)})"
         targets, wrap = output.name, step.as_array[0]
         if lowered.kept and step.node is not None:  # the values its backward reuses
@@ -328,17 +340,29 @@ class Program:
             call = f"{call}[0]"
         if wrap and not lowered.kept:
             call, wrap = f"asarray({call})", False
-        comment = f"  # {_describe(output)}  <- {_short(step.where)}"
         if fused:
             comment += f"  ({fused})"
         lines = [f"    {targets} = {call}{comment}"]
         if wrap:
             lines.append(f"    {output.name} = asarray({output.name})")
+        self._saved_contexts(number, step, contexts)
+        return lines
+
+    def _written(self, writer, fused, *names) -> list | None:
+        """A lowered step's lines as its op writes them (``Lowered.written_forward`` or
+        ``written_backward``), or None where it is called instead: the op writes none for
+        these arguments, a fused kernel binds its name, or ``mode="reduce-overhead"`` reads
+        the lines (``small.py`` knows the calls)."""
+        if writer is None or fused or self.small_mode:
+            return None
+        return writer(*names)
+
+    def _saved_contexts(self, number, step, contexts) -> None:
+        """What a lowered step's backward takes, handed to a separate backward by name."""
         if step.node is not None:
             for name in self._saved_names(number, step):
                 if name != "None" and name not in contexts:
                     contexts.append(name)
-        return lines
 
     def _saved_names(self, number, step) -> list:
         """The names of what a lowered step's backward takes after the gradient."""
@@ -394,7 +418,7 @@ class Program:
         self.namespace["accumulate"] = _accumulate_array
         # As the engine: leaves last, newest accumulator first, once nothing else holds
         # the gradients, so that a ``.grad`` takes over an array only it would hold.
-        lines.append("    r = None")
+        lines.append(f"    {' = '.join(['r', *sorted(self.results)])} = None")
         leaves = [s for s in self.sources if s.index in flows]
         leaves.sort(key=lambda s: -grad_accumulator(s.tensor)._sequence_nr)
         for slot in leaves:
@@ -491,12 +515,31 @@ class Program:
             return []  # nothing reaches it
         indent = "    " if state is _SET else "        "
         lines = [] if state is _SET else [f"    if g{output.index} is not None:  # {step.name}"]
-        self.namespace[f"B{number}"] = self.lowered[number].backward
-        fusion.offer(self.namespace, f"B{number}", step, role="lowered backward")
-        call = f"B{number}({', '.join([f'g{output.index}'] + self._saved_names(number, step))})"
+        lowered = self.lowered[number]
+        self.namespace[f"B{number}"] = lowered.backward
+        fused = fusion.offer(self.namespace, f"B{number}", step, role="lowered backward")
+        saved = self._saved_names(number, step)
+        call = f"B{number}({', '.join([f'g{output.index}'] + saved)})"
         wanted = [(position, arg) for position, (arg, need) in enumerate(zip(step.args, step.needs))
                   if need and isinstance(arg, Slot) and arg.index in flows]
-        if len(wanted) == 1:
+        # a gradient that is the first and only one to reach its argument is written
+        # straight into that ``g<i>``; any other into ``r<position>``, then summed
+        indices = [arg.index for _, arg in wanted]
+        names = [None] * len(step.args)
+        for position, arg in wanted:
+            alone = state is _SET and position not in lowered.broadcast and \
+                known.get(arg.index) is None and indices.count(arg.index) == 1
+            names[position] = f"g{arg.index}" if alone else f"r{position}"
+        written = self._written(lowered.written_backward, fused, names, f"g{output.index}",
+                                *saved)
+        if written:
+            del self.namespace[f"B{number}"]
+            named = f"  # {step.name}" if state is _SET else ""
+            lines += [f"{indent}{written[0]}{named}"] + [f"{indent}{line}" for line in written[1:]]
+            results = {position: names[position] for position, _ in wanted}
+            self.results.update(name for name in results.values() if name.startswith("r"))
+            comment = ""
+        elif len(wanted) == 1:
             (position, _), = wanted
             results = {position: f"{call}[{position}]"}
             comment = f"  # {step.name}" if state is _SET else ""
@@ -504,11 +547,13 @@ class Program:
             lines.append(f"{indent}r = {call}" + (f"  # {step.name}" if state is _SET else ""))
             results = {position: f"r[{position}]" for position, _ in wanted}
             comment = ""
-        broadcast = self.lowered[number].broadcast
+        broadcast = lowered.broadcast
         for position, arg in wanted:
             target, value = f"g{arg.index}", results[position]
             before = known.get(arg.index)
-            if before is _SET and position not in broadcast:
+            if value == target:  # written there
+                pass
+            elif before is _SET and position not in broadcast:
                 lines.append(f"{indent}{target} = {target} + {value}{comment}")
             elif before is None and state is _SET and position not in broadcast:
                 lines.append(f"{indent}{target} = {value}{comment}")

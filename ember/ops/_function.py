@@ -67,13 +67,25 @@ class Lowered:
     ``broadcast`` names the arguments that broadcast against the result (a bias added to
     a batch): their gradient comes back in the result's shape, and the program sums it to
     the argument's shape as the engine does.
+
+    ``written_forward`` and ``written_backward``, where given, write the same kernels as
+    lines of the program's own source, so that a replay calls NumPy directly (``xp`` is the
+    array module there). ``written_forward(out, *args)`` gets the names or literals of the
+    arguments and returns statements that leave the result in ``out``;
+    ``written_backward(results, grad, *saved)`` gets a name per argument (None where its
+    gradient is not wanted) and returns statements that assign them. Either may return
+    None for arguments it does not write (a number with no exact literal): the program
+    then calls ``forward`` or ``backward``.
     """
 
-    __slots__ = ("forward", "saves", "backward", "kept", "broadcast")
+    __slots__ = ("forward", "saves", "backward", "kept", "broadcast", "written_forward",
+                 "written_backward")
 
-    def __init__(self, forward, saves, backward, kept=0, broadcast=()):
+    def __init__(self, forward, saves, backward, kept=0, broadcast=(), written_forward=None,
+                 written_backward=None):
         self.forward, self.saves, self.backward, self.kept = forward, saves, backward, kept
         self.broadcast = broadcast
+        self.written_forward, self.written_backward = written_forward, written_backward
 
 
 def lowerable(*described) -> bool:

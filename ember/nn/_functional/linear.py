@@ -40,7 +40,9 @@ class Addmm(Op):
                 and bias.shape == weight.shape[:1]):
             return None  # promotion, or a bias whose gradient is summed to its shape
         return Lowered(cls.compute, (0, 1),
-                       lambda grad, x, weight: cls.chain(ArrayMath, grad, x, weight, needs))
+                       lambda grad, x, weight: cls.chain(ArrayMath, grad, x, weight, needs),
+                       written_forward=_written_forward if len(x.shape) == 2 else None,
+                       written_backward=_written_backward(out) if len(x.shape) == 2 else None)
 
     @staticmethod
     def chain(xp, grad, x, weight, needs):
@@ -56,6 +58,31 @@ class Addmm(Op):
         if needs[2]:
             grad_bias = xp.sum_rows(rows)
         return grad_x, grad_weight, grad_bias
+
+
+def _written_forward(out, x, weight, bias):
+    """``Addmm.compute`` of a matrix ``x`` as the program's lines."""
+    return [f"{out} = {x} @ {weight}.T", f"{out} += {bias}"]
+
+
+def _written_backward(out):
+    """``Addmm.chain`` of a matrix ``x`` as the program's lines (``ArrayMath.sum_rows``
+    decided for the gradient's size: a large one as BLAS's product by ones)."""
+    blas = out.shape[0] * out.shape[1] >= 512  # a float32 or float64 one: it was lowered
+
+    def written(results, grad, x, weight):
+        grad_x, grad_weight, grad_bias = results
+        lines = [f"{grad_x} = {grad} @ {weight}"] if grad_x else []
+        if grad_weight:
+            lines.append(f"{grad_weight} = {grad}.T @ {x}")
+        if grad_bias and blas:
+            ones = f"xp.ones({out.shape[0]}, {grad}.dtype, like={grad})"
+            lines.append(f"{grad_bias} = {ones} @ {grad}")
+        elif grad_bias:
+            lines.append(f"{grad_bias} = {grad}.sum(axis=0)")
+        return lines
+
+    return written
 
 
 def _rows_times(x, matrix):

@@ -194,8 +194,26 @@ class MseLoss(Op):
                                                                           target.dtype):
             return None  # promotion or broadcasting: the forward's own
         count = prod(input.shape)
+        scale = 2.0 / count if reduction == "mean" else 2.0  # as ``chain``
+
+        def written_forward(out, input, target, _):
+            lines = [f"{out} = {input} - {target}", f"{out} = {out} * {out}"]
+            if reduction == "mean":
+                return lines + [f"{out} = {out}.sum()",
+                                f"{out} = xp.true_divide({out}, {count}, dtype={out}.dtype)"]
+            return lines + [f"{out} = xp.sum({out})"] if reduction == "sum" else lines
+
+        def written_backward(results, grad, input, target):
+            grad_input, grad_target = results[:2]
+            product = f"({input} - {target}) * ({grad} * {scale!r})"
+            if grad_input is None:
+                return [f"{grad_target} = -({product})"]
+            return [f"{grad_input} = {product}"] + (
+                [f"{grad_target} = -{grad_input}"] if grad_target else [])
+
         return Lowered(cls.compute, (0, 1), lambda grad, input, target: cls.chain(
-            grad, input, target, reduction, count, needs))
+            grad, input, target, reduction, count, needs), written_forward=written_forward,
+            written_backward=written_backward)
 
 
 @autocasts(FLOAT32)

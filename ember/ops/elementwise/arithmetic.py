@@ -9,6 +9,8 @@ the family.
 
 from __future__ import annotations
 
+import math
+
 from ember._backend import array_types, xp
 from ember._dtype import check_python_int, checked_int, float64, int64, wrap_int
 from ember._tensor import Tensor
@@ -71,7 +73,9 @@ class Add(Op):
         if operands is None:
             return None
         return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha),
-                       broadcast=_broadcast(out, a, b))
+                       broadcast=_broadcast(out, a, b),
+                       **_written_sum(operands, alpha, "+", "{grad}" if alpha == 1 else
+                                      f"{{grad}} * {alpha!r}"))
 
 
 class Sub(Op):
@@ -103,7 +107,9 @@ class Sub(Op):
         if operands is None:
             return None
         return Lowered(_bound(cls.compute, operands), (), lambda grad: cls.chain(grad, alpha),
-                       broadcast=_broadcast(out, a, b))
+                       broadcast=_broadcast(out, a, b),
+                       **_written_sum(operands, alpha, "-", "-{grad}" if alpha == 1 else
+                                      f"{{grad}} * {-alpha!r}"))
 
 
 def _check_alpha(op, input, other, alpha) -> None:
@@ -151,7 +157,8 @@ class Mul(Op):
         # as ``forward`` saves: nothing when a factor is a number, which ``chain`` is given
         saves = (0, 1) if operands == (None, None) else (None, None)
         return Lowered(_bound(_multiply, operands), saves,
-                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b))
+                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b),
+                       **_written_product(operands, "*", ("{grad} * {b}", "{grad} * {a}")))
 
 
 class Div(Op):
@@ -184,7 +191,64 @@ class Div(Op):
         scalar_a, scalar_b = (value is not None for value in operands)
         saves = (None if scalar_b or scalar_a else 0, None if scalar_b else 1)
         return Lowered(_bound(_divide, operands), saves,
-                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b))
+                       _bound_chain(cls.chain, operands, needs), broadcast=_broadcast(out, a, b),
+                       **_written_product(operands, "/", ("{grad} / {b}",
+                                                          "-{grad} * {a} / ({b} * {b})")))
+
+
+def _written_number(number) -> str | None:
+    """A Python literal for a number operand (a NumPy scalar of the result's dtype) that
+    NumPy turns back into that very scalar beside an array of the dtype; None for NaN."""
+    value = float(number)
+    if value != value:
+        return None
+    return repr(value) if math.isfinite(value) else f"float({repr(value)!r})"
+
+
+def _written_operands(operands, names) -> list | None:
+    """The operands of a lowered binary op as its lines write them: a tensor's name, a
+    number's literal (None where one has none)."""
+    texts = [name if number is None else _written_number(number)
+             for number, name in zip(operands, names)]
+    return None if None in texts else texts
+
+
+def _written_sum(operands, alpha, sign, second_gradient) -> dict:
+    """``Lowered``'s written forms of ``Add`` or ``Sub``: ``a {sign} b``, times ``alpha``
+    where it is not 1 (then only for two tensors: a number times ``alpha`` is a NumPy
+    scalar product, which a Python literal would compute in double)."""
+    if type(alpha) not in _NUMBERS or (alpha != 1 and operands != (None, None)):
+        return {}
+    scaled = "" if alpha == 1 else f" * {alpha!r}"
+
+    def written_forward(out, a, b, _):
+        texts = _written_operands(operands, (a, b))
+        return texts and [f"{out} = {texts[0]} {sign} {texts[1]}{scaled}"]
+
+    def written_backward(results, grad):
+        first, second = results[:2]
+        return ([f"{first} = {grad}"] if first else []) + (
+            [f"{second} = {second_gradient.format(grad=grad)}"] if second else [])
+
+    return {"written_forward": written_forward, "written_backward": written_backward}
+
+
+def _written_product(operands, sign, gradients) -> dict:
+    """``Lowered``'s written forms of ``Mul`` or ``Div`` (``gradients``: each operand's,
+    over ``{grad}``, ``{a}`` and ``{b}``)."""
+
+    def written_forward(out, a, b):
+        texts = _written_operands(operands, (a, b))
+        return texts and [f"{out} = {texts[0]} {sign} {texts[1]}"]
+
+    def written_backward(results, grad, a, b):
+        texts = _written_operands(operands, (a, b))
+        if texts is None:
+            return None
+        return [f"{name} = {gradient.format(grad=grad, a=texts[0], b=texts[1])}"
+                for name, gradient in zip(results, gradients) if name]
+
+    return {"written_forward": written_forward, "written_backward": written_backward}
 
 
 def _multiply(a, b):

@@ -45,6 +45,10 @@ class _Unary(Op):
     refuses = ()  # dtype kinds ("b", "i") that PyTorch's kernel is not implemented for
     kernel = ""
     saves = "x"
+    # ``compute`` and ``derivative`` as source over ``{x}`` and ``{y}`` for a compiled
+    # program's lines (``Lowered``): statements that leave ``y``, and an expression
+    written = ()
+    written_derivative = ""
 
     @classmethod
     def forward(cls, ctx, x):
@@ -82,7 +86,20 @@ class _Unary(Op):
         if not _fresh_same_dtype(cls.compute, x.dtype):
             return None  # the forward casts or copies what ``compute`` gives back
         saves = (0 if "x" in cls.saves else None, OUTPUT if "y" in cls.saves else None)
-        return Lowered(cls.compute, saves, partial(cls.chain, ArrayMath))
+        return Lowered(cls.compute, saves, partial(cls.chain, ArrayMath),
+                       written_forward=cls._written_forward if cls.written else None,
+                       written_backward=cls._written_backward if cls.written_derivative else None)
+
+    @classmethod
+    def _written_forward(cls, out, x):
+        return [line.format(x=x, y=out) for line in cls.written]
+
+    @classmethod
+    def _written_backward(cls, results, grad, x, y):
+        derivative = cls.written_derivative.format(x=x, y=y)
+        if not derivative.isidentifier():
+            derivative = f"({derivative})"
+        return [f"{results[0]} = {grad} * {derivative}"]
 
 
 @cache
@@ -130,15 +147,18 @@ Abs = _unary(
     refuses="b",
     kernel="abs_cpu",
 )
-Exp = _unary("Exp", xp.exp, lambda xp, x, y: y, saves="y", cuda_autocast_float32=True)
+Exp = _unary("Exp", xp.exp, lambda xp, x, y: y, saves="y", cuda_autocast_float32=True,
+             written=("{y} = xp.exp({x})",), written_derivative="{y}")
 Exp2 = _unary("Exp2", xp.exp2, lambda xp, x, y: y * _LN2, saves="y")
 Expm1 = _unary("Expm1", xp.expm1, lambda xp, x, y: y + 1, saves="y", cuda_autocast_float32=True)
-Log = _unary("Log", xp.log, lambda xp, x, y: xp.reciprocal(x), cuda_autocast_float32=True)
+Log = _unary("Log", xp.log, lambda xp, x, y: xp.reciprocal(x), cuda_autocast_float32=True,
+             written=("{y} = xp.log({x})",), written_derivative="xp.reciprocal({x})")
 Log2 = _unary("Log2", xp.log2, lambda xp, x, y: xp.reciprocal(x * _LN2), cuda_autocast_float32=True)
 Log10 = _unary("Log10", xp.log10, lambda xp, x, y: xp.reciprocal(x * _LN10),
                cuda_autocast_float32=True)
 Log1P = _unary("Log1P", xp.log1p, lambda xp, x, y: xp.reciprocal(x + 1), cuda_autocast_float32=True)
-Sqrt = _unary("Sqrt", xp.sqrt, lambda xp, x, y: 0.5 / y, saves="y")
+Sqrt = _unary("Sqrt", xp.sqrt, lambda xp, x, y: 0.5 / y, saves="y",
+              written=("{y} = xp.sqrt({x})",), written_derivative="0.5 / {y}")
 Rsqrt = _unary("Rsqrt", ArrayMath.rsqrt, lambda xp, x, y: -0.5 * y * y * y, saves="y",
                cuda_autocast_float32=True)
 Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda xp, x, y: -y * y, saves="y",
@@ -151,7 +171,8 @@ Acos = _unary("Acos", xp.arccos, lambda xp, x, y: -xp.rsqrt(1 - x * x), cuda_aut
 Atan = _unary("Atan", xp.arctan, lambda xp, x, y: xp.reciprocal(1 + x * x))
 Sinh = _unary("Sinh", xp.sinh, lambda xp, x, y: xp.cosh(x), cuda_autocast_float32=True)
 Cosh = _unary("Cosh", xp.cosh, lambda xp, x, y: xp.sinh(x), cuda_autocast_float32=True)
-Tanh = _unary("Tanh", xp.tanh, lambda xp, x, y: 1 - y * y, saves="y")
+Tanh = _unary("Tanh", xp.tanh, lambda xp, x, y: 1 - y * y, saves="y",
+              written=("{y} = xp.tanh({x})",), written_derivative="1 - {y} * {y}")
 Asinh = _unary("Asinh", xp.arcsinh, lambda xp, x, y: xp.rsqrt(x * x + 1))
 Acosh = _unary("Acosh", xp.arccosh, lambda xp, x, y: xp.rsqrt((x - 1) * (x + 1)))
 Atanh = _unary("Atanh", xp.arctanh, lambda xp, x, y: xp.reciprocal(1 - x * x))
@@ -187,7 +208,10 @@ Sinc = _unary(
         x == 0, 0.0, (xp.cos(math.pi * x) - xp.sinc(x)) / xp.where(x == 0, 1.0, x)
     ),
 )
-Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda xp, x, y: y * (1 - y), saves="y")
+Sigmoid = _unary("Sigmoid", lambda x: _sigmoid_array(x), lambda xp, x, y: y * (1 - y), saves="y",
+                 written=("{y} = xp.negative({x})", "xp.exp({y}, out={y})", "{y} += 1",
+                          "xp.reciprocal({y}, out={y})"),  # _sigmoid_array's kernels
+                 written_derivative="{y} * (1 - {y})")
 Relu = _unary(
     "Relu",
     lambda x: xp.maximum(x, 0),
@@ -196,6 +220,7 @@ Relu = _unary(
     refuses="b",
     kernel="clamp_min_scalar_cpu",
     saves="y",
+    written=("{y} = xp.maximum({x}, 0)",),
 )
 Frac = _unary(
     "Frac",

@@ -54,7 +54,15 @@ class Sum(Op):
             return None
         shape = SimpleNamespace(shape=x.shape, dims=dims, keepdim=keepdim)  # what ctx holds
         return Lowered(cls.compute, (),
-                       lambda grad: (_expanded(ArrayMath, grad, shape), None, None, None))
+                       lambda grad: (_expanded(ArrayMath, grad, shape), None, None, None),
+                       written_forward=_written_sum)
+
+
+def _written_sum(out, x, dims, keepdim, dtype):
+    """``Sum.compute`` in a program's lines (``dtype`` None: the lowered sum keeps its own)."""
+    if dtype != "None":
+        return None
+    return [f"{out} = {x}.sum(axis={dims}, keepdims={keepdim})"]
 
 
 class Nansum(Op):
