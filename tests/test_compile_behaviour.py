@@ -1772,6 +1772,132 @@ def test_reading_grad_before_a_backward_in_the_call_breaks():
         np.testing.assert_array_equal(_array(layer.weight.grad), [[12.0, 12.0]])
 
 
+def _sgd_by_hand(model, ema, x):
+    """The tutorials' update: ``p -= lr * p.grad`` under no_grad, then ``zero_()``."""
+    model(x).pow(2).mean().backward()
+    with ember.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+            p.grad.zero_()
+
+
+def _data_update(model, ema, x):
+    model.zero_grad()
+    model(x).tanh().sum().backward()
+    for p in model.parameters():
+        p.data.add_(p.grad.data, alpha=-0.05)
+
+
+def _weights_averaged(model, ema, x):
+    """An exponential moving average of the weights, after the optimizer's step."""
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    with ember.no_grad():
+        for p in model.parameters():
+            p.sub_(p.grad, alpha=0.1)
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.mul_(0.9).add_(p, alpha=0.1)
+
+
+def _forward_again(model, ema, x):
+    """The updated weights feed a second forward and backward in the same call."""
+    model(x).pow(2).mean().backward()
+    with ember.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    model(x).sigmoid().sum().backward()
+
+
+UPDATES = {"sgd_by_hand": _sgd_by_hand, "data_update": _data_update,
+           "weights_averaged": _weights_averaged, "forward_again": _forward_again}
+
+
+@pytest.mark.parametrize("name", list(UPDATES))
+def test_an_update_written_by_hand_after_backward_replays_as_eagerly(name):
+    """Changing a parameter in place under no_grad after a ``backward()`` in the call is
+    an update (a write step); its values, the gradients and the version counters over 4
+    calls are eager's, bit for bit."""
+    results = []
+    for compile_it in (False, True):
+        ember.manual_seed(3)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        ema = copy.deepcopy(model)
+
+        def step(x):
+            UPDATES[name](model, ema, x)
+
+        run = ember.compile(step) if compile_it else step
+        rng = np.random.default_rng(13)
+        values = []
+        for _ in range(4):
+            run(ember.tensor(rng.standard_normal((5, 3)), dtype=ember.float32))
+            tensors = list(model.parameters()) + list(ema.parameters())
+            values += [_array(t) for t in tensors] + [
+                _array(t.grad) for t in tensors if t.grad is not None]
+            values.append(np.array([t._version for t in tensors]))
+        results.append(values)
+    assert len(results[1]) == len(results[0])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_array_equal(got, want)
+    assert _state(run).replays == 3 and _state(run).breaks == []
+
+
+def test_each_in_place_write_moves_a_buffers_version_as_eagerly():
+    """Two writes in a row to one buffer (``b.mul_(0.9).add_(x)``) move its version twice
+    on a replay too: the second write's target is the first write's result."""
+
+    class Averaged(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("average", ember.zeros(3))
+
+        def forward(self, x):
+            with ember.no_grad():
+                self.average.mul_(0.9).add_(x.mean(0), alpha=0.1)
+            return x * self.average
+
+    versions, values = [], []
+    for compile_it in (False, True):
+        module = Averaged()
+        run = ember.compile(module) if compile_it else module
+        for step in range(3):
+            run(ember.full((2, 3), float(step)))
+        versions.append(module.average._version)
+        values.append(_array(module.average))
+    assert versions[0] == versions[1] == 6
+    np.testing.assert_array_equal(values[1], values[0])
+    assert _state(run).replays == 2 and _state(run).breaks == []
+
+
+def test_a_parameter_changed_before_a_backward_breaks_and_a_retained_graph_raises():
+    """Before any ``backward()`` in the call, an in-place change to a parameter is one
+    during the forward: it breaks. After a ``backward(retain_graph=True)``, the nodes
+    still hold what they saved, so a second backward after the update raises as eagerly."""
+    layer = nn.Linear(3, 2)
+
+    def normalized_first(x):
+        with ember.no_grad():
+            layer.weight.div_(layer.weight.norm())
+        layer(x).sum().backward()
+
+    compiled = ember.compile(normalized_first)
+    for _ in range(2):
+        compiled(ember.ones(2, 3))
+    assert any("in-place change to an input or a parameter" in r
+               for r, _ in _state(compiled).breaks)
+
+    def retained(x):
+        loss = layer(x).tanh().sum()
+        loss.backward(retain_graph=True)
+        with ember.no_grad():
+            layer.weight.sub_(layer.weight.grad, alpha=0.1)
+        loss.backward()
+
+    for function in (retained, ember.compile(retained)):
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            function(ember.ones(2, 3))
+
+
 def test_assigning_grad_inside_the_call_breaks():
     layer = nn.Linear(2, 1)
 

@@ -149,6 +149,7 @@ class Program:
         self.contexts = []  # what the forward hands its separate backward, by name
         self.small_mode = small
         self.results = set()  # names that hold a written backward's results a while
+        self.rewritten = set()  # slots that hold a captured tensor after an in-place write
         self.forward_source = self._write_forward()
         self.flows = gradient_flow(self.steps, self.grad_outputs)
         self.grad_sources = [s for s in self.sources if s.index in self.flows]
@@ -236,7 +237,9 @@ class Program:
                       f"write: {_describe(target)}"]
             if target.kind != "constant":
                 lines.append(f"    {outputs} = {target.name}")
-            if target.kind == "captured":
+            if target.kind == "captured" or target.index in self.rewritten:
+                # the tensor's own counter, at each write (``b.mul_(0.9).add_(x)``: two)
+                self.rewritten.add(step.outputs[0].index)
                 self.namespace[f"version{number}"] = step.op
                 lines.append(f"    version{number}[0] += 1")
             return lines

@@ -106,7 +106,8 @@ class Tape:
         self.captured_arrays = {id(t._data): key for key, t in captured.items()}
         self.made_here = set()  # ids of tensors that creation functions made during the call
         self.fixed = set()  # ids of arrays that follow from shapes and constants (``derived``)
-        self.saved = {}  # id(array) -> array, for the arrays recorded nodes saved for backward
+        # id(array) -> (array, node), for the arrays recorded nodes saved for backward
+        self.saved = {}
         # ids of tensors met before an in-place change through a view of their memory, which
         # no slot holds the present value of (``view_write``)
         self.stale = set()
@@ -125,6 +126,7 @@ class Tape:
         self.watch = None  # what the recording reads around each call replayed whole (Watch)
         # id(leaf) -> its slot, for the leaves whose ``.grad`` a backward() in the call set
         self.grad_leaves = {}
+        self.backward_ran = False  # a ``backward()`` in the call (``_update``)
         for position, tensor in enumerate(inputs):
             self._new_slot("input", tensor, position)
 
@@ -175,7 +177,7 @@ class Tape:
             else:
                 step_args.append(array)
         if node is not None:
-            self.saved.update((id(a), a) for a in node._saved_data if a is not None)
+            self.saved.update((id(a), (a, node)) for a in node._saved_data if a is not None)
         results = result if type(result) is tuple else (result,)
         as_array = tuple(type(r) is not ndarray for r in results)
         needs = node.needs_input_grad if node is not None else ()
@@ -237,7 +239,8 @@ class Tape:
         value = self.slot_of(result)
         if value is None:
             return
-        if slot.kind == "input" or (slot.kind == "captured" and target._requires_grad):
+        if slot.kind == "input" or (slot.kind == "captured" and target._requires_grad
+                                    and not self._update(target)):
             self.graph_break("an in-place change to an input or a parameter of the compiled call")
         elif self._saved_over(target._data):
             self.graph_break("an in-place change to a value that was saved for backward")
@@ -252,6 +255,12 @@ class Tape:
             detached = not grad_mode.state.enabled
             self.pending = Step("write", target._version_counter, (slot, value), [],
                                 user_line(), needs=(detached, not detached))
+
+    def _update(self, parameter) -> bool:
+        """Whether an in-place change of ``parameter`` (a leaf) is an update written by hand:
+        under no_grad, after a ``backward()`` in the call (``p -= lr * p.grad``, an EMA of
+        the weights). During the forward, such a change breaks."""
+        return self.backward_ran and not grad_mode.state.enabled and parameter.grad_fn is None
 
     def wrote(self, target) -> None:
         if self.pending is not None:
@@ -315,8 +324,11 @@ class Tape:
 
     def _saved_over(self, array) -> bool:
         """Whether a recorded node saved ``array`` or a view of its memory for backward
-        (where eager's backward would raise, as the write moves their version)."""
-        return id(array) in self.saved or any(_over(saved, array) for saved in self.saved.values())
+        (where eager's backward would raise, as the write moves their version), and has
+        not released it: a ``backward()`` in the call without ``retain_graph`` frees what
+        the nodes it ran saved, and a later backward through them raises eagerly too."""
+        return any(not node._released and (key == id(array) or _over(saved, array))
+                   for key, (saved, node) in self.saved.items())
 
     def _outdate(self, array, tensors) -> None:
         """Those of ``tensors`` over ``array``'s memory read no slot any more (``stale``),
@@ -414,7 +426,7 @@ class Tape:
                 return
             else:
                 step_args.append(arg)
-        self.saved.update((id(t._data), t._data) for t in saved if t is not None)
+        self.saved.update((id(t._data), (t._data, ctx)) for t in saved if t is not None)
         for output, slot in zip(outputs, output_slots):
             slot.requires_grad = output._requires_grad
         call = FunctionCall(function, attributes, tuple(saved_slots))
@@ -447,6 +459,7 @@ class Tape:
                                      "outside it")
                     return False
         self.steps.append(Step("backward", None, tuple(pairs), [], user_line()))
+        self.backward_ran = True
         self.grad_leaves.update((id(slot.tensor), slot) for slot in self.slots
                                 if slot.index in flows and slot.kind in ("input", "captured"))
         return True
