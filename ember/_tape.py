@@ -70,6 +70,13 @@ def grad_read(tensor) -> None:
         tape.grad_read(tensor)
 
 
+def grad_cleared(tensor) -> None:
+    """Tell this thread's recording, if any, that ``tensor.grad = None`` runs."""
+    tape = current()
+    if tape is not None:
+        tape.grad_cleared(tensor)
+
+
 def made(tensor):
     """Tell this thread's recording that ``tensor`` is a new constant (a creation function
     made it from Python values), not a value of unknown origin; returns ``tensor``."""

@@ -16,7 +16,7 @@ from ember._device import array_index, device as _device_cls, of_index
 from ember._dtype import _BY_NUMPY, dtype as _dtype_cls, from_numpy_dtype, to_dtype
 from ember._hooks import add_hook, note_hooked
 from ember._memory_format import contiguous_format as _contiguous_format, is_in_format
-from ember._tape import anywhere as _recording_anywhere, grad_read, graph_break
+from ember._tape import anywhere as _recording_anywhere, grad_cleared, grad_read, graph_break
 from ember._tensor_str import tensor_repr
 
 _new = object.__new__
@@ -214,7 +214,10 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
-        if value is None or value is not self._grad:  # ``p.grad *= 2`` assigns it back
+        if value is None:  # a step of a compiled call (``Tape.grad_cleared``)
+            if _recording_anywhere.count:
+                grad_cleared(self)
+        elif value is not self._grad:  # ``p.grad *= 2`` assigns it back
             graph_break("assigning .grad inside the compiled call")
         self._grad = value
 

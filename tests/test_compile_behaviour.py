@@ -1808,8 +1808,18 @@ def _forward_again(model, ema, x):
     model(x).sigmoid().sum().backward()
 
 
+def _cleared_by_hand(model, ema, x):
+    """The tutorials' other form: ``w.grad = None`` after the update."""
+    model(x).pow(2).mean().backward()
+    with ember.no_grad():
+        for p in model.parameters():
+            p.sub_(p.grad * 0.05)
+            p.grad = None
+
+
 UPDATES = {"sgd_by_hand": _sgd_by_hand, "data_update": _data_update,
-           "weights_averaged": _weights_averaged, "forward_again": _forward_again}
+           "weights_averaged": _weights_averaged, "forward_again": _forward_again,
+           "cleared_by_hand": _cleared_by_hand}
 
 
 @pytest.mark.parametrize("name", list(UPDATES))
@@ -1898,21 +1908,36 @@ def test_a_parameter_changed_before_a_backward_breaks_and_a_retained_graph_raise
             function(ember.ones(2, 3))
 
 
-def test_assigning_grad_inside_the_call_breaks():
+def test_clearing_grad_inside_the_call_replays_and_other_assignments_break():
+    """``p.grad = None`` of a leaf is a step a replay repeats (eager's numbers: the weight's
+    gradient is the call's own, the bias's accumulates); assigning a tensor breaks."""
     layer = nn.Linear(2, 1)
 
     def step(x):
         loss = layer(x).sum()
-        layer.weight.grad = None  # a Python assignment a replay could not repeat
+        layer.weight.grad = None
         loss.backward()
         return loss
 
     compiled = ember.compile(step)
+    for _ in range(3):
+        compiled(ember.ones(3, 2))
+    assert _state(compiled).breaks == [] and _state(compiled).replays == 2
+    assert "._grad = None  # .grad = None" in compiled.code
+    np.testing.assert_array_equal(_array(layer.weight.grad), [[3.0, 3.0]])
+    assert _array(layer.bias.grad).tolist() == [9.0]
+
+    def assigned(x):
+        loss = layer(x).sum()
+        layer.weight.grad = ember.zeros(1, 2)  # a Python assignment a replay could not repeat
+        loss.backward()
+        return loss
+
+    compiled = ember.compile(assigned)
     for _ in range(2):
         compiled(ember.ones(3, 2))
     assert any("assigning .grad" in r for r, _ in _state(compiled).breaks)
     np.testing.assert_array_equal(_array(layer.weight.grad), [[3.0, 3.0]])
-    assert _array(layer.bias.grad).tolist() == [6.0]
 
 
 def test_modules_behind_a_helper_function_are_found():

@@ -223,6 +223,9 @@ class Program:
         if step.kind == "snapshot":
             (source,) = step.args
             return [f"    {outputs} = {source.name}.copy()  # before an in-place write"]
+        if step.kind == "clear":
+            (leaf,) = step.args
+            return [f"    {self._leaf(leaf)}._grad = None  # .grad = None"]
         if step.kind == "grad":
             (leaf,) = step.args
             return [f"    {outputs} = {self._leaf(leaf)}._grad._data  # its .grad: {shapes}"]
@@ -679,6 +682,8 @@ class Program:
             if step.kind in ("write", "snapshot"):
                 values[step.outputs[0].index] = values[step.args[-1].index]
                 continue
+            if step.kind == "clear":  # the forward cleared it already
+                continue
             # an argument that took no gradient when recorded (one detached, one the op
             # got under no_grad) takes none here either
             needs = itertools.chain(step.needs, itertools.repeat(False))
@@ -843,12 +848,13 @@ def _zeroes_to_none(step) -> bool:
 
 
 def _live_steps(steps, outputs) -> list:
-    """The steps something depends on: draws and writes always (the generator's position
-    and the buffers are state), ops when an output of theirs is read."""
+    """The steps something depends on: draws, writes and clears of ``.grad`` always (the
+    generator's position, the buffers and gradients are state), ops when an output of
+    theirs is read."""
     read = {s.index for s in outputs}
     live = []
     for step in reversed(steps):
-        keep = step.kind in ("draw", "write", "call", "backward") or bool(step.handed) \
+        keep = step.kind in ("draw", "write", "call", "backward", "clear") or bool(step.handed) \
             or any(s.index in read for s in step.outputs)
         if keep:
             live.append(step)

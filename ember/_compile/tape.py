@@ -479,6 +479,20 @@ class Tape:
         elif id(grad) not in self.by_tensor:
             self._add(Step("grad", None, (leaf,), [], user_line()), (grad,))
 
+    def grad_cleared(self, tensor) -> None:
+        """``tensor.grad = None`` of a leaf the call got or captured (``w.grad = None``
+        after an update written by hand): a clear step, which a replay repeats. Of any
+        other tensor, it breaks."""
+        if self.muted:
+            return
+        slot = next((s for s in self.slots if s.kind in ("input", "captured")
+                     and s.tensor is tensor), None)  # (after a write, it reads a step's slot)
+        if slot is None or tensor.grad_fn is not None:
+            self.graph_break("assigning .grad inside the compiled call, other than None to a "
+                             "leaf's")
+            return
+        self.steps.append(Step("clear", None, (slot,), [], user_line()))
+
     # ------------------------------------------------------------ slots
     def slot_of(self, tensor) -> Slot | None:
         """The slot a tensor argument reads, or None after a graph break."""
