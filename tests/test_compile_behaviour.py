@@ -1908,6 +1908,27 @@ def test_a_parameter_changed_before_a_backward_breaks_and_a_retained_graph_raise
             function(ember.ones(2, 3))
 
 
+def test_a_detached_parameter_or_argument_returned_is_a_new_tensor_as_eagerly():
+    """``p.detach()`` and ``p.data`` share the parameter's storage and version but are new
+    tensors without a gradient; a replay returned the parameter itself."""
+    layer = nn.Linear(2, 2)
+
+    def step(x):
+        return layer(x).sum(), layer.weight.detach(), layer.weight.data, layer.weight, x, \
+            x.detach()
+
+    compiled = ember.compile(step)
+    for _ in range(3):
+        x = ember.ones(1, 2, requires_grad=True)
+        _, detached, data, weight, same, alias = compiled(x)
+        assert weight is layer.weight and same is x
+        for tensor, of in ((detached, layer.weight), (data, layer.weight), (alias, x)):
+            assert tensor is not of and not tensor.requires_grad
+            assert tensor._data is of._data and tensor._version_counter is of._version_counter
+        assert detached is not data
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
 def test_clearing_grad_inside_the_call_replays_and_other_assignments_break():
     """``p.grad = None`` of a leaf is a step a replay repeats (eager's numbers: the weight's
     gradient is the call's own, the bias's accumulates); assigning a tensor breaks."""

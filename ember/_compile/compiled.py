@@ -83,8 +83,11 @@ class _Hooked:
 class Recording:
     """One program and the guards it is valid under."""
 
-    def __init__(self, program, guards, spec):
+    def __init__(self, program, guards, spec, aliased=frozenset()):
         self.program, self.guards, self.spec = program, guards, spec
+        # the positions of outputs that eager returned as a new tensor over an argument's
+        # or a parameter's storage (``p.detach()``, ``p.data``), not as that tensor itself
+        self.aliased = aliased
         self.recorded = 0.0  # the seconds from the call's start to its recording's end
         self.captured = [s.tensor for s in program.sources if s.kind == "captured"]
         self.inputs = [s.position for s in program.sources if s.kind == "input"]
@@ -116,17 +119,20 @@ class Recording:
             if program.grad_outputs and grad_mode.state.enabled:
                 program.connect([output], contexts, sources)
             return output
-        outputs = []
-        for slot, array in zip(program.outputs, arrays):
+        outputs, aliased = [], self.aliased
+        for position, (slot, array) in enumerate(zip(program.outputs, arrays)):
             if slot.kind in ("input", "captured"):  # returned as it came, as eagerly
-                outputs.append(sources[program.sources.index(slot)])
+                source = sources[program.sources.index(slot)]
+                outputs.append(source.detach() if position in aliased else source)
             else:  # a constant is copied: the caller may change what it gets in place
                 outputs.append(Tensor._make(array.copy() if slot.kind == "constant" else array))
         if program.grad_outputs and grad_mode.state.enabled:
             program.connect(outputs, contexts, sources)
+        # one tensor returned twice is one tensor again; an alias is new each time (keyed by
+        # its position, as a negative number: slot indices are not)
         first = {}
-        values = [first.setdefault(slot.index, tensor)
-                  for slot, tensor in zip(program.outputs, outputs)]
+        values = [first.setdefault(-1 - position if position in aliased else slot.index, tensor)
+                  for position, (slot, tensor) in enumerate(zip(program.outputs, outputs))]
         return _unflatten(self.spec, iter(values))
 
 
@@ -265,9 +271,12 @@ class CompiledFunction:
                 raise Unsupported(f"ember.compile(fullgraph=True): {reason} (at {where})")
             return None
         outputs = [tape.by_tensor[id(t)] for t in out_tensors]
+        aliased = frozenset(position for position, (slot, tensor) in enumerate(
+            zip(outputs, out_tensors)) if slot.kind in ("input", "captured")
+            and tensor is not slot.tensor)
         program = Program(tape, outputs, self._small)
         guards = _guards(self._function, modules, program, reached)
-        recording = Recording(program, guards, spec)
+        recording = Recording(program, guards, spec, aliased)
         self.latest = recording
         if "output_code" in os.environ.get("EMBER_LOGS", ""):
             print(program.code, file=sys.stderr)
