@@ -993,6 +993,20 @@ def _from_keyword(value, keywords: dict, op: str):
     return value
 
 
+def _fill_drawn(input: Tensor, draw, node, op: str, generator) -> Tensor:
+    """Fill ``input`` in place with ``draw(stream, shape, numpy_dtype)``: numbers from
+    ``generator`` (else the default one) on ``input``'s device, which a compiled call's
+    replay draws again (``_overwrite``'s ``drawn``)."""
+    index = device_index(input._data)
+    with on_device(index):
+        values = draw(_stream(generator, op, index), input.shape, input._data.dtype)
+    return _overwrite(input, values, node, op, drawn=(draw, generator, index))
+
+
+def _on_gpu(input: Tensor) -> bool:
+    return device_index(input._data) is not None
+
+
 def uniform_(
     input: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None, **keywords
 ) -> Tensor:
@@ -1016,11 +1030,8 @@ def uniform_(
             f"uniform_ expects to-from <= std::numeric_limits<{_legacy(input.dtype)}>::max(), "
             f"but found to={high:g} and from={low:g} which result in to-from to exceed the limit"
         )
-    index = device_index(input._data)
-    draw = partial(_uniform, low=low, high=high)
-    with on_device(index):
-        values = draw(_stream(generator, "uniform_", index), input.shape, input._data.dtype)
-    return _overwrite(input, values, Uniform, "uniform_", drawn=(draw, generator, index))
+    return _fill_drawn(input, partial(_uniform, low=low, high=high), Uniform, "uniform_",
+                       generator)
 
 
 def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
@@ -1029,11 +1040,8 @@ def normal_(input: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=Non
     _require_float(input.dtype, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {_text(std)}")
-    index = device_index(input._data)
-    draw = partial(_scaled_normal, mean=mean, std=std)
-    with on_device(index):
-        values = draw(_stream(generator, "normal_", index), input.shape, input._data.dtype)
-    return _overwrite(input, values, Normal, "normal_", drawn=(draw, generator, index))
+    return _fill_drawn(input, partial(_scaled_normal, mean=mean, std=std), Normal, "normal_",
+                       generator)
 
 
 def _scaled_normal(stream, shape, numpy_dtype, mean, std):
@@ -1060,11 +1068,8 @@ def random_(input: Tensor, from_=_UNSET, to=_UNSET, *, generator=None, **keyword
         low, high = from_, to
     low = _integer(low, "from", "random_")
     high = None if high is None else _integer(high, "to", "random_")
-    index = device_index(input._data)
-    draw = partial(_integers_kernel, input.dtype, low, high)
-    with on_device(index):
-        values = draw(_stream(generator, "random_", index), input.shape, None)
-    return _overwrite(input, values, Random, "random_", drawn=(draw, generator, index))
+    return _fill_drawn(input, partial(_integers_kernel, input.dtype, low, high), Random,
+                       "random_", generator)
 
 
 def bernoulli_(input: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -1114,11 +1119,8 @@ def exponential_(input: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor
     _require_continuous(input, "Exponential")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_text(lambd)}")
-    index = device_index(input._data)
-    draw = partial(_exponential, scale=1.0 / lambd)
-    with on_device(index):
-        draws = draw(_stream(generator, "exponential_", index), input.shape, None)
-    return _overwrite(input, draws, Exponential, "exponential_", drawn=(draw, generator, index))
+    return _fill_drawn(input, partial(_exponential, scale=1.0 / lambd), Exponential,
+                       "exponential_", generator)
 
 
 def _exponential(stream, shape, numpy_dtype, scale):
@@ -1132,11 +1134,7 @@ def geometric_(input: Tensor, p: float, *, generator=None) -> Tensor:
     p = float(_number(p))
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_text(p)}")
-    index = device_index(input._data)
-    draw = partial(_geometric, p=p)
-    with on_device(index):
-        draws = draw(_stream(generator, "geometric_", index), input.shape, None)
-    return _overwrite(input, draws, Geometric, "geometric_", drawn=(draw, generator, index))
+    return _fill_drawn(input, partial(_geometric, p=p), Geometric, "geometric_", generator)
 
 
 def _geometric(stream, shape, numpy_dtype, p):
@@ -1151,11 +1149,8 @@ def cauchy_(input: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator
     _require_continuous(input, "Cauchy")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_text(sigma)}")
-    index = device_index(input._data)
-    draw = partial(_cauchy, median=median, sigma=sigma, on_gpu=index is not None)
-    with on_device(index):
-        draws = draw(_stream(generator, "cauchy_", index), input.shape, None)
-    return _overwrite(input, draws, Cauchy, "cauchy_", drawn=(draw, generator, index))
+    draw = partial(_cauchy, median=median, sigma=sigma, on_gpu=_on_gpu(input))
+    return _fill_drawn(input, draw, Cauchy, "cauchy_", generator)
 
 
 def _cauchy(stream, shape, numpy_dtype, median, sigma, on_gpu):
@@ -1174,11 +1169,8 @@ def log_normal_(input: Tensor, mean: float = 1.0, std: float = 2.0, *, generator
     _require_float(input.dtype, "log_normal_cpu")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_text(std)}")
-    index = device_index(input._data)
-    draw = partial(_log_normal, mean=mean, std=std, on_gpu=index is not None)
-    with on_device(index):
-        draws = draw(_stream(generator, "log_normal_", index), input.shape, None)
-    return _overwrite(input, draws, LogNormal, "log_normal_", drawn=(draw, generator, index))
+    draw = partial(_log_normal, mean=mean, std=std, on_gpu=_on_gpu(input))
+    return _fill_drawn(input, draw, LogNormal, "log_normal_", generator)
 
 
 def _log_normal(stream, shape, numpy_dtype, mean, std, on_gpu):
