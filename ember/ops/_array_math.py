@@ -18,6 +18,7 @@ from ember.ops import _index_key
 from ember.ops._special import _erf_array, _erfinv_array, _i1_array, _polygamma_array
 
 _BLAS_FLOATS = (xp.dtype(xp.float32), xp.dtype(xp.float64))
+ROWS_BY_BLAS = 512  # entries: from here ``sum_rows`` sums by BLAS's product by ones
 
 
 class ArrayMath:
@@ -96,9 +97,10 @@ class ArrayMath:
     @staticmethod
     def sum_rows(x):
         """``x.sum(axis=0)`` of a 2-d array (a linear layer's bias gradient). A float32 or
-        float64 one of 512 entries or more is summed as ``ones @ x``, BLAS's vector-matrix
-        product: 2 to 3 times as fast as NumPy's column sums, the same sums in another order."""
-        if x.size < 512 or x.dtype not in _BLAS_FLOATS:
+        float64 one of ``ROWS_BY_BLAS`` entries or more is summed as ``ones @ x``, BLAS's
+        vector-matrix product: 2 to 3 times as fast as NumPy's column sums, the same sums in
+        another order."""
+        if x.size < ROWS_BY_BLAS or x.dtype not in _BLAS_FLOATS:
             return x.sum(axis=0)
         return xp.matmul(xp.ones(x.shape[0], x.dtype, like=x), x)
 

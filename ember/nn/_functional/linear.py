@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
-from ember.ops._array_math import ArrayMath
+from ember.ops._array_math import ROWS_BY_BLAS, ArrayMath
 from ember.ops._function import Lowered, Op, lowerable, promote
 from ember.ops.matmul import einsum
 
@@ -68,7 +68,7 @@ def _written_forward(out, x, weight, bias):
 def _written_backward(out):
     """``Addmm.chain`` of a matrix ``x`` as the program's lines (``ArrayMath.sum_rows``
     decided for the gradient's size: a large one as BLAS's product by ones)."""
-    blas = out.shape[0] * out.shape[1] >= 512  # a float32 or float64 one: it was lowered
+    blas = out.shape[0] * out.shape[1] >= ROWS_BY_BLAS  # float32 or float64: it was lowered
 
     def written(results, grad, x, weight):
         grad_x, grad_weight, grad_bias = results

@@ -183,9 +183,14 @@ class MseLoss(Op):
                              ctx.needs_input_grad)
 
     @staticmethod
+    def _scale(reduction, count) -> float:
+        """The factor of ``grad * (input - target)`` in the input's gradient: 2, over the
+        count for a mean (``chain``'s, and its written form's)."""
+        return 2.0 / count if reduction == "mean" else 2.0
+
+    @staticmethod
     def chain(grad, input, target, reduction, count, needs):
-        scale = 2.0 / count if reduction == "mean" else 2.0
-        grad_input = (input - target) * (grad * scale)
+        grad_input = (input - target) * (grad * MseLoss._scale(reduction, count))
         return (grad_input if needs[0] else None, -grad_input if needs[1] else None, None)
 
     @classmethod
@@ -194,7 +199,7 @@ class MseLoss(Op):
                                                                           target.dtype):
             return None  # promotion or broadcasting: the forward's own
         count = prod(input.shape)
-        scale = 2.0 / count if reduction == "mean" else 2.0  # as ``chain``
+        scale = cls._scale(reduction, count)
 
         def written_forward(out, input, target, _):
             lines = [f"{out} = {input} - {target}", f"{out} = {out} * {out}"]
