@@ -126,7 +126,6 @@ class Tape:
         self.watch = None  # what the recording reads around each call replayed whole (Watch)
         # id(leaf) -> its slot, for the leaves whose ``.grad`` a backward() in the call set
         self.grad_leaves = {}
-        self.backward_ran = False  # a ``backward()`` in the call (``_update``)
         for position, tensor in enumerate(inputs):
             self._new_slot("input", tensor, position)
 
@@ -260,7 +259,8 @@ class Tape:
         """Whether an in-place change of ``parameter`` (a leaf) is an update written by hand:
         under no_grad, after a ``backward()`` in the call (``p -= lr * p.grad``, an EMA of
         the weights). During the forward, such a change breaks."""
-        return self.backward_ran and not grad_mode.state.enabled and parameter.grad_fn is None
+        return not grad_mode.state.enabled and parameter.grad_fn is None and \
+            any(step.kind == "backward" for step in self.steps)
 
     def wrote(self, target) -> None:
         if self.pending is not None:
@@ -459,7 +459,6 @@ class Tape:
                                      "outside it")
                     return False
         self.steps.append(Step("backward", None, tuple(pairs), [], user_line()))
-        self.backward_ran = True
         self.grad_leaves.update((id(slot.tensor), slot) for slot in self.slots
                                 if slot.index in flows and slot.kind in ("input", "captured"))
         return True
