@@ -328,11 +328,11 @@ class Program:
         self.namespace[kernel] = lowered.forward
         fused = fusion.offer(self.namespace, kernel, step, role="lowered forward")
         arguments = [self._argument(a, number, i) for i, a in enumerate(step.args)]
-        comment = f"  # {_describe(output)}  <- {_short(step.where)}"
+        where = f"{_describe(output)}  <- {_short(step.where)}"
         written = self._written(lowered.written_forward, fused, output.name, *arguments)
         if written and not lowered.kept:  # the kernels themselves, in the program's lines
             del self.namespace[kernel]
-            lines = [f"    {written[0]}  # {step.name}: {comment[4:]}"] + \
+            lines = [f"    {written[0]}  # {step.name}: {where}"] + \
                 [f"    {line}" for line in written[1:]]
             if step.as_array[0]:
                 lines.append(f"    {output.name} = asarray({output.name})")
@@ -346,8 +346,7 @@ class Program:
             call = f"{call}[0]"
         if wrap and not lowered.kept:
             call, wrap = f"asarray({call})", False
-        if fused:
-            comment += f"  ({fused})"
+        comment = f"  # {where}" + (f"  ({fused})" if fused else "")
         lines = [f"    {targets} = {call}{comment}"]
         if wrap:
             lines.append(f"    {output.name} = asarray({output.name})")
