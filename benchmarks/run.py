@@ -190,8 +190,9 @@ def compiled_table(rows: list) -> str:
         fusion = row.get("ember.compile", {}).get("fusion")
         if fusion is not None:
             notes.append(f"- {row['workload']}: ember.compile compiled its fused kernels in a "
-                         f"background thread in {fusion:.2f} s, waited for before the timed "
-                         "runs (the steps meanwhile run NumPy's kernels).")
+                         f"background thread in {fusion:.2f} s, started once the step turned "
+                         "hot or by the wait for it before the timed runs (the steps "
+                         "meanwhile run NumPy's kernels).")
         notes += _failure_notes(row, COMPILED_NAMES.values())
     return "\n".join(lines + [""] + notes + _reduced_lines(rows))
 

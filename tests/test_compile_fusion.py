@@ -172,6 +172,65 @@ def test_a_forked_child_starts_with_a_free_lock_and_no_thread(fresh_fusion):
     assert fusion._thread is None and fusion._waiting == [] and fusion._requested == ["gelu"]
 
 
+def _starts(monkeypatch) -> list:
+    """The calls to ``fusion.start``, counted instead of starting numba."""
+    calls = []
+    monkeypatch.setattr(fusion, "start", lambda: calls.append(1))
+    return calls
+
+
+def test_fused_kernels_compile_once_a_function_is_hot(fresh_fusion, monkeypatch):
+    calls = _starts(monkeypatch)
+    monkeypatch.setattr(fusion, "hot", 5)
+    compiled = ember.compile(lambda x: F.gelu(x * 1.0))
+    x = ember.tensor(_inputs((4, 5), seed=8))
+    compiled(x)  # records, and asks for the GELU kernel
+    assert "fused by numba once compiled" in compiled.code and fusion._requested == ["gelu"]
+    for replays in range(1, 5):
+        compiled(x)
+        assert compiled.replays == replays and calls == []
+    compiled(x)  # the fifth replay: hot
+    assert calls == [1]
+    compiled(x)
+    assert calls == [1]
+    compiled(ember.tensor(_inputs((3, 5), seed=9)))  # a new recording of a hot function
+    assert compiled.replays == 6 and calls == [1, 1]
+
+
+def test_the_replay_of_another_recording_counts_towards_hot(fresh_fusion, monkeypatch):
+    calls = _starts(monkeypatch)
+    monkeypatch.setattr(fusion, "hot", 3)
+    compiled = ember.compile(lambda x: F.gelu(x * 1.0))
+    big, small = (ember.tensor(_inputs(shape, seed=10)) for shape in ((4, 5), (2, 5)))
+    for x in (big, small, big, small):  # records twice, then replays each (not the latest)
+        compiled(x)
+    assert compiled.replays == 2 and calls == []
+    compiled(small)
+    assert compiled.replays == 3 and calls == [1]
+
+
+def test_with_hot_at_zero_the_first_recording_starts_them(fresh_fusion, monkeypatch):
+    calls = _starts(monkeypatch)
+    monkeypatch.setattr(fusion, "hot", 0)
+    compiled = ember.compile(lambda x: F.gelu(x * 1.0))
+    compiled(ember.tensor(_inputs((4, 5), seed=11)))
+    assert compiled.replays == 0 and calls == [1]
+
+
+def test_a_short_run_never_imports_numba(tmp_path):
+    # under ``hot`` replays, nothing compiles: the process neither imports numba nor
+    # waits for it at its end
+    script = tmp_path / "short.py"
+    script.write_text(
+        "import sys\nimport ember\nfrom ember._compile import fusion\n"
+        "compiled = ember.compile(lambda x: ember.nn.functional.gelu(x * 2.0))\n"
+        "for _ in range(fusion.hot - 1):\n    compiled(ember.ones(8))\n"
+        "print(compiled.replays, fusion._requested, 'numba' in sys.modules, fusion._thread)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.split() == [str(fusion.hot - 2), "['gelu']", "False", "None"]
+
+
 def test_without_numba_the_program_keeps_numpys_kernels(fresh_fusion, monkeypatch):
     monkeypatch.setattr(fusion.importlib.util, "find_spec", lambda name: None)
     expected, results, compiled = _eager_and_compiled(lambda x: F.gelu(x * 1.0),

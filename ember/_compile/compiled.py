@@ -165,6 +165,8 @@ class CompiledFunction:
         last = self._last
         if last is not None and not kwargs and last.fast(args):  # the usual call: again
             self.replays += 1
+            if self.replays == fusion.hot:
+                fusion.start()  # the fused kernels its programs asked for, in the background
             return last.replay(list(args))
         tensors = []
         key = (_signature(args, kwargs, tensors), tuple([m.training for m in self._modules]),
@@ -182,6 +184,8 @@ class CompiledFunction:
         if entry is not None and ((entry.fast is not None and not kwargs and entry.fast(args))
                                   or entry.check()):
             self.replays += 1
+            if self.replays == fusion.hot:
+                fusion.start()
             if entry.fast is not None:
                 self._last = entry
             return entry.replay(tensors)
@@ -249,7 +253,8 @@ class CompiledFunction:
         tape.release()
         if recording is not None:
             self._cache[key] = recording
-        fusion.start()  # the fused kernels the program asked for, in the background
+        if self.replays >= fusion.hot:  # a hot function's new program: fused at once
+            fusion.start()
         return result
 
     def _finish(self, tape, result, modules, reached):

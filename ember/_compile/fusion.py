@@ -6,10 +6,11 @@ many (``ember/_compile/kernels/`` has them, one module per family of ops, and
 do the same float32 and float64 operations in the same order, so a replay stays bit for
 bit the eager result.
 
-This module binds them into programs. numba compiles in a background thread, started when
-a recording that can use a fused kernel is done, so that a recording does not wait for it:
-until the kernel is ready the program runs NumPy's kernels; then its name in the program's
-namespace is bound to the fused one.
+This module binds them into programs. numba compiles in a background thread, started once
+a compiled function has replayed ``hot`` times (tiered, as a JIT compiles a hot loop), so
+that neither a recording nor the caller waits for it: until the kernel is ready the
+program runs NumPy's kernels; then its name in the program's namespace is bound to the
+fused one.
 
 It also compiles, in the same thread, a function of one program's own (``request``):
 ``mode="reduce-overhead"``'s small programs, ``small.py``.
@@ -28,6 +29,12 @@ import time
 from ember._compile import kernels
 
 enabled = True  # False: programs written from now on keep NumPy's kernels (A/B runs)
+# The replays of a compiled function after which its programs' fused kernels compile. A
+# function's recordings come in its first calls (the first batch, an epoch's last, the
+# first evaluation): numba's import beside them starved them and the replays between them
+# (docs/compile.md), and a short run never replays enough to win back the compilation.
+# 0: at the end of the first recording.
+hot = 64
 failure = None  # why numba could not compile the kernels, where it could not
 program_failures = []  # why a program's own function (``request``) could not be compiled
 seconds = None  # how long the background compilation took, once it ended
@@ -86,8 +93,7 @@ def _usable() -> bool:
 def start() -> None:
     """Start compiling the kernels asked for in the background, unless that runs already.
 
-    A recording calls it when it is done, so that numba's import does not compete with
-    the rest of the recording for the interpreter.
+    A compiled function calls it when it turns ``hot``, and after each later recording.
     """
     with _lock:
         if failure is None and any(kind not in _kernels for kind in _requested):
