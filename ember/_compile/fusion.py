@@ -57,7 +57,7 @@ def offer(namespace, name, step, role="forward") -> str:
     Returns a note for the printed program ("" when ``step`` has no fused kernel here).
     """
     kind, bind = kernels.fusable(step, role) if enabled else (None, None)
-    if kind is None or not _usable():
+    if kind is None or not usable():
         return ""
     with _lock:
         kernel = _kernels.get(kind)
@@ -74,7 +74,7 @@ def request(kind, build, ready) -> None:
     """Compile ``build(numba)`` in the background as ``kind`` (a name of its own: one
     program's function, ``small.py``), then call ``ready`` with it. Nothing happens where
     numba is missing, failed, or ``enabled`` is False."""
-    if not (enabled and _usable()):
+    if not (enabled and usable()):
         return
     with _lock:
         _builders[kind] = build
@@ -82,7 +82,7 @@ def request(kind, build, ready) -> None:
         _requested.append(kind)
 
 
-def _usable() -> bool:
+def usable() -> bool:
     """Whether numba is installed (found once) and has not failed."""
     global _available
     if _available is None:
