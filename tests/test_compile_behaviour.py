@@ -2543,6 +2543,60 @@ def test_a_global_rebound_inside_the_call_breaks():
     assert any("COUNT was assigned" in reason for reason, _ in _state(compiled).breaks)
 
 
+def _made_global(x):
+    global MADE_IN_THE_CALL
+    MADE_IN_THE_CALL = x.shape  # a global that did not exist before the call
+    return x * 2
+
+
+def test_a_global_made_inside_the_call_breaks():
+    globals().pop("MADE_IN_THE_CALL", None)
+    compiled = ember.compile(_made_global)
+    for _ in range(3):
+        assert _array(compiled(ember.ones(2))).tolist() == [2.0, 2.0]
+        del globals()["MADE_IN_THE_CALL"]  # made again by each call, as eagerly
+    assert _state(compiled).replays == 0
+    assert _state(compiled).breaks[0][0] == (
+        "MADE_IN_THE_CALL was assigned or changed inside the compiled call")
+
+
+def test_a_closure_cell_filled_inside_the_call_breaks():
+    def make():
+        def step(x):
+            nonlocal made
+            made = x.shape  # fills a cell that was empty before the call
+            return x * 2
+
+        made = None
+        del made
+        return step
+
+    step = make()
+    compiled = ember.compile(step)
+    assert _array(compiled(ember.ones(2))).tolist() == [2.0, 2.0]
+    assert step.__closure__[0].cell_contents == (2,)
+    assert _state(compiled).breaks[0][0] == (
+        "the closure variable made was assigned or changed inside the compiled call")
+
+
+def test_an_attribute_a_method_sets_for_the_first_time_breaks():
+    class Trainer:
+        def __init__(self):
+            self.scale = 3.0
+
+        def step(self, x):
+            self.last = x.shape  # an attribute the object did not have
+            return x * self.scale
+
+    trainer = Trainer()
+    compiled = ember.compile(trainer.step)
+    for _ in range(2):
+        assert _array(compiled(ember.ones(2))).tolist() == [3.0, 3.0]
+        del trainer.last
+    assert _state(compiled).replays == 0
+    assert _state(compiled).breaks[0][0] == "last was assigned or changed inside the compiled call"
+
+
 def test_a_closure_variable_the_call_changes_is_named():
     count = [0]
 

@@ -229,7 +229,7 @@ class CompiledFunction:
         tape = Tape(tensors, captured, self._fullgraph)
         outside = forward_owner(self._function)  # its hooks run around the call
         hooked = _hooks_break(tape, [m for m in modules if m is not outside])
-        tape.watch = Watch(self._function, modules, args, kwargs, reached)
+        tape.watch = Watch(modules, args, kwargs, reached)
         _tape.start(tape)
         try:
             result = self._function(*args, **kwargs)

@@ -50,18 +50,24 @@ class Reached:
     A recording walks once before the call: the function first, which finds the modules it
     names (``modules``), then the modules that the call reaches besides (``add``: those it
     gets as arguments). The captured tensors, the watch's first reading and the guards share
-    that walk. The watch walks again after the call (``Watch.compare``), and a call that
-    changed what the first walk found breaks, so the guards may be written from it."""
+    that walk. A call that changed what the walk found breaks (``Watch.compare``), and so
+    does one that made a name the walk looked for and did not find (``absent``: a global
+    that the call assigns for the first time, a closure cell it fills), so the guards may be
+    written from it."""
 
     def __init__(self, function, modules=()):
         self.function = function
         self.found, self.cell_names, self.walked = [], {}, []
+        # (namespace, name) of each name the code names that a namespace of the user's
+        # did not hold (most are attributes' and builtins' names), and (cell, None) of
+        # each empty closure cell
+        self.absent = []
         self._seen = set()  # the ids of the functions, objects and classes followed
         pending = [function]
         for owner in (function, getattr(function, "__self__", None)):
             if isinstance(owner, Module):
                 pending += _methods(owner)
-        attributes = _attributes_read(function)
+        attributes = _attributes_read(function, self.absent)
         self.found += attributes
         for _, _, value in attributes:
             if isinstance(value, Module):
@@ -109,13 +115,13 @@ class Reached:
             seen.add(id(target))
             self.walked.append(target)
             namespace, names = target.__globals__, sorted(_code_names(code))
-            values = [(namespace, name, namespace[name]) for name in names if name in namespace]
+            values = _looked_up(namespace, names, self.absent)
             for name, cell in zip(code.co_freevars, target.__closure__ or ()):
                 self.cell_names[id(cell)] = name
                 try:
                     values.append((cell, None, cell.cell_contents))
                 except ValueError:  # an empty cell
-                    continue
+                    self.absent.append((cell, None))
             while values:
                 entry = values.pop(0)
                 found.append(entry)
@@ -123,10 +129,23 @@ class Reached:
                 if isinstance(value, types.ModuleType) and _users_module(value) and \
                         id(value) not in seen:  # ``config.LR``, ``utils.helper``: as globals
                     seen.add(id(value))
-                    table = vars(value)
-                    values += [(table, name, table[name]) for name in names if name in table]
+                    values += _looked_up(vars(value), names, self.absent)
                 else:
                     pending += _code_behind(value, seen)
+
+
+def _looked_up(namespace, names, absent) -> list:
+    """(namespace, name, value) of each of ``names`` that ``namespace`` holds; the others
+    join ``absent`` where the namespace is the user's (ember's own tables do not change)."""
+    found, missing = [], []
+    for name in names:
+        if name in namespace:
+            found.append((namespace, name, namespace[name]))
+        else:
+            missing.append(name)
+    if missing and not _ours(namespace):
+        absent += [(namespace, name) for name in missing]
+    return found
 
 
 def _code_behind(value, seen) -> list:
@@ -221,16 +240,16 @@ def _users_object(value) -> bool:
     return not isinstance(value, _OPAQUE) and _users_class(type(value))
 
 
-def _attributes_read(method) -> list:
+def _attributes_read(method, absent) -> list:
     """(its ``__dict__``, name, value) for the attributes that a method of a plain object
-    names (a trainer's ``self.model``, ``self.scale``), as for a global."""
+    names (a trainer's ``self.model``, ``self.scale``), as for a global; the names it does
+    not hold join ``absent``."""
     owner = getattr(method, "__self__", None)
     code = getattr(getattr(method, "__func__", None), "__code__", None)
     if code is None or isinstance(owner, _OPAQUE) or type(getattr(owner, "__dict__", None)) \
             is not dict:
         return []
-    names, attributes = _code_names(code), vars(owner)
-    return [(attributes, name, attributes[name]) for name in sorted(names) if name in attributes]
+    return _looked_up(vars(owner), sorted(_code_names(code)), absent)
 
 
 def _names_read(function, modules, walked) -> set:

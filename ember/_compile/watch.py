@@ -17,7 +17,6 @@ from ember._compile.reach import (
     _MODULE_STATE,
     _NESTING,
     _SCALARS,
-    Reached,
     _label,
     _ours,
     _plain,
@@ -42,33 +41,33 @@ class Watch:
     streams outside ember, which no call replayed whole draws from, are read before and
     after the call alone."""
 
-    def __init__(self, function, modules, args, kwargs, reached):
-        self.function, self.modules = function, modules
+    def __init__(self, modules, args, kwargs, reached):
+        self.modules = modules
         # the arguments' labels and values; a new call with other values is another key
         self.arguments = [(f"argument {i}", value) for i, value in enumerate(args)]
         self.arguments += [(f"argument {key}", value) for key, value in kwargs.items()]
-        # where the globals and closure variables that the code names live
+        # where the globals and closure variables that the code names live, and the names
+        # it looked for there and did not find
         self.places = _places(reached.found, reached.cell_names)
+        self.absent, self.cell_names = reached.absent, reached.cell_names
         self.reading, named = self.read()
         self.streams = outside_random_streams(named)
         self.broke = 0  # the breaks it made: a change of the call's own
 
-    def read(self, anew=False) -> tuple:
-        """A reading (``_bindings``); ``anew``, with the globals found again (one that the
-        call made is a change), else where the first reading found them."""
-        if anew:
-            reached = Reached(self.function, self.modules)
-            self.places = _places(reached.found, reached.cell_names)
+    def read(self) -> tuple:
+        """A reading (``_bindings``) of the places the walk found."""
         return _bindings(self.modules, self.places, self.arguments)
 
     def compare(self, tape, last=False) -> None:
         """A break on ``tape`` where something changed since the last reading; ``last``,
-        after the call: with the globals found anew and the random streams read again."""
+        after the call: also where the call made a name the walk did not find (a new
+        global, a closure cell filled), and with the random streams read again."""
         if tape.breaks:  # the call runs eagerly anyway
             return
-        reading, named = self.read(anew=last)
+        reading, named = self.read()
         _reassigned_break(tape, self.reading, reading)
         if last:
+            _made_break(tape, self.absent, self.cell_names)
             _drawn_break(tape, self.streams, outside_random_streams(named))
         self.broke = len(tape.breaks)
 
@@ -237,6 +236,19 @@ def _reassigned_break(tape, before: dict, after: dict) -> None:
                                  "cannot read, which the call may move and a replay would not")
             else:
                 tape.graph_break(f"{label} was assigned or changed inside the compiled call")
+            return
+
+
+def _made_break(tape, absent, cell_names) -> None:
+    """A break where the call made a name that the walk before it looked for and did not
+    find (``Reached.absent``): a global or an attribute assigned for the first time, an
+    empty closure cell filled. What the code reaches through it the walk never saw."""
+    if tape.breaks:
+        return
+    for namespace, key in absent:
+        if _value_at(namespace, key) is not _GONE:
+            tape.graph_break(f"{_label(namespace, key, cell_names)} was assigned or changed "
+                             "inside the compiled call")
             return
 
 
