@@ -1817,9 +1817,21 @@ def _cleared_by_hand(model, ema, x):
             p.grad = None
 
 
+def _state_dict_averaged(model, ema, x):
+    """timm's ``ModelEmaV2``: the average over ``state_dict().values()``, new tensors over
+    the parameters' arrays that the call has not read before (the average's)."""
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    with ember.no_grad():
+        for p in model.parameters():
+            p.sub_(p.grad, alpha=0.1)
+        for e, p in zip(ema.state_dict().values(), model.state_dict().values()):
+            e.copy_(e * 0.9 + 0.1 * p)
+
+
 UPDATES = {"sgd_by_hand": _sgd_by_hand, "data_update": _data_update,
            "weights_averaged": _weights_averaged, "forward_again": _forward_again,
-           "cleared_by_hand": _cleared_by_hand}
+           "cleared_by_hand": _cleared_by_hand, "state_dict_averaged": _state_dict_averaged}
 
 
 @pytest.mark.parametrize("name", list(UPDATES))
@@ -1927,6 +1939,32 @@ def test_a_detached_parameter_or_argument_returned_is_a_new_tensor_as_eagerly():
             assert tensor._data is of._data and tensor._version_counter is of._version_counter
         assert detached is not data
     assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+
+
+def test_a_new_tensor_over_a_parameter_the_call_did_not_read_is_that_parameter():
+    """``p.detach()``, ``p.data`` or a ``state_dict()`` value of a parameter that the call
+    reads nowhere else reads (and returns) that parameter's storage, as eagerly."""
+    layer, other = nn.Linear(2, 2), nn.Linear(2, 3)
+
+    def step(x):
+        weights = other.state_dict()
+        return layer(x).sum() + other.bias.data.sum(), weights["weight"], other.weight.detach()
+
+    compiled = ember.compile(step)
+    for _ in range(3):
+        loss, from_dict, detached = compiled(ember.ones(1, 2))
+        assert _array(loss).tolist() == _array(step(ember.ones(1, 2))[0]).tolist()
+        for tensor in (from_dict, detached):
+            assert tensor is not other.weight and not tensor.requires_grad
+            assert tensor._data is other.weight._data
+            assert tensor._version_counter is other.weight._version_counter
+        assert from_dict is not detached
+    assert _state(compiled).replays == 2 and _state(compiled).breaks == []
+    with ember.no_grad():
+        other.bias.add_(1.0)  # read on each replay, not kept from the recording
+    assert _array(compiled(ember.ones(1, 2))[0]).tolist() == \
+        _array(step(ember.ones(1, 2))[0]).tolist()
+    assert _state(compiled).replays == 3
 
 
 def test_clearing_grad_inside_the_call_replays_and_other_assignments_break():

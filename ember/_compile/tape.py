@@ -523,6 +523,16 @@ class Tape:
             self.graph_break("a view read after an in-place change to its memory through "
                              "another view")
             return None
+        owner = self.captured.get(self.captured_arrays.get(id(tensor._data)))
+        if owner is not None and owner._data is tensor._data and id(owner) not in self.by_tensor:
+            # a new tensor over the array of a parameter or buffer that the call has not
+            # read yet (``p.detach()``, ``p.data``, a ``state_dict()`` value): that source
+            if tensor._requires_grad and tensor.grad_fn is None:
+                self.graph_break("a leaf that requires grad was made inside the compiled call")
+                return None
+            slot = self._new_slot("captured", owner)
+            self._know(tensor, slot)
+            return slot
         self.graph_break(
             f"a {tuple(tensor.shape)} tensor that the call did not get as an argument, find on "
             "a module or make with an ember op"
