@@ -203,6 +203,41 @@ def test_selections_replay_with_eager_values_indices_and_gradients(name):
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
 
 
+TESTS = {  # x (4, 6) with infinities and NaNs -> what a test of its values makes of it
+    "isfinite": lambda x: ember.where(ember.isfinite(x), x * 2, ember.zeros_like(x)),
+    "isnan": lambda x: x.masked_fill(ember.isnan(x), 0.0) * 3,
+    "isinf": lambda x: ember.where(ember.isinf(x), ember.ones_like(x), x),
+    "isposinf": lambda x: ember.where(ember.isposinf(x), ember.zeros_like(x), x),
+    "isneginf": lambda x: ember.where(ember.isneginf(x), ember.zeros_like(x), x),
+    "isclose": lambda x: ember.where(ember.isclose(x, x.round(), atol=0.2), x.round(), x),
+    "isfinite_of_integers": lambda x: x * ember.isfinite(x.nan_to_num().argmax(dim=0)),
+}
+
+
+@pytest.mark.parametrize("name", list(TESTS))
+def test_tests_of_values_replay_with_each_calls_values(name):
+    """``isfinite``, ``isnan``, ``isinf``, ``isclose`` ... are ops while a call records
+    (a mask of NaNs to fill), so their masks follow each replay's values."""
+    function = TESTS[name]
+
+    def step(x, cotangent):
+        y = function(x)
+        y.backward(cotangent)
+        return y
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(5)
+    for _ in range(3):  # the infinities and NaNs move from call to call
+        data = rng.standard_normal((4, 6)).astype(np.float32)
+        data.flat[rng.choice(24, 6, replace=False)] = [np.inf, -np.inf, np.nan, np.inf,
+                                                       np.nan, -np.inf]
+        cotangent = ember.tensor(rng.standard_normal((4, 6)).astype(np.float32))
+        x_eager, x_compiled = (ember.tensor(data, requires_grad=True) for _ in range(2))
+        _same(step(x_eager, cotangent), compiled(x_compiled, cotangent), name)
+        _same(x_eager.grad, x_compiled.grad, name)
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+
+
 INDEXINGS = {  # x (4, 6), an int64 index i (3,) with values in [0, 4) -> what it reads
     "getitem": lambda x, i: x[i],
     "getitem_after_a_slice": lambda x, i: x[1:, i],

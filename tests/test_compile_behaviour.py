@@ -591,6 +591,10 @@ def _repeat_by_values(x):
     return x.repeat_interleave(x.gt(0).long() + 1)  # the counts decide the shape
 
 
+def _through_bfloat16(x):
+    return (x.bfloat16() * 2).float() + 1  # ops on bfloat16, and a float32 result
+
+
 WEIGHTS = np.linspace(0.5, 1.5, 5, dtype=np.float32)  # a NumPy array, changeable in place
 
 
@@ -619,6 +623,7 @@ BREAKS = {
     "function_returns_its_input": (_custom(_Identity), "did not compute with ember's ops"),
     "function_with_a_graph": (_custom(_GraphInside), "records a graph inside its forward"),
     "hook": (_hook_inside, "hook"),
+    "bfloat16": (_through_bfloat16, "Mul: bfloat16 tensors are not recorded"),
 }
 
 

@@ -325,6 +325,10 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
             ctx._saved_data = tuple([_wide_saved(item, raw, rounded) for item in saved])
         if ctx._backward_arrays is not None:
             ctx._backward_arrays = partial(_backward_widened, type(ctx)._backward_arrays)
+    if _tape_anywhere.count:  # a compiled call is being recorded: this path is not
+        tape = _tape.current()
+        if tape is not None:
+            tape.graph_break(f"{cls.__name__}: bfloat16 tensors are not recorded")
     return outputs if type(result) is tuple else outputs[0]
 
 

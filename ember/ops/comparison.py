@@ -6,12 +6,15 @@ Binary comparisons promote both operands to PyTorch's result dtype first, so
 
 from __future__ import annotations
 
+from functools import partial
+
 from ember import _tape
 from ember._backend import asarray, is_floating, xp
 from ember._dtype import get_default_dtype
 from ember._tensor import Tensor
 from ember.ops._function import (
     Lowered,
+    NonDifferentiable,
     Op,
     as_tensor_operand,
     broadcast_shape,
@@ -157,19 +160,27 @@ def isclose(
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     broadcast_shape("isclose", input.shape, other.shape)
-    a, b = input._data, other._data
+    close = partial(_close, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                    dtype=get_default_dtype().numpy)
+    if _tape.current() is None:
+        return Tensor._make(close(input._data, other._data))
+    return NonDifferentiable.apply(close, input, other)  # an op a compiled call replays
+
+
+def _close(a, b, rtol, atol, equal_nan, dtype):
+    """``isclose`` of two arrays; integers compare in ``dtype``, the default float dtype."""
     close = a == b
     if equal_nan and is_floating(a.dtype):
         close |= xp.isnan(a) & xp.isnan(b)
     if not is_floating(a.dtype):
-        a = a.astype(get_default_dtype().numpy)
+        a = a.astype(dtype)
         b = b.astype(a.dtype)
     with xp.errstate(all="ignore"):
         error = xp.abs(a - b)
         # The bound is rounded in the inputs' dtype, as PyTorch computes it.
         allowed = a.dtype.type(atol) + xp.abs(a.dtype.type(rtol) * b)
         close = close | (xp.isfinite(error) & (error <= allowed))
-    return Tensor._make(asarray(close))
+    return asarray(close)
 
 
 def allclose(
@@ -192,10 +203,17 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def _test(function, input: Tensor, name: str) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    data = input._data
-    if not is_floating(data.dtype):
-        return Tensor._make(xp.full(data.shape, function is xp.isfinite, like=data))
-    return Tensor._make(asarray(function(data)))
+    # an op while a compiled call records (``NonDifferentiable.found``), which a replay
+    # runs on each call's values
+    return NonDifferentiable.found(_tested, input, test=function)
+
+
+def _tested(array, test):
+    """``test`` (``xp.isfinite``, ``xp.isnan`` ...) of ``array`` as an array; an integer
+    array is finite and nothing else everywhere."""
+    if not is_floating(array.dtype):
+        return xp.full(array.shape, test is xp.isfinite, like=array)
+    return asarray(test(array))
 
 
 def isfinite(input: Tensor) -> Tensor:
