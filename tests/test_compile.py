@@ -177,6 +177,9 @@ SELECTIONS = {  # x (4, 6) -> what it selects; the indices follow each replay's 
     "argmax": lambda x: x * x.argmax(dim=1, keepdim=True),
     "argmin_of_all": lambda x: x * x.argmin(),
     "max_with_indices": lambda x: x.max(dim=0),
+    "take_along_dim": lambda x: ember.take_along_dim(x, x.argsort(dim=1), dim=1),
+    "take_along_dim_broadcast": lambda x: ember.take_along_dim(
+        x, x.argmax(dim=1, keepdim=True)[:1], dim=1),
 }
 
 
@@ -211,13 +214,18 @@ TESTS = {  # x (4, 6) with infinities and NaNs -> what a test of its values make
     "isneginf": lambda x: ember.where(ember.isneginf(x), ember.zeros_like(x), x),
     "isclose": lambda x: ember.where(ember.isclose(x, x.round(), atol=0.2), x.round(), x),
     "isfinite_of_integers": lambda x: x * ember.isfinite(x.nan_to_num().argmax(dim=0)),
+    "signbit": lambda x: ember.where(ember.signbit(x), -x, x),
+    "count_nonzero": lambda x: x * ember.count_nonzero(x > 0, dim=1)[:, None],
+    "round_to_decimals": lambda x: ember.round(x, decimals=1) * x,
 }
 
 
 @pytest.mark.parametrize("name", list(TESTS))
 def test_tests_of_values_replay_with_each_calls_values(name):
-    """``isfinite``, ``isnan``, ``isinf``, ``isclose`` ... are ops while a call records
-    (a mask of NaNs to fill), so their masks follow each replay's values."""
+    """``isfinite``, ``isnan``, ``isinf``, ``isclose``, ``signbit``, ``count_nonzero`` are
+    ops while a call records (a mask of NaNs to fill), so their results follow each
+    replay's values; ``round(x, decimals)`` records (its lowering crashed the program's
+    writer)."""
     function = TESTS[name]
 
     def step(x, cotangent):

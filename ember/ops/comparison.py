@@ -266,7 +266,10 @@ def _raw(value):
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """The number of non-zero elements over ``dim`` (an int, a tuple, or all dims), int64."""
     dims = wrap_dims(tuple(dim) if isinstance(dim, list) else dim, input.ndim, "count_nonzero")
-    data = input._data
+    return NonDifferentiable.found(_count_nonzero, input, dims=dims)
+
+
+def _count_nonzero(data, dims):
     if data.ndim == 0:
-        return Tensor._make(asarray(data != 0, xp.int64))
-    return Tensor._make(asarray(xp.count_nonzero(data, axis=dims), xp.int64))
+        return asarray(data != 0, xp.int64)
+    return asarray(xp.count_nonzero(data, axis=dims), xp.int64)

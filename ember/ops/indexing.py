@@ -1074,8 +1074,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Ten
     common = list(broadcast_shape("take_along_dim", shape_input, shape_indices))
     common_input, common_indices = common.copy(), common.copy()
     common_input[dim], common_indices[dim] = input.shape[dim], indices.shape[dim]
-    indices = Tensor._make(xp.broadcast_to(indices._data, common_indices))
-    return gather(expand(input, tuple(common_input)), dim, indices)
+    return gather(expand(input, tuple(common_input)), dim, expand(indices, tuple(common_indices)))
 
 
 # ---------------------------------------------------------------- masks

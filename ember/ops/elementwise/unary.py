@@ -18,7 +18,7 @@ from ember._backend import array_types, asarray, is_floating, ndarray, xp
 from ember._dtype import bfloat16, finfo
 from ember._tensor import Tensor
 from ember.ops._array_math import ArrayMath
-from ember.ops._function import OUTPUT, Lowered, Op, float_input, lowerable
+from ember.ops._function import OUTPUT, Lowered, NonDifferentiable, Op, float_input, lowerable
 from ember.ops._special import (
     _TWO_OVER_SQRT_PI,
     _erf_array,
@@ -78,10 +78,10 @@ class _Unary(Op):
         return (grad * cls.derivative(xp, x, y),)
 
     @classmethod
-    def lower(cls, needs, out, x):
+    def lower(cls, needs, out, x, *options):
         own = all(next(k for k in cls.__mro__ if name in vars(k)) is _Unary
                   for name in ("forward", "gradients"))  # a row of the table
-        if not own or not lowerable(x, out):
+        if options or not own or not lowerable(x, out):  # ``round(x, decimals)``'s own form
             return None
         if not _fresh_same_dtype(cls.compute, x.dtype):
             return None  # the forward casts or copies what ``compute`` gives back
@@ -419,8 +419,11 @@ frac = _unary_function("frac", Frac, "``input - trunc(input)``; the gradient is 
 
 def signbit(input: Tensor, *, out=None) -> Tensor:
     """True where the sign bit is set (``-0.0`` included)."""
-    data = input._data
-    return Tensor._make(asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0))
+    return NonDifferentiable.found(_signbit, input)  # an op while a compiled call records
+
+
+def _signbit(data):
+    return asarray(xp.signbit(data) if is_floating(data.dtype) else data < 0)
 
 
 def deg2rad(input: Tensor) -> Tensor:
