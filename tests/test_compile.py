@@ -217,6 +217,7 @@ TESTS = {  # x (4, 6) with infinities and NaNs -> what a test of its values make
     "signbit": lambda x: ember.where(ember.signbit(x), -x, x),
     "count_nonzero": lambda x: x * ember.count_nonzero(x > 0, dim=1)[:, None],
     "round_to_decimals": lambda x: ember.round(x, decimals=1) * x,
+    "nanmean": lambda x: x.nan_to_num(posinf=2.0, neginf=-2.0).nanmean(dim=1, keepdim=True) * x,
 }
 
 
@@ -224,8 +225,8 @@ TESTS = {  # x (4, 6) with infinities and NaNs -> what a test of its values make
 def test_tests_of_values_replay_with_each_calls_values(name):
     """``isfinite``, ``isnan``, ``isinf``, ``isclose``, ``signbit``, ``count_nonzero`` are
     ops while a call records (a mask of NaNs to fill), so their results follow each
-    replay's values; ``round(x, decimals)`` records (its lowering crashed the program's
-    writer)."""
+    replay's values, as does ``nanmean``'s count; ``round(x, decimals)`` records (its
+    lowering crashed the program's writer)."""
     function = TESTS[name]
 
     def step(x, cotangent):

@@ -17,7 +17,6 @@ from ember.ops._function import Lowered, NonDifferentiable, Op, lowerable
 from ember.ops.elementwise import where
 from ember.ops.reduction._common import (
     _cast,
-    _constant,
     _count,
     _expand_back,
     _expanded,
@@ -139,8 +138,14 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
         )
     dims = _reduction_args(input, dim, "nanmean")
     input = _cast(input, dtype)
-    count = xp.sum(~xp.isnan(input._data), axis=dims, keepdims=keepdim)
-    return nansum(input, dims, keepdim) / _constant(count, input._data)
+    # an op while a compiled call records: the count follows each replay's NaNs
+    count = NonDifferentiable.found(_numbers_counted, input, dims=dims, keepdim=keepdim)
+    return nansum(input, dims, keepdim) / count
+
+
+def _numbers_counted(data, dims, keepdim):
+    """How many elements of ``data`` over ``dims`` are not NaN, in ``data``'s dtype."""
+    return asarray(xp.sum(~xp.isnan(data), axis=dims, keepdims=keepdim), dtype=data.dtype)
 
 
 # ---------------------------------------------------------------- products
