@@ -180,6 +180,9 @@ SELECTIONS = {  # x (4, 6) -> what it selects; the indices follow each replay's 
     "take_along_dim": lambda x: ember.take_along_dim(x, x.argsort(dim=1), dim=1),
     "take_along_dim_broadcast": lambda x: ember.take_along_dim(
         x, x.argmax(dim=1, keepdim=True)[:1], dim=1),
+    "bucketize": lambda x: x * ember.bucketize(x, ember.tensor([-1.0, 0.0, 1.0])),
+    "searchsorted_by_rows": lambda x: x * ember.searchsorted(x.sort(dim=1).values, x.flip(1),
+                                                             side="right"),
 }
 
 

@@ -13,7 +13,9 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 
 from __future__ import annotations
 
-from ember import return_types
+from functools import partial
+
+from ember import _tape, return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import NonDifferentiable, Op, _legacy, open_grid, wrap_dim
@@ -554,30 +556,38 @@ def searchsorted(
             "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
             "dimension"
         )
-    if sorter is not None:
-        if tuple(sorter.shape) != boundaries.shape:
-            raise RuntimeError(
-                f"torch.searchsorted(): boundary and sorter must have the same size, but got "
-                f"boundary tensor {list(boundaries.shape)} and got sorter tensor "
-                f"{list(sorter.shape)}"
-            )
-        boundaries = xp.take_along_axis(boundaries, sorter._data, axis=-1)
-    dtype = xp.int32 if out_int32 else xp.int64
-    if boundaries.ndim == 1:
-        return Tensor._make(asarray(xp.searchsorted(boundaries, values, side=side), dtype))
-    if values.ndim == 0 or boundaries.shape[:-1] != values.shape[:-1]:
+    if sorter is not None and tuple(sorter.shape) != boundaries.shape:
+        raise RuntimeError(
+            f"torch.searchsorted(): boundary and sorter must have the same size, but got "
+            f"boundary tensor {list(boundaries.shape)} and got sorter tensor "
+            f"{list(sorter.shape)}"
+        )
+    if boundaries.ndim > 1 and (values.ndim == 0 or boundaries.shape[:-1] != values.shape[:-1]):
         raise RuntimeError(
             "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
             "dimensions of boundaries tensor and input value tensor must match, but we got "
             f"boundaries tensor {list(boundaries.shape)} and input value tensor "
             f"{list(values.shape)}"
         )
+    search = partial(_searched, side=side, dtype=xp.int32 if out_int32 else xp.int64)
+    tensors = (sorted_sequence, input) + (() if sorter is None else (sorter,))
+    if isinstance(input, Tensor) and _tape.current() is not None:
+        return NonDifferentiable.apply(search, *tensors)  # each replay's values searched
+    return Tensor._make(search(boundaries, values, *[t._data for t in tensors[2:]]))
+
+
+def _searched(boundaries, values, sorter=None, *, side, dtype):
+    """``searchsorted`` of arrays: ``sorter`` sorts each row of ``boundaries`` first."""
+    if sorter is not None:
+        boundaries = xp.take_along_axis(boundaries, sorter, axis=-1)
+    if boundaries.ndim == 1:
+        return asarray(xp.searchsorted(boundaries, values, side=side), dtype)
     rows = boundaries.reshape(-1, boundaries.shape[-1])
     queries = values.reshape(-1, values.shape[-1])
     result = xp.empty(queries.shape, dtype=dtype, like=queries)
     for number in range(rows.shape[0]):
         result[number] = xp.searchsorted(rows[number], queries[number], side=side)
-    return Tensor._make(result.reshape(values.shape))
+    return result.reshape(values.shape)
 
 
 def bucketize(
