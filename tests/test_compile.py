@@ -250,6 +250,25 @@ def test_tests_of_values_replay_with_each_calls_values(name):
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
 
 
+def test_cov_and_corrcoef_without_weights_replay():
+    """Their degrees of freedom are a number of observations: no value read into Python."""
+
+    def step(x, cotangent):
+        y = ember.corrcoef(x) * 2 + ember.cov(x, correction=0) + ember.cov(x[0])
+        y.backward(cotangent)
+        return y
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        data = rng.standard_normal((4, 6)).astype(np.float32)
+        cotangent = ember.tensor(rng.standard_normal((4, 4)).astype(np.float32))
+        x_eager, x_compiled = (ember.tensor(data, requires_grad=True) for _ in range(2))
+        _same(step(x_eager, cotangent), compiled(x_compiled, cotangent), "cov")
+        _same(x_eager.grad, x_compiled.grad, "cov")
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+
+
 INDEXINGS = {  # x (4, 6), an int64 index i (3,) with values in [0, 4) -> what it reads
     "getitem": lambda x, i: x[i],
     "getitem_after_a_slice": lambda x, i: x[1:, i],

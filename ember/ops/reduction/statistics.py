@@ -281,23 +281,31 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     weights = fweights
     if aweights is not None:
         weights = aweights if weights is None else weights * aweights
-    if weights is None:
-        total = Tensor._make(asarray(observations.shape[1], dtype=xp.int64))
+    if weights is None:  # the degrees of freedom are a number: nothing to read from values
+        total = observations.shape[1]
         average = observations.sum(1) / total
+        norm = total - correction
+        if norm <= 0:
+            _few_degrees_of_freedom()
+            norm = 0
     else:
         total = weights.sum()
         average = (observations * weights).sum(1) / total
-    if weights is not None and aweights is not None and correction != 0:
-        norm = total - correction * (weights * aweights).sum() / total
-    else:
-        norm = total - correction
-    if bool((norm <= 0).item()):
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the number of observations.", UserWarning, stacklevel=2)
-        norm = norm * 0
+        if aweights is not None and correction != 0:
+            norm = total - correction * (weights * aweights).sum() / total
+        else:
+            norm = total - correction
+        if bool((norm <= 0).item()):
+            _few_degrees_of_freedom()
+            norm = norm * 0
     centered = observations - average.unsqueeze(1)
     weighted = centered if weights is None else centered * weights
     return (centered @ weighted.t() / norm).squeeze()
+
+
+def _few_degrees_of_freedom() -> None:
+    warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                  "than the number of observations.", UserWarning, stacklevel=3)
 
 
 def corrcoef(input: Tensor) -> Tensor:
