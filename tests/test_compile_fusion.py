@@ -8,16 +8,19 @@ changes."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import subprocess
 import sys
 import threading
+import weakref
 
 import numpy as np
 import pytest
 
 import ember
+import ember.nn as nn
 import ember.nn.functional as F
 from ember._compile import fusion, kernels
 from ember._compile.kernels import activations
@@ -152,7 +155,8 @@ def fresh_fusion(monkeypatch):
     test started ends first, and the test's own before the module's state comes back."""
     fusion.wait()
     for name, value in (("_kernels", {}), ("_requested", []), ("_waiting", []),
-                        ("_thread", None), ("failure", None), ("_available", None)):
+                        ("_thread", None), ("failure", None), ("_available", None),
+                        ("_unreleased", weakref.WeakSet())):
         monkeypatch.setattr(fusion, name, value)
     yield fusion
     fusion.wait()
@@ -184,17 +188,21 @@ def test_fused_kernels_compile_once_a_function_is_hot(fresh_fusion, monkeypatch)
     monkeypatch.setattr(fusion, "hot", 5)
     compiled = ember.compile(lambda x: F.gelu(x * 1.0))
     x = ember.tensor(_inputs((4, 5), seed=8))
-    compiled(x)  # records, and asks for the GELU kernel
-    assert "fused by numba once compiled" in compiled.code and fusion._requested == ["gelu"]
+    compiled(x)  # records: the program holds its request for the GELU kernel
+    program = compiled.latest.program
+    assert "fused by numba once compiled" in compiled.code
+    assert [kind for kind, *_ in program.fusion_requests] == ["gelu"]
+    assert fusion._requested == [] and fusion._waiting == []
     for replays in range(1, 5):
         compiled(x)
-        assert compiled.replays == replays and calls == []
-    compiled(x)  # the fifth replay: hot
-    assert calls == [1]
+        assert compiled.replays == replays and calls == [] and fusion._requested == []
+    compiled(x)  # the fifth replay: hot, so the request goes to numba
+    assert calls == [1] and fusion._requested == ["gelu"] and program.fusion_requests == []
     compiled(x)
     assert calls == [1]
     compiled(ember.tensor(_inputs((3, 5), seed=9)))  # a new recording of a hot function
     assert compiled.replays == 6 and calls == [1, 1]
+    assert compiled.latest.program.fusion_requests == [] and len(fusion._waiting) == 2
 
 
 def test_the_replay_of_another_recording_counts_towards_hot(fresh_fusion, monkeypatch):
@@ -214,7 +222,27 @@ def test_with_hot_at_zero_the_first_recording_starts_them(fresh_fusion, monkeypa
     monkeypatch.setattr(fusion, "hot", 0)
     compiled = ember.compile(lambda x: F.gelu(x * 1.0))
     compiled(ember.tensor(_inputs((4, 5), seed=11)))
-    assert compiled.replays == 0 and calls == [1]
+    assert compiled.replays == 0 and calls == [1] and fusion._requested == ["gelu"]
+
+
+def test_a_program_that_never_turns_hot_asks_for_nothing_and_holds_nothing(fresh_fusion):
+    """What a program asked for waits on it: gone with it, never compiled, and nothing of
+    it (its namespace, its parameters) kept by the module; ``wait`` asks for what the
+    living ones hold."""
+    layer = nn.Linear(5, 3)
+    compiled = ember.compile(lambda x: F.gelu(layer(x)))
+    compiled(ember.tensor(_inputs((4, 5), seed=12)))
+    program = weakref.ref(compiled.latest.program)
+    assert len(fusion._unreleased) == 1 and fusion._requested == []
+    del compiled
+    gc.collect()
+    assert program() is None and len(fusion._unreleased) == 0
+    assert fusion._requested == [] and fusion._waiting == []
+    kept = ember.compile(lambda x: F.gelu(x * 2.0))
+    kept(ember.tensor(_inputs((4, 5), seed=13)))
+    assert fusion.wait(timeout=120), fusion.failure  # asks for what ``kept`` holds
+    assert fusion._requested == ["gelu"]
+    assert not _kernel_of(kept)[0].__qualname__.startswith("Gelu.lower")  # numba's now
 
 
 def test_a_short_run_never_imports_numba(tmp_path):
@@ -228,7 +256,7 @@ def test_a_short_run_never_imports_numba(tmp_path):
         "print(compiled.replays, fusion._requested, 'numba' in sys.modules, fusion._thread)\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             timeout=120, check=True)
-    assert result.stdout.split() == [str(fusion.hot - 2), "['gelu']", "False", "None"]
+    assert result.stdout.split() == [str(fusion.hot - 2), "[]", "False", "None"]
 
 
 def test_without_numba_the_program_keeps_numpys_kernels(fresh_fusion, monkeypatch):

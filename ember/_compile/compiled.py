@@ -169,7 +169,7 @@ class CompiledFunction:
         if last is not None and not kwargs and last.fast(args):  # the usual call: again
             self.replays += 1
             if self.replays == fusion.hot:
-                fusion.start()  # the fused kernels its programs asked for, in the background
+                self._fuse()
             return last.replay(list(args))
         tensors = []
         key = (_signature(args, kwargs, tensors), tuple([m.training for m in self._modules]),
@@ -188,7 +188,7 @@ class CompiledFunction:
                                   or entry.check()):
             self.replays += 1
             if self.replays == fusion.hot:
-                fusion.start()
+                self._fuse()
             if entry.fast is not None:
                 self._last = entry
             return entry.replay(tensors)
@@ -257,8 +257,15 @@ class CompiledFunction:
         if recording is not None:
             self._cache[key] = recording
         if self.replays >= fusion.hot:  # a hot function's new program: fused at once
-            fusion.start()
+            self._fuse()
         return result
+
+    def _fuse(self) -> None:
+        """The function is hot: numba compiles, in the background, the fused kernels that
+        its programs asked for."""
+        fusion.release([entry.program for entry in self._cache.values()
+                        if type(entry) is Recording])
+        fusion.start()
 
     def _finish(self, tape, result, modules, reached):
         out_tensors, spec = [], []
@@ -282,7 +289,9 @@ class CompiledFunction:
         aliased = frozenset(position for position, (slot, tensor) in enumerate(
             zip(outputs, out_tensors)) if slot.kind in ("input", "captured")
             and tensor is not slot.tensor)
-        program = Program(tape, outputs, self._small)
+        with fusion.deferring() as requests:  # held on the program until the function is hot
+            program = Program(tape, outputs, self._small)
+        fusion.hold(program, requests)
         guards = _guards(self._function, modules, program, reached)
         recording = Recording(program, guards, spec, aliased)
         self.latest = recording

@@ -6,11 +6,13 @@ many (``ember/_compile/kernels/`` has them, one module per family of ops, and
 do the same float32 and float64 operations in the same order, so a replay stays bit for
 bit the eager result.
 
-This module binds them into programs. numba compiles in a background thread, started once
-a compiled function has replayed ``hot`` times (tiered, as a JIT compiles a hot loop), so
-that neither a recording nor the caller waits for it: until the kernel is ready the
-program runs NumPy's kernels; then its name in the program's namespace is bound to the
-fused one.
+This module binds them into programs. What a program asks for while it is written waits
+on the program (``deferring``, ``hold``) until its compiled function has replayed ``hot``
+times (tiered, as a JIT compiles a hot loop): then ``release`` asks numba, which compiles
+in a background thread, so that neither a recording nor the caller waits for it. Until
+the kernel is ready the program runs NumPy's kernels; then its name in the program's
+namespace is bound to the fused one. A program that never turns hot asks for nothing, and
+what it held goes with it.
 
 It also compiles, in the same thread, a function of one program's own (``request``):
 ``mode="reduce-overhead"``'s small programs, ``small.py``.
@@ -20,11 +22,14 @@ Optional: ``pip install "ember[compile]"`` installs numba. Without it nothing ch
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib.util
 import os
 import sys
 import threading
 import time
+import weakref
 
 from ember._compile import kernels
 
@@ -33,7 +38,7 @@ enabled = True  # False: programs written from now on keep NumPy's kernels (A/B 
 # function's recordings come in its first calls (the first batch, an epoch's last, the
 # first evaluation): numba's import beside them starved them and the replays between them
 # (docs/compile.md), and a short run never replays enough to win back the compilation.
-# 0: at the end of the first recording.
+# Until then what a program asked for waits on it. 0: at the end of the first recording.
 hot = 64
 failure = None  # why numba could not compile the kernels, where it could not
 program_failures = []  # why a program's own function (``request``) could not be compiled
@@ -44,6 +49,8 @@ _kernels = {}  # kind ("gelu", "adam") -> the compiled numba function, once read
 _requested = []  # the kinds some program asked for, in order
 _waiting = []  # (kind, ready): what to do with a kernel once it is compiled
 _builders = {}  # kind -> build(numba), for kinds of one program (``request``)
+_deferred = threading.local()  # ``entries``: where the program being written collects
+_unreleased = weakref.WeakSet()  # programs holding requests (``hold``) not yet released
 _thread = None  # the background compilation, while it runs
 _available = None  # whether numba is installed, found once
 
@@ -61,25 +68,77 @@ def offer(namespace, name, step, role="forward") -> str:
         return ""
     with _lock:
         kernel = _kernels.get(kind)
-        if kernel is None:
-            _waiting.append((kind, lambda compiled: namespace.__setitem__(name, bind(compiled))))
-            if kind not in _requested:
-                _requested.append(kind)
-            return "fused by numba once compiled"
-    namespace[name] = bind(kernel)
-    return "fused by numba"
+    if kernel is not None:
+        namespace[name] = bind(kernel)
+        return "fused by numba"
+    _ask(kind, lambda compiled: namespace.__setitem__(name, bind(compiled)))
+    return "fused by numba once compiled"
 
 
 def request(kind, build, ready) -> None:
     """Compile ``build(numba)`` in the background as ``kind`` (a name of its own: one
     program's function, ``small.py``), then call ``ready`` with it. Nothing happens where
     numba is missing, failed, or ``enabled`` is False."""
-    if not (enabled and usable()):
-        return
+    if enabled and usable():
+        _ask(kind, ready, build)
+
+
+def _ask(kind, ready, build=None) -> None:
+    """Ask for ``kind``: into the list of the program being written, where ``deferring``
+    collects, else at once."""
+    entries = getattr(_deferred, "entries", None)
+    if entries is None:
+        _register([(kind, ready, build)])
+    else:
+        entries.append((kind, ready, build))
+
+
+def _register(entries) -> None:
+    """Ask numba for each (kind, ready, build) of ``entries``; one compiled already is
+    bound at once."""
+    compiled = []
     with _lock:
-        _builders[kind] = build
-        _waiting.append((kind, ready))
-        _requested.append(kind)
+        for kind, ready, build in entries:
+            kernel = _kernels.get(kind)
+            if kernel is not None:
+                compiled.append((ready, kernel))
+                continue
+            if build is not None:
+                _builders[kind] = build
+            _waiting.append((kind, ready))
+            if kind not in _requested:
+                _requested.append(kind)
+    for ready, kernel in compiled:
+        ready(kernel)
+
+
+@contextlib.contextmanager
+def deferring():
+    """Collect what ``offer`` and ``request`` ask for meanwhile, in this thread (a program
+    being written), in the list this yields, rather than ask numba: ``hold`` keeps it on
+    the program until ``release``."""
+    outer, entries = getattr(_deferred, "entries", None), []
+    _deferred.entries = entries
+    try:
+        yield entries
+    finally:
+        _deferred.entries = outer
+
+
+def hold(program, entries) -> None:
+    """Keep what ``program`` asked for (``deferring``'s list) on it until ``release``."""
+    program.fusion_requests = entries
+    if entries:
+        _unreleased.add(program)
+
+
+def release(programs) -> None:
+    """Ask numba for what ``programs`` hold (their function turned hot), once each."""
+    for program in programs:
+        entries, program.fusion_requests = getattr(program, "fusion_requests", ()), []
+        _unreleased.discard(program)
+        if entries:
+            _register(entries)
 
 
 def usable() -> bool:
@@ -93,7 +152,8 @@ def usable() -> bool:
 def start() -> None:
     """Start compiling the kernels asked for in the background, unless that runs already.
 
-    A compiled function calls it when it turns ``hot``, and after each later recording.
+    A compiled function calls it when it turns ``hot`` (after ``release``), and after each
+    later recording.
     """
     with _lock:
         if failure is None and any(kind not in _kernels for kind in _requested):
@@ -101,8 +161,11 @@ def start() -> None:
 
 
 def wait(timeout: float | None = None) -> bool:
-    """Wait for the background compilation (starting it where it has not started);
-    whether every kernel asked for is ready."""
+    """Wait for the background compilation of what every living program asked for, hot
+    or not (starting it where it has not started); whether every kernel asked for is
+    ready."""
+    gc.collect()  # a dead program still in a reference cycle asks for nothing
+    release(list(_unreleased))
     start()
     thread = _thread
     if thread is not None:
