@@ -280,13 +280,13 @@ class NonDifferentiable(Op):
         return (None,) * ctx._num_args
 
     @classmethod
-    def found(cls, function, input, **options):
-        """``function(input's array, **options)`` as a tensor: what an op finds in the
+    def found(cls, function, *inputs, **options):
+        """``function(inputs' arrays, **options)`` as a tensor: what an op finds in the
         values (a selection's indices, a one-hot code). Eagerly a plain call; while a
         compiled call records, this op, which a replay runs again on each call's values."""
         if _tape.current() is None:
-            return _make(function(input._data, **options))
-        return cls.apply(partial(function, **options), input)
+            return _make(function(*[input._data for input in inputs], **options))
+        return cls.apply(partial(function, **options), *inputs)
 
 
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):

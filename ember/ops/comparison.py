@@ -6,8 +6,6 @@ Binary comparisons promote both operands to PyTorch's result dtype first, so
 
 from __future__ import annotations
 
-from functools import partial
-
 from ember import _tape
 from ember._backend import asarray, is_floating, xp
 from ember._dtype import get_default_dtype
@@ -160,11 +158,8 @@ def isclose(
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     broadcast_shape("isclose", input.shape, other.shape)
-    close = partial(_close, rtol=rtol, atol=atol, equal_nan=equal_nan,
-                    dtype=get_default_dtype().numpy)
-    if _tape.current() is None:
-        return Tensor._make(close(input._data, other._data))
-    return NonDifferentiable.apply(close, input, other)  # an op a compiled call replays
+    return NonDifferentiable.found(_close, input, other, rtol=rtol, atol=atol,
+                                   equal_nan=equal_nan, dtype=get_default_dtype().numpy)
 
 
 def _close(a, b, rtol, atol, equal_nan, dtype):

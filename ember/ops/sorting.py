@@ -13,9 +13,7 @@ algorithm (topk, kthvalue, median with a dim) ember takes the first in stable or
 
 from __future__ import annotations
 
-from functools import partial
-
-from ember import _tape, return_types
+from ember import return_types
 from ember._backend import add_at, asarray, bfloat16, is_floating, xp
 from ember._tensor import Tensor
 from ember.ops._function import NonDifferentiable, Op, _legacy, open_grid, wrap_dim
@@ -569,11 +567,13 @@ def searchsorted(
             f"boundaries tensor {list(boundaries.shape)} and input value tensor "
             f"{list(values.shape)}"
         )
-    search = partial(_searched, side=side, dtype=xp.int32 if out_int32 else xp.int64)
-    tensors = (sorted_sequence, input) + (() if sorter is None else (sorter,))
-    if isinstance(input, Tensor) and _tape.current() is not None:
-        return NonDifferentiable.apply(search, *tensors)  # each replay's values searched
-    return Tensor._make(search(boundaries, values, *[t._data for t in tensors[2:]]))
+    sorters = () if sorter is None else (sorter,)
+    options = {"side": side, "dtype": xp.int32 if out_int32 else xp.int64}
+    if not isinstance(input, Tensor):  # a number or a list searched for: a result of no op
+        return Tensor._make(_searched(boundaries, values, *[t._data for t in sorters],
+                                      **options))
+    # an op while a compiled call records: each replay's values searched
+    return NonDifferentiable.found(_searched, sorted_sequence, input, *sorters, **options)
 
 
 def _searched(boundaries, values, sorter=None, *, side, dtype):
