@@ -156,7 +156,7 @@ def fresh_fusion(monkeypatch):
     fusion.wait()
     for name, value in (("_kernels", {}), ("_requested", []), ("_waiting", []),
                         ("_thread", None), ("failure", None), ("_available", None),
-                        ("_unreleased", weakref.WeakSet())):
+                        ("_held", weakref.WeakKeyDictionary())):
         monkeypatch.setattr(fusion, name, value)
     yield fusion
     fusion.wait()
@@ -191,18 +191,18 @@ def test_fused_kernels_compile_once_a_function_is_hot(fresh_fusion, monkeypatch)
     compiled(x)  # records: the program holds its request for the GELU kernel
     program = compiled.latest.program
     assert "fused by numba once compiled" in compiled.code
-    assert [kind for kind, *_ in program.fusion_requests] == ["gelu"]
+    assert [kind for kind, *_ in fusion._held[program]] == ["gelu"]
     assert fusion._requested == [] and fusion._waiting == []
     for replays in range(1, 5):
         compiled(x)
         assert compiled.replays == replays and calls == [] and fusion._requested == []
     compiled(x)  # the fifth replay: hot, so the request goes to numba
-    assert calls == [1] and fusion._requested == ["gelu"] and program.fusion_requests == []
+    assert calls == [1] and fusion._requested == ["gelu"] and program not in fusion._held
     compiled(x)
     assert calls == [1]
     compiled(ember.tensor(_inputs((3, 5), seed=9)))  # a new recording of a hot function
     assert compiled.replays == 6 and calls == [1, 1]
-    assert compiled.latest.program.fusion_requests == [] and len(fusion._waiting) == 2
+    assert compiled.latest.program not in fusion._held and len(fusion._waiting) == 2
 
 
 def test_the_replay_of_another_recording_counts_towards_hot(fresh_fusion, monkeypatch):
@@ -233,10 +233,10 @@ def test_a_program_that_never_turns_hot_asks_for_nothing_and_holds_nothing(fresh
     compiled = ember.compile(lambda x: F.gelu(layer(x)))
     compiled(ember.tensor(_inputs((4, 5), seed=12)))
     program = weakref.ref(compiled.latest.program)
-    assert len(fusion._unreleased) == 1 and fusion._requested == []
+    assert len(fusion._held) == 1 and fusion._requested == []
     del compiled
     gc.collect()
-    assert program() is None and len(fusion._unreleased) == 0
+    assert program() is None and len(fusion._held) == 0
     assert fusion._requested == [] and fusion._waiting == []
     kept = ember.compile(lambda x: F.gelu(x * 2.0))
     kept(ember.tensor(_inputs((4, 5), seed=13)))

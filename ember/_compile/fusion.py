@@ -6,13 +6,13 @@ many (``ember/_compile/kernels/`` has them, one module per family of ops, and
 do the same float32 and float64 operations in the same order, so a replay stays bit for
 bit the eager result.
 
-This module binds them into programs. What a program asks for while it is written waits
-on the program (``deferring``, ``hold``) until its compiled function has replayed ``hot``
-times (tiered, as a JIT compiles a hot loop): then ``release`` asks numba, which compiles
-in a background thread, so that neither a recording nor the caller waits for it. Until
-the kernel is ready the program runs NumPy's kernels; then its name in the program's
-namespace is bound to the fused one. A program that never turns hot asks for nothing, and
-what it held goes with it.
+This module binds them into programs. What a program asks for while it is written is held,
+keyed weakly by the program (``deferring``, ``hold``), until its compiled function has
+replayed ``hot`` times (tiered, as a JIT compiles a hot loop): then ``release`` asks
+numba, which compiles in a background thread, so that neither a recording nor the caller
+waits for it. Until the kernel is ready the program runs NumPy's kernels; then its name in
+the program's namespace is bound to the fused one. A program that never turns hot asks for
+nothing, and what it held goes with it.
 
 It also compiles, in the same thread, a function of one program's own (``request``):
 ``mode="reduce-overhead"``'s small programs, ``small.py``.
@@ -50,7 +50,7 @@ _requested = []  # the kinds some program asked for, in order
 _waiting = []  # (kind, ready): what to do with a kernel once it is compiled
 _builders = {}  # kind -> build(numba), for kinds of one program (``request``)
 _deferred = threading.local()  # ``entries``: where the program being written collects
-_unreleased = weakref.WeakSet()  # programs holding requests (``hold``) not yet released
+_held = weakref.WeakKeyDictionary()  # program -> what it asked for, until ``release``
 _thread = None  # the background compilation, while it runs
 _available = None  # whether numba is installed, found once
 
@@ -126,19 +126,19 @@ def deferring():
 
 
 def hold(program, entries) -> None:
-    """Keep what ``program`` asked for (``deferring``'s list) on it until ``release``."""
-    program.fusion_requests = entries
+    """Keep what ``program`` asked for (``deferring``'s list) until ``release``, or until
+    the program is gone."""
     if entries:
-        _unreleased.add(program)
+        with _lock:
+            _held[program] = entries
 
 
 def release(programs) -> None:
     """Ask numba for what ``programs`` hold (their function turned hot), once each."""
-    for program in programs:
-        entries, program.fusion_requests = getattr(program, "fusion_requests", ()), []
-        _unreleased.discard(program)
-        if entries:
-            _register(entries)
+    with _lock:
+        entries = [entry for program in programs for entry in _held.pop(program, ())]
+    if entries:
+        _register(entries)
 
 
 def usable() -> bool:
@@ -165,7 +165,9 @@ def wait(timeout: float | None = None) -> bool:
     or not (starting it where it has not started); whether every kernel asked for is
     ready."""
     gc.collect()  # a dead program still in a reference cycle asks for nothing
-    release(list(_unreleased))
+    with _lock:
+        living = list(_held)
+    release(living)
     start()
     thread = _thread
     if thread is not None:
