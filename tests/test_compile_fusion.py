@@ -245,6 +245,30 @@ def test_a_program_that_never_turns_hot_asks_for_nothing_and_holds_nothing(fresh
     assert not _kernel_of(kept)[0].__qualname__.startswith("Gelu.lower")  # numba's now
 
 
+def test_what_a_program_asks_for_is_collected_in_its_own_thread(fresh_fusion):
+    """``deferring`` collects per thread: two programs written at once in two threads
+    each hold what they asked for, never the other's."""
+    inside, leave, theirs = threading.Event(), threading.Event(), {}
+
+    def other_thread():
+        with fusion.deferring() as entries:
+            fusion.request("theirs", None, None)
+            inside.set()
+            leave.wait(timeout=60)
+        theirs["entries"] = entries
+
+    thread = threading.Thread(target=other_thread)
+    with fusion.deferring() as ours:
+        thread.start()
+        assert inside.wait(timeout=60)
+        fusion.request("ours", None, None)  # while the other thread collects too
+        leave.set()
+        thread.join()
+    assert [kind for kind, *_ in ours] == ["ours"]
+    assert [kind for kind, *_ in theirs["entries"]] == ["theirs"]
+    assert fusion._requested == []
+
+
 def test_a_short_run_never_imports_numba(tmp_path):
     # under ``hot`` replays, nothing compiles: the process neither imports numba nor
     # waits for it at its end
