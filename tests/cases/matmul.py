@@ -26,6 +26,10 @@ CASES = [
     Case("matmul_1d_2d", lambda lib, a, b: lib.matmul(a, b), [(3,), (3, 4)]),
     Case("matmul_2d_2d", lambda lib, a, b: a @ b, [(2, 3), (3, 4)]),
     Case("matmul_3d_2d", lambda lib, a, b: a @ b, [(2, 2, 3), (3, 4)]),
+    # one product over the rows of the first: contiguous, of 4 dims, strided (not folded)
+    Case("matmul_4d_2d", lambda lib, a, b: a @ b, [(2, 3, 2, 3), (3, 4)]),
+    Case("matmul_3d_2d_strided", lambda lib, a, b: a.transpose(0, 1) @ b, [(2, 3, 4), (4, 5)]),
+    Case("matmul_3d_2d_of_a_view", lambda lib, a, b: a @ b.t(), [(2, 3, 4), (5, 4)]),
     Case("matmul_2d_3d", lambda lib, a, b: a @ b, [(2, 3), (2, 3, 2)]),
     Case("matmul_1d_3d", lambda lib, a, b: lib.matmul(a, b), [(3,), (2, 3, 2)]),
     Case("matmul_3d_1d", lambda lib, a, b: lib.matmul(a, b), [(2, 3, 4), (4,)]),

@@ -6,7 +6,7 @@ from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.ops._array_math import ROWS_BY_BLAS, ArrayMath
 from ember.ops._function import Lowered, Op, lowerable, promote
-from ember.ops.matmul import einsum
+from ember.ops.matmul import einsum, rows_times
 
 __all__ = ["linear", "bilinear"]
 
@@ -23,7 +23,7 @@ class Addmm(Op):
 
     @staticmethod
     def compute(x, weight, bias):
-        output = _rows_times(x, weight.T)
+        output = rows_times(x, weight.T)
         if bias.shape == output.shape[-1:] or bias.ndim == 0:
             output += bias  # the product is a fresh array: add in place, no second buffer
             return output
@@ -83,14 +83,6 @@ def _written_backward(out):
         return lines
 
     return written
-
-
-def _rows_times(x, matrix):
-    """``x @ matrix`` for ``x`` of any leading shape, as one matrix product over its rows
-    (NumPy would run one smaller product per leading index)."""
-    if x.ndim <= 2 or not x.flags.c_contiguous:
-        return x @ matrix
-    return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(x.shape[:-1] + matrix.shape[-1:])
 
 
 def _check(input: Tensor, weight: Tensor) -> None:
