@@ -279,6 +279,7 @@ INDEXINGS = {  # x (4, 6), an int64 index i (3,) with values in [0, 4) -> what i
     "scatter_add": lambda x, i: ember.zeros(5, 6).scatter_add(0, i[:, None].expand(3, 6), x[:3]),
     "scatter": lambda x, i: ember.zeros(4, 6).scatter(0, i[:1, None].expand(1, 6), x[:1]),
     "one_hot": lambda x, i: (F.one_hot(i, 6) * x[:3]).sum(1),
+    "embedding": lambda x, i: F.embedding(i, x),
 }
 
 
@@ -303,13 +304,15 @@ def test_reads_by_an_index_tensor_replay_with_each_calls_indices(name):
         _same(x_eager.grad, x_compiled.grad, name)
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
     x = ember.tensor(data, requires_grad=True)
-    with pytest.raises((IndexError, RuntimeError)) as replayed:
-        compiled(x, ember.tensor([9, 0, 1]))
-    with pytest.raises(type(replayed.value)) as eager:
-        step(x, ember.tensor([9, 0, 1]))
-    assert str(replayed.value) == str(eager.value)  # PyTorch's words, not NumPy's
-    assert "out of bounds for dimension" in str(eager.value) or str(eager.value) in (
-        "index out of range in self", "Class values must be smaller than num_classes.")
+    for wrong in ([9, 0, 1], [-7, 0, 1]):  # too large; negative beyond the size (no wrap)
+        with pytest.raises((IndexError, RuntimeError)) as replayed:
+            compiled(x, ember.tensor(wrong))
+        with pytest.raises(type(replayed.value)) as eager:
+            step(x, ember.tensor(wrong))
+        assert str(replayed.value) == str(eager.value)  # PyTorch's words, not NumPy's
+        assert "out of bounds for dimension" in str(eager.value) or str(eager.value) in (
+            "index out of range in self", "Class values must be smaller than num_classes.",
+            "Class values must be non-negative.")
 
 
 WRITES = {  # x (4, 6) without a gradient, i an int64 index (3,): a write into an intermediate

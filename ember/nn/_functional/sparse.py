@@ -30,6 +30,7 @@ class Embedding(Op):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        _check_range(indices, weight.shape[0])  # here, so that a compiled replay checks too
         ctx.indices, ctx.rows = indices, weight.shape[0]
         ctx.padding_idx, ctx.scale_grad_by_freq = padding_idx, scale_grad_by_freq
         return xp.take(weight, indices, axis=0)
@@ -125,10 +126,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     indices = input._data
-    _check_range(indices, rows)
     if max_norm is not None:
+        _check_range(indices, rows)
         _renorm(weight, indices, max_norm, norm_type)
     if sparse and weight.requires_grad and grad_mode.state.enabled:
+        _check_range(indices, rows)
         flat = indices.reshape(-1).astype(xp.int64)
         gradient = _sparse_grad.embedding_gradient(flat, weight, padding_idx, scale_grad_by_freq)
         rows = _sparse_grad.sparse_rows(weight, flat, gradient)
