@@ -280,6 +280,8 @@ INDEXINGS = {  # x (4, 6), an int64 index i (3,) with values in [0, 4) -> what i
     "scatter": lambda x, i: ember.zeros(4, 6).scatter(0, i[:1, None].expand(1, 6), x[:1]),
     "one_hot": lambda x, i: (F.one_hot(i, 6) * x[:3]).sum(1),
     "embedding": lambda x, i: F.embedding(i, x),
+    "embedding_bag": lambda x, i: F.embedding_bag(i, x, ember.tensor([0, 1])),
+    "embedding_bag_max": lambda x, i: F.embedding_bag(i[None], x, mode="max"),
 }
 
 
@@ -313,6 +315,41 @@ def test_reads_by_an_index_tensor_replay_with_each_calls_indices(name):
         assert "out of bounds for dimension" in str(eager.value) or str(eager.value) in (
             "index out of range in self", "Class values must be smaller than num_classes.",
             "Class values must be non-negative.")
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_a_text_classifier_with_an_embedding_bag_replays_each_batchs_bags(mode):
+    """PyTorch's text classification tutorial: an ``EmbeddingBag`` over a flat batch of
+    tokens with the offsets where each text starts, then a linear layer. The tokens and the
+    offsets change from batch to batch (padding entries, an empty bag, a last offset)."""
+    def make():
+        ember.manual_seed(0)
+        bag = nn.EmbeddingBag(20, 4, mode=mode, padding_idx=None if mode == "max" else 0,
+                              include_last_offset=True)
+        return bag, nn.Linear(4, 3)
+
+    eager_bag, eager_head = make()
+    compiled_bag, compiled_head = make()
+
+    def step(bag, head, text, offsets, label):
+        loss = F.cross_entropy(head(bag(text, offsets)), label)
+        loss.backward()
+        return loss
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        text = ember.tensor(rng.integers(0, 20, 12))
+        inner = np.sort(rng.choice(np.arange(1, 12), 2, replace=False))
+        offsets = ember.tensor(np.concatenate([[0], inner, [inner[1]], [12]]))  # one empty
+        label = ember.tensor(rng.integers(0, 3, 4))
+        _same(step(eager_bag, eager_head, text, offsets, label),
+              compiled(compiled_bag, compiled_head, text, offsets, label), mode)
+        for a, b in zip([eager_bag.weight, eager_head.weight], [compiled_bag.weight,
+                                                                compiled_head.weight]):
+            _same(a.grad, b.grad, mode)
+            a.grad = b.grad = None
+    assert compiled.breaks == [] and compiled.replays == 3, compiled.breaks
 
 
 WRITES = {  # x (4, 6) without a gradient, i an int64 index (3,): a write into an intermediate

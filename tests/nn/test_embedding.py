@@ -61,6 +61,17 @@ CASES = [
                                                    include_last_offset=True),
          inputs=lambda rng: [rng.standard_normal((5, 2)), np.array([1, 3, 2, 4, 0]),
                              rng.standard_normal(5)]),
+    Case("nn_embedding_bag_max_empty_bag_padding",
+         lambda lib, w, i: F(lib).embedding_bag(i, w, lib.tensor([0, 2, 2, 4, 7]), mode="max",
+                                                padding_idx=4, include_last_offset=True),
+         inputs=lambda rng: [rng.standard_normal((5, 3)), np.array([1, 3, 4, 4, 0, 1, 2])]),
+    Case("nn_embedding_bag_mean_padding_2d",
+         lambda lib, w, i: F(lib).embedding_bag(i, w, padding_idx=1),
+         inputs=lambda rng: [rng.standard_normal((5, 2)), np.array([[1, 3, 1], [1, 1, 1]])]),
+    Case("nn_embedding_bag_sum_weights_2d",
+         lambda lib, w, i, s: F(lib).embedding_bag(i, w, mode="sum", per_sample_weights=s),
+         inputs=lambda rng: [rng.standard_normal((5, 2)), np.array([[1, 3, 3], [4, 0, 1]]),
+                             rng.standard_normal((2, 3))]),
     Case("nn_one_hot", lambda lib, i: F(lib).one_hot(i), grad=False,
          inputs=lambda rng: [np.array([[0, 3], [1, 1]])]),
     Case("nn_one_hot_classes", lambda lib, i: F(lib).one_hot(i, 5), grad=False,
@@ -202,3 +213,27 @@ def test_default_initialization_is_standard_normal():
     ember.manual_seed(0)
     weight = nn.Embedding(400, 50).weight.detach().numpy()
     assert abs(weight.mean()) < 0.02 and abs(weight.std() - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_scales_by_each_index_frequency_as_documented(mode):
+    """``scale_grad_by_freq`` divides each row's gradient by how often its index occurs in
+    the batch, as ``embedding`` does and PyTorch documents. PyTorch 2.13's CPU kernel for
+    ``embedding_bag`` divides some rows by another index's count (one bag of
+    [0, 0, 1, 2, 2, 2, 2, 3] gives row gradients 1, 0.5, 4, 0.25 for a gradient of ones),
+    so the reference here is PyTorch's ``embedding`` of the same lookups."""
+    rng = np.random.default_rng(11)
+    table = rng.standard_normal((6, 3))
+    tokens = np.array([0, 0, 1, 2, 2, 2, 2, 3, 5, 5])
+    starts = np.array([0, 3, 8])
+    bag_of = np.searchsorted(starts, np.arange(tokens.size), side="right") - 1
+    cotangent = rng.standard_normal((3, 3))
+    sizes = np.bincount(bag_of)[:, None] if mode == "mean" else np.ones((3, 1))
+    weight = torch.tensor(table, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor(tokens), weight, scale_grad_by_freq=True).backward(
+        torch.tensor((cotangent / sizes)[bag_of]))
+    bag_weight = ember.tensor(table, requires_grad=True)
+    ember.nn.functional.embedding_bag(ember.tensor(tokens), bag_weight, ember.tensor(starts),
+                                      mode=mode, scale_grad_by_freq=True).backward(
+        ember.tensor(cotangent))
+    np.testing.assert_allclose(bag_weight.grad.numpy(), weight.grad.numpy(), rtol=1e-12)

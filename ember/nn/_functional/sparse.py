@@ -18,9 +18,9 @@ from ember._dtype import int64
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.ops import _sparse_grad
+from ember.ops._array_math import ArrayMath
 from ember.ops._function import NonDifferentiable, Op, _legacy
 from ember.ops.creation import zeros
-from ember.ops.shape import stack
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -174,8 +174,88 @@ def _one_hot(values, num_classes: int):
 # ---------------------------------------------------------------- embedding_bag
 
 
-def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
-    """The flat indices, the bag of each, and the number of bags."""
+class EmbeddingBag(Op):
+    """Each bag's sum, mean or maximum of ``weight``'s rows at ``indices``; which entries
+    go to which bag is worked out from the index and offset arrays inside the op, so that a
+    compiled replay follows each call's. The gradient is a scatter-add of rows, as
+    ``Embedding``'s (for 'max', of each bag's maximal entry per column)."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, offsets, per_sample_weights, mode, padding_idx,
+                include_last_offset, scale_grad_by_freq):
+        rows, width = weight.shape
+        _check_range(indices, rows)
+        flat, bag, count = _bag_arrays(indices, offsets, include_last_offset)
+        kept = xp.flatnonzero((bag < count) & (flat != (-1 if padding_idx is None else
+                                                       padding_idx)))
+        looked, bag = flat[kept].astype(xp.int64), bag[kept]
+        ctx.looked, ctx.bag, ctx.mode = looked, bag, mode
+        ctx.kept, ctx.entries = kept, flat.size
+        # each lookup's count among them, its gradient's divisor with scale_grad_by_freq
+        ctx.frequency = xp.bincount(looked, minlength=rows)[looked][:, None] \
+            if scale_grad_by_freq else None
+        ctx.save_for_backward(weight, per_sample_weights)
+        vectors = xp.take(weight, looked, axis=0)
+        if per_sample_weights is not None:
+            vectors *= per_sample_weights.reshape(-1)[kept][:, None]
+        sizes = xp.bincount(bag, minlength=count)
+        if mode == "max":
+            return _bag_maxima(ctx, vectors, sizes)
+        total = ArrayMath.add_at_zeros((count, width), ((), (bag,)), vectors)
+        if mode == "sum":
+            return total
+        ctx.sizes = xp.maximum(sizes, 1).astype(weight.dtype)[:, None]
+        return total / ctx.sizes
+
+    @staticmethod
+    def gradients(xp, ctx, grad):
+        weight, per_sample_weights = xp.saved(ctx)
+        needs = ctx.needs_input_grad
+        grad_weight = grad_samples = None
+        if needs[0] and ctx.mode == "max":
+            bags, columns = _winning_cells(ctx.winners, ctx.bag.size)
+            key = ((), (ctx.looked[ctx.winners[bags, columns]], columns))
+            grad_weight = xp.add_at_zeros(weight.shape, key, xp.get_at(grad, ((), (bags, columns))))
+        elif needs[0]:
+            if ctx.mode == "mean":
+                grad = grad / xp.asarray(ctx.sizes, dtype=grad.dtype)
+            lookups = xp.get_at(grad, ((), (ctx.bag,)))
+            if per_sample_weights is not None:
+                samples = xp.reshape(per_sample_weights, (-1,))
+                lookups = lookups * xp.expand_dims(xp.get_at(samples, ((), (ctx.kept,))), 1)
+            if ctx.frequency is not None:
+                lookups = lookups / xp.asarray(ctx.frequency, dtype=lookups.dtype)
+            grad_weight = xp.add_at_zeros(weight.shape, ((), (ctx.looked,)), lookups)
+        if needs[3]:  # 'sum' only: each entry's weight scales its whole row
+            products = xp.get_at(grad, ((), (ctx.bag,))) * xp.get_at(weight, ((), (ctx.looked,)))
+            entries = xp.add_at_zeros((ctx.entries,), ((), (ctx.kept,)),
+                                      xp.sum(products, axis=1))
+            grad_samples = xp.reshape(entries, per_sample_weights.shape)
+        return grad_weight, None, None, grad_samples, None, None, None, None
+
+
+def _bag_maxima(ctx, vectors, sizes):
+    """Each bag's maximum per column (0 for an empty bag); ``ctx.winners`` keeps, per bag
+    and column, the first entry that holds it (the number of entries where none does)."""
+    count, width = sizes.size, vectors.shape[1]
+    maxima = xp.full((count, width), -xp.inf, dtype=vectors.dtype, like=vectors)
+    xp.maximum.at(maxima, ctx.bag, vectors)
+    maxima[sizes == 0] = 0
+    reached = maxima[ctx.bag]
+    holds = (vectors == reached) | (xp.isnan(vectors) & xp.isnan(reached))
+    entries = xp.arange(ctx.bag.size, like=ctx.bag)[:, None]
+    ctx.winners = xp.full((count, width), ctx.bag.size, dtype=xp.int64, like=ctx.bag)
+    xp.minimum.at(ctx.winners, ctx.bag, xp.where(holds, entries, ctx.bag.size))
+    return maxima
+
+
+def _winning_cells(winners, entries: int) -> tuple:
+    """The (bag, column) pairs that some entry won."""
+    return xp.nonzero(winners < entries)
+
+
+def _check_bags(input: Tensor, offsets) -> None:
+    """The errors PyTorch raises for the shapes of ``input`` and ``offsets``."""
     if input.ndim == 2:
         if offsets is not None:
             raise ValueError(
@@ -183,9 +263,7 @@ def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
                 "mini-batch of fixed length sequences. However, found offsets of type "
                 f"{type(offsets)}"
             )
-        count, length = input.shape
-        bags = xp.repeat(xp.arange(count, like=input._data), length)
-        return input._data.reshape(-1), bags, count
+        return
     if input.ndim != 1:
         raise ValueError(
             f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
@@ -194,16 +272,22 @@ def _bags(input: Tensor, offsets, include_last_offset: bool) -> tuple:
         raise ValueError("offsets has to be a 1D Tensor but got None")
     if offsets.ndim != 1:
         raise ValueError("offsets has to be a 1D Tensor")
-    starts = offsets._data.astype(xp.int64)
+
+
+def _bag_arrays(indices, offsets, include_last_offset: bool) -> tuple:
+    """The flat indices, the bag of each, and the number of bags."""
+    if indices.ndim == 2:
+        count, length = indices.shape
+        return indices.reshape(-1), xp.repeat(xp.arange(count, like=indices), length), count
+    starts = offsets.astype(xp.int64)
     if starts.size and starts[0] != 0:
         raise RuntimeError(
             "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
             f"from position 0. However, got {int(starts[0])}"
         )
     count = starts.size - 1 if include_last_offset else starts.size
-    positions = xp.arange(input.shape[0], like=starts)
-    bag = xp.searchsorted(starts, positions, side="right") - 1
-    return input._data, bag, count
+    positions = xp.arange(indices.shape[0], like=starts)
+    return indices, xp.searchsorted(starts, positions, side="right") - 1, count
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
@@ -244,27 +328,33 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             "GitHub."
         )
     _check_indices(input, "embedding_bag")
-    indices, bag, count = _bags(input, offsets, include_last_offset)
+    _check_bags(input, offsets)
     rows = weight.shape[0]
     padding_idx = _padding_index(padding_idx, rows, "padding_idx must be within num_embeddings")
-    _check_range(indices, rows)
     if max_norm is not None:
-        _renorm(weight, indices, max_norm, norm_type)
-    keep = (bag < count) & (indices != (-1 if padding_idx is None else padding_idx))
-    indices, bag = indices[keep], bag[keep]
+        _check_range(input._data, rows)
+        _renorm(weight, input._data, max_norm, norm_type)
     if sparse and weight.requires_grad and grad_mode.state.enabled:
-        flat = indices.astype(xp.int64)
-        gradient = _sparse_grad.embedding_gradient(flat, weight, None, scale_grad_by_freq)
-        vectors = _sparse_grad.sparse_rows(weight, flat, gradient)
-    else:
-        vectors = Embedding.apply(weight, indices, None, scale_grad_by_freq)
+        return _sparse_bags(input, weight, offsets, mode, per_sample_weights,
+                            include_last_offset, padding_idx, scale_grad_by_freq)
+    return EmbeddingBag.apply(weight, input, offsets, per_sample_weights, mode, padding_idx,
+                              include_last_offset, scale_grad_by_freq)
+
+
+def _sparse_bags(input, weight, offsets, mode, per_sample_weights, include_last_offset,
+                 padding_idx, scale_grad_by_freq) -> Tensor:
+    """``embedding_bag`` with ``sparse=True``: the rows looked up are a proxy leaf whose
+    gradient becomes the weight's sparse ``.grad`` (mode 'sum' or 'mean')."""
+    _check_range(input._data, weight.shape[0])
+    indices, bag, count = _bag_arrays(input._data, None if offsets is None else offsets._data,
+                                      include_last_offset)
+    keep = (bag < count) & (indices != (-1 if padding_idx is None else padding_idx))
+    flat, bag = indices[keep].astype(xp.int64), bag[keep]
+    gradient = _sparse_grad.embedding_gradient(flat, weight, None, scale_grad_by_freq)
+    vectors = _sparse_grad.sparse_rows(weight, flat, gradient)
     if per_sample_weights is not None:
         weights = per_sample_weights.reshape(-1)[Tensor._make(xp.flatnonzero(keep))]
         vectors = vectors * weights.unsqueeze(1)
-    if mode == "max":
-        empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
-        return stack([vectors[Tensor._make(xp.flatnonzero(bag == b))].max(0).values
-                      if (bag == b).any() else empty for b in range(count)])
     total = zeros(count, weight.shape[1], dtype=weight.dtype, device=weight.device).index_add(
         0, Tensor._make(bag), vectors
     )
