@@ -1045,16 +1045,20 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         raise RuntimeError(
             f"take(): Expected a long tensor for index, but got {_legacy(index.dtype)}"
         )
-    count = input.numel()
-    array = index._data.astype(xp.int64)
+    return Take.apply(reshape(input, (-1,)), partial(_take_key, input.numel()), index)
+
+
+def _take_key(count: int, index):
+    """``take``'s key from its index array, checked: made in the op's forward, so that a
+    compiled call replays it."""
+    array = index.astype(xp.int64)
     bad = array[(array < -count) | (array >= count)]
     if bad.size:
         raise IndexError(
             f"out of range: tried to access index {int(bad.reshape(-1)[0])} on a tensor of "
             f"{count} elements."
         )
-    array = xp.where(array < 0, array + count, array)
-    return Take.apply(reshape(input, (-1,)), ((Ellipsis,), (array,)))
+    return (Ellipsis,), (xp.where(array < 0, array + count, array),)
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:

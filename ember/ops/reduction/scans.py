@@ -96,6 +96,8 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 class Quantile(Op):
     @staticmethod
     def forward(ctx, x, q, dim, keepdim, interpolation, ignore_nan):
+        # checked here, so that a compiled call checks each call's q
+        q = _checked_q("nanquantile" if ignore_nan else "quantile", q, x)
         flat = x.reshape(-1) if dim is None else xp.moveaxis(x, dim, -1)
         n = flat.shape[-1]
         order = xp.argsort(flat, axis=-1, kind="stable")  # NaN sorts last
@@ -137,6 +139,16 @@ class Quantile(Op):
         return sum(grad * share, 0), None, None, None, None, None
 
 
+def _checked_q(name: str, q, x):
+    """``q`` (a float or an array) as an array of ``x``'s dtype, its values in [0, 1]."""
+    if isinstance(q, float):
+        q = xp.asarray(q, dtype=x.dtype, like=x)
+    if q.size and ((q < 0).any() or (q > 1).any()):
+        bad = q.reshape(-1)[((q < 0) | (q > 1)).reshape(-1)][0]
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {float(bad):g}")
+    return q
+
+
 def _ranks(rank, interpolation):
     """The two sorted positions a quantile reads and the weight of the upper one."""
     below, above = xp.floor(rank), xp.ceil(rank)
@@ -169,19 +181,15 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
             raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
         if q.dtype != input.dtype:
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
-        q_array = q._data
     else:
-        q_array = xp.asarray(float(q), dtype=input._data.dtype, like=input._data)
-    if q_array.size and ((q_array < 0).any() or (q_array > 1).any()):
-        bad = q_array.reshape(-1)[((q_array < 0) | (q_array > 1)).reshape(-1)][0]
-        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {float(bad):g}")
+        q = float(q)
     if input.ndim == 0:
         input = input.reshape(1)
         dim = None if dim is None else 0
     one = None if dim is None else wrap_dim(dim, input.ndim, name)
     if one is not None and input.shape[one] == 0:
         raise IndexError(f"{name}() cannot compute quantiles over an empty dimension")
-    return Quantile.apply(input, q_array, one, keepdim, interpolation, ignore_nan)
+    return Quantile.apply(input, q, one, keepdim, interpolation, ignore_nan)
 
 
 @_numpy_names
