@@ -4,3 +4,5 @@ from ember.nn import functional, init, parallel, utils  # noqa: F401
 from ember.nn.modules import *  # noqa: F401,F403
 from ember.nn.modules import Module  # noqa: F401
 from ember.nn.parameter import Buffer, Parameter  # noqa: F401
+
+utils._install_parametrizations()  # they build on the layers imported above
