@@ -37,6 +37,9 @@ __all__ = [
     "embedding",
     "feature_alpha_dropout",
     "feature_alpha_dropout_",
+    "grid_sampler",
+    "grid_sampler_2d",
+    "grid_sampler_3d",
     "group_norm",
     "hardshrink",
     "hinge_embedding_loss",
@@ -201,28 +204,8 @@ def pixel_unshuffle(input, downscale_factor) -> Tensor:
 
 
 def channel_shuffle(input, groups) -> Tensor:
-    """Split the channels (dim 1) into ``groups`` groups and interleave them.
-
-    ``(N, g * k, *rest)`` is read as ``(N, g, k, *rest)``, the two group dims swapped and
-    flattened back, so channel ``i * k + j`` moves to ``j * g + i``.
-    """
-    if input.dim() < 3:
-        raise RuntimeError(
-            "channel_shuffle expects input to have at least 3 dimensions, but got input "
-            f"with sizes {list(input.shape)}"
-        )
-    if groups <= 0:
-        raise RuntimeError(f"Number of groups to divide channels in must be positive. "
-                           f"Value of groups:{groups}")
-    channels = input.shape[1]
-    if channels % groups != 0:
-        raise RuntimeError(
-            "Number of channels must be divisible by groups. Got "
-            f"{channels} channels and {groups} groups."
-        )
-    batch, rest = input.shape[0], tuple(input.shape[2:])
-    grouped = input.reshape(batch, groups, channels // groups, *rest)
-    return grouped.transpose(1, 2).reshape(batch, channels, *rest)
+    """``torch.channel_shuffle``: see ``ember.nn.functional.channel_shuffle``."""
+    return F.channel_shuffle(input, groups)
 
 
 def constant_pad_nd(input, pad, value=0) -> Tensor:
@@ -394,3 +377,40 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
 def adaptive_max_pool1d(input, output_size):
     """``torch.adaptive_max_pool1d``: always the pair ``(values, indices)``."""
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+# ATen's integer codes for grid_sample's interpolation and padding modes.
+_SAMPLER_MODES = ("bilinear", "nearest", "bicubic")
+_SAMPLER_PADDINGS = ("zeros", "border", "reflection")
+
+
+def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners) -> Tensor:
+    """``torch.grid_sampler``: ``F.grid_sample`` with ATen's integer codes, interpolation 0
+    bilinear, 1 nearest, 2 bicubic, and padding 0 zeros, 1 border, 2 reflection."""
+    for code, names, what in ((interpolation_mode, _SAMPLER_MODES, "interpolation_mode"),
+                              (padding_mode, _SAMPLER_PADDINGS, "padding_mode")):
+        if isinstance(code, bool) or code not in range(len(names)):
+            raise RuntimeError(f"grid_sampler(): {what} must be 0, 1 or 2, got {code!r}")
+    return F.grid_sample(input, grid, _SAMPLER_MODES[interpolation_mode],
+                         _SAMPLER_PADDINGS[padding_mode], bool(align_corners))
+
+
+def _grid_sampler_dims(dims: int, input, grid) -> None:
+    if input.dim() != dims + 2 or grid.dim() != dims + 2:
+        raise RuntimeError(
+            f"grid_sampler(): expected {dims + 2}D input and grid with same number of "
+            f"dimensions, but got input with sizes {list(input.shape)} and grid with sizes "
+            f"{list(grid.shape)}"
+        )
+
+
+def grid_sampler_2d(input, grid, interpolation_mode, padding_mode, align_corners) -> Tensor:
+    """``torch.grid_sampler_2d``: ``grid_sampler`` on 4-D input only."""
+    _grid_sampler_dims(2, input, grid)
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def grid_sampler_3d(input, grid, interpolation_mode, padding_mode, align_corners) -> Tensor:
+    """``torch.grid_sampler_3d``: ``grid_sampler`` on 5-D input only."""
+    _grid_sampler_dims(3, input, grid)
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)

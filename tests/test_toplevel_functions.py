@@ -539,7 +539,7 @@ OUT_OF_SCOPE = set(_words(
     "native_group_norm native_layer_norm native_norm batch_norm_backward_elemt "
     "batch_norm_backward_reduce batch_norm_elemt batch_norm_gather_stats "
     "batch_norm_gather_stats_with_counts batch_norm_stats batch_norm_update_stats "
-    "affine_grid_generator grid_sampler grid_sampler_2d grid_sampler_3d conv_tbc "
+    "affine_grid_generator conv_tbc "
     "convolution embedding_renorm_ norm_except_dim gru gru_cell lstm lstm_cell rnn_relu "
     "rnn_relu_cell rnn_tanh rnn_tanh_cell slice_inverse segment_reduce AVG SUM"
     # Sparse layouts ember does not have (it has COO and CSR) and their kernels.

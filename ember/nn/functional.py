@@ -10,7 +10,9 @@ from ember.nn._functional.distance import *  # noqa: F401,F403
 from ember.nn._functional.dropout import *  # noqa: F401,F403
 from ember.nn._functional.linear import *  # noqa: F401,F403
 from ember.nn._functional.loss import *  # noqa: F401,F403
+from ember.nn._functional.margin_loss import *  # noqa: F401,F403
 from ember.nn._functional.normalization import *  # noqa: F401,F403
 from ember.nn._functional.pooling import *  # noqa: F401,F403
+from ember.nn._functional.sampling import *  # noqa: F401,F403
 from ember.nn._functional.sparse import *  # noqa: F401,F403
 from ember.nn._functional.vision import *  # noqa: F401,F403

@@ -29,7 +29,7 @@ from ember.ops.shape import pad
 
 __all__ = [
     "unfold", "fold", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-    "pixel_shuffle", "pixel_unshuffle", "pad",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "pad",
 ]  # fmt: skip
 
 
@@ -420,3 +420,28 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*batch, channels, height // r, r, width // r, r)
     x = x.permute(*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3)
     return x.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the channels (dim 1) into ``groups`` groups and interleave them.
+
+    ``(N, g * k, *rest)`` is read as ``(N, g, k, *rest)``, the two group dims swapped and
+    flattened back, so channel ``i * k + j`` moves to ``j * g + i``.
+    """
+    if input.dim() < 3:
+        raise RuntimeError(
+            "channel_shuffle expects input to have at least 3 dimensions, but got input "
+            f"with sizes {list(input.shape)}"
+        )
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. "
+                           f"Value of groups:{groups}")
+    channels = input.shape[1]
+    if channels % groups != 0:
+        raise RuntimeError(
+            "Number of channels must be divisible by groups. Got "
+            f"{channels} channels and {groups} groups."
+        )
+    batch, rest = input.shape[0], tuple(input.shape[2:])
+    grouped = input.reshape(batch, groups, channels // groups, *rest)
+    return grouped.transpose(1, 2).reshape(batch, channels, *rest)

@@ -4,6 +4,7 @@
 from ember.nn.modules import fold, instancenorm, pixelshuffle, upsampling  # noqa: F401
 from ember.nn.modules.activation import *  # noqa: F401,F403
 from ember.nn.modules.batchnorm import *  # noqa: F401,F403
+from ember.nn.modules.channelshuffle import ChannelShuffle  # noqa: F401
 from ember.nn.modules.container import (  # noqa: F401
     ModuleDict,
     ModuleList,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ember._tensor import Tensor
 from ember.nn import functional as F
 from ember.nn._functional.loss import _legacy_reduction
+from ember.nn.modules.distance import PairwiseDistance
 from ember.nn.modules.module import Module
 
 __all__ = [
@@ -23,12 +24,15 @@ __all__ = [
     "L1Loss",
     "MSELoss",
     "MarginRankingLoss",
+    "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
     "NLLLoss",
     "PoissonNLLLoss",
     "SmoothL1Loss",
     "SoftMarginLoss",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
 ]  # fmt: skip
 
 
@@ -289,3 +293,71 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
     """-mean over classes of [y log σ(x) + (1 - y) log σ(-x)]."""
 
     _function = staticmethod(F.multilabel_soft_margin_loss)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Σ_{i ≠ y} w_y · max(0, margin - x_y + x_i)^p / C, the multi-class hinge loss.
+
+    Shape: input (N, C) or (C,), target (N,) or () int64 → scalar, or (N,) for 'none'.
+    """
+
+    _function = staticmethod(F.multi_margin_loss)
+    _options = ("p", "margin", "weight")
+
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight: Tensor | None = None,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p != 1 and p != 2:
+            raise ValueError("only p == 1 and p == 2 supported")
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(
+                "MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                f"{weight.ndim}D instead"
+            )
+        self.p, self.margin = p, margin
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Σ_{j ∈ Y} Σ_{i ∉ Y} max(0, 1 - (x_j - x_i)) / C, for the target classes Y.
+
+    Shape: input (N, C) or (C,), target int64 of the same shape (classes, then -1) → scalar,
+    or (N,) for 'none'.
+    """
+
+    _function = staticmethod(F.multilabel_margin_loss)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(0, d(a, p) - d(a, n) + margin) for the distance ``distance_function`` (default
+    ``PairwiseDistance()``, registered as a submodule).
+
+    Shape: anchor, positive, negative (N, D) or (D,) → scalar, or (N,) for 'none'.
+    """
+
+    _function = staticmethod(F.triplet_margin_with_distance_loss)
+    _options = ("distance_function", "margin", "swap")
+
+    def __init__(
+        self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+        reduction: str = "mean",
+    ):
+        super().__init__(None, None, reduction)
+        if margin <= 0:
+            raise ValueError(
+                "TripletMarginWithDistanceLoss: expected margin to be greater than 0, got "
+                f"{margin} instead"
+            )
+        self.distance_function = (
+            distance_function if distance_function is not None else PairwiseDistance()
+        )
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return self._loss(anchor, positive, negative)
