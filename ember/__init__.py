@@ -100,7 +100,7 @@ from ember._toplevel_misc import *  # noqa: F403
 from ember._toplevel_views import *  # noqa: F403
 
 _tensor_methods.install(Tensor)
-Tensor.as_strided = as_strided  # noqa: F405 (a top-level composition, handed down here)
+_tensor_methods.install_above(Tensor, globals())
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64

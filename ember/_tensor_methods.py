@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import types
+import warnings
 
 from ember import _dtype as dtypes, _tape, autograd, ops
 from ember._backend import xp
 from ember._device import array_index, device as _device_cls
 from ember._dtype import dtype as _dtype_cls, to_dtype
 from ember._memory_format import preserve_format as _preserve_format
-from ember._tensor import Tensor
+from ember._tensor import Size, Tensor
 from ember.autograd.engine import run_backward
 from ember.ops import sparse
 from ember.ops._function import inplace, snapshot
@@ -210,6 +211,25 @@ def _cast(name: str, dtype):
 INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "as_strided"]
 
 
+# Methods over the top-level compositions of layer 8 (``x.put_(...)``, ``x.diagflat()``),
+# which this layer cannot import: ``ember/__init__.py`` hands them down (``install_above``).
+ABOVE = """
+adjoint as_strided cholesky_inverse cholesky_solve conj conj_physical diagflat diagonal_scatter
+frexp hardshrink histogram index_reduce is_conj is_inference is_neg is_nonzero is_same_size
+is_signed prelu put resolve_conj resolve_neg select_scatter slice_scatter unsafe_chunk
+unsafe_split unsafe_split_with_sizes
+""".split()
+ABOVE_INPLACE = ["index_reduce", "put"]
+
+
+def install_above(cls, namespace: dict) -> None:
+    """Attach the ``ABOVE`` methods from ``namespace``, the ``ember`` package's."""
+    for name in ABOVE:
+        setattr(cls, name, _forwarded(namespace[name]))
+    for name in ABOVE_INPLACE:
+        setattr(cls, name + "_", _inplace(namespace[name], name + "_"))
+
+
 def missing_methods(cls) -> list:
     """Names in the tables above that no ops function backs yet (a test keeps this empty)."""
     return sorted(
@@ -300,6 +320,88 @@ class OwnForms:
                 f"Got {self._data.ndim}-D tensor."
             )
         return ops.transpose(self, -2, -1)
+
+    @property
+    def mH(self) -> Tensor:
+        """``mT``: the conjugate is the tensor itself without complex dtypes."""
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.mH is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
+        return ops.transpose(self, -2, -1)
+
+    @property
+    def H(self) -> Tensor:
+        """The transpose of a matrix (the conjugate is the tensor itself)."""
+        if self._data.ndim == 0:
+            warnings.warn("Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+                          UserWarning, stacklevel=2)
+            return self
+        if self._data.ndim != 2:
+            hint = " For batches of matrices, consider using tensor.mH" \
+                if self._data.ndim > 2 else ""
+            raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). "
+                               f"Got {self._data.ndim}-D tensor.{hint}")
+        return ops.transpose(self, 0, 1)
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is."""
+        return self._output_nr
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+        """Write ``fill_value`` on the main diagonal, in place: ``self[i, i, ...] = value``.
+
+        All dims must be equal beyond 2-D. With ``wrap``, a tall matrix's diagonal starts
+        again every ``columns + 1`` rows, as NumPy's ``fill_diagonal``."""
+        if self._data.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        rows, columns = self._data.shape[0], self._data.shape[1]
+        length = min(self._data.shape)
+        if wrap and self._data.ndim == 2 and rows > columns:
+            positions = xp.arange(0, rows * columns, columns + 1)
+            index = (positions // columns, positions % columns)
+        else:
+            index = (xp.arange(length),) * self._data.ndim
+        index = tuple(ops.tensor(i, device=self.device) for i in index)
+        return self.index_put_(index, ops.tensor(fill_value, dtype=self.dtype,
+                                                 device=self.device))
+
+    def apply_(self, callable) -> Tensor:
+        """Replace each element ``x`` by the Python number ``callable(x)``, in place (CPU)."""
+        _python_elementwise("apply_", self)
+        values = [callable(value) for value in self._data.reshape(-1).tolist()]
+        return self.copy_(ops.tensor(values, dtype=self.dtype).reshape(self.shape))
+
+    def map_(self, tensor, callable) -> Tensor:
+        """``self[i] = callable(self[i], tensor[i])`` for each element, ``tensor``
+        broadcast to self, in place (CPU)."""
+        _python_elementwise("map_", self)
+        other = ops.broadcast_to(tensor, self.shape)._data.reshape(-1).tolist()
+        values = [callable(a, b) for a, b in zip(self._data.reshape(-1).tolist(), other)]
+        return self.copy_(ops.tensor(values, dtype=self.dtype).reshape(self.shape))
+
+    def new(self, *args, device=None) -> Tensor:
+        """The legacy constructor, of x's dtype: ``x.new(2, 3)`` or ``x.new(x.shape)``
+        (uninitialized), ``x.new(data)`` from a sequence or a tensor, ``x.new()`` empty."""
+        device = device or self.device
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            if args[0].dtype is not self.dtype:
+                raise TypeError(f"expected {self.dtype} (got {args[0].dtype})")
+            return args[0].to(device)
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):  # data, a tuple too
+            if not hasattr(args[0], "__len__"):
+                raise TypeError(
+                    f"new(): data must be a sequence (got {type(args[0]).__name__})")
+            return ops.tensor(args[0], dtype=self.dtype, device=device)
+        return ops.empty(_sizes(args) if args else (0,), dtype=self.dtype, device=device)
 
     # ------------------------------------------------------------ new tensors like this one
     # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
@@ -421,6 +523,13 @@ def parse_to(args: tuple, kwargs: dict) -> tuple:
         elif arg is not None:
             dtype = to_dtype(arg)
     return device, dtype, flags[0], flags[1], memory_format
+
+
+def _python_elementwise(name: str, tensor: Tensor) -> None:
+    """What ``apply_`` and ``map_`` refuse, as PyTorch: a tensor that requires grad."""
+    if tensor.requires_grad:
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                           f"var.detach().{name}() instead.")
 
 
 def _sizes(args) -> tuple:
