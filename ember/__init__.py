@@ -110,7 +110,8 @@ __version__ = "0.1.0"
 
 # Namespaces loaded on first use, not at import: ember.viz pulls in plotting helpers, and
 # the others are rarely used and cost import time (``import ember.special`` also works).
-_LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx", "compiler", "_dynamo"}
+_LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx", "compiler", "_dynamo",
+                    "distributions"}
 
 
 def __getattr__(name: str):

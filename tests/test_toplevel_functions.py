@@ -561,11 +561,11 @@ OUT_OF_SCOPE = set(_words(
     # Removed from PyTorch itself (calling them raises there): eig, lstsq, solve ...
     " eig lstsq matrix_rank solve symeig triangular_solve"
     # Scripts do use these; ember has not built them yet (each is a project of its own):
-    # FFT and spectral ops, distributions, vmap and functorch-style transforms, quasi-random
+    # FFT and spectral ops, vmap and functorch-style transforms, quasi-random
     # sequences, signal windows beyond the five top-level ones, the remaining linear
     # algebra factorizations, CTC loss, 3-D max pooling, bag embeddings (torch's top-level
     # form returns four bookkeeping tensors), and a handful of numerics.
-    " fft stft istft signal windows distributions vmap quasirandom functional "
+    " fft stft istft signal windows vmap quasirandom functional "
     "geqrf orgqr ormqr lu lu_solve lu_unpack lobpcg pca_lowrank svd_lowrank nuclear_norm "
     "frobenius_norm ctc_loss max_pool3d embedding_bag gradient binomial igamma igammac "
     "nonzero_static empty_permuted as_strided_scatter"

@@ -1,0 +1,122 @@
+"""Helpers the distributions share: parameter broadcasting, probabilities and logits, and
+``lazy_property`` for parameters computed from another one on first use."""
+
+from __future__ import annotations
+
+from functools import update_wrapper
+from numbers import Number
+
+from ember import ops
+from ember._dtype import finfo, get_default_dtype
+from ember._tensor import Size, Tensor
+from ember.autograd import enable_grad, no_grad
+from ember.ops.softmax import softmax
+
+__all__ = [
+    "broadcast_all",
+    "clamp_probs",
+    "euler_constant",
+    "lazy_property",
+    "logits_to_probs",
+    "probs_to_logits",
+]
+
+euler_constant = 0.57721566490153286060  # Euler–Mascheroni γ
+
+
+def broadcast_all(*values) -> tuple:
+    """The arguments as tensors of one broadcast shape.
+
+    Numbers become tensors of the first tensor argument's dtype and device (of the default
+    dtype when there is none); tensors keep their dtypes.
+
+    Example::
+
+        >>> loc, scale = broadcast_all(ember.zeros(3), 1.0)
+        >>> scale
+        tensor([1., 1., 1.])
+    """
+    if not all(isinstance(value, (Tensor, Number)) for value in values):
+        raise ValueError(
+            "Input arguments must all be instances of Number, torch.Tensor or objects "
+            "implementing __torch_function__."
+        )
+    if not all(isinstance(value, Tensor) for value in values):
+        first = next((value for value in values if isinstance(value, Tensor)), None)
+        options = ({"dtype": get_default_dtype()} if first is None
+                   else {"dtype": first.dtype, "device": first.device})
+        values = [value if isinstance(value, Tensor) else ops.tensor(value, **options)
+                  for value in values]
+    return ops.broadcast_tensors(*values)
+
+
+def _standard_normal(shape, dtype, device) -> Tensor:
+    """N(0, 1) draws of ``shape`` from ember's generator, outside any graph."""
+    with no_grad():
+        return ops.randn(tuple(shape), dtype=dtype, device=device)
+
+
+def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
+    """``value`` summed over its ``dim`` rightmost dims."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """Probabilities from logits: sigmoid(logits) for a binary variable (``is_binary``),
+    else softmax over the last dim."""
+    if is_binary:
+        return ops.sigmoid(logits)
+    return softmax(logits, dim=-1)
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """``probs`` clamped to [eps, 1 - eps], eps the dtype's machine epsilon, so that their
+    logarithms and those of their complements stay finite."""
+    eps = finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """Logits from probabilities: log p - log(1 - p) for a binary variable (``is_binary``),
+    else log p (the log-probabilities, which softmax maps back to ``probs``). The
+    probabilities are clamped first (``clamp_probs``)."""
+    clamped = clamp_probs(probs)
+    if is_binary:
+        return clamped.log() - (-clamped).log1p()
+    return clamped.log()
+
+
+class lazy_property:
+    """A property computed on first read and then stored on the instance, replacing itself.
+
+    Distributions given ``probs`` compute ``logits`` only when asked, and the other way
+    round. The value is computed with gradients enabled, so it stays attached to the
+    parameter it came from even when first read under ``no_grad``.
+    """
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        update_wrapper(self, wrapped)
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return _LazyPropertyAndProperty(self.wrapped)
+        with enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+class _LazyPropertyAndProperty(lazy_property, property):
+    """What a ``lazy_property`` is when read on the class: also a ``property``, so tools
+    that list a class's properties (documentation, ``inspect``) find it."""
+
+    def __init__(self, wrapped):
+        lazy_property.__init__(self, wrapped)
+        property.__init__(self, wrapped)
+
+
+def _as_size(shape) -> Size:
+    return shape if isinstance(shape, Size) else Size(shape)
