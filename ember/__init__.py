@@ -19,6 +19,7 @@ from ember import (
     cpu,
     cuda,
     distributed,
+    func,
     linalg,
     nn,
     optim,
@@ -92,6 +93,7 @@ from ember.ops.sparse import (
 )
 from ember.serialization import load, save
 from ember._compile import compile
+from ember.func import vmap
 
 # The torch.* top-level spellings of functional forms, in-place aliases, windows and
 # process-wide settings (the special, testing, jit and onnx namespaces load on first use).

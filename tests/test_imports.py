@@ -48,7 +48,7 @@ LAYERS = (
         "ember.amp", "ember.cuda", "ember.cpu", "ember.backends", "ember.accelerator",
         "ember.sparse", "ember.special", "ember.testing", "ember.jit", "ember.onnx",
         "ember._toplevel", "ember._toplevel_misc", "ember._toplevel_views",
-        "ember._compile", "ember.compiler", "ember._dynamo", "ember.distributions",
+        "ember._compile", "ember.compiler", "ember._dynamo", "ember.distributions", "ember.func",
     ),
     ("ember.viz", "ember.demo"),
     ("ember",),

@@ -493,7 +493,7 @@ OUT_OF_SCOPE = set(_words(
     "TracingState TupleType Type UnionType Use Value AggregationType BenchmarkConfig "
     "BenchmarkExecutionStats ThroughputBenchmark LockingLogger LoggerBase NoopLogger "
     "import_ir_module import_ir_module_from_buffer merge_type_from_type_comment parse_ir "
-    "parse_schema parse_type_comment unify_type_list fork wait compiler export fx func "
+    "parse_schema parse_type_comment unify_type_list fork wait compiler export fx "
     "library overrides package cond while_loop sym_constrain_range "
     "sym_constrain_range_for_size sym_float sym_fresh_size sym_int sym_ite sym_max sym_min "
     "sym_not sym_sqrt sym_sum DisableTorchFunction DisableTorchFunctionSubclass DispatchKey "
@@ -561,11 +561,11 @@ OUT_OF_SCOPE = set(_words(
     # Removed from PyTorch itself (calling them raises there): eig, lstsq, solve ...
     " eig lstsq matrix_rank solve symeig triangular_solve"
     # Scripts do use these; ember has not built them yet (each is a project of its own):
-    # FFT and spectral ops, vmap and functorch-style transforms, quasi-random
+    # FFT and spectral ops, quasi-random
     # sequences, signal windows beyond the five top-level ones, the remaining linear
     # algebra factorizations, CTC loss, 3-D max pooling, bag embeddings (torch's top-level
     # form returns four bookkeeping tensors), and a handful of numerics.
-    " fft stft istft signal windows vmap quasirandom functional "
+    " fft stft istft signal windows quasirandom functional "
     "geqrf orgqr ormqr lu lu_solve lu_unpack lobpcg pca_lowrank svd_lowrank nuclear_norm "
     "frobenius_norm ctc_loss max_pool3d embedding_bag gradient binomial igamma igammac "
     "nonzero_static empty_permuted as_strided_scatter"

@@ -2,7 +2,7 @@
 parametrizations (``parametrize``, ``parametrizations``, the legacy ``weight_norm`` and
 ``spectral_norm`` hooks)."""
 
-from ember.nn.utils import rnn  # noqa: F401
+from ember.nn.utils import rnn, stateless  # noqa: F401
 from ember.nn.utils.clip_grad import *  # noqa: F401,F403
 from ember.nn.utils.convert_parameters import *  # noqa: F401,F403
 
