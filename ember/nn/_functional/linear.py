@@ -5,7 +5,7 @@ from __future__ import annotations
 from ember._autocast import LOWER_PRECISION, autocasts
 from ember._tensor import Tensor
 from ember.ops._array_math import ROWS_BY_BLAS, ArrayMath
-from ember.ops._function import Lowered, Op, lowerable, promote
+from ember.ops._function import Lowered, Op, _legacy, broadcast_shape, lowerable, promote
 from ember.ops.matmul import einsum, rows_times
 
 __all__ = ["linear", "bilinear"]
@@ -99,6 +99,30 @@ def _check(input: Tensor, weight: Tensor) -> None:
         )
 
 
+def _check_bias(output: tuple, bias: Tensor) -> None:
+    """PyTorch's errors for a bias that does not fit the output: expanded to a matrix's
+    output (``addmm``), broadcast against any other."""
+    if len(output) != 2:
+        shape = broadcast_shape("linear", output, tuple(bias.shape))
+        if shape != output:
+            raise RuntimeError(f"output with shape {list(output)} doesn't match the broadcast "
+                               f"shape {list(shape)}")
+        return
+    if bias.ndim > 2:
+        raise RuntimeError(
+            f"expand(torch.{_legacy(bias.dtype)}Tensor{{{list(bias.shape)}}}, size="
+            f"{list(output)}): the number of sizes provided (2) must be greater or equal to "
+            f"the number of dimensions in the tensor ({bias.ndim})"
+        )
+    for dim in range(-1, -bias.ndim - 1, -1):
+        if bias.shape[dim] not in (1, output[dim]):
+            raise RuntimeError(
+                f"The expanded size of the tensor ({output[dim]}) must match the existing size "
+                f"({bias.shape[dim]}) at non-singleton dimension {dim + 2}.  Target sizes: "
+                f"{list(output)}.  Tensor sizes: {list(bias.shape)}"
+            )
+
+
 @autocasts(LOWER_PRECISION)
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b.
@@ -115,6 +139,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
         )
+    if bias._data.shape != weight._data.shape[:1]:
+        _check_bias(tuple(input.shape[:-1]) + (weight.shape[0],), bias)
     return Addmm.apply(input, weight, bias)
 
 
