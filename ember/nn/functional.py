@@ -6,6 +6,7 @@ The implementations live in ``ember/nn/_functional/``, one file per family.
 from ember.nn._functional.activation import *  # noqa: F401,F403
 from ember.nn._functional.attention import *  # noqa: F401,F403
 from ember.nn._functional.conv import *  # noqa: F401,F403
+from ember.nn._functional.ctc import *  # noqa: F401,F403
 from ember.nn._functional.distance import *  # noqa: F401,F403
 from ember.nn._functional.dropout import *  # noqa: F401,F403
 from ember.nn._functional.linear import *  # noqa: F401,F403
@@ -15,4 +16,5 @@ from ember.nn._functional.normalization import *  # noqa: F401,F403
 from ember.nn._functional.pooling import *  # noqa: F401,F403
 from ember.nn._functional.sampling import *  # noqa: F401,F403
 from ember.nn._functional.sparse import *  # noqa: F401,F403
+from ember.nn._functional.unpooling import *  # noqa: F401,F403
 from ember.nn._functional.vision import *  # noqa: F401,F403

@@ -1,4 +1,4 @@
-"""Pooling: max, average, adaptive and power-average, over 1-D and 2-D windows.
+"""Pooling: max, average, adaptive and power-average, over 1-D, 2-D and 3-D windows.
 
 Max pooling finds each window's argmax on a strided view of the ``-inf``-padded input
 (ties go to the first, NaN wins, as in PyTorch), then gathers; its gradient is a
@@ -9,8 +9,11 @@ over contiguous memory.
 
 Average pooling sums the same strided view; its gradient spreads ``grad / divisor`` back
 over each window (col2im), and that in turn pulls back to average pooling, so both
-differentiate twice. The 1-D forms run the 2-D ones on a height of 1, as PyTorch does.
-Adaptive average pooling is composed: a fixed averaging matrix on each side.
+differentiate twice. The primitives work on any number of spatial dims: the 3-D forms run
+them on three, under PyTorch's 3-D node names, and the 1-D forms run the 2-D ones on a
+height of 1, as PyTorch does. Adaptive average pooling is composed: a fixed averaging
+matrix on each spatial side. Max unpooling, the inverse of max pooling with indices, is in
+``unpooling.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import inspect
 import math
 
 from ember import _tape
-from ember._autocast import NATIVE, autocasts
+from ember._autocast import FLOAT32, NATIVE, autocasts
 from ember._backend import asarray, is_floating, ndarray, xp
 from ember._tensor import Tensor
 from ember.nn._functional._conv_kernels import Geometry, accumulate, padded, windows
@@ -31,7 +34,9 @@ __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "lp_pool1d",
     "lp_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
-    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "max_pool3d",
+    "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "lp_pool3d",
+    "max_pool3d_with_indices", "adaptive_max_pool3d_with_indices",
 ]  # fmt: skip
 
 
@@ -81,7 +86,8 @@ class MaxPool2D(MaxPool2DWithIndices):
 
 def _maxima(x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     """The values and flat spatial indices of each window's maximum in ``x`` (N, C, H, W)."""
-    if stride == kernel and padding == (0, 0) and dilation == (1, 1) and type(x) is ndarray:
+    if len(kernel) == 2 and stride == kernel and padding == (0, 0) and dilation == (1, 1) \
+            and type(x) is ndarray:
         # Tiles: whole ones only (a ceil-mode partial tile takes the general path). The
         # layout pays on the host's caches; a GPU takes the general path, which never waits
         # for a value to come back to the host.
@@ -112,10 +118,25 @@ class AdaptiveMaxPool2D(MaxPool2DWithIndices):
     """``MaxPool2DWithIndices`` under the node name PyTorch gives adaptive max pooling."""
 
 
+class MaxPool3DWithIndices(MaxPool2DWithIndices):
+    """``MaxPool2DWithIndices`` (any number of spatial dims) under PyTorch's 3-D node name."""
+
+
+class MaxPool3D(MaxPool2D):
+    """``MaxPool2D`` over three spatial dims, under PyTorch's 3-D node name."""
+
+    node_name = "MaxPool3DWithIndicesBackward0"
+
+
+class AdaptiveMaxPool3D(MaxPool2DWithIndices):
+    """``MaxPool2DWithIndices`` under the node name PyTorch gives 3-D adaptive max pooling."""
+
+
 class AvgPool2D(Op):
     """Window sums of the zero-padded ``x`` divided by ``divisor`` (one per output position)."""
 
     shape_constants = (3,)
+    adjoint = None  # the op of its gradient, ``AvgPool2DBackward`` (set below)
 
     @staticmethod
     def forward(ctx, x, kernel, geometry, divisor):
@@ -127,10 +148,10 @@ class AvgPool2D(Op):
             return xp.trunc(sums / divisor).astype(x.dtype)
         return (sums / divisor).astype(x.dtype)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         return (
-            AvgPool2DBackward.apply(grad, ctx.size, ctx.kernel, ctx.geometry, ctx.divisor),
+            cls.adjoint.apply(grad, ctx.size, ctx.kernel, ctx.geometry, ctx.divisor),
             None,
             None,
             None,
@@ -140,6 +161,8 @@ class AvgPool2D(Op):
 class AvgPool2DBackward(Op):
     """The adjoint of ``AvgPool2D``: ``grad / divisor`` spread over each window."""
 
+    pool = AvgPool2D
+
     @staticmethod
     def forward(ctx, grad, size, kernel, geometry, divisor):
         ctx.kernel, ctx.geometry, ctx.divisor = kernel, geometry, divisor
@@ -147,9 +170,22 @@ class AvgPool2DBackward(Op):
         spread = xp.broadcast_to(share[(...,) + (None,) * len(kernel)], share.shape + kernel)
         return accumulate(spread, size, kernel, geometry)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return AvgPool2D.apply(grad, ctx.kernel, ctx.geometry, ctx.divisor), None, None, None, None
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.pool.apply(grad, ctx.kernel, ctx.geometry, ctx.divisor), None, None, None, None
+
+
+class AvgPool3D(AvgPool2D):
+    """``AvgPool2D`` over three spatial dims, under PyTorch's 3-D node name."""
+
+
+class AvgPool3DBackward(AvgPool2DBackward):
+    """``AvgPool2DBackward`` over three spatial dims, under PyTorch's 3-D node name."""
+
+    pool = AvgPool3D
+
+
+AvgPool2D.adjoint, AvgPool3D.adjoint = AvgPool2DBackward, AvgPool3DBackward
 
 
 # ---------------------------------------------------------------- arguments and shapes
@@ -165,45 +201,70 @@ def _tuple(value, count: int, message: str) -> tuple:
     return (int(value),) * count
 
 
-def _pool_params(op, kernel_size, stride, padding, dilation=1) -> tuple:
+def _pool_params(op, kernel_size, stride, padding, dilation=1, count: int = 2) -> tuple:
+    """Kernel, stride, padding and dilation as ``count``-tuples, checked in PyTorch's order."""
     if type(kernel_size) is int and kernel_size > 0 and padding == 0 and dilation == 1:
         if stride is None or stride == kernel_size:  # the usual ``MaxPool2d(k)``, at a glance
-            return (kernel_size,) * 2, (kernel_size,) * 2, (0, 0), (1, 1)
+            return (kernel_size,) * count, (kernel_size,) * count, (0,) * count, (1,) * count
+    words = "two" if count == 2 else "three"
+    either = "" if op == "avg_pool3d" else "either "  # PyTorch's avg_pool3d words it so
     kernel = _tuple(
-        kernel_size, 2, f"{op}: kernel_size must either be a single int, or a tuple of two ints"
+        kernel_size, count, f"{op}: kernel_size must {either}be a single int, or a tuple of "
+        f"{words} ints"
     )
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         stride = kernel
     stride = _tuple(
-        stride, 2, f"{op}: stride must either be omitted, a single int, or a tuple of two ints"
+        stride, count, f"{op}: stride must {either}be omitted, a single int, or a tuple of "
+        f"{words} ints"
     )
     padding = _tuple(
-        padding, 2, f"{op}: padding must either be a single int, or a tuple of two ints"
+        padding, count, f"{op}: padding must {either}be a single int, or a tuple of {words} ints"
     )
     dilation = _tuple(
-        dilation, 2, f"{op}: dilation must be either a single int, or a tuple of two ints"
+        dilation, count, f"{op}: dilation must be either a single int, or a tuple of {words} ints"
     )
-    if any(k <= 0 for k in kernel):
-        raise RuntimeError(
-            f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}"
-        )
-    if any(s <= 0 for s in stride):
+    if 0 in stride:
         raise RuntimeError("stride should not be zero")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(
-            f"dilation should be greater than zero, but got dilationH: {dilation[0]} "
-            f"dilationW: {dilation[1]}"
-        )
     for p in padding:
         if p < 0:
             raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
     for k, p, d in zip(kernel, padding, dilation):
-        if p > k // 2:
+        if p > int(((k - 1) * d + 1) / 2):  # C++'s division, toward zero
             raise RuntimeError(
                 "pad should be at most half of effective kernel size, but got "
                 f"pad={p}, kernel_size={k} and dilation={d}"
             )
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(
+            "kernel size should be greater than zero, but got " + _labelled("k", kernel)
+        )
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("stride should be greater than zero, but got " + _labelled("d", stride))
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(
+            "dilation should be greater than zero, but got " + _labelled("dilation", dilation)
+        )
+    if any(p > k // 2 for k, p in zip(kernel, padding)):
+        raise RuntimeError(
+            "pad should be smaller than or equal to half of kernel size, but got "
+            + _half_kernel_values(kernel, padding)
+        )
     return kernel, stride, padding, dilation
+
+
+def _labelled(prefix: str, values: tuple) -> str:
+    """``kT: 2 kH: 2 kW: 2``, as PyTorch names the dims (time, height, width)."""
+    return " ".join(f"{prefix}{axis}: {v}" for axis, v in zip("THW"[-len(values) :], values))
+
+
+def _half_kernel_values(kernel: tuple, padding: tuple) -> str:
+    if len(kernel) == 2:
+        return f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, kH = {kernel[0]}"
+    return (
+        f"kT: {kernel[0]} kW: {kernel[2]} kH: {kernel[1]} padT: {padding[0]} "
+        f"padW: {padding[2]} padH: {padding[1]}"
+    )
 
 
 def _pooled_size(length, k, s, p, d, ceil_mode) -> int:
@@ -234,9 +295,10 @@ def _windows_geometry(input, kernel, stride, padding, dilation, ceil_mode) -> tu
     return out, Geometry(stride, dilation, padding, after)
 
 
-def _batched(input: Tensor) -> tuple:
-    """A 3-D (unbatched) input with a batch dim added, and whether it was added."""
-    return (input.unsqueeze(0), True) if input.ndim == 3 else (input, False)
+def _batched(input: Tensor, count: int = 2) -> tuple:
+    """An unbatched input of ``count`` spatial dims with a batch dim added, and whether it
+    was added."""
+    return (input.unsqueeze(0), True) if input.ndim == count + 1 else (input, False)
 
 
 def _as_2d(input: Tensor, op: str, what: str) -> Tensor:
@@ -364,18 +426,80 @@ def max_pool2d(
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     if input.dtype.name == "bool":
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
-    x, unbatched = _batched(input)
+    params = (kernel, stride, padding, dilation, ceil_mode)
+    return _max_pool(input, params, return_indices, MaxPool2D, MaxPool2DWithIndices)
+
+
+def _max_pool(input: Tensor, params: tuple, return_indices: bool, pool, pool_with_indices):
+    """Max pooling of a checked ``input`` with ``params`` (kernel, stride, padding, dilation,
+    ceil_mode) through the op ``pool``, or ``pool_with_indices`` when the indices are wanted."""
+    kernel, stride, padding, dilation, ceil_mode = params
+    x, unbatched = _batched(input, len(kernel))
     _windows_geometry(x, kernel, stride, padding, dilation, ceil_mode)  # checks the size
     if not return_indices:
-        values = MaxPool2D.apply(x, kernel, stride, padding, dilation, ceil_mode)
+        values = pool.apply(x, kernel, stride, padding, dilation, ceil_mode)
         return values.squeeze(0) if unbatched else values
     # the indices as an op's result, which a compiled call finds again in each replay
     indices = NonDifferentiable.found(_maxima_indices, x, kernel=kernel, stride=stride,
                                       padding=padding, dilation=dilation, ceil_mode=ceil_mode)
-    values = MaxPool2DWithIndices.apply(x, indices)
+    values = pool_with_indices.apply(x, indices)
     if unbatched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return values, indices
+
+
+@autocasts(FLOAT32, cuda=NATIVE)
+def max_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """y[n, c, t, i, j] = max over the window at (t·s - p, i·s - p, j·s - p) of the
+    ``-inf``-padded input.
+
+    Args:
+        kernel_size, stride (default ``kernel_size``), padding, dilation: ints or triples.
+        ceil_mode: round the output size up (a last, partial window).
+        return_indices: also return each maximum's flat index into its input volume.
+
+    Shape:
+        (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out, W_out),
+        D_out = ⌊(D + 2p - d·(k - 1) - 1) / s⌋ + 1 (⌈·⌉ with ``ceil_mode``).
+
+    Returns:
+        The maxima, and with ``return_indices`` their int64 indices (``max_unpool3d``'s).
+
+    Example::
+
+        >>> F.max_pool3d(ember.ones(1, 1, 4, 4, 4), 2).shape
+        ember.Size([1, 1, 2, 2, 2])
+    """
+    kernel, stride, padding, dilation = _pool_params(
+        "max_pool3d", kernel_size, stride, padding, dilation, count=3
+    )
+    _check_3d(input, "max_pool3d_with_indices_out_cpu_template")
+    if input.dtype.name == "bool":
+        raise NotImplementedError("\"max_pool3d\" not implemented for 'Bool'")
+    params = (kernel, stride, padding, dilation, ceil_mode)
+    return _max_pool(input, params, return_indices, MaxPool3D, MaxPool3DWithIndices)
+
+
+def _check_3d(input: Tensor, kernel: str) -> None:
+    """PyTorch's checks of a 3-D pooling input: 4 or 5 dims, none empty but the batch."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    first = input.ndim - 4
+    for dim, length in enumerate(input.shape[first:]):
+        if length == 0:
+            raise RuntimeError(
+                f"{kernel}(): Expected input's non-batch dimensions to have positive length, but "
+                f"input has a shape of {list(input.shape)} and non-batch dimension {dim} has "
+                "length zero!"
+            )
 
 
 def max_pool1d(
@@ -484,6 +608,64 @@ def avg_pool1d(
     ).squeeze(-2)
 
 
+@autocasts(FLOAT32, cuda=NATIVE)
+def avg_pool3d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """y[n, c, t, i, j] = (1 / divisor) Σ over the window at (t·s - p, i·s - p, j·s - p) of the
+    zero-padded input; the divisor counts the window's elements (padding included unless
+    ``count_include_pad=False``), or is ``divisor_override``.
+
+    Args:
+        kernel_size, stride (default ``kernel_size``), padding: ints or triples.
+        ceil_mode: round the output size up (a last, partial window).
+        count_include_pad: count the zero padding in the divisor.
+        divisor_override: divide every window's sum by this instead.
+
+    Shape:
+        (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out, W_out),
+        D_out = ⌊(D + 2p - k) / s⌋ + 1 (⌈·⌉ with ``ceil_mode``).
+
+    Returns:
+        The averages, in the input's dtype (integers are truncated, as PyTorch's).
+
+    Example::
+
+        >>> F.avg_pool3d(ember.ones(1, 1, 4, 4, 4), 2).shape
+        ember.Size([1, 1, 2, 2, 2])
+    """
+    kernel, stride, padding, _ = _pool_params(
+        "avg_pool3d", kernel_size, stride, padding, count=3
+    )
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    _check_3d(input, "avg_pool3d")
+    size = input.shape[-3:]
+    if any(length < k for length, k in zip(size, kernel)):
+        raise RuntimeError(
+            f"input image ({_labelled('', size)}) smaller than kernel size "
+            f"({_labelled('k', kernel)})"
+        )
+    if input.dtype.name in ("bool", "float16", "bfloat16"):
+        raise NotImplementedError(
+            f"\"avg_pool3d_out_frame\" not implemented for '{_legacy(input.dtype)}'"
+        )
+    x, unbatched = _batched(input, 3)
+    out, geometry = _windows_geometry(x, kernel, stride, padding, (1, 1, 1), ceil_mode)
+    dtype = x._data.dtype if x._data.dtype.kind == "f" else xp.float64
+    divisor = _divisor(
+        x._data, out, kernel, stride, padding, count_include_pad, divisor_override, dtype
+    )
+    output = AvgPool3D.apply(x, kernel, geometry, divisor)
+    return output.squeeze(0) if unbatched else output
+
+
 def lp_pool2d(
     input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
@@ -503,6 +685,36 @@ def lp_pool1d(
     return out.mul(_first(kernel_size)).pow(1.0 / norm_type)
 
 
+def lp_pool3d(
+    input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
+    """y = (Σ_window x^p)^(1/p) over 3-D windows, composed from ``avg_pool3d`` as PyTorch does.
+
+    Args:
+        norm_type: the power p.
+        kernel_size: an int or a triple; stride (default ``kernel_size``): an int or a triple.
+        ceil_mode: round the output size up (a last, partial window).
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out, W_out), as ``avg_pool3d``.
+
+    Example::
+
+        >>> F.lp_pool3d(ember.ones(1, 1, 4, 4, 4), 2, 2).shape
+        ember.Size([1, 1, 2, 2, 2])
+    """
+    if isinstance(kernel_size, (list, tuple)):
+        if len(kernel_size) != 3:  # PyTorch unpacks the triple in Python
+            raise ValueError(
+                f"not enough values to unpack (expected 3, got {len(kernel_size)})"
+                if len(kernel_size) < 3 else "too many values to unpack (expected 3)"
+            )
+        volume = math.prod(kernel_size)
+    else:
+        volume = kernel_size**3
+    out = _signed_power_mean(avg_pool3d, input, norm_type, kernel_size, stride, ceil_mode)
+    return out.mul(volume).pow(1.0 / norm_type)
+
+
 def _signed_power_mean(average, input, norm_type, kernel_size, stride, ceil_mode) -> Tensor:
     """The ``average`` pool of x^p, as sign · relu(|·|) (PyTorch's form, for its gradient)."""
     if stride is not None:
@@ -516,20 +728,35 @@ def _signed_power_mean(average, input, norm_type, kernel_size, stride, ceil_mode
 
 
 def _adaptive_sizes(output_size, input: Tensor, count: int, op: str) -> tuple:
+    maximum = op.startswith("adaptive_max")
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != count:
+            if count == 1:
+                raise RuntimeError(
+                    f"{op}() argument 'output_size' should contain one int (got "
+                    f"{len(output_size)})"
+                )
             raise RuntimeError(
-                f"{op}: internal error: output_size.size() must be {count}, got {len(output_size)}"
+                f"{op}(): internal error: output_size.size() must be {count}"
+                if maximum else f"{op}: output_size must be {count}"
             )
         sizes = output_size
     else:
         sizes = (output_size,) * count
     spatial = input.shape[-count:]
     sizes = tuple(length if size is None else int(size) for size, length in zip(sizes, spatial))
-    if any(size < 0 for size in sizes):
+    negative = [size for size in sizes if size < 0]
+    if negative and maximum:
+        shape = list(input.shape[:-count]) + list(sizes)
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {negative[0]}: {shape}"
+        )
+    if negative:
+        # PyTorch's 3-D message joins the last size without a space
+        listed = ", ".join(str(s) for s in sizes[:2]) + "".join(f",{s}" for s in sizes[2:])
         raise RuntimeError(
             f"{op}: elements of output_size must be greater than or equal to 0 but received "
-            "{" + ", ".join(str(s) for s in sizes) + "}"
+            "{" + listed + "}"
         )
     return sizes
 
@@ -556,7 +783,10 @@ def _check_adaptive(input: Tensor, count: int, op: str) -> None:
                 f"argument #1 'self' (while checking arguments for {op})"
             )
         colon = ":" if op.startswith("adaptive_max") else ""
-        raise RuntimeError(f"{op}(): Expected 3D or 4D tensor, but got{colon} {list(input.shape)}")
+        raise RuntimeError(
+            f"{op}(): Expected {count + 1}D or {count + 2}D tensor, but got{colon} "
+            f"{list(input.shape)}"
+        )
     first = 1 if input.ndim == count + 2 else 0
     for dim in range(first, input.ndim):
         if input.shape[dim] == 0:
@@ -565,7 +795,8 @@ def _check_adaptive(input: Tensor, count: int, op: str) -> None:
                 f"input has sizes {list(input.shape)} with dimension {dim} being empty"
             )
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{op}\" not implemented for '{_legacy(input.dtype)}'")
+        kernel = f"{op}_cpu" if count == 3 else op  # PyTorch's 3-D kernels carry the suffix
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(input.dtype)}'")
 
 
 @autocasts(NATIVE)
@@ -595,7 +826,8 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
 
 
 def _adaptive_max_indices(x, out):
-    """Flat spatial index of the maximum of each adaptive window of ``x`` (N, C, H, W)."""
+    """Flat spatial index of the maximum of each adaptive window of ``x`` (N, C, *L)."""
+    count = len(out)
     tables = []
     for length, size in zip(x.shape[2:], out):
         start, end = _bounds(length, size, x)
@@ -604,15 +836,21 @@ def _adaptive_max_indices(x, out):
                      default=1)
         # Short windows repeat their last element: a later duplicate never wins a tie.
         tables.append(xp.minimum(start[:, None] + xp.arange(widest, like=x), end[:, None] - 1))
-    rows, columns = tables
-    gathered = x[:, :, rows[:, :, None, None], columns[None, None, :, :]]
-    gathered = gathered.transpose(0, 1, 2, 4, 3, 5)
+    # Each dim's table (O_d, widest_d) placed at axes d and count + d of (*out, *widest).
+    key = tuple(
+        table.reshape([table.shape[0] if axis == dim else table.shape[1] if axis == count + dim
+                       else 1 for axis in range(2 * count)])
+        for dim, table in enumerate(tables)
+    )
+    gathered = x[(slice(None), slice(None)) + key]
     shape = gathered.shape
-    choice = _window_argmax(gathered.reshape(shape[:4] + (shape[4] * shape[5],)))
-    row_offset, column_offset = xp.unravel_index(choice, shape[4:])
-    row = rows[xp.arange(shape[2], like=x)[:, None], row_offset]
-    column = columns[xp.arange(shape[3], like=x), column_offset]
-    return (row * x.shape[3] + column).astype(xp.int64)
+    choice = _window_argmax(gathered.reshape(shape[: 2 + count] + (-1,)))
+    offsets = xp.unravel_index(choice, shape[2 + count :])
+    index = 0
+    for dim, (table, offset) in enumerate(zip(tables, offsets)):
+        rows = xp.arange(out[dim], like=x).reshape([-1 if i == dim else 1 for i in range(count)])
+        index = index * x.shape[2 + dim] + table[rows, offset]
+    return asarray(index, dtype=xp.int64)
 
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
@@ -639,6 +877,64 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     return (values, indices) if return_indices else values
 
 
+@autocasts(FLOAT32, cuda=NATIVE)
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average over windows [⌊i·D/O⌋, ⌈(i + 1)·D/O⌉) along each of the three spatial dims, so
+    that the output is ``output_size``.
+
+    Composed as in ``adaptive_avg_pool2d``: a fixed averaging matrix applied along each dim.
+
+    Args:
+        output_size: an int or a triple; ``None`` in the triple keeps that size.
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, *output_size).
+
+    Example::
+
+        >>> F.adaptive_avg_pool3d(ember.ones(1, 1, 5, 6, 7), (2, None, 3)).shape
+        ember.Size([1, 1, 2, 6, 3])
+    """
+    _check_adaptive(input, 3, "adaptive_avg_pool3d")
+    out_depth, out_height, out_width = _adaptive_sizes(
+        output_size, input, 3, "adaptive_avg_pool3d"
+    )
+    depth, height, width = input.shape[-3:]
+    if (out_depth, out_height, out_width) == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)
+    depths = _averaging_matrix(depth, out_depth, input._data)
+    rows = _averaging_matrix(height, out_height, input._data)
+    columns = _averaging_matrix(width, out_width, input._data)
+    planes = rows.matmul(input.matmul(columns.t()))  # (..., D, H_out, W_out)
+    lead = tuple(input.shape[:-3])
+    pooled = depths.matmul(planes.reshape(lead + (depth, out_height * out_width)))
+    return pooled.reshape(lead + (out_depth, out_height, out_width))
+
+
+@autocasts(FLOAT32, cuda=NATIVE)
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over windows [⌊i·D/O⌋, ⌈(i + 1)·D/O⌉) along each of the three spatial dims.
+
+    Args:
+        output_size: an int or a triple; ``None`` in the triple keeps that size.
+        return_indices: also return each maximum's flat index into its input volume.
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, *output_size).
+
+    Example::
+
+        >>> F.adaptive_max_pool3d(ember.ones(1, 1, 5, 6, 7), 2).shape
+        ember.Size([1, 1, 2, 2, 2])
+    """
+    _check_adaptive(input, 3, "adaptive_max_pool3d")
+    out = _adaptive_sizes(output_size, input, 3, "adaptive_max_pool3d")
+    x, unbatched = _batched(input, 3)
+    indices = NonDifferentiable.found(_adaptive_max_indices, x, out=out)
+    values = AdaptiveMaxPool3D.apply(x, indices)
+    if unbatched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
 def _with_indices(pool):
     """PyTorch's ``<pool>_with_indices``: ``pool`` (whose last parameter is
     ``return_indices``) returning ``(values, indices)`` whatever that argument says."""
@@ -661,3 +957,5 @@ max_pool1d_with_indices = _with_indices(max_pool1d)
 max_pool2d_with_indices = _with_indices(max_pool2d)
 adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)
 adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)
+max_pool3d_with_indices = _with_indices(max_pool3d)
+adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)

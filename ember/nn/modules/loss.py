@@ -15,6 +15,7 @@ from ember.nn.modules.module import Module
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CTCLoss",
     "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "GaussianNLLLoss",
@@ -169,6 +170,25 @@ class CrossEntropyLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
+
+
+class CTCLoss(_Loss):
+    """-log p(target | log_probs) over every alignment of each target to its frames (CTC).
+
+    Shape: log_probs (T, N, C) or (T, C); targets (N, S) padded or (ΣS,) concatenated;
+    input_lengths, target_lengths (N,) → scalar, or (N,) for 'none'. See ``F.ctc_loss``.
+    """
+
+    _function, _options = staticmethod(F.ctc_loss), ("blank", "zero_infinity")
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(
+        self, log_probs: Tensor, targets: Tensor, input_lengths, target_lengths
+    ) -> Tensor:
+        return self._loss(log_probs, targets, input_lengths, target_lengths)
 
 
 class KLDivLoss(_Loss):

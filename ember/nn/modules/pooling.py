@@ -7,10 +7,11 @@ from ember.nn import functional as F
 from ember.nn.modules.module import Module
 
 __all__ = [
-    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d", "LPPool2d",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
-    "PixelUnshuffle",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
 ]  # fmt: skip
 
 
@@ -78,6 +79,80 @@ class MaxPool2d(_MaxPoolNd):
     _function = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """y[n, c, t, i, j] = max of the ``-inf``-padded window at (t·s - p, i·s - p, j·s - p).
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out, W_out),
+    D_out = ⌊(D + 2p - d·(k - 1) - 1) / s⌋ + 1 (⌈·⌉ with ``ceil_mode``).
+
+    Example::
+
+        >>> nn.MaxPool3d(2)(ember.ones(1, 1, 4, 4, 4)).shape
+        ember.Size([1, 1, 2, 2, 2])
+    """
+
+    _function = staticmethod(F.max_pool3d)
+
+
+class _MaxUnpoolNd(Module):
+    _function = None  # the functional form, F.max_unpool1d ...
+    _count = 0  # its number of spatial dims
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, self._count)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, self._count)
+        self.padding = _ntuple(padding, self._count)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return self._function(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _ntuple(value, count: int) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,) * count
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool1d``: each value back at its index, zeros elsewhere.
+
+    Shape: (N, C, L_in) or (C, L_in) → (N, C, L), L = (L_in - 1)·s - 2p + k or
+    ``output_size``.
+    """
+
+    _function, _count = staticmethod(F.max_unpool1d), 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool2d``: each value back at its index, zeros elsewhere.
+
+    Shape: (N, C, H_in, W_in) or (C, H_in, W_in) → (N, C, H, W),
+    H = (H_in - 1)·s - 2p + k or ``output_size``.
+
+    Example::
+
+        >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+        >>> unpool(*pool(ember.randn(1, 1, 4, 4))).shape
+        ember.Size([1, 1, 4, 4])
+    """
+
+    _function, _count = staticmethod(F.max_unpool2d), 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool3d``: each value back at its index, zeros elsewhere.
+
+    Shape: (N, C, D_in, H_in, W_in) or (C, D_in, H_in, W_in) → (N, C, D, H, W),
+    D = (D_in - 1)·s - 2p + k or ``output_size``.
+    """
+
+    _function, _count = staticmethod(F.max_unpool3d), 3
+
+
 class _AvgPoolNd(Module):
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -114,12 +189,8 @@ class AvgPool1d(_AvgPoolNd):
         )
 
 
-class AvgPool2d(_AvgPoolNd):
-    """y[n, c, i, j] = (1 / divisor) Σ of the zero-padded window at (i·s - p, j·s - p).
-
-    The divisor counts the window (padding included unless ``count_include_pad=False``),
-    or is ``divisor_override``. Shape: (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out).
-    """
+class _DivisorAvgPoolNd(_AvgPoolNd):
+    _function = None  # the functional form, F.avg_pool2d or F.avg_pool3d
 
     def __init__(
         self,
@@ -137,7 +208,7 @@ class AvgPool2d(_AvgPoolNd):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
+        return self._function(
             input,
             self.kernel_size,
             self.stride,
@@ -146,6 +217,27 @@ class AvgPool2d(_AvgPoolNd):
             self.count_include_pad,
             self.divisor_override,
         )
+
+
+class AvgPool2d(_DivisorAvgPoolNd):
+    """y[n, c, i, j] = (1 / divisor) Σ of the zero-padded window at (i·s - p, j·s - p).
+
+    The divisor counts the window (padding included unless ``count_include_pad=False``),
+    or is ``divisor_override``. Shape: (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out).
+    """
+
+    _function = staticmethod(F.avg_pool2d)
+
+
+class AvgPool3d(_DivisorAvgPoolNd):
+    """y[n, c, t, i, j] = (1 / divisor) Σ of the zero-padded window at (t·s - p, i·s - p, j·s - p).
+
+    The divisor counts the window (padding included unless ``count_include_pad=False``),
+    or is ``divisor_override``. Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out,
+    W_out), D_out = ⌊(D + 2p - k) / s⌋ + 1.
+    """
+
+    _function = staticmethod(F.avg_pool3d)
 
 
 class _LPPoolNd(Module):
@@ -179,6 +271,13 @@ class LPPool2d(_LPPoolNd):
     _function = staticmethod(F.lp_pool2d)
 
 
+class LPPool3d(_LPPoolNd):
+    """y = (Σ_window x^p)^(1/p). Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, D_out, H_out,
+    W_out)."""
+
+    _function = staticmethod(F.lp_pool3d)
+
+
 class _AdaptivePool(Module):
     _function = None  # the functional form, F.adaptive_avg_pool1d ...
 
@@ -208,6 +307,15 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     _function = staticmethod(F.adaptive_avg_pool2d)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Average pooling to a fixed ``output_size`` (``None`` keeps that dim).
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, *output_size).
+    """
+
+    _function = staticmethod(F.adaptive_avg_pool3d)
+
+
 class _AdaptiveMaxPool(_AdaptivePool):
     def __init__(self, output_size, return_indices: bool = False):
         super().__init__(output_size)
@@ -230,6 +338,15 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """
 
     _function = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max pooling to a fixed ``output_size`` (``None`` keeps that dim).
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) → (N, C, *output_size).
+    """
+
+    _function = staticmethod(F.adaptive_max_pool3d)
 
 
 class Upsample(Module):
