@@ -47,7 +47,7 @@ _ITEMS_GUARDED = 32  # items of a container of objects guarded one by one (``_it
 # cell): the guard fails, as for a changed value.
 _UNREADABLE = (LookupError, AttributeError, ValueError)
 _REGISTRIES = ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks",
-               "_backward_hooks")
+               "_backward_pre_hooks", "_backward_hooks")
 
 
 class _ModuleState(tuple):
@@ -332,7 +332,8 @@ def _module_guards(name, module, named, hooks=True) -> list:
                f"{label} got a new attribute or another class")]
     if hooks:
         guards.append((f"not ({state}['_forward_hooks'] or {state}['_forward_pre_hooks'] or "
-                       f"{state}['_backward_hooks'])", objects, f"{label} got hooks"))
+                       f"{state}['_backward_hooks'] or {state}['_backward_pre_hooks'])",
+                       objects, f"{label} got hooks"))
     for registry in ("_parameters", "_buffers"):
         for key, value in getattr(module, registry).items():
             guards.append((f"{state}[{registry!r}].get({key!r}) is {name}_{key}",

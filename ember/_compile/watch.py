@@ -272,4 +272,5 @@ def _hooks_break(tape, modules) -> list:
 
 
 def _has_hooks(module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or module._backward_pre_hooks)

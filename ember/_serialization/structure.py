@@ -3,13 +3,16 @@
 Tensors become ``{"__tensor__": name}`` references into the file's tensors (NumPy arrays
 ``{"__ndarray__": name}``), tuples ``{"__tuple__": [...]}``, dicts with keys other than
 plain strings ``{"__dict__": [[key, value], ...]}``, non-finite floats ``{"__float__":
-"inf"}`` and dtypes ``{"__dtype__": "float32"}``. Decoding accepts only these forms.
+"inf"}``, dtypes ``{"__dtype__": "float32"}`` and a state dict with its ``_metadata`` (the
+versions of its modules' formats) ``{"__state_dict__": {...}, "__metadata__": {...}}``, which
+loads as an ``OrderedDict`` with that attribute. Decoding accepts only these forms.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 
 from ember._backend import to_host, xp
 from ember._dtype import _BY_NAME, dtype as dtype_cls
@@ -65,6 +68,9 @@ class Encoder:
         if isinstance(value, (list, tuple)):
             items = [self.encode(v, f"{path}[{i}]") for i, v in enumerate(value)]
             return items if isinstance(value, list) else {"__tuple__": items}
+        if isinstance(value, dict) and isinstance(getattr(value, "_metadata", None), dict):
+            return {"__state_dict__": self.encode(dict(value), path),
+                    "__metadata__": self.encode(dict(value._metadata), f"{path}._metadata")}
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("__") for k in value):
                 return {k: self.encode(v, f"{path}.{k}") for k, v in value.items()}
@@ -187,6 +193,8 @@ class _Decoder:
             return dict(self._item(pair) for pair in node["__dict__"])
         if keys == {"__dtype__"}:
             return self._dtype(node["__dtype__"])
+        if keys == {"__state_dict__", "__metadata__"}:
+            return self._state_dict(node)
         if any(key.startswith("__") for key in keys):
             raise Corrupt(f"the structure has an unknown entry with keys {sorted(keys)[:5]}")
         return {key: self.decode(value) for key, value in node.items()}
@@ -200,6 +208,14 @@ class _Decoder:
         if not (key is None or isinstance(key, (str, int, float, bool))):
             raise Corrupt(f"a dict key in the structure is {key!r:.60}, expected a str or number")
         return key, self.decode(value)
+
+    def _state_dict(self, node: dict) -> OrderedDict:
+        items, metadata = self.decode(node["__state_dict__"]), self.decode(node["__metadata__"])
+        if not (isinstance(items, dict) and isinstance(metadata, dict)):
+            raise Corrupt("a state dict in the structure must hold a dict and its metadata")
+        state_dict = OrderedDict(items)
+        state_dict._metadata = OrderedDict(metadata)
+        return state_dict
 
     def _dtype(self, name):
         if not isinstance(name, str) or name not in _BY_NAME:

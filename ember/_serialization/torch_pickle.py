@@ -143,6 +143,16 @@ class TorchPickler:
             self._out.append(pickle.EMPTY_TUPLE + pickle.REDUCE)
         else:
             self._out.append(pickle.EMPTY_DICT)
+        self._items(value, path, open_containers)
+        metadata = getattr(value, "_metadata", None)
+        if type(value) is OrderedDict and isinstance(metadata, dict):
+            # a state dict's versions, set on the loaded OrderedDict as pickle does
+            self._out.append(pickle.EMPTY_DICT)
+            self._save("_metadata", path, open_containers)
+            self._container(metadata, f"{path}._metadata", open_containers)
+            self._out.append(pickle.SETITEM + pickle.BUILD)
+
+    def _items(self, value: dict, path: str, open_containers: set) -> None:
         if not value:
             return
         self._out.append(pickle.MARK)

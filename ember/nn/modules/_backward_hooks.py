@@ -1,10 +1,11 @@
 """Full backward hooks: identity Functions around a module's inputs and outputs.
 
-The identity on the outputs sees ``grad_output``; the identity on the inputs sees
-``grad_input`` and then calls the hooks, whose result may replace ``grad_input``. As in
-PyTorch, ``grad_input`` has one entry per positional argument: None for one that is not
-a tensor, and for every argument when none of the tensors requires grad. Then the hooks
-are called from the outputs' side, with a warning, and may return nothing else.
+The identity on the outputs sees ``grad_output`` and calls the backward pre-hooks, whose
+result may replace it; the identity on the inputs sees ``grad_input`` and then calls the
+hooks, whose result may replace ``grad_input``. As in PyTorch, ``grad_output`` has one entry
+per output and ``grad_input`` one per positional argument: None for one that is not a
+tensor, and for every argument when none of the tensors requires grad. Then the hooks are
+called from the outputs' side, with a warning, and may return nothing else.
 """
 
 from __future__ import annotations
@@ -41,13 +42,18 @@ class _HookState:
     def __init__(self, module, count: int, positions):
         self.module, self.count, self.positions = module, count, positions
         self.grad_output = None
+        # the places of the tensors among the outputs, and how many outputs there are
+        self.output_places, self.output_count = (0,), 1
 
     def receive(self, grads):
         if self.grad_output is None:  # the outputs' identity: the first to run
-            self.grad_output = grads
+            grad_output = [None] * self.output_count
+            for place, grad in zip(self.output_places, grads):
+                grad_output[place] = grad
+            self.grad_output = self._pre_hooks(tuple(grad_output))
             if self.positions is None:
                 self._without_inputs()
-            return grads
+            return tuple(self.grad_output[place] for place in self.output_places)
         grad_input = [None] * self.count
         for position, grad in zip(self.positions, grads):
             grad_input[position] = grad
@@ -64,6 +70,20 @@ class _HookState:
                 )
             grad_input = result
         return tuple(grad_input[position] for position in self.positions)
+
+    def _pre_hooks(self, grad_output: tuple) -> tuple:
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_output)
+            if result is None:
+                continue
+            result = tuple(result)
+            if len(result) != len(grad_output):
+                raise RuntimeError(
+                    f"Backward pre hook returned an invalid number of grad_output, got "
+                    f"{len(result)}, but expected {len(grad_output)}"
+                )
+            grad_output = result
+        return grad_output
 
     def _without_inputs(self) -> None:
         warnings.warn(_NO_INPUT_WARNING, UserWarning, stacklevel=2)
@@ -82,7 +102,7 @@ def attach(module) -> None:
     forward = module.forward
 
     def hooked_forward(*args, **kwargs):
-        if not module._backward_hooks:
+        if not (module._backward_hooks or module._backward_pre_hooks):
             return forward(*args, **kwargs)
         args = list(args)
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -106,6 +126,7 @@ def _through_outputs(state, output):
     places = [i for i, item in enumerate(items) if isinstance(item, Tensor)]
     if not any(items[i].requires_grad for i in places):
         return output
+    state.output_places, state.output_count = places, len(items)
     wrapped = _as_tuple(BackwardHookFunction.apply(state, *(items[i] for i in places)))
     if isinstance(output, Tensor):
         return wrapped[0]

@@ -8,8 +8,10 @@ A module registers what is assigned to it: a ``Parameter`` into ``_parameters``,
 from __future__ import annotations
 
 import threading
+import warnings
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from ember import _tape
@@ -21,6 +23,7 @@ from ember._tensor_methods import parse_to
 from ember.autograd import grad_mode
 from ember.nn.modules._backward_hooks import attach
 from ember.nn.parameter import Buffer, Parameter
+from ember.ops.creation import empty_like
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -32,6 +35,8 @@ class _IncompatibleKeys(NamedTuple):
             return "<All keys matched successfully>"
         return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
                 f"unexpected_keys={self.unexpected_keys})")
+
+    __str__ = __repr__
 
 
 class _CallStack(threading.local):
@@ -116,15 +121,20 @@ class Module:
     """
 
     training: bool
+    # The format of this class's own state-dict entries, written to ``state_dict()._metadata``
+    # and read back by ``_load_from_state_dict`` overrides that migrate older checkpoints.
     _version = 1
+    # Whether ``__init__`` passes its arguments on to the next class in the MRO (a mixin).
+    call_super_init: bool = False
     _compiler = None  # ``ember.compile``, handed down by the compiler at import (``compile``)
 
     def __init__(self, *args, **kwargs) -> None:
-        if args or kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected arguments: Module.__init__ "
-                "takes none"
-            )
+        if not self.call_super_init and kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument '{next(iter(kwargs))}'")
+        if not self.call_super_init and args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
         setter = object.__setattr__
         setter(self, "training", True)
         setter(self, "_parameters", _Registry())
@@ -135,9 +145,15 @@ class Module:
         setter(self, "_forward_hooks", _Registry())
         setter(self, "_forward_hooks_with_kwargs", set())
         setter(self, "_forward_pre_hooks_with_kwargs", set())
+        setter(self, "_backward_pre_hooks", _Registry())
         setter(self, "_backward_hooks", _Registry())
+        # The state-dict hooks change no call, so ``ember.compile`` need not count them.
+        setter(self, "_state_dict_pre_hooks", OrderedDict())
         setter(self, "_state_dict_hooks", OrderedDict())
         setter(self, "_load_state_dict_pre_hooks", OrderedDict())
+        setter(self, "_load_state_dict_post_hooks", OrderedDict())
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -151,7 +167,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -163,7 +179,7 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             self._modules[name] = value
         elif self.__dict__.get("_modules") is not None and name in self._modules:
             if value is not None:
@@ -173,7 +189,7 @@ class Module:
                 )
             self._modules[name] = value
         elif isinstance(value, Buffer):
-            self._forget(name)
+            self._forget(name, keep="_buffers")
             self.register_buffer(name, value, value.persistent)
         elif self.__dict__.get("_buffers") is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -185,9 +201,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: str = "") -> None:
+        """Drop ``name`` from the registries but ``keep``, where a new value of its kind
+        replaces it in place (so ``state_dict()`` keeps its order)."""
         for registry in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[registry].pop(name, None)
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
         self.__dict__.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
@@ -367,6 +386,32 @@ class Module:
             raise AttributeError(f"`{name}` is not a buffer")
         return module._buffers[name]
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target`` (``"net.0"``), replacing the submodule
+        there, in its place; its parent must exist.
+
+        Args:
+            target (str): the dotted path of the submodule to set.
+            module (Module): the module to put there.
+            strict (bool): refuse to add a submodule where none is. Default: ``False``.
+
+        Raises:
+            ValueError: ``target`` is empty, or ``module`` is not a Module.
+            AttributeError: a parent on the path is missing, ``target`` names an attribute
+                that is not a Module, or (with ``strict``) nothing.
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     # ------------------------------------------------------------ modes and gradients
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every submodule (dropout, batch norm...)."""
@@ -405,12 +450,13 @@ class Module:
         return self
 
     # ------------------------------------------------------------ dtype and device
-    def _apply(self, convert) -> Module:
-        """Convert every parameter and buffer with ``convert``. A parameter, and its
-        gradient, keep their identity (PyTorch's ``param.data = convert(param)``), so an
-        optimizer made before ``to`` or ``cuda`` still holds them; buffers are replaced."""
+    def _apply(self, convert, recurse: bool = True) -> Module:
+        """Convert every parameter and buffer (only this module's without ``recurse``) with
+        ``convert``. A parameter, and its gradient, keep their identity (PyTorch's
+        ``param.data = convert(param)``), so an optimizer made before ``to`` or ``cuda``
+        still holds them; buffers are replaced."""
         with grad_mode.no_grad():
-            for module in self.modules():
+            for module in self.modules() if recurse else (self,):
                 for parameter in module._parameters.values():
                     if parameter is None:
                         continue
@@ -476,6 +522,22 @@ class Module:
     def share_memory(self) -> Module:
         return self
 
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give every parameter and buffer new, uninitialized storage of the same shape and
+        dtype on ``device`` (ember fills it with zeros), keeping the parameters' identity:
+        for a model built on one device and filled in on another.
+
+        Args:
+            device (str or device): where the new storage lives.
+            recurse (bool): the submodules' tensors too. Default: ``True``.
+
+        Returns:
+            Module: ``self``.
+        """
+        if device is not None:
+            check_device(device)
+        return self._apply(lambda tensor: empty_like(tensor, device=device), recurse=recurse)
+
     def compile(self, *args, **kwargs) -> None:
         """Compile this module in place (PyTorch's ``Module.compile``): its ``forward``
         becomes ``ember.compile(forward, *args, **kwargs)``. Unlike ``ember.compile(module)``,
@@ -528,6 +590,11 @@ class Module:
                 output = result
         return output
 
+    # PyTorch's names for the call behind ``__call__``, which code calls to skip a compiled
+    # forward; ember's ``Module.compile`` replaces ``forward`` instead, so all are one.
+    _call_impl = __call__
+    _wrapped_call_impl = __call__
+
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; it may return replacement args."""
@@ -546,71 +613,120 @@ class Module:
         ember calls it with the gradient of the module's output as ``grad_output`` and of its
         tensor inputs as ``grad_input`` (a tuple, ``None`` where an input needs no grad).
         """
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        if not getattr(self, "_backward_hook_installed", False):
-            set_quietly(self, "_backward_hook_installed", True)
-            attach(self)
+        handle = _register(self._backward_hooks, hook, prepend, False, None)
+        self._install_backward_hooks()
         return handle
 
     register_backward_hook = register_full_backward_hook
 
-    # ------------------------------------------------------------ state
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs
+        exist, before those of its inputs are computed; it may return a tuple of as many
+        gradients, which replaces ``grad_output`` (``None`` for an output that is no tensor).
+
+        Args:
+            hook (Callable): ``hook(module, grad_output) -> tuple or None``.
+            prepend (bool): run it before the hooks already registered. Default: ``False``.
+
+        Returns:
+            RemovableHandle: ``remove()`` takes the hook out again.
+        """
+        handle = _register(self._backward_pre_hooks, hook, prepend, False, None)
+        self._install_backward_hooks()
+        return handle
+
+    def _install_backward_hooks(self) -> None:
+        if not getattr(self, "_backward_hook_installed", False):
+            set_quietly(self, "_backward_hook_installed", True)
+            attach(self)
+
+    # ------------------------------------------------------------ state dict
+    # ``state_dict()`` and ``load_state_dict()`` walk the tree by calling each module's own
+    # ``state_dict`` and ``_load_from_state_dict``, so a layer that overrides them (to rename
+    # the keys of an older checkpoint, say) takes part as in PyTorch.
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ordered dict of every parameter and persistent buffer, by dotted name."""
+        """An ordered dict of every parameter and persistent buffer, by dotted name.
+
+        Its ``_metadata`` attribute maps each module's dotted path (``""`` for this one) to
+        ``{"version": cls._version}``, which ``load_state_dict`` hands back to the module.
+
+        Args:
+            destination (dict, optional): a dict to fill and return instead of a new one.
+            prefix (str): put before every key. Default: ``""``.
+            keep_vars (bool): the tensors themselves rather than detached ones.
+                Default: ``False``.
+
+        Returns:
+            OrderedDict: name -> tensor (and ``<path>._extra_state`` where a module has any).
+        """
         if args:
-            destination = args[0]
-        destination = OrderedDict() if destination is None else destination
-        for name, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            base = name + "." if name else ""
-            for key, parameter in module._parameters.items():
-                if parameter is not None:
-                    destination[base + key] = parameter if keep_vars else parameter.detach()
-            for key, buffer in module._buffers.items():
-                if buffer is not None and key not in module._non_persistent_buffers_set:
-                    destination[base + key] = buffer if keep_vars else buffer.detach()
-            extra = getattr(type(module), "get_extra_state", None)
-            if extra is not None:
-                destination[base + "_extra_state"] = module.get_extra_state()
+            warnings.warn(
+                "Positional args are being deprecated, use kwargs instead. Refer to "
+                "https://pytorch.org/docs/main/generated/torch.nn.Module.html"
+                "#torch.nn.Module.state_dict for details.", FutureWarning, stacklevel=2)
+            destination = args[0] if destination is None else destination
+            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
+            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif result is not None:  # ``_register_state_dict_hook``'s may replace it
+                destination = result
         return destination
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy parameters and buffers from ``state_dict`` into this module.
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        """Write this module's own state (not its submodules') into ``destination``."""
+        for name, parameter in self._parameters.items():
+            if parameter is not None:
+                destination[prefix + name] = parameter if keep_vars else parameter.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
-        Returns ``(missing_keys, unexpected_keys)``; with ``strict`` any of them, or a
-        shape mismatch, raises a RuntimeError listing every problem.
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy parameters and buffers from ``state_dict`` into this module and below.
+
+        Each module's ``_load_from_state_dict`` reads the keys under its prefix, given its
+        entry of ``state_dict._metadata`` (``{}`` where there is none).
+
+        Args:
+            state_dict (dict): name -> tensor, as ``state_dict()`` makes it.
+            strict (bool): raise if keys are missing or unexpected. Default: ``True``.
+            assign (bool): put the given tensors in the module (as parameters where a
+                parameter was) instead of copying into the existing ones. Default: ``False``.
+
+        Returns:
+            NamedTuple: ``(missing_keys, unexpected_keys)``.
+
+        Raises:
+            RuntimeError: listing every problem: a shape mismatch, a value that is no
+                tensor, and with ``strict`` the missing and unexpected keys.
         """
-        if not isinstance(state_dict, dict):
+        if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        expected = self.state_dict(keep_vars=True)
-        missing = [key for key in expected if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in expected]
-        errors = []
-        for key, target in expected.items():
-            if key not in state_dict:
-                continue
-            source = state_dict[key]
-            if key.endswith("_extra_state"):
-                module = self.get_submodule(key.rpartition(".")[0] if "." in key else "")
-                module.set_extra_state(source)
-                continue
-            if not isinstance(source, Tensor):
-                errors.append(
-                    f'While copying the parameter named "{key}", expected torch.Tensor or '
-                    f"Tensor-like object from checkpoint but received {type(source)}"
-                )
-                continue
-            if tuple(source.shape) != tuple(target.shape):
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {_size(source)} from "
-                    f"checkpoint, the shape in current model is {_size(target)}."
-                )
-                continue
-            with grad_mode.no_grad():
-                if assign:
-                    self._assign(key, source)
-                else:
-                    target.copy_(source)
+        missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # the hooks may change this copy, not the caller's
+        if metadata is not None:
+            state_dict._metadata = metadata
+        _load_tree(self, state_dict, "", metadata, assign, (missing, unexpected, errors))
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -625,14 +741,129 @@ class Module:
             )
         return _IncompatibleKeys(missing, unexpected)
 
-    def _assign(self, key: str, source: Tensor) -> None:
-        module_path, _, name = key.rpartition(".")
-        module = self.get_submodule(module_path)
-        if name in module._parameters:
-            old = module._parameters[name]
-            module._parameters[name] = Parameter(source, old.requires_grad)
-        else:
-            module._buffers[name] = source
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        """Load this module's own state (not its submodules') from the keys of
+        ``state_dict`` that start with ``prefix``, appending to the three lists; the load
+        pre-hooks run first. ``local_metadata`` is this module's entry of
+        ``state_dict._metadata``: ``local_metadata.get("version")`` tells an override which
+        ``_version`` of the class saved the checkpoint."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        own = [(name, value) for name, value in self._parameters.items() if value is not None]
+        own += [(name, value) for name, value in self._buffers.items()
+                if value is not None and name not in self._non_persistent_buffers_set]
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, target in own:
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            error = self._load_one(name, key, target, state_dict[key], assign)
+            if error is not None:
+                error_msgs.append(error)
+        extra_key = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
+        if not strict:
+            return
+        names = {name for name, _ in own}
+        for key in state_dict:
+            if not key.startswith(prefix) or key == extra_key:
+                continue
+            head, dot, _ = key[len(prefix):].partition(".")
+            # a dotted key belongs to a submodule, which checks it in turn
+            if (head not in self._modules) if dot else (head not in names):
+                unexpected_keys.append(key)
+
+    def _load_one(self, name: str, key: str, target: Tensor, source, assign: bool):
+        """Copy (or with ``assign``, put) ``source`` into this module's tensor ``name``; the
+        error text if it cannot be."""
+        if not isinstance(source, Tensor):
+            return (f'While copying the parameter named "{key}", expected torch.Tensor or '
+                    f"Tensor-like object from checkpoint but received {type(source)}")
+        if target.ndim == 0 and source.ndim == 1:  # a checkpoint from before 0-d tensors
+            source = source[0]
+        if tuple(source.shape) != tuple(target.shape):
+            return (f"size mismatch for {key}: copying a param with shape {_size(source)} from "
+                    f"checkpoint, the shape in current model is {_size(target)}.")
+        try:
+            with grad_mode.no_grad():
+                if not assign:
+                    target.copy_(source)
+                elif name in self._parameters:  # replaced in its place, keeping the key order
+                    if not isinstance(source, Parameter):
+                        source = Parameter(source, target.requires_grad)
+                    else:
+                        source.requires_grad_(target.requires_grad)
+                    self._parameters[name] = source
+                else:
+                    self._buffers[name] = source
+        except Exception as error:
+            return (f'While copying the parameter named "{key}", whose dimensions in the model '
+                    f"are {_size(target)} and whose dimensions in the checkpoint are "
+                    f"{_size(source)}, an exception occurred : {error.args}.")
+        return None
+
+    # ------------------------------------------------------------ extra state and state hooks
+    def get_extra_state(self):
+        """The state a module keeps beside its tensors (any picklable object), saved under
+        ``<prefix>_extra_state``. Override it, and ``set_extra_state``, to have some."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        """Restore what ``get_extra_state`` returned (called by ``load_state_dict``)."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, prefix, keep_vars)`` runs as ``state_dict()`` starts on this module."""
+        return _register(self._state_dict_pre_hooks, hook, False, False, None)
+
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` runs once this module and its
+        submodules are in ``state_dict``; it may change it in place, and must return None."""
+        hook._from_public_api = True
+        return _register(self._state_dict_hooks, hook, False, False, None)
+
+    def _register_state_dict_hook(self, hook) -> RemovableHandle:
+        """The older post-hook: like ``register_state_dict_post_hook``'s, but what it returns
+        (if not None) becomes the state dict."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError(
+                "Cannot register the same function as the state dict post hook that was "
+                "previously registered via register_state_dict_post_hook")
+        return _register(self._state_dict_hooks, hook, False, False, None)
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` runs before this module loads its keys; it may rename
+        or convert them in ``state_dict`` (a copy of the caller's)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False):
+        """As ``register_load_state_dict_pre_hook``, with the module as first argument only
+        when ``with_module``."""
+        return _register(self._load_state_dict_pre_hooks,
+                         _WrappedHook(hook, self if with_module else None), False, False, None)
+
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` runs once this module and its submodules are
+        loaded; it may add to or clear ``incompatible_keys.missing_keys`` and
+        ``.unexpected_keys`` in place, which ``strict`` then sees, and must return None."""
+        return _register(self._load_state_dict_post_hooks, hook, False, False, None)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
@@ -673,6 +904,59 @@ def _register(registry, hook, prepend, with_kwargs, kwargs_set) -> RemovableHand
 
 def _size(tensor) -> str:
     return f"torch.Size({list(tensor.shape)})"
+
+
+_EXTRA_STATE = "_extra_state"  # the key of ``get_extra_state()`` after a module's prefix
+
+
+def _load_tree(module, state_dict, prefix, metadata, assign, incompatible) -> None:
+    """Load ``module`` and, depth first, its submodules, each given the keys under its own
+    prefix; then ``module``'s load post-hooks. ``incompatible`` holds the lists of missing
+    keys, unexpected keys and errors that every module appends to."""
+    missing, unexpected, errors = incompatible
+    local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+    if assign:
+        local_metadata["assign_to_params_buffers"] = assign
+    module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing, unexpected,
+                                 errors)
+    for name, child in module._modules.items():
+        if child is not None:
+            child_prefix = prefix + name + "."
+            child_state = {key: value for key, value in state_dict.items()
+                           if key.startswith(child_prefix)}
+            _load_tree(child, child_state, child_prefix, metadata, assign, incompatible)
+    keys = _IncompatibleKeys(missing, unexpected)
+    for hook in module._load_state_dict_post_hooks.values():
+        if hook(module, keys) is not None:
+            raise AssertionError(
+                "Hooks registered with ``register_load_state_dict_post_hook`` are not expected "
+                "to return new values, if incompatible_keys need to be modified, it should be "
+                "done inplace.")
+
+
+class _WrappedHook:
+    """A load pre-hook, called with its module first where it was registered ``with_module``
+    (held weakly, so the hook keeps no module alive)."""
+
+    def __init__(self, hook, module=None):
+        self.hook = hook
+        self.with_module = module is not None
+        self.module = weakref.ref(module) if module is not None else None
+
+    def __call__(self, *args):
+        if not self.with_module:
+            return self.hook(*args)
+        module = self.module()
+        if module is None:
+            raise RuntimeError("You are trying to call the hook of a dead Module!")
+        return self.hook(module, *args)
+
+    def __getstate__(self) -> dict:
+        # A copy of the module (``copy.deepcopy``) gets a hook on the copy, not the original.
+        return {"hook": self.hook, "module": self.module() if self.with_module else None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["hook"], state["module"])
 
 
 def _annotate(error: Exception, module: Module) -> None:

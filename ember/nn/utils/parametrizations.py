@@ -239,7 +239,8 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``w = g · v / ‖v‖``, the norm over every dim but ``dim`` (one norm for the whole tensor
     when ``dim`` is ``None``). The originals are ``parametrizations.<name>.original0`` = ``g``
     (size 1 in every dim but ``dim``) and ``original1`` = ``v`` (``w``'s shape), set from the
-    weight so that it is unchanged.
+    weight so that it is unchanged. A state dict of the legacy ``nn.utils.weight_norm``
+    (``<name>_g``, ``<name>_v``) loads into it: a load pre-hook renames those keys.
 
     Args:
         module (Module): the module holding the weight.
@@ -258,7 +259,25 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         ember.Size([40, 20])
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module._register_load_state_dict_pre_hook(_LegacyWeightNormKeys(name))
     return module
+
+
+class _LegacyWeightNormKeys:
+    """A load pre-hook: a checkpoint of the legacy ``nn.utils.weight_norm`` holds
+    ``<name>_g`` and ``<name>_v``, which become ``parametrizations.<name>.original0`` and
+    ``original1``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                 unexpected_keys, error_msgs) -> None:
+        g_key, v_key = f"{prefix}{self.name}_g", f"{prefix}{self.name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            new_prefix = f"{prefix}parametrizations.{self.name}."
+            state_dict[new_prefix + "original0"] = state_dict.pop(g_key)
+            state_dict[new_prefix + "original1"] = state_dict.pop(v_key)
 
 
 # ---------------------------------------------------------------- spectral norm

@@ -6,9 +6,10 @@
 buffers; a forward pre-hook writes the normalized weight as a plain attribute before each
 call, running ``n_power_iterations`` steps first in training mode.
 
-PyTorch also registers a state-dict hook (a version number in the state dict's metadata) and
-a load pre-hook that converts checkpoints saved before that version; ember's state dicts
-carry no metadata, and the keys are the same, so neither is registered here.
+As PyTorch's, it also registers a state-dict hook that writes its format's version into the
+state dict's metadata (``_metadata[path]["spectral_norm"]["<name>.version"] = 1``) and a
+load pre-hook that converts a checkpoint of version 0 (``<name>``, ``<name>_orig`` and
+``<name>_u``, without ``<name>_v``) by solving for the ``v`` that gives its ``σ``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from ember.nn._functional.distance import normalize
 from ember.nn.modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
+from ember.ops.linalg import pinverse
 from ember.ops.matmul import dot, mv
 
-__all__ = ["SpectralNorm", "remove_spectral_norm", "spectral_norm"]
+__all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
+           "spectral_norm", "remove_spectral_norm"]
 
 
 class SpectralNorm:
@@ -70,6 +73,13 @@ class SpectralNorm:
         sigma = dot(u, mv(matrix, v))
         return weight / sigma
 
+    def _solve_v_and_rescale(self, matrix: Tensor, u: Tensor, target_sigma: Tensor) -> Tensor:
+        """A ``v`` with ``u = normalize(W v)`` and ``uᵀ W v = target_sigma``: the least-squares
+        solution of ``W v = u`` (through ``pinverse``, for a ``W`` of deficient rank),
+        rescaled."""
+        v = mv(pinverse(matrix.t().mm(matrix)), mv(matrix.t(), u))
+        return v.mul_(target_sigma / dot(u, mv(matrix, v)))
+
     def remove(self, module: Module) -> None:
         with no_grad():
             weight = self.compute_weight(module, do_power_iteration=False)
@@ -106,7 +116,62 @@ class SpectralNorm:
         module.register_buffer(hook.name + "_u", u)
         module.register_buffer(hook.name + "_v", v)
         module.register_forward_pre_hook(hook)
+        module._register_state_dict_hook(SpectralNormStateDictHook(hook))
+        module._register_load_state_dict_pre_hook(SpectralNormLoadStateDictPreHook(hook))
         return hook
+
+
+class SpectralNormLoadStateDictPreHook:
+    """The load pre-hook of ``spectral_norm``: converts a checkpoint saved before version 1.
+
+    Such a checkpoint holds ``<name>_orig``, ``<name>_u`` and the normalized ``<name>`` but
+    no ``<name>_v``. With ``σ`` the mean of ``<name>_orig / <name>``, it finds the ``v``
+    for which ``u = normalize(W v)`` and ``uᵀ W v = σ``, and replaces ``<name>`` by it.
+    """
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                 unexpected_keys, error_msgs) -> None:
+        fn = self.fn
+        version = local_metadata.get("spectral_norm", {}).get(fn.name + ".version", None)
+        if version is not None and version >= 1:
+            return
+        weight_key = prefix + fn.name
+        # keys of the current format without metadata (a state dict put together by hand,
+        # or saved by a format that drops it): taken as current
+        if version is None and weight_key not in state_dict and all(
+                weight_key + suffix in state_dict for suffix in ("_orig", "_u", "_v")):
+            return
+        absent = [weight_key + suffix for suffix in ("_orig", "", "_u")
+                  if weight_key + suffix not in state_dict]
+        if absent:
+            if strict:
+                missing_keys.extend(absent)
+            return
+        with no_grad():
+            weight_orig = state_dict[weight_key + "_orig"]
+            weight = state_dict.pop(weight_key)
+            sigma = (weight_orig / weight).mean()
+            matrix = fn.reshape_weight_to_matrix(weight_orig)
+            u = state_dict[weight_key + "_u"]
+            state_dict[weight_key + "_v"] = fn._solve_v_and_rescale(matrix, u, sigma)
+
+
+class SpectralNormStateDictHook:
+    """The state-dict hook of ``spectral_norm``: records the version of its keys' format in
+    the module's metadata, ``local_metadata["spectral_norm"]["<name>.version"]``."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, module: Module, state_dict, prefix, local_metadata) -> None:
+        versions = local_metadata.setdefault("spectral_norm", {})
+        key = self.fn.name + ".version"
+        if key in versions:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
+        versions[key] = self.fn._version
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
@@ -164,5 +229,15 @@ def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
         if isinstance(hook, SpectralNorm) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+            break
+    else:
+        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    # PyTorch 2.13 leaves the load pre-hook behind (it looks for it unwrapped), and then
+    # cannot load the module's own state dict; ember takes both hooks out.
+    for hooks, kind in ((module._state_dict_hooks, SpectralNormStateDictHook),
+                        (module._load_state_dict_pre_hooks, SpectralNormLoadStateDictPreHook)):
+        for key, hook in list(hooks.items()):
+            hook = getattr(hook, "hook", hook)  # a load pre-hook is kept wrapped
+            if isinstance(hook, kind) and hook.fn.name == name:
+                del hooks[key]
+                break
