@@ -66,4 +66,5 @@ def in_format(array, fmt: memory_format | None):
     """A copy of ``array`` whose elements lie in ``fmt``'s order (its shape is unchanged)."""
     order = _order(array, fmt, "contiguous")
     inverse = tuple(order.index(dim) for dim in range(len(order)))
-    return xp.ascontiguousarray(array.transpose(order), like=array).transpose(inverse)
+    # a copy even when the layout is already ``fmt``'s (``clone`` relies on it)
+    return xp.array(array.transpose(order), order="C", copy=True, like=array).transpose(inverse)

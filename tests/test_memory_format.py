@@ -86,3 +86,16 @@ def test_channels_last_needs_a_4d_tensor(shape):
         with pytest.raises(RuntimeError,
                            match="required rank 4 tensor to use channels_last format"):
             lib.zeros(shape).contiguous(memory_format=lib.channels_last)
+
+
+@pytest.mark.parametrize("memory_format", [None, "contiguous_format", "preserve_format",
+                                           "channels_last"])
+def test_clone_never_shares_the_inputs_memory(memory_format):
+    """A clone is a copy whatever the layout asked for, the input's own included."""
+    fmt = memory_format and getattr(ember, memory_format)
+    x = ember.ones(2, 3, 4, 5)
+    if memory_format == "channels_last":
+        x = x.contiguous(memory_format=ember.channels_last)
+    y = x.clone(memory_format=fmt)
+    y.fill_(5.0)
+    assert x.sum().item() == 120.0
