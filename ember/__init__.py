@@ -100,6 +100,7 @@ from ember.func import vmap
 from ember._toplevel import *  # noqa: F403
 from ember._toplevel_misc import *  # noqa: F403
 from ember._toplevel_views import *  # noqa: F403
+from ember._foreach import *  # noqa: F403
 
 _tensor_methods.install(Tensor)
 _tensor_methods.install_above(Tensor, globals())

@@ -47,7 +47,7 @@ LAYERS = (
         "ember.utils", "ember._serialization", "ember.serialization", "ember.distributed",
         "ember.amp", "ember.cuda", "ember.cpu", "ember.backends", "ember.accelerator",
         "ember.sparse", "ember.special", "ember.testing", "ember.jit", "ember.onnx",
-        "ember._toplevel", "ember._toplevel_misc", "ember._toplevel_views",
+        "ember._toplevel", "ember._toplevel_misc", "ember._toplevel_views", "ember._foreach",
         "ember._compile", "ember.compiler", "ember._dynamo", "ember.distributions", "ember.func",
     ),
     ("ember.viz", "ember.demo"),

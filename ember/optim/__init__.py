@@ -4,7 +4,7 @@ Every optimizer is an ``Optimizer`` subclass that only defines how one parameter
 updated; see ``optimizer.py`` for the shared loop, parameter groups and ``state_dict``.
 """
 
-from ember.optim import lr_scheduler
+from ember.optim import lr_scheduler, swa_utils
 from ember.optim.adadelta import Adadelta
 from ember.optim.adafactor import Adafactor
 from ember.optim.adagrad import Adagrad
@@ -40,4 +40,5 @@ __all__ = [
     "Rprop",
     "SparseAdam",
     "lr_scheduler",
+    "swa_utils",
 ]
