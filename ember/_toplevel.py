@@ -30,6 +30,7 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "ctc_loss",
     "cosine_embedding_loss",
     "cosine_similarity",
     "dropout",
@@ -49,6 +50,7 @@ __all__ = [
     "margin_ranking_loss",
     "max_pool1d",
     "max_pool2d",
+    "max_pool3d",
     "pairwise_distance",
     "pdist",
     "pixel_shuffle",
@@ -352,6 +354,20 @@ def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
 def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """``torch.max_pool2d``: the values only (an empty ``stride`` means the kernel size)."""
     return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """``torch.max_pool3d``: the values only (an empty ``stride`` means the kernel size)."""
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
+             zero_infinity=False) -> Tensor:
+    """``torch.ctc_loss`` with ATen's integer reduction: 1 the mean, 2 the sum, any other
+    (0 by default, as PyTorch's binding has it) each sequence's loss."""
+    name = {1: "mean", 2: "sum"}.get(reduction, "none")
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, name,
+                      zero_infinity)
 
 
 def avg_pool1d(
