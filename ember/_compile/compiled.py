@@ -52,6 +52,7 @@ from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.anomaly_mode import anomaly_state
 from ember.nn.modules.module import Module, state_changes
+from ember.nn.parameter import is_lazy
 
 
 class config:
@@ -226,6 +227,10 @@ class CompiledFunction:
         modules = _with_argument_modules(self._modules, (args, kwargs))
         reached.add(modules)
         captured = _captured_tensors(modules, reached)
+        if any(is_lazy(value) for value in captured.values()):
+            # a lazy layer's first call gives its tensors their shapes: eager, recorded next time
+            self._recordings -= 1
+            return self._function(*args, **kwargs)
         tape = Tape(tensors, captured, self._fullgraph)
         outside = forward_owner(self._function)  # its hooks run around the call
         hooked = _hooks_break(tape, [m for m in modules if m is not outside])

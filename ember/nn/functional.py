@@ -9,6 +9,7 @@ from ember.nn._functional.conv import *  # noqa: F401,F403
 from ember.nn._functional.ctc import *  # noqa: F401,F403
 from ember.nn._functional.distance import *  # noqa: F401,F403
 from ember.nn._functional.dropout import *  # noqa: F401,F403
+from ember.nn._functional.fractional_pooling import *  # noqa: F401,F403
 from ember.nn._functional.linear import *  # noqa: F401,F403
 from ember.nn._functional.loss import *  # noqa: F401,F403
 from ember.nn._functional.margin_loss import *  # noqa: F401,F403

@@ -1,18 +1,22 @@
-"""Convolution layers (``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``) and ``Fold``/``Unfold``."""
+"""Convolution layers (``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``, their ``Lazy`` forms) and
+``Fold``/``Unfold``."""
 
 from __future__ import annotations
 
 import math
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F, init
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, UninitializedParameter
 from ember.ops.creation import empty
 
 __all__ = [
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-    "Fold", "Unfold",
+    "Fold", "Unfold", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", "LazyConvTranspose3d",
 ]  # fmt: skip
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -263,6 +267,138 @@ class ConvTranspose3d(_ConvTranspose):
     """The adjoint of ``Conv3d`` in its input, plus a bias."""
 
     _dims = 3
+
+
+# ---------------------------------------------------------------- lazy convolutions
+class _LazyConvXdMixin(LazyModuleMixin):
+    """A convolution whose ``in_channels`` is the channel dim of its first input (dim 1, or
+    dim 0 of an unbatched input); ``weight`` and ``bias`` wait uninitialized until then."""
+
+    def _make_uninitialized(self, out_channels: int, bias: bool, device, dtype) -> None:
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        unbatched = self._dims + 1
+        if input.ndim not in (unbatched, unbatched + 1):
+            raise RuntimeError(
+                f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) input to "
+                f"{type(self).__name__}, but got input of size: {input.shape}")
+        return input.shape[1] if input.ndim == unbatched + 1 else input.shape[0]
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if self.transposed:
+            shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        else:
+            shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        with no_grad():
+            self.weight.materialize(shape)
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+
+class LazyConv1d(_LazyConvXdMixin, Conv1d):
+    """A ``Conv1d`` whose ``in_channels`` is read from its first input, which turns it into
+    a ``Conv1d``. The arguments are ``Conv1d``'s without ``in_channels``."""
+
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        # built without a bias, which would only be replaced by its stand-in
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):
+    """A ``Conv2d`` whose ``in_channels`` is read from its first input, which turns it into
+    a ``Conv2d``. The arguments are ``Conv2d``'s without ``in_channels``.
+
+    Example::
+
+        >>> layer = nn.LazyConv2d(8, 3)
+        >>> layer(ember.zeros(1, 3, 5, 5)).shape, layer.weight.shape
+        (ember.Size([1, 8, 3, 3]), ember.Size([8, 3, 3, 3]))
+    """
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` is read from its first input, which turns it into
+    a ``Conv3d``. The arguments are ``Conv3d``'s without ``in_channels``."""
+
+    cls_to_become = Conv3d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+    """A ``ConvTranspose1d`` whose ``in_channels`` is read from its first input, which turns
+    it into a ``ConvTranspose1d``. The arguments are its own without ``in_channels``."""
+
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose ``in_channels`` is read from its first input, which turns
+    it into a ``ConvTranspose2d``. The arguments are its own without ``in_channels``."""
+
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` is read from its first input, which turns
+    it into a ``ConvTranspose3d``. The arguments are its own without ``in_channels``."""
+
+    cls_to_become = ConvTranspose3d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device, dtype)
+        self._make_uninitialized(out_channels, bias, device, dtype)
 
 
 class Unfold(Module):

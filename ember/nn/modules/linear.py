@@ -1,13 +1,15 @@
-"""``Identity``, ``Linear`` and ``Bilinear``."""
+"""``Identity``, ``Linear``, ``LazyLinear`` and ``Bilinear``."""
 
 from __future__ import annotations
 
 import math
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F, init
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, UninitializedParameter
 from ember.ops.creation import empty
 
 
@@ -66,6 +68,52 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A ``Linear`` whose ``in_features`` is the last dim of its first input.
+
+    Until that call ``weight`` and ``bias`` are ``UninitializedParameter``s and
+    ``in_features`` is 0; the call materializes them, initializes them as ``Linear`` does and
+    turns the module into a ``Linear``.
+
+    Args:
+        out_features: size of each output sample.
+        bias: learn an additive bias (default True).
+
+    Shape:
+        input (*, H_in) → output (*, out_features); weight (out_features, H_in) and bias
+        (out_features,) once H_in is known.
+
+    Example::
+
+        >>> layer = nn.LazyLinear(3)
+        >>> layer(ember.zeros(4, 2)).shape, type(layer).__name__
+        (ember.Size([4, 3]), 'Linear')
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None):
+        # a Linear(0, 0) without bias, whose tensors are then replaced by stand-ins
+        super().__init__(0, 0, False, device, dtype)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor) -> None:
+        if self.has_uninitialized_params():
+            with no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
 
 
 class NonDynamicallyQuantizableLinear(Linear):

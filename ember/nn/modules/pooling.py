@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ember._tensor import Tensor
 from ember.nn import functional as F
+from ember.nn.modules.fractional_pooling import (  # noqa: F401  (PyTorch's path for them)
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
+)
 from ember.nn.modules.module import Module
 
 __all__ = [

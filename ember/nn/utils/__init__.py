@@ -1,8 +1,8 @@
-"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, ``rnn`` helpers, and
-parametrizations (``parametrize``, ``parametrizations``, the legacy ``weight_norm`` and
-``spectral_norm`` hooks)."""
+"""``ember.nn.utils``: gradient clipping, parameter/vector conversion, ``rnn`` helpers,
+``prune``, and parametrizations (``parametrize``, ``parametrizations``, the legacy
+``weight_norm`` and ``spectral_norm`` hooks)."""
 
-from ember.nn.utils import rnn, stateless  # noqa: F401
+from ember.nn.utils import prune, rnn, stateless  # noqa: F401
 from ember.nn.utils.clip_grad import *  # noqa: F401,F403
 from ember.nn.utils.convert_parameters import *  # noqa: F401,F403
 
