@@ -83,6 +83,8 @@ from ember.ops._sparse_math import (
     spmm,
 )
 from ember.ops.histogram import histogram, histogramdd
+from ember.ops.householder import geqrf, orgqr, ormqr
+from ember.ops.linalg_lu import lu, lu_solve, lu_unpack
 from ember.ops.sparse import (
     SparseTensor as _SparseTensor,
     sparse_coo,

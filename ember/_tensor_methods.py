@@ -211,13 +211,15 @@ def _cast(name: str, dtype):
 INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims", "as_strided"]
 
 
-# Methods over the top-level compositions of layer 8 (``x.put_(...)``, ``x.diagflat()``),
-# which this layer cannot import: ``ember/__init__.py`` hands them down (``install_above``).
+# Methods over functions that ``ember.ops`` does not export: the top-level compositions of
+# layer 8 (``x.put_(...)``, ``x.diagflat()``), which this layer cannot import, and the
+# factorizations of ``ops/linalg_lu.py`` and ``ops/householder.py``. ``ember/__init__.py``
+# hands them down (``install_above``).
 ABOVE = """
 adjoint as_strided cholesky_inverse cholesky_solve conj conj_physical diagflat diagonal_scatter
-frexp hardshrink histogram index_reduce is_conj is_inference is_neg is_nonzero is_same_size
-is_signed prelu put resolve_conj resolve_neg select_scatter slice_scatter unsafe_chunk
-unsafe_split unsafe_split_with_sizes
+frexp geqrf hardshrink histogram index_reduce is_conj is_inference is_neg is_nonzero
+is_same_size is_signed lu lu_solve orgqr ormqr prelu put resolve_conj resolve_neg
+select_scatter slice_scatter unsafe_chunk unsafe_split unsafe_split_with_sizes
 """.split()
 ABOVE_INPLACE = ["index_reduce", "put"]
 

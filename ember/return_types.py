@@ -42,3 +42,28 @@ class lstsq(NamedTuple):
     residuals: Tensor
     rank: Tensor
     singular_values: Tensor
+linalg_lu_factor = _pair("linalg_lu_factor", "LU", "pivots")
+linalg_inv_ex = _pair("linalg_inv_ex", "inverse", "info")
+linalg_solve_ex = _pair("linalg_solve_ex", "result", "info")
+linalg_cholesky_ex = _pair("linalg_cholesky_ex", "L", "info")
+linalg_ldl_factor = _pair("linalg_ldl_factor", "LD", "pivots")
+class linalg_lu_factor_ex(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+class _lu_with_info(NamedTuple):
+    LU: Tensor
+    pivots: Tensor
+    info: Tensor
+class linalg_lu(NamedTuple):
+    P: Tensor
+    L: Tensor
+    U: Tensor
+class lu_unpack(NamedTuple):
+    P: Tensor
+    L: Tensor
+    U: Tensor
+class linalg_ldl_factor_ex(NamedTuple):
+    LD: Tensor
+    pivots: Tensor
+    info: Tensor

@@ -163,8 +163,7 @@ NOT_IMPLEMENTED = {
                                   "is_mtia is_vulkan is_xla is_xpu mtia to_mkldnn xpu",
     "nested and named tensors, subclasses": "as_subclass is_nested name to_padded_tensor "
                                             "nonzero_static module_load",
-    "linear algebra ember lacks (and removed names)": "eig geqrf lstsq lu lu_solve orgqr "
-                                                      "ormqr solve symeig triangular_solve",
+    "complex results, and names PyTorch removed": "eig lstsq solve symeig triangular_solve",
     "special functions ember lacks": "igamma igamma_ igammac igammac_",
     "spectral ops (need complex)": "stft istft",
     "internal or legacy": "grad_dtype hash_tensor index map2_ reinforce slice_inverse "

@@ -15,7 +15,7 @@ from ember._backend import xp
 from ember._dtype import finfo
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
-from ember.linalg import qr, solve
+from ember.linalg import householder_product, qr, solve
 from ember.nn._functional.distance import normalize
 from ember.nn.modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ember.nn.modules.module import Module
@@ -23,6 +23,7 @@ from ember.nn.utils import parametrize
 from ember.nn.utils.weight_norm import _norm_except_dim, _weight_norm
 from ember.ops.comparison import allclose
 from ember.ops.creation import eye, zeros_like
+from ember.ops.householder import geqrf
 from ember.ops.linalg import matrix_exp
 from ember.ops.matmul import mv, vdot
 from ember.ops.random import randn
@@ -51,32 +52,6 @@ def _make_orthogonal(A: Tensor) -> Tensor:
     the orthogonal matrix nearest in the QR sense, unique for a full-rank ``A``."""
     Q, R = qr(A)
     return Q * R.diagonal(dim1=-2, dim2=-1).sgn().unsqueeze(-2)
-
-
-def _householder_product(A: Tensor, tau: Tensor) -> Tensor:
-    """The first columns of ``H_1 H_2 … H_k``, ``H_i = I - τ_i v_i v_iᵀ``, ``v_i`` the i-th
-    column of ``A`` below the diagonal with 1 on it (LAPACK's ``orgqr``; PyTorch's
-    ``linalg.householder_product``, real matrices), composed of ember's differentiable ops.
-
-    Args:
-        A (Tensor): ``(*, n, k)``, ``n >= k``, the reflections' vectors below the diagonal.
-        tau (Tensor): ``(*, k)``, their scales.
-    """
-    n, k = A.size(-2), A.size(-1)
-    identity = eye(n, k, dtype=A.dtype, device=A.device)
-    vectors = A.tril(-1) + identity
-    Q = identity.expand(*A.shape[:-2], n, k)
-    for i in reversed(range(k)):
-        v = vectors[..., :, i:i + 1]
-        Q = Q - tau[..., i:i + 1].unsqueeze(-1) * (v @ (v.mT @ Q))
-    return Q
-
-
-def _geqrf(A: Tensor) -> tuple[Tensor, Tensor]:
-    """LAPACK's ``geqrf`` of ``A`` (``(*, n, k)``): R on and above the diagonal, the
-    Householder vectors below it, and their scales ``tau``. Not differentiable."""
-    packed, tau = xp.linalg.qr(A._data, mode="raw")
-    return Tensor._make(xp.ascontiguousarray(xp.swapaxes(packed, -1, -2))), Tensor._make(tau)
 
 
 class _Orthogonal(Module):
@@ -112,7 +87,7 @@ class _Orthogonal(Module):
         else:
             A = X.tril(diagonal=-1)
             tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
-            Q = _householder_product(A, tau)
+            Q = householder_product(A, tau)
             # X's diagonal holds the signs (±1) of Q's columns; they are not trained.
             Q = Q * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
         if hasattr(self, "base"):
@@ -145,7 +120,7 @@ class _Orthogonal(Module):
                     "It is not possible to assign to the matrix exponential or the Cayley "
                     "parametrizations when use_trivialization=False."
                 )
-            A, tau = _geqrf(Q)
+            A, tau = geqrf(Q)
             # diag(A) becomes the signs of diag(R), flipped where LAPACK skipped a reflection
             # (tau = 0), so that forward gives Q back rather than a column-flipped Q.
             diagonal = xp.sign(xp.diagonal(A._data, axis1=-2, axis2=-1))
