@@ -58,14 +58,15 @@ def add_hook(owner, registry: str, hook, output_nr: int | None = None) -> Remova
 
 # Every owner that was given a hook. One set for all threads (a hook on a shared model may be
 # met by any thread's backward); the lock keeps one thread's registration from changing the
-# set while another lists it.
-_hooked = weakref.WeakSet()
+# set while another lists it. Keyed by id: a WeakSet compares a tensor registered twice
+# with ``==``, which is elementwise for tensors.
+_hooked = weakref.WeakValueDictionary()
 _hooked_lock = threading.Lock()
 
 
 def note_hooked(owner) -> None:
     with _hooked_lock:
-        _hooked.add(owner)
+        _hooked[id(owner)] = owner
 
 
 def hooks_registered() -> bool:
@@ -73,5 +74,5 @@ def hooks_registered() -> bool:
     if not _hooked:
         return False
     with _hooked_lock:
-        owners = list(_hooked)
+        owners = list(_hooked.values())
     return any(getattr(owner, name, None) for owner in owners for name in REGISTRIES)

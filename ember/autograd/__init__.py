@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from ember.autograd import graph  # noqa: F401 - ``torch.autograd.graph``: saved-tensor hooks
 from ember.autograd._differentiate import backward, grad
 from ember.autograd.anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ember.autograd.function import Function, once_differentiable

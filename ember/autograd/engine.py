@@ -40,6 +40,9 @@ class _ThreadState(threading.local):
         # Per backward pass under way in this thread (they can nest), innermost last: the
         # functions queued (``queue_callback``) to call when it ends.
         self.callbacks = []
+        # Per backward pass under way, innermost last: whether it computes the gradients of
+        # chosen tensors only (``grad()``, ``backward(inputs=...)``).
+        self.targeted = []
         # When True (``ember.viz.recording_gradients()``), each node keeps the norm of the
         # gradient that reached it in ``node.metadata["grad_norm"]``, for the graph picture.
         self.record_gradient_norms = False
@@ -60,6 +63,13 @@ def queue_callback(callback) -> None:
     passes[-1].append(callback)
 
 
+def is_checkpoint_valid() -> bool:
+    """Whether the backward pass this thread runs may start a pass of its own that
+    accumulates into ``.grad`` (a reentrant checkpoint's): not one that computes chosen
+    tensors' gradients only. PyTorch's ``torch.autograd._is_checkpoint_valid``."""
+    return not (thread_state.targeted and thread_state.targeted[-1])
+
+
 def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumulate=True):
     """Backpropagate ``seeds`` (tensors) from ``roots`` (pairs of node and output number).
 
@@ -71,6 +81,7 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
     state = thread_state
     callbacks = []
     state.callbacks.append(callbacks)
+    state.targeted.append(targets is not None)
     try:
         arrays = not (
             create_graph
@@ -86,6 +97,7 @@ def run_backward(roots, seeds, retain_graph, create_graph, targets=None, accumul
         return result
     finally:
         state.callbacks.pop()
+        state.targeted.pop()
 
 
 class _Walk:

@@ -22,10 +22,12 @@ import weakref
 
 from ember import _tape
 from ember._backend import (
+    array_types as _array_types,
     asarray as _asarray,
     bfloat16 as _BFLOAT16,
     ignoring_float_errors,
     ndarray as _ndarray,
+    xp,
 )
 from ember._hooks import add_hook
 from ember._tensor import Tensor
@@ -46,9 +48,27 @@ class _ThreadState(threading.local):
         # means a graph was kept alive into the next step (a memory leak). Other threads'
         # optimizers do not count: their steps say nothing about this thread's graphs.
         self.optimizer_steps = 0
+        # ``autograd.graph.saved_tensors_hooks``: the (pack, unpack) pairs in force, innermost
+        # last (only it applies), and the message of a ``disable_saved_tensors_hooks`` block.
+        self.saved_hooks = []
+        self.saved_hooks_disabled = None
 
 
 thread_state = _ThreadState()
+
+
+class _HooksAnywhere:
+    """How many saved-tensor hook pairs all threads have in force: with none, saving costs
+    one read of ``count`` more than it did before the hooks existed."""
+
+    __slots__ = ("count", "lock")
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+
+saved_hooks_anywhere = _HooksAnywhere()
 
 
 def count_optimizer_step() -> None:
@@ -91,6 +111,45 @@ class SavedTensor:
         tensor = Tensor._make(self._data, True)
         tensor.grad_fn, tensor._output_nr = owner, self._output_nr
         tensor._version_counter = self._version_counter
+        return tensor
+
+
+class PackedTensor:
+    """A saved tensor that went through the thread's saved-tensor hooks: what ``pack_hook``
+    returned, and the saved tensor's place in the graph, which the value that ``unpack_hook``
+    hands back takes on. The tensor itself is not kept (that is the point: a hook may keep
+    the value elsewhere, or nowhere, as checkpointing does)."""
+
+    __slots__ = ("_packed", "_unpack_hook", "_shape", "_requires_grad", "_edge", "_output_nr",
+                 "_own_output")
+
+    def __init__(self, tensor, packed, unpack_hook, owner):
+        self._packed, self._unpack_hook = packed, unpack_hook
+        self._shape, self._requires_grad = tensor._data.shape, tensor._requires_grad
+        self._output_nr, grad_fn = tensor._output_nr, tensor.grad_fn
+        # An output of the owner itself would make a cycle (owner, this, owner): it is
+        # reconnected to the owner that unpacks it, as ``SavedTensor`` does.
+        self._own_output = grad_fn is owner
+        if grad_fn is None and tensor._requires_grad:
+            grad_fn = grad_accumulator(tensor)  # a leaf: its gradient's destination
+        self._edge = None if self._own_output else grad_fn
+
+    def unpack(self, owner):
+        value = self._unpack_hook(self._packed)
+        if not isinstance(value, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                            f"got result of type {type(value).__name__}")
+        if value._data.shape != self._shape:
+            raise RuntimeError(
+                f"{owner.name()}: the unpack_hook of a saved tensor of shape "
+                f"{list(self._shape)} returned a tensor of shape {list(value._data.shape)}")
+        tensor = Tensor._make(value._data, self._requires_grad)
+        tensor._version_counter = value._version_counter
+        edge = owner if self._own_output else self._edge
+        if type(edge) is AccumulateGrad:
+            tensor._accumulator = weakref.ref(edge)
+        elif edge is not None:
+            tensor.grad_fn, tensor._output_nr = edge, self._output_nr
         return tensor
 
 
@@ -179,7 +238,7 @@ class BackwardNode:
             raise RuntimeError(FREED_MESSAGE)
         self._check_versions()
         return tuple(
-            saved.unpack(self) if type(saved) is SavedTensor else saved for saved in self._saved
+            saved.unpack(self) if type(saved) in _UNPACKED else saved for saved in self._saved
         )
 
     @property
@@ -190,7 +249,18 @@ class BackwardNode:
         for counter, version in self._saved_versions:
             if counter[0] != version:
                 self._check_versions()
-        return self._saved_data
+        # Empty when saved-tensor hooks packed the values (or nothing was saved).
+        return self._saved_data or self._unpacked_arrays()
+
+    _widened = False  # a bfloat16 op's node whose backward computes in float32
+
+    def _unpacked_arrays(self) -> tuple:
+        """``saved_arrays`` of a node whose saved values went through saved-tensor hooks."""
+        arrays = [None if saved is None else saved._data for saved in self.saved_tensors]
+        if self._widened:
+            arrays = [a.astype(_FLOAT32) if a is not None and a.dtype is _BFLOAT16 else a
+                      for a in arrays]
+        return tuple(arrays)
 
     def _check_versions(self) -> None:
         """PyTorch's error when a saved value was changed in place after it was saved."""
@@ -430,8 +500,11 @@ def check_leak(node: BackwardNode) -> None:
         _warn_leak()
 
 
-def keep_saved(node: BackwardNode, tensors) -> None:
-    """Keep ``tensors`` (tensors or None) as what ``node`` saved for backward."""
+def keep_saved(node: BackwardNode, tensors, arrays=None) -> None:
+    """Keep ``tensors`` (tensors or None) as what ``node`` saved for backward. ``arrays``,
+    where given, is what an op's forward saved, from which ``tensors`` were made."""
+    if saved_hooks_anywhere.count and _keep_packed(node, tensors, arrays):
+        return
     slots, data, versions = [], [], []
     for tensor in tensors:
         if tensor is None:
@@ -444,6 +517,42 @@ def keep_saved(node: BackwardNode, tensors) -> None:
         data.append(tensor._data)
         versions.append((counter, counter[0]))
     node._saved, node._saved_data, node._saved_versions = tuple(slots), tuple(data), tuple(versions)
+
+
+PACK_INPLACE_MESSAGE = (
+    "A saved tensor pack hook is modifying its input in place. Tensors provided as input to "
+    "pack hook cannot be modified by in-place operations as this can lead to unexpected "
+    "side-effects. Please open an issue if you need to perform in-place operations on the "
+    "input to a pack hook."
+)
+
+
+def _keep_packed(node: BackwardNode, tensors, arrays) -> bool:
+    """``keep_saved`` through this thread's innermost saved-tensor hooks, if it has any.
+
+    As in PyTorch, ``pack_hook`` runs under ``no_grad`` on each saved tensor and may not
+    change it in place; the value that comes back unpacked is not version-checked. A number
+    that an op saved (a promoted Python scalar) is kept as it is: PyTorch saves scalars as
+    scalars, which its hooks never see.
+    """
+    hooks = thread_state.saved_hooks
+    if not hooks:
+        return False  # the hooks in force are another thread's
+    _tape.graph_break("saved-tensor hooks are in force (saved_tensors_hooks, checkpoint)")
+    pack_hook, unpack_hook = hooks[-1]
+    slots = []
+    for index, tensor in enumerate(tensors):
+        if tensor is None or (arrays is not None and type(arrays[index]) not in _array_types):
+            slots.append(tensor)
+            continue
+        version = tensor._version_counter[0]
+        with grad_mode.no_grad():
+            packed = pack_hook(tensor)
+        if tensor._version_counter[0] != version:
+            raise RuntimeError(PACK_INPLACE_MESSAGE)
+        slots.append(PackedTensor(tensor, packed, unpack_hook, node))
+    node._saved, node._saved_data, node._saved_versions = tuple(slots), (), ()
+    return True
 
 
 def _excluded(node: BackwardNode, out) -> bool:
@@ -468,6 +577,10 @@ def grad_accumulator(tensor) -> AccumulateGrad:
 
 def _as_array(value):
     return value if type(value) is _ndarray else _asarray(value)
+
+
+_UNPACKED = (SavedTensor, PackedTensor)  # the forms of a saved value that ``unpack`` rebuilds
+_FLOAT32 = xp.dtype(xp.float32)
 
 
 def _in_package(frame, package: str) -> bool:

@@ -321,8 +321,10 @@ def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
         if saved:
             ctx.to_save = [_narrow_saved(item, wide, arrays, raw, rounded) for item in saved]
         _record(ctx, args, inputs, outputs)
-        if saved:
+        if saved and ctx._saved_data:
             ctx._saved_data = tuple([_wide_saved(item, raw, rounded) for item in saved])
+        elif saved:  # saved-tensor hooks packed them: they are widened when unpacked
+            ctx._widened = True
         if ctx._backward_arrays is not None:
             ctx._backward_arrays = partial(_backward_widened, type(ctx)._backward_arrays)
     if _tape_anywhere.count:  # a compiled call is being recorded: this path is not
@@ -439,7 +441,7 @@ def _record(node, args, inputs, outputs) -> None:
                 else:
                     item = Tensor._make(_saved_constant(item, outputs))
         tensors.append(item)
-    keep_saved(node, tensors)
+    keep_saved(node, tensors, saved)
 
 
 def _saved_constant(value, outputs):
