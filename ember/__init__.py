@@ -116,7 +116,7 @@ __version__ = "0.1.0"
 # Namespaces loaded on first use, not at import: ember.viz pulls in plotting helpers, and
 # the others are rarely used and cost import time (``import ember.special`` also works).
 _LAZY_NAMESPACES = {"viz", "special", "testing", "jit", "onnx", "compiler", "_dynamo",
-                    "distributions"}
+                    "distributions", "profiler"}
 
 
 def __getattr__(name: str):

@@ -36,7 +36,7 @@ def _sources():
 LAYERS = (
     ("ember._backend",),
     ("ember._dtype", "ember._device", "ember._memory_format", "ember._hooks", "ember._tensor_str",
-     "ember._tape"),
+     "ember._tape", "ember._profiling"),
     ("ember._tensor",),
     ("ember.autograd", "ember._autocast"),
     ("ember.ops", "ember.return_types", "ember.linalg", "ember.random"),
@@ -49,6 +49,7 @@ LAYERS = (
         "ember.sparse", "ember.special", "ember.testing", "ember.jit", "ember.onnx",
         "ember._toplevel", "ember._toplevel_misc", "ember._toplevel_views", "ember._foreach",
         "ember._compile", "ember.compiler", "ember._dynamo", "ember.distributions", "ember.func",
+        "ember.profiler", "ember.autograd.profiler", "ember.autograd.profiler_util",
     ),
     ("ember.viz", "ember.demo"),
     ("ember",),

@@ -557,10 +557,11 @@ OUT_OF_SCOPE = set(_words(
     "sparse_csc sparse_csc_tensor ccol_indices_copy col_indices_copy crow_indices_copy "
     "row_indices_copy indices_copy values_copy dsmm hsmm hspmm saddmm smm sspaddmm "
     "jagged nested masked"
-    # Devices, processes and services ember does not run: other accelerators, profiling,
-    # multiprocessing, the hub, and per-device autocast switches of the deprecated API.
+    # Devices, processes and services ember does not run: other accelerators, the CUDA
+    # profiler's switch, multiprocessing, the hub, and per-device autocast switches of the
+    # deprecated API.
     " Event Stream mps mtia xpu get_device_module multiprocessing "
-    "prepare_multiprocessing_environment futures monitor profiler "
+    "prepare_multiprocessing_environment futures monitor "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 hub torch_version version "
     "get_autocast_cpu_dtype get_autocast_gpu_dtype get_autocast_ipu_dtype "
     "get_autocast_xla_dtype is_autocast_cache_enabled is_autocast_cpu_enabled "

@@ -36,6 +36,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "functional",
+    "profiler",
 ]
 
 
@@ -44,4 +45,6 @@ def __getattr__(name: str):
     # autograd's core, so it is loaded when first asked for.
     if name == "functional":
         return importlib.import_module("ember.autograd.functional")
+    if name in ("profiler", "profiler_util"):  # built on the ops and the compiler
+        return importlib.import_module(f"ember.autograd.{name}")
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

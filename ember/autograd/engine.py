@@ -191,6 +191,9 @@ def _queue(buffers, ready, node, output_nr, grad) -> None:
 
 # ---------------------------------------------------------------- running a node
 
+# While a profile records, ember.profiler wraps ``_backward_on_arrays``, ``_backward_on_tensors``,
+# ``_accumulate_array`` and ``_accumulate``: the walk must keep calling them as module globals.
+
 
 def _backward_on_arrays(node, grads) -> tuple:
     """One gradient (or None) per argument of ``node``'s forward, from array ``grads``."""

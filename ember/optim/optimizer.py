@@ -30,6 +30,7 @@ from typing import Any
 from ember import _tape
 from ember._backend import asarray, is_writable, xp
 from ember._dtype import float64, get_default_dtype
+from ember._profiling import recorded
 from ember._tensor import Tensor
 from ember.autograd.function import count_optimizer_step
 from ember.autograd.grad_mode import enable_grad
@@ -178,6 +179,11 @@ def _parameters_of(optimizer, *_) -> list:
 _replayed_step = _tape.replayed(changes=_parameters_of)
 
 
+def _profiled(method: str):
+    """A method as a profile labels it, as PyTorch does: ``Optimizer.step#SGD.step``."""
+    return recorded(lambda self, *_, **__: f"Optimizer.{method}#{type(self).__name__}.{method}")
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -195,10 +201,11 @@ class Optimizer:
     """
 
     def __init_subclass__(cls, **kwargs) -> None:
-        # A compiled call replays an optimizer's step whole (its update is one fused pass).
+        # A compiled call replays an optimizer's step whole (its update is one fused pass);
+        # a profile labels it.
         super().__init_subclass__(**kwargs)
         if "step" in cls.__dict__:
-            cls.step = _replayed_step(cls.__dict__["step"])
+            cls.step = _replayed_step(_profiled("step")(cls.__dict__["step"]))
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -317,6 +324,7 @@ class Optimizer:
         return options
 
     @_tape.replayed(changes=lambda self, *_: _parameters_of(self), python_state=False)
+    @_profiled("zero_grad")
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""
         for group in self.param_groups:
@@ -486,7 +494,7 @@ class Optimizer:
         return text + ")"
 
 
-Optimizer.step = _replayed_step(Optimizer.step)
+Optimizer.step = _replayed_step(_profiled("step")(Optimizer.step))
 
 
 def _cast(param: Tensor, value, key=None):
