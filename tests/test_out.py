@@ -237,6 +237,30 @@ CASES.update({
     "linalg.svdvals": _linalg("svdvals"),
     "linalg.vecdot": _linalg("vecdot", _floats((3, 4), (3, 4))),
     "linalg.vector_norm": _linalg("vector_norm", _floats((3, 4))),
+    "linalg.cholesky_ex": _linalg("cholesky_ex"),
+    "linalg.cond": _linalg("cond"),
+    "linalg.householder_product": _linalg("householder_product", _floats((4, 3), (2,))),
+    "linalg.inv_ex": _linalg("inv_ex"),
+    "linalg.ldl_factor": _linalg("ldl_factor"),
+    "linalg.ldl_factor_ex": _linalg("ldl_factor_ex"),
+    "linalg.ldl_solve": OutCase(lambda lib, x, **out: lib.linalg.ldl_solve(
+        *lib.linalg.ldl_factor(x[0]), x[1], **out), _with(_spd, _floats((3, 2)))),
+    "linalg.lu": _linalg("lu", _floats((3, 4))),
+    "linalg.lu_factor": _linalg("lu_factor"),
+    "linalg.lu_factor_ex": _linalg("lu_factor_ex"),
+    "linalg.lu_solve": OutCase(lambda lib, x, **out: lib.linalg.lu_solve(
+        *lib.linalg.lu_factor(x[0]), x[1], **out), _with(_spd, _floats((3, 2)))),
+    "linalg.solve_ex": _linalg("solve_ex", _with(_spd, _floats((3, 2)))),
+    "linalg.tensorinv": _linalg("tensorinv", _floats((4, 2, 2)), 1),
+    "linalg.tensorsolve": _linalg("tensorsolve", _floats((2, 3, 6), (2, 3))),
+    "geqrf": OutCase(lambda lib, x, **out: lib.geqrf(x[0], **out), _floats((4, 3))),
+    "orgqr": OutCase(lambda lib, x, **out: lib.orgqr(x[0], x[1], **out), _floats((4, 3), (2,))),
+    "ormqr": OutCase(lambda lib, x, **out: lib.ormqr(x[0], x[1], x[2], **out),
+                     _floats((4, 3), (3,), (4, 2))),
+    "lu_solve": OutCase(lambda lib, x, **out: lib.lu_solve(x[1], *lib.linalg.lu_factor(x[0]),
+                                                            **out), _with(_spd, _floats((3, 2)))),
+    "lu_unpack": OutCase(lambda lib, x, **out: lib.lu_unpack(*lib.linalg.lu_factor(x[0]),
+                                                             **out), _spd),
 })
 
 

@@ -92,7 +92,10 @@ _SAME_DTYPE = {
          "linalg.eigh", "linalg.eigvalsh", "linalg.inv", "linalg.matmul", "linalg.qr",
          "linalg.slogdet", "linalg.solve", "linalg.svd", "linalg.svdvals",
          "linalg.vector_norm", "aminmax", "argmax", "argmin", "isin", "linalg.cross",
-         "log_softmax", "renorm", "scatter_add", "slogdet", "softmax"],
+         "log_softmax", "renorm", "scatter_add", "slogdet", "softmax",
+         "linalg.cholesky_ex", "linalg.inv_ex", "linalg.ldl_factor", "linalg.ldl_factor_ex",
+         "linalg.ldl_solve", "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex",
+         "linalg.lu_solve", "linalg.solve_ex", "lu_solve", "lu_unpack"],
         _EXPECTED,
     ),
     **dict.fromkeys(["max", "min", "sort", "topk"], (_EXPECTED, _EXPECTED)),
@@ -149,6 +152,8 @@ _SAME_DTYPE = {
     "linalg.norm": "linalg.norm expected out tensor dtype {want} but got: {got}",
     "linalg.solve_triangular": "expected scalar type {want} but found {got}",
     "linalg.vecdot": "linalg.vecdot: Expected out of dtype{want} but found {got}",
+    "ormqr": "torch.ormqr: Expected input and result to have the same dtype, but input has "
+    "dtype{want} and result has dtype {got}",
 }
 # median checks its indices output first; the others their values first.
 _INDICES_FIRST = frozenset({"median", "nanmedian"})
@@ -175,6 +180,17 @@ _CAST_REFUSALS = {
     "linalg.matrix_rank": "torch.linalg.matrix_rank: Expected result to be safely castable "
     "from {want} dtype, but got result with dtype {got}",
     "ldexp": "ldexp can't be cast to the desired output type {got}",
+    "geqrf": "torch.geqrf: Expected a to be safely castable from {want} dtype, but got a with "
+    "dtype {got}",
+    **dict.fromkeys(
+        ["linalg.householder_product", "orgqr"],
+        "torch.linalg.householder_product: Expected result to be safely castable from {want} "
+        "dtype, but got result with dtype {got}",
+    ),
+    **{name: f"{short}: Expected result to be safely castable from {{want}} dtype, but got "
+       "result with dtype {got}" for name, short in (
+           ("linalg.cond", "linalg.cond"), ("linalg.tensorinv", "tensorinv"),
+           ("linalg.tensorsolve", "tensorsolve"))},
     "mvlgamma": "mvlgamma: result type {want} can't be cast to the desired output type {want}",
 }
 _CAST = "result type {want} can't be cast to the desired output type {got}"
@@ -198,6 +214,11 @@ _ATEN_NAMES = {
     "linalg.inv": "linalg_inv_ex", "linalg.matmul": "matmul",
     "linalg.matrix_power": "matmul", "linalg.multi_dot": "mm",
     "linalg.slogdet": "_linalg_slogdet", "linalg.solve": "_linalg_solve_ex",
+    "linalg.solve_ex": "_linalg_solve_ex", "linalg.lu_factor": "linalg_lu_factor_ex",
+    "linalg.ldl_factor": "aten::linalg_ldl_factor_ex",
+    "linalg.ldl_factor_ex": "aten::linalg_ldl_factor_ex",
+    "linalg.ldl_solve": "aten::linalg_ldl_solve", "lu_solve": "linalg_lu_solve",
+    "orgqr": "linalg_householder_product",
     "linalg.svd": "_linalg_svd", "linalg.svdvals": "_linalg_svd", "linalg.vecdot": "sum",
 }
 # Floating-point results that PyTorch does not differentiate, so out= never refuses them.
@@ -206,6 +227,7 @@ _NOT_DIFFERENTIABLE = frozenset({"histc"})
 # they record a graph through ``out``, and refuse only a leaf ``out`` requiring grad.
 _COPIES_INTO_OUT = frozenset({
     "inner", "nanquantile", "quantile", "tensordot", "linalg.matrix_norm", "linalg.norm",
+    "linalg.cond", "linalg.tensorinv", "linalg.tensorsolve",
 })
 # Ops that refuse a leaf ``out`` requiring grad before anything else, as a copy would.
 _LEAF_FIRST = frozenset({"svd"})

@@ -451,9 +451,10 @@ _LU_SOLVE_WARNING = (
 
 
 @autocasts(FLOAT32)
-def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False):
     """Deprecated ``torch.lu``: ``(LU, pivots)`` as ``linalg.lu_factor`` gives them (never
-    raising for a singular matrix), and ``info`` too with ``get_infos=True``.
+    raising for a singular matrix), and ``info`` too with ``get_infos=True``. ember's takes
+    no ``out`` (PyTorch's copies into any dtype it is given).
 
     Example:
         >>> LU, pivots = ember.lu(A)  # warns: use ember.linalg.lu_factor
