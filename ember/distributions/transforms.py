@@ -23,20 +23,35 @@ from numbers import Number, Real
 
 from ember import ops
 from ember._dtype import finfo
-from ember._tensor import Tensor
+from ember._tensor import Size, Tensor
 from ember.distributions import constraints
-from ember.distributions.utils import _sum_rightmost, broadcast_all
-from ember.nn.functional import softplus
+from ember.distributions.utils import (
+    _sum_rightmost,
+    broadcast_all,
+    tril_matrix_to_vec,
+    vec_to_tril_matrix,
+)
+from ember.linalg import cholesky
+from ember.nn.functional import logsigmoid, pad, softplus
 
 __all__ = [
     "AbsTransform",
     "AffineTransform",
+    "CatTransform",
     "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
     "ExpTransform",
     "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
     "PowerTransform",
+    "ReshapeTransform",
     "SigmoidTransform",
+    "SoftmaxTransform",
     "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
     "TanhTransform",
     "Transform",
     "identity_transform",
@@ -625,3 +640,414 @@ def _same(a, b) -> bool:
     if isinstance(a, Number) and isinstance(b, Number):
         return a == b
     return bool((a == b).all())
+
+
+# ---------------------------------------------------------------- vectors and matrices
+
+
+def _too_few_dims(shape, needed: int = 1) -> None:
+    if len(shape) < needed:
+        raise ValueError("Too few dimensions on input")
+
+
+class StickBreakingTransform(Transform):
+    """Unconstrained vectors of length K - 1 onto the K-simplex, by breaking a stick.
+
+    Entry i takes the fraction z_i = sigmoid(x_i - log(K - 1 - i)) of what is left of the
+    stick: y_i = z_i Π_{j<i} (1 - z_j), and y_K the rest. The shift makes x = 0 the
+    simplex's centre. Bijective;
+    log|det| = Σ_i (-x̃_i + logsigmoid(x̃_i) + log y_i), x̃_i = x_i - log(K - 1 - i).
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    bijective = True
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = object.__hash__
+
+    @staticmethod
+    def _offset_log(x: Tensor) -> Tensor:
+        """log(K - 1 - i) for i = 0 … K - 2, K - 1 = x.shape[-1]."""
+        remaining = ops.arange(x.shape[-1], 0, -1, dtype=x.dtype, device=x.device)
+        return remaining.log()
+
+    def _call(self, x):
+        fractions = ops.sigmoid(x - self._offset_log(x))
+        left = ops.cumprod(1 - fractions, -1)
+        return pad(fractions, [0, 1], value=1) * pad(left, [1, 0], value=1)
+
+    def _inverse(self, y):
+        head = y[..., :-1]
+        remaining = ops.arange(y.shape[-1] - 1, 0, -1, dtype=y.dtype, device=y.device)
+        left = (1 - ops.cumsum(head, -1)).clamp(min=finfo(y.dtype).tiny)
+        return head.log() - left.log() + remaining.log()
+
+    def log_abs_det_jacobian(self, x, y):
+        shifted = x - self._offset_log(x)
+        return (-shifted + logsigmoid(shifted) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        _too_few_dims(shape)
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape):
+        _too_few_dims(shape)
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+
+class SoftmaxTransform(Transform):
+    """Unconstrained vectors onto the simplex: y = exp(x) / Σ exp(x). Not bijective (adding
+    a constant to x changes nothing); its "inverse" is log y."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SoftmaxTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        probabilities = (x - x.max(-1, True)[0]).exp()
+        return probabilities / probabilities.sum(-1, True)
+
+    def _inverse(self, y):
+        return y.log()
+
+    def forward_shape(self, shape):
+        _too_few_dims(shape)
+        return shape
+
+    def inverse_shape(self, shape):
+        _too_few_dims(shape)
+        return shape
+
+
+class LowerCholeskyTransform(Transform):
+    """Unconstrained square matrices onto lower-triangular ones with a positive diagonal:
+    the strictly lower part kept, the diagonal exponentiated, the upper part dropped."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        return x.tril(-1) + ops.diag_embed(x.diagonal(dim1=-2, dim2=-1).exp())
+
+    def _inverse(self, y):
+        return y.tril(-1) + ops.diag_embed(y.diagonal(dim1=-2, dim2=-1).log())
+
+
+class PositiveDefiniteTransform(Transform):
+    """Unconstrained square matrices onto positive-definite ones: L Lᵀ, with L the
+    ``LowerCholeskyTransform`` of x. Its inverse goes through the Cholesky factor."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        factor = LowerCholeskyTransform()(x)
+        return ops.matmul(factor, factor.mT)
+
+    def _inverse(self, y):
+        return LowerCholeskyTransform().inv(cholesky(y))
+
+
+class CorrCholeskyTransform(Transform):
+    r"""Unconstrained vectors of length D (D - 1) / 2 onto the Cholesky factors of D × D
+    correlation matrices (lower triangular, positive diagonal, rows of unit norm).
+
+    The vector fills the strictly lower triangle row by row, squashed by tanh into (-1, 1);
+    each row is then a stick broken by those partial correlations: entry j of row i is
+    r_ij √(1 - Σ_{k<j} y_ik²), and the diagonal entry what is left. Bijective.
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CorrCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        eps = finfo(x.dtype).eps
+        partial = x.tanh().clamp(min=-1 + eps, max=1 - eps)
+        lower = vec_to_tril_matrix(partial, diag=-1)
+        # the length left of each row's stick before entry j: Π_{k<j} √(1 - r_ik²)
+        left = ops.cumprod((1 - lower.pow(2)).sqrt(), -1)
+        identity = ops.eye(lower.shape[-1], dtype=x.dtype, device=x.device)
+        return (lower + identity) * pad(left[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        left = 1 - ops.cumsum(y * y, -1)
+        left_before = pad(left[..., :-1], [1, 0], value=1)
+        partial = (tril_matrix_to_vec(y, diag=-1)
+                   / tril_matrix_to_vec(left_before, diag=-1).sqrt())
+        return 0.5 * (ops.log1p(partial) - ops.log1p(-partial))
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        """½ Σ log(1 - Σ_{k≤j} y_ik²) over the entries below the diagonal but one (the
+        stick), plus Σ log(1 - tanh² x) (the squashing)."""
+        left = 1 - ops.cumsum(y * y, -1)
+        stick = 0.5 * tril_matrix_to_vec(left, diag=-2).log().sum(-1)
+        squash = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick + squash
+
+    def forward_shape(self, shape):
+        _too_few_dims(shape)
+        length = shape[-1]
+        size = round((0.25 + 2 * length) ** 0.5 + 0.5)
+        if size * (size - 1) // 2 != length:
+            raise ValueError("Input is not a flattend lower-diagonal number")
+        return tuple(shape[:-1]) + (size, size)
+
+    def inverse_shape(self, shape):
+        _too_few_dims(shape, 2)
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        size = shape[-1]
+        return tuple(shape[:-2]) + (size * (size - 1) // 2,)
+
+
+class ReshapeTransform(Transform):
+    """Events of shape ``in_shape`` reshaped to ``out_shape`` (as many entries); the batch
+    dims to their left are kept. Bijective, with log|det| = 0.
+
+    Args:
+        in_shape: the event shape of the input.
+        out_shape: the event shape of the output.
+        cache_size: see ``Transform``.
+    """
+
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size: int = 0):
+        self.in_shape = Size(in_shape)
+        self.out_shape = Size(out_shape)
+        if self.in_shape.numel() != self.out_shape.numel():
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x):
+        batch_shape = tuple(x.shape[: x.dim() - len(self.in_shape)])
+        return x.reshape(batch_shape + tuple(self.out_shape))
+
+    def _inverse(self, y):
+        batch_shape = tuple(y.shape[: y.dim() - len(self.out_shape)])
+        return y.reshape(batch_shape + tuple(self.in_shape))
+
+    def log_abs_det_jacobian(self, x, y):
+        batch_shape = tuple(x.shape[: x.dim() - len(self.in_shape)])
+        return ops.zeros(batch_shape, dtype=x.dtype, device=x.device)
+
+    def _swap_events(self, shape, have: Size, give: Size):
+        if len(shape) < len(have):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(have)
+        if tuple(shape[cut:]) != tuple(have):
+            raise ValueError(f"Shape mismatch: expected {Size(shape[cut:])} but got {have}")
+        return tuple(shape[:cut]) + tuple(give)
+
+    def forward_shape(self, shape):
+        return self._swap_events(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return self._swap_events(shape, self.out_shape, self.in_shape)
+
+
+class CatTransform(Transform):
+    """Each transform of ``tseq`` on its slice along ``dim``, of ``lengths[i]`` entries (1
+    each by default), the results concatenated: the transform counterpart of ``cat``.
+
+    Example::
+
+        >>> t = CatTransform([ExpTransform(), identity_transform], dim=0, lengths=[2, 3])
+        >>> y = t(ember.zeros(5))  # the first two entries exponentiated
+    """
+
+    def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("CatTransform expects a sequence of Transforms")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError("CatTransform expects one length per transform")
+        self.dim = dim
+
+    @property
+    def event_dim(self) -> int:
+        return max(t.event_dim for t in self.transforms)
+
+    @property
+    def length(self) -> int:
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _slices(self, value: Tensor):
+        """(transform, slice of ``value``) pairs along ``dim``."""
+        # PyTorch asserts these, so a mismatch is its AssertionError
+        if not -value.dim() <= self.dim < value.dim():
+            raise AssertionError(f"dim {self.dim} is out of range for {value.dim()} dims")
+        if value.size(self.dim) != self.length:
+            raise AssertionError(f"size({self.dim}) = {value.size(self.dim)} must equal "
+                                 f"length {self.length}")
+        start = 0
+        for transform, length in zip(self.transforms, self.lengths):
+            yield transform, value.narrow(self.dim, start, length)
+            start += length
+
+    def _call(self, x):
+        return ops.cat([transform(part) for transform, part in self._slices(x)], self.dim)
+
+    def _inverse(self, y):
+        return ops.cat([transform.inv(part) for transform, part in self._slices(y)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        """Each part's log|det|, summed over the event dims it lacks; concatenated along
+        ``dim`` where that dim is a batch dim of the result, else added up."""
+        terms = []
+        for (transform, x_part), (_, y_part) in zip(self._slices(x), self._slices(y)):
+            term = transform.log_abs_det_jacobian(x_part, y_part)
+            if transform.event_dim < self.event_dim:
+                term = _sum_rightmost(term, self.event_dim - transform.event_dim)
+            terms.append(term)
+        dim = self.dim - x.dim() if self.dim >= 0 else self.dim
+        dim += self.event_dim
+        if dim < 0:
+            return ops.cat(terms, dim)
+        return sum(terms)
+
+    @property
+    def bijective(self) -> bool:
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Transform i of ``tseq`` on index i along ``dim``, the results stacked: the transform
+    counterpart of ``stack``."""
+
+    def __init__(self, tseq, dim: int = 0, cache_size: int = 0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("StackTransform expects a sequence of Transforms")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slices(self, value: Tensor) -> list:
+        if not -value.dim() <= self.dim < value.dim():
+            raise AssertionError(f"dim {self.dim} is out of range for {value.dim()} dims")
+        if value.size(self.dim) != len(self.transforms):
+            raise AssertionError(f"size({self.dim}) = {value.size(self.dim)} must equal "
+                                 f"len(transforms) {len(self.transforms)}")
+        return [value.select(self.dim, index) for index in range(value.size(self.dim))]
+
+    def _call(self, x):
+        parts = zip(self._slices(x), self.transforms)
+        return ops.stack([transform(part) for part, transform in parts], self.dim)
+
+    def _inverse(self, y):
+        parts = zip(self._slices(y), self.transforms)
+        return ops.stack([transform.inv(part) for part, transform in parts], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        terms = [transform.log_abs_det_jacobian(x_part, y_part)
+                 for x_part, y_part, transform
+                 in zip(self._slices(x), self._slices(y), self.transforms)]
+        return ops.stack(terms, self.dim)
+
+    @property
+    def bijective(self) -> bool:
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """A distribution's cumulative distribution function, from its support onto [0, 1]:
+    y = F(x), x = F⁻¹(y) (``icdf``), log|dy/dx| = log p(x). Increasing and bijective.
+
+    Args:
+        distribution: a distribution with ``cdf``, ``icdf`` and ``log_prob``.
+        cache_size: see ``Transform``.
+    """
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return type(self)(self.distribution, cache_size=cache_size)

@@ -7,7 +7,7 @@ from functools import update_wrapper
 from numbers import Number
 
 from ember import ops
-from ember._dtype import finfo, get_default_dtype
+from ember._dtype import finfo, get_default_dtype, int64
 from ember._tensor import Size, Tensor
 from ember.autograd import enable_grad, no_grad
 from ember.ops.softmax import softmax
@@ -19,6 +19,8 @@ __all__ = [
     "lazy_property",
     "logits_to_probs",
     "probs_to_logits",
+    "tril_matrix_to_vec",
+    "vec_to_tril_matrix",
 ]
 
 euler_constant = 0.57721566490153286060  # Euler–Mascheroni γ
@@ -116,6 +118,47 @@ class _LazyPropertyAndProperty(lazy_property, property):
     def __init__(self, wrapped):
         lazy_property.__init__(self, wrapped)
         property.__init__(self, wrapped)
+
+
+def _tril_mask(n: int, diag: int) -> list:
+    """The flat positions (row-major) of an n × n matrix's entries on or below diagonal
+    ``diag`` (0 the main one, -1 the one below it)."""
+    return [row * n + column for row in range(n) for column in range(n)
+            if column <= row + diag]
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of the last two dims of ``mat`` on or below diagonal ``diag``, row by
+    row, as a vector (the inverse of ``vec_to_tril_matrix``)."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    positions = ops.tensor(_tril_mask(n, diag), dtype=int64, device=mat.device)
+    flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
+    return flat.index_select(-1, positions)
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The square matrix whose entries on or below diagonal ``diag`` are ``vec``'s, row by
+    row, with zeros elsewhere: its size n is the one whose count of such entries is
+    ``vec.shape[-1]``, else ValueError."""
+    length = vec.shape[-1]
+    # that count is (n (n + 1 + 2 diag) - |diag| (diag + 1)) / 2: solve for n
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * length + 4 * abs(diag) * (diag + 1))
+         ** 0.5) / 2
+    if abs(round(n) - n) > finfo(vec.dtype).eps:
+        raise ValueError(
+            f"The size of last dimension is {length} which cannot be expressed as the "
+            "lower triangular part of a square D x D matrix."
+        )
+    n = round(n)
+    # each entry of the matrix gathers from [0, vec...]: 0 above the diagonal
+    sources = [0] * (n * n)
+    for index, position in enumerate(_tril_mask(n, diag)):
+        sources[position] = index + 1
+    padded = ops.cat([ops.zeros_like(vec[..., :1]), vec], -1)
+    sources = ops.tensor(sources, dtype=int64, device=vec.device)
+    return padded.index_select(-1, sources).reshape(tuple(vec.shape[:-1]) + (n, n))
 
 
 def _as_size(shape) -> Size:
