@@ -409,36 +409,36 @@ class OwnForms:
     # PyTorch's keywords (``size=``, ``layout=``, ``pin_memory=``) are accepted by name too.
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
                    pin_memory=False) -> Tensor:
-        return ops.tensor(data, dtype=dtype or self.dtype, device=device,
+        return ops.tensor(data, dtype=dtype or self.dtype, device=_like(self, device),
                            requires_grad=requires_grad)
 
     def new_zeros(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
                   layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_zeros", sizes, size)
-        return ops.zeros(shape, dtype=dtype or self.dtype, device=device,
+        return ops.zeros(shape, dtype=dtype or self.dtype, device=_like(self, device),
                           requires_grad=requires_grad)
 
     def new_ones(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
                  layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_ones", sizes, size)
-        return ops.ones(shape, dtype=dtype or self.dtype, device=device,
+        return ops.ones(shape, dtype=dtype or self.dtype, device=_like(self, device),
                          requires_grad=requires_grad)
 
     def new_empty(self, *sizes, size=_NOT_GIVEN, dtype=None, device=None, requires_grad=False,
                   layout=None, pin_memory=False) -> Tensor:
         shape = _new_size("new_empty", sizes, size)
-        return ops.empty(shape, dtype=dtype or self.dtype, device=device,
+        return ops.empty(shape, dtype=dtype or self.dtype, device=_like(self, device),
                           requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
                  layout=None, pin_memory=False) -> Tensor:
-        return ops.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+        return ops.full(size, fill_value, dtype=dtype or self.dtype, device=_like(self, device),
                          requires_grad=requires_grad)
 
     def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
                           layout=None, pin_memory=False) -> Tensor:
-        return ops.empty_strided(size, stride, dtype=dtype or self.dtype, device=device,
-                                  requires_grad=requires_grad)
+        return ops.empty_strided(size, stride, dtype=dtype or self.dtype,
+                                  device=_like(self, device), requires_grad=requires_grad)
 
     # ------------------------------------------------------------ layouts (ember/ops/sparse.py)
     is_sparse = is_sparse_csr = False
@@ -525,6 +525,11 @@ def parse_to(args: tuple, kwargs: dict) -> tuple:
         elif arg is not None:
             dtype = to_dtype(arg)
     return device, dtype, flags[0], flags[1], memory_format
+
+
+def _like(tensor: Tensor, device):
+    """The device of a ``new_*`` tensor: ``device``, or ``tensor``'s when None."""
+    return tensor.device if device is None else device
 
 
 def _python_elementwise(name: str, tensor: Tensor) -> None:

@@ -47,6 +47,15 @@ def test_seeded_draws_repeat_and_land_on_cuda():
 
 
 @cuda
+def test_new_tensors_follow_their_tensors_device():
+    x = ember.arange(3.0, device="cuda")
+    made = [x.new_zeros((1,)), x.new_ones(2), x.new_empty(2), x.new_full((2,), 3.0),
+            x.new_tensor([1.0]), x.new_empty_strided((2,), (1,)), x.new(2), x.new([1.0])]
+    assert all(t.device == x.device for t in made)
+    assert x.new_zeros(1, device="cpu").device == ember.device("cpu")
+
+
+@cuda
 def test_draws_follow_their_inputs_device():
     x = ember.rand(3, 4, device="cuda")
     results = [
