@@ -120,9 +120,13 @@ _ATEN_NAMES = {
     "LeftShift": "bitwise_left_shift", "RightShift": "bitwise_right_shift",
     "CtcLossBackward": "_ctc_loss_backward", "ScatterWithReduce": "scatter",
     "BernoulliProbability": "bernoulli", "MaxPool2D": "max_pool2d", "MaxPool3D": "max_pool3d",
+    "StandardGamma": "_standard_gamma", "StandardGammaGrad": "_standard_gamma_grad",
+    "Dirichlet": "_sample_dirichlet", "DirichletGrad": "_dirichlet_grad",
+    "RegularizedGamma": "igamma",
 }
 # ember's ops that stand for no ATen op: their events keep ember's name
-EMBER_ONLY = frozenset({"AllReduceSum", "NonDifferentiable", "PowerZero"})
+EMBER_ONLY = frozenset({"AllReduceSum", "NonDifferentiable", "PowerZero",
+                        "RegularizedGammaInput"})
 _NODE_NAME = re.compile(r"(\w+?)Backward\d*")
 _names: dict = {}
 
