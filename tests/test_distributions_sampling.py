@@ -16,70 +16,13 @@ import pytest
 import torch
 
 import ember
+from tests.distribution_samplers import FIRST, MORE, both as _both
 
 torch.set_num_threads(1)
 
 SAMPLE_SHAPES = [(), (5,), (2, 3), "size"]
-
-
-def _tensor(lib, array, requires_grad=False, dtype=None):
-    dtype = dtype or lib.float64
-    return lib.tensor(np.asarray(array), dtype=dtype, requires_grad=requires_grad)
-
-
-def _spd(rng, n):
-    factor = rng.uniform(-1.0, 1.0, (n, n))
-    return factor @ factor.T + np.eye(n)
-
-
-# name -> (make(lib, rng-drawn arrays as tensors), arrays)
-def _makers(rng):
-    p = rng.uniform(0.1, 0.9, (3,))
-    weights = rng.uniform(0.5, 2.0, (2, 4))
-    return {
-        "normal": (lambda lib, a, b: lib.distributions.Normal(a, b),
-                   [rng.uniform(-1, 1, (3,)), rng.uniform(0.5, 2, (2, 1))]),
-        "laplace": (lambda lib, a, b: lib.distributions.Laplace(a, b),
-                    [rng.uniform(-1, 1, (3,)), rng.uniform(0.5, 2, (2, 1))]),
-        "exponential": (lambda lib, a: lib.distributions.Exponential(a),
-                        [rng.uniform(0.5, 2, (2, 3))]),
-        "uniform": (lambda lib, a, b: lib.distributions.Uniform(a, b),
-                    [rng.uniform(-2, -1, (3,)), rng.uniform(1, 2, (2, 1))]),
-        "bernoulli": (lambda lib, a: lib.distributions.Bernoulli(a), [p]),
-        "bernoulli_logits": (lambda lib, a: lib.distributions.Bernoulli(logits=a),
-                             [rng.uniform(-2, 2, (2, 3))]),
-        "categorical": (lambda lib, a: lib.distributions.Categorical(a), [weights]),
-        "categorical_logits": (lambda lib, a: lib.distributions.Categorical(logits=a),
-                               [rng.uniform(-2, 2, (4,))]),
-        "one_hot_categorical": (lambda lib, a: lib.distributions.OneHotCategorical(a),
-                                [weights]),
-        "straight_through": (
-            lambda lib, a: lib.distributions.OneHotCategoricalStraightThrough(a), [weights]),
-        "multivariate_normal": (
-            lambda lib, a, b: lib.distributions.MultivariateNormal(a, covariance_matrix=b),
-            [rng.uniform(-1, 1, (2, 3)), _spd(rng, 3)]),
-        "independent": (
-            lambda lib, a, b: lib.distributions.Independent(lib.distributions.Normal(a, b), 1),
-            [rng.uniform(-1, 1, (2, 3)), rng.uniform(0.5, 2, (3,))]),
-        "log_normal": (lambda lib, a, b: lib.distributions.LogNormal(a, b),
-                       [rng.uniform(-1, 1, (3,)), rng.uniform(0.2, 1, (3,))]),
-        "squashed": (lambda lib, a, b: lib.distributions.TransformedDistribution(
-            lib.distributions.Normal(a, b), [lib.distributions.TanhTransform()]),
-            [rng.uniform(-1, 1, (3,)), rng.uniform(0.2, 1, (3,))]),
-    }
-
-
-NAMES = list(_makers(np.random.default_rng(0)))
-
-
-def _both(name, seed=0, requires_grad=False, dtype=None):
-    rng = np.random.default_rng(seed)
-    make, arrays = _makers(rng)[name]
-    made = []
-    for lib in (torch, ember):
-        params = [_tensor(lib, a, requires_grad, dtype and getattr(lib, dtype)) for a in arrays]
-        made.append((make(lib, *params), params))
-    return made
+# every distribution of both tables: the generic tests below run on all of them
+NAMES = FIRST + MORE
 
 
 def _sample_shape(lib, shape):
@@ -101,6 +44,8 @@ def test_sample_shapes_and_dtypes_match_torch(name, dtype):
             assert isinstance(actual, ember.Tensor)
             assert tuple(actual.shape) == tuple(expected.shape), (method, shape)
             assert str(actual.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+            # every draw lies in the support (which validation would otherwise reject)
+            assert bool(ember_dist.support.check(actual.detach()).all())
 
 
 @pytest.mark.parametrize("name", NAMES)
