@@ -848,13 +848,14 @@ def _zeroes_to_none(step) -> bool:
 
 def _live_steps(steps, outputs) -> list:
     """The steps something depends on: draws, writes and clears of ``.grad`` always (the
-    generator's position, the buffers and gradients are state), ops when an output of
-    theirs is read."""
+    generator's position, the buffers and gradients are state), checks that may raise
+    (``Check``), ops when an output of theirs is read."""
     read = {s.index for s in outputs}
     live = []
     for step in reversed(steps):
         keep = step.kind in ("draw", "write", "call", "backward", "clear") or bool(step.handed) \
-            or any(s.index in read for s in step.outputs)
+            or any(s.index in read for s in step.outputs) \
+            or step.kind == "op" and getattr(step.op, "effect", False)
         if keep:
             live.append(step)
             read.update(a.index for a in slots_read(step))

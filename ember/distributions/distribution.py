@@ -10,12 +10,14 @@ event, of the broadcast shape less ``event_shape``.
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
-from ember import ops
+from ember import _tape, ops
 from ember._tensor import Size, Tensor
 from ember.autograd import no_grad
 from ember.distributions import constraints
 from ember.distributions.utils import _as_size, lazy_property
+from ember.ops._function import Check
 
 __all__ = ["Distribution"]
 
@@ -75,12 +77,9 @@ class Distribution:
                                                         lazy_property):
                 continue
             value = getattr(self, name)
-            if not bool(constraint.check(value).all()):
-                raise ValueError(
-                    f"Expected parameter {name} ({type(value).__name__} of shape "
-                    f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
-                    f"constraint {constraint!r}, but found invalid values:\n{value}"
-                )
+            _check(constraint, value, "Expected parameter {name} ({kind} of shape {shape}) of "
+                   f"distribution {self!r} to satisfy the constraint {constraint!r}, but found "
+                   "invalid values:\n{value}", name)
 
     def expand(self, batch_shape, _instance=None):
         """A new distribution with its batch dims expanded to ``batch_shape`` (as
@@ -205,12 +204,9 @@ class Distribution:
                 stacklevel=3,
             )
             return
-        if not bool(support.check(value).all()):
-            raise ValueError(
-                f"Expected value argument ({type(value).__name__} of shape "
-                f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
-                f"distribution {self!r}, but found invalid values:\n{value}"
-            )
+        _check(support, value, "Expected value argument ({kind} of shape {shape}) to be within "
+               f"the support ({support!r}) of the distribution {self!r}, but found invalid "
+               "values:\n{value}")
 
     def _get_checked_instance(self, cls, _instance=None):
         """A fresh, uninitialized instance of this distribution's class, for ``expand``."""
@@ -241,3 +237,24 @@ def _expand_parameters(distribution, cls, batch_shape, _instance, names) -> Dist
     Distribution.__init__(new, batch_shape, distribution.event_shape, validate_args=False)
     new._validate_args = distribution._validate_args
     return new
+
+
+def _check(constraint, value: Tensor, message: str, name: str = "") -> None:
+    """Raise ValueError with ``message`` (its ``{name}``, ``{kind}``, ``{shape}`` and
+    ``{value}`` filled in) unless every entry of ``value`` satisfies ``constraint``. While a
+    compiled call records, an op (``Check``), so that each replay checks that call's values."""
+    if _tape.current() is None:
+        _refuse_outside(constraint, message, name, value)
+    else:
+        Check.values(partial(_refuse_outside_array, constraint, message, name), value)
+
+
+def _refuse_outside(constraint, message: str, name: str, value: Tensor) -> None:
+    if not bool(constraint.check(value).all()):
+        raise ValueError(message.format(name=name, kind=type(value).__name__,
+                                        shape=tuple(value.shape), value=value))
+
+
+def _refuse_outside_array(constraint, message: str, name: str, array) -> None:
+    with _tape.muted(), no_grad():
+        _refuse_outside(constraint, message, name, Tensor._make(array))

@@ -289,6 +289,21 @@ class NonDifferentiable(Op):
         return cls.apply(partial(function, **options), *inputs)
 
 
+class Check(NonDifferentiable):
+    """``function(*arrays)``, which raises for values it refuses and whose result nothing
+    reads: a compiled program keeps it all the same (``effect``), so that each replay checks
+    that call's values (a distribution's arguments against their constraints)."""
+
+    effect = True
+
+    @classmethod
+    def values(cls, function, *inputs, **options) -> None:
+        if _tape.current() is None:
+            function(*[input._data for input in inputs], **options)
+        else:
+            cls.apply(partial(function, **options), *inputs)
+
+
 def _apply_lowered(cls, args, arrays, needs, inputs, num_args):
     """``Op.apply`` with a bfloat16 input: the forward runs on float32, as PyTorch's CPU kernels.
 
