@@ -373,3 +373,20 @@ def test_setitem_on_an_intermediate_replays(name):
         x, index = ember.tensor(rng.standard_normal((4, 6)).astype(np.float32)), ember.tensor(index)
         _same(function(x, index), compiled(x, index), name)
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+
+
+def test_gaussian_nll_loss_replays_and_checks_each_calls_variances():
+    """Its check that no variance is negative is an op that only raises (``Check``): the
+    loss replays, and a replay refuses a negative variance as eager does."""
+    def step(prediction, target, variance):
+        return F.gaussian_nll_loss(prediction, target, variance)
+
+    compiled = ember.compile(step)
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        prediction, target = (ember.tensor(rng.standard_normal((4, 3))) for _ in range(2))
+        variance = ember.tensor(rng.uniform(0.5, 2.0, (4, 1)))
+        _same(step(prediction, target, variance), compiled(prediction, target, variance))
+    assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
+    with pytest.raises(ValueError, match="var has negative entry/entries"):
+        compiled(prediction, target, -variance)

@@ -22,10 +22,17 @@ from ember._backend import asarray, defer_check, ndarray, xp
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.nn._functional.activation import logsigmoid
-from ember.ops._function import Lowered, Op, _legacy, broadcast_shape, lowerable, promote
+from ember.ops._function import (
+    Check,
+    Lowered,
+    Op,
+    _legacy,
+    broadcast_shape,
+    lowerable,
+    promote,
+)
 from ember.ops.creation import ones_like
 from ember.ops.elementwise import clamp_min, exp, log, minimum, where, xlogy
-from ember.ops.reduction import any as any_
 from ember.ops.softmax import log_softmax
 
 __all__ = [
@@ -712,8 +719,8 @@ def gaussian_nll_loss(
         if var < 0:
             raise ValueError("var has negative entry/entries")
         var = var * ones_like(input)
-    elif any_(var < 0):
-        raise ValueError("var has negative entry/entries")
+    else:  # an op, so that a compiled call checks each call's variances
+        Check.values(_refuse_negative_variance, var)
     if var.shape != input.shape:
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
@@ -732,6 +739,11 @@ def gaussian_nll_loss(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+def _refuse_negative_variance(var) -> None:
+    if (var < 0).any():
+        raise ValueError("var has negative entry/entries")
 
 
 # ---------------------------------------------------------------- margins and embeddings
