@@ -386,7 +386,8 @@ def test_gaussian_nll_loss_replays_and_checks_each_calls_variances():
     for _ in range(3):
         prediction, target = (ember.tensor(rng.standard_normal((4, 3))) for _ in range(2))
         variance = ember.tensor(rng.uniform(0.5, 2.0, (4, 1)))
-        _same(step(prediction, target, variance), compiled(prediction, target, variance))
+        _same(step(prediction, target, variance), compiled(prediction, target, variance),
+              "gaussian_nll_loss")
     assert compiled.breaks == [] and compiled.replays == 2, compiled.breaks
     with pytest.raises(ValueError, match="var has negative entry/entries"):
         compiled(prediction, target, -variance)
