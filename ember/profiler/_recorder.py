@@ -125,7 +125,7 @@ _ATEN_NAMES = {
     "RegularizedGamma": "igamma",
 }
 # ember's ops that stand for no ATen op: their events keep ember's name
-EMBER_ONLY = frozenset({"AllReduceSum", "NonDifferentiable", "PowerZero",
+EMBER_ONLY = frozenset({"AllReduceSum", "Check", "NonDifferentiable", "PowerZero",
                         "RegularizedGammaInput"})
 _NODE_NAME = re.compile(r"(\w+?)Backward\d*")
 _names: dict = {}
