@@ -185,12 +185,10 @@ class EmbeddingBag(Op):
                 include_last_offset, scale_grad_by_freq):
         rows, width = weight.shape
         _check_range(indices, rows)
-        flat, bag, count = _bag_arrays(indices, offsets, include_last_offset)
-        kept = xp.flatnonzero((bag < count) & (flat != (-1 if padding_idx is None else
-                                                       padding_idx)))
-        looked, bag = flat[kept].astype(xp.int64), bag[kept]
+        kept, looked, bag, count, entries = _used_entries(indices, offsets, include_last_offset,
+                                                          padding_idx)
         ctx.looked, ctx.bag, ctx.mode = looked, bag, mode
-        ctx.kept, ctx.entries = kept, flat.size
+        ctx.kept, ctx.entries = kept, entries
         # each lookup's count among them, its gradient's divisor with scale_grad_by_freq
         ctx.frequency = xp.bincount(looked, minlength=rows)[looked][:, None] \
             if scale_grad_by_freq else None
@@ -198,13 +196,12 @@ class EmbeddingBag(Op):
         vectors = xp.take(weight, looked, axis=0)
         if per_sample_weights is not None:
             vectors *= per_sample_weights.reshape(-1)[kept][:, None]
-        sizes = xp.bincount(bag, minlength=count)
         if mode == "max":
-            return _bag_maxima(ctx, vectors, sizes)
+            return _bag_maxima(ctx, vectors, xp.bincount(bag, minlength=count))
         total = ArrayMath.add_at_zeros((count, width), ((), (bag,)), vectors)
         if mode == "sum":
             return total
-        ctx.sizes = xp.maximum(sizes, 1).astype(weight.dtype)[:, None]
+        ctx.sizes = _mean_divisors(bag, count, weight.dtype)
         return total / ctx.sizes
 
     @staticmethod
@@ -232,6 +229,21 @@ class EmbeddingBag(Op):
                                       xp.sum(products, axis=1))
             grad_samples = xp.reshape(entries, per_sample_weights.shape)
         return grad_weight, None, None, grad_samples, None, None, None, None
+
+
+def _used_entries(indices, offsets, include_last_offset: bool, padding_idx) -> tuple:
+    """(the positions of the entries that count, their indices as int64, their bags, the
+    number of bags, the number of entries): entries past the last bag and those equal to
+    ``padding_idx`` are left out."""
+    flat, bag, count = _bag_arrays(indices, offsets, include_last_offset)
+    kept = xp.flatnonzero((bag < count) & (flat != (-1 if padding_idx is None else
+                                                   padding_idx)))
+    return kept, flat[kept].astype(xp.int64), bag[kept], count, flat.size
+
+
+def _mean_divisors(bag, count: int, dtype):
+    """Each bag's number of entries, as a column: 1 for an empty bag, whose mean is 0."""
+    return xp.maximum(xp.bincount(bag, minlength=count), 1).astype(dtype)[:, None]
 
 
 def _bag_maxima(ctx, vectors, sizes):
@@ -346,19 +358,17 @@ def _sparse_bags(input, weight, offsets, mode, per_sample_weights, include_last_
     """``embedding_bag`` with ``sparse=True``: the rows looked up are a proxy leaf whose
     gradient becomes the weight's sparse ``.grad`` (mode 'sum' or 'mean')."""
     _check_range(input._data, weight.shape[0])
-    indices, bag, count = _bag_arrays(input._data, None if offsets is None else offsets._data,
-                                      include_last_offset)
-    keep = (bag < count) & (indices != (-1 if padding_idx is None else padding_idx))
-    flat, bag = indices[keep].astype(xp.int64), bag[keep]
+    kept, flat, bag, count, _ = _used_entries(
+        input._data, None if offsets is None else offsets._data, include_last_offset,
+        padding_idx)
     gradient = _sparse_grad.embedding_gradient(flat, weight, None, scale_grad_by_freq)
     vectors = _sparse_grad.sparse_rows(weight, flat, gradient)
     if per_sample_weights is not None:
-        weights = per_sample_weights.reshape(-1)[Tensor._make(xp.flatnonzero(keep))]
+        weights = per_sample_weights.reshape(-1)[Tensor._make(kept)]
         vectors = vectors * weights.unsqueeze(1)
     total = zeros(count, weight.shape[1], dtype=weight.dtype, device=weight.device).index_add(
         0, Tensor._make(bag), vectors
     )
     if mode == "sum":
         return total
-    sizes = xp.maximum(xp.bincount(bag, minlength=count), 1).astype(weight._data.dtype)
-    return total / Tensor._make(sizes[:, None])
+    return total / Tensor._make(_mean_divisors(bag, count, weight._data.dtype))
