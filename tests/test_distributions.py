@@ -14,32 +14,13 @@ import numpy as np
 import pytest
 import torch
 
+from tests.distribution_inputs import D, between, indices, inputs, positive, real, unit
 from tests.oracle import Case, check_case
 
 torch.set_num_threads(1)
 
 
 # ---------------------------------------------------------------- inputs
-
-
-def real(*shape):
-    return lambda rng: rng.uniform(-2.0, 2.0, shape)
-
-
-def positive(*shape):
-    return lambda rng: rng.uniform(0.5, 2.0, shape)
-
-
-def unit(*shape):
-    return lambda rng: rng.uniform(0.05, 0.95, shape)
-
-
-def between(low, high, *shape):
-    return lambda rng: rng.uniform(low, high, shape)
-
-
-def indices(high, *shape):
-    return lambda rng: rng.integers(0, high, shape)
 
 
 def lower_cholesky(*shape):
@@ -51,14 +32,6 @@ def lower_cholesky(*shape):
         return matrix + np.eye(n) * rng.uniform(0.5, 1.5, shape[:-1])[..., None]
 
     return draw
-
-
-def inputs(*specs):
-    return lambda rng: [spec(rng) for spec in specs]
-
-
-def D(lib):
-    return lib.distributions
 
 
 # ---------------------------------------------------------------- one distribution at a time

@@ -16,32 +16,13 @@ import numpy as np
 import pytest
 import torch
 
+from tests.distribution_inputs import D, between, indices, inputs, positive, real, unit
 from tests.oracle import Case, check_case
 
 torch.set_num_threads(1)
 
 
 # ---------------------------------------------------------------- inputs
-
-
-def real(*shape):
-    return lambda rng: rng.uniform(-2.0, 2.0, shape)
-
-
-def positive(*shape):
-    return lambda rng: rng.uniform(0.5, 2.0, shape)
-
-
-def unit(*shape):
-    return lambda rng: rng.uniform(0.05, 0.95, shape)
-
-
-def between(low, high, *shape):
-    return lambda rng: rng.uniform(low, high, shape)
-
-
-def counts(high, *shape):
-    return lambda rng: rng.integers(0, high, shape)
 
 
 def simplex(*shape):
@@ -56,14 +37,6 @@ def normalized(value):
     """``value`` divided by its sum: a point of the simplex that finite differences, which
     nudge one entry of ``value``, do not push off it."""
     return value / value.sum(-1, keepdim=True)
-
-
-def inputs(*specs):
-    return lambda rng: [spec(rng) for spec in specs]
-
-
-def D(lib):
-    return lib.distributions
 
 
 def fixed(lib, *values):
@@ -258,11 +231,11 @@ DISCRETE_CASES = [
     Case("poisson", lambda lib, rate, k: (D(lib).Poisson(rate).log_prob(k.to(rate.dtype)),
                                           D(lib).Poisson(rate).mean, D(lib).Poisson(rate).mode,
                                           D(lib).Poisson(rate).variance),
-         inputs=inputs(between(0.5, 6.0, 2, 1), counts(9, 2, 3)), gradgrad=False),
+         inputs=inputs(between(0.5, 6.0, 2, 1), indices(9, 2, 3)), gradgrad=False),
     Case("poisson_zero_rate", lambda lib, rate, k: D(lib).Poisson(rate).log_prob(k),
          inputs=lambda rng: [np.array([0.0, 0.0, 2.0]), np.array([0.0, 1.0, 0.0])], grad=False),
     Case("geometric_counts", lambda lib, p, k: D(lib).Geometric(p).log_prob(k.to(p.dtype)),
-         inputs=inputs(unit(2, 1), counts(7, 2, 3)), gradgrad=False),
+         inputs=inputs(unit(2, 1), indices(7, 2, 3)), gradgrad=False),
     Case("geometric_moments", lambda lib, p: (D(lib).Geometric(p).entropy(),
                                               D(lib).Geometric(p).mean,
                                               D(lib).Geometric(p).variance,
@@ -271,7 +244,7 @@ DISCRETE_CASES = [
     Case("geometric_logits", lambda lib, logits, k: (
         D(lib).Geometric(logits=logits).log_prob(k.to(logits.dtype)),
         D(lib).Geometric(logits=logits).probs, D(lib).Geometric(logits=logits).entropy()),
-         inputs=inputs(real(4), counts(5, 4)), gradgrad=False),
+         inputs=inputs(real(4), indices(5, 4)), gradgrad=False),
     # a certain success: it happens at once (log 1 = 0), the entropy is PyTorch's clamped one
     Case("geometric_certain", lambda lib, p, k: (D(lib).Geometric(p).log_prob(k),
                                                  D(lib).Geometric(p).entropy()),
@@ -299,17 +272,17 @@ for _use_logits, _draw in ((False, unit(2, 1)), (True, real(2, 1))):
             _binomial(lib, p, u).variance, _binomial(lib, p, u).mode,
             _binomial(lib, p, u).entropy(), _binomial(lib, p, u).probs,
             _binomial(lib, p, u).logits),
-             inputs=inputs(_draw, counts(6, 2, 3)), gradgrad=False),
+             inputs=inputs(_draw, indices(6, 2, 3)), gradgrad=False),
         Case(f"negative_binomial_{_kind}", lambda lib, r, p, k, u=_use_logits: (
             _negative_binomial(lib, r, p, u).log_prob(k.to(p.dtype)),
             _negative_binomial(lib, r, p, u).mean, _negative_binomial(lib, r, p, u).variance,
             _negative_binomial(lib, r, p, u).mode),
-             inputs=inputs(between(0.5, 4.0, 3), _draw, counts(8, 2, 3)), gradgrad=False),
+             inputs=inputs(between(0.5, 4.0, 3), _draw, indices(8, 2, 3)), gradgrad=False),
     ]
 DISCRETE_CASES += [
     Case("binomial_count_tensor", lambda lib, p, k: D(lib).Binomial(
         lib.tensor([[2.0], [5.0], [9.0]], dtype=p.dtype), p).log_prob(k.to(p.dtype)),
-         inputs=inputs(unit(4), counts(3, 3, 4))),
+         inputs=inputs(unit(4), indices(3, 3, 4))),
     Case("binomial_enumerate_support",
          lambda lib, p: D(lib).Binomial(4, p).enumerate_support(), inputs=inputs(unit(3)),
          grad=False),
