@@ -12,6 +12,7 @@ from ember.distributions import constraints
 from ember.distributions.distribution import _expand_parameters
 from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -20,11 +21,6 @@ from ember.distributions.utils import (
 from ember.nn.functional import binary_cross_entropy_with_logits
 
 __all__ = ["Bernoulli"]
-
-
-def _exactly_one(probs, logits) -> None:
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
 class Bernoulli(ExponentialFamily):
@@ -58,7 +54,7 @@ class Bernoulli(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _exactly_one(probs, logits)
+        _exactly_one_of(probs, logits)
         if probs is not None:
             is_scalar = isinstance(probs, Number)
             (self.probs,) = broadcast_all(probs)

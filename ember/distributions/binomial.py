@@ -9,6 +9,7 @@ from ember.distributions import constraints
 from ember.distributions._sampling import _binomial
 from ember.distributions.distribution import Distribution, _expand_parameters
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -16,11 +17,6 @@ from ember.distributions.utils import (
 )
 
 __all__ = ["Binomial"]
-
-
-def _exactly_one(probs, logits) -> None:
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
 class Binomial(Distribution):
@@ -56,7 +52,7 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _exactly_one(probs, logits)
+        _exactly_one_of(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)

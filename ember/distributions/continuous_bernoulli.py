@@ -12,6 +12,7 @@ from ember.distributions import constraints
 from ember.distributions.distribution import _expand_parameters
 from ember.distributions.exp_family import ExponentialFamily
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     clamp_probs,
     lazy_property,
@@ -57,8 +58,7 @@ class ContinuousBernoulli(ExponentialFamily):
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _exactly_one_of(probs, logits)
         if probs is not None:
             is_scalar = isinstance(probs, Number)
             (self.probs,) = broadcast_all(probs)

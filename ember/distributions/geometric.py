@@ -11,6 +11,7 @@ from ember.autograd import no_grad
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution, _expand_parameters
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -48,8 +49,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _exactly_one_of(probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
         else:

@@ -9,6 +9,7 @@ from ember.distributions import constraints
 from ember.distributions.distribution import Distribution, _expand_parameters
 from ember.distributions.gamma import Gamma
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     lazy_property,
     logits_to_probs,
@@ -53,8 +54,7 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _exactly_one_of(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)

@@ -11,6 +11,7 @@ from ember.distributions.distribution import Distribution, _expand_parameters
 from ember.distributions.transformed_distribution import TransformedDistribution
 from ember.distributions.transforms import SigmoidTransform
 from ember.distributions.utils import (
+    _exactly_one_of,
     broadcast_all,
     clamp_probs,
     lazy_property,
@@ -44,8 +45,7 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _exactly_one_of(probs, logits)
         if probs is not None:
             is_scalar = isinstance(probs, Number)
             (self.probs,) = broadcast_all(probs)

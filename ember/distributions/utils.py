@@ -163,3 +163,10 @@ def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
 
 def _as_size(shape) -> Size:
     return shape if isinstance(shape, Size) else Size(shape)
+
+
+def _exactly_one_of(probs, logits) -> None:
+    """The ValueError PyTorch raises unless exactly one of ``probs`` and ``logits`` is
+    given."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
