@@ -19,6 +19,18 @@ from ember.distributions.utils import (
 __all__ = ["Binomial"]
 
 
+def _count_and_parameter(distribution, total_count, probs, logits) -> None:
+    """Set ``total_count`` and ``probs`` or ``logits`` (exactly one), broadcast together and
+    of the parameter's dtype, and ``_param``, the one given (``Binomial``,
+    ``NegativeBinomial``)."""
+    _exactly_one_of(probs, logits)
+    name, parameter = ("probs", probs) if probs is not None else ("logits", logits)
+    total_count, parameter = broadcast_all(total_count, parameter)
+    distribution.total_count = total_count.type_as(parameter)
+    setattr(distribution, name, parameter)
+    distribution._param = parameter
+
+
 class Binomial(Distribution):
     r"""The binomial distribution: the number of successes in ``total_count`` independent
     trials that each succeed with probability p (``probs``, or ``logits`` log(p/(1-p))).
@@ -52,14 +64,7 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _exactly_one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
+        _count_and_parameter(self, total_count, probs, logits)
         super().__init__(self._param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -6,11 +6,10 @@ from ember import ops
 from ember._tensor import Size, Tensor
 from ember.autograd import no_grad
 from ember.distributions import constraints
+from ember.distributions.binomial import _count_and_parameter
 from ember.distributions.distribution import Distribution, _expand_parameters
 from ember.distributions.gamma import Gamma
 from ember.distributions.utils import (
-    _exactly_one_of,
-    broadcast_all,
     lazy_property,
     logits_to_probs,
     probs_to_logits,
@@ -54,14 +53,7 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        _exactly_one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
+        _count_and_parameter(self, total_count, probs, logits)
         super().__init__(self._param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
