@@ -240,6 +240,10 @@ _HOSTILE = {
         "'t0'.*cannot require grad",
     ),
     "a newer format": (_structure('{"version": 2, "object": 3}'), "format version 2"),
+    "a state dict whose metadata is no dict": (
+        _structure('{"version": 1, "object": {"__state_dict__": {}, "__metadata__": [1]}}'),
+        "a state dict in the structure must hold a dict and its metadata",
+    ),
 }
 
 
